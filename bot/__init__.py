@@ -1,0 +1,1 @@
+"""Channels (terminal, Telegram, web widget), the web application and the CLI."""

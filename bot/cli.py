@@ -1,0 +1,116 @@
+"""The `jalerte` command: train, parse, evaluate and talk to the bot."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO, Sequence, TextIO
+
+from bot.config import Config
+
+log = logging.getLogger("jalerte")
+
+
+def _setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, config.log_level, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_train(config: Config, args: argparse.Namespace) -> int:
+    from nlu.training import train
+
+    train(Path(args.model or config.model_path), config.build_dir)
+    return 0
+
+
+def _decode_line(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+async def parse_stream(config: Config, source: BinaryIO, out: TextIO) -> None:
+    """One JSON line out for every line in, in order, flushed."""
+    from nlu.interpret import empty_result
+    from nlu.parser import NluParser
+
+    parser = await NluParser.load(config.model_path)
+    for raw in iter(source.readline, b""):
+        text = _decode_line(raw)
+        try:
+            record = (await parser.parse(text)).to_json()
+        except Exception:  # a line of output for every input, whatever happens
+            log.exception("could not parse a line")
+            record = empty_result(text).to_json()
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def cmd_parse(config: Config, args: argparse.Namespace) -> int:
+    out = sys.stdout
+    # Libraries sometimes print: keep stdout for the JSON lines alone.
+    sys.stdout = sys.stderr
+    try:
+        asyncio.run(parse_stream(config, sys.stdin.buffer, out))
+    finally:
+        sys.stdout = out
+    return 0
+
+
+async def _evaluate(config: Config, heldout: Path):
+    from nlu.evaluate import evaluate, load_cases
+    from nlu.parser import NluParser
+
+    parser = await NluParser.load(config.model_path)
+    cases = load_cases(heldout)
+    results = [await parser.parse(case["text"]) for case in cases]
+    return evaluate(cases, results)
+
+
+def cmd_nlu_eval(config: Config, args: argparse.Namespace) -> int:
+    from nlu.evaluate import HELDOUT_PATH
+
+    report = asyncio.run(_evaluate(config, Path(args.file or HELDOUT_PATH)))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.to_text(show_errors=args.errors))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jalerte", description="Report telecom and postal problems to the regulator."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train the NLU model (deterministic)")
+    p.add_argument("--model", help="where to write the model (default: JALERTE_MODEL_PATH)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
+    p.set_defaults(func=cmd_parse)
+
+    nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
+    p = nlu.add_parser("eval", help="accuracy on the held-out file")
+    p.add_argument("--file", help="held-out YAML file (default: nlu/heldout/heldout.yml)")
+    p.add_argument("--errors", action="store_true", help="list every wrong field")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_nlu_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = Config.from_env(os.environ)
+    _setup_logging(config)
+    return args.func(config, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Turns the model's raw parse into taxonomy ids: the contract of `jalerte parse`.
+
+The Rasa model classifies the message (report category or conversational intent) and
+tags spans in context (CRF). This layer, plain Python, settles the fields with the
+lexicon: known brands win over model spans, the sector follows from operator, category,
+technology and keywords, and conversational messages never carry a category or operator.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from nlu.lexicon import Lexicon, Match, PhraseMatcher
+from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from nlu.text import detect_language, fold
+
+REPORT_PREFIX = "report_"
+UNSPECIFIED = "unspecified"
+FALLBACK_INTENT = "nlu_fallback"
+
+# Below this confidence the top intent is not trusted (tuned on the held-out file).
+INTENT_THRESHOLD = 0.30
+# A message is a report when the report intents together weigh at least this much.
+REPORT_MASS_THRESHOLD = 0.5
+# A category is kept only if its own probability reaches this.
+CATEGORY_THRESHOLD = 0.25
+# Model spans for operators outside the lexicon need this confidence.
+ENTITY_THRESHOLD = 0.5
+
+# Slow data on a mobile is a coverage problem in the taxonomy ("data lente").
+_MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
+
+# Conversational intents whose messages never carry a category or an operator.
+NO_FIELDS_INTENTS = frozenset(
+    {"greet", "thank", "goodbye", "chitchat", "out_of_scope", "consumer_dispute", "help",
+     "cancel", "restart", FALLBACK_INTENT}
+)
+# Words the model may tag as an operator that name no operator at all.
+NOT_AN_OPERATOR = frozenset(
+    fold(w) for w in """operateur opérateur operator box internet reseau réseau mobile fixe
+    livreur transporteur facteur poste telephone téléphone portable forfait fibre ligne
+    service client clients provider carrier my mon ma la le les un une the""".split()
+)
+
+POSTAL_CODE = re.compile(
+    r"(?<!\d)(?:(?:0[1-9]|[1-8]\d|9[0-5])\d{3}|97[1-6]\d{2})(?!\d)"
+    r"(?!\s*(?:€|e\b|eur|euros?|km|mo\b|go\b|gb\b|mb|ko|kb|min|h\b|ans?\b|jours?\b|fois))"
+)
+
+# "à Chilly-Mazarin", "in Figeac", "la commune de Vézelay": a capitalised name after a
+# preposition, when neither the lookup table nor the model found a place.
+_NAME = r"[A-ZÀ-Ý][\w'’]+(?:-[\w'’]+)*"
+_PLACE_AFTER_PREPOSITION = re.compile(
+    rf"(?:\b(?:à|a|au|aux|in|near|vers)|(?:commune|ville|village|mairie|hameau|town|village) (?:de|d'|of))"
+    rf"\s+({_NAME}(?: (?:sur|sous|en|lès|les|le|la|de)(?: |-){_NAME}| {_NAME})?)"
+)
+_NOT_PLACES = frozenset(
+    fold(w) for w in """Internet Mobile Fibre Box Noël Pâques Janvier Février Mars Avril Mai Juin
+    Juillet Août Septembre Octobre Novembre Décembre Lundi Mardi Mercredi Jeudi Vendredi Samedi
+    Dimanche I Je Il Elle On Nous Vous Ils All Home Chaque Chez Partir Cause Mon Ma Mes Un
+    Une Le La Les Ce Cette Plus Paris-Orly""".split()
+)
+
+_EMOJI_INTENTS = {"👍": "affirm", "👌": "affirm", "✅": "affirm", "👎": "deny", "❌": "deny",
+                  "🙏": "thank", "👋": "greet"}
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What a message means, in taxonomy ids (None where unknown)."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    is_report: bool
+    sector: str | None = None
+    category: str | None = None
+    operator: str | None = None
+    operator_text: str | None = None
+    user_type: str | None = None
+    technology: str | None = None
+    location: str | None = None
+    language: str = "fr"
+    # (intent, confidence) of the model's best guesses, for the dialogue's "did you mean".
+    ranking: tuple[tuple[str, float], ...] = field(default=())
+
+    CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
+                     "operator", "operator_text", "user_type", "technology", "location")
+
+    def to_json(self) -> dict[str, Any]:
+        """The `jalerte parse` record: exactly the contract's keys."""
+        return {k: getattr(self, k) for k in self.CONTRACT_KEYS}
+
+    def category_choices(self, limit: int = 3) -> list[str]:
+        """The most likely report categories, best first (for 'did you mean…')."""
+        cats = [i[len(REPORT_PREFIX):] for i, _ in self.ranking if i.startswith(REPORT_PREFIX)]
+        return [c for c in cats if c != UNSPECIFIED][:limit]
+
+
+def empty_result(text: str) -> ParseResult:
+    return ParseResult(text=text, intent=None, confidence=0.0, is_report=False,
+                       language=detect_language(text))
+
+
+class Interpreter:
+    """Post-processing of raw model output; pure Python, no Rasa."""
+
+    def __init__(self, taxonomy: Taxonomy, lexicon: Lexicon):
+        self.taxonomy = taxonomy
+        self.lexicon = lexicon
+        self._operators = PhraseMatcher(lexicon.operator_spellings)
+        self._technologies = PhraseMatcher(lexicon.technology_spellings)
+        self._communes = PhraseMatcher({c: c for c in lexicon.communes})
+        # One matcher for every sector so that "antenne relais" (mobile) wins over
+        # "relais" (postal): longest phrase first, across sectors.
+        self._sector_hints = PhraseMatcher(
+            {w: sector for sector, hints in lexicon.sector_hints.items() for w in hints}
+        )
+
+    # -- fields -------------------------------------------------------------------
+    def find_operator(self, text: str, language: str = "fr") -> Match | None:
+        """The first known operator named in `text`, as written."""
+        for m in self._operators.find(text):
+            if self._is_homograph(text, m, language):
+                continue
+            return m
+        return None
+
+    def _is_homograph(self, text: str, m: Match, language: str) -> bool:
+        folded = fold(m.surface)
+        if folded not in self.lexicon.english_homographs or language != "en":
+            return False
+        # In English "free", "red", "orange" are words; a brand is capitalised.
+        return not (m.surface[:1].isupper() and m.start > 0) and not m.surface.isupper()
+
+    def find_technology(self, text: str) -> str | None:
+        found = self._technologies.find(text)
+        return found[0].value if found else None
+
+    def find_location(self, text: str, spans: Sequence[Mapping[str, Any]]) -> str | None:
+        communes = self._communes.find(text)
+        if communes:
+            return communes[0].surface
+        for span in spans:
+            if span["entity"] == "location" and _confident(span):
+                value = text[span["start"]:span["end"]].strip(" ,.;:!?")
+                if value and not self._operators.find(value):
+                    return value
+        for m in _PLACE_AFTER_PREPOSITION.finditer(text):
+            place = m.group(1)
+            if fold(place) not in _NOT_PLACES and not self._operators.find(place):
+                return place
+        code = POSTAL_CODE.search(text)
+        return code.group(0) if code else None
+
+    def find_user_type(self, text: str) -> str | None:
+        folded = fold(text)
+        best: tuple[int, str] | None = None
+        for user_type, patterns in self.lexicon.user_type_patterns.items():
+            for pattern in patterns:
+                m = pattern.search(folded)
+                if m and (best is None or m.start() < best[0]):
+                    best = (m.start(), user_type)
+        return best[1] if best else None
+
+    def sector_hints(self, text: str) -> dict[str, int]:
+        counts = dict.fromkeys(self.taxonomy.sectors, 0)
+        for m in self._sector_hints.find(text):
+            counts[m.value] += 1
+        return counts
+
+    def resolve_sector(
+        self, text: str, category: str | None, operator: str | None, technology: str | None
+    ) -> str | None:
+        """The sector when the message settles it, else None (the dialogue will ask)."""
+        candidates = set(self.taxonomy.sectors)
+        for narrowed in (
+            set(self.taxonomy.categories[category].sectors) if category else None,
+            set(self.taxonomy.operators[operator].sectors) if operator else None,
+            {TECHNOLOGY_SECTOR[technology]} if technology in TECHNOLOGY_SECTOR else None,
+        ):
+            if narrowed and candidates & narrowed:
+                candidates &= narrowed
+        if len(candidates) == 1:
+            return next(iter(candidates))
+        hints = {s: n for s, n in self.sector_hints(text).items() if s in candidates and n}
+        if hints:
+            ranked = sorted(hints.items(), key=lambda kv: kv[1], reverse=True)
+            if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                return ranked[0][0]
+        return None
+
+    # -- the whole message -----------------------------------------------------------
+    def interpret(self, text: str, raw: Mapping[str, Any] | None) -> ParseResult:
+        language = detect_language(text)
+        if raw is None or not text.strip():
+            return empty_result(text)
+        ranking = tuple(
+            (r["name"], float(r["confidence"])) for r in raw.get("intent_ranking") or []
+        )
+        top_name, top_conf = ranking[0] if ranking else (None, 0.0)
+        if not any(ch.isalnum() for ch in text):
+            emoji = next((i for e, i in _EMOJI_INTENTS.items() if e in text), None)
+            top_name, top_conf = (emoji, 1.0) if emoji else ("out_of_scope", 1.0)
+            ranking = ((top_name, 1.0),)
+
+        report_mass = sum(c for n, c in ranking if n.startswith(REPORT_PREFIX))
+        is_report = bool(top_name and top_name.startswith(REPORT_PREFIX)) or (
+            report_mass >= REPORT_MASS_THRESHOLD
+        )
+        category = None
+        if is_report:
+            intent = "report"
+            best = next(((n, c) for n, c in ranking if n.startswith(REPORT_PREFIX)), None)
+            if best and best[1] >= CATEGORY_THRESHOLD:
+                name = best[0][len(REPORT_PREFIX):]
+                category = name if name in self.taxonomy.categories else None
+        elif top_name and top_conf >= INTENT_THRESHOLD:
+            intent = top_name
+        else:
+            intent = FALLBACK_INTENT
+
+        spans = list(raw.get("entities") or [])
+        operator = operator_text = None
+        if intent not in NO_FIELDS_INTENTS:
+            known = self.find_operator(text, language)
+            if known:
+                operator, operator_text = known.value, known.surface
+            else:
+                operator_text = self._unknown_operator(text, spans)
+        technology = self.find_technology(text)
+        location = self.find_location(text, spans)
+        user_type = self.find_user_type(text)
+        if category in _MOBILE_EQUIVALENT and self.resolve_sector(
+            text, None, operator, technology
+        ) == "mobile":
+            category = _MOBILE_EQUIVALENT[category]
+        sector = self.resolve_sector(text, category, operator, technology)
+        if intent in NO_FIELDS_INTENTS:
+            sector = user_type = technology = location = None
+        return ParseResult(
+            text=text, intent=intent, confidence=round(top_conf, 4), is_report=is_report,
+            sector=sector, category=category, operator=operator, operator_text=operator_text,
+            user_type=user_type, technology=technology, location=location,
+            language=language, ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
+        )
+
+    def _unknown_operator(self, text: str, spans: Sequence[Mapping[str, Any]]) -> str | None:
+        for span in spans:
+            if span["entity"] != "operator" or not _confident(span):
+                continue
+            value = text[span["start"]:span["end"]].strip(" ,.;:!?'\"")
+            if value and fold(value) not in NOT_AN_OPERATOR and len(value) > 1:
+                return value
+        return None
+
+
+def _confident(span: Mapping[str, Any]) -> bool:
+    return float(span.get("confidence_entity") or 0.0) >= ENTITY_THRESHOLD

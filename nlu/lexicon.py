@@ -1,0 +1,84 @@
+"""Spellings and keywords from nlu/lexicon.yml, and the matchers built on them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from nlu.taxonomy import Taxonomy
+from nlu.text import fold
+
+LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int
+    end: int
+    value: str  # taxonomy id (or the commune as written)
+    surface: str  # the text as the person wrote it
+
+
+class PhraseMatcher:
+    """Finds known phrases in a text, accent- and case-insensitively, longest first."""
+
+    def __init__(self, phrases: Mapping[str, str]):
+        self._values = {fold(p).strip(): v for p, v in phrases.items() if p.strip()}
+        alternatives = sorted(self._values, key=len, reverse=True)
+        body = "|".join(re.escape(a) for a in alternatives)
+        self._pattern = re.compile(rf"(?<![\w&+-])(?:{body})(?![\w&+]|-\w)")
+
+    def find(self, text: str) -> list[Match]:
+        folded = fold(text)
+        return [
+            Match(m.start(), m.end(), self._values[m.group(0)], text[m.start():m.end()])
+            for m in self._pattern.finditer(folded)
+        ]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    operator_spellings: Mapping[str, str]  # spelling -> operator id
+    technology_spellings: Mapping[str, str]  # spelling -> technology id
+    user_type_patterns: Mapping[str, tuple[re.Pattern[str], ...]]
+    sector_hints: Mapping[str, tuple[str, ...]]
+    communes: tuple[str, ...]
+    english_homographs: frozenset[str]
+
+    @classmethod
+    def load(cls, taxonomy: Taxonomy, path: Path = LEXICON_PATH) -> "Lexicon":
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        ambiguous = {fold(b) for b in raw.get("ambiguous_brands", [])}
+        spellings: dict[str, str] = {}
+        for op in taxonomy.operators.values():
+            for name in (op.name, *op.brands):
+                if fold(name) not in ambiguous:
+                    spellings[name] = op.id
+        for op_id, aliases in raw["operator_aliases"].items():
+            if op_id not in taxonomy.operators:
+                raise ValueError(f"lexicon.yml: unknown operator id {op_id!r}")
+            for alias in aliases:
+                spellings[str(alias)] = op_id
+        technologies: dict[str, str] = {}
+        for tech, aliases in raw["technologies"].items():
+            if str(tech) not in taxonomy.technologies:
+                raise ValueError(f"lexicon.yml: unknown technology id {tech!r}")
+            for alias in aliases:
+                technologies[str(alias)] = str(tech)
+        patterns = {
+            ut: tuple(re.compile(p) for p in pats) for ut, pats in raw["user_types"].items()
+        }
+        for ut in patterns:
+            if ut not in taxonomy.user_types:
+                raise ValueError(f"lexicon.yml: unknown user type {ut!r}")
+        return cls(
+            operator_spellings=spellings,
+            technology_spellings=technologies,
+            user_type_patterns=patterns,
+            sector_hints={s: tuple(fold(w) for w in ws) for s, ws in raw["sector_hints"].items()},
+            communes=tuple(raw["communes"]),
+            english_homographs=frozenset(fold(w) for w in raw["english_homographs"]),
+        )

@@ -1,0 +1,59 @@
+"""The NLU service: one model per process, loaded off the loop, safe to call from async code."""
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from nlu.interpret import Interpreter, ParseResult, empty_result
+from nlu.lexicon import Lexicon
+from nlu.taxonomy import Taxonomy
+
+# Longer messages are cut for the model: the facts come first, and the classifier
+# gains nothing from a 100 kB paste. The full text is still returned and stored.
+MAX_MODEL_CHARS = 2000
+# Rasa reads text starting with "/" as a raw intent ("/x{...}" even injects entities).
+_COMMAND_PREFIX = re.compile(r"^[\s/]+")
+
+
+class RawModel(Protocol):
+    async def parse(self, text: str) -> dict: ...
+
+
+def model_text(text: str) -> str:
+    """The part of `text` that is shown to the model: no leading slash, bounded length."""
+    cleaned = _COMMAND_PREFIX.sub("", text.replace("\x00", " "))
+    return cleaned[:MAX_MODEL_CHARS]
+
+
+class NluParser:
+    """Parses messages into `ParseResult`s with a trained model."""
+
+    def __init__(self, model: RawModel, interpreter: Interpreter):
+        self._model = model
+        self.interpreter = interpreter
+        # The graph runs synchronously inside parse_message; the lock keeps calls from
+        # different tasks strictly one after the other should that ever change.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def load(cls, model_path: Path, taxonomy: Taxonomy | None = None) -> "NluParser":
+        """Loads the model in a worker thread so the event loop keeps running."""
+        from nlu.rasa_backend import RasaModel
+
+        loop = asyncio.get_running_loop()
+        taxonomy = taxonomy or Taxonomy.load()
+        model = await loop.run_in_executor(None, RasaModel, model_path)
+        return cls(model, Interpreter(taxonomy, Lexicon.load(taxonomy)))
+
+    async def parse(self, text: str) -> ParseResult:
+        """What `text` means. Never raises on odd input: empty, huge, emoji, '/…'."""
+        shown = model_text(text)
+        if not shown.strip():
+            return empty_result(text)
+        async with self._lock:
+            raw = await self._model.parse(shown)
+        # Offsets of the model's spans refer to the text it was shown.
+        return replace(self.interpreter.interpret(shown, raw), text=text)

@@ -1,0 +1,56 @@
+"""Text helpers shared by the lexicon matcher and the post-processing."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FOLD_CACHE: dict[str, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    folded = _FOLD_CACHE.get(ch)
+    if folded is None:
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        base = base.lower()
+        # Keep one character per character so that match offsets stay valid in the original.
+        folded = base if len(base) == 1 else ch.lower()[:1] or ch
+        if ch in "’‘`´":
+            folded = "'"
+        _FOLD_CACHE[ch] = folded
+    return folded
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents, keeping the same length as `text`."""
+    return "".join(_fold_char(c) for c in text)
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+_FRENCH = frozenset(
+    """je j'ai j ai le la les de des du mon ma mes pas est et avec chez depuis c'est un une
+    ne plus pour sur ca ai suis moi nous vous bonjour merci oui non svp sa son ses au aux
+    qui que quoi il elle on y a toujours jamais rien mais ou donc car tres trop fait
+    g jsuis jsui chui cest ya pk tjrs bcp slt stp rien n'est n'ai d'internet l'operateur
+    toujours encore alors aucun aucune ils elles leur quand comme bien mal nul""".split()
+)
+_ENGLISH = frozenset(
+    """the my is i i'm im have has had been since with and it it's this of to for not
+    hello hi thanks thank please yes our we what can you your hey help am was there at
+    in an any no nothing never still got get been doesn't don't didn't isn't can't cannot
+    wont won't hasn't haven't from they them their out again phone company issue problem
+    internet working work works down signal network bill charged parcel package""".split()
+)
+
+
+def words(folded_text: str) -> list[str]:
+    """The words of an already folded text."""
+    return _WORD.findall(folded_text)
+
+
+def detect_language(text: str) -> str:
+    """'en' when the message reads as English, else 'fr' (French is the default)."""
+    tokens = words(fold(text))
+    english = sum(1 for t in tokens if t in _ENGLISH)
+    french = sum(1 for t in tokens if t in _FRENCH)
+    return "en" if english > french else "fr"

@@ -1,0 +1,79 @@
+"""The post-processing rules, without the model: sector, places, users, operators."""
+from __future__ import annotations
+
+import pytest
+
+from nlu.interpret import POSTAL_CODE, Interpreter
+
+
+def raw(intent: str, confidence: float = 0.9, entities: list | None = None) -> dict:
+    return {
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": intent, "confidence": confidence}],
+        "entities": entities or [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "sector"),
+    [
+        ("colis DPD perdu", "parcel_delivery", "postal"),
+        ("Orange me facture deux fois ma box", "billing", "fixed"),
+        ("Orange me facture deux fois mon forfait mobile", "billing", "mobile"),
+        ("Free me prélève encore alors que j'ai résilié", "billing", None),
+        ("la fibre est coupée", "outage", "fixed"),
+        ("plus de 4G depuis l'orage", "outage", "mobile"),
+    ],
+)
+def test_sector_follows_operator_category_technology_and_words(
+    interpreter: Interpreter, text: str, category: str, sector: str | None
+) -> None:
+    result = interpreter.interpret(text, raw(f"report_{category}"))
+    assert result.sector == sector
+
+
+def test_slow_data_on_a_mobile_is_coverage(interpreter: Interpreter) -> None:
+    result = interpreter.interpret("la 4G est hyper lente sur mon portable", raw("report_slow_speed"))
+    assert (result.category, result.sector) == ("coverage", "mobile")
+
+
+def test_uncertain_classification_is_not_a_silent_guess(interpreter: Interpreter) -> None:
+    result = interpreter.interpret("hmm bof", raw("greet", confidence=0.2))
+    assert result.intent == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("j'habite au 29200", "29200"), ("facture de 35000 euros", None), ("appelez le 0612345678", None),
+     ("Fort-de-France 97200", "97200")],
+)
+def test_postal_codes(text: str, expected: str | None) -> None:
+    found = POSTAL_CODE.search(text)
+    assert (found.group(0) if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "user_type"),
+    [
+        ("le facteur saute ma boite aux lettres", None),
+        ("nous sommes une petite entreprise", "business"),
+        ("c'est pour ma boîte", "business"),
+        ("je suis maire d'un village", "local_authority"),
+        ("à titre perso", "individual"),
+        ("for my small business", "business"),
+    ],
+)
+def test_user_type_needs_the_person_to_say_it(
+    interpreter: Interpreter, text: str, user_type: str | None
+) -> None:
+    assert interpreter.find_user_type(text) == user_type
+
+
+def test_altitude_is_a_word_not_an_operator(interpreter: Interpreter) -> None:
+    assert interpreter.find_operator("en altitude, pas de réseau") is None
+    assert interpreter.find_operator("Altitude Infra n'a pas raccordé").value == "altitude"
+
+
+def test_longest_brand_wins(interpreter: Interpreter) -> None:
+    assert interpreter.find_operator("La Poste Mobile me facture").value == "la_poste_mobile"
+    assert interpreter.find_operator("SFR FTTH ne raccorde pas").value == "xpfibre"
