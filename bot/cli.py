@@ -83,6 +83,29 @@ def cmd_nlu_eval(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    from bot.terminal import chat_interactive, chat_json
+
+    if args.json:
+        out = sys.stdout
+        sys.stdout = sys.stderr  # stdout carries the JSON lines alone
+        try:
+            asyncio.run(chat_json(config, sys.stdin.buffer, out, args.user or "cli"))
+        finally:
+            sys.stdout = out
+    else:
+        asyncio.run(chat_interactive(config, args.user))
+    return 0
+
+
+def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
+    from storage.db import upgrade
+
+    upgrade(config.database_url)
+    print(f"Database up to date: {config.database_url}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jalerte", description="Report telecom and postal problems to the regulator."
@@ -95,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("chat", help="talk with the bot in the terminal")
+    p.add_argument("--json", action="store_true",
+                   help="one event per stdin line, one JSON turn per stdout line")
+    p.add_argument("--user", help="who is talking (default: your login; 'cli' with --json)")
+    p.set_defaults(func=cmd_chat)
+
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command",
+                                                                    required=True)
+    p = db.add_parser("upgrade", help="apply the migrations")
+    p.set_defaults(func=cmd_db_upgrade)
 
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
     p = nlu.add_parser("eval", help="accuracy on the held-out file")

@@ -15,6 +15,8 @@ class Config:
     model_path: Path
     build_dir: Path
     log_level: str
+    secret_key: str | None = None
+    public_url: str = "https://jalerte.arcep.fr"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -34,4 +36,10 @@ class Config:
             model_path=model_path,
             build_dir=build_dir,
             log_level=log_level,
+            secret_key=environ.get("JALERTE_SECRET_KEY") or None,
+            public_url=environ.get("JALERTE_PUBLIC_URL") or "https://jalerte.arcep.fr",
         )
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"

@@ -48,9 +48,18 @@ def words(folded_text: str) -> list[str]:
     return _WORD.findall(folded_text)
 
 
-def detect_language(text: str) -> str:
-    """'en' when the message reads as English, else 'fr' (French is the default)."""
+def language_evidence(text: str) -> str | None:
+    """'fr' or 'en' when the words clearly say so, None when they don't ("ok", "Free")."""
     tokens = words(fold(text))
     english = sum(1 for t in tokens if t in _ENGLISH)
     french = sum(1 for t in tokens if t in _FRENCH)
-    return "en" if english > french else "fr"
+    if english > french:
+        return "en"
+    if french > english:
+        return "fr"
+    return None
+
+
+def detect_language(text: str) -> str:
+    """'en' when the message reads as English, else 'fr' (French is the default)."""
+    return language_evidence(text) or "fr"

@@ -1,0 +1,1 @@
+"""Advice sheets: one per problem category (sector variants where recourse differs)."""

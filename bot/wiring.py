@@ -1,0 +1,59 @@
+"""Builds the running parts from the configuration (no work at import)."""
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from advice_content.library import AdviceLibrary
+from bot.config import Config
+from dialogues.engine import DialogueEngine
+from dialogues.service import ConversationService
+from nlu.parser import NluParser
+from nlu.taxonomy import Taxonomy
+from storage.db import Database
+from storage.photos import PhotoRejected, PhotoStore
+from storage.repository import ConversationRepository
+
+
+def load_secret(config: Config) -> bytes:
+    """The HMAC secret: from the configuration, else a random one kept in the data dir."""
+    if config.secret_key:
+        return config.secret_key.encode()
+    path = Path(config.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+@dataclass
+class Runtime:
+    service: ConversationService
+    db: Database
+    nlu: NluParser
+    repository: ConversationRepository
+    photos: PhotoStore
+
+
+@asynccontextmanager
+async def runtime(config: Config) -> AsyncIterator[Runtime]:
+    """Model loaded (off the loop), database migrated and open; closed on exit."""
+    taxonomy = Taxonomy.load()
+    advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
+    nlu = await NluParser.load(config.model_path, taxonomy)
+    db = await Database.open(config.database_url)
+    try:
+        repository = ConversationRepository(db)
+        photos = PhotoStore(config.photo_dir)
+        engine = DialogueEngine(nlu, advice, taxonomy, public_url=config.public_url)
+        service = ConversationService(engine, repository, photos, load_secret(config),
+                                      rejected=PhotoRejected)
+        yield Runtime(service, db, nlu, repository, photos)
+    finally:
+        await db.close()

@@ -1,0 +1,314 @@
+"""Everything the bot says, in French (first) and English. Short: read on a phone."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("fr", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "fr": "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, "
+              "de courrier ou de colis, pour l'Arcep, le régulateur.\n"
+              "Décrivez votre problème en quelques mots, par exemple : « Pas de réseau "
+              "Orange dans mon village » ou « Free me facture après ma résiliation ».",
+        "en": "Hello! I collect your reports of problems with phone, internet, mail or "
+              "parcel operators for Arcep, the French regulator.\n"
+              "Describe your problem in a few words, for example: \"No Orange network in "
+              "my village\" or \"Free still bills me after I cancelled\".",
+    },
+    "describe": {
+        "fr": "Décrivez votre problème en quelques mots.",
+        "en": "Describe your problem in a few words.",
+    },
+    "help": {
+        "fr": "Je vous aide à signaler un problème avec un opérateur de téléphonie, "
+              "d'internet ou de courrier/colis. Je vous pose quelques questions, vous "
+              "vérifiez le résumé, et l'alerte est enregistrée (sans nom, ni e-mail, ni "
+              "numéro de téléphone).\n"
+              "À tout moment : « annuler » pour abandonner, « recommencer » pour repartir "
+              "de zéro. Vous pouvez joindre jusqu'à 3 photos (JPEG, PNG ou WEBP).",
+        "en": "I help you report a problem with a phone, internet, mail or parcel "
+              "operator. I ask a few questions, you check the summary, and the alert is "
+              "saved (no name, email or phone number).\n"
+              "At any time: \"cancel\" to give up, \"start over\" to begin again. You can "
+              "attach up to 3 photos (JPEG, PNG or WEBP).",
+    },
+    "not_understood": {
+        "fr": "Je n'ai pas bien compris.",
+        "en": "Sorry, I didn't quite understand.",
+    },
+    "empty": {
+        "fr": "Je n'ai rien reçu : pouvez-vous écrire votre message ?",
+        "en": "I received nothing: could you type your message?",
+    },
+    "too_long": {
+        "fr": "Votre message est très long : j'en garde le début ({limit} caractères).",
+        "en": "Your message is very long: I keep the beginning ({limit} characters).",
+    },
+    "thanks": {
+        "fr": "Avec plaisir ! Je reste disponible si vous avez un problème à signaler.",
+        "en": "You're welcome! I'm here if you have a problem to report.",
+    },
+    "goodbye": {
+        "fr": "Au revoir, et merci d'avoir pris le temps de signaler.",
+        "en": "Goodbye, and thank you for taking the time to report.",
+    },
+    "chitchat": {
+        "fr": "Je suis un assistant automatique : je sais surtout recueillir vos alertes "
+              "sur les opérateurs télécoms et postaux.",
+        "en": "I'm an automated assistant: what I do best is collect your reports about "
+              "telecom and postal operators.",
+    },
+    "out_of_scope": {
+        "fr": "Je ne peux pas vous aider sur ce sujet : je recueille les alertes sur les "
+              "opérateurs télécoms et postaux. L'Arcep est l'autorité qui régule ces "
+              "secteurs ; elle ne traite pas les litiges individuels.",
+        "en": "I can't help with that: I collect reports about telecom and postal "
+              "operators. Arcep regulates these sectors; it does not handle individual "
+              "disputes.",
+    },
+    "consumer_dispute": {
+        "fr": "Pour un litige avec un commerçant ou une entreprise hors télécoms et "
+              "courrier, signalez-le sur SignalConso : https://signal.conso.gouv.fr",
+        "en": "For a dispute with a shop or a company outside telecoms and mail, report "
+              "it on SignalConso: https://signal.conso.gouv.fr",
+    },
+    "spam_pointer": {
+        "fr": "Bon à savoir : les SMS et appels indésirables se signalent aussi au 33700 "
+              "(https://www.33700.fr), et Bloctel (https://www.bloctel.gouv.fr) vous "
+              "protège du démarchage téléphonique.",
+        "en": "Good to know: unwanted texts and calls can also be forwarded to 33700 "
+              "(https://www.33700.fr), and Bloctel (https://www.bloctel.gouv.fr) protects "
+              "you from telephone canvassing.",
+    },
+    "ask_category": {
+        "fr": "Quel est le problème ?",
+        "en": "What is the problem?",
+    },
+    "ask_category_guess": {
+        "fr": "J'ai compris qu'il s'agit peut-être de : {guess}. Est-ce bien ça ?",
+        "en": "I understood this may be about: {guess}. Is that right?",
+    },
+    "ask_sector": {
+        "fr": "Cela concerne :",
+        "en": "This is about:",
+    },
+    "ask_operator": {
+        "fr": "Quel est l'opérateur concerné ?",
+        "en": "Which operator is it?",
+    },
+    "ask_operator_postal": {
+        "fr": "Quel est le transporteur ou l'opérateur postal concerné ?",
+        "en": "Which carrier or postal operator is it?",
+    },
+    "ask_operator_name": {
+        "fr": "Écrivez le nom de l'opérateur.",
+        "en": "Type the operator's name.",
+    },
+    "operator_mismatch": {
+        "fr": "{operator} ne propose pas ce type de service ({sector}).",
+        "en": "{operator} does not provide this kind of service ({sector}).",
+    },
+    "category_mismatch": {
+        "fr": "Ce problème ne correspond pas au domaine « {sector} ».",
+        "en": "This problem doesn't match the area \"{sector}\".",
+    },
+    "ask_user_type": {
+        "fr": "Vous signalez en tant que :",
+        "en": "You are reporting as:",
+    },
+    "ask_technology": {
+        "fr": "Quelle technologie est concernée ?",
+        "en": "Which technology is affected?",
+    },
+    "ask_location": {
+        "fr": "Où cela se passe-t-il ? Indiquez la commune ou le code postal "
+              "(ou « passer »).",
+        "en": "Where does this happen? Give the town or postal code (or \"skip\").",
+    },
+    "ask_description": {
+        "fr": "Décrivez le problème en une ou deux phrases.",
+        "en": "Describe the problem in one or two sentences.",
+    },
+    "ask_contacted": {
+        "fr": "Avez-vous déjà contacté le service client de l'opérateur ?",
+        "en": "Have you already contacted the operator's customer service?",
+    },
+    "ask_photo": {
+        "fr": "Envoyez votre photo (JPEG, PNG ou WEBP, 10 Mo maximum), ou « passer ».",
+        "en": "Send your photo (JPEG, PNG or WEBP, 10 MB max), or \"skip\".",
+    },
+    "photo_added": {
+        "fr": "Photo ajoutée ({count}/{max}).",
+        "en": "Photo added ({count}/{max}).",
+    },
+    "photo_limit": {
+        "fr": "Vous avez déjà joint {max} photos : je n'en ajoute pas d'autre.",
+        "en": "You have already attached {max} photos: I won't add more.",
+    },
+    "photo_too_large": {
+        "fr": "Ce fichier dépasse 10 Mo. J'accepte les photos JPEG, PNG ou WEBP de 10 Mo "
+              "maximum.",
+        "en": "This file is over 10 MB. I accept JPEG, PNG or WEBP photos up to 10 MB.",
+    },
+    "photo_not_image": {
+        "fr": "Ce fichier n'est pas une photo que je peux lire. J'accepte les images JPEG, "
+              "PNG ou WEBP (10 Mo maximum).",
+        "en": "This file is not a picture I can read. I accept JPEG, PNG or WEBP images "
+              "(10 MB max).",
+    },
+    "photo_corrupt": {
+        "fr": "Cette image semble abîmée ou incomplète. Pouvez-vous la renvoyer ? "
+              "(JPEG, PNG ou WEBP, 10 Mo maximum)",
+        "en": "This image looks damaged or incomplete. Could you send it again? "
+              "(JPEG, PNG or WEBP, 10 MB max)",
+    },
+    "photo_too_many_pixels": {
+        "fr": "Cette image est trop grande (plus de 49 mégapixels). Envoyez une photo "
+              "JPEG, PNG ou WEBP plus petite.",
+        "en": "This image is too large (over 49 megapixels). Please send a smaller JPEG, "
+              "PNG or WEBP photo.",
+    },
+    "photo_first": {
+        "fr": "Merci pour la photo, je la garde.",
+        "en": "Thanks for the photo, I'm keeping it.",
+    },
+    "location_saved": {
+        "fr": "Position enregistrée (arrondie à environ 1 km).",
+        "en": "Location saved (rounded to about 1 km).",
+    },
+    "summary_intro": {
+        "fr": "Voici votre signalement :",
+        "en": "Here is your report:",
+    },
+    "summary_question": {
+        "fr": "Tout est correct ?",
+        "en": "Is everything correct?",
+    },
+    "ask_fix": {
+        "fr": "Que voulez-vous corriger ?",
+        "en": "What would you like to change?",
+    },
+    "updated": {
+        "fr": "C'est corrigé.",
+        "en": "Updated.",
+    },
+    "confirm_cancel": {
+        "fr": "Voulez-vous vraiment abandonner ce signalement ? Rien ne sera enregistré.",
+        "en": "Do you really want to drop this report? Nothing will be saved.",
+    },
+    "cancelled": {
+        "fr": "Signalement abandonné. Je reste là si vous voulez signaler autre chose.",
+        "en": "Report dropped. I'm here if you want to report something else.",
+    },
+    "not_cancelled": {
+        "fr": "D'accord, on continue.",
+        "en": "OK, let's go on.",
+    },
+    "nothing_to_cancel": {
+        "fr": "Il n'y a pas de signalement en cours.",
+        "en": "There is no report in progress.",
+    },
+    "restarted": {
+        "fr": "On recommence depuis le début.",
+        "en": "Let's start over.",
+    },
+    "in_progress": {
+        "fr": "Vous avez un signalement en cours.",
+        "en": "You have a report in progress.",
+    },
+    "saved": {
+        "fr": "✅ Votre alerte est enregistrée. Référence : {ref}",
+        "en": "✅ Your alert is saved. Reference: {ref}",
+    },
+    "no_follow_up": {
+        "fr": "Les alertes ne font pas l'objet d'un suivi individuel : elles permettent à "
+              "l'Arcep de mesurer les dysfonctionnements de chaque opérateur et d'orienter "
+              "son action.",
+        "en": "Alerts get no individual follow-up: they let Arcep measure each "
+              "operator's failings and decide where to act.",
+    },
+    "share_intro": {
+        "fr": "Faites connaître la plateforme (le message ne contient aucune donnée "
+              "personnelle) :",
+        "en": "Spread the word (the message contains no personal data):",
+    },
+    "share_text": {
+        "fr": "J'ai signalé un problème ({category}{operator}) à l'Arcep. Vous aussi, "
+              "signalez vos problèmes de téléphone, d'internet ou de courrier :",
+        "en": "I reported a problem ({category}{operator}) to Arcep, the French telecom "
+              "regulator. Report yours too:",
+    },
+    "ask_rating": {
+        "fr": "Ces conseils vous ont-ils été utiles ?",
+        "en": "Was this advice useful?",
+    },
+    "rated": {
+        "fr": "Merci pour votre avis !",
+        "en": "Thank you for your feedback!",
+    },
+    "offer_new": {
+        "fr": "Vous pouvez signaler un autre problème quand vous voulez.",
+        "en": "You can report another problem whenever you like.",
+    },
+    "already_saved": {
+        "fr": "Cette alerte est déjà enregistrée (référence {ref}).",
+        "en": "This alert is already saved (reference {ref}).",
+    },
+    "stale_choice": {
+        "fr": "Ce bouton n'est plus valable.",
+        "en": "This button is no longer valid.",
+    },
+    "technical_error": {
+        "fr": "Désolé, un problème technique m'empêche de répondre. Ce que vous avez déjà "
+              "donné est conservé : réessayez dans un instant.",
+        "en": "Sorry, a technical problem stops me from answering. What you already gave "
+              "is kept: please try again in a moment.",
+    },
+    "unsupported": {
+        "fr": "Je ne peux lire que du texte, des photos et une position partagée.",
+        "en": "I can only read text, photos and a shared location.",
+    },
+}
+
+BUTTONS: dict[str, dict[str, str]] = {
+    "send": {"fr": "✅ Envoyer l'alerte", "en": "✅ Send the alert"},
+    "add_photo": {"fr": "📷 Ajouter une photo", "en": "📷 Add a photo"},
+    "fix": {"fr": "✏️ Corriger", "en": "✏️ Change something"},
+    "cancel": {"fr": "❌ Abandonner", "en": "❌ Drop it"},
+    "skip": {"fr": "Passer", "en": "Skip"},
+    "other_operator": {"fr": "Autre opérateur", "en": "Another operator"},
+    "dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
+    "yes_cancel": {"fr": "Oui, abandonner", "en": "Yes, drop it"},
+    "no_continue": {"fr": "Non, continuer", "en": "No, go on"},
+    "useful": {"fr": "👍 Oui", "en": "👍 Yes"},
+    "not_useful": {"fr": "👎 Non", "en": "👎 No"},
+    "new_alert": {"fr": "Signaler un autre problème", "en": "Report another problem"},
+    "other_category": {"fr": "Autre chose", "en": "Something else"},
+}
+
+
+def text(key: str, language: str, **values: Any) -> str:
+    """The message `key` in `language` (French if missing), with `values` filled in."""
+    entry = TEXTS[key]
+    return (entry.get(language) or entry["fr"]).format(**values)
+
+
+def button(key: str, language: str) -> str:
+    entry = BUTTONS[key]
+    return entry.get(language) or entry["fr"]
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, dict[str, dict[str, str]]]:
+    return yaml.safe_load(Path(__file__).with_name("labels.yml").read_text(encoding="utf-8"))
+
+
+def label(kind: str, value: str, language: str) -> str:
+    """A short label for a taxonomy id (`kind`: sectors, categories, user_types…)."""
+    table = _labels().get(language) or _labels()["fr"]
+    return table[kind].get(str(value), str(value))

@@ -1,0 +1,176 @@
+"""One turn end to end: lock the person, clean photos, run the engine, store, reply.
+
+Channels call `ConversationService.handle`; nothing reaches them before the turn's
+writes (transcript, state, alert) are committed together.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import weakref
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from dialogues.engine import DialogueEngine, Turn
+from dialogues.events import (
+    ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, SharedEvent, TextEvent,
+    UnsupportedEvent,
+)
+from dialogues.messages import text as msg
+from dialogues.replies import Reply
+from dialogues.state import DialogueState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingPhoto:
+    """A picture as received (untrusted bytes): the service cleans it first."""
+
+    data: bytes
+    filename: str = ""
+
+
+class PhotoRejectedLike(Protocol):
+    reason: str
+
+
+class PhotoIngest(Protocol):
+    def ingest(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
+
+
+class TurnRecordLike(Protocol):
+    state: dict
+    conversation_id: int
+
+    def add_message(self, sender: str, kind: str, text: str | None = None,
+                    payload: Any = None, nlu: Any = None, attachments: Any = None) -> None: ...
+    def set_state(self, state: dict, language: str) -> None: ...
+    async def save_alert(self, record: dict, channel: str) -> dict: ...
+    async def update_alert(self, changes: dict) -> dict | None: ...
+
+
+class ConversationStore(Protocol):
+    def turn(self, channel: str, user_key: str) -> AbstractAsyncContextManager[TurnRecordLike]: ...
+
+
+@dataclass
+class TurnOutput:
+    """What a channel renders: the replies, the question pending, the alert saved."""
+
+    replies: list[Reply]
+    expecting: str | None
+    alert_id: str | None = None
+    alert: dict | None = None
+    language: str = "fr"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "replies": [r.to_json() for r in self.replies],
+            "expecting": self.expecting,
+            "alert_id": self.alert_id,
+            "alert": self.alert,
+        }
+
+
+class ConversationService:
+    def __init__(
+        self,
+        engine: DialogueEngine,
+        store: ConversationStore,
+        photos: PhotoIngest,
+        secret: bytes,
+        rejected: type[Exception],
+    ):
+        self.engine = engine
+        self.store = store
+        self.photos = photos
+        self._secret = secret
+        self._rejected = rejected
+        # One lock per person: their messages are handled one after the other.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def user_key(self, channel: str, user_id: str) -> str:
+        """A pseudonymous key: the channel's user id never reaches the database."""
+        message = f"{channel}:{user_id}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(self, channel: str, user_id: str, event: Event | IncomingPhoto) -> TurnOutput:
+        """Runs one turn for this person; never raises (a failure is a polite reply)."""
+        key = self.user_key(channel, user_id)
+        async with self._lock((channel, key)):
+            try:
+                return await self._turn(channel, key, event)
+            except Exception:  # the person gets an answer whatever happened
+                log.exception("turn failed on %s", channel)
+                return TurnOutput([Reply(msg("technical_error", "fr") + "\n"
+                                         + msg("technical_error", "en"))], None)
+
+    async def _turn(self, channel: str, key: str, event: Event | IncomingPhoto) -> TurnOutput:
+        if isinstance(event, IncomingPhoto):
+            event = await self._clean(event)
+        async with self.store.turn(channel, key) as record:
+            state = DialogueState.from_dict(record.state)
+            turn = await self.engine.handle(state, event)
+            self._record_user(record, event, turn)
+            alert = None
+            if turn.alert:
+                alert = await record.save_alert(turn.alert, channel)
+            if turn.alert_update:
+                alert = await record.update_alert(turn.alert_update) or alert
+            for reply in turn.replies:
+                record.add_message("bot", "reply", reply.plain_text(), payload=reply.to_json())
+            record.set_state(turn.state.to_dict(), turn.state.language)
+        # Committed: only now may the channel show what the replies confirm.
+        return TurnOutput(turn.replies, turn.expecting,
+                          alert["id"] if alert else None, alert, turn.state.language)
+
+    async def state_of(self, channel: str, user_id: str) -> DialogueState:
+        async with self.store.turn(channel, self.user_key(channel, user_id)) as record:
+            return DialogueState.from_dict(record.state)
+
+    async def _clean(self, photo: IncomingPhoto) -> PhotoEvent:
+        loop = asyncio.get_running_loop()
+        try:
+            stored = await loop.run_in_executor(None, self.photos.ingest, photo.data)
+        except self._rejected as exc:
+            return PhotoEvent(error=getattr(exc, "reason", "not_an_image"))
+        return PhotoEvent(photo=stored.to_dict())
+
+    @staticmethod
+    def _record_user(record: TurnRecordLike, event: Event, turn: Turn) -> None:
+        nlu = None
+        if turn.parse is not None:
+            nlu = {**turn.parse.to_json(), "language": turn.parse.language,
+                   "ranking": [list(r) for r in turn.parse.ranking]}
+        kind, text, payload, attachments = _describe(event)
+        record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments)
+
+
+def _describe(event: Event) -> tuple[str, str | None, Any, Any]:
+    """(kind, text, payload, attachments) of a user event for the transcript."""
+    describers: dict[type, Callable[[Any], tuple[str, str | None, Any, Any]]] = {
+        TextEvent: lambda e: ("text", e.text, None, None),
+        ChoiceEvent: lambda e: ("choice", None, {"value": e.value}, None),
+        CommandEvent: lambda e: ("command", f"/{e.name}", None, None),
+        PhotoEvent: lambda e: ("photo", None, None,
+                               [e.photo] if e.photo else [{"rejected": e.error}]),
+        # The transcript keeps the rounded place only, as the alert does.
+        LocationEvent: lambda e: ("location", None, {
+            "latitude": round(e.latitude, 2), "longitude": round(e.longitude, 2)}, None),
+        SharedEvent: lambda e: ("shared", None, {"network": e.network}, None),
+        UnsupportedEvent: lambda e: ("unsupported", None, {"kind": e.kind}, None),
+    }
+    return describers[type(event)](event)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 1.4 (asyncio) models, Alembic migrations, repositories, photos."""

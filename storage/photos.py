@@ -1,0 +1,114 @@
+"""Untrusted pictures in, clean pictures out: whitelisted formats, no metadata, bounded size."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_SIDE = 2048
+# A 48-megapixel phone photo is fine; a 50-megapixel "bomb" is not.
+MAX_PIXELS = 49_000_000
+FORMATS = {  # Pillow format -> (content type, extension)
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+class PhotoRejected(Exception):
+    """The file is not a picture we accept; `reason` is a stable code for the message."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    sha256: str
+    path: str  # relative to the photo store's root
+    content_type: str
+    size: int
+    width: int
+    height: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def clean_image(data: bytes) -> tuple[bytes, str, int, int]:
+    """Decodes, orients, shrinks and re-encodes `data`; returns (bytes, format, w, h).
+
+    Blocking and CPU-heavy: run it in an executor. Raises PhotoRejected.
+    """
+    if len(data) > MAX_BYTES:
+        raise PhotoRejected("too_large")
+    if not data:
+        raise PhotoRejected("not_an_image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
+                fmt = probe.format
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise PhotoRejected("too_many_pixels")
+                probe.verify()
+            # verify() leaves the image unusable: decode a fresh one.
+            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+                im.load()
+                oriented = ImageOps.exif_transpose(im)
+        except PhotoRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoRejected("too_many_pixels") from None
+        except UnidentifiedImageError:
+            raise PhotoRejected("not_an_image") from None
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise PhotoRejected("corrupt") from None
+    if fmt not in FORMATS:
+        raise PhotoRejected("not_an_image")
+    mode = "RGBA" if oriented.mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
+    oriented = oriented.convert(mode)
+    oriented.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    # A fresh image from raw pixels carries no EXIF, GPS, XMP, ICC or text chunks.
+    clean = Image.frombytes(oriented.mode, oriented.size, oriented.tobytes())
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        clean.save(out, "JPEG", quality=85, optimize=True)
+    elif fmt == "PNG":
+        clean.save(out, "PNG", optimize=True)
+    else:
+        clean.save(out, "WEBP", quality=85)
+    return out.getvalue(), fmt, clean.width, clean.height
+
+
+class PhotoStore:
+    """Cleaned pictures under `root`, content-addressed by SHA-256."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def ingest(self, data: bytes) -> StoredPhoto:
+        """Cleans and stores a picture (blocking). Raises PhotoRejected."""
+        cleaned, fmt, width, height = clean_image(data)
+        digest = hashlib.sha256(cleaned).hexdigest()
+        content_type, ext = FORMATS[fmt]
+        relative = Path(digest[:2]) / f"{digest}.{ext}"
+        target = self.root / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(cleaned)
+            os.replace(tmp, target)
+        return StoredPhoto(digest, str(relative), content_type, len(cleaned), width, height)
+
+    def path_of(self, photo: StoredPhoto) -> Path:
+        return self.root / photo.path
