@@ -63,6 +63,7 @@ _USER_TYPE_WORDS = (
     ("business", r"entreprise|societe|pro\b|professionnel|business|company|commer|artisan"),
     ("individual", r"particulier|individu|perso|private|myself|moi"),
 )
+_PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 SMALL_TALK = {"greet": "welcome", "thank": "thanks", "goodbye": "goodbye",
               "chitchat": "chitchat", "out_of_scope": "out_of_scope",
@@ -211,8 +212,13 @@ class DialogueEngine:
         if p.is_report or gives_fields:
             draft = Draft()
             self._absorb(draft, p, override=True)
-            if p.is_report:
+            # "colis Chronopost écrasé à Nantes" may read as a mere answer to the model:
+            # a sentence is still the person's description, and its likely categories
+            # are offered rather than guessed.
+            if p.is_report or len(words(fold(text))) >= 4:
                 draft.add_description(text)
+            if draft.category is None and not draft.category_guesses:
+                draft.category_guesses = p.category_choices()
             self._start(w, draft)
             return
         w.state.phase, w.state.expecting = Phase.IDLE, None
@@ -342,7 +348,7 @@ class DialogueEngine:
                 d.skip("location")
                 return True
             if short and not conversational and not p.is_report and any(c.isalnum() for c in text):
-                d.location = text.strip()[:120]
+                d.location = _PREPOSITION.sub("", text.strip())[:120] or text.strip()[:120]
                 return True
             return False
         if slot == "description":
@@ -703,7 +709,7 @@ class DialogueEngine:
             return
         if state.phase is not Phase.CANCELLING:
             state.resume_phase = state.phase
-        state.phase = Phase.CANCELLING
+        state.phase, state.expecting = Phase.CANCELLING, "confirmation"
         w.say("confirm_cancel", (Choice(button("yes_cancel", w.lang), "cancel:yes"),
                                  Choice(button("no_continue", w.lang), "cancel:no")))
 
@@ -714,10 +720,14 @@ class DialogueEngine:
             state.phase, state.expecting, state.resume_phase = Phase.IDLE, None, None
             w.say("cancelled")
         elif intent in ("deny", "restart"):
-            state.phase = state.resume_phase or Phase.COLLECTING
+            resume = state.resume_phase or Phase.COLLECTING
             state.resume_phase = None
             w.say("not_cancelled")
-            self._reask(w)
+            if resume is Phase.CONFIRMING:
+                self._summary(w)
+            else:
+                state.phase = Phase.COLLECTING
+                self._next(w)
         else:
             self._ask_cancel(w)
 

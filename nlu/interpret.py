@@ -31,10 +31,11 @@ ENTITY_THRESHOLD = 0.5
 # Slow data on a mobile is a coverage problem in the taxonomy ("data lente").
 _MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
 
-# Conversational intents whose messages never carry a category or an operator.
+# Conversational intents whose messages never carry a category or an operator. An
+# uncertain message (nlu_fallback) keeps its fields: "Quimper" alone still names a place.
 NO_FIELDS_INTENTS = frozenset(
     {"greet", "thank", "goodbye", "chitchat", "out_of_scope", "consumer_dispute", "help",
-     "cancel", "restart", FALLBACK_INTENT}
+     "cancel", "restart"}
 )
 # Words the model may tag as an operator that name no operator at all.
 NOT_AN_OPERATOR = frozenset(

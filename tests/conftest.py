@@ -41,3 +41,43 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def nlu(trained_model: Path, taxonomy: Taxonomy) -> NluParser:
     return await NluParser.load(trained_model, taxonomy)
+
+
+class Bot:
+    """The real service (model, SQLite file, photo store) driven like a channel would."""
+
+    def __init__(self, service, repository, photos, db):
+        self.service = service
+        self.repository = repository
+        self.photos = photos
+        self.db = db
+
+    async def send(self, event, user: str = "alice", channel: str = "cli"):
+        from dialogues.events import TextEvent
+
+        if isinstance(event, str):
+            event = TextEvent(event)
+        return await self.service.handle(channel, user, event)
+
+
+async def make_bot(nlu, taxonomy, data_dir: Path, secret: bytes = b"test-secret") -> Bot:
+    from advice_content.library import AdviceLibrary
+    from dialogues.engine import DialogueEngine
+    from dialogues.service import ConversationService
+    from storage.db import Database
+    from storage.photos import PhotoRejected, PhotoStore
+    from storage.repository import ConversationRepository
+
+    db = await Database.open(f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
+    repository = ConversationRepository(db)
+    photos = PhotoStore(data_dir / "photos")
+    engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy)
+    service = ConversationService(engine, repository, photos, secret, rejected=PhotoRejected)
+    return Bot(service, repository, photos, db)
+
+
+@pytest.fixture
+async def bot(nlu, taxonomy, tmp_path: Path):
+    made = await make_bot(nlu, taxonomy, tmp_path)
+    yield made
+    await made.db.close()

@@ -1,0 +1,281 @@
+"""Whole conversations through the real model and a real SQLite file, as tables.
+
+Each step is (what the person sends, what must hold after the bot answers):
+  expecting — the field the bot asks for next;
+  says      — words that must appear in the bot's replies;
+  saved     — fields of the alert saved on this turn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from dialogues.events import ChoiceEvent, CommandEvent
+
+C = ChoiceEvent
+
+
+@dataclass
+class Step:
+    send: Any
+    expecting: str | None | type(...) = ...
+    says: tuple[str, ...] = ()
+    saved: dict[str, Any] | None = None
+    language: str | None = None
+
+
+@dataclass
+class Case:
+    name: str
+    steps: list[Step] = field(default_factory=list)
+
+
+def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
+    return Step(send, expecting, tuple([says] if isinstance(says, str) else says), saved, language)
+
+
+SEND = C("confirm:send")
+
+CASES = [
+    Case("billing: the first message gives operator and category", [
+        S("Free me prélève encore alors que j'ai résilié", "sector"),
+        S(C("sector:fixed"), "contacted_customer_service"),
+        S("oui", "confirmation", says="Facturation"),
+        S(SEND, "rating", says=("Référence", "suivi individuel"),
+          saved={"category": "billing", "operator": "free", "sector": "fixed",
+                 "contacted_customer_service": "yes", "user_type": "individual",
+                 "description": "Free me prélève encore alors que j'ai résilié",
+                 "advice_sheet": "billing_telecom"}),
+    ]),
+    Case("coverage in SMS style, with the place in the first message", [
+        S("slt g pa de reseau ac orange a Plouha depui 2 semaines", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted:no"), "confirmation"),
+        S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
+                                 "operator": "orange", "location": "Plouha",
+                                 "technology": "4g", "advice_sheet": "coverage"}),
+    ]),
+    Case("outage of the box, technology given in free text", [
+        S("ma livebox est en panne depuis 3 jours, plus d'internet du tout", "technology"),
+        S("c'est de la fibre", "location"),
+        S("35000", "contacted_customer_service"),
+        S("oui plusieurs fois", "confirmation"),
+        S(SEND, "rating", saved={"category": "outage", "sector": "fixed", "operator": "orange",
+                                 "technology": "fibre", "location": "35000"}),
+    ]),
+    Case("slow speed, location skipped", [
+        S("mon adsl SFR est hyper lent, 1 mega le soir", "location"),
+        S("passer", "contacted_customer_service"),
+        S(C("contacted:unknown"), "confirmation"),
+        S(SEND, "rating", saved={"category": "slow_speed", "technology": "adsl",
+                                 "location": None, "contacted_customer_service": "unknown"}),
+    ]),
+    Case("fibre connection: the technology goes without saying", [
+        S("le technicien Bouygues n'est jamais venu raccorder la fibre, 3 rdv annulés",
+          "location"),
+        S("à Quimper", "contacted_customer_service"),
+        S("non", "confirmation", says="Fibre"),
+        S(SEND, "rating", saved={"category": "fibre_connection", "technology": "fibre",
+                                 "location": "Quimper", "operator": "bouygues"}),
+    ]),
+    Case("contract, a business says so in its own words", [
+        S("SFR refuse de résilier notre forfait mobile et réclame des frais",
+          "contacted_customer_service"),
+        S("oui", "confirmation"),
+        S(C("action:fix"), "confirmation"),
+        S(C("fix:user_type"), "user_type"),
+        S("c'est pour ma boîte", "confirmation", says="Entreprise"),
+        S(SEND, "rating", saved={"category": "contract", "sector": "mobile",
+                                 "user_type": "business"}),
+    ]),
+    Case("customer service of a postal operator", [
+        S("impossible de joindre le service client de Chronopost depuis 2 semaines",
+          "contacted_customer_service"),
+        S("oui", "confirmation"),
+        S(SEND, "rating", saved={"category": "customer_service", "sector": "postal",
+                                 "operator": "chronopost",
+                                 "advice_sheet": "customer_service_postal"}),
+    ]),
+    Case("number portability", [
+        S("mon numéro n'a pas été transféré chez Free malgré le code RIO", "sector"),
+        S(C("sector:mobile"), "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "number_portability",
+                                 "advice_sheet": "number_portability"}),
+    ]),
+    Case("unsolicited sales: pointer to 33700 and Bloctel", [
+        S("un vendeur Orange au porte à porte m'a fait signer un abonnement fibre sans "
+          "mon accord", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", says=("33700", "Bloctel"),
+          saved={"category": "unsolicited_sales", "advice_sheet": "unsolicited_sales"}),
+    ]),
+    Case("parcel in English", [
+        S("my parcel from Chronopost never arrived", "location", language="en"),
+        S("Lyon", "contacted_customer_service", says="customer service"),
+        S("yes", "confirmation", says="Is everything correct?"),
+        S(SEND, "rating", says="Reference",
+          saved={"category": "parcel_delivery", "operator": "chronopost", "language": "en",
+                 "location": "Lyon", "advice_sheet": "parcel_delivery"}),
+    ]),
+    Case("mail, the postman as operator", [
+        S("le facteur ne passe plus dans ma rue depuis 10 jours", "location"),
+        S("Saint-Malo", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "mail_delivery", "operator": "la_poste",
+                                 "location": "Saint-Malo"}),
+    ]),
+    Case("another problem, postal", [
+        S("le bureau de poste de mon village ferme 3 jours par semaine", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "other", "sector": "postal",
+                                 "advice_sheet": "other_postal"}),
+    ]),
+    Case("a local authority reports coverage, corrects the operator at the summary", [
+        S("je suis maire de Plouha, aucun réseau Bouygues dans le bourg", "technology"),
+        S(C("technology:unknown"), "contacted_customer_service"),
+        S("non", "confirmation", says="Collectivité"),
+        S("non, c'est SFR", "confirmation", says=("SFR", "corrigé")),
+        S(SEND, "rating", saved={"operator": "sfr", "user_type": "local_authority",
+                                 "technology": "unknown"}),
+    ]),
+    Case("a vague first message: the bot asks for the problem", [
+        S("j'ai un souci avec SFR", "category"),
+        S(C("category:billing"), "sector"),
+        S(C("sector:mobile"), "contacted_customer_service"),
+        S("aucune idée", "confirmation", says="Je ne sais plus"),
+        S(SEND, "rating", saved={"category": "billing", "operator": "sfr",
+                                 "contacted_customer_service": "unknown"}),
+    ]),
+    Case("greeting first, then the problem", [
+        S("bonjour", None, says="Décrivez"),
+        S("colis DPD perdu depuis une semaine", "location"),
+        S("passer", "contacted_customer_service"),
+        S("oui", "confirmation"),
+        S(SEND, "rating", saved={"operator": "dpd", "category": "parcel_delivery"}),
+    ]),
+    Case("a postal operator with a mobile problem: the bot asks", [
+        S("pas de réseau 4G chez DPD", "operator", says="ne propose pas"),
+        S("Orange", "location"),
+        S("passer", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"operator": "orange", "sector": "mobile"}),
+    ]),
+    Case("an operator outside the list is kept as written", [
+        S("mon opérateur Transatel me facture des frais inconnus", "sector"),
+        S(C("sector:mobile"), "contacted_customer_service"),
+        S("non", "confirmation", says="Transatel"),
+        S(SEND, "rating", saved={"operator": None, "operator_text": "Transatel"}),
+    ]),
+    Case("the operator typed after 'another operator'", [
+        S("problème de facturation sur mon forfait mobile", "operator"),
+        S(C("operator:other"), "operator"),
+        S("Syma", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"operator": "syma", "sector": "mobile"}),
+    ]),
+    Case("change the operator in plain words", [
+        S("Free me facture deux fois ma box", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S("change the operator", "operator"),
+        S(C("operator:bouygues"), "confirmation", says="Bouygues"),
+        S(SEND, "rating", saved={"operator": "bouygues"}),
+    ]),
+    Case("cancel asks first, then drops the draft", [
+        S("colis Colissimo abîmé à la livraison", "location"),
+        S("annule", "confirmation", says="abandonner"),
+        S(C("cancel:no"), "location", says="continue"),
+        S("laisse tomber", "confirmation"),
+        S("oui", None, says="abandonné"),
+        S(SEND, None, says="plus valable"),
+    ]),
+    Case("restart in natural words", [
+        S("Orange me facture trop", "sector"),
+        S("je me suis trompé je recommence", None, says="recommence"),
+        S("colis perdu par GLS", "location"),
+    ]),
+    Case("out of scope gets an answer and the bot stays available", [
+        S("quel temps fait-il demain ?", None, says="Je ne peux pas vous aider"),
+        S("un magasin refuse de me rembourser mon frigo", None, says="SignalConso"),
+        S("plus d'internet chez Free depuis hier", "technology"),
+    ]),
+    Case("out of scope in the middle keeps the question", [
+        S("pas de réseau SFR dans mon village", "technology"),
+        S("raconte moi une blague", "technology", says="Je ne peux pas vous aider"),
+        S(C("technology:4g"), "location"),
+    ]),
+    Case("help and commands at any moment", [
+        S(CommandEvent("start"), None, says="Bonjour"),
+        S("colis UPS en retard", "location"),
+        S("/aide", "location", says="annuler"),
+        S(CommandEvent("cancel"), "confirmation"),
+        S(C("cancel:yes"), None, says="abandonné"),
+        S("/nouveau", None, says="recommence"),
+    ]),
+    Case("unknown and forged buttons get a polite answer", [
+        S(C("operator:not_an_operator"), None, says="plus valable"),
+        S("La Poste a perdu ma lettre recommandée", "location"),
+        S(C("confirm:send"), "location", says="plus valable"),
+        S(C("rm -rf /"), "location", says="plus valable"),
+        S(C(""), "location"),
+    ]),
+    Case("a garbage message keeps the draft", [
+        S("SFR me prélève 2 fois par mois", "sector"),
+        S("xyzzy plop", "sector", says="Cela concerne"),
+        S(C("sector:mobile"), "contacted_customer_service"),
+    ]),
+    Case("a huge message is cut, not lost", [
+        S("Bouygues me facture des frais inconnus. " * 300, "sector", says="très long"),
+        S(C("sector:fixed"), "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "billing", "operator": "bouygues"}),
+    ]),
+    Case("the rating is stored with the alert, then a new alert", [
+        S("RED by SFR me facture un hors forfait que je n'ai pas fait", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating"),
+        S(C("rating:not_useful"), None, saved={"advice_rating": "not_useful"}),
+        S(C("new:alert"), None, says="Décrivez"),
+        S("le facteur ne passe plus", "location"),
+    ]),
+    Case("English all the way, with an individual saying so", [
+        S("Hello", None, says="Describe", language="en"),
+        S("I was charged twice by Bouygues on my mobile bill", "contacted_customer_service"),
+        S("no", "confirmation", says="Private individual"),
+        S(SEND, "rating", says="no individual follow-up",
+          saved={"language": "en", "advice_sheet": "billing_telecom"}),
+    ]),
+    Case("a second send of the same summary saves nothing twice", [
+        S("colis Mondial Relay jamais livré au point relais", "location"),
+        S("Lille", "contacted_customer_service"),
+        S("oui", "confirmation"),
+        S(SEND, "rating"),
+        S(SEND, "rating", says="déjà enregistrée"),
+    ]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_conversation(bot, case: Case) -> None:
+    for number, step in enumerate(case.steps, start=1):
+        out = await bot.send(step.send)
+        said = "\n".join(r.plain_text() for r in out.replies)
+        where = f"step {number} ({step.send!r}) → {said!r}"
+        if step.expecting is not ...:
+            assert out.expecting == step.expecting, where
+        for words in step.says:
+            assert words.lower() in said.lower(), where
+        if step.language:
+            assert out.language == step.language, where
+        if step.saved is not None:
+            assert out.alert is not None, where
+            for name, value in step.saved.items():
+                assert out.alert[name] == value, f"{name}: {where}"
+            stored = await bot.repository.alert(out.alert_id)
+            assert stored == out.alert  # what the person was told is what is stored
+
+
+def test_there_are_at_least_thirty_conversations() -> None:
+    assert len(CASES) >= 30

@@ -1,0 +1,93 @@
+"""Turns are stored as they happen: restarts resume, simultaneous messages queue up."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from dialogues.events import ChoiceEvent, LocationEvent
+from dialogues.service import IncomingPhoto
+from storage.models import Conversation
+from tests.conftest import make_bot
+from tests.images import image_bytes
+
+
+async def test_a_restart_mid_conversation_resumes_where_it_was(nlu, taxonomy, tmp_path) -> None:
+    first = await make_bot(nlu, taxonomy, tmp_path)
+    await first.send("le facteur ne passe plus dans ma rue")
+    await first.db.close()  # the process stops here
+
+    second = await make_bot(nlu, taxonomy, tmp_path)
+    out = await second.send("Brest")
+    assert out.expecting == "contacted_customer_service"
+    out = await second.send("non")
+    out = await second.send(ChoiceEvent("confirm:send"))
+    assert out.alert["location"] == "Brest" and out.alert["operator"] == "la_poste"
+    await second.db.close()
+
+
+async def test_two_messages_at_once_are_both_handled(bot) -> None:
+    await bot.send("colis DPD perdu")
+    album = [IncomingPhoto(image_bytes("PNG", size=(20 + i, 20))) for i in range(3)]
+    outs = await asyncio.gather(*(bot.send(p) for p in album))
+    counts = sorted(r.text for o in outs for r in o.replies if r.text.startswith("Photo"))
+    assert counts == ["Photo ajoutée (1/3).", "Photo ajoutée (2/3).", "Photo ajoutée (3/3)."]
+    state = await bot.service.state_of("cli", "alice")
+    assert len(state.draft.photos) == 3
+
+
+async def test_double_tap_on_send_saves_one_alert(bot) -> None:
+    await bot.send("Orange me facture deux fois ma box")
+    await bot.send("non")
+    outs = await asyncio.gather(bot.send(ChoiceEvent("confirm:send")),
+                                bot.send(ChoiceEvent("confirm:send")))
+    saved = [o.alert_id for o in outs if o.alert_id]
+    assert len(saved) == 1
+
+
+async def test_people_are_pseudonymous_and_separate(bot) -> None:
+    await bot.send("colis UPS perdu", user="123456789")
+    await bot.send("bonjour", user="987654321")
+    async with bot.db.session() as session:
+        keys = (await session.execute(select(Conversation.user_key))).scalars().all()
+    assert len(keys) == 2
+    assert all(len(k) == 64 and "123456789" not in k for k in keys)
+    assert (await bot.service.state_of("cli", "987654321")).draft is None
+
+
+async def test_transcript_keeps_every_message_and_the_parse(bot) -> None:
+    await bot.send("pas de réseau SFR à Lannion")
+    await bot.send(ChoiceEvent("technology:4g"))
+    key = bot.service.user_key("cli", "alice")
+    messages = await bot.repository.transcript("cli", key)
+    users = [m for m in messages if m.sender == "user"]
+    assert [m.kind for m in users] == ["text", "choice"]
+    assert users[0].nlu["category"] == "coverage" and users[0].nlu["operator"] == "sfr"
+    assert users[1].payload == {"value": "technology:4g"}
+    assert any(m.sender == "bot" and "technologie" in m.text for m in messages)
+
+
+async def test_shared_location_is_rounded_before_it_is_stored(bot) -> None:
+    await bot.send("pas de réseau Free dans mon hameau")
+    await bot.send(ChoiceEvent("technology:4g"))
+    out = await bot.send(LocationEvent(48.856613, 2.352222))
+    assert out.expecting == "contacted_customer_service"
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.location == "48.86, 2.35"
+    key = bot.service.user_key("cli", "alice")
+    stored = [m.payload for m in await bot.repository.transcript("cli", key) if m.kind == "location"]
+    assert stored == [{"latitude": 48.86, "longitude": 2.35}]
+
+
+async def test_a_failing_turn_is_a_polite_answer_and_changes_nothing(bot, monkeypatch) -> None:
+    await bot.send("colis Relais Colis perdu")
+    before = await bot.service.state_of("cli", "alice")
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(bot.service.engine, "handle", broken)
+    out = await bot.send("Nantes")
+    assert "problème technique" in out.replies[0].text
+    monkeypatch.undo()
+    assert await bot.service.state_of("cli", "alice") == before
