@@ -268,7 +268,7 @@ class DialogueEngine:
             return
         before = copy.deepcopy(draft)
         self._absorb(draft, p, override=True)
-        if p.is_report and p.category and p.confidence >= CATEGORY_CONFIDENCE:
+        if p.is_report and p.category and p.category_confidence >= CATEGORY_CONFIDENCE:
             draft.category = p.category
         if draft != before:
             self._settle(draft)
@@ -374,7 +374,7 @@ class DialogueEngine:
     def _absorb(self, d: Draft, p: ParseResult, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
         if p.is_report:
-            if p.category and p.confidence >= CATEGORY_CONFIDENCE:
+            if p.category and p.category_confidence >= CATEGORY_CONFIDENCE:
                 if override or d.category is None:
                     d.category = p.category
                     d.category_guesses = []

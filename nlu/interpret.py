@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from nlu.lexicon import Lexicon, Match, PhraseMatcher
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
-from nlu.text import detect_language, fold
+from nlu.text import detect_language, fold, words
 
 REPORT_PREFIX = "report_"
 UNSPECIFIED = "unspecified"
@@ -23,6 +23,9 @@ FALLBACK_INTENT = "nlu_fallback"
 INTENT_THRESHOLD = 0.30
 # A message is a report when the report intents together weigh at least this much.
 REPORT_MASS_THRESHOLD = 0.5
+# Above this many words, an "inform" with this much report probability is a report.
+INFORM_MAX_WORDS = 6
+INFORM_REPORT_MASS = 0.25
 # A category is kept only if its own probability reaches this.
 CATEGORY_THRESHOLD = 0.25
 # Model spans for operators outside the lexicon need this confidence.
@@ -83,6 +86,9 @@ class ParseResult:
     technology: str | None = None
     location: str | None = None
     language: str = "fr"
+    # Probability of the category alone (`confidence` is that of the intent: for a
+    # report, of all report intents together).
+    category_confidence: float = 0.0
     # (intent, confidence) of the model's best guesses, for the dialogue's "did you mean".
     ranking: tuple[tuple[str, float], ...] = field(default=())
 
@@ -210,13 +216,21 @@ class Interpreter:
         is_report = bool(top_name and top_name.startswith(REPORT_PREFIX)) or (
             report_mass >= REPORT_MASS_THRESHOLD
         )
+        # Short answers ("chez Free", "à Lyon") are 1–4 words; a sentence naming an
+        # operator that the model calls "inform" is a report it was unsure about.
+        if (not is_report and top_name == "inform" and report_mass >= INFORM_REPORT_MASS
+                and len(words(fold(text))) >= INFORM_MAX_WORDS):
+            is_report = True
         category = None
+        category_confidence = 0.0
         if is_report:
             intent = "report"
+            top_conf = report_mass
             best = next(((n, c) for n, c in ranking if n.startswith(REPORT_PREFIX)), None)
             if best and best[1] >= CATEGORY_THRESHOLD:
                 name = best[0][len(REPORT_PREFIX):]
-                category = name if name in self.taxonomy.categories else None
+                if name in self.taxonomy.categories:
+                    category, category_confidence = name, best[1]
         elif top_name and top_conf >= INTENT_THRESHOLD:
             intent = top_name
         else:
@@ -244,7 +258,8 @@ class Interpreter:
             text=text, intent=intent, confidence=round(top_conf, 4), is_report=is_report,
             sector=sector, category=category, operator=operator, operator_text=operator_text,
             user_type=user_type, technology=technology, location=location,
-            language=language, ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
+            language=language, category_confidence=round(category_confidence, 4),
+            ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
         )
 
     def _unknown_operator(self, text: str, spans: Sequence[Mapping[str, Any]]) -> str | None:

@@ -95,7 +95,7 @@ class Alert(Base):
     description = Column(Text, nullable=False, default="")
     contacted_customer_service = Column(String(8), nullable=False, default="unknown")
     advice_sheet = Column(String(64))
-    advice_rating = Column(String(8))  # "useful" | "not_useful"
+    advice_rating = Column(String(16))  # "useful" | "not_useful"
     shared = Column(Boolean, nullable=False, default=False)
 
     photos = relationship("AlertPhoto", order_by="AlertPhoto.position", lazy="selectin",

@@ -60,7 +60,8 @@ class Bot:
         return await self.service.handle(channel, user, event)
 
 
-async def make_bot(nlu, taxonomy, data_dir: Path, secret: bytes = b"test-secret") -> Bot:
+async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = None,
+                   secret: bytes = b"test-secret") -> Bot:
     from advice_content.library import AdviceLibrary
     from dialogues.engine import DialogueEngine
     from dialogues.service import ConversationService
@@ -68,7 +69,7 @@ async def make_bot(nlu, taxonomy, data_dir: Path, secret: bytes = b"test-secret"
     from storage.photos import PhotoRejected, PhotoStore
     from storage.repository import ConversationRepository
 
-    db = await Database.open(f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
+    db = await Database.open(database_url or f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
     repository = ConversationRepository(db)
     photos = PhotoStore(data_dir / "photos")
     engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy)
@@ -76,8 +77,32 @@ async def make_bot(nlu, taxonomy, data_dir: Path, secret: bytes = b"test-secret"
     return Bot(service, repository, photos, db)
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session (the storage tests run on both databases)."""
+    from tests.postgres import Cluster
+
+    cluster = Cluster()
+    url = cluster.start()
+    yield url
+    cluster.stop()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}"
+    from tests.postgres import create_database
+
+    server = request.getfixturevalue("postgres_server")
+    return await create_database(server, f"jalerte_test_{next(_databases)}")
+
+
 @pytest.fixture
-async def bot(nlu, taxonomy, tmp_path: Path):
-    made = await make_bot(nlu, taxonomy, tmp_path)
+async def bot(nlu, taxonomy, tmp_path: Path, database_url: str):
+    made = await make_bot(nlu, taxonomy, tmp_path, database_url)
     yield made
     await made.db.close()

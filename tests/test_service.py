@@ -12,12 +12,14 @@ from tests.conftest import make_bot
 from tests.images import image_bytes
 
 
-async def test_a_restart_mid_conversation_resumes_where_it_was(nlu, taxonomy, tmp_path) -> None:
-    first = await make_bot(nlu, taxonomy, tmp_path)
+async def test_a_restart_mid_conversation_resumes_where_it_was(
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
+    first = await make_bot(nlu, taxonomy, tmp_path, database_url)
     await first.send("le facteur ne passe plus dans ma rue")
     await first.db.close()  # the process stops here
 
-    second = await make_bot(nlu, taxonomy, tmp_path)
+    second = await make_bot(nlu, taxonomy, tmp_path, database_url)
     out = await second.send("Brest")
     assert out.expecting == "contacted_customer_service"
     out = await second.send("non")

@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('contacted_customer_service', sa.String(length=8), nullable=False),
     sa.Column('advice_sheet', sa.String(length=64), nullable=True),
-    sa.Column('advice_rating', sa.String(length=8), nullable=True),
+    sa.Column('advice_rating', sa.String(length=16), nullable=True),
     sa.Column('shared', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ),
     sa.PrimaryKeyConstraint('id')
