@@ -14,6 +14,7 @@ NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml nlu/lexicon.yml nlu/tax
 .PHONY: run test train eval bench install clean
 
 run: $(MODEL)
+	$(BIN)/jalerte db upgrade
 	$(BIN)/jalerte chat
 
 test: $(STAMP)
@@ -27,6 +28,7 @@ eval: $(MODEL)
 
 bench: $(MODEL)
 	$(BIN)/python bench/nlu_bench.py
+	$(BIN)/python bench/dialogue_turns.py
 
 install: $(STAMP)
 
