@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ def quiet_rasa() -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         logger_factory=structlog.PrintLoggerFactory(file=__import__("sys").stderr),
     )
+    # Deprecation notices from Rasa's dependencies say nothing to a person running the bot.
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
     for name in ("rasa", "tensorflow", "absl", "apscheduler", "urllib3", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -1,6 +1,8 @@
 """Builds the training data (hand-written examples + lexicon) and trains the model."""
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import sys
 import time
@@ -112,12 +114,14 @@ def train(
     model_path.parent.mkdir(parents=True, exist_ok=True)
     out_dir = build_dir / "model_out"
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = train_nlu(
-        config=str(PIPELINE_CONFIG),
-        nlu_data=str(data_dir),
-        output=str(out_dir),
-        fixed_model_name="nlu",
-    )
+    # Rasa prints its own "model saved at <temporary place>" on stdout: not ours to show.
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = train_nlu(
+            config=str(PIPELINE_CONFIG),
+            nlu_data=str(data_dir),
+            output=str(out_dir),
+            fixed_model_name="nlu",
+        )
     if not result:
         raise RuntimeError("Rasa did not produce a model (see the messages above).")
     shutil.move(result, model_path)
