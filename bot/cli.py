@@ -98,6 +98,13 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bot.web.app import run
+
+    run(config)
+    return 0
+
+
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
@@ -118,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("run", help="serve the web widget (and Telegram when configured)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="talk with the bot in the terminal")
     p.add_argument("--json", action="store_true",

@@ -17,6 +17,15 @@ class Config:
     log_level: str
     secret_key: str | None = None
     public_url: str = "https://jalerte.arcep.fr"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    web_allowed_origins: tuple[str, ...] = ("*",)
+    web_max_connections: int = 200
+    web_messages_per_minute: int = 30
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -38,6 +47,20 @@ class Config:
             log_level=log_level,
             secret_key=environ.get("JALERTE_SECRET_KEY") or None,
             public_url=environ.get("JALERTE_PUBLIC_URL") or "https://jalerte.arcep.fr",
+            host=environ.get("JALERTE_HOST") or "127.0.0.1",
+            port=int(environ.get("JALERTE_PORT") or 8080),
+            web_allowed_origins=tuple(
+                o.strip().rstrip("/")
+                for o in (environ.get("JALERTE_WEB_ALLOWED_ORIGINS") or "*").split(",")
+                if o.strip()
+            ),
+            web_max_connections=int(environ.get("JALERTE_WEB_MAX_CONNECTIONS") or 200),
+            web_messages_per_minute=int(environ.get("JALERTE_WEB_MESSAGES_PER_MINUTE") or 30),
+            telegram_token=environ.get("JALERTE_TELEGRAM_TOKEN") or None,
+            telegram_api_url=(environ.get("JALERTE_TELEGRAM_API_URL")
+                              or "https://api.telegram.org").rstrip("/"),
+            telegram_webhook_url=environ.get("JALERTE_TELEGRAM_WEBHOOK_URL") or None,
+            telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
         )
 
     @property

@@ -46,11 +46,18 @@ async def nlu(trained_model: Path, taxonomy: Taxonomy) -> NluParser:
 class Bot:
     """The real service (model, SQLite file, photo store) driven like a channel would."""
 
-    def __init__(self, service, repository, photos, db):
+    def __init__(self, service, repository, photos, db, nlu):
         self.service = service
         self.repository = repository
         self.photos = photos
         self.db = db
+        self.nlu = nlu
+
+    @property
+    def runtime(self):
+        from bot.wiring import Runtime
+
+        return Runtime(self.service, self.db, self.nlu, self.repository, self.photos)
 
     async def send(self, event, user: str = "alice", channel: str = "cli"):
         from dialogues.events import TextEvent
@@ -74,7 +81,7 @@ async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = Non
     photos = PhotoStore(data_dir / "photos")
     engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy)
     service = ConversationService(engine, repository, photos, secret, rejected=PhotoRejected)
-    return Bot(service, repository, photos, db)
+    return Bot(service, repository, photos, db, nlu)
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +113,21 @@ async def bot(nlu, taxonomy, tmp_path: Path, database_url: str):
     made = await make_bot(nlu, taxonomy, tmp_path, database_url)
     yield made
     await made.db.close()
+
+
+@pytest.fixture
+async def sqlite_bot(nlu, taxonomy, tmp_path: Path):
+    """The service on SQLite only, for channel tests (storage is tested on both)."""
+    made = await make_bot(nlu, taxonomy, tmp_path)
+    yield made
+    await made.db.close()
+
+
+def web_config(tmp_path: Path, **overrides):
+    """A server configuration for tests (no Telegram unless asked)."""
+    from dataclasses import replace
+
+    from bot.config import Config
+
+    base = Config.from_env({"JALERTE_DATA_DIR": str(tmp_path / "data")})
+    return replace(base, **overrides)

@@ -1,0 +1,1 @@
+"""The aiohttp application: web widget, demo page, WebSocket, uploads, Telegram webhook."""

@@ -1,0 +1,256 @@
+"""The aiohttp application factory: `create_app(config)`; no work at import."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import weakref
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from sqlalchemy import text as sql
+
+from bot.config import Config
+from bot.web.history import history
+from bot.web.limits import RateLimiter, UploadStore
+from bot.wiring import Runtime, runtime
+from dialogues.events import ChoiceEvent, SharedEvent, TextEvent
+from dialogues.service import IncomingPhoto
+from storage.photos import MAX_BYTES
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+CHANNEL = "web"
+MAX_FRAME_CHARS = 32 * 1024  # a chat message, not a document
+UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does not have
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+CONFIG = web.AppKey("config", Config)
+RUNTIME = web.AppKey("runtime", Runtime)
+UPLOADS = web.AppKey("uploads", UploadStore)
+RATES = web.AppKey("rates", RateLimiter)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+
+ERRORS = {
+    "bad_frame": ("Ce message n'a pas pu être lu.", "This message could not be read."),
+    "too_large": ("Ce message est trop long.", "This message is too long."),
+    "rate_limited": ("Vous envoyez beaucoup de messages : patientez une minute, puis "
+                     "réessayez.", "You are sending many messages: wait a minute and "
+                     "try again."),
+    "unknown_upload": ("Cette photo n'est plus disponible : envoyez-la à nouveau.",
+                       "This photo is no longer available: please send it again."),
+    "server_error": ("Un problème technique est survenu : réessayez dans un instant.",
+                     "A technical problem occurred: please try again in a moment."),
+    "too_many_connections": ("Le service est très sollicité : réessayez dans un instant.",
+                             "The service is very busy: please try again shortly."),
+}
+
+
+def error_body(code: str, lang: str) -> dict[str, str]:
+    french, english = ERRORS[code]
+    return {"type": "error", "code": code, "message": english if lang == "en" else french}
+
+
+def _lang(request: web.Request) -> str:
+    return "en" if request.query.get("lang") == "en" else "fr"
+
+
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or "*" in allowed:
+        return True  # not a browser, or any site may embed the widget
+    own = f"{request.scheme}://{request.host}"
+    return origin.rstrip("/") in allowed or origin.rstrip("/") == own
+
+
+async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Loads the model and opens the database before the server listens."""
+    async with runtime(app[CONFIG]) as rt:
+        app[RUNTIME] = rt
+        yield
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+# -- routes ---------------------------------------------------------------------------
+async def demo_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "demo.html", headers={"Cache-Control": "no-cache"})
+
+
+async def widget_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(
+        STATIC / "widget.js",
+        headers={"Content-Type": "application/javascript; charset=utf-8",
+                 "Cache-Control": "public, max-age=300",
+                 "Access-Control-Allow-Origin": "*"},
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    rt = request.app.get(RUNTIME)
+    database = False
+    if rt is not None:
+        try:
+            async with rt.db.engine.connect() as conn:
+                await conn.execute(sql("SELECT 1"))
+            database = True
+        except Exception:  # reported, not raised: this is the health check
+            log.warning("health check: database unreachable", exc_info=True)
+    ok = rt is not None and database
+    return web.json_response({"status": "ok" if ok else "unavailable", "model": rt is not None,
+                              "database": database}, status=200 if ok else 503)
+
+
+async def upload(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    lang = _lang(request)
+    if not origin_allowed(request, config.web_allowed_origins):
+        return web.json_response({"error": "forbidden_origin"}, status=403)
+    if request.content_length is not None and request.content_length > MAX_BYTES + 64 * 1024:
+        return _upload_error("too_large", lang, 413)
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        return _upload_error("bad_frame", lang, 400)
+    session, data = None, None
+    async for part in reader:
+        if part.name == "session":
+            session = (await part.read(decode=True))[:100].decode("utf-8", "replace")
+        elif part.name == "file":
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(256 * 1024):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    return _upload_error("too_large", lang, 413)
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    if not session or not SESSION_ID.match(session) or data is None:
+        return _upload_error("bad_frame", lang, 400)
+    if not request.app[RATES].allow(session):
+        return _upload_error("rate_limited", lang, 429)
+    return web.json_response({"upload_id": request.app[UPLOADS].put(session, data)})
+
+
+def _upload_error(code: str, lang: str, status: int) -> web.Response:
+    body = error_body(code, lang)
+    return web.json_response({"error": code, "message": body["message"]}, status=status)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    config = app[CONFIG]
+    lang = _lang(request)
+    if not origin_allowed(request, config.web_allowed_origins):
+        raise web.HTTPForbidden(text="origin not allowed")
+    if len(app[SOCKETS]) >= config.web_max_connections:
+        return web.json_response(error_body("too_many_connections", lang), status=503)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
+    await ws.prepare(request)
+    app[SOCKETS].add(ws)
+    rt = app[RUNTIME]
+    session = request.query.get("session", "")
+    if not SESSION_ID.match(session):
+        session = secrets.token_urlsafe(18)
+    key = rt.service.user_key(CHANNEL, session)
+    past = history(await rt.repository.transcript(CHANNEL, key))
+    await ws.send_json({"type": "session", "session": session, "history": past})
+    try:
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                await _on_frame(app, ws, session, frame.data, lang)
+            elif frame.type == WSMsgType.BINARY:
+                await ws.send_json(error_body("bad_frame", lang))
+            elif frame.type == WSMsgType.ERROR:
+                log.info("websocket closed with %s", ws.exception())
+    finally:
+        app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: str,
+                    data: str, lang: str) -> None:
+    if len(data) > MAX_FRAME_CHARS:
+        await ws.send_json(error_body("too_large", lang))
+        return
+    try:
+        frame: Any = json.loads(data)
+    except ValueError:
+        frame = None
+    event = _event(app, session, frame)
+    if event is None:
+        await ws.send_json(error_body("bad_frame", lang))
+        return
+    if not app[RATES].allow(session):
+        await ws.send_json(error_body("rate_limited", lang))
+        return
+    if event is UNKNOWN_UPLOAD:
+        await ws.send_json(error_body("unknown_upload", lang))
+        return
+    output = await app[RUNTIME].service.handle(CHANNEL, session, event)
+    if isinstance(event, SharedEvent):
+        return  # a notice, not a turn: nothing to answer
+    if not ws.closed:
+        await ws.send_json({"type": "turn", **output.to_json()})
+
+
+def _event(app: web.Application, session: str, frame: Any):
+    """The dialogue event a client frame stands for; None if the frame is malformed."""
+    if not isinstance(frame, dict):
+        return None
+    kind = frame.get("type")
+    if kind == "message" and isinstance(frame.get("text"), str):
+        return TextEvent(frame["text"])
+    if kind == "choice" and isinstance(frame.get("value"), str):
+        return ChoiceEvent(frame["value"][:200])
+    if kind == "photo" and isinstance(frame.get("upload_id"), str):
+        data = app[UPLOADS].take(session, frame["upload_id"])
+        return UNKNOWN_UPLOAD if data is None else IncomingPhoto(data)
+    if kind == "shared" and isinstance(frame.get("network"), str):
+        return SharedEvent(frame["network"][:20])
+    return None
+
+
+def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
+    """The whole server: widget, demo page, WebSocket, upload, health, Telegram.
+
+    Without `rt`, the model and the database are opened at start-up (and closed at
+    shutdown); tests pass a runtime they share between apps.
+    """
+    app = web.Application(client_max_size=MAX_BYTES + 64 * 1024)
+    app[CONFIG] = config
+    app[UPLOADS] = UploadStore()
+    app[RATES] = RateLimiter(config.web_messages_per_minute)
+    app[SOCKETS] = weakref.WeakSet()
+    if rt is None:
+        app.cleanup_ctx.append(_runtime_ctx)
+    else:
+        app[RUNTIME] = rt
+    if config.telegram_token:
+        from bot.telegram import setup_telegram
+
+        setup_telegram(app, config, lambda: app[RUNTIME].service)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/", demo_page)
+    app.router.add_get("/widget.js", widget_js)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/ws", websocket)
+    app.router.add_post("/upload", upload)
+    return app
+
+
+def run(config: Config) -> None:
+    """`jalerte run`: serves until SIGINT/SIGTERM, then closes everything and returns."""
+    base = f"http://{config.host}:{config.port}"
+
+    def announce(_message: str) -> None:
+        print(f"jalerte is running: open {base}/ for the demo page with the chat widget "
+              f"(health: {base}/healthz). Ctrl-C to stop.", flush=True)
+
+    web.run_app(create_app(config), host=config.host, port=config.port, print=announce,
+                shutdown_timeout=20, handle_signals=True, access_log=None)

@@ -1,0 +1,186 @@
+"""The web channel over real HTTP and WebSocket (aiohttp test client)."""
+from __future__ import annotations
+
+import io
+import json
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+
+from bot.web.app import create_app
+from tests.conftest import web_config
+from tests.images import PDF, jpeg_with_gps
+
+
+@pytest.fixture
+async def client(aiohttp_client, sqlite_bot, tmp_path):
+    return await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+
+
+async def open_session(client, session: str | None = None, **headers):
+    url = "/ws" + (f"?session={session}" if session else "")
+    ws = await client.ws_connect(url, headers=headers)
+    first = await ws.receive_json()
+    assert first["type"] == "session"
+    return ws, first
+
+
+async def turn(ws, frame: dict) -> dict:
+    await ws.send_json(frame)
+    answer = await ws.receive_json(timeout=15)
+    return answer
+
+
+async def test_demo_page_embeds_the_widget_like_any_site(client) -> None:
+    page = await (await client.get("/")).text()
+    assert '<script src="/widget.js" data-lang="fr"></script>' in page
+    js = await client.get("/widget.js")
+    assert js.status == 200 and "javascript" in js.headers["Content-Type"]
+    assert "JAlerte" in await js.text()
+
+
+async def test_health_reports_model_and_database(client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "model": True, "database": True}
+
+
+async def test_a_whole_alert_over_the_websocket_with_a_photo(client, sqlite_bot) -> None:
+    ws, first = await open_session(client)
+    session = first["session"]
+    assert first["history"] == []
+    out = await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    assert out["type"] == "turn" and out["expecting"] == "location"
+    form = aiohttp.FormData()
+    form.add_field("session", session)
+    form.add_field("file", jpeg_with_gps(), filename="IMG_1.jpg", content_type="image/jpeg")
+    uploaded = await (await client.post("/upload", data=form)).json()
+    out = await turn(ws, {"type": "photo", "upload_id": uploaded["upload_id"]})
+    assert "Photo ajoutée" in out["replies"][0]["text"]
+    out = await turn(ws, {"type": "message", "text": "Nantes"})
+    assert out["expecting"] == "contacted_customer_service"
+    out = await turn(ws, {"type": "choice", "value": "contacted:no"})
+    assert out["expecting"] == "confirmation"
+    out = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    assert out["alert_id"] and out["alert"]["channel"] == "web"
+    assert len(out["alert"]["photos"]) == 1
+    assert {r["type"] for r in out["replies"]} >= {"advice", "share"}
+    await ws.close()
+
+    # A reload: same session id, the conversation so far comes back.
+    ws, again = await open_session(client, session)
+    texts = [item.get("text") or item.get("reply", {}).get("text") for item in again["history"]]
+    assert texts[0] == "colis Chronopost perdu depuis 10 jours"
+    assert any(item["from"] == "user" and item["text"] == "Non" for item in again["history"])
+    assert again["history"][-1]["reply"]["text"].startswith("Ces conseils")
+    await ws.close()
+
+
+async def test_an_upload_is_only_usable_by_its_own_session(client) -> None:
+    ws_a, a = await open_session(client)
+    ws_b, _ = await open_session(client)
+    form = aiohttp.FormData()
+    form.add_field("session", a["session"])
+    form.add_field("file", PDF, filename="x.pdf")
+    upload_id = (await (await client.post("/upload", data=form)).json())["upload_id"]
+    stolen = await turn(ws_b, {"type": "photo", "upload_id": upload_id})
+    assert stolen["type"] == "error" and stolen["code"] == "unknown_upload"
+    own = await turn(ws_a, {"type": "photo", "upload_id": upload_id})
+    assert own["type"] == "turn" and "JPEG, PNG ou WEBP" in own["replies"][0]["text"]
+    again = await turn(ws_a, {"type": "photo", "upload_id": upload_id})
+    assert again["code"] == "unknown_upload"  # used once
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json at all", "bad_frame"),
+        ("[1, 2, 3]", "bad_frame"),
+        ('{"type": "message", "text": 42}', "bad_frame"),
+        ('{"type": "choice"}', "bad_frame"),
+        ('{"type": "dance", "text": "hello"}', "bad_frame"),
+        ('{"text": "no type"}', "bad_frame"),
+        (json.dumps({"type": "message", "text": "x" * 40_000}), "too_large"),
+    ],
+)
+async def test_malformed_frames_get_an_error_and_the_socket_lives(client, frame, code) -> None:
+    ws, _ = await open_session(client)
+    await ws.send_str(frame)
+    error = await ws.receive_json(timeout=5)
+    assert error["type"] == "error" and error["code"] == code and error["message"]
+    out = await turn(ws, {"type": "message", "text": "bonjour"})
+    assert out["type"] == "turn"
+
+
+async def test_binary_frames_are_refused_politely(client) -> None:
+    ws, _ = await open_session(client)
+    await ws.send_bytes(b"\x00\x01\x02")
+    error = await ws.receive_json(timeout=5)
+    assert error["code"] == "bad_frame"
+
+
+async def test_unknown_button_and_forged_session_id(client) -> None:
+    ws, first = await open_session(client, session="../../etc/passwd")
+    assert first["session"] != "../../etc/passwd"
+    out = await turn(ws, {"type": "choice", "value": "operator:<script>"})
+    assert "plus valable" in out["replies"][0]["text"]
+
+
+async def test_rate_limit_per_session(aiohttp_client, sqlite_bot, tmp_path) -> None:
+    app = create_app(web_config(tmp_path, web_messages_per_minute=3), rt=sqlite_bot.runtime)
+    client = await aiohttp_client(app)
+    ws, _ = await open_session(client)
+    for _ in range(3):
+        assert (await turn(ws, {"type": "message", "text": "bonjour"}))["type"] == "turn"
+    limited = await turn(ws, {"type": "message", "text": "bonjour"})
+    assert limited["code"] == "rate_limited" and "minute" in limited["message"]
+
+
+async def test_connection_limit(aiohttp_client, sqlite_bot, tmp_path) -> None:
+    app = create_app(web_config(tmp_path, web_max_connections=2), rt=sqlite_bot.runtime)
+    client = await aiohttp_client(app)
+    first, _ = await open_session(client)
+    second, _ = await open_session(client)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws")
+    assert refused.value.status == 503
+    await first.close()
+    third, _ = await open_session(client)  # a slot is free again
+    await third.close()
+    await second.close()
+
+
+async def test_allowed_origins(aiohttp_client, sqlite_bot, tmp_path) -> None:
+    config = web_config(tmp_path, web_allowed_origins=("https://mairie.example",))
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    ws, _ = await open_session(client, Origin="https://mairie.example")
+    await ws.close()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers={"Origin": "https://evil.example"})
+    assert refused.value.status == 403
+
+
+async def test_upload_limits(client) -> None:
+    ws, first = await open_session(client)
+    form = aiohttp.FormData()
+    form.add_field("session", first["session"])
+    # A file object: aiohttp warns about multi-megabyte bytes sent in one piece.
+    form.add_field("file", io.BytesIO(b"\xff" * (10 * 1024 * 1024 + 10)), filename="big.jpg")
+    response = await client.post("/upload", data=form)
+    assert response.status == 413 and (await response.json())["error"] == "too_large"
+    response = await client.post("/upload", data=b"not multipart",
+                                 headers={"Content-Type": "text/plain"})
+    assert response.status == 400
+    form = aiohttp.FormData()
+    form.add_field("file", b"abc", filename="x.jpg")
+    response = await client.post("/upload", data=form)  # no session
+    assert response.status == 400
+
+
+async def test_shutdown_closes_open_sockets(aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    ws, _ = await open_session(client)
+    await client.server.app.shutdown()
+    closing = await ws.receive(timeout=5)
+    assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
