@@ -1,6 +1,7 @@
 """The only module that runs a Rasa model (import cost ~3 s: TensorFlow comes with it)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import warnings
@@ -48,6 +49,11 @@ class RasaModel:
         quiet_rasa()
         import nlu.components  # noqa: F401  (registers our components before loading)
         from rasa.core.agent import Agent
+
+        # Importing Rasa imports sanic, which installs uvloop's event-loop policy for the
+        # whole process; its child watcher is missing, so asyncio subprocesses (and any
+        # loop made later) would break. We run on the standard asyncio loop.
+        asyncio.set_event_loop_policy(None)
 
         if not Path(model_path).is_file():
             raise FileNotFoundError(

@@ -1,0 +1,115 @@
+"""The widget in a real browser: Debian's Chromium driven by Playwright, phone width."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from bot.web.app import create_app
+from tests.conftest import web_config
+from tests.images import jpeg_with_gps
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+async def browser():
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def site(aiohttp_server, sqlite_bot, tmp_path) -> str:
+    server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    return str(server.make_url("/"))
+
+
+async def bot_says(page, text: str) -> None:
+    await expect(page.get_by_test_id("jalerte-bot").filter(has_text=text).last).to_be_visible(
+        timeout=15_000)
+
+
+async def choose(page, label: str) -> None:
+    await page.get_by_test_id("jalerte-choice").filter(has_text=label).last.click()
+
+
+async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, site, tmp_path):
+    context = await browser.new_context(viewport=PHONE, locale="fr-FR")
+    page = await context.new_page()
+    await page.goto(site)
+    bubble = page.get_by_test_id("jalerte-bubble")
+    await bubble.click()
+    panel = page.get_by_test_id("jalerte-panel")
+    await expect(panel).to_be_visible()
+    assert (await panel.bounding_box())["width"] <= PHONE["width"]  # fits the phone
+
+    field = page.get_by_test_id("jalerte-input")
+    await field.fill("pas de réseau SFR à Lannion depuis une semaine")
+    await field.press("Enter")
+    await bot_says(page, "technologie")
+    await choose(page, "4G")
+    await bot_says(page, "service client")
+
+    photo = tmp_path / "antenne.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    await page.get_by_test_id("jalerte-file").set_input_files(str(photo))
+    await bot_says(page, "Photo ajoutée")
+    await choose(page, "Non")
+    await bot_says(page, "Tout est correct")
+    await choose(page, "Envoyer")
+    await bot_says(page, "Référence")
+    await expect(page.get_by_role("link", name="WhatsApp")).to_be_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+
+    await page.reload()
+    await page.get_by_test_id("jalerte-bubble").click()
+    log = page.get_by_test_id("jalerte-log")
+    await expect(log).to_contain_text("pas de réseau SFR à Lannion", timeout=15_000)
+    await expect(log).to_contain_text("Référence")
+    await context.close()
+
+
+async def test_keyboard_only(browser, site):
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(site)
+    await page.get_by_test_id("jalerte-bubble").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("jalerte-panel")).to_be_visible()
+    await page.get_by_test_id("jalerte-input").focus()
+    await page.keyboard.type("bonjour")
+    await page.keyboard.press("Enter")
+    await bot_says(page, "Décrivez")
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_test_id("jalerte-panel")).to_be_hidden()
+    assert await page.evaluate(
+        "document.querySelector('[data-jalerte-host], body > *:last-child') !== null")
+    await context.close()
+
+
+async def test_user_text_is_shown_as_text_not_html(browser, site):
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await page.goto(site)
+    await page.get_by_test_id("jalerte-bubble").click()
+    field = page.get_by_test_id("jalerte-input")
+    await field.fill('<img src=x onerror="alert(1)"> Orange me facture trop')
+    await field.press("Enter")
+    await expect(page.get_by_test_id("jalerte-user").last).to_contain_text("<img src=x")
+    await bot_says(page, "Cela concerne")
+    assert dialogs == []
+    await context.close()
