@@ -9,7 +9,18 @@ Telegram is never reachable from the tests: this aiohttp application plays the p
            .base_url(f"{url}/bot").base_file_url(f"{url}/file/bot").build())
 
 Requests then arrive at ``{url}/bot{token}/{method}`` and file downloads at
-``{url}/file/bot{token}/{file_path}``.
+``{url}/file/bot{token}/{file_path}``. A test then plays the user and reads the bot::
+
+    fake.push(fake.text_update(4242, "/start"))          # polled by the bot (getUpdates)
+    await fake.wait_for_call("sendMessage")                # or wait_for(lambda f: f.sent(4242))
+    [reply] = fake.sent(4242)                              # Message dict + "_params" sent
+    fake.push(fake.callback_update(4242, "yes"))           # presses a button of that reply
+    await fake.post_webhook(bot_url, update, secret)       # or deliver it to a webhook
+
+Stop the bot (``app.updater.stop(); app.stop()``) before the fake, otherwise PTB keeps polling
+a closed port and logs connection errors. One FakeTelegram per test; it runs in the loop that
+called start(). ``fail()`` injects an error (a 429, a 403...), ``blocked`` makes a user block
+the bot, ``dump()`` shows the recent calls (wait_for's timeout error includes it).
 
 What it does like Telegram, so that the bot's mistakes show up in tests rather than in
 production:
@@ -797,7 +808,7 @@ def _decode_value(key: str, value: str) -> Any:
 async def _read_params(request: web.Request) -> dict:
     params: dict[str, Any] = {key: _decode_value(key, value) for key, value in request.query.items()}
     ctype = request.content_type
-    if request.method not in ("POST", "PUT") or not request.can_read_body:
+    if request.method not in ("POST", "PUT") or not request.body_exists:
         return params
     if ctype == "application/json":
         body = await request.read()
@@ -1478,7 +1489,8 @@ class FakeTelegram:
         key = (chat_id, message["message_id"])
         self._messages[key] = copy.deepcopy(message)
         self._bot_messages.add(key)
-        self._sent.setdefault(chat_id, []).append({**copy.deepcopy(message), "_params": copy.deepcopy(params)})
+        record = {**copy.deepcopy(message), "_params": copy.deepcopy(params)}
+        self._sent.setdefault(chat_id, []).append(record)
         return message
 
     def _new_bot_message(self, chat_id: int, params: dict) -> dict:
