@@ -11,10 +11,13 @@ PYTHON310 := $(shell (pyenv which python 2>/dev/null) || command -v python3.10 |
 NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml nlu/lexicon.yml nlu/taxonomy.yml \
 	nlu/training.py
 
-.PHONY: run test train eval bench install clean
+.PHONY: run chat test train eval bench install clean
 
 run: $(MODEL)
 	$(BIN)/jalerte db upgrade
+	$(BIN)/jalerte run
+
+chat: $(MODEL)
 	$(BIN)/jalerte chat
 
 test: $(STAMP)

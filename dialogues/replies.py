@@ -66,14 +66,14 @@ class ShareReply(Reply):
 
 @dataclass(frozen=True)
 class ImageReply(Reply):
-    """A picture the bot shows back (a stored photo)."""
+    """A picture to show, by public URL (never a path on the server)."""
 
-    photo_path: str = ""
+    url: str = ""
     kind: str = "image"
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
-        data["photo_path"] = self.photo_path
+        data["url"] = self.url
         return data
 
 

@@ -184,3 +184,23 @@ async def test_shutdown_closes_open_sockets(aiohttp_client, sqlite_bot, tmp_path
     await client.server.app.shutdown()
     closing = await ws.receive(timeout=5)
     assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+
+
+async def test_upload_answers_can_be_read_by_other_sites(client) -> None:
+    ws, first = await open_session(client)
+    form = aiohttp.FormData()
+    form.add_field("session", first["session"])
+    form.add_field("file", jpeg_with_gps(), filename="a.jpg")
+    response = await client.post("/upload", data=form, headers={"Origin": "https://mairie.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_share_notices_get_no_answer_and_mark_the_alert(client, sqlite_bot) -> None:
+    ws, first = await open_session(client)
+    for text in ("Orange me facture deux fois ma box", "non"):
+        await turn(ws, {"type": "message", "text": text})
+    saved = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    await ws.send_json({"type": "shared", "network": "WhatsApp"})
+    out = await turn(ws, {"type": "message", "text": "merci"})
+    assert out["type"] == "turn"  # the next answer is the next turn's, not the notice's
+    assert (await sqlite_bot.repository.alert(saved["alert_id"]))["shared"] is True

@@ -142,6 +142,21 @@ def _upload_error(code: str, lang: str, status: int) -> web.Response:
     return web.json_response({"error": code, "message": body["message"]}, status=status)
 
 
+@web.middleware
+async def upload_cors(request: web.Request, handler) -> web.StreamResponse:
+    """Widgets on other sites must be able to read /upload's answer (no credentials)."""
+    response = await handler(request)
+    if request.path == "/upload":
+        allowed = request.app[CONFIG].web_allowed_origins
+        origin = request.headers.get("Origin", "")
+        if "*" in allowed:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif origin.rstrip("/") in allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+    return response
+
+
 async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
     config = app[CONFIG]
@@ -186,15 +201,23 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
     if event is None:
         await ws.send_json(error_body("bad_frame", lang))
         return
+    if isinstance(event, SharedEvent):
+        # A notice, not a turn: never answered (the widget pairs answers with its
+        # messages), never rate-limited.
+        await app[RUNTIME].service.handle(CHANNEL, session, event)
+        return
     if not app[RATES].allow(session):
         await ws.send_json(error_body("rate_limited", lang))
         return
     if event is UNKNOWN_UPLOAD:
         await ws.send_json(error_body("unknown_upload", lang))
         return
-    output = await app[RUNTIME].service.handle(CHANNEL, session, event)
-    if isinstance(event, SharedEvent):
-        return  # a notice, not a turn: nothing to answer
+    try:
+        output = await app[RUNTIME].service.handle(CHANNEL, session, event)
+    except Exception:  # the service answers politely itself; this is the last guard
+        log.exception("web turn failed")
+        await ws.send_json(error_body("server_error", lang))
+        return
     if not ws.closed:
         await ws.send_json({"type": "turn", **output.to_json()})
 
@@ -222,7 +245,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     Without `rt`, the model and the database are opened at start-up (and closed at
     shutdown); tests pass a runtime they share between apps.
     """
-    app = web.Application(client_max_size=MAX_BYTES + 64 * 1024)
+    app = web.Application(client_max_size=MAX_BYTES + 64 * 1024, middlewares=[upload_cors])
     app[CONFIG] = config
     app[UPLOADS] = UploadStore()
     app[RATES] = RateLimiter(config.web_messages_per_minute)

@@ -33,42 +33,38 @@
     fr: {
       open: "Ouvrir le chat J'alerte l'Arcep", title: "J'alerte l'Arcep", close: "Fermer le chat",
       label: "Votre message", placeholder: "Décrivez votre problème…", send: "Envoyer",
-      photo: "Joindre une photo (JPEG, PNG ou WEBP, 10 Mo maximum)",
-      connecting: "Connexion…", reconnecting: "Reconnexion…",
+      photo: "Joindre une photo (JPEG, PNG ou WEBP, 10 Mo maximum)", uploading: "Envoi de la photo…",
+      connecting: "Connexion…", reconnecting: "Reconnexion…", notSent: "Non envoyé",
       offline: "Pas de connexion pour l'instant : rien n'a été envoyé, réessayez dans un instant.",
       you: "Vous :", bot: "J'alerte :", choices: "Réponses proposées", newTab: "nouvel onglet",
       copy: "Copier le texte", copied: "Texte copié.", copyManual: "Sélectionnez le texte et copiez-le.",
       shareText: "Texte à partager", photoSent: "📷 Photo", location: "📍 Position partagée",
-      uploading: "Envoi de la photo…", notSent: "Non envoyé",
       tooLarge: "Cette photo dépasse 10 Mo : choisissez une image plus légère.",
       badType: "Formats acceptés : JPEG, PNG ou WEBP.",
       uploadFailed: "La photo n'a pas pu être envoyée : réessayez.",
       failed: "Un problème technique est survenu : réessayez dans un instant.",
       busy: "Vous envoyez beaucoup de messages : patientez une minute, puis réessayez.",
-      welcome: "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, " +
-        "de courrier ou de colis, pour l'Arcep, le régulateur.\nDécrivez votre problème en " +
-        "quelques mots, par exemple : « Pas de réseau Orange dans mon village » ou « Free me " +
-        "facture après ma résiliation »."
+      welcome: "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, de courrier " +
+        "ou de colis, pour l'Arcep, le régulateur.\nDécrivez votre problème en quelques mots, par " +
+        "exemple : « Pas de réseau Orange dans mon village » ou « Free me facture après ma résiliation »."
     },
     en: {
       open: "Open the J'alerte l'Arcep chat", title: "J'alerte l'Arcep", close: "Close the chat",
       label: "Your message", placeholder: "Describe your problem…", send: "Send",
-      photo: "Attach a photo (JPEG, PNG or WEBP, 10 MB max)",
-      connecting: "Connecting…", reconnecting: "Reconnecting…",
+      photo: "Attach a photo (JPEG, PNG or WEBP, 10 MB max)", uploading: "Sending the photo…",
+      connecting: "Connecting…", reconnecting: "Reconnecting…", notSent: "Not sent",
       offline: "Not connected right now: nothing was sent, try again in a moment.",
       you: "You:", bot: "J'alerte:", choices: "Suggested answers", newTab: "new tab",
       copy: "Copy the text", copied: "Text copied.", copyManual: "Select the text and copy it.",
       shareText: "Text to share", photoSent: "📷 Photo", location: "📍 Shared location",
-      uploading: "Sending the photo…", notSent: "Not sent",
       tooLarge: "This photo is over 10 MB: choose a lighter picture.",
       badType: "Accepted formats: JPEG, PNG or WEBP.",
       uploadFailed: "The photo could not be sent: please try again.",
       failed: "A technical problem occurred: please try again in a moment.",
       busy: "You are sending many messages: wait a minute and try again.",
-      welcome: "Hello! I collect your reports of problems with phone, internet, mail or " +
-        "parcel operators for Arcep, the French regulator.\nDescribe your problem in a few " +
-        "words, for example: \"No Orange network in my village\" or \"Free still bills me " +
-        "after I cancelled\"."
+      welcome: "Hello! I collect your reports of problems with phone, internet, mail or parcel " +
+        "operators for Arcep, the French regulator.\nDescribe your problem in a few words, for " +
+        "example: \"No Orange network in my village\" or \"Free still bills me after I cancelled\"."
     }
   };
 
@@ -226,7 +222,6 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
   function readSession() {
     try { return window.localStorage.getItem(STORAGE_KEY); } catch (e) { return null; }
   }
-
   function saveSession(id) { // storage refused (privacy settings): the session lives in memory
     try { window.localStorage.setItem(STORAGE_KEY, id); } catch (e) { /* nothing to do */ }
   }
@@ -320,7 +315,6 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
     }
 
     function scrollToEnd() { log.scrollTop = log.scrollHeight; }
-
     // A new turn taller than the panel (an advice sheet) is shown from its start.
     function scrollToTurn(first) {
       var top = first.offsetTop - 8;
@@ -409,10 +403,8 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       choiceGroups.push(group);
     }
 
-    function setChoicesDisabled(disabled) {
-      choiceGroups.forEach(function (g) {
-        Array.prototype.forEach.call(g.querySelectorAll("button"), function (b) { b.disabled = disabled; });
-      });
+    function setChoicesDisabled(off) {
+      choiceGroups.forEach(function (g) { [].forEach.call(g.children, function (b) { b.disabled = off; }); });
     }
 
     function clearChoices() {
@@ -649,8 +641,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
   }
 
   function whenBodyReady(fn) {
-    if (document.body) fn();
-    else document.addEventListener("DOMContentLoaded", fn);
+    if (document.body) fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
 
   // An explicit init() wins: it replaces a widget started automatically, and so does a
