@@ -169,3 +169,28 @@ async def test_jalerte_run_serves_telegram_through_the_configured_api_url(
         _out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert fake.calls_to("getMe") and fake.calls_to("getUpdates")
+
+
+def test_long_html_is_split_under_telegrams_limit() -> None:
+    from bot.telegram import render, split_message
+    from dialogues.replies import Reply
+
+    paragraphs = "\n\n".join(f"Paragraphe {i} " + "x" * 900 for i in range(12))
+    pieces = split_message(paragraphs)
+    assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
+    assert "".join(pieces).replace("\n", "") == paragraphs.replace("\n", "")
+    [(html, _)] = render(Reply('<script>alert(1)</script> & "Orange"'))
+    assert html == '&lt;script&gt;alert(1)&lt;/script&gt; &amp; "Orange"'
+
+
+async def test_user_text_with_markup_reaches_the_summary_escaped(
+    fake, aiohttp_client, sqlite_bot, tmp_path
+) -> None:
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
+    await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    fake.push(fake.text_update(ALICE, "Orange <b>me facture</b> deux fois ma box & <script>"))
+    await bot_says(fake, ALICE, "service client")
+    fake.push(fake.callback_update(ALICE, "contacted:no"))
+    await bot_says(fake, ALICE, "Tout est correct")
+    summary = next(t for t in texts(fake, ALICE) if "Tout est correct" in t)
+    assert "<b>me facture</b> deux fois ma box & <script>" in summary  # shown as typed
