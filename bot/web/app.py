@@ -275,5 +275,7 @@ def run(config: Config) -> None:
         print(f"jalerte is running: open {base}/ for the demo page with the chat widget "
               f"(health: {base}/healthz). Ctrl-C to stop.", flush=True)
 
+    # Turns take milliseconds: 5 s is ample for those in progress at SIGTERM, and
+    # aiohttp waits the full timeout for idle keep-alive connections.
     web.run_app(create_app(config), host=config.host, port=config.port, print=announce,
-                shutdown_timeout=20, handle_signals=True, access_log=None)
+                shutdown_timeout=5, handle_signals=True, access_log=None)
