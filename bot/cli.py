@@ -105,6 +105,76 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(name: str) -> str:
+    """From stdin when piped (one line), else asked twice without echo."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Mot de passe pour {name} : ")
+    if first != getpass.getpass("Encore une fois : "):
+        raise SystemExit("Les deux mots de passe diffèrent.")
+    return first
+
+
+async def _staff(config: Config, action: str, name: str | None) -> int:
+    from storage.db import Database
+    from storage.staff import StaffRepository
+
+    db = await Database.open(config.database_url)
+    try:
+        repo = StaffRepository(db)
+        if action == "add-user":
+            assert name
+            password = _read_password(name)
+            if len(password) < 12:
+                print("Le mot de passe doit faire au moins 12 caractères.", file=sys.stderr)
+                return 2
+            if name in await repo.user_names():
+                print(f"{name} existe déjà.", file=sys.stderr)
+                return 2
+            await repo.add_user(name, password)
+            print(f"Compte {name} créé.", file=sys.stderr)
+        elif action == "list-users":
+            for user in await repo.user_names():
+                print(user)
+        elif action == "remove-user":
+            assert name
+            if not await repo.remove_user(name):
+                print(f"{name} n'existe pas.", file=sys.stderr)
+                return 2
+            print(f"Compte {name} supprimé.", file=sys.stderr)
+        return 0
+    finally:
+        await db.close()
+
+
+def cmd_staff(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_staff(config, args.staff_command, getattr(args, "name", None)))
+
+
+async def _export_annotations(config: Config) -> str:
+    from storage.db import Database
+    from storage.exports import annotations_to_rasa_yaml
+    from storage.staff import StaffRepository
+
+    db = await Database.open(config.database_url)
+    try:
+        return annotations_to_rasa_yaml(await StaffRepository(db).annotated_messages())
+    finally:
+        await db.close()
+
+
+def cmd_export_annotations(config: Config, args: argparse.Namespace) -> int:
+    data = asyncio.run(_export_annotations(config))
+    if args.output:
+        Path(args.output).write_text(data, encoding="utf-8")
+        print(f"Annotations written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(data)
+    return 0
+
+
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
@@ -140,12 +210,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = db.add_parser("upgrade", help="apply the migrations")
     p.set_defaults(func=cmd_db_upgrade)
 
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
+        dest="staff_command", required=True)
+    p = staff.add_parser("add-user", help="create an account (password from stdin or a prompt)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff)
+    p = staff.add_parser("list-users", help="list the accounts")
+    p.set_defaults(func=cmd_staff)
+    p = staff.add_parser("remove-user", help="delete an account")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff)
+
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
     p = nlu.add_parser("eval", help="accuracy on the held-out file")
     p.add_argument("--file", help="held-out YAML file (default: nlu/heldout/heldout.yml)")
     p.add_argument("--errors", action="store_true", help="list every wrong field")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_nlu_eval)
+    p = nlu.add_parser("export-annotations",
+                       help="staff corrections as Rasa NLU training data (YAML)")
+    p.add_argument("--output", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_export_annotations)
     return parser
 
 

@@ -26,6 +26,7 @@ class Config:
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
+    staff_secure_cookies: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -61,6 +62,8 @@ class Config:
                               or "https://api.telegram.org").rstrip("/"),
             telegram_webhook_url=environ.get("JALERTE_TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
+            staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
+            not in ("0", "false", "no"),
         )
 
     @property

@@ -100,3 +100,28 @@ class Alert(Base):
 
     photos = relationship("AlertPhoto", order_by="AlertPhoto.position", lazy="selectin",
                           cascade="all, delete-orphan")
+
+
+class StaffUser(Base):
+    """A regulator staff member who may read alerts and transcripts."""
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Annotation(Base):
+    """What a staff member says a user message really meant (for retraining the NLU)."""
+
+    __tablename__ = "annotations"
+
+    message_id = Column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    intent = Column(String(32))
+    category = Column(String(32))
+    operator = Column(String(32))
+    sector = Column(String(16))
+    staff_user = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

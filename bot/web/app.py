@@ -15,7 +15,9 @@ from sqlalchemy import text as sql
 from bot.config import Config
 from bot.web.history import history
 from bot.web.limits import RateLimiter, UploadStore
-from bot.wiring import Runtime, runtime
+from bot.wiring import Runtime, load_secret, runtime
+from nlu.taxonomy import Taxonomy
+from storage.staff import StaffRepository
 from dialogues.events import ChoiceEvent, SharedEvent, TextEvent
 from dialogues.service import IncomingPhoto
 from storage.photos import MAX_BYTES
@@ -28,8 +30,15 @@ MAX_FRAME_CHARS = 32 * 1024  # a chat message, not a document
 UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does not have
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
+class RuntimeSlot:
+    """Filled at start-up (the model loads then); app state itself is frozen by then."""
+
+    def __init__(self, rt: Runtime | None = None):
+        self.rt = rt
+
+
 CONFIG = web.AppKey("config", Config)
-RUNTIME = web.AppKey("runtime", Runtime)
+RUNTIME = web.AppKey("runtime", RuntimeSlot)
 UPLOADS = web.AppKey("uploads", UploadStore)
 RATES = web.AppKey("rates", RateLimiter)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
@@ -47,6 +56,13 @@ ERRORS = {
     "too_many_connections": ("Le service est très sollicité : réessayez dans un instant.",
                              "The service is very busy: please try again shortly."),
 }
+
+
+def rt_of(app: web.Application) -> Runtime:
+    rt = app[RUNTIME].rt
+    if rt is None:
+        raise web.HTTPServiceUnavailable(text="starting")
+    return rt
 
 
 def error_body(code: str, lang: str) -> dict[str, str]:
@@ -69,7 +85,7 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
 async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """Loads the model and opens the database before the server listens."""
     async with runtime(app[CONFIG]) as rt:
-        app[RUNTIME] = rt
+        app[RUNTIME].rt = rt
         yield
 
 
@@ -93,7 +109,7 @@ async def widget_js(request: web.Request) -> web.FileResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    rt = request.app.get(RUNTIME)
+    rt = request.app[RUNTIME].rt
     database = False
     if rt is not None:
         try:
@@ -168,7 +184,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
     await ws.prepare(request)
     app[SOCKETS].add(ws)
-    rt = app[RUNTIME]
+    rt = rt_of(app)
     session = request.query.get("session", "")
     if not SESSION_ID.match(session):
         session = secrets.token_urlsafe(18)
@@ -204,7 +220,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
     if isinstance(event, SharedEvent):
         # A notice, not a turn: never answered (the widget pairs answers with its
         # messages), never rate-limited.
-        await app[RUNTIME].service.handle(CHANNEL, session, event)
+        await rt_of(app).service.handle(CHANNEL, session, event)
         return
     if not app[RATES].allow(session):
         await ws.send_json(error_body("rate_limited", lang))
@@ -213,7 +229,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         await ws.send_json(error_body("unknown_upload", lang))
         return
     try:
-        output = await app[RUNTIME].service.handle(CHANNEL, session, event)
+        output = await rt_of(app).service.handle(CHANNEL, session, event)
     except Exception:  # the service answers politely itself; this is the last guard
         log.exception("web turn failed")
         await ws.send_json(error_body("server_error", lang))
@@ -250,14 +266,17 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[UPLOADS] = UploadStore()
     app[RATES] = RateLimiter(config.web_messages_per_minute)
     app[SOCKETS] = weakref.WeakSet()
+    app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
         app.cleanup_ctx.append(_runtime_ctx)
-    else:
-        app[RUNTIME] = rt
     if config.telegram_token:
         from bot.telegram import setup_telegram
 
-        setup_telegram(app, config, lambda: app[RUNTIME].service)
+        setup_telegram(app, config, lambda: rt_of(app).service)
+    from bot.staff.views import setup_staff
+
+    setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
+                lambda: rt_of(app).photos.root, load_secret(config), config.staff_secure_cookies)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)

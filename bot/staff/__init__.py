@@ -1,0 +1,1 @@
+"""The staff console under /staff: login, alerts, transcripts, statistics, exports."""

@@ -1,0 +1,350 @@
+"""The staff console's routes: pages behind a login, exports and photos behind a session."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from bot.staff import charts
+from bot.staff.auth import (
+    USER, LoginThrottle, check_csrf, csrf_token, security_headers, setup_staff_sessions,
+    start_session,
+)
+from bot.staff.stats import dashboard, load_customer_base, operator_key
+from dialogues.messages import label
+from nlu.taxonomy import Taxonomy
+from storage.exports import alerts_csv, alerts_json, annotations_to_rasa_yaml, opendata_csv
+from storage.staff import PAGE_SIZE, AlertFilter, StaffRepository
+
+HERE = Path(__file__).parent
+STAFF_REPO = web.AppKey("staff_repository", Callable)
+TAXONOMY = web.AppKey("staff_taxonomy", Taxonomy)
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+PHOTO_ROOT = web.AppKey("photo_root", Callable)
+PHOTO_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp)$")
+INTENTS = ("report", "greet", "thank", "goodbye", "help", "affirm", "deny", "cancel", "restart",
+           "dont_know", "chitchat", "out_of_scope", "consumer_dispute", "inform")
+CHANNELS = ("telegram", "web", "cli")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# -- access ----------------------------------------------------------------------------
+def staff_only(kind: str) -> Callable[[Handler], Handler]:
+    """Pages redirect to the login; API and file URLs answer 401."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            session = await get_session(request)
+            user = session.get(USER)
+            if user and user in await _repo(request).user_names():
+                request["staff_user"] = user
+                return await handler(request)
+            session.invalidate()
+            if kind == "page":
+                raise web.HTTPFound("/staff/login?" + urlencode({"next": request.path_qs}))
+            raise web.HTTPUnauthorized(text="Connexion requise.")
+
+        return guarded
+
+    return wrap
+
+
+def _repo(request: web.Request) -> StaffRepository:
+    return request.app[STAFF_REPO]()
+
+
+def _client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def login_page(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    return aiohttp_jinja2.render_template("login.html", request, {
+        "csrf_token": csrf_token(session), "next": _safe_next(request.query.get("next")),
+        "error": None})
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await check_csrf(request)
+    name = str(form.get("name", ""))[:64]
+    password = str(form.get("password", ""))[:1024]
+    throttle = request.app[THROTTLE]
+    keys = [f"name:{name.lower()}", f"ip:{_client_address(request)}"]
+    wait = throttle.retry_after(keys)
+    session = await get_session(request)
+    context = {"csrf_token": csrf_token(session), "next": _safe_next(form.get("next"))}
+    if wait:
+        response = aiohttp_jinja2.render_template("login.html", request, {
+            **context, "error": f"Trop d'essais. Réessayez dans {wait} secondes."}, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if not await _repo(request).check_password(name, password):
+        throttle.failed(keys)
+        return aiohttp_jinja2.render_template("login.html", request, {
+            **context, "error": "Nom ou mot de passe incorrect."}, status=401)
+    throttle.succeeded(keys)
+    await start_session(request, name)
+    raise web.HTTPFound(context["next"])
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request)
+    (await get_session(request)).invalidate()
+    raise web.HTTPFound("/staff/login")
+
+
+def _safe_next(value: Any) -> str:
+    """Only paths inside the console: never an open redirect."""
+    text = str(value or "")
+    return text if text.startswith("/staff/") and not text.startswith("//") else "/staff/alerts"
+
+
+# -- filters -----------------------------------------------------------------------------
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_filter(request: web.Request) -> tuple[AlertFilter, dict[str, str]]:
+    """Filters from the query string; unknown ids are ignored, never trusted."""
+    tax = request.app[TAXONOMY]
+    q = request.query
+
+    def pick(name: str, allowed) -> str | None:
+        value = q.get(name) or None
+        return value if value in allowed else None
+
+    group = pick("group", {o.group for o in tax.operators.values()})
+    photo = {"yes": True, "no": False}.get(q.get("photo", ""))
+    flt = AlertFilter(
+        start=_date(q.get("start")), end=_date(q.get("end")),
+        sector=pick("sector", tax.sectors), category=pick("category", tax.categories),
+        operator=pick("operator", tax.operators),
+        operators_in_group=(tuple(o.id for o in tax.operators.values() if o.group == group)
+                            if group else None),
+        user_type=pick("user_type", tax.user_types), channel=pick("channel", CHANNELS),
+        photo=photo, text=(q.get("q") or "").strip()[:200] or None,
+        newest_first=q.get("sort") != "asc",
+    )
+    kept = {k: v for k, v in q.items() if k != "page" and v}
+    return flt, kept
+
+
+def _base_context(request: web.Request, **extra: Any) -> dict[str, Any]:
+    return {"user": request.get("staff_user"), "tax": request.app[TAXONOMY], **extra}
+
+
+# -- pages -------------------------------------------------------------------------------
+@staff_only("page")
+async def alerts_page(request: web.Request) -> web.Response:
+    flt, kept = parse_filter(request)
+    try:
+        page = max(int(request.query.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    alerts, total = await _repo(request).alerts(flt, page)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    session = await get_session(request)
+    return aiohttp_jinja2.render_template("alerts.html", request, _base_context(
+        request, alerts=alerts, total=total, page=page, pages=pages, filters=kept,
+        query=urlencode(kept), groups=sorted({o.group for o in request.app[TAXONOMY].operators.values()}),
+        channels=CHANNELS, csrf_token=csrf_token(session)))
+
+
+@staff_only("page")
+async def alert_page(request: web.Request) -> web.Response:
+    alert = await _repo(request).alert(request.match_info["alert_id"])
+    if alert is None:
+        raise web.HTTPNotFound(text="Alerte introuvable.")
+    session = await get_session(request)
+    return aiohttp_jinja2.render_template("alert.html", request, _base_context(
+        request, alert=alert, csrf_token=csrf_token(session)))
+
+
+@staff_only("page")
+async def conversation_page(request: web.Request) -> web.Response:
+    try:
+        conversation_id = int(request.match_info["conversation_id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="Conversation introuvable.") from None
+    transcript = await _repo(request).transcript(conversation_id)
+    if transcript is None:
+        raise web.HTTPNotFound(text="Conversation introuvable.")
+    session = await get_session(request)
+    return aiohttp_jinja2.render_template("conversation.html", request, _base_context(
+        request, transcript=transcript, intents=INTENTS, csrf_token=csrf_token(session)))
+
+
+@staff_only("page")
+async def annotate(request: web.Request) -> web.StreamResponse:
+    form = await check_csrf(request)
+    tax = request.app[TAXONOMY]
+
+    def pick(name: str, allowed) -> str | None:
+        value = str(form.get(name) or "")
+        return value if value in allowed else None
+
+    try:
+        message_id = int(request.match_info["message_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    values = {"intent": pick("intent", INTENTS), "category": pick("category", tax.categories),
+              "operator": pick("operator", tax.operators), "sector": pick("sector", tax.sectors)}
+    if values["category"]:
+        values["intent"] = "report"
+    conversation_id = await _repo(request).annotate(
+        message_id, request["staff_user"], values)
+    if conversation_id is None:
+        raise web.HTTPNotFound(text="Message introuvable.")
+    raise web.HTTPFound(f"/staff/conversations/{conversation_id}#m{message_id}")
+
+
+@staff_only("page")
+async def stats_page(request: web.Request) -> web.Response:
+    flt, kept = parse_filter(request)
+    alerts, _ = await _repo(request).alerts(flt, page_size=None)
+    board = dashboard(alerts, load_customer_base())
+    tax = request.app[TAXONOMY]
+
+    def name_of(key: str) -> str:
+        return tax.operators[key].name if key in tax.operators else key
+
+    top = list(board.by_operator_category.items())[:10]
+    categories = sorted({c for _, counts in top for c in counts})
+    cat_labels = [label("categories", c, "fr") for c in categories]
+    blocks = [
+        ("Alertes par opérateur et par problème", charts.stacked_bar_chart(
+            "Alertes par opérateur et par problème", [name_of(k) for k, _ in top],
+            [(label("categories", c, "fr"), [float(counts.get(c, 0)) for _, counts in top])
+             for c in categories]),
+         charts.data_table("Alertes par opérateur et par problème",
+                           ["Opérateur", *cat_labels, "Total"],
+                           [[name_of(k), *[counts.get(c, 0) for c in categories],
+                             sum(counts.values())] for k, counts in top])),
+    ]
+    for title, counter, kind in (("Alertes par secteur", board.by_sector, "sectors"),
+                                 ("Alertes par problème", board.by_category, "categories"),
+                                 ("Alertes par type de déclarant", board.by_user_type, "user_types"),
+                                 ("Alertes par canal", board.by_channel, None)):
+        rows = [(label(kind, k, "fr") if kind else k, float(v)) for k, v in counter.most_common()]
+        blocks.append((title, charts.bar_chart(title, rows),
+                       charts.data_table(title, ["", "Alertes"], [[n, v] for n, v in rows])))
+    blocks.append(("Évolution mensuelle", charts.line_chart(
+        "Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
+        charts.data_table("Évolution mensuelle", ["Mois", "Alertes"],
+                          [[m, v] for m, v in board.by_month])))
+    per_100k_rows = [(f"{name_of(r['operator'])} ({label('sectors', r['sector'], 'fr')})",
+                      round(r["per_100k"], 1)) for r in board.per_100k]
+    blocks.append(("Alertes pour 100 000 clients", charts.bar_chart(
+        "Alertes pour 100 000 clients", per_100k_rows),
+        charts.data_table("Alertes pour 100 000 clients",
+                          ["Opérateur", "Alertes", "Clients", "Pour 100 000", "Source", "Date"],
+                          [[f"{name_of(r['operator'])} ({label('sectors', r['sector'], 'fr')})",
+                            r["alerts"], r["customers"], round(r["per_100k"], 1), r["source"],
+                            r["date"]] for r in board.per_100k])))
+    session = await get_session(request)
+    return aiohttp_jinja2.render_template("stats.html", request, _base_context(
+        request, board=board, blocks=blocks, filters=kept, query=urlencode(kept),
+        groups=sorted({o.group for o in tax.operators.values()}), channels=CHANNELS,
+        csrf_token=csrf_token(session)))
+
+
+# -- exports and files -------------------------------------------------------------------
+def _download(body: bytes, content_type: str, filename: str) -> web.Response:
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@staff_only("api")
+async def export_csv(request: web.Request) -> web.Response:
+    flt, _ = parse_filter(request)
+    alerts, _ = await _repo(request).alerts(flt, page_size=None)
+    return _download(alerts_csv(alerts, request.app[TAXONOMY]), "text/csv", "alertes.csv")
+
+
+@staff_only("api")
+async def export_json(request: web.Request) -> web.Response:
+    flt, _ = parse_filter(request)
+    alerts, _ = await _repo(request).alerts(flt, page_size=None)
+    return _download(alerts_json(alerts, request.app[TAXONOMY]), "application/json",
+                     "alertes.json")
+
+
+@staff_only("api")
+async def export_opendata(request: web.Request) -> web.Response:
+    flt, _ = parse_filter(request)
+    alerts, _ = await _repo(request).alerts(flt, page_size=None)
+    return _download(opendata_csv(alerts, request.app[TAXONOMY]), "text/csv",
+                     "alertes-opendata.csv")
+
+
+@staff_only("api")
+async def export_annotations(request: web.Request) -> web.Response:
+    items = await _repo(request).annotated_messages()
+    return _download(annotations_to_rasa_yaml(items).encode("utf-8"), "application/x-yaml",
+                     "annotations.yml")
+
+
+@staff_only("api")
+async def photo(request: web.Request) -> web.StreamResponse:
+    relative = request.match_info["path"]
+    if not PHOTO_PATH.match(relative) or not await _repo(request).photo_known(relative):
+        raise web.HTTPNotFound()
+    path = request.app[PHOTO_ROOT]() / relative
+    if not path.is_file():  # recorded but gone from the disk
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
+
+
+async def staff_css(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(HERE / "static" / "staff.css",
+                            headers={"Content-Type": "text/css; charset=utf-8"})
+
+
+async def staff_home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/staff/alerts")
+
+
+def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
+                taxonomy: Taxonomy, photo_root: Callable[[], Path], secret: bytes,
+                secure_cookies: bool) -> None:
+    """Mounts the console on the app (templates autoescape every value)."""
+    app[STAFF_REPO] = repository
+    app[TAXONOMY] = taxonomy
+    app[THROTTLE] = LoginThrottle()
+    app[PHOTO_ROOT] = photo_root
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined)
+    env.globals.update(label=label, fmt=charts.format_number, operator_key=operator_key,
+                       user=None)
+    setup_staff_sessions(app, secret, secure_cookies)
+    app.middlewares.append(security_headers)
+    r = app.router
+    r.add_get("/staff", staff_home)
+    r.add_get("/staff/", staff_home)
+    r.add_get("/staff/login", login_page)
+    r.add_post("/staff/login", login)
+    r.add_post("/staff/logout", logout)
+    r.add_get("/staff/static/staff.css", staff_css)
+    r.add_get("/staff/alerts", alerts_page)
+    r.add_get("/staff/alerts/{alert_id}", alert_page)
+    r.add_get("/staff/conversations/{conversation_id}", conversation_page)
+    r.add_post("/staff/messages/{message_id}/annotation", annotate)
+    r.add_get("/staff/stats", stats_page)
+    r.add_get("/staff/export/alerts.csv", export_csv)
+    r.add_get("/staff/export/alerts.json", export_json)
+    r.add_get("/staff/export/opendata.csv", export_opendata)
+    r.add_get("/staff/export/annotations.yml", export_annotations)
+    r.add_get("/staff/photos/{path:.+}", photo)

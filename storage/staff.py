@@ -1,0 +1,210 @@
+"""Reads for the staff console: staff accounts, filtered alerts, transcripts, annotations."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import Alert, AlertPhoto, Annotation, Conversation, Message, StaffUser
+from storage.repository import alert_to_json
+
+# Argon2id, a memory-hard KDF (64 MiB, 3 passes): slow for an attacker, ~50 ms here.
+_hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
+# Compared against when the name is unknown, so that both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+PAGE_SIZE = 25
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The staff's filters; empty fields filter nothing."""
+
+    start: date | None = None
+    end: date | None = None
+    sector: str | None = None
+    category: str | None = None
+    operator: str | None = None
+    operators_in_group: tuple[str, ...] | None = None
+    user_type: str | None = None
+    channel: str | None = None
+    photo: bool | None = None
+    text: str | None = None
+    newest_first: bool = True
+
+    def conditions(self) -> list[Any]:
+        where: list[Any] = []
+        if self.start:
+            where.append(Alert.created_at >= datetime.combine(self.start, time.min, timezone.utc))
+        if self.end:
+            end = datetime.combine(self.end + timedelta(days=1), time.min, timezone.utc)
+            where.append(Alert.created_at < end)
+        for column, value in ((Alert.sector, self.sector), (Alert.category, self.category),
+                              (Alert.operator, self.operator), (Alert.user_type, self.user_type),
+                              (Alert.channel, self.channel)):
+            if value:
+                where.append(column == value)
+        if self.operators_in_group is not None:
+            where.append(Alert.operator.in_(self.operators_in_group))
+        if self.photo is not None:
+            has_photo = exists().where(AlertPhoto.alert_id == Alert.id)
+            where.append(has_photo if self.photo else ~has_photo)
+        if self.text:
+            pattern = f"%{self.text.strip().lower()}%"
+            where.append(or_(func.lower(Alert.description).like(pattern),
+                             func.lower(Alert.operator_text).like(pattern)))
+        return where
+
+
+@dataclass
+class TranscriptLine:
+    message: Message
+    annotation: Annotation | None
+    unsure: bool = False
+    corrected: bool = False
+
+
+@dataclass
+class Transcript:
+    conversation: Conversation
+    lines: list[TranscriptLine] = field(default_factory=list)
+    alert_ids: list[str] = field(default_factory=list)
+
+
+class StaffRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- accounts ------------------------------------------------------------------------
+    async def add_user(self, name: str, password: str) -> None:
+        async with self.db.session() as session, session.begin():
+            session.add(StaffUser(name=name, password_hash=hash_password(password)))
+
+    async def remove_user(self, name: str) -> bool:
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(delete(StaffUser).where(StaffUser.name == name))
+            return bool(result.rowcount)
+
+    async def user_names(self) -> list[str]:
+        async with self.db.session() as session:
+            return list((await session.execute(select(StaffUser.name).order_by(StaffUser.name)))
+                        .scalars())
+
+    async def check_password(self, name: str, password: str) -> bool:
+        async with self.db.session() as session:
+            user = (await session.execute(select(StaffUser).where(StaffUser.name == name))
+                    ).scalar_one_or_none()
+        try:
+            return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and (
+                user is not None)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # -- alerts ------------------------------------------------------------------------
+    async def alerts(self, flt: AlertFilter, page: int = 1,
+                     page_size: int | None = PAGE_SIZE) -> tuple[list[dict], int]:
+        """One page of the filtered alerts (all of them when page_size is None) + total."""
+        where = and_(*flt.conditions()) if flt.conditions() else True
+        order = Alert.created_at.desc() if flt.newest_first else Alert.created_at.asc()
+        async with self.db.session() as session:
+            total = (await session.execute(select(func.count(Alert.id)).where(where))).scalar_one()
+            query = select(Alert).where(where).order_by(order, Alert.id)
+            if page_size:
+                query = query.offset((max(page, 1) - 1) * page_size).limit(page_size)
+            rows = (await session.execute(query)).scalars().all()
+            return [alert_to_json(a) for a in rows], total
+
+    async def alert(self, alert_id: str) -> dict | None:
+        async with self.db.session() as session:
+            found = await session.get(Alert, alert_id)
+            return alert_to_json(found) if found else None
+
+    async def photo_known(self, relative_path: str) -> bool:
+        from storage.models import Photo
+
+        async with self.db.session() as session:
+            found = await session.execute(select(Photo.sha256).where(Photo.path == relative_path))
+            return found.first() is not None
+
+    # -- transcripts and annotations -------------------------------------------------------
+    async def transcript(self, conversation_id: int) -> Transcript | None:
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            messages = (await session.execute(
+                select(Message).where(Message.conversation_id == conversation_id)
+                .order_by(Message.id))).scalars().all()
+            annotations = {a.message_id: a for a in (await session.execute(
+                select(Annotation).join(Message)
+                .where(Message.conversation_id == conversation_id))).scalars()}
+            alert_ids = list((await session.execute(
+                select(Alert.id).where(Alert.conversation_id == conversation_id)
+                .order_by(Alert.created_at))).scalars())
+        lines = [TranscriptLine(m, annotations.get(m.id)) for m in messages]
+        _mark(lines)
+        return Transcript(conversation, lines, alert_ids)
+
+    async def annotate(self, message_id: int, staff_user: str, values: dict[str, str | None]
+                       ) -> int | None:
+        """Stores a correction of a user message; returns its conversation id."""
+        async with self.db.session() as session, session.begin():
+            message = await session.get(Message, message_id)
+            if message is None or message.sender != "user" or not message.text:
+                return None
+            annotation = await session.get(Annotation, message_id) or Annotation(
+                message_id=message_id)
+            for name in ("intent", "category", "operator", "sector"):
+                setattr(annotation, name, values.get(name) or None)
+            annotation.staff_user = staff_user
+            annotation.updated_at = datetime.now(timezone.utc)
+            session.add(annotation)
+            return message.conversation_id
+
+    async def annotated_messages(self) -> list[dict[str, Any]]:
+        """Corrected messages, with the operator as written when the parse had one."""
+        async with self.db.session() as session:
+            rows = (await session.execute(
+                select(Message, Annotation).join(Annotation, Annotation.message_id == Message.id)
+                .order_by(Message.id))).all()
+        items = []
+        for message, annotation in rows:
+            parsed = message.nlu or {}
+            items.append({
+                "text": message.text, "intent": annotation.intent,
+                "category": annotation.category, "operator": annotation.operator,
+                "sector": annotation.sector,
+                "operator_text": parsed.get("operator_text") if annotation.operator else None,
+            })
+        return items
+
+
+_FIX_REPLIES = ("C'est corrigé.", "Updated.", "Que voulez-vous corriger ?",
+                "What would you like to change?")
+
+
+def _mark(lines: Iterable[TranscriptLine]) -> None:
+    """Flags user turns where the bot was unsure, and those the person corrected."""
+    lines = list(lines)
+    for i, line in enumerate(lines):
+        m = line.message
+        if m.sender != "user":
+            continue
+        nlu = m.nlu or {}
+        if nlu:
+            line.unsure = (nlu.get("intent") == "nlu_fallback"
+                           or float(nlu.get("confidence") or 0) < 0.5
+                           or (nlu.get("is_report") and not nlu.get("category")))
+        value = (m.payload or {}).get("value", "") if m.kind == "choice" else ""
+        following = next((n.message for n in lines[i + 1:] if n.message.sender == "bot"), None)
+        line.corrected = value.startswith("fix:") or bool(
+            following is not None and (following.text or "").startswith(_FIX_REPLIES))

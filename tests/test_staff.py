@@ -1,0 +1,257 @@
+"""The staff console: access control, CSRF, escaping, statistics, exports."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from bot.staff.auth import COOKIE, fernet_key
+from bot.web.app import create_app
+from bot.wiring import load_secret
+from dialogues.events import ChoiceEvent
+from dialogues.service import IncomingPhoto
+from storage.models import Alert
+from storage.staff import StaffRepository
+from tests.conftest import web_config
+from tests.images import jpeg_with_gps
+
+PASSWORD = "correct horse battery staple"
+XSS = ['<script>alert("x")</script>', '<img src=x onerror=alert(1)>',
+       '[lien](javascript:alert(1))', "{{ 7*7 }} {% if true %}jinja{% endif %}"]
+
+
+@pytest.fixture
+async def console(aiohttp_client, sqlite_bot, tmp_path):
+    config = web_config(tmp_path, staff_secure_cookies=False)
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    await StaffRepository(sqlite_bot.db).add_user("agent", PASSWORD)
+    client.config = config
+    return client
+
+
+async def csrf_of(client, path: str) -> str:
+    page = await (await client.get(path)).text()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+async def log_in(client, name: str = "agent", password: str = PASSWORD):
+    token = await csrf_of(client, "/staff/login")
+    return await client.post("/staff/login", data={
+        "csrf_token": token, "name": name, "password": password, "next": "/staff/alerts"},
+        allow_redirects=False)
+
+
+async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict:
+    await bot.send(first, user=user)
+    state = await bot.service.state_of("cli", user)
+    for _ in range(6):
+        if state.expecting == "confirmation":
+            break
+        answers = {"location": "75011", "contacted_customer_service": "non",
+                   "technology": ChoiceEvent("technology:unknown"),
+                   "sector": ChoiceEvent("sector:mobile"),
+                   "category": ChoiceEvent("category:other")}
+        await bot.send(answers.get(state.expecting, "non"), user=user)
+        state = await bot.service.state_of("cli", user)
+    if photo:
+        await bot.send(IncomingPhoto(jpeg_with_gps()), user=user)
+    out = await bot.send(ChoiceEvent("confirm:send"), user=user)
+    assert out.alert, out.replies
+    return out.alert
+
+
+PAGES = ["/staff/alerts", "/staff/stats", "/staff/alerts/JA-XXXX", "/staff/conversations/1"]
+FILES = ["/staff/export/alerts.csv", "/staff/export/alerts.json", "/staff/export/opendata.csv",
+         "/staff/export/annotations.yml", "/staff/photos/ab/" + "a" * 64 + ".jpg"]
+
+
+async def test_every_route_refuses_without_a_session(console) -> None:
+    for path in PAGES:
+        response = await console.get(path, allow_redirects=False)
+        assert response.status == 302 and response.headers["Location"].startswith(
+            "/staff/login?next="), path
+    for path in FILES:
+        assert (await console.get(path, allow_redirects=False)).status == 401, path
+
+
+async def test_forged_and_expired_cookies_are_refused(console, sqlite_bot) -> None:
+    console.session.cookie_jar.update_cookies({COOKIE: "gAAAAABforged-cookie-value"})
+    assert (await console.get("/staff/export/alerts.csv")).status == 401
+    # A well-formed cookie for "agent", encrypted with the real key but 9 hours old.
+    secret = load_secret(console.config)
+    payload = json.dumps({"created": int(time.time()) - 9 * 3600,
+                          "session": {"user": "agent", "csrf": "x"}}).encode()
+    old = Fernet(fernet_key(secret)).encrypt_at_time(payload, int(time.time()) - 9 * 3600)
+    console.session.cookie_jar.update_cookies({COOKIE: old.decode()})
+    assert (await console.get("/staff/export/alerts.csv")).status == 401
+    # The same cookie made now would be accepted: the age is what refused it.
+    fresh = Fernet(fernet_key(secret)).encrypt(json.dumps(
+        {"created": int(time.time()), "session": {"user": "agent", "csrf": "x"}}).encode())
+    console.session.cookie_jar.update_cookies({COOKIE: fresh.decode()})
+    assert (await console.get("/staff/export/alerts.csv")).status == 200
+    assert EncryptedCookieStorage  # the storage the console uses
+
+
+async def test_forms_without_csrf_are_refused(console) -> None:
+    no_token = await console.post("/staff/login", data={"name": "agent", "password": PASSWORD})
+    assert no_token.status == 403
+    assert (await log_in(console)).status == 302
+    for path, data in (("/staff/logout", {}),
+                       ("/staff/messages/1/annotation", {"category": "billing"}),
+                       ("/staff/login", {"name": "agent", "password": PASSWORD})):
+        response = await console.post(path, data=data, allow_redirects=False)
+        assert response.status == 403, path
+        bad = await console.post(path, data={**data, "csrf_token": "wrong"}, allow_redirects=False)
+        assert bad.status == 403, path
+    assert (await console.get("/staff/alerts", allow_redirects=False)).status == 200  # still in
+
+
+async def test_login_logout_and_security_headers(console) -> None:
+    wrong = await log_in(console, password="nope nope nope")
+    assert wrong.status == 401 and "incorrect" in await wrong.text()
+    ok = await log_in(console)
+    assert ok.status == 302
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=28800" in cookie
+    page = await console.get("/staff/alerts")
+    assert page.status == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    token = await csrf_of(console, "/staff/alerts")
+    out = await console.post("/staff/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert out.status == 302
+    assert (await console.get("/staff/alerts", allow_redirects=False)).status == 302
+
+
+async def test_repeated_failed_logins_are_slowed_down(console) -> None:
+    for _ in range(5):
+        assert (await log_in(console, password="guess guess guess")).status == 401
+    blocked = await log_in(console)  # even the right password waits now
+    assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "Réessayez dans" in await blocked.text()
+
+
+async def test_a_removed_account_loses_its_session(console, sqlite_bot) -> None:
+    await log_in(console)
+    await StaffRepository(sqlite_bot.db).remove_user("agent")
+    assert (await console.get("/staff/alerts", allow_redirects=False)).status == 302
+
+
+async def test_hostile_text_is_shown_as_text_everywhere(console, sqlite_bot) -> None:
+    alerts = [await make_alert(sqlite_bot, f"x{i}", f"Orange me facture deux fois ma box {p}")
+              for i, p in enumerate(XSS)]
+    formula = await make_alert(sqlite_bot, "f", "=HYPERLINK(\"http://evil\") SFR me facture trop")
+    await log_in(console)
+    pages = ["/staff/alerts", "/staff/stats"] + [f"/staff/alerts/{a['id']}" for a in alerts] + [
+        f"/staff/conversations/{a['conversation_id']}" for a in alerts]
+    for path in pages:
+        html = await (await console.get(path)).text()
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert 'href="javascript:' not in html and ">49<" not in html, path
+    detail = await (await console.get(f"/staff/alerts/{alerts[0]['id']}")).text()
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in detail
+    body = (await (await console.get("/staff/export/alerts.csv")).read()).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    assert all(not r["description"].startswith(("=", "+", "-", "@")) for r in rows)
+    assert any(r["description"].startswith("'=HYPERLINK") for r in rows)
+    assert formula["id"] in body
+    exported = json.loads(await (await console.get("/staff/export/alerts.json")).read())
+    assert {a["description"] for a in exported} >= {a["description"] for a in alerts}
+
+
+async def test_filters_alert_page_photo_and_pagination(console, sqlite_bot) -> None:
+    parcel = await make_alert(sqlite_bot, "p", "colis DPD perdu depuis 10 jours", photo=True)
+    bill = await make_alert(sqlite_bot, "b", "Free me facture deux fois ma box")
+    await log_in(console)
+    listing = await (await console.get("/staff/alerts?sector=postal")).text()
+    assert parcel["id"] in listing and bill["id"] not in listing
+    listing = await (await console.get("/staff/alerts?photo=no")).text()
+    assert bill["id"] in listing and parcel["id"] not in listing
+    listing = await (await console.get("/staff/alerts?q=deux+fois")).text()
+    assert bill["id"] in listing and parcel["id"] not in listing
+    listing = await (await console.get("/staff/alerts?group=la_poste&category=parcel_delivery")).text()
+    assert parcel["id"] in listing
+    detail = await (await console.get(f"/staff/alerts/{parcel['id']}")).text()
+    [src] = re.findall(r'<img src="(/staff/photos/[^"]+)"', detail)
+    image = await console.get(src)
+    assert image.status == 200 and image.headers["Content-Type"] == "image/jpeg"
+    assert f'/staff/conversations/{parcel["conversation_id"]}' in detail
+    assert (await console.get("/staff/photos/../../secret.key")).status in (401, 404)
+
+
+async def test_annotation_round_trip_and_rasa_export(console, sqlite_bot) -> None:
+    alert = await make_alert(sqlite_bot, "a", "Bouygues me prélève encore après résiliation")
+    await log_in(console)
+    page = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
+    message_id = re.search(r'action="/staff/messages/(\d+)/annotation"', page).group(1)
+    token = await csrf_of(console, f"/staff/conversations/{alert['conversation_id']}")
+    saved = await console.post(f"/staff/messages/{message_id}/annotation", data={
+        "csrf_token": token, "category": "contract", "operator": "bouygues", "sector": "fixed"},
+        allow_redirects=False)
+    assert saved.status == 302
+    page = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
+    assert 'value="contract" selected' in page and "par agent" in page
+    exported = await (await console.get("/staff/export/annotations.yml")).text()
+    assert "report_contract" in exported and "Bouygues" in exported
+
+
+async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
+    firsts = ["Orange me facture deux fois ma box", "colis DPD perdu depuis 10 jours",
+              "Free me prélève encore alors que j'ai résilié", "colis DPD perdu à Lyon",
+              "pas de réseau SFR dans mon village", "Orange me facture trop sur ma box"]
+    alerts = [await make_alert(sqlite_bot, f"s{i}", t) for i, t in enumerate(firsts)]
+    # Spread them over months, as the trend needs.
+    async with sqlite_bot.db.session() as session, session.begin():
+        for i, alert in enumerate(alerts):
+            row = await session.get(Alert, alert["id"])
+            row.created_at = datetime(2026, 1 + i % 3, 10, tzinfo=timezone.utc)
+    await log_in(console)
+    page = await (await console.get("/staff/stats")).text()
+    by_sector = Counter(a["sector"] for a in alerts)
+    by_month = Counter(f"2026-{1 + i % 3:02d}" for i in range(len(alerts)))
+    assert f"({len(alerts)} alertes)" in page
+    for sector, count in by_sector.items():
+        assert re.search(rf"<th scope=\"row\">{re.escape(label_fr(sector))}</th><td class=\"num\">{count}</td>", page), sector
+    for month, count in by_month.items():
+        assert re.search(rf"<th scope=\"row\">{month}</th><td class=\"num\">{count}</td>", page), month
+    orange_fixed = sum(1 for a in alerts if a["operator"] == "orange" and a["sector"] == "fixed")
+    per_100k = orange_fixed * 100_000 / 11_800_000
+    assert f"{per_100k:.1f}".replace(".", ",") in page or f"{per_100k:.0f}" in page
+    data = (await (await console.get("/staff/export/opendata.csv")).read()).decode("utf-8-sig")
+    assert "description" not in data and alerts[0]["id"] not in data
+    only_postal = await (await console.get("/staff/stats?sector=postal")).text()
+    assert f"({by_sector['postal']} alertes)" in only_postal
+
+
+def label_fr(sector: str) -> str:
+    from dialogues.messages import label
+
+    return label("sectors", sector, "fr")
+
+
+def test_staff_cli_creates_lists_and_removes_accounts(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JALERTE_DATA_DIR": str(tmp_path)}
+    env.pop("JALERTE_DATABASE_URL", None)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "staff", *args], input=stdin,
+                              capture_output=True, text=True, env=env, timeout=60, check=False)
+
+    assert cli("add-user", "claire", stdin="short\n").returncode == 2
+    assert cli("add-user", "claire", stdin="a long enough passphrase\n").returncode == 0
+    assert cli("list-users").stdout.split() == ["claire"]
+    assert cli("remove-user", "claire").returncode == 0
+    assert cli("list-users").stdout.split() == []
