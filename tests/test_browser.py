@@ -1,6 +1,7 @@
 """The widget in a real browser: Debian's Chromium driven by Playwright, phone width."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -112,4 +113,63 @@ async def test_user_text_is_shown_as_text_not_html(browser, site):
     await expect(page.get_by_test_id("jalerte-user").last).to_contain_text("<img src=x")
     await bot_says(page, "Cela concerne")
     assert dialogs == []
+    await context.close()
+
+
+async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, tmp_path):
+    from dialogues.events import ChoiceEvent
+    from storage.staff import StaffRepository
+
+    for user, first in (("u1", "colis DPD perdu depuis 10 jours"),
+                        ("u2", "Free me facture deux fois ma box")):
+        await sqlite_bot.send(first, user=user)
+        for _ in range(4):
+            state = await sqlite_bot.service.state_of("cli", user)
+            if state.expecting == "confirmation":
+                break
+            await sqlite_bot.send("Lyon" if state.expecting == "location" else "non", user=user)
+        await sqlite_bot.send(ChoiceEvent("confirm:send"), user=user)
+    await StaffRepository(sqlite_bot.db).add_user("agent", "correct horse battery staple")
+    # Default configuration: Secure cookies, which browsers accept on localhost.
+    server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    base = str(server.make_url("/")).rstrip("/")
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                        accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(f"{base}/staff/alerts")
+    await expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    await page.get_by_label("Nom").fill("agent")
+    await page.get_by_label("Mot de passe").fill("correct horse battery staple")
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.get_by_role("heading", name=re.compile("Alertes"))).to_be_visible()
+    await expect(page.locator("table.alerts tbody tr")).to_have_count(2)
+
+    await page.get_by_label("Secteur").select_option("postal")
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(page.locator("table.alerts tbody tr")).to_have_count(1)
+    await page.locator("table.alerts tbody tr a").first.click()
+    await expect(page.get_by_role("heading", name=re.compile("Alerte JA-"))).to_be_visible()
+    await expect(page.locator("dl.fields")).to_contain_text("DPD")
+
+    await page.get_by_role("link", name="Voir la conversation").click()
+    await expect(page.locator("ol.transcript")).to_contain_text("colis DPD perdu")
+    first_user = page.locator("li.user").first
+    await first_user.locator("summary").click()
+    await first_user.get_by_label("Problème").select_option("parcel_delivery")
+    await first_user.get_by_role("button", name="Enregistrer").click()
+    await expect(page.locator("li.user.annotated")).to_have_count(1)
+
+    await page.get_by_role("link", name="Statistiques").click()
+    await expect(page.locator("svg[role=img]").first).to_be_visible()
+    await expect(page.locator("section.chart").first).to_contain_text("DPD")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "staff-stats.png"), full_page=True)
+
+    await page.get_by_role("link", name="Alertes", exact=True).click()
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="CSV").click()
+    download = await download_info.value
+    content = Path(await download.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf") and b"dpd" in content
     await context.close()
