@@ -183,7 +183,11 @@ class StaffRepository:
                 "text": message.text, "intent": annotation.intent,
                 "category": annotation.category, "operator": annotation.operator,
                 "sector": annotation.sector,
-                "operator_text": parsed.get("operator_text") if annotation.operator else None,
+                # The words as written name the annotated operator only if the model
+                # read them as that one; otherwise they would become a wrong synonym.
+                "operator_text": (parsed.get("operator_text")
+                                  if annotation.operator
+                                  and annotation.operator == parsed.get("operator") else None),
             })
         return items
 
