@@ -8,7 +8,6 @@ from typing import Any, Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import Alert, AlertPhoto, Annotation, Conversation, Message, StaffUser

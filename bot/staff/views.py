@@ -265,27 +265,20 @@ def _download(body: bytes, content_type: str, filename: str) -> web.Response:
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@staff_only("api")
-async def export_csv(request: web.Request) -> web.Response:
-    flt, _ = parse_filter(request)
-    alerts, _ = await _repo(request).alerts(flt, page_size=None)
-    return _download(alerts_csv(alerts, request.app[TAXONOMY]), "text/csv", "alertes.csv")
+# Exports of the filtered alerts: file name -> (writer, content type, download name).
+ALERT_EXPORTS = {
+    "alerts.csv": (alerts_csv, "text/csv", "alertes.csv"),
+    "alerts.json": (alerts_json, "application/json", "alertes.json"),
+    "opendata.csv": (opendata_csv, "text/csv", "alertes-opendata.csv"),
+}
 
 
 @staff_only("api")
-async def export_json(request: web.Request) -> web.Response:
+async def export_alerts(request: web.Request) -> web.Response:
+    writer, content_type, filename = ALERT_EXPORTS[request.match_info["name"]]
     flt, _ = parse_filter(request)
     alerts, _ = await _repo(request).alerts(flt, page_size=None)
-    return _download(alerts_json(alerts, request.app[TAXONOMY]), "application/json",
-                     "alertes.json")
-
-
-@staff_only("api")
-async def export_opendata(request: web.Request) -> web.Response:
-    flt, _ = parse_filter(request)
-    alerts, _ = await _repo(request).alerts(flt, page_size=None)
-    return _download(opendata_csv(alerts, request.app[TAXONOMY]), "text/csv",
-                     "alertes-opendata.csv")
+    return _download(writer(alerts, request.app[TAXONOMY]), content_type, filename)
 
 
 @staff_only("api")
@@ -343,8 +336,7 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     r.add_get("/staff/conversations/{conversation_id}", conversation_page)
     r.add_post("/staff/messages/{message_id}/annotation", annotate)
     r.add_get("/staff/stats", stats_page)
-    r.add_get("/staff/export/alerts.csv", export_csv)
-    r.add_get("/staff/export/alerts.json", export_json)
-    r.add_get("/staff/export/opendata.csv", export_opendata)
+    names = "|".join(re.escape(name) for name in ALERT_EXPORTS)
+    r.add_get(f"/staff/export/{{name:(?:{names})}}", export_alerts)
     r.add_get("/staff/export/annotations.yml", export_annotations)
     r.add_get("/staff/photos/{path:.+}", photo)
