@@ -207,7 +207,8 @@ class TelegramChannel:
             await chat.send_chat_action(ChatAction.TYPING)
         except TelegramError:
             log.debug("typing indicator failed", exc_info=True)
-        output = await self._service().handle(CHANNEL, str(user.id), event)
+        hint = (user.language_code or "")[:2] or None  # the language of their Telegram app
+        output = await self._service().handle(CHANNEL, str(user.id), event, language=hint)
         await self._send(chat.id, output)
 
     async def _send(self, chat_id: int, output: TurnOutput) -> None:

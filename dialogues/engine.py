@@ -141,9 +141,17 @@ class DialogueEngine:
         self.public_url = public_url
         self.make_reference = make_reference
 
-    async def handle(self, state: DialogueState, event: Event) -> Turn:
-        """Runs one turn; `state` is not modified (the new one is in the result)."""
+    async def handle(self, state: DialogueState, event: Event,
+                     language: str | None = None) -> Turn:
+        """Runs one turn; `state` is not modified (the new one is in the result).
+
+        `language` is the channel's hint (the widget's data-lang, Telegram's app
+        language): it sets the language of a new conversation; the words typed decide
+        after that.
+        """
         work = _Work(copy.deepcopy(state))
+        if language in ("fr", "en") and state == DialogueState():
+            work.state.language = language
         if isinstance(event, TextEvent):
             await self._on_text(work, event.text)
         elif isinstance(event, ChoiceEvent):

@@ -107,23 +107,28 @@ class ConversationService:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, channel: str, user_id: str, event: Event | IncomingPhoto) -> TurnOutput:
-        """Runs one turn for this person; never raises (a failure is a polite reply)."""
+    async def handle(self, channel: str, user_id: str, event: Event | IncomingPhoto,
+                     language: str | None = None) -> TurnOutput:
+        """Runs one turn for this person; never raises (a failure is a polite reply).
+
+        `language`: the channel's hint for a new conversation ("fr" or "en").
+        """
         key = self.user_key(channel, user_id)
         async with self._lock((channel, key)):
             try:
-                return await self._turn(channel, key, event)
+                return await self._turn(channel, key, event, language)
             except Exception:  # the person gets an answer whatever happened
                 log.exception("turn failed on %s", channel)
                 return TurnOutput([Reply(msg("technical_error", "fr") + "\n"
                                          + msg("technical_error", "en"))], None)
 
-    async def _turn(self, channel: str, key: str, event: Event | IncomingPhoto) -> TurnOutput:
+    async def _turn(self, channel: str, key: str, event: Event | IncomingPhoto,
+                    language: str | None) -> TurnOutput:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         async with self.store.turn(channel, key) as record:
             state = DialogueState.from_dict(record.state)
-            turn = await self.engine.handle(state, event)
+            turn = await self.engine.handle(state, event, language)
             self._record_user(record, event, turn)
             alert = None
             if turn.alert:

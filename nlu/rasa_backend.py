@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def quiet_rasa() -> None:
 
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(file=__import__("sys").stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
     )
     # Deprecation notices from Rasa's dependencies say nothing to a person running the bot.
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):

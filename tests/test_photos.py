@@ -6,6 +6,7 @@ import io
 import pytest
 from PIL import Image
 
+from dialogues.events import ChoiceEvent
 from dialogues.service import IncomingPhoto
 from storage.photos import MAX_SIDE, PhotoRejected, PhotoStore
 from tests.images import GPS_IFD, HTML_AS_JPG, PDF, image_bytes, jpeg_with_gps, pixel_bomb
@@ -65,7 +66,7 @@ async def test_photo_in_a_conversation_is_saved_with_the_alert(bot) -> None:
     assert "Photo ajoutée (1/3)" in out.replies[0].text
     await bot.send("non")  # customer service
     assert (await bot.send(IncomingPhoto(image_bytes("WEBP")))).expecting == "confirmation"
-    out = await bot.send(__import__("dialogues.events").events.ChoiceEvent("confirm:send"))
+    out = await bot.send(ChoiceEvent("confirm:send"))
     photos = out.alert["photos"]
     assert [p["content_type"] for p in photos] == ["image/jpeg", "image/webp"]
     for photo in photos:

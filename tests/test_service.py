@@ -5,7 +5,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from dialogues.events import ChoiceEvent, LocationEvent
+from dialogues.events import ChoiceEvent, CommandEvent, LocationEvent, TextEvent
 from dialogues.service import IncomingPhoto
 from storage.models import Conversation
 from tests.conftest import make_bot
@@ -93,3 +93,12 @@ async def test_a_failing_turn_is_a_polite_answer_and_changes_nothing(bot, monkey
     assert "problème technique" in out.replies[0].text
     monkeypatch.undo()
     assert await bot.service.state_of("cli", "alice") == before
+
+
+async def test_the_channels_language_starts_a_new_conversation(bot) -> None:
+    out = await bot.service.handle("telegram", "anglophone", CommandEvent("start"), language="en")
+    assert out.replies[0].text.startswith("Hello!")
+    # Later the words decide: a French sentence switches, the hint is no longer used.
+    out = await bot.service.handle("telegram", "anglophone",
+                                   TextEvent("Orange me facture deux fois ma box"), language="en")
+    assert out.language == "fr"

@@ -194,3 +194,11 @@ async def test_user_text_with_markup_reaches_the_summary_escaped(
     await bot_says(fake, ALICE, "Tout est correct")
     summary = next(t for t in texts(fake, ALICE) if "Tout est correct" in t)
     assert "<b>me facture</b> deux fois ma box & <script>" in summary  # shown as typed
+
+
+async def test_an_english_telegram_app_gets_english(fake, aiohttp_client, sqlite_bot, tmp_path):
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
+    await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    fake.add_user(BOB, "Bob", language_code="en")
+    fake.push(fake.text_update(BOB, "/start"))
+    await bot_says(fake, BOB, "Hello!")

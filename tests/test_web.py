@@ -204,3 +204,10 @@ async def test_share_notices_get_no_answer_and_mark_the_alert(client, sqlite_bot
     out = await turn(ws, {"type": "message", "text": "merci"})
     assert out["type"] == "turn"  # the next answer is the next turn's, not the notice's
     assert (await sqlite_bot.repository.alert(saved["alert_id"]))["shared"] is True
+
+
+async def test_the_widgets_language_is_the_conversations_first_language(client) -> None:
+    ws = await client.ws_connect("/ws?lang=en")
+    await ws.receive_json()
+    out = await turn(ws, {"type": "message", "text": "ok"})
+    assert "Describe your problem" in " ".join(r["text"] for r in out["replies"])

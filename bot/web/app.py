@@ -229,7 +229,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         await ws.send_json(error_body("unknown_upload", lang))
         return
     try:
-        output = await rt_of(app).service.handle(CHANNEL, session, event)
+        output = await rt_of(app).service.handle(CHANNEL, session, event, language=lang)
     except Exception:  # the service answers politely itself; this is the last guard
         log.exception("web turn failed")
         await ws.send_json(error_body("server_error", lang))
