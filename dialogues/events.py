@@ -55,7 +55,6 @@ class UnsupportedEvent:
 Event = Union[TextEvent, ChoiceEvent, CommandEvent, PhotoEvent, LocationEvent, SharedEvent,
               UnsupportedEvent]
 
-COMMANDS = {"start", "help", "cancel", "new"}
 # Command words people type, per language, mapped onto the four commands.
 COMMAND_ALIASES = {
     "start": "start", "demarrer": "start", "aide": "help", "help": "help",

@@ -7,8 +7,6 @@ from typing import Any
 
 import yaml
 
-LANGUAGES = ("fr", "en")
-
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "fr": "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, "

@@ -34,10 +34,6 @@ class IncomingPhoto:
     filename: str = ""
 
 
-class PhotoRejectedLike(Protocol):
-    reason: str
-
-
 class PhotoIngest(Protocol):
     def ingest(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
 

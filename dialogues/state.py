@@ -14,10 +14,10 @@ class Phase(str, Enum):
     RATING = "rating"  # alert saved, "was the advice useful?" asked
 
 
-# The fields the bot asks for (`expecting` names one of them, or a step).
-SLOTS = ("category", "sector", "operator", "user_type", "technology", "location",
-         "description", "contacted_customer_service")
-EXPECTING = SLOTS + ("photo", "confirmation", "rating")
+# What `expecting` may name: a field the bot asks for, or a step (the contract of
+# `jalerte chat --json`).
+EXPECTING = ("user_type", "sector", "operator", "category", "technology", "location",
+             "description", "photo", "contacted_customer_service", "confirmation", "rating")
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dialogues.events import ChoiceEvent, CommandEvent
+from dialogues.state import EXPECTING
 
 C = ChoiceEvent
 
@@ -263,6 +264,7 @@ async def test_conversation(bot, case: Case) -> None:
         out = await bot.send(step.send)
         said = "\n".join(r.plain_text() for r in out.replies)
         where = f"step {number} ({step.send!r}) → {said!r}"
+        assert out.expecting is None or out.expecting in EXPECTING, where
         if step.expecting is not ...:
             assert out.expecting == step.expecting, where
         for words in step.says:
