@@ -63,6 +63,11 @@ _USER_TYPE_WORDS = (
     ("business", r"entreprise|societe|pro\b|professionnel|business|company|commer|artisan"),
     ("individual", r"particulier|individu|perso|private|myself|moi"),
 )
+def _user_type_in(folded: str) -> str | None:
+    """A bare answer to "you are…": "entreprise", "particulier", "la mairie"."""
+    return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
+
+
 _PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 SMALL_TALK = {"greet": "welcome", "thank": "thanks", "goodbye": "goodbye",
@@ -309,16 +314,17 @@ class DialogueEngine:
         skip = folded in SKIP_WORDS or p.intent in ("deny", "dont_know")
         short = len(words(folded)) <= 5 and len(text) <= 60
         conversational = p.intent in SMALL_TALK or p.intent in ("affirm", "deny", "dont_know")
-        if slot == "category":
-            if p.is_report and p.category:
-                d.category = p.category
-                return True
-            return False
-        if slot == "sector":
-            if p.sector:
-                d.sector = p.sector
-                return True
-            return False
+        # Slots the parse answers directly when it found the field.
+        found = {
+            "category": p.category if p.is_report else None,
+            "sector": p.sector,
+            "technology": p.technology,
+            "location": p.location[:120] if p.location else None,
+            "user_type": p.user_type or (_user_type_in(folded) if slot == "user_type" else None),
+        }
+        if slot in found and found[slot]:
+            setattr(d, slot, found[slot])
+            return True
         if slot == "operator":
             if p.operator or p.operator_text:
                 d.operator, d.operator_text = p.operator, p.operator_text
@@ -331,26 +337,12 @@ class DialogueEngine:
                 d.operator, d.operator_text = None, text.strip()[:120]
                 return True
             return False
-        if slot == "user_type":
-            value = p.user_type or next(
-                (ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None
-            )
-            if value:
-                d.user_type = value
-                return True
-            return False
         if slot == "technology":
-            if p.technology:
-                d.technology = p.technology
-                return True
             if p.intent == "dont_know" or skip:
                 d.technology = "unknown"
                 return True
             return False
         if slot == "location":
-            if p.location:
-                d.location = p.location[:120]
-                return True
             if skip:
                 d.location = None
                 d.skip("location")
