@@ -439,6 +439,21 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
     def reserved(c: int) -> str:
         return f"Character '{chr(c)}' is reserved and must be escaped with the preceding '\\'"
 
+    def read_parenthesised(i: int, what: str) -> tuple[str, int]:
+        """The "(...)" after a link or emoji, '\\' escapes resolved; i is on its first byte."""
+        begin = i
+        raw = bytearray()
+        while i < n and at(i) != 0x29:
+            if at(i) == 0x5C and 0 < at(i + 1) <= 126:
+                raw.append(at(i + 1))
+                i += 2
+                continue
+            raw.append(at(i))
+            i += 1
+        if at(i) != 0x29:
+            raise _ParseError(f"Can't find end of {what} at byte offset {begin}")
+        return raw.decode("utf-8", "replace"), i
+
     def close_blockquote(top: dict) -> None:
         length = utf16 - top["offset"]
         if length:
@@ -583,38 +598,14 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
             if at(i + 1) != 0x28:  # '('
                 url = out[top["begin"]:].decode("utf-8", "replace")
             else:
-                i += 2
-                url_begin = i
-                raw = bytearray()
-                while i < n and at(i) != 0x29:
-                    if at(i) == 0x5C and 0 < at(i + 1) <= 126:
-                        raw.append(at(i + 1))
-                        i += 2
-                        continue
-                    raw.append(at(i))
-                    i += 1
-                if at(i) != 0x29:
-                    raise _ParseError(f"Can't find end of a URL at byte offset {url_begin}")
-                url = raw.decode("utf-8", "replace")
+                url, i = read_parenthesised(i + 2, "a URL")
             if not skip:
                 entity = _link_entity(url, top["offset"], utf16 - top["offset"], users)
                 skip = entity is None
         elif etype == "custom_emoji":
             if at(i + 1) != 0x28:
                 raise ApiError(400, "Bad Request: Custom emoji entity must contain a tg://emoji URL")
-            i += 2
-            url_begin = i
-            raw = bytearray()
-            while i < n and at(i) != 0x29:
-                if at(i) == 0x5C and 0 < at(i + 1) <= 126:
-                    raw.append(at(i + 1))
-                    i += 2
-                    continue
-                raw.append(at(i))
-                i += 1
-            if at(i) != 0x29:
-                raise _ParseError(f"Can't find end of a custom emoji URL at byte offset {url_begin}")
-            url = raw.decode("utf-8", "replace")
+            url, i = read_parenthesised(i + 2, "a custom emoji URL")
             if m := re.fullmatch(r"tg://emoji\?id=(\d+)", url):
                 entity = {"type": "custom_emoji", "offset": top["offset"],
                           "length": utf16 - top["offset"], "custom_emoji_id": m.group(1)}
