@@ -44,7 +44,7 @@ def staff_only(kind: str) -> Callable[[Handler], Handler]:
         async def guarded(request: web.Request) -> web.StreamResponse:
             session = await get_session(request)
             user = session.get(USER)
-            if user and user in await _repo(request).user_names():
+            if user and await _repo(request).has_user(user):
                 request["staff_user"] = user
                 return await handler(request)
             session.invalidate()
