@@ -62,24 +62,20 @@ def cmd_parse(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _evaluate(config: Config, heldout: Path):
-    from nlu.evaluate import evaluate, load_cases
+async def _evaluate(config: Config, files: Sequence[str]):
+    from nlu.evaluate import evaluate_parser
     from nlu.parser import NluParser
 
     parser = await NluParser.load(config.model_path)
-    cases = load_cases(heldout)
-    results = [await parser.parse(case["text"]) for case in cases]
-    return evaluate(cases, results)
+    return await evaluate_parser(parser, {Path(f).stem: (Path(f),) for f in files} or None)
 
 
 def cmd_nlu_eval(config: Config, args: argparse.Namespace) -> int:
-    from nlu.evaluate import HELDOUT_PATH
-
-    report = asyncio.run(_evaluate(config, Path(args.file or HELDOUT_PATH)))
+    reports = asyncio.run(_evaluate(config, args.file or []))
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
-        print(report.to_text(show_errors=args.errors))
+        print("\n\n".join(r.to_text(show_errors=args.errors) for r in reports))
     return 0
 
 
@@ -222,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_staff)
 
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
-    p = nlu.add_parser("eval", help="accuracy on the held-out file")
-    p.add_argument("--file", help="held-out YAML file (default: nlu/heldout/heldout.yml)")
+    p = nlu.add_parser("eval", help="accuracy on the held-out sets")
+    p.add_argument("--file", action="append",
+                   help="held-out YAML file, repeatable (default: both held-out sets)")
     p.add_argument("--errors", action="store_true", help="list every wrong field")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_nlu_eval)

@@ -25,8 +25,6 @@ from nlu.interpret import ParseResult
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from nlu.text import fold, language_evidence, words
 
-# A category the model gives with less confidence than this is offered, not taken.
-CATEGORY_CONFIDENCE = 0.45
 TECHNOLOGY_CATEGORIES = frozenset({"coverage", "outage", "slow_speed", "fibre_connection"})
 LOCATION_CATEGORIES = frozenset(
     {"coverage", "outage", "slow_speed", "fibre_connection", "parcel_delivery", "mail_delivery"}
@@ -281,7 +279,7 @@ class DialogueEngine:
             return
         before = copy.deepcopy(draft)
         self._absorb(draft, p, override=True)
-        if p.is_report and p.category and p.category_confidence >= CATEGORY_CONFIDENCE:
+        if p.is_report and p.category:
             draft.category = p.category
         if draft != before:
             self._settle(draft)
@@ -374,7 +372,9 @@ class DialogueEngine:
     def _absorb(self, d: Draft, p: ParseResult, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
         if p.is_report:
-            if p.category and p.category_confidence >= CATEGORY_CONFIDENCE:
+            # The parser gives a category only when it is confident; otherwise its
+            # candidates are offered as buttons.
+            if p.category:
                 if override or d.category is None:
                     d.category = p.category
                     d.category_guesses = []

@@ -12,6 +12,21 @@ from nlu.taxonomy import Taxonomy
 from nlu.text import fold
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
+EXAMPLES_DIR = Path(__file__).with_name("data")
+_OPERATOR_SPAN = re.compile(r"\[[^\]]*\]\(operator\)")
+_ANNOTATION = re.compile(r"\[([^\]]*)\]\([a-z_]+\)")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def training_vocabulary(directory: Path = EXAMPLES_DIR) -> frozenset[str]:
+    """The words of the training examples outside operator spans: ordinary words."""
+    vocabulary: set[str] = set()
+    for path in sorted(directory.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            for line in str(block.get("examples", "")).splitlines():
+                line = _ANNOTATION.sub(r"\1", _OPERATOR_SPAN.sub(" ", line))
+                vocabulary.update(_WORD.findall(fold(line)))
+    return frozenset(vocabulary)
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,14 @@ class Lexicon:
     sector_hints: Mapping[str, tuple[str, ...]]
     communes: tuple[str, ...]
     english_homographs: frozenset[str]
+    service_numbers: Mapping[str, str]  # number as written -> operator id
+    ordinary_words: frozenset[str]
+    fuzzy_min_length: int
+    mail_words: tuple[str, ...]
+    parcel_words: tuple[str, ...]
+    scam_words: tuple[str, ...]
+    scam_channels: tuple[str, ...]
+    other_companies: tuple[str, ...]
 
     @classmethod
     def load(cls, taxonomy: Taxonomy, path: Path = LEXICON_PATH) -> "Lexicon":
@@ -71,6 +94,11 @@ class Lexicon:
         patterns = {
             ut: tuple(re.compile(p) for p in pats) for ut, pats in raw["user_types"].items()
         }
+        numbers: dict[str, str] = {}
+        for op_id, values in raw["service_numbers"].items():
+            if op_id not in taxonomy.operators:
+                raise ValueError(f"lexicon.yml: unknown operator id {op_id!r}")
+            numbers.update({str(n): op_id for n in values})
         for ut in patterns:
             if ut not in taxonomy.user_types:
                 raise ValueError(f"lexicon.yml: unknown user type {ut!r}")
@@ -81,4 +109,13 @@ class Lexicon:
             sector_hints={s: tuple(fold(w) for w in ws) for s, ws in raw["sector_hints"].items()},
             communes=tuple(raw["communes"]),
             english_homographs=frozenset(fold(w) for w in raw["english_homographs"]),
+            service_numbers=numbers,
+            ordinary_words=frozenset(fold(str(w)) for w in raw["ordinary_words"])
+            | training_vocabulary(),
+            fuzzy_min_length=int(raw["fuzzy_min_length"]),
+            mail_words=tuple(fold(str(w)) for w in raw["mail_words"]),
+            parcel_words=tuple(fold(str(w)) for w in raw["parcel_words"]),
+            scam_words=tuple(fold(str(w)) for w in raw["scam_words"]),
+            scam_channels=tuple(fold(str(w)) for w in raw["scam_channels"]),
+            other_companies=tuple(fold(str(w)) for w in raw["other_companies"]),
         )

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from nlu.interpret import Interpreter, ParseResult, empty_result
+from nlu.interpret import CATEGORY_THRESHOLD, Interpreter, ParseResult, empty_result
 from nlu.lexicon import Lexicon
 from nlu.taxonomy import Taxonomy
 
@@ -48,12 +48,23 @@ class NluParser:
         model = await loop.run_in_executor(None, RasaModel, model_path)
         return cls(model, Interpreter(taxonomy, Lexicon.load(taxonomy)))
 
-    async def parse(self, text: str) -> ParseResult:
-        """What `text` means. Never raises on odd input: empty, huge, emoji, '/…'."""
+    async def raw_parse(self, text: str) -> dict | None:
+        """The model's own answer for `text` (None when there is nothing to show it)."""
         shown = model_text(text)
         if not shown.strip():
-            return empty_result(text)
+            return None
         async with self._lock:
-            raw = await self._model.parse(shown)
+            return await self._model.parse(shown)
+
+    def read(self, text: str, raw: dict | None,
+             category_threshold: float = CATEGORY_THRESHOLD) -> ParseResult:
+        """Taxonomy fields from the model's answer for `text`."""
+        if raw is None:
+            return empty_result(text)
         # Offsets of the model's spans refer to the text it was shown.
-        return replace(self.interpreter.interpret(shown, raw), text=text)
+        result = self.interpreter.interpret(model_text(text), raw, category_threshold)
+        return replace(result, text=text)
+
+    async def parse(self, text: str) -> ParseResult:
+        """What `text` means. Never raises on odd input: empty, huge, emoji, '/…'."""
+        return self.read(text, await self.raw_parse(text))

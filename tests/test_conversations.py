@@ -171,7 +171,7 @@ CASES = [
         S(SEND, "rating", saved={"operator": None, "operator_text": "Transatel"}),
     ]),
     Case("the operator typed after 'another operator'", [
-        S("problème de facturation sur mon forfait mobile", "operator"),
+        S("on me facture deux fois mon forfait mobile", "operator"),
         S(C("operator:other"), "operator"),
         S("Syma", "contacted_customer_service"),
         S("non", "confirmation"),

@@ -37,7 +37,7 @@ def test_parse_survives_hostile_input_and_keeps_order(trained_model: Path) -> No
     assert len(out) == len(lines)
     records = [json.loads(line) for line in out]  # nothing but JSON on stdout
     for record in records:
-        assert list(record) == list(ParseResult.CONTRACT_KEYS)
+        assert list(record) == [*ParseResult.CONTRACT_KEYS, "category_candidates"]
 
     first, empty, huge, broken, emoji, injected, command, blank, english = records
     assert (first["category"], first["operator"], first["sector"]) == ("coverage", "orange", "mobile")
