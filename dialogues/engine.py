@@ -66,8 +66,50 @@ def _user_type_in(folded: str) -> str | None:
     return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
 
 
+# An answer to "have you contacted customer service?" in a sentence: its first words
+# ("non, jamais réussi à les joindre", "oui deux fois par téléphone", "pas encore").
+_CONTACTED_ANSWERS = (
+    ("unknown", r"(?:je (?:ne )?(?:sais|sait|se) (?:plus|pas)|aucune idee|j.?sais plus|"
+                r"(?:i )?(?:don.?t|do not) (?:know|remember)|not sure|pas sur)"),
+    ("no", r"(?:non|nan|no|nope|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
+           r"aucun contact|impossible de les joindre)"),
+    ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
+            r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
+            r"(?:une|deux|trois|\d+) fois)"),
+)
+
+
+def _contacted_answer(folded: str) -> str | None:
+    """The answer a sentence starts with: yes, no or unknown."""
+    for value, pattern in _CONTACTED_ANSWERS:
+        if re.match(rf"\W*(?:{pattern})\b", folded):
+            return value
+    return None
+
+
+# A message that says customer service was already tried: "j'ai déjà appelé le service
+# client", "le 3900 ne répond jamais", "I called support twice".
+_CONTACTED_FACT = re.compile(
+    r"\b(?:appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
+    r"called|contacted|rang|phoned|emailed|wrote to)\b(?:\W+\w+){0,4}?\W+(?:le |au |the |)"
+    r"(?:service client|service clients|serv client|sav|hotline|support|conseiller|"
+    r"customer service|customer support|helpline|3900|1023|1064|3244|3631)\b"
+    r"|\b(?:service client|customer service|hotline|sav)\b(?:\W+\w+){0,3}?\W+(?:injoignable|"
+    r"ne repond|repond pas|raccroche|m.a raccroche|never answers|doesn.?t answer|hangs up)"
+)
+
+
+def _contacted_in(folded: str) -> str | None:
+    """'yes' when the text says customer service was already contacted."""
+    return "yes" if _CONTACTED_FACT.search(folded) else None
+
+
 _PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# What to say when an answer to this question could not be read.
+EXPECTED_HINTS = {slot: f"hint_{slot}" for slot in (
+    "category", "sector", "operator", "technology", "location", "contacted_customer_service",
+    "user_type", "description", "photo")}
 SMALL_TALK = {"greet": "welcome", "thank": "thanks", "goodbye": "goodbye",
               "chitchat": "chitchat", "out_of_scope": "out_of_scope",
               "consumer_dispute": "consumer_dispute"}
@@ -267,6 +309,9 @@ class DialogueEngine:
             return
         if p.intent in SMALL_TALK and p.intent != "greet":
             w.say(SMALL_TALK[p.intent])
+        elif slot in EXPECTED_HINTS:
+            # Never the bare question again: say what kind of answer is expected.
+            w.say(EXPECTED_HINTS[slot])
         else:
             w.say("not_understood")
         self._reask(w)
@@ -355,9 +400,9 @@ class DialogueEngine:
                 return True
             return False
         if slot == "contacted_customer_service":
-            value = {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(p.intent or "")
-            if value is None and folded in ("oui", "yes", "non", "no"):
-                value = "yes" if folded in ("oui", "yes") else "no"
+            value = (_contacted_answer(folded)
+                     or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(p.intent or "")
+                     or _contacted_in(folded))
             if value:
                 d.contacted_customer_service = value
                 return True
@@ -387,6 +432,9 @@ class DialogueEngine:
             value = getattr(p, name)
             if value and (override or getattr(d, name) is None):
                 setattr(d, name, value)
+        # "j'ai déjà appelé trois fois le service client": nothing to ask about it later.
+        if d.contacted_customer_service is None and p.is_report:
+            d.contacted_customer_service = _contacted_in(fold(p.text))
 
     def _settle(self, d: Draft) -> None:
         """Fills what follows from the rest: a single possible sector, fibre's technology."""

@@ -39,6 +39,51 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Je n'ai pas bien compris.",
         "en": "Sorry, I didn't quite understand.",
     },
+    "hint_category": {
+        "fr": "Je n'ai pas reconnu le type de problème : touchez celui qui correspond "
+              "le mieux.",
+        "en": "I couldn't tell the kind of problem: tap the one that fits best.",
+    },
+    "hint_sector": {
+        "fr": "Dites-moi s'il s'agit du mobile, d'internet ou du fixe à la maison, ou du "
+              "courrier et des colis.",
+        "en": "Tell me whether it is about your mobile, home internet or landline, or mail "
+              "and parcels.",
+    },
+    "hint_operator": {
+        "fr": "J'attends le nom de l'opérateur (par exemple « Free » ou « SFR »), ou "
+              "« je ne sais pas ».",
+        "en": "I need the operator's name (for example \"Free\" or \"SFR\"), or "
+              "\"I don't know\".",
+    },
+    "hint_technology": {
+        "fr": "Choisissez la technologie ci-dessous, ou « je ne sais pas ».",
+        "en": "Pick the technology below, or \"I don't know\".",
+    },
+    "hint_location": {
+        "fr": "J'attends une commune ou un code postal, par exemple « Rodez » ou "
+              "« 12000 ». Vous pouvez aussi passer.",
+        "en": "I need a town or a postcode, for example \"Rodez\" or \"12000\". You can "
+              "also skip.",
+    },
+    "hint_contacted_customer_service": {
+        "fr": "Répondez simplement par oui ou par non, ou touchez un bouton.",
+        "en": "Just answer yes or no, or tap a button.",
+    },
+    "hint_user_type": {
+        "fr": "Dites-moi si vous écrivez pour vous, pour une entreprise ou pour une "
+              "collectivité.",
+        "en": "Tell me whether you are writing for yourself, a business or a local "
+              "authority.",
+    },
+    "hint_description": {
+        "fr": "Décrivez le problème en une ou deux phrases, avec vos mots.",
+        "en": "Describe the problem in a sentence or two, in your own words.",
+    },
+    "hint_photo": {
+        "fr": "Envoyez une photo (JPEG, PNG ou WEBP) ou touchez « Passer ».",
+        "en": "Send a photo (JPEG, PNG or WEBP) or tap \"Skip\".",
+    },
     "empty": {
         "fr": "Je n'ai rien reçu : pouvez-vous écrire votre message ?",
         "en": "I received nothing: could you type your message?",

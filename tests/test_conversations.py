@@ -40,6 +40,26 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("customer service already called, said in the first message: not asked", [
+        S("Free me prélève encore alors que j'ai résilié, j'ai déjà appelé trois fois le "
+          "service client", "sector"),
+        S(C("sector:fixed"), "confirmation"),
+        S(SEND, "rating", saved={"category": "billing", "operator": "free",
+                                 "contacted_customer_service": "yes"}),
+    ]),
+    Case("yes and no answered in sentences", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S("non, jamais réussi à les joindre", "confirmation"),
+        S(SEND, "rating", saved={"contacted_customer_service": "no"}),
+    ]),
+    Case("an answer that cannot be read is explained, not repeated bare", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S("bof", "contacted_customer_service", says="oui ou par non"),
+        S("oui deux fois par téléphone", "confirmation"),
+        S(SEND, "rating", saved={"contacted_customer_service": "yes"}),
+    ]),
     Case("billing: the first message gives operator and category", [
         S("Free me prélève encore alors que j'ai résilié", "sector"),
         S(C("sector:fixed"), "contacted_customer_service"),
