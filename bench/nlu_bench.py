@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Config  # noqa: E402
-from nlu.evaluate import load_cases  # noqa: E402
+from nlu.evaluate import HELDOUT_SETS, load_cases  # noqa: E402
 
 
 def time_training() -> tuple[float, Path]:
@@ -48,7 +48,7 @@ async def time_loading_and_parsing(model: Path) -> None:
     print(f"rasa import         {imported - started:6.2f} s")
     print(f"model load          {loaded - imported:6.2f} s  (import + load {loaded - started:.2f} s)")
 
-    texts = [case["text"] for case in load_cases()]
+    texts = [case["text"] for paths in HELDOUT_SETS.values() for case in load_cases(*paths)]
     for text in texts[:20]:  # warm-up
         await parser.parse(text)
     samples = []

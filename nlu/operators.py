@@ -44,7 +44,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s"})
 _PLACE_BEFORE = re.compile(
     r"(?:\b(?:rue|avenue|av|place|boulevard|bd|chemin|allee|impasse|quai|route|square|cours)"
     r"(?: de| du| des)?|\b(?:ville|commune) d'|\b(?:habite|habitons|vais|va|allons|vacances|"
-    r"sejour|week-end|weekend|ne|nee|vis|vit|vivons) (?:a|pres d')) ?$"
+    r"sejour|week-end|weekend|ne|nee|vis|vit|vivons) (?:a|pres d')|\b(?:devant|derriere|"
+    r"pres de|a cote de|en face de)) ?$"
 )
 
 

@@ -55,7 +55,7 @@ async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, si
     assert (await panel.bounding_box())["width"] <= PHONE["width"]  # fits the phone
 
     field = page.get_by_test_id("jalerte-input")
-    await field.fill("pas de réseau SFR à Lannion depuis une semaine")
+    await field.fill("aucun réseau SFR dans mon village à Lannion, ça a toujours été comme ça")
     await field.press("Enter")
     await bot_says(page, "technologie")
     await choose(page, "4G")
@@ -77,7 +77,7 @@ async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, si
     await page.reload()
     await page.get_by_test_id("jalerte-bubble").click()
     log = page.get_by_test_id("jalerte-log")
-    await expect(log).to_contain_text("pas de réseau SFR à Lannion", timeout=15_000)
+    await expect(log).to_contain_text("aucun réseau SFR dans mon village", timeout=15_000)
     await expect(log).to_contain_text("Référence")
     await context.close()
 
