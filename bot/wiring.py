@@ -49,7 +49,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     nlu = await NluParser.load(config.model_path, taxonomy)
     db = await Database.open(config.database_url)
     try:
-        repository = ConversationRepository(db)
+        repository = ConversationRepository(db, taxonomy)
         photos = PhotoStore(config.photo_dir)
         engine = DialogueEngine(nlu, advice, taxonomy, public_url=config.public_url)
         service = ConversationService(engine, repository, photos, load_secret(config),

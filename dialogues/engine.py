@@ -18,6 +18,7 @@ from dialogues.events import (
     ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, SharedEvent, TextEvent,
     UnsupportedEvent, command_from_text,
 )
+from dialogues import privacy
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
@@ -104,6 +105,31 @@ def _contacted_in(folded: str) -> str | None:
     return "yes" if _CONTACTED_FACT.search(folded) else None
 
 
+# "c'est Kiwi Télécom, un petit opérateur local" → "Kiwi Télécom": the name of an operator
+# outside the list, once the words around it are gone.
+_OPERATOR_LEAD = re.compile(
+    r"^(?:(?:bah|ben|euh|alors|non|oui|ok|en fait|enfait|well|so)[\s,]+)*"
+    r"(?:c.est|c|ce sont|mon (?:operateur|fournisseur|fai)(?: c.est| est)?|"
+    r"l.operateur(?: c.est| est)?|je suis (?:chez|avec)|chez|avec|it.s|it is|with|"
+    r"my (?:provider|carrier|operator) is)?\s*", re.I)
+_OPERATOR_TAIL = re.compile(
+    r"\s*(?:[,;:.!?(]|\s(?:un|une|qui|que|mais|et|pour|depuis|a|the|a small|which|who|but|"
+    r"since)\s).*$", re.I)
+
+
+def _operator_named(text: str) -> str | None:
+    """The operator's name in an answer to "which operator?", or None if it is no name."""
+    folded = fold(text.strip())
+    lead = _OPERATOR_LEAD.match(folded)
+    start = lead.end() if lead else 0
+    rest = text.strip()[start:]
+    tail = _OPERATOR_TAIL.search(fold(rest))
+    name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
+    if not name or not any(c.isalpha() for c in name) or len(words(fold(name))) > 4:
+        return None
+    return name
+
+
 _PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # What to say when an answer to this question could not be read.
@@ -146,6 +172,8 @@ class Turn:
     # A new alert to save (all fields), or changes to the last saved one.
     alert: dict | None = None
     alert_update: dict | None = None
+    # The event as it may be stored: typed personal data already masked.
+    event: Event | None = None
 
     @property
     def expecting(self) -> str | None:
@@ -198,6 +226,12 @@ class DialogueEngine:
         if language in ("fr", "en") and state == DialogueState():
             work.state.language = language
         if isinstance(event, TextEvent):
+            # Nothing personal goes further than this line: not the parser, not the
+            # transcript, not the alert.
+            masked, removed = privacy.mask(event.text, work.state.language)
+            event = TextEvent(masked)
+            if removed:
+                work.say("personal_data_removed")
             await self._on_text(work, event.text)
         elif isinstance(event, ChoiceEvent):
             self._on_choice(work, event.value)
@@ -213,7 +247,7 @@ class DialogueEngine:
         elif isinstance(event, UnsupportedEvent):
             work.say("unsupported")
             self._reask(work)
-        return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update)
+        return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event)
 
     # -- text -----------------------------------------------------------------------
     async def _on_text(self, w: _Work, raw_text: str) -> None:
@@ -297,7 +331,11 @@ class DialogueEngine:
         assert draft is not None
         slot = w.state.expecting
         before = copy.deepcopy(draft)
+        if slot == "description" and w.state.correcting:
+            draft.description = ""  # "Modifier → Description" replaces it
         answered = self._fill_expected(draft, slot, p, text)
+        if not answered and slot == "description":
+            draft.description = before.description
         self._absorb(draft, p, override=False)
         if p.is_report and slot != "description":
             draft.add_description(text)
@@ -322,16 +360,20 @@ class DialogueEngine:
         if p.intent == "affirm" and not (p.operator or p.operator_text or p.location):
             self._save(w)
             return
-        before = copy.deepcopy(draft)
-        self._absorb(draft, p, override=True)
-        if p.is_report and p.category:
-            draft.category = p.category
-        if draft != before:
-            self._settle(draft)
-            w.say("updated")
-            self._summary(w)
-            return
         named = self._field_named(text)
+        given = self._facts_given(p)
+        if named:
+            # "non, le lieu c'est Lyon": only the field named changes.
+            changes = {named: given[named]} if named in given else {}
+        else:
+            # "c'est SFR pas Orange", "à Lyon": the facts the message states, and its
+            # problem only when it states nothing else.
+            changes = {k: v for k, v in given.items() if k not in ("category", "sector")}
+            if not changes and "category" in given:
+                changes = {"category": given["category"]}
+        if changes:
+            self._apply_changes(w, draft, changes)
+            return
         if named:
             w.state.correcting = True
             self._ask(w, named)
@@ -341,6 +383,42 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    @staticmethod
+    def _facts_given(p: ParseResult) -> dict[str, object]:
+        """The fields a message states outright (the model's category only if sure)."""
+        given: dict[str, object] = {}
+        if p.operator or p.operator_text:
+            given["operator"] = (p.operator, p.operator_text)
+        for name in ("location", "technology", "user_type", "sector"):
+            if getattr(p, name):
+                given[name] = getattr(p, name)
+        if p.is_report and p.category:
+            given["category"] = p.category
+        return given
+
+    def _apply_changes(self, w: _Work, draft: Draft, changes: dict[str, object]) -> None:
+        """Changes only these fields, says what changed, re-asks what they made invalid."""
+        lang = w.lang
+        before = dict(self._summary_fields(draft, lang))
+        for name, value in changes.items():
+            if name == "operator":
+                draft.operator, draft.operator_text = value  # type: ignore[misc]
+            else:
+                setattr(draft, name, value)
+            if name == "category":
+                draft.category_guesses = []
+        self._settle(draft)
+        after = dict(self._summary_fields(draft, lang))
+        lines = [f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
+                 f"{before.get(name, '—')} → {value}"
+                 for name, value in after.items() if before.get(name) != value]
+        if lines:
+            w.ask("\n".join([msg("updated", lang), *lines]))
+        else:
+            w.say("nothing_changed")
+        w.state.correcting = True
+        self._next(w)
 
     @staticmethod
     def _field_named(text: str) -> str | None:
@@ -376,8 +454,10 @@ class DialogueEngine:
                 d.operator = d.operator_text = None
                 d.skip("operator")
                 return True
-            if short and not conversational and not p.is_report:
-                d.operator, d.operator_text = None, text.strip()[:120]
+            name = _operator_named(text)
+            whole = name == text.strip()
+            if name and not (whole and (conversational or p.is_report)):
+                d.operator, d.operator_text = None, name[:120]
                 return True
             return False
         if slot == "technology":
@@ -450,8 +530,9 @@ class DialogueEngine:
                 d.sector = options.pop()
         if d.category == "fibre_connection" and d.technology is None:
             d.technology = "fibre"
-        if d.sector == "postal":
-            d.technology = None
+        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTOR and d.sector
+                                    and TECHNOLOGY_SECTOR[d.technology] != d.sector):
+            d.technology = None  # 4G on a fixed line: asked again if the problem needs it
 
     # -- asking ------------------------------------------------------------------------
     def _missing(self, d: Draft) -> tuple[str, str | None]:
@@ -490,7 +571,8 @@ class DialogueEngine:
         assert draft is not None
         self._settle(draft)
         slot, why = self._missing(draft)
-        if slot == "confirmation" or (w.state.correcting and why is None and
+        complete = draft.category is not None and draft.sector is not None
+        if slot == "confirmation" or (w.state.correcting and why is None and complete and
                                       slot not in ("category", "sector", "operator")):
             self._summary(w)
         else:
@@ -833,11 +915,15 @@ class DialogueEngine:
     def _save(self, w: _Work) -> None:
         state = w.state
         d = state.draft
-        assert d is not None and d.category is not None
+        assert d is not None
+        if d.category is None or d.sector is None:
+            state.correcting = False
+            self._next(w)  # asks for what is missing; nothing is saved
+            return
         lang = w.lang
+        self._settle(d)
         reference = self.make_reference()
-        sheet = self.advice.sheet_for(d.sector, d.category, lang)
-        w.alert = {
+        alert = {
             "id": reference,
             "language": lang,
             "user_type": d.user_type or "individual",
@@ -850,10 +936,16 @@ class DialogueEngine:
             "description": d.description,
             "contacted_customer_service": d.contacted_customer_service or "unknown",
             "photos": list(d.photos),
-            "advice_sheet": sheet.id,
             "advice_rating": None,
             "shared": False,
         }
+        if self.taxonomy.alert_problems(alert):
+            # Fields that contradict each other are never saved: ask again what is wrong.
+            w.state.correcting = True
+            self._next(w)
+            return
+        sheet = self.advice.sheet_for(d.sector, d.category, lang)
+        w.alert = {**alert, "advice_sheet": sheet.id}
         w.say("saved", ref=reference)
         w.replies.append(AdviceReply(text=sheet.plain_text(), sheet_id=sheet.id,
                                      title=sheet.title, markdown=sheet.body))

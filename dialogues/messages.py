@@ -237,8 +237,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "What would you like to change?",
     },
     "updated": {
-        "fr": "C'est corrigé.",
-        "en": "Updated.",
+        "fr": "C'est corrigé :",
+        "en": "Updated:",
+    },
+    "nothing_changed": {
+        "fr": "C'était déjà noté ainsi.",
+        "en": "That was already noted.",
     },
     "confirm_cancel": {
         "fr": "Voulez-vous vraiment abandonner ce signalement ? Rien ne sera enregistré.",
@@ -311,6 +315,12 @@ TEXTS: dict[str, dict[str, str]] = {
               "donné est conservé : réessayez dans un instant.",
         "en": "Sorry, a technical problem stops me from answering. What you already gave "
               "is kept: please try again in a moment.",
+    },
+    "personal_data_removed": {
+        "fr": "J'ai retiré de votre message des coordonnées personnelles : les alertes "
+              "restent anonymes, inutile de les donner.",
+        "en": "I removed personal details from your message: alerts stay anonymous, no "
+              "need to give them.",
     },
     "unsupported": {
         "fr": "Je ne peux lire que du texte, des photos et une position partagée.",

@@ -125,7 +125,7 @@ class ConversationService:
         async with self.store.turn(channel, key) as record:
             state = DialogueState.from_dict(record.state)
             turn = await self.engine.handle(state, event, language)
-            self._record_user(record, event, turn)
+            self._record_user(record, turn.event or event, turn)
             alert = None
             if turn.alert:
                 alert = await record.save_alert(turn.alert, channel)

@@ -41,6 +41,34 @@ class Taxonomy:
     operators: Mapping[str, Operator]
     technologies: tuple[str, ...]
 
+    def alert_problems(self, alert: Mapping[str, object]) -> list[str]:
+        """Why an alert record breaks the taxonomy's rules (empty when it is consistent):
+        known ids, a category valid for the sector, an operator serving the sector (or
+        free text), a technology only for fixed or mobile and of the same sector."""
+        problems = []
+        sector, category = alert.get("sector"), alert.get("category")
+        operator, technology = alert.get("operator"), alert.get("technology")
+        if sector not in self.sectors:
+            problems.append(f"unknown sector {sector!r}")
+        if category not in self.categories:
+            problems.append(f"unknown category {category!r}")
+        elif sector not in self.categories[category].sectors:
+            problems.append(f"category {category} does not apply to sector {sector}")
+        if operator is not None:
+            if operator not in self.operators:
+                problems.append(f"unknown operator {operator!r}")
+            elif sector not in self.operators[operator].sectors:
+                problems.append(f"operator {operator} does not serve sector {sector}")
+        if technology is not None:
+            if technology not in self.technologies:
+                problems.append(f"unknown technology {technology!r}")
+            elif sector == "postal" or (technology in TECHNOLOGY_SECTOR
+                                        and TECHNOLOGY_SECTOR[technology] != sector):
+                problems.append(f"technology {technology} does not apply to sector {sector}")
+        if alert.get("user_type") not in self.user_types:
+            problems.append(f"unknown user type {alert.get('user_type')!r}")
+        return problems
+
     @classmethod
     def load(cls, path: Path = TAXONOMY_PATH) -> "Taxonomy":
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

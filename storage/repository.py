@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nlu.taxonomy import Taxonomy
 from storage.db import Database
 from storage.models import Alert, AlertPhoto, Conversation, Message, Photo
 
@@ -45,9 +46,11 @@ def _iso(moment: datetime) -> str:
 class TurnRecord:
     """What one turn reads and writes; committed together when the turn ends."""
 
-    def __init__(self, session: AsyncSession, conversation: Conversation):
+    def __init__(self, session: AsyncSession, conversation: Conversation,
+                 taxonomy: Taxonomy):
         self.session = session
         self.conversation = conversation
+        self.taxonomy = taxonomy
 
     @property
     def state(self) -> dict[str, Any]:
@@ -70,6 +73,11 @@ class TurnRecord:
         self.conversation.updated_at = datetime.now(timezone.utc)
 
     async def save_alert(self, record: dict[str, Any], channel: str) -> dict[str, Any]:
+        """Saves a new alert; refuses one that breaks the taxonomy's rules (the engine
+        never produces one: this is the last line, for any other writer)."""
+        problems = self.taxonomy.alert_problems(record)
+        if problems:
+            raise InconsistentAlert("; ".join(problems))
         alert = Alert(id=record["id"], conversation_id=self.conversation.id, channel=channel,
                       photos=[], **{name: record.get(name) for name in ALERT_FIELDS})
         alert.shared = bool(record.get("shared"))
@@ -95,9 +103,14 @@ class TurnRecord:
         return alert_to_json(alert)
 
 
+class InconsistentAlert(ValueError):
+    """An alert whose fields contradict each other (a parcel carrier with no network…)."""
+
+
 class ConversationRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, taxonomy: Taxonomy):
         self.db = db
+        self.taxonomy = taxonomy
 
     @asynccontextmanager
     async def turn(self, channel: str, user_key: str) -> AsyncIterator[TurnRecord]:
@@ -105,7 +118,7 @@ class ConversationRepository:
         async with self.db.session() as session:
             async with session.begin():
                 conversation = await self._get_or_create(session, channel, user_key)
-                yield TurnRecord(session, conversation)
+                yield TurnRecord(session, conversation, self.taxonomy)
 
     @staticmethod
     async def _get_or_create(session: AsyncSession, channel: str, user_key: str) -> Conversation:

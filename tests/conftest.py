@@ -77,7 +77,7 @@ async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = Non
     from storage.repository import ConversationRepository
 
     db = await Database.open(database_url or f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
-    repository = ConversationRepository(db)
+    repository = ConversationRepository(db, taxonomy)
     photos = PhotoStore(data_dir / "photos")
     engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy)
     service = ConversationService(engine, repository, photos, secret, rejected=PhotoRejected)

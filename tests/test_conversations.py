@@ -40,6 +40,48 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("correcting only the place at the summary changes only the place", [
+        S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
+          "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted:no"), "confirmation"),
+        S("non, le lieu c'est Briançon", "confirmation", says="Gap → Briançon"),
+        S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
+                                 "operator": "orange", "location": "Briançon"}),
+    ]),
+    Case("c'est SFR pas Orange: only the operator changes", [
+        S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
+          "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted:no"), "confirmation"),
+        S("non c'est SFR pas Orange", "confirmation", says="Orange → SFR"),
+        S(SEND, "rating", saved={"category": "coverage", "operator": "sfr",
+                                 "location": "Gap", "technology": "4g"}),
+    ]),
+    Case("a business says so at the summary", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S(C("contacted:yes"), "confirmation"),
+        S("en fait c'est pour mon entreprise", "confirmation", says="Entreprise"),
+        S(SEND, "rating", saved={"user_type": "business", "category": "billing",
+                                 "operator": "bouygues"}),
+    ]),
+    Case("an operator outside the list, in a sentence, after 'another operator'", [
+        S("on me facture deux fois mon forfait mobile", "operator"),
+        S(C("operator:other"), "operator"),
+        S("c'est Kiwi Télécom, un petit opérateur local", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"operator": None, "operator_text": "Kiwi Télécom"}),
+    ]),
+    Case("a phone number typed by the person is removed before anything is stored", [
+        S("Free me prélève encore alors que j'ai résilié, rappelez-moi au 06 12 34 56 78",
+          "sector", says="coordonnées personnelles"),
+        S(C("sector:fixed"), "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"operator": "free",
+                                 "description": "Free me prélève encore alors que j'ai "
+                                 "résilié, rappelez-moi au [téléphone retiré]"}),
+    ]),
     Case("customer service already called, said in the first message: not asked", [
         S("Free me prélève encore alors que j'ai résilié, j'ai déjà appelé trois fois le "
           "service client", "sector"),

@@ -102,3 +102,34 @@ async def test_the_channels_language_starts_a_new_conversation(bot) -> None:
     out = await bot.service.handle("telegram", "anglophone",
                                    TextEvent("Orange me facture deux fois ma box"), language="en")
     assert out.language == "fr"
+
+
+async def test_storage_refuses_an_inconsistent_alert(bot) -> None:
+    """The last line: whatever writes an alert, contradicting fields are never stored."""
+    from storage.models import Alert
+    from storage.repository import InconsistentAlert
+
+    record = {"id": "JA-BROKEN01", "language": "fr", "user_type": "individual",
+              "sector": "postal", "operator": "orange", "operator_text": "Orange",
+              "category": "coverage", "technology": "4g", "location": None,
+              "description": "colis", "contacted_customer_service": "no", "photos": [],
+              "advice_sheet": "coverage", "advice_rating": None, "shared": False}
+    try:
+        async with bot.repository.turn("cli", "someone") as turn:
+            await turn.save_alert(record, "cli")
+    except InconsistentAlert as refused:
+        assert "coverage does not apply to sector postal" in str(refused)
+    else:
+        raise AssertionError("an inconsistent alert was stored")
+    async with bot.db.session() as session:
+        assert (await session.execute(select(Alert))).scalars().all() == []
+
+
+async def test_typed_personal_data_is_in_no_stored_file(bot, tmp_path) -> None:
+    await bot.send("plus d'internet chez SFR, mon numéro 06 12 34 56 78, "
+                   "écrivez à jean.dupont@example.org")
+    await bot.db.close()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"06 12 34 56 78" not in data and b"jean.dupont" not in data, path

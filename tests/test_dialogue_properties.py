@@ -1,0 +1,161 @@
+"""Invariants of the dialogue, over random sequences of what people do.
+
+A scripted NLU (fast, no Rasa: the real model has its own tests) reads a pool of
+real-style messages, several of them contradicting each other on purpose (a parcel
+carrier with a mobile-network problem, 4G on a fibre line, a correction that changes the
+sector). Hypothesis draws sequences of those texts, buttons (offered or not), photos,
+commands and garbage. Whatever the sequence:
+- no turn raises, and every turn answers something;
+- a saved alert never breaks the taxonomy's rules;
+- nothing personal typed by the person reaches a saved alert or the stored event;
+- the state survives its JSON round trip (what the database keeps).
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from advice_content.library import AdviceLibrary
+from dialogues.engine import DialogueEngine
+from dialogues.events import ChoiceEvent, CommandEvent, PhotoEvent, TextEvent
+from dialogues.state import DialogueState
+from nlu.interpret import ParseResult
+from nlu.taxonomy import Taxonomy
+
+TAXONOMY = Taxonomy.load()
+
+
+def _report(text, category=None, sector=None, operator=None, **fields) -> ParseResult:
+    candidates = ((category, 0.9),) if category else (("outage", 0.5), ("coverage", 0.3))
+    return ParseResult(text=text, intent="report", confidence=0.95, is_report=True,
+                       category=category, sector=sector, operator=operator,
+                       operator_text=fields.pop("operator_text", operator),
+                       category_confidence=0.9 if category else 0.0,
+                       category_candidates=candidates, **fields)
+
+
+def _intent(text, intent, **fields) -> ParseResult:
+    return ParseResult(text=text, intent=intent, confidence=0.9, is_report=False, **fields)
+
+
+PARSES = {p.text: p for p in [
+    _report("pas de réseau sosh à Gap", "coverage", "mobile", "orange", location="Gap"),
+    _report("mon colis Chronopost n'est jamais arrivé", "parcel_delivery", "postal",
+            "chronopost"),
+    _report("Chronopost ne capte rien, aucune barre", "coverage", None, "chronopost"),
+    _report("ma fibre Free est coupée depuis hier", "outage", "fixed", "free",
+            technology="fibre"),
+    _report("la 4G de ma box ne marche plus", "outage", "fixed", None, technology="4g"),
+    _report("SFR me prélève après résiliation", "billing", None, "sfr"),
+    _report("courrier jamais distribué à Rennes", "mail_delivery", "postal", "la_poste",
+            location="Rennes"),
+    _report("j'ai un souci avec Bouygues", None, None, "bouygues"),
+    _report("problème de réseau et de colis en même temps", None, None, None),
+    _report("c'est pour ma boîte, ligne pro coupée", "outage", None, None,
+            user_type="business"),
+    _report("rappelez-moi au 06 12 34 56 78, plus d'internet", "outage", "fixed", None),
+    _report("mon mail jean.dupont@example.org, facture fausse", "billing", None, None),
+    _intent("chez Colissimo", "inform", operator="la_poste", operator_text="Colissimo",
+            sector="postal"),
+    _intent("c'est Orange", "inform", operator="orange", operator_text="Orange"),
+    _intent("à Lyon", "inform", location="Lyon"),
+    _intent("en 4G", "inform", technology="4g", sector="mobile"),
+    _intent("oui", "affirm"), _intent("non", "deny"), _intent("je ne sais pas", "dont_know"),
+    _intent("merci", "thank"), _intent("annuler", "cancel"), _intent("recommencer", "restart"),
+    _intent("aide", "help"), _intent("quelle box choisir ?", "out_of_scope"),
+    _intent("non, le lieu c'est Lyon", "deny", location="Lyon"),
+    _intent("non c'est SFR pas Orange", "deny", operator="sfr", operator_text="SFR"),
+]}
+
+
+class ScriptedNlu:
+    async def parse(self, text: str) -> ParseResult:
+        if text in PARSES:
+            return PARSES[text]
+        return _intent(text, "nlu_fallback")
+
+
+ENGINE = DialogueEngine(ScriptedNlu(), AdviceLibrary.load(TAXONOMY), TAXONOMY)
+PHOTO = {"sha256": "ab" * 32, "path": "ab/x.jpg", "content_type": "image/jpeg",
+         "size": 10, "width": 1, "height": 1}
+GARBAGE_CHOICES = ["sector:space", "operator:nobody", "category:?", "confirm:send",
+                   "technology:4g", "technology:fibre", "sector:postal", "sector:mobile",
+                   "operator:chronopost", "operator:orange", "action:fix", "fix:sector",
+                   "fix:operator", "fix:category", "fix:technology", "x" * 300, ""]
+
+actions = st.one_of(
+    st.sampled_from(sorted(PARSES)).map(TextEvent),
+    st.text(max_size=40).map(TextEvent),
+    st.sampled_from(GARBAGE_CHOICES).map(ChoiceEvent),
+    st.just("offered"),  # press one of the buttons the bot just offered (weighted up:
+    st.just("offered"),  # people mostly press what they are shown, and that is how
+    st.just("offered"),  # sequences reach the summary and a saved alert)
+    st.sampled_from(["help", "cancel", "new", "start"]).map(CommandEvent),
+    st.sampled_from([PhotoEvent(photo=PHOTO), PhotoEvent(error="not_an_image")]),
+)
+PERSONAL = re.compile(r"06 12 34 56 78|jean\.dupont@example\.org")
+
+
+async def _play(steps, pick) -> int:
+    """Plays the steps; returns how many alerts were saved."""
+    state = DialogueState()
+    offered: list[str] = []
+    saved = 0
+    for step in steps:
+        if step == "offered":
+            if not offered:
+                continue
+            event = ChoiceEvent(offered[pick(len(offered))])
+        else:
+            event = step
+        turn = await ENGINE.handle(state, event)
+        assert turn.replies, event
+        if turn.alert is not None:
+            saved += 1
+            assert TAXONOMY.alert_problems(turn.alert) == [], turn.alert
+            assert not PERSONAL.search(turn.alert["description"])
+        if isinstance(turn.event, TextEvent):
+            assert not PERSONAL.search(turn.event.text)
+        state = DialogueState.from_dict(turn.state.to_dict())
+        assert state == turn.state
+        offered = [c.value for r in turn.replies for c in getattr(r, "choices", ())]
+    return saved
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(actions, min_size=1, max_size=25), data=st.data())
+def test_any_sequence_keeps_the_invariants(steps, data) -> None:
+    def pick(n: int) -> int:
+        return data.draw(st.integers(min_value=0, max_value=n - 1))
+
+    asyncio.run(_play(steps, pick))
+
+
+def test_long_random_walks_save_alerts_and_keep_the_invariants() -> None:
+    """Seeded walks of 25 steps, long enough to reach saved alerts many times over (the
+    shrinking search above favours short sequences)."""
+    rng = random.Random(20261127)
+    choices = sorted(PARSES) + ["offered"] * 12 + GARBAGE_CHOICES
+    saved = 0
+    for _ in range(800):
+        steps = []
+        for _ in range(25):
+            pick = rng.choice(choices)
+            steps.append(pick if pick == "offered" else
+                         TextEvent(pick) if pick in PARSES else ChoiceEvent(pick))
+        saved += asyncio.run(_play(steps, rng.randrange))
+    assert saved >= 20  # the invariants were checked on real saves
+
+
+def test_inconsistent_alerts_are_refused_by_the_rules() -> None:
+    """The rules themselves, on records that break each of them."""
+    good = {"sector": "mobile", "category": "coverage", "operator": "orange",
+            "technology": "4g", "user_type": "individual"}
+    assert TAXONOMY.alert_problems(good) == []
+    for change in ({"category": "parcel_delivery"}, {"operator": "chronopost"},
+                   {"technology": "fibre"}, {"sector": "postal"}, {"user_type": "robot"},
+                   {"operator": "nobody"}):
+        assert TAXONOMY.alert_problems({**good, **change}), change
