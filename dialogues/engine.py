@@ -19,6 +19,7 @@ from dialogues.events import (
     UnsupportedEvent, command_from_text,
 )
 from dialogues import privacy
+from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
@@ -65,6 +66,25 @@ _USER_TYPE_WORDS = (
 def _user_type_in(folded: str) -> str | None:
     """A bare answer to "you are…": "entreprise", "particulier", "la mairie"."""
     return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
+
+
+# An opinion on the advice, in words: "pas vraiment utile", "super clair merci".
+_RATINGS = (
+    ("not_useful", r"\b(?:pas (?:tres |vraiment |du tout |)(?:utile|clair|aidant)|inutile|"
+                   r"sert a rien|servent a rien|nul|nulle|bof|pas top|ne m.aide pas|"
+                   r"not (?:very |really |)(?:useful|helpful)|useless|unhelpful|"
+                   r"doesn.?t help|did not help|didn.?t help)\b"),
+    ("useful", r"\b(?:utile|utiles|tres utile|clair|claire|parfait|super|top|genial|"
+               r"merci (?:c.est|pour les conseils|beaucoup)|ca m.aide|m.a aide|"
+               r"useful|helpful|great|perfect|very clear|thanks? (?:a lot|for the advice))\b"),
+)
+
+
+def _rating_in(folded: str) -> str | None:
+    for rating, pattern in _RATINGS:
+        if re.search(pattern, folded):
+            return rating
+    return None
 
 
 # An answer to "have you contacted customer service?" in a sentence: its first words
@@ -207,7 +227,9 @@ class DialogueEngine:
         taxonomy: Taxonomy,
         public_url: str = "https://jalerte.arcep.fr",
         make_reference: Callable[[], str] = new_reference,
+        faq: Faq | None = None,
     ):
+        self.faq = faq or Faq.load()
         self.nlu = nlu
         self.advice = advice
         self.taxonomy = taxonomy
@@ -270,7 +292,15 @@ class DialogueEngine:
         if phase is Phase.CANCELLING:
             self._on_cancel_answer(w, p.intent)
             return
-        if p.intent == "cancel":
+        # The catalogue's patterns are questions about the service; a long report that
+        # names an operator and ends with "?" is still a report.
+        long_report = p.is_report and p.operator and len(words(fold(text))) > 12
+        answer = None if long_report else self.faq.answer(text)
+        if answer:
+            # A question mid-way is answered, and the report stays where it was.
+            w.ask(answer.text(w.lang))
+            self._reask(w)
+        elif p.intent == "cancel":
             self._ask_cancel(w)
         elif p.intent == "restart":
             self._restart(w)
@@ -292,8 +322,7 @@ class DialogueEngine:
                 w.state.language = evidence
 
     def _on_idle_text(self, w: _Work, p: ParseResult, text: str) -> None:
-        if w.state.phase is Phase.RATING and p.intent in ("affirm", "deny"):
-            self._rate(w, "useful" if p.intent == "affirm" else "not_useful")
+        if w.state.phase is Phase.RATING and self._on_rating_text(w, p, text):
             return
         gives_fields = p.intent == "inform" and (p.operator or p.operator_text or p.sector)
         if p.is_report or gives_fields:
@@ -318,6 +347,25 @@ class DialogueEngine:
         else:
             w.say("not_understood")
             self._ask_what(w)
+
+    def _on_rating_text(self, w: _Work, p: ParseResult, text: str) -> bool:
+        """Reads a rating from words; True when the text was about the advice."""
+        folded = fold(text).strip(" .!")
+        if w.state.confirmed_with and folded == w.state.confirmed_with:
+            # The "oui" that sent the alert, sent twice: not an opinion on the advice.
+            w.state.confirmed_with = None
+            w.say("already_saved", ref=w.state.last_alert_id)
+            self._ask_rating(w)
+            return True
+        rating = _rating_in(folded)
+        if rating is None and p.intent in ("affirm", "deny"):
+            rating = "useful" if p.intent == "affirm" else "not_useful"
+        # A new problem starts a new report; an opinion on the advice does not.
+        describes_problem = p.is_report and bool(p.category or p.operator)
+        if rating and not (describes_problem and len(words(folded)) > 6):
+            self._rate(w, rating)
+            return True
+        return False
 
     def _ask_what(self, w: _Work, key: str = "describe") -> None:
         """Invites a description, with the three sectors as a shortcut."""
@@ -358,6 +406,7 @@ class DialogueEngine:
         draft = w.state.draft
         assert draft is not None
         if p.intent == "affirm" and not (p.operator or p.operator_text or p.location):
+            w.state.confirmed_with = fold(text).strip(" .!")
             self._save(w)
             return
         named = self._field_named(text)
@@ -508,6 +557,8 @@ class DialogueEngine:
         if p.operator or p.operator_text:
             if override or (d.operator is None and d.operator_text is None):
                 d.operator, d.operator_text = p.operator, p.operator_text
+        elif p.scam and d.operator is None and d.operator_text is None:
+            d.skip("operator")  # a scam's impersonated brand is no operator at fault
         for name in ("sector", "technology", "location", "user_type"):
             value = getattr(p, name)
             if value and (override or getattr(d, name) is None):
@@ -983,6 +1034,7 @@ class DialogueEngine:
 
     def _rate(self, w: _Work, rating: str) -> None:
         state = w.state
+        state.confirmed_with = None
         w.alert_update = {"id": state.last_alert_id, "advice_rating": rating}
         state.phase, state.expecting = Phase.IDLE, None
         w.say("rated")

@@ -122,11 +122,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "spam_pointer": {
         "fr": "Bon à savoir : les SMS et appels indésirables se signalent aussi au 33700 "
-              "(https://www.33700.fr), et Bloctel (https://www.bloctel.gouv.fr) vous "
-              "protège du démarchage téléphonique.",
+              "(https://www.33700.fr). Depuis le 11 août 2026, le démarchage téléphonique "
+              "exige votre accord préalable. Un faux SMS ou un faux conseiller : "
+              "https://www.cybermalveillance.gouv.fr et le 17Cyber.",
         "en": "Good to know: unwanted texts and calls can also be forwarded to 33700 "
-              "(https://www.33700.fr), and Bloctel (https://www.bloctel.gouv.fr) protects "
-              "you from telephone canvassing.",
+              "(https://www.33700.fr). Since 11 August 2026, telephone canvassing needs your "
+              "prior consent. A fake text or a fake adviser: "
+              "https://www.cybermalveillance.gouv.fr and 17Cyber.",
     },
     "ask_category": {
         "fr": "Quel est le problème ?",

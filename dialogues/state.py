@@ -62,6 +62,8 @@ class DialogueState:
     # Where to go back to when the person says "no, don't cancel".
     resume_phase: Phase | None = None
     last_alert_id: str | None = None
+    # The words that sent the last alert ("oui"): the same words again are not a rating.
+    confirmed_with: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

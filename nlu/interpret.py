@@ -134,6 +134,8 @@ class ParseResult:
     # The likely categories of a report, best first, with their probabilities: what the
     # dialogue offers when `category` is null (not confident enough to be given).
     category_candidates: tuple[tuple[str, float], ...] = field(default=())
+    # A scam impersonating a brand: nobody's operator is at fault.
+    scam: bool = False
 
     CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
                      "operator", "operator_text", "user_type", "technology", "location")
@@ -337,6 +339,7 @@ class Interpreter:
         technology = self.find_technology(text)
         location = self.find_location(text, spans)
         user_type = self.find_user_type(text)
+        scam = False
         if is_report and self.is_scam(text):
             # The brand a scam impersonates is its victim, not the operator at fault.
             if "unsolicited_sales" in [c for c, _ in candidates]:
@@ -344,6 +347,7 @@ class Interpreter:
                 category_confidence = dict(candidates)["unsolicited_sales"]
             if category == "unsolicited_sales" and not self._own_operator(text):
                 operator = operator_text = None
+                scam = True
         if category in _MOBILE_EQUIVALENT and self.resolve_sector(
             text, None, operator, technology
         ) == "mobile":
@@ -360,7 +364,7 @@ class Interpreter:
             user_type=user_type, technology=technology, location=location,
             language=language, category_confidence=round(category_confidence, 4),
             ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
-            category_candidates=candidates,
+            category_candidates=candidates, scam=scam,
         )
 
     def is_scam(self, text: str) -> bool:

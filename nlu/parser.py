@@ -46,7 +46,9 @@ class NluParser:
         loop = asyncio.get_running_loop()
         taxonomy = taxonomy or Taxonomy.load()
         model = await loop.run_in_executor(None, RasaModel, model_path)
-        return cls(model, Interpreter(taxonomy, Lexicon.load(taxonomy)))
+        # The lexicon reads the training examples' vocabulary: off the loop too.
+        lexicon = await loop.run_in_executor(None, Lexicon.load, taxonomy)
+        return cls(model, Interpreter(taxonomy, lexicon))
 
     async def raw_parse(self, text: str) -> dict | None:
         """The model's own answer for `text` (None when there is nothing to show it)."""

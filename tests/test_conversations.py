@@ -40,6 +40,36 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("a scam SMS: no operator at fault, and no question about one", [
+        S("j'ai reçu un faux SMS de Chronopost me demandant de payer 1,99 € de frais de "
+          "livraison avec un lien, c'est une arnaque", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", says="cybermalveillance",
+          saved={"category": "unsolicited_sales", "sector": "mobile", "operator": None,
+                 "operator_text": None}),
+    ]),
+    Case("after saving: the same 'oui' twice is no rating, an opinion in words is", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S("non", "confirmation"),
+        S("oui", "rating", saved={"category": "billing", "advice_rating": None}),
+        S("oui", "rating", says="déjà enregistrée"),
+        S("pas vraiment utile, je connaissais déjà tout ça", None,
+          saved={"advice_rating": "not_useful"}),
+    ]),
+    Case("a question mid-way is answered and the report goes on", [
+        S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
+          "technology"),
+        S("que devient mon alerte ?", "technology", says="suivi individuel"),
+        S("est-ce que la mairie peut faire quelque chose pour la zone blanche ?",
+          "technology", says="New Deal mobile"),
+        S("t'es un robot ?", "technology", says="assistant automatique"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S("comment bloquer les appels de démarchage ?", "contacted_customer_service",
+          says="33700"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "coverage", "operator": "orange"}),
+    ]),
     Case("correcting only the place at the summary changes only the place", [
         S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
           "technology"),
@@ -168,11 +198,11 @@ CASES = [
         S(SEND, "rating", saved={"category": "number_portability",
                                  "advice_sheet": "number_portability"}),
     ]),
-    Case("unsolicited sales: pointer to 33700 and Bloctel", [
+    Case("unsolicited sales: pointer to 33700, prior consent and the anti-fraud services", [
         S("un vendeur Orange au porte à porte m'a fait signer un abonnement fibre sans "
           "mon accord", "contacted_customer_service"),
         S("non", "confirmation"),
-        S(SEND, "rating", says=("33700", "Bloctel"),
+        S(SEND, "rating", says=("33700", "accord préalable", "cybermalveillance"),
           saved={"category": "unsolicited_sales", "advice_sheet": "unsolicited_sales"}),
     ]),
     Case("parcel in English", [
