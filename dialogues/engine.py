@@ -8,6 +8,7 @@ turn returns the alert to save, and the service saves it before any reply is sen
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from nlu.interpret import ParseResult
+from nlu.places import Places
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from nlu.text import fold, language_evidence, words
 
@@ -150,6 +152,7 @@ def _operator_named(text: str) -> str | None:
     return name
 
 
+_POSTCODES = re.compile(r"(?<!\d)\d{5}(?!\d)")
 _PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # What to say when an answer to this question could not be read.
@@ -228,8 +231,10 @@ class DialogueEngine:
         public_url: str = "https://jalerte.arcep.fr",
         make_reference: Callable[[], str] = new_reference,
         faq: Faq | None = None,
+        places: Places | None = None,
     ):
         self.faq = faq or Faq.load()
+        self.places = places or Places.load()
         self.nlu = nlu
         self.advice = advice
         self.taxonomy = taxonomy
@@ -286,6 +291,9 @@ class DialogueEngine:
             w.say("too_long", limit=MAX_DESCRIPTION)
             text = text[:MAX_DESCRIPTION]
         p = await self.nlu.parse(text)
+        place = self._place(p, text, answering=w.state.expecting == "location")
+        if place != p.location:
+            p = dataclasses.replace(p, location=place)
         w.parse = p
         self._follow_language(w, text)
         phase = w.state.phase
@@ -313,6 +321,22 @@ class DialogueEngine:
             self._on_summary_text(w, p, text)
         else:
             self._on_collect_text(w, p, text)
+
+    def _place(self, p: ParseResult, text: str, answering: bool) -> str | None:
+        """The place a message gives, as « Commune (postcode) » when the communes know
+        it: "st flour 15", "Saint-Flour 15100" and "15100 Saint-Flour" are one place."""
+        if p.location:
+            pinned = " ".join([p.location, *_POSTCODES.findall(text)])
+            found = self.places.read(pinned, answer=True)
+            if found and not found.isdigit():
+                return found
+        if answering or p.location:
+            # The operator's name is no place, even when a town bears it (Orange).
+            cleaned = text.replace(p.operator_text, " ") if p.operator_text else text
+            found = self.places.read(cleaned, answer=answering)
+            if found:
+                return found
+        return p.location[:120] if p.location else None
 
     def _follow_language(self, w: _Work, text: str) -> None:
         evidence = language_evidence(text)

@@ -162,13 +162,16 @@ def _department_of_postal_code(code: str) -> str | None:
     return head if 1 <= int(head) <= 95 else None
 
 
+_DEPARTMENT_LABEL = re.compile(r"\((0[1-9]|[1-8]\d|9[0-5]|2[ab]|97[1-46])\)\s*$", re.I)
+
+
 def department_of(location: str | None) -> str | None:
     """The département code of the first postal code found in `location`, if any.
 
     "75011" -> "75", "06000 Nice" -> "06", "20000" -> "2A", "20200" -> "2B",
     "97200" -> "972"; "97133" (Saint-Barthélemy) -> "977", "97150" (Saint-Martin)
     -> "978". Monaco (980xx), the Pacific collectivities (98xxx), impossible codes
-    ("00123", "96000"), commune names and coordinates give None.
+    ("00123", "96000"), commune names and coordinates give None; « Lyon (69) » gives "69".
     """
     if not location:
         return None
@@ -176,7 +179,9 @@ def department_of(location: str | None) -> str | None:
         department = _department_of_postal_code(match.group(1))
         if department is not None:
             return department
-    return None
+    # « Lyon (69) »: the dialogue's label for a commune with several postcodes.
+    match = _DEPARTMENT_LABEL.search(location)
+    return match.group(1).upper() if match else None
 
 
 # -- staff exports ------------------------------------------------------------------

@@ -67,6 +67,18 @@ class Bot:
         return await self.service.handle(channel, user, event)
 
 
+_PLACES = []
+
+
+def _places():
+    """The communes, loaded once for the whole test session (0.4 s each time)."""
+    from nlu.places import Places
+
+    if not _PLACES:
+        _PLACES.append(Places.load())
+    return _PLACES[0]
+
+
 async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = None,
                    secret: bytes = b"test-secret") -> Bot:
     from advice_content.library import AdviceLibrary
@@ -79,7 +91,7 @@ async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = Non
     db = await Database.open(database_url or f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
     repository = ConversationRepository(db, taxonomy)
     photos = PhotoStore(data_dir / "photos")
-    engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy)
+    engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy, places=_places())
     service = ConversationService(engine, repository, photos, secret, rejected=PhotoRejected)
     return Bot(service, repository, photos, db, nlu)
 

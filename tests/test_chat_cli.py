@@ -57,7 +57,7 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     alert = saved["alert"]
     assert (alert["category"], alert["operator"], alert["sector"], alert["technology"],
             alert["location"], alert["channel"]) == (
-        "coverage", "orange", "mobile", "4g", "Plouha", "cli")
+        "coverage", "orange", "mobile", "4g", "Plouha (22580)", "cli")
     assert alert["description"] == "slt g pa de reseau ac orange dan mon village"
     [stored] = alert["photos"]
     with Image.open(tmp_path / "data" / "photos" / stored["path"]) as im:

@@ -40,6 +40,15 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("a commune in SMS style with its département, and one with its postcode", [
+        S("pa de reseau sfr dan mon village", "technology"),
+        S(C("technology:4g"), "location"),
+        S("st flour 15", "contacted_customer_service"),
+        S(C("contacted:no"), "confirmation", says="Saint-Flour (15100)"),
+        S("non, le lieu c'est 15300 Murat", "confirmation",
+          says="Saint-Flour (15100) → Murat (15300)"),
+        S(SEND, "rating", saved={"location": "Murat (15300)", "operator": "sfr"}),
+    ]),
     Case("a scam SMS: no operator at fault, and no question about one", [
         S("j'ai reçu un faux SMS de Chronopost me demandant de payer 1,99 € de frais de "
           "livraison avec un lien, c'est une arnaque", "contacted_customer_service"),
@@ -75,9 +84,9 @@ CASES = [
           "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
         S(C("contacted:no"), "confirmation"),
-        S("non, le lieu c'est Briançon", "confirmation", says="Gap → Briançon"),
+        S("non, le lieu c'est Briançon", "confirmation", says="Gap (05000) → Briançon (05100)"),
         S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
-                                 "operator": "orange", "location": "Briançon"}),
+                                 "operator": "orange", "location": "Briançon (05100)"}),
     ]),
     Case("c'est SFR pas Orange: only the operator changes", [
         S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
@@ -86,7 +95,7 @@ CASES = [
         S(C("contacted:no"), "confirmation"),
         S("non c'est SFR pas Orange", "confirmation", says="Orange → SFR"),
         S(SEND, "rating", saved={"category": "coverage", "operator": "sfr",
-                                 "location": "Gap", "technology": "4g"}),
+                                 "location": "Gap (05000)", "technology": "4g"}),
     ]),
     Case("a business says so at the summary", [
         S("on me facture deux fois mon forfait mobile chez Bouygues",
@@ -147,7 +156,7 @@ CASES = [
         S(C("technology:4g"), "contacted_customer_service"),
         S(C("contacted:no"), "confirmation"),
         S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
-                                 "operator": "orange", "location": "Plouha",
+                                 "operator": "orange", "location": "Plouha (22580)",
                                  "technology": "4g", "advice_sheet": "coverage"}),
     ]),
     Case("outage of the box, technology given in free text", [
@@ -156,7 +165,7 @@ CASES = [
         S("35000", "contacted_customer_service"),
         S("oui plusieurs fois", "confirmation"),
         S(SEND, "rating", saved={"category": "outage", "sector": "fixed", "operator": "orange",
-                                 "technology": "fibre", "location": "35000"}),
+                                 "technology": "fibre", "location": "Rennes (35000)"}),
     ]),
     Case("slow speed, location skipped", [
         S("mon adsl SFR est hyper lent, 1 mega le soir", "location"),
@@ -171,7 +180,7 @@ CASES = [
         S("à Quimper", "contacted_customer_service"),
         S("non", "confirmation", says="Fibre"),
         S(SEND, "rating", saved={"category": "fibre_connection", "technology": "fibre",
-                                 "location": "Quimper", "operator": "bouygues"}),
+                                 "location": "Quimper (29000)", "operator": "bouygues"}),
     ]),
     Case("contract, a business says so in its own words", [
         S("SFR refuse de résilier notre forfait mobile et réclame des frais",
@@ -211,14 +220,14 @@ CASES = [
         S("yes", "confirmation", says="Is everything correct?"),
         S(SEND, "rating", says="Reference",
           saved={"category": "parcel_delivery", "operator": "chronopost", "language": "en",
-                 "location": "Lyon", "advice_sheet": "parcel_delivery"}),
+                 "location": "Lyon (69)", "advice_sheet": "parcel_delivery"}),
     ]),
     Case("mail, the postman as operator", [
         S("le facteur ne passe plus dans ma rue depuis 10 jours", "location"),
         S("Saint-Malo", "contacted_customer_service"),
         S("non", "confirmation"),
         S(SEND, "rating", saved={"category": "mail_delivery", "operator": "la_poste",
-                                 "location": "Saint-Malo"}),
+                                 "location": "Saint-Malo (35400)"}),
     ]),
     Case("another problem, postal", [
         S("le bureau de poste de mon village ferme 3 jours par semaine", "contacted_customer_service"),

@@ -475,3 +475,12 @@ def test_annotations_yaml(tmp_path: Path) -> None:
     (message,) = load_data(str(ascii_path)).training_examples
     assert message.get("text") == "C: users u12 $ PATH plus de reseau chez SFR"
     assert message.get("entities")[0]["value"] == "SFR"
+
+
+def test_department_of_a_commune_label() -> None:
+    from storage.exports import department_of
+
+    assert department_of("Saint-Flour (15100)") == "15"
+    assert department_of("Lyon (69)") == "69"
+    assert department_of("Ajaccio (2A)") == "2A"
+    assert department_of("dans le centre (à côté)") is None

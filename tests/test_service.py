@@ -24,7 +24,7 @@ async def test_a_restart_mid_conversation_resumes_where_it_was(
     assert out.expecting == "contacted_customer_service"
     out = await second.send("non")
     out = await second.send(ChoiceEvent("confirm:send"))
-    assert out.alert["location"] == "Brest" and out.alert["operator"] == "la_poste"
+    assert out.alert["location"] == "Brest (29200)" and out.alert["operator"] == "la_poste"
     await second.db.close()
 
 
