@@ -24,6 +24,8 @@ from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
+from rapidfuzz.distance import DamerauLevenshtein
+
 from nlu.interpret import ParseResult
 from nlu.places import Places
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
@@ -68,6 +70,34 @@ _USER_TYPE_WORDS = (
 def _user_type_in(folded: str) -> str | None:
     """A bare answer to "you are…": "entreprise", "particulier", "la mairie"."""
     return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
+
+
+# Words that press a button when typed, beside the button's own label.
+_CHOICE_WORDS = {
+    "confirm:send": ("envoyer", "envoie", "envoyez", "envoie la", "envoyer l alerte", "valider",
+                     "valide", "je valide", "c est bon envoie", "send", "send it", "submit"),
+    "action:fix": ("corriger", "modifier", "je veux corriger", "edit", "fix"),
+    "action:photo": ("ajouter une photo", "add a photo"),
+}
+
+
+def _typed_choice(text: str, offered: list[list[str]]) -> str | None:
+    """The value of the offered button whose words `text` types ("envoyer", "mobil")."""
+    typed = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    if not typed or len(typed) > 40:
+        return None
+    for label_text, value in offered:
+        name = " ".join(re.findall(r"[a-z0-9]+", fold(label_text)))
+        if not name:
+            continue
+        if typed == name or typed in _CHOICE_WORDS.get(value, ()):
+            return value
+        # One slip in a word of five letters or more: "mobil", "fibr", "entreprse".
+        if len(typed) >= 5 and (DamerauLevenshtein.distance(typed, name) <= 1
+                                or (len(typed) >= 4 and name.startswith(typed)
+                                    and len(typed) >= len(name) - 2)):
+            return value
+    return None
 
 
 # An opinion on the advice, in words: "pas vraiment utile", "super clair merci".
@@ -216,10 +246,13 @@ class _Work:
         return self.state.language
 
     def say(self, key: str, choices: tuple[Choice, ...] = (), **values) -> None:
-        self.replies.append(Reply(msg(key, self.lang, **values), choices))
+        self.ask(msg(key, self.lang, **values), choices)
 
     def ask(self, text: str, choices: tuple[Choice, ...] = ()) -> None:
         self.replies.append(Reply(text, choices))
+        if choices:
+            # Remembered so that typing a button's words is the same as pressing it.
+            self.state.offered = [[c.label, c.value] for c in choices]
 
 
 class DialogueEngine:
@@ -235,6 +268,10 @@ class DialogueEngine:
     ):
         self.faq = faq or Faq.load()
         self.places = places or Places.load()
+        names = {n for op in taxonomy.operators.values() for n in (op.name, *op.brands)}
+        self._brands = re.compile(
+            r"(?<!\w)(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            + r")(?!\w)", re.IGNORECASE)
         self.nlu = nlu
         self.advice = advice
         self.taxonomy = taxonomy
@@ -252,6 +289,7 @@ class DialogueEngine:
         work = _Work(copy.deepcopy(state))
         if language in ("fr", "en") and state == DialogueState():
             work.state.language = language
+        offered, work.state.offered = work.state.offered, []
         if isinstance(event, TextEvent):
             # Nothing personal goes further than this line: not the parser, not the
             # transcript, not the alert.
@@ -259,7 +297,7 @@ class DialogueEngine:
             event = TextEvent(masked)
             if removed:
                 work.say("personal_data_removed")
-            await self._on_text(work, event.text)
+            await self._on_text(work, event.text, offered)
         elif isinstance(event, ChoiceEvent):
             self._on_choice(work, event.value)
         elif isinstance(event, CommandEvent):
@@ -277,7 +315,7 @@ class DialogueEngine:
         return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event)
 
     # -- text -----------------------------------------------------------------------
-    async def _on_text(self, w: _Work, raw_text: str) -> None:
+    async def _on_text(self, w: _Work, raw_text: str, offered: list[list[str]]) -> None:
         command = command_from_text(raw_text)
         if command:
             self._on_command(w, command.name)
@@ -290,6 +328,12 @@ class DialogueEngine:
         if len(text) > MAX_DESCRIPTION:
             w.say("too_long", limit=MAX_DESCRIPTION)
             text = text[:MAX_DESCRIPTION]
+        repeated = (w.state.phase is Phase.RATING and w.state.confirmed_with is not None
+                    and fold(text).strip(" .!") == w.state.confirmed_with)
+        typed = None if repeated else _typed_choice(text, offered)
+        if typed:
+            self._on_choice(w, typed)
+            return
         p = await self.nlu.parse(text)
         place = self._place(p, text, answering=w.state.expecting == "location")
         if place != p.location:
@@ -330,12 +374,12 @@ class DialogueEngine:
             found = self.places.read(pinned, answer=True)
             if found and not found.isdigit():
                 return found
-        if answering or p.location:
-            # The operator's name is no place, even when a town bears it (Orange).
-            cleaned = text.replace(p.operator_text, " ") if p.operator_text else text
-            found = self.places.read(cleaned, answer=answering)
-            if found:
-                return found
+        # Operators' names are no places, even when a town bears one (Orange): only a
+        # postcode or a département next to it makes it the town.
+        cleaned = self._brands.sub(" ", text.replace(p.operator_text or "\0", " "))
+        found = self.places.read(cleaned, answer=answering)
+        if found and (answering or p.location or not found.isdigit()):
+            return found
         return p.location[:120] if p.location else None
 
     def _follow_language(self, w: _Work, text: str) -> None:

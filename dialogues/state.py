@@ -64,6 +64,8 @@ class DialogueState:
     last_alert_id: str | None = None
     # The words that sent the last alert ("oui"): the same words again are not a rating.
     confirmed_with: str | None = None
+    # [label, value] of the buttons last shown: typing a label presses its button.
+    offered: list[list[str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

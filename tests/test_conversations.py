@@ -40,6 +40,21 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("button words typed instead of pressed", [
+        S("problème de facturation", "category"),
+        S("facturation", "sector"),
+        S("mobil", "operator"),
+        S("Free", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S("envoyer", "rating", saved={"category": "billing", "sector": "mobile",
+                                      "operator": "free"}),
+    ]),
+    Case("a commune in SMS style inside the first message", [
+        S("pa de reseau sfr dan mon village a st flour 15 depuis toujours", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted:no"), "confirmation"),
+        S(SEND, "rating", saved={"location": "Saint-Flour (15100)", "category": "coverage"}),
+    ]),
     Case("a commune in SMS style with its département, and one with its postcode", [
         S("pa de reseau sfr dan mon village", "technology"),
         S(C("technology:4g"), "location"),
