@@ -72,6 +72,27 @@ def _user_type_in(folded: str) -> str | None:
     return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
 
 
+_NBSP = "\u00a0"
+# French typography: a non-breaking space before « ? ! : ; » and inside « », so that a
+# phone never puts the mark alone at the start of a line. URLs have no space before ":".
+_SPACE_BEFORE_MARK = re.compile(r" ([?!:;»])")
+_SPACE_AFTER_QUOTE = re.compile(r"« ")
+
+
+def french_spacing(text: str) -> str:
+    return _SPACE_AFTER_QUOTE.sub("«" + _NBSP, _SPACE_BEFORE_MARK.sub(_NBSP + r"\1", text))
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
 # Words that press a button when typed, beside the button's own label.
 _CHOICE_WORDS = {
     "confirm:send": ("envoyer", "envoie", "envoyez", "envoie la", "envoyer l alerte", "valider",
@@ -249,7 +270,7 @@ class _Work:
         self.ask(msg(key, self.lang, **values), choices)
 
     def ask(self, text: str, choices: tuple[Choice, ...] = ()) -> None:
-        self.replies.append(Reply(text, choices))
+        self.replies.append(Reply(french_spacing(text) if self.lang == "fr" else text, choices))
         if choices:
             # Remembered so that typing a button's words is the same as pressing it.
             self.state.offered = [[c.label, c.value] for c in choices]
@@ -808,7 +829,7 @@ class DialogueEngine:
             rows.append(("contacted_customer_service",
                          label("contacted", d.contacted_customer_service, lang)))
         rows.append(("photos", str(len(d.photos))))
-        description = d.description if len(d.description) <= 200 else d.description[:197] + "…"
+        description = _shorten(d.description, 200)
         rows.append(("description", f"« {description} »" if lang == "fr" else f"\"{description}\""))
         return rows
 

@@ -397,3 +397,24 @@ async def test_conversation(bot, case: Case) -> None:
 
 def test_there_are_at_least_thirty_conversations() -> None:
     assert len(CASES) >= 30
+
+
+async def test_french_replies_keep_marks_with_their_words(bot) -> None:
+    """On a phone, « ? » or « : » alone at the start of a line reads badly: the space
+    before them is non-breaking."""
+    await bot.send("Free me prélève encore alors que j'ai résilié")
+    await bot.send(C("sector:fixed"))
+    out = await bot.send("non")
+    summary = out.replies[-1].text
+    assert out.expecting == "confirmation"
+    assert " ?" not in summary and " :" not in summary and "« " not in summary
+    assert "\u00a0?" in summary and "\u00a0:" in summary
+
+
+def test_a_long_description_is_cut_between_words() -> None:
+    from dialogues.engine import _shorten
+
+    text = "ma box redémarre toute seule plusieurs fois par jour " * 8
+    short = _shorten(text, 200)
+    assert len(short) <= 200 and short.endswith("…")
+    assert text.startswith(short[:-1]) and text[len(short) - 1] == " "
