@@ -133,11 +133,17 @@ _RATINGS = (
 )
 
 
-def _rating_in(folded: str) -> str | None:
-    for rating, pattern in _RATINGS:
-        if re.search(pattern, folded):
-            return rating
+def _first_reading(table: tuple[tuple[str, str], ...], folded: str,
+                   at_start: bool = False) -> str | None:
+    """The value of the first pattern of `table` found in the text (or that starts it)."""
+    for value, pattern in table:
+        if re.match(rf"\W*(?:{pattern})\b", folded) if at_start else re.search(pattern, folded):
+            return value
     return None
+
+
+def _rating_in(folded: str) -> str | None:
+    return _first_reading(_RATINGS, folded)
 
 
 # An answer to "have you contacted customer service?" in a sentence: its first words
@@ -155,10 +161,7 @@ _CONTACTED_ANSWERS = (
 
 def _contacted_answer(folded: str) -> str | None:
     """The answer a sentence starts with: yes, no or unknown."""
-    for value, pattern in _CONTACTED_ANSWERS:
-        if re.match(rf"\W*(?:{pattern})\b", folded):
-            return value
-    return None
+    return _first_reading(_CONTACTED_ANSWERS, folded, at_start=True)
 
 
 # A message that says customer service was already tried: "j'ai déjà appelé le service
