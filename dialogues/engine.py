@@ -587,6 +587,13 @@ class DialogueEngine:
         if slot in found and found[slot]:
             setattr(d, slot, found[slot])
             return True
+        if slot == "category" and d.category_guesses and p.intent in ("affirm", "deny"):
+            # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui"
+            # takes that guess; "non" shows every category.
+            if p.intent == "affirm":
+                d.category = d.category_guesses[0]
+            d.category_guesses = []
+            return True
         if slot == "operator":
             if p.operator or p.operator_text:
                 d.operator, d.operator_text = p.operator, p.operator_text

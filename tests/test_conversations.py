@@ -40,6 +40,19 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 SEND = C("confirm:send")
 
 CASES = [
+    Case("a category the bot was unsure of, confirmed with a plain « oui »", [
+        S("plus aucun réseau Orange chez moi à Quimper depuis des mois", "category",
+          says="Est-ce bien ça"),
+        S("oui", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"category": "outage", "operator": "orange",
+                                 "location": "Quimper (29000)"}),
+    ]),
+    Case("a category guess refused with « non » shows every category", [
+        S("plus aucun réseau Orange chez moi à Quimper depuis des mois", "category"),
+        S("non", "category", says="Quel est le problème"),
+    ]),
     Case("button words typed instead of pressed", [
         S("problème de facturation", "category"),
         S("facturation", "sector"),
