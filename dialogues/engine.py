@@ -1,8 +1,8 @@
 """The dialogue engine: (state, event) -> replies + new state, one turn at a time.
 
-Slot filling as data plus small functions: `_missing` decides the next question from
-the draft alone, `_fill_expected` reads the answer to the question asked, `_absorb`
-takes every other field a message gives. The engine never stores anything itself: a
+Slot filling with one unit per field (`dialogues/slots.py`): `_missing` decides the next
+question from the draft alone, the asked slot reads its answer, and every slot takes
+what any message states about it (`_absorb`). The engine never stores anything itself: a
 turn returns the alert to save, and the service saves it before any reply is sent.
 """
 from __future__ import annotations
@@ -23,54 +23,14 @@ from dialogues import privacy
 from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
+from dialogues.slots import REASK, Message, Question, Slots, first_reading
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
 from nlu.interpret import ParseResult
 from nlu.places import Places
-from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
-
-TECHNOLOGY_CATEGORIES = frozenset({"coverage", "outage", "slow_speed", "fibre_connection"})
-LOCATION_CATEGORIES = frozenset(
-    {"coverage", "outage", "slow_speed", "fibre_connection", "parcel_delivery", "mail_delivery"}
-)
-# Buttons for the operator question: the largest operators of each sector.
-OPERATOR_BUTTONS = {
-    "mobile": ("orange", "sfr", "bouygues", "free"),
-    "fixed": ("orange", "sfr", "bouygues", "free"),
-    "postal": ("la_poste", "chronopost", "colis_prive", "mondial_relay", "dpd", "ups"),
-}
-SECTOR_TECHNOLOGIES = {
-    "mobile": ("4g", "5g", "3g", "2g"),
-    "fixed": ("fibre", "adsl", "vdsl", "cable", "satellite", "radio"),
-}
-SKIP_WORDS = frozenset(
-    fold(w) for w in """passer passe skip next suivant aucun aucune non no nope nan pas
-    rien nothing none""".split()
-)
-FIX_FIELDS = ("category", "operator", "sector", "technology", "location", "user_type",
-              "contacted_customer_service", "description")
-# Words naming a field, for "change the operator", "le lieu est faux"…
-FIELD_WORDS = {
-    "operator": r"operateur|operator|fournisseur|transporteur|carrier|provider",
-    "category": r"probleme|categorie|category|problem|type",
-    "sector": r"secteur|domaine|sector|area",
-    "location": r"lieu|ville|commune|adresse|code postal|location|place|town|city|address",
-    "technology": r"technologie|techno|technology",
-    "user_type": r"statut|user type|particulier|entreprise|collectivite",
-    "contacted_customer_service": r"service client|customer service",
-    "description": r"description|descriptif",
-}
-_USER_TYPE_WORDS = (
-    ("local_authority", r"collectivit|mairie|commune|maire|authority|council|municipal"),
-    ("business", r"entreprise|societe|pro\b|professionnel|business|company|commer|artisan"),
-    ("individual", r"particulier|individu|perso|private|myself|moi"),
-)
-def _user_type_in(folded: str) -> str | None:
-    """A bare answer to "you are…": "entreprise", "particulier", "la mairie"."""
-    return next((ut for ut, pattern in _USER_TYPE_WORDS if re.search(pattern, folded)), None)
-
 
 _NBSP = "\u00a0"
 # French typography: a non-breaking space before « ? ! : ; » and inside « », so that a
@@ -81,16 +41,6 @@ _SPACE_AFTER_QUOTE = re.compile(r"« ")
 
 def french_spacing(text: str) -> str:
     return _SPACE_AFTER_QUOTE.sub("«" + _NBSP, _SPACE_BEFORE_MARK.sub(_NBSP + r"\1", text))
-
-
-def _shorten(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[:cut.rindex(" ")]
-    return cut.rstrip(" ,;:.") + "…"
 
 
 # Words that press a button when typed, beside the button's own label.
@@ -133,86 +83,34 @@ _RATINGS = (
 )
 
 
-def _first_reading(table: tuple[tuple[str, str], ...], folded: str,
-                   at_start: bool = False) -> str | None:
-    """The value of the first pattern of `table` found in the text (or that starts it)."""
-    for value, pattern in table:
-        if re.match(rf"\W*(?:{pattern})\b", folded) if at_start else re.search(pattern, folded):
-            return value
-    return None
+# « Oui, c'est parfait, vous pouvez l'envoyer », "yes that's all correct, send it".
+_CONFIRM_START = re.compile(
+    r"^\W*(?:(?:mais|ben|bah|ah|oh|alors|bon|eh bien|well|so)\W+)*(?:ok|okay|oki|oui|yes|yep|"
+    r"yeah|ouais|oe|ouep|wi|voila|parfait|exact|exactement|tres bien|super|nickel|impec\w*|"
+    r"d.?accord|daccord|c.?est (?:bon|ok|correct|exact|juste|parfait|tout bon|ca|bien ca)|"
+    r"c bon|cest bon|tout est (?:bon|ok|correct|juste)|that.?s (?:right|correct|fine|it|all)|"
+    r"all (?:good|correct)|looks (?:good|right)|correct|valide|go ahead|great|perfect|fine|"
+    r"sounds good)\b")
+_SEND_WORDS = re.compile(r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|send|submit|"
+                         r"go ahead|vas[- ]y)\b")
+_NOT_SENDING = re.compile(r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
+                          r"(?:envoy|transmet|valid|send|submit)")
+
+
+def _confirms(m: Message) -> bool:
+    """Whether a message at the summary says "yes, send it" (and corrects nothing)."""
+    if m.p.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
+        return False
+    return (m.p.intent == "affirm" or bool(_CONFIRM_START.match(m.folded))
+            or bool(_SEND_WORDS.search(m.folded)))
 
 
 def _rating_in(folded: str) -> str | None:
-    return _first_reading(_RATINGS, folded)
-
-
-# An answer to "have you contacted customer service?" in a sentence: its first words
-# ("non, jamais réussi à les joindre", "oui deux fois par téléphone", "pas encore").
-_CONTACTED_ANSWERS = (
-    ("unknown", r"(?:je (?:ne )?(?:sais|sait|se) (?:plus|pas)|aucune idee|j.?sais plus|"
-                r"(?:i )?(?:don.?t|do not) (?:know|remember)|not sure|pas sur)"),
-    ("no", r"(?:non|nan|no|nope|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
-           r"aucun contact|impossible de les joindre)"),
-    ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
-            r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
-            r"(?:une|deux|trois|\d+) fois)"),
-)
-
-
-def _contacted_answer(folded: str) -> str | None:
-    """The answer a sentence starts with: yes, no or unknown."""
-    return _first_reading(_CONTACTED_ANSWERS, folded, at_start=True)
-
-
-# A message that says customer service was already tried: "j'ai déjà appelé le service
-# client", "le 3900 ne répond jamais", "I called support twice".
-_CONTACTED_FACT = re.compile(
-    r"\b(?:appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
-    r"called|contacted|rang|phoned|emailed|wrote to)\b(?:\W+\w+){0,4}?\W+(?:le |au |the |)"
-    r"(?:service client|service clients|serv client|sav|hotline|support|conseiller|"
-    r"customer service|customer support|helpline|3900|1023|1064|3244|3631)\b"
-    r"|\b(?:service client|customer service|hotline|sav)\b(?:\W+\w+){0,3}?\W+(?:injoignable|"
-    r"ne repond|repond pas|raccroche|m.a raccroche|never answers|doesn.?t answer|hangs up)"
-)
-
-
-def _contacted_in(folded: str) -> str | None:
-    """'yes' when the text says customer service was already contacted."""
-    return "yes" if _CONTACTED_FACT.search(folded) else None
-
-
-# "c'est Kiwi Télécom, un petit opérateur local" → "Kiwi Télécom": the name of an operator
-# outside the list, once the words around it are gone.
-_OPERATOR_LEAD = re.compile(
-    r"^(?:(?:bah|ben|euh|alors|non|oui|ok|en fait|enfait|well|so)[\s,]+)*"
-    r"(?:c.est|c|ce sont|mon (?:operateur|fournisseur|fai)(?: c.est| est)?|"
-    r"l.operateur(?: c.est| est)?|je suis (?:chez|avec)|chez|avec|it.s|it is|with|"
-    r"my (?:provider|carrier|operator) is)?\s*", re.I)
-_OPERATOR_TAIL = re.compile(
-    r"\s*(?:[,;:.!?(]|\s(?:un|une|qui|que|mais|et|pour|depuis|a|the|a small|which|who|but|"
-    r"since)\s).*$", re.I)
-
-
-def _operator_named(text: str) -> str | None:
-    """The operator's name in an answer to "which operator?", or None if it is no name."""
-    folded = fold(text.strip())
-    lead = _OPERATOR_LEAD.match(folded)
-    start = lead.end() if lead else 0
-    rest = text.strip()[start:]
-    tail = _OPERATOR_TAIL.search(fold(rest))
-    name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
-    if not name or not any(c.isalpha() for c in name) or len(words(fold(name))) > 4:
-        return None
-    return name
+    return first_reading(_RATINGS, folded)
 
 
 _POSTCODES = re.compile(r"(?<!\d)\d{5}(?!\d)")
-_PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-# What to say when an answer to this question could not be read.
-EXPECTED_HINTS = {slot: f"hint_{slot}" for slot in (
-    "category", "sector", "operator", "technology", "location", "contacted_customer_service",
-    "user_type", "description", "photo")}
 SMALL_TALK = {"greet": "welcome", "thank": "thanks", "goodbye": "goodbye",
               "chitchat": "chitchat", "out_of_scope": "out_of_scope",
               "consumer_dispute": "consumer_dispute"}
@@ -299,6 +197,7 @@ class DialogueEngine:
         self.nlu = nlu
         self.advice = advice
         self.taxonomy = taxonomy
+        self.slots = Slots(taxonomy)
         self.public_url = public_url
         self.make_reference = make_reference
 
@@ -380,7 +279,7 @@ class DialogueEngine:
             self._ask_cancel(w)
         elif p.intent == "restart":
             self._restart(w)
-        elif p.intent == "help":
+        elif p.intent == "help" and not self._answers_question(w, p, text):
             w.say("help")
             self._reask(w)
         elif phase in (Phase.IDLE, Phase.RATING):
@@ -406,6 +305,14 @@ class DialogueEngine:
             return found
         return p.location[:120] if p.location else None
 
+    def _answers_question(self, w: _Work, p: ParseResult, text: str) -> bool:
+        """Whether the text answers the question asked (« nn j'ai contacté personne » may
+        read as a call for help to the model)."""
+        slot = self.slots.get(w.state.expecting)
+        if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
+            return False
+        return slot.answer(copy.deepcopy(w.state.draft), Message(p, text))
+
     def _follow_language(self, w: _Work, text: str) -> None:
         evidence = language_evidence(text)
         if evidence and evidence != w.state.language:
@@ -419,7 +326,7 @@ class DialogueEngine:
         gives_fields = p.intent == "inform" and (p.operator or p.operator_text or p.sector)
         if p.is_report or gives_fields:
             draft = Draft()
-            self._absorb(draft, p, override=True)
+            self._absorb(draft, Message(p, text), override=True)
             # "colis Chronopost écrasé à Nantes" may read as a mere answer to the model:
             # a sentence is still the person's description, and its likely categories
             # are offered rather than guessed.
@@ -462,34 +369,46 @@ class DialogueEngine:
     def _ask_what(self, w: _Work, key: str = "describe") -> None:
         """Invites a description, with the three sectors as a shortcut."""
         choices = tuple(
-            Choice(label("sectors", s, w.lang), f"sector:{s}") for s in self.taxonomy.sectors
+            Choice(label("sector", s, w.lang), f"sector:{s}") for s in self.taxonomy.sectors
         )
         w.say(key, choices)
 
     def _on_collect_text(self, w: _Work, p: ParseResult, text: str) -> None:
         draft = w.state.draft
         assert draft is not None
-        slot = w.state.expecting
+        slot = self.slots.get(w.state.expecting)
+        m = Message(p, text)
         before = copy.deepcopy(draft)
-        if slot == "description" and w.state.correcting:
+        describing = slot is not None and slot.name == "description"
+        if describing and w.state.correcting:
             draft.description = ""  # "Modifier → Description" replaces it
-        answered = self._fill_expected(draft, slot, p, text)
-        if not answered and slot == "description":
+        answered = slot is not None and slot.answer(draft, m)
+        if describing and not answered:
             draft.description = before.description
-        self._absorb(draft, p, override=False)
-        if p.is_report and slot != "description":
+        self._absorb(draft, m, override=False)
+        if p.is_report and not describing:
             draft.add_description(text)
+        only_described = dataclasses.replace(before, description=draft.description) == draft
+        if not answered and only_described and self.faq.is_question(text):
+            # A question the catalogue does not know: said so, and the report goes on.
+            w.say("question_unknown")
+            if slot is not None:
+                w.say(f"hint_{slot.name}")
+            self._reask(w)
+            return
         if answered or draft != before:
-            if slot == "photo" and answered:
+            if slot is not None and slot.name == "photo" and answered:
                 self._summary(w)
             else:
-                self._next(w)
+                # The message said something else: if the question comes back, it
+                # says what is still expected.
+                self._next(w, unanswered=None if answered or slot is None else slot.name)
             return
         if p.intent in SMALL_TALK and p.intent != "greet":
             w.say(SMALL_TALK[p.intent])
-        elif slot in EXPECTED_HINTS:
+        elif slot is not None:
             # Never the bare question again: say what kind of answer is expected.
-            w.say(EXPECTED_HINTS[slot])
+            w.say(f"hint_{slot.name}")
         else:
             w.say("not_understood")
         self._reask(w)
@@ -497,21 +416,29 @@ class DialogueEngine:
     def _on_summary_text(self, w: _Work, p: ParseResult, text: str) -> None:
         draft = w.state.draft
         assert draft is not None
-        if p.intent == "affirm" and not (p.operator or p.operator_text or p.location):
-            w.state.confirmed_with = fold(text).strip(" .!")
-            self._save(w)
-            return
-        named = self._field_named(text)
-        given = self._facts_given(p)
+        m = Message(p, text)
+        named = self.slots.named_in(text)
+        given = self._facts_given(m)
         if named:
             # "non, le lieu c'est Lyon": only the field named changes.
             changes = {named: given[named]} if named in given else {}
         else:
             # "c'est SFR pas Orange", "à Lyon": the facts the message states, and its
             # problem only when it states nothing else.
-            changes = {k: v for k, v in given.items() if k not in ("category", "sector")}
-            if not changes and "category" in given:
-                changes = {"category": given["category"]}
+            # « ma box RED à la maison, pas le forfait mobile » (the operator restated):
+            # its sector, and its problem only when it states nothing else.
+            new = {k: v for k, v in given.items() if self.slots[k].value(draft) != v}
+            changes = {k: v for k, v in new.items() if k not in ("category", "sector")}
+            for fallback in ("sector", "category"):
+                if not changes and fallback in new:
+                    changes = {fallback: new[fallback]}
+        # « Oui c'est bien SFR, envoyez » restates what the summary says.
+        changes = {k: v for k, v in changes.items() if self.slots[k].value(draft) != v}
+        # « oui mais le lieu est faux » names a field without its new value: no "yes".
+        if not changes and not (named and named not in given) and _confirms(m):
+            w.state.confirmed_with = fold(text).strip(" .!")
+            self._save(w)
+            return
         if changes:
             self._apply_changes(w, draft, changes)
             return
@@ -525,17 +452,14 @@ class DialogueEngine:
         w.say("not_understood")
         self._summary(w)
 
-    @staticmethod
-    def _facts_given(p: ParseResult) -> dict[str, object]:
+    def _facts_given(self, m: Message) -> dict[str, object]:
         """The fields a message states outright (the model's category only if sure)."""
         given: dict[str, object] = {}
-        if p.operator or p.operator_text:
-            given["operator"] = (p.operator, p.operator_text)
-        for name in ("location", "technology", "user_type", "sector"):
-            if getattr(p, name):
-                given[name] = getattr(p, name)
-        if p.is_report and p.category:
-            given["category"] = p.category
+        for slot in self.slots:
+            if slot.fixable:
+                value = slot.stated(m)
+                if value is not None:
+                    given[slot.name] = value
         return given
 
     def _apply_changes(self, w: _Work, draft: Draft, changes: dict[str, object]) -> None:
@@ -543,12 +467,7 @@ class DialogueEngine:
         lang = w.lang
         before = dict(self._summary_fields(draft, lang))
         for name, value in changes.items():
-            if name == "operator":
-                draft.operator, draft.operator_text = value  # type: ignore[misc]
-            else:
-                setattr(draft, name, value)
-            if name == "category":
-                draft.category_guesses = []
+            self.slots[name].set(draft, value)
         self._settle(draft)
         after = dict(self._summary_fields(draft, lang))
         lines = [f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
@@ -561,153 +480,26 @@ class DialogueEngine:
         w.state.correcting = True
         self._next(w)
 
-    @staticmethod
-    def _field_named(text: str) -> str | None:
-        folded = fold(text)
-        for slot, pattern in FIELD_WORDS.items():
-            if re.search(rf"\b(?:{pattern})", folded):
-                return slot
-        return None
-
-    # -- reading answers ---------------------------------------------------------------
-    def _fill_expected(self, d: Draft, slot: str | None, p: ParseResult, text: str) -> bool:
-        """Reads the answer to the question asked; True if it answered it."""
-        folded = fold(text).strip(" .!?")
-        skip = folded in SKIP_WORDS or p.intent in ("deny", "dont_know")
-        short = len(words(folded)) <= 5 and len(text) <= 60
-        conversational = p.intent in SMALL_TALK or p.intent in ("affirm", "deny", "dont_know")
-        # Slots the parse answers directly when it found the field.
-        found = {
-            "category": p.category if p.is_report else None,
-            "sector": p.sector,
-            "technology": p.technology,
-            "location": p.location[:120] if p.location else None,
-            "user_type": p.user_type or (_user_type_in(folded) if slot == "user_type" else None),
-        }
-        if slot in found and found[slot]:
-            setattr(d, slot, found[slot])
-            return True
-        if slot == "category" and d.category_guesses and p.intent in ("affirm", "deny"):
-            # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui"
-            # takes that guess; "non" shows every category.
-            if p.intent == "affirm":
-                d.category = d.category_guesses[0]
-            d.category_guesses = []
-            return True
-        if slot == "operator":
-            if p.operator or p.operator_text:
-                d.operator, d.operator_text = p.operator, p.operator_text
-                return True
-            if p.intent == "dont_know":
-                d.operator = d.operator_text = None
-                d.skip("operator")
-                return True
-            name = _operator_named(text)
-            whole = name == text.strip()
-            if name and not (whole and (conversational or p.is_report)):
-                d.operator, d.operator_text = None, name[:120]
-                return True
-            return False
-        if slot == "technology":
-            if p.intent == "dont_know" or skip:
-                d.technology = "unknown"
-                return True
-            return False
-        if slot == "location":
-            if skip:
-                d.location = None
-                d.skip("location")
-                return True
-            if short and not conversational and not p.is_report and any(c.isalnum() for c in text):
-                d.location = _PREPOSITION.sub("", text.strip())[:120] or text.strip()[:120]
-                return True
-            return False
-        if slot == "description":
-            if len(words(folded)) >= 2 or len(text) >= 8:
-                d.add_description(text)
-                return True
-            return False
-        if slot == "contacted_customer_service":
-            value = (_contacted_answer(folded)
-                     or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(p.intent or "")
-                     or _contacted_in(folded))
-            if value:
-                d.contacted_customer_service = value
-                return True
-            return False
-        if slot == "photo":
-            if skip:
-                d.skip("photo")
-                return True
-            return False
-        return False
-
-    def _absorb(self, d: Draft, p: ParseResult, override: bool) -> None:
+    def _absorb(self, d: Draft, m: Message, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
-        if p.is_report:
-            # The parser gives a category only when it is confident; otherwise its
-            # candidates are offered as buttons.
-            if p.category:
-                if override or d.category is None:
-                    d.category = p.category
-                    d.category_guesses = []
-            elif d.category is None:
-                d.category_guesses = p.category_choices()
-        if p.operator or p.operator_text:
-            if override or (d.operator is None and d.operator_text is None):
-                d.operator, d.operator_text = p.operator, p.operator_text
-        elif p.scam and d.operator is None and d.operator_text is None:
-            d.skip("operator")  # a scam's impersonated brand is no operator at fault
-        for name in ("sector", "technology", "location", "user_type"):
-            value = getattr(p, name)
-            if value and (override or getattr(d, name) is None):
-                setattr(d, name, value)
-        # "j'ai déjà appelé trois fois le service client": nothing to ask about it later.
-        if d.contacted_customer_service is None and p.is_report:
-            d.contacted_customer_service = _contacted_in(fold(p.text))
+        for slot in self.slots:
+            slot.absorb(d, m, override)
 
     def _settle(self, d: Draft) -> None:
         """Fills what follows from the rest: a single possible sector, fibre's technology."""
-        if d.sector is None:
-            options = set(self.taxonomy.sectors)
-            if d.category:
-                options &= set(self.taxonomy.categories[d.category].sectors)
-            if d.operator and options & set(self.taxonomy.operators[d.operator].sectors):
-                options &= set(self.taxonomy.operators[d.operator].sectors)
-            if d.technology in TECHNOLOGY_SECTOR and TECHNOLOGY_SECTOR[d.technology] in options:
-                options = {TECHNOLOGY_SECTOR[d.technology]}
-            if len(options) == 1:
-                d.sector = options.pop()
-        if d.category == "fibre_connection" and d.technology is None:
-            d.technology = "fibre"
-        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTOR and d.sector
-                                    and TECHNOLOGY_SECTOR[d.technology] != d.sector):
-            d.technology = None  # 4G on a fixed line: asked again if the problem needs it
+        for slot in self.slots:
+            slot.settle(d)
 
     # -- asking ------------------------------------------------------------------------
     def _missing(self, d: Draft) -> tuple[str, str | None]:
         """The next question and, if the answers so far disagree, why it is asked."""
         if d.category is None and not d.description and not d.category_guesses:
             return "description", None
-        if d.category is None:
-            return "category", None
-        if d.sector is None:
-            return "sector", None
-        if d.sector not in self.taxonomy.categories[d.category].sectors:
-            return "category", "category_mismatch"
-        if d.operator is None and d.operator_text is None and "operator" not in d.skipped:
-            return "operator", None
-        if d.operator and d.sector not in self.taxonomy.operators[d.operator].sectors:
-            return "operator", "operator_mismatch"
-        if (d.category in TECHNOLOGY_CATEGORIES and d.technology is None
-                and d.sector in SECTOR_TECHNOLOGIES):
-            return "technology", None
-        if d.category in LOCATION_CATEGORIES and d.location is None and "location" not in d.skipped:
-            return "location", None
-        if not d.description:
-            return "description", None
-        if d.contacted_customer_service is None:
-            return "contacted_customer_service", None
+        for name in Slots.ASKED:
+            slot = self.slots[name]
+            why = slot.problem(d)
+            if why or slot.needed(d):
+                return name, why
         return "confirmation", None
 
     def _start(self, w: _Work, draft: Draft) -> None:
@@ -716,7 +508,7 @@ class DialogueEngine:
         w.state.correcting = False
         self._next(w)
 
-    def _next(self, w: _Work) -> None:
+    def _next(self, w: _Work, unanswered: str | None = None) -> None:
         draft = w.state.draft
         assert draft is not None
         self._settle(draft)
@@ -725,80 +517,24 @@ class DialogueEngine:
         if slot == "confirmation" or (w.state.correcting and why is None and complete and
                                       slot not in ("category", "sector", "operator")):
             self._summary(w)
-        else:
-            self._ask(w, slot, why)
+            return
+        if slot == unanswered and why is None:
+            # The answer gave something else; the same question says what it still needs.
+            w.ask(f"{msg('noted', w.lang)} {msg(f'hint_{slot}', w.lang)}")
+        self._ask(w, slot, why)
 
-    def _ask(self, w: _Work, slot: str, why: str | None = None) -> None:
+    def _ask(self, w: _Work, name: str, why: str | None = None) -> None:
         d = w.state.draft
         assert d is not None
-        lang = w.lang
         w.state.phase = Phase.COLLECTING
-        w.state.expecting = slot
-        if why == "operator_mismatch" and d.operator:
-            w.say(why, operator=self.taxonomy.operators[d.operator].name,
-                  sector=label("sectors", d.sector, lang))
-        elif why == "category_mismatch":
-            w.say(why, sector=label("sectors", d.sector, lang))
-        if slot == "category":
-            self._ask_category(w, d)
-        elif slot == "sector":
-            options = self._sector_options(d)
-            w.say("ask_sector", tuple(
-                Choice(label("sectors", s, lang), f"sector:{s}") for s in options
-            ))
-        elif slot == "operator":
-            ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
-            choices = [Choice(self.taxonomy.operators[i].name, f"operator:{i}") for i in ids]
-            choices.append(Choice(button("other_operator", lang), "operator:other"))
-            choices.append(Choice(button("dont_know", lang), "operator:unknown"))
-            w.say("ask_operator_postal" if d.sector == "postal" else "ask_operator",
-                  tuple(choices))
-        elif slot == "user_type":
-            w.say("ask_user_type", tuple(
-                Choice(label("user_types", u, lang), f"user_type:{u}")
-                for u in self.taxonomy.user_types
-            ))
-        elif slot == "technology":
-            techs = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
-            w.say("ask_technology", tuple(
-                Choice(label("technologies", t, lang), f"technology:{t}")
-                for t in (*techs, "unknown")
-            ))
-        elif slot == "location":
-            w.say("ask_location", (Choice(button("skip", lang), "location:skip"),))
-        elif slot == "description":
-            w.say("ask_description" if d.category else "describe")
-        elif slot == "contacted_customer_service":
-            w.say("ask_contacted", tuple(
-                Choice(label("contacted", v, lang), f"contacted:{v}")
-                for v in ("yes", "no", "unknown")
-            ))
-        elif slot == "photo":
-            w.say("ask_photo", (Choice(button("skip", lang), "photo:skip"),))
+        w.state.expecting = name
+        slot = self.slots[name]
+        if why:
+            w.say(why, **slot.problem_values(d, w.lang))
+        self._put(w, slot.question(d, w.lang))
 
-    def _sector_options(self, d: Draft) -> list[str]:
-        options = list(self.taxonomy.sectors)
-        if d.category:
-            options = [s for s in options if s in self.taxonomy.categories[d.category].sectors]
-        if d.operator:
-            narrowed = [s for s in options if s in self.taxonomy.operators[d.operator].sectors]
-            options = narrowed or options
-        return options
-
-    def _ask_category(self, w: _Work, d: Draft) -> None:
-        lang = w.lang
-        allowed = [c for c, cat in self.taxonomy.categories.items()
-                   if d.sector is None or d.sector in cat.sectors]
-        guesses = [g for g in d.category_guesses if g in allowed]
-        if guesses:
-            choices = [Choice(label("categories", g, lang), f"category:{g}") for g in guesses]
-            choices.append(Choice(button("other_category", lang), "category:?"))
-            w.say("ask_category_guess", tuple(choices),
-                  guess=label("categories", guesses[0], lang).lower())
-            return
-        w.say("ask_category", tuple(
-            Choice(label("categories", c, lang), f"category:{c}") for c in allowed
-        ))
+    def _put(self, w: _Work, question: Question) -> None:
+        w.say(question.key, question.choices, **question.values)
 
     def _summary(self, w: _Work) -> None:
         d = w.state.draft
@@ -823,24 +559,10 @@ class DialogueEngine:
 
     def _summary_fields(self, d: Draft, lang: str) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        if d.category:
-            rows.append(("category", label("categories", d.category, lang)))
-        if d.sector:
-            rows.append(("sector", label("sectors", d.sector, lang)))
-        operator = (self.taxonomy.operators[d.operator].name if d.operator
-                    else d.operator_text or button("dont_know", lang))
-        rows.append(("operator", operator))
-        if d.technology:
-            rows.append(("technology", label("technologies", d.technology, lang)))
-        if d.location:
-            rows.append(("location", d.location))
-        rows.append(("user_type", label("user_types", d.user_type or "individual", lang)))
-        if d.contacted_customer_service:
-            rows.append(("contacted_customer_service",
-                         label("contacted", d.contacted_customer_service, lang)))
-        rows.append(("photos", str(len(d.photos))))
-        description = _shorten(d.description, 200)
-        rows.append(("description", f"« {description} »" if lang == "fr" else f"\"{description}\""))
+        for name in Slots.SHOWN:
+            value = self.slots[name].shown(d, lang)
+            if value is not None:
+                rows.append(("photos" if name == "photo" else name, value))
         return rows
 
     def _ask_fix(self, w: _Work) -> None:
@@ -848,7 +570,7 @@ class DialogueEngine:
         w.state.phase = Phase.CONFIRMING
         w.state.expecting = "confirmation"
         w.say("ask_fix", tuple(
-            Choice(label("fields", f, lang), f"fix:{f}") for f in FIX_FIELDS
+            Choice(label("fields", f, lang), f"fix:{f}") for f in self.slots.fixable
         ))
 
     def _reask(self, w: _Work) -> None:
@@ -886,7 +608,7 @@ class DialogueEngine:
                 self._ask_cancel(w)
             else:
                 self._stale(w)
-        elif kind == "fix" and arg in FIX_FIELDS and d is not None:
+        elif kind == "fix" and arg in self.slots.fixable and d is not None:
             state.correcting = True
             self._ask(w, arg)
         elif kind == "cancel" and state.phase is Phase.CANCELLING:
@@ -923,41 +645,16 @@ class DialogueEngine:
 
     def _choose_value(self, w: _Work, d: Draft, kind: str, arg: str) -> str:
         """Applies a field button: "set", "asked" (a follow-up question) or "invalid"."""
-        tax = self.taxonomy
-        if kind == "category" and arg == "?":
-            d.category_guesses = []
-            w.state.phase, w.state.expecting = Phase.COLLECTING, "category"
-            self._ask_category(w, d)
+        slot = self.slots.get(kind)
+        outcome = slot.choose(d, arg) if slot is not None else False
+        if isinstance(outcome, Question):
+            w.state.phase, w.state.expecting = Phase.COLLECTING, slot.name
+            if outcome is REASK:
+                self._ask(w, slot.name)
+            else:
+                self._put(w, outcome)
             return "asked"
-        if kind == "operator" and arg == "other":
-            w.state.phase, w.state.expecting = Phase.COLLECTING, "operator"
-            w.say("ask_operator_name")
-            return "asked"
-        if kind == "category" and arg in tax.categories:
-            d.category, d.category_guesses = arg, []
-            if d.sector and d.sector not in tax.categories[arg].sectors:
-                d.sector = None
-        elif kind == "sector" and arg in tax.sectors:
-            d.sector = arg
-        elif kind == "operator" and arg in tax.operators:
-            d.operator, d.operator_text = arg, tax.operators[arg].name
-        elif kind == "operator" and arg == "unknown":
-            d.operator = d.operator_text = None
-            d.skip("operator")
-        elif kind == "user_type" and arg in tax.user_types:
-            d.user_type = arg
-        elif kind == "technology" and arg in tax.technologies:
-            d.technology = arg
-        elif kind == "location" and arg == "skip":
-            d.location = None
-            d.skip("location")
-        elif kind == "contacted" and arg in ("yes", "no", "unknown"):
-            d.contacted_customer_service = arg
-        elif kind == "photo" and arg == "skip":
-            d.skip("photo")
-        else:
-            return "invalid"
-        return "set"
+        return "set" if outcome else "invalid"
 
     def _stale(self, w: _Work) -> None:
         w.say("stale_choice")
@@ -1109,7 +806,7 @@ class DialogueEngine:
 
     def _share(self, d: Draft, lang: str) -> ShareReply:
         operator = self.taxonomy.operators[d.operator].name if d.operator else None
-        category = label("categories", d.category or "other", lang).lower()
+        category = label("category", d.category or "other", lang).lower()
         share = msg("share_text", lang, category=category,
                     operator=f", {operator}" if operator else "")
         full = f"{share} {self.public_url}"

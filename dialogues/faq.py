@@ -37,6 +37,10 @@ class Faq:
         return cls([(Answer(key, e["fr"], e["en"]),
                      tuple(re.compile(p) for p in e["patterns"])) for key, e in raw.items()])
 
+    @staticmethod
+    def is_question(text: str) -> bool:
+        return bool(_QUESTION.search(fold(text).strip()))
+
     def answer(self, text: str) -> Answer | None:
         """The answer to `text` if it asks one of the frequent questions."""
         folded = fold(text).strip()

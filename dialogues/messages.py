@@ -39,6 +39,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Je n'ai pas bien compris.",
         "en": "Sorry, I didn't quite understand.",
     },
+    "question_unknown": {
+        "fr": "Je ne sais pas répondre à cette question ici : je recueille les alertes sur "
+              "les opérateurs, et la fiche conseil qui suit l'alerte donne les recours.",
+        "en": "I can't answer that question here: I collect alerts about operators, and the "
+              "advice sheet after the alert lists what you can do.",
+    },
+    "noted": {
+        "fr": "C'est noté.",
+        "en": "Noted.",
+    },
     "hint_category": {
         "fr": "Je n'ai pas reconnu le type de problème : touchez celui qui correspond "
               "le mieux.",
@@ -364,6 +374,6 @@ def _labels() -> dict[str, dict[str, dict[str, str]]]:
 
 
 def label(kind: str, value: str, language: str) -> str:
-    """A short label for a taxonomy id (`kind`: sectors, categories, user_types…)."""
+    """A short label for a taxonomy id (`kind`: a slot name — sector, category, user_type… — or "fields")."""
     table = _labels().get(language) or _labels()["fr"]
     return table[kind].get(str(value), str(value))

@@ -50,8 +50,27 @@ POSTAL_IMPLICIT_CATEGORIES = frozenset({None, "mail_delivery", "billing", "custo
                                         "other"})
 _OWN_OPERATOR = re.compile(
     r"\b(?:mon operateur|mon forfait|ma ligne|ma box|mon abonnement|mon contrat|sans mon accord"
-    r"|m.a (?:souscrit|abonne|inscrit)|my (?:provider|carrier|contract|plan))\b"
+    r"|ma facture|m.a (?:souscrit|abonne|inscrit|facture|preleve|debite|fait payer|compte)"
+    r"|my (?:provider|carrier|contract|plan|bill))\b"
 )
+
+# « Internet de la maison, pas le portable », "my landline, not the mobile": the thing
+# set aside says nothing about the sector (but « je n'ai pas la fibre » does).
+_SET_ASIDE = re.compile(
+    r"\b(?:pas|not|non|plutot que|plutôt que|instead of|rather than)\s+(?:sur\s+)?"
+    r"(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on)\s*[\w-]+(?:\s+(?:fixe|portable|mobile))?",
+    re.IGNORECASE)
+_NEGATED_VERB = re.compile(r"(?:\bn['’]|\bne\s|\bn\s)\S*\s*$", re.IGNORECASE)
+
+
+def _without_other_sector(text: str) -> str:
+    def blank(m: re.Match[str]) -> str:
+        # « je n'ai pas la fibre »: a verb's negation, the thing is what is missing.
+        if _NEGATED_VERB.search(text[max(0, m.start() - 14):m.start()]):
+            return m.group(0)
+        return " " * len(m.group(0))
+    return _SET_ASIDE.sub(blank, text)
+
 
 # Slow data on a mobile is a coverage problem in the taxonomy ("data lente").
 _MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
@@ -231,7 +250,7 @@ class Interpreter:
 
     def sector_hints(self, text: str) -> dict[str, int]:
         counts = dict.fromkeys(self.taxonomy.sectors, 0)
-        for m in self._sector_hints.find(text):
+        for m in self._sector_hints.find(_without_other_sector(text)):
             counts[m.value] += 1
         return counts
 
@@ -342,7 +361,9 @@ class Interpreter:
         scam = False
         if is_report and self.is_scam(text):
             # The brand a scam impersonates is its victim, not the operator at fault.
-            if "unsolicited_sales" in [c for c, _ in candidates]:
+            # …unless the model is sure of another problem: « SFR m'a facturé 48 € de
+            # hors forfait, soi-disant des appels » is billing.
+            if category is None and "unsolicited_sales" in [c for c, _ in candidates]:
                 category = "unsolicited_sales"
                 category_confidence = dict(candidates)["unsolicited_sales"]
             if category == "unsolicited_sales" and not self._own_operator(text):

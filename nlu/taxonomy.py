@@ -1,7 +1,7 @@
 """The taxonomy of alerts (nlu/taxonomy.yml): ids for sectors, categories, operators…"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -31,6 +31,10 @@ class Category:
     id: str
     label: str
     sectors: tuple[str, ...]
+    # The follow-up questions the dialogue asks for this problem ("technology", "location").
+    asks: tuple[str, ...] = ()
+    # Fields the problem settles on its own: a fibre connection is over fibre.
+    implies: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ class Taxonomy:
             user_types=dict(raw["user_types"]),
             sectors=dict(raw["sectors"]),
             categories={
-                cid: Category(cid, c["label"], tuple(c["sectors"]))
+                cid: Category(cid, c["label"], tuple(c["sectors"]), tuple(c.get("asks") or ()),
+                              dict(c.get("implies") or {}))
                 for cid, c in raw["categories"].items()
             },
             operators={

@@ -65,14 +65,14 @@ CASES = [
     Case("a commune in SMS style inside the first message", [
         S("pa de reseau sfr dan mon village a st flour 15 depuis toujours", "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
-        S(C("contacted:no"), "confirmation"),
+        S(C("contacted_customer_service:no"), "confirmation"),
         S(SEND, "rating", saved={"location": "Saint-Flour (15100)", "category": "coverage"}),
     ]),
     Case("a commune in SMS style with its département, and one with its postcode", [
         S("pa de reseau sfr dan mon village", "technology"),
         S(C("technology:4g"), "location"),
         S("st flour 15", "contacted_customer_service"),
-        S(C("contacted:no"), "confirmation", says="Saint-Flour (15100)"),
+        S(C("contacted_customer_service:no"), "confirmation", says="Saint-Flour (15100)"),
         S("non, le lieu c'est 15300 Murat", "confirmation",
           says="Saint-Flour (15100) → Murat (15300)"),
         S(SEND, "rating", saved={"location": "Murat (15300)", "operator": "sfr"}),
@@ -111,7 +111,7 @@ CASES = [
         S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
           "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
-        S(C("contacted:no"), "confirmation"),
+        S(C("contacted_customer_service:no"), "confirmation"),
         S("non, le lieu c'est Briançon", "confirmation", says="Gap (05000) → Briançon (05100)"),
         S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
                                  "operator": "orange", "location": "Briançon (05100)"}),
@@ -120,7 +120,7 @@ CASES = [
         S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
           "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
-        S(C("contacted:no"), "confirmation"),
+        S(C("contacted_customer_service:no"), "confirmation"),
         S("non c'est SFR pas Orange", "confirmation", says="Orange → SFR"),
         S(SEND, "rating", saved={"category": "coverage", "operator": "sfr",
                                  "location": "Gap (05000)", "technology": "4g"}),
@@ -128,7 +128,7 @@ CASES = [
     Case("a business says so at the summary", [
         S("on me facture deux fois mon forfait mobile chez Bouygues",
           "contacted_customer_service"),
-        S(C("contacted:yes"), "confirmation"),
+        S(C("contacted_customer_service:yes"), "confirmation"),
         S("en fait c'est pour mon entreprise", "confirmation", says="Entreprise"),
         S(SEND, "rating", saved={"user_type": "business", "category": "billing",
                                  "operator": "bouygues"}),
@@ -182,7 +182,7 @@ CASES = [
     Case("coverage in SMS style, with the place in the first message", [
         S("slt g pa de reseau ac orange a Plouha depui 2 semaines", "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
-        S(C("contacted:no"), "confirmation"),
+        S(C("contacted_customer_service:no"), "confirmation"),
         S(SEND, "rating", saved={"category": "coverage", "sector": "mobile",
                                  "operator": "orange", "location": "Plouha (22580)",
                                  "technology": "4g", "advice_sheet": "coverage"}),
@@ -198,7 +198,7 @@ CASES = [
     Case("slow speed, location skipped", [
         S("mon adsl SFR est hyper lent, 1 mega le soir", "location"),
         S("passer", "contacted_customer_service"),
-        S(C("contacted:unknown"), "confirmation"),
+        S(C("contacted_customer_service:unknown"), "confirmation"),
         S(SEND, "rating", saved={"category": "slow_speed", "technology": "adsl",
                                  "location": None, "contacted_customer_service": "unknown"}),
     ]),
@@ -425,7 +425,7 @@ async def test_french_replies_keep_marks_with_their_words(bot) -> None:
 
 
 def test_a_long_description_is_cut_between_words() -> None:
-    from dialogues.engine import _shorten
+    from dialogues.slots import shorten as _shorten
 
     text = "ma box redémarre toute seule plusieurs fois par jour " * 8
     short = _shorten(text, 200)

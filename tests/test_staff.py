@@ -233,7 +233,7 @@ async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
 def label_fr(sector: str) -> str:
     from dialogues.messages import label
 
-    return label("sectors", sector, "fr")
+    return label("sector", sector, "fr")
 
 
 def test_staff_cli_creates_lists_and_removes_accounts(tmp_path) -> None:

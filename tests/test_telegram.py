@@ -54,7 +54,7 @@ async def test_polling_conversation_to_a_saved_alert_with_photo(
     await bot_says(fake, ALICE, "Où cela se passe", count=2)  # asked again, with its button
     fake.push(fake.callback_update(ALICE, "location:skip"))
     await bot_says(fake, ALICE, "service client")
-    fake.push(fake.callback_update(ALICE, "contacted:no"))
+    fake.push(fake.callback_update(ALICE, "contacted_customer_service:no"))
     await bot_says(fake, ALICE, "Tout est correct")
     fake.push(fake.callback_update(ALICE, "confirm:send"))
     await bot_says(fake, ALICE, "Référence")
@@ -132,7 +132,7 @@ async def test_webhook_checks_its_secret(fake, aiohttp_server, sqlite_bot, tmp_p
     await send(fake.photo_update(ALICE, jpeg_with_gps()))
     await bot_says(fake, ALICE, "Photo ajoutée")
     await bot_says(fake, ALICE, "service client", count=2)
-    await send(fake.callback_update(ALICE, "contacted:yes"))
+    await send(fake.callback_update(ALICE, "contacted_customer_service:yes"))
     await bot_says(fake, ALICE, "Tout est correct")
     await send(fake.callback_update(ALICE, "confirm:send"))
     await bot_says(fake, ALICE, "Référence")
@@ -190,7 +190,7 @@ async def test_user_text_with_markup_reaches_the_summary_escaped(
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     fake.push(fake.text_update(ALICE, "Orange <b>me facture</b> deux fois ma box & <script>"))
     await bot_says(fake, ALICE, "service client")
-    fake.push(fake.callback_update(ALICE, "contacted:no"))
+    fake.push(fake.callback_update(ALICE, "contacted_customer_service:no"))
     await bot_says(fake, ALICE, "Tout est correct")
     summary = next(t for t in texts(fake, ALICE) if "Tout est correct" in t)
     assert "<b>me facture</b> deux fois ma box & <script>" in summary  # shown as typed

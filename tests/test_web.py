@@ -60,7 +60,7 @@ async def test_a_whole_alert_over_the_websocket_with_a_photo(client, sqlite_bot)
     assert "Photo ajoutée" in out["replies"][0]["text"]
     out = await turn(ws, {"type": "message", "text": "Nantes"})
     assert out["expecting"] == "contacted_customer_service"
-    out = await turn(ws, {"type": "choice", "value": "contacted:no"})
+    out = await turn(ws, {"type": "choice", "value": "contacted_customer_service:no"})
     assert out["expecting"] == "confirmation"
     out = await turn(ws, {"type": "choice", "value": "confirm:send"})
     assert out["alert_id"] and out["alert"]["channel"] == "web"

@@ -221,20 +221,20 @@ async def stats_page(request: web.Request) -> web.Response:
 
     top = list(board.by_operator_category.items())[:10]
     categories = sorted({c for _, counts in top for c in counts})
-    cat_labels = [label("categories", c, "fr") for c in categories]
+    cat_labels = [label("category", c, "fr") for c in categories]
     blocks = [
         ("Alertes par opérateur et par problème", charts.stacked_bar_chart(
             "Alertes par opérateur et par problème", [name_of(k) for k, _ in top],
-            [(label("categories", c, "fr"), [float(counts.get(c, 0)) for _, counts in top])
+            [(label("category", c, "fr"), [float(counts.get(c, 0)) for _, counts in top])
              for c in categories]),
          charts.data_table("Alertes par opérateur et par problème",
                            ["Opérateur", *cat_labels, "Total"],
                            [[name_of(k), *[counts.get(c, 0) for c in categories],
                              sum(counts.values())] for k, counts in top])),
     ]
-    for title, counter, kind in (("Alertes par secteur", board.by_sector, "sectors"),
-                                 ("Alertes par problème", board.by_category, "categories"),
-                                 ("Alertes par type de déclarant", board.by_user_type, "user_types"),
+    for title, counter, kind in (("Alertes par secteur", board.by_sector, "sector"),
+                                 ("Alertes par problème", board.by_category, "category"),
+                                 ("Alertes par type de déclarant", board.by_user_type, "user_type"),
                                  ("Alertes par canal", board.by_channel, None)):
         rows = [(label(kind, k, "fr") if kind else k, float(v)) for k, v in counter.most_common()]
         blocks.append((title, charts.bar_chart(title, rows),
@@ -243,13 +243,13 @@ async def stats_page(request: web.Request) -> web.Response:
         "Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
         charts.data_table("Évolution mensuelle", ["Mois", "Alertes"],
                           [[m, v] for m, v in board.by_month])))
-    per_100k_rows = [(f"{name_of(r['operator'])} ({label('sectors', r['sector'], 'fr')})",
+    per_100k_rows = [(f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
                       round(r["per_100k"], 1)) for r in board.per_100k]
     blocks.append(("Alertes pour 100 000 clients", charts.bar_chart(
         "Alertes pour 100 000 clients", per_100k_rows),
         charts.data_table("Alertes pour 100 000 clients",
                           ["Opérateur", "Alertes", "Clients", "Pour 100 000", "Source", "Date"],
-                          [[f"{name_of(r['operator'])} ({label('sectors', r['sector'], 'fr')})",
+                          [[f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
                             r["alerts"], r["customers"], round(r["per_100k"], 1), r["source"],
                             r["date"]] for r in board.per_100k])))
     session = await get_session(request)

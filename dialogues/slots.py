@@ -1,0 +1,737 @@
+"""The alert's fields as units: one class per slot, in the spirit of rasa-sdk's forms.
+
+Each slot declares, in one place:
+  - `stated`   — what any message says about it (the first one, a later one, an answer
+                 to another question, a correction at the summary);
+  - `read`     — how a typed answer to its own question is read when the parse found
+                 nothing (whole sentences, FR/EN/SMS: « non, jamais réussi à les joindre »);
+  - `question` — the question and its buttons; `choose` — what its buttons do;
+  - `needed`   — when the dialogue must ask it (from the taxonomy's data: a category
+                 `asks` for technology and location);
+  - `problem`  — its consistency rule with the other slots (asked again when broken);
+  - `shown`    — its line in the summary.
+A slot's name is its draft attribute, button prefix (`operator:free`), label key
+(`labels.yml`), correction target (`fix:operator`) and alert column. Adding a field is
+one class here, one column (and migration) in storage, and its texts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from dialogues.messages import button, label
+from dialogues.replies import Choice
+from dialogues.state import Draft
+from nlu.interpret import ParseResult
+from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from nlu.text import fold, words
+
+# Buttons for the operator question: the largest operators of each sector.
+OPERATOR_BUTTONS = {
+    "mobile": ("orange", "sfr", "bouygues", "free"),
+    "fixed": ("orange", "sfr", "bouygues", "free"),
+    "postal": ("la_poste", "chronopost", "colis_prive", "mondial_relay", "dpd", "ups"),
+}
+# The technologies offered for each sector, most frequent first.
+SECTOR_TECHNOLOGIES = {
+    "mobile": ("4g", "5g", "3g", "2g"),
+    "fixed": ("fibre", "adsl", "vdsl", "cable", "satellite", "radio"),
+}
+SKIP_WORDS = frozenset(
+    fold(w) for w in """passer passe skip next suivant aucun aucune non no nope nan pas
+    rien nothing none""".split()
+)
+# The score a category needs among the definite problems when the message answers the
+# question "what is the problem?" (a first message needs nlu.interpret's threshold).
+ANSWER_THRESHOLD = 0.6
+CONVERSATIONAL = frozenset({"greet", "thank", "goodbye", "chitchat", "out_of_scope",
+                            "consumer_dispute", "affirm", "deny", "dont_know"})
+
+
+def first_reading(table: tuple[tuple[str, str], ...], folded: str,
+                  at_start: bool = False) -> str | None:
+    """The value of the first pattern of `table` found in the text (or that starts it)."""
+    for value, pattern in table:
+        if re.match(rf"\W*(?:{pattern})\b", folded) if at_start else re.search(pattern, folded):
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A message key, its buttons and the values its text needs."""
+
+    key: str
+    choices: tuple[Choice, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+# What `choose` returns when its button asks the slot's own question again.
+REASK = Question("")
+
+
+@dataclass
+class Message:
+    """One message as every slot reads it: the parse, the text, and readings of it."""
+
+    p: ParseResult
+    text: str
+
+    @cached_property
+    def folded(self) -> str:
+        return fold(self.text).strip(" .!?")
+
+    @cached_property
+    def skip(self) -> bool:
+        """"non", "passer", "je ne sais pas": the person declines the question."""
+        return self.folded in SKIP_WORDS or self.p.intent in ("deny", "dont_know")
+
+    @cached_property
+    def short(self) -> bool:
+        return len(words(self.folded)) <= 5 and len(self.text) <= 60
+
+    @cached_property
+    def conversational(self) -> bool:
+        return self.p.intent in CONVERSATIONAL
+
+
+class Slot:
+    name: str = ""
+    # Words that name this field in a correction: « le lieu est faux ».
+    words: str = ""
+    # Offered in « Modifier » at the summary.
+    fixable: bool = True
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy = taxonomy
+
+    # -- the value in the draft ---------------------------------------------------------
+    def value(self, d: Draft) -> Any:
+        return getattr(d, self.name)
+
+    def set(self, d: Draft, value: Any) -> None:
+        setattr(d, self.name, value)
+
+    def empty(self, d: Draft) -> bool:
+        return self.value(d) is None
+
+    # -- reading messages ---------------------------------------------------------------
+    def stated(self, m: Message) -> Any:
+        """What any message states about this field, or None."""
+        return None
+
+    def read(self, d: Draft, m: Message) -> bool:
+        """Reads a typed answer to this slot's own question beyond what the parse stated;
+        True when the message answered it (a value, a skip)."""
+        return False
+
+    def answer(self, d: Draft, m: Message) -> bool:
+        value = self.stated(m)
+        if value is not None:
+            self.set(d, value)
+            return True
+        return self.read(d, m)
+
+    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+        """Takes what the message states, without overwriting unless `override`."""
+        value = self.stated(m)
+        if value is not None and (override or self.empty(d)):
+            self.set(d, value)
+
+    # -- asking ---------------------------------------------------------------------------
+    def needed(self, d: Draft) -> bool:
+        return False
+
+    def problem(self, d: Draft) -> str | None:
+        """The message key explaining why the value no longer fits the others, or None."""
+        return None
+
+    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
+        return {}
+
+    def settle(self, d: Draft) -> None:
+        """Fills or clears what follows from the other fields."""
+
+    def question(self, d: Draft, lang: str) -> Question:
+        raise NotImplementedError
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        """Applies one of this slot's buttons: True when set, False when the button is
+        unknown, or a follow-up question to ask."""
+        return False
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        """The value in the summary, or None for no line."""
+        value = self.value(d)
+        return label(self.name, value, lang) if value else None
+
+    def _buttons(self, values: tuple[str, ...], lang: str) -> tuple[Choice, ...]:
+        return tuple(Choice(label(self.name, v, lang), f"{self.name}:{v}") for v in values)
+
+    def _asks(self, d: Draft) -> bool:
+        """Whether the draft's category calls for this follow-up question."""
+        category = self.taxonomy.categories.get(d.category or "")
+        return category is not None and self.name in category.asks
+
+
+class CategorySlot(Slot):
+    name = "category"
+    words = r"probleme|categorie|category|problem|type"
+
+    def set(self, d: Draft, value: Any) -> None:
+        d.category, d.category_guesses = value, []
+
+    def stated(self, m: Message) -> Any:
+        return m.p.category if m.p.is_report else None
+
+    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+        # The parser gives a category only when it is confident; otherwise its
+        # candidates are offered as buttons.
+        if not m.p.is_report:
+            return
+        if m.p.category:
+            super().absorb(d, m, override)
+        elif d.category is None:
+            d.category_guesses = m.p.category_choices()
+
+    def read(self, d: Draft, m: Message) -> bool:
+        # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui" takes
+        # that guess; "non" shows every category.
+        if d.category_guesses and m.p.intent in ("affirm", "deny"):
+            if m.p.intent == "affirm":
+                d.category = d.category_guesses[0]
+            d.category_guesses = []
+            return True
+        # An answer to "what is the problem?" is about the problem alone: its likeliest
+        # category is taken when it clearly leads (the summary shows it, one tap to fix).
+        candidates = [(c, s) for c, s in m.p.category_candidates
+                      if d.sector is None or d.sector in self.taxonomy.categories[c].sectors]
+        if m.p.is_report and candidates and candidates[0][1] >= ANSWER_THRESHOLD:
+            self.set(d, candidates[0][0])
+            return True
+        return False
+
+    def needed(self, d: Draft) -> bool:
+        return d.category is None
+
+    def problem(self, d: Draft) -> str | None:
+        if d.category and d.sector and d.sector not in self.taxonomy.categories[d.category].sectors:
+            return "category_mismatch"
+        return None
+
+    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
+        return {"sector": label("sector", d.sector, lang)}
+
+    def question(self, d: Draft, lang: str) -> Question:
+        allowed = tuple(c for c, cat in self.taxonomy.categories.items()
+                        if d.sector is None or d.sector in cat.sectors)
+        guesses = tuple(g for g in d.category_guesses if g in allowed)
+        if guesses:
+            choices = (*self._buttons(guesses, lang),
+                       Choice(button("other_category", lang), "category:?"))
+            return Question("ask_category_guess", choices,
+                            {"guess": label("category", guesses[0], lang).lower()})
+        return Question("ask_category", self._buttons(allowed, lang))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg == "?":
+            d.category_guesses = []  # « Autre » : every category
+            return REASK
+        if arg not in self.taxonomy.categories:
+            return False
+        self.set(d, arg)
+        if d.sector and d.sector not in self.taxonomy.categories[arg].sectors:
+            d.sector = None
+        return True
+
+
+class SectorSlot(Slot):
+    name = "sector"
+    words = r"secteur|domaine|sector|area"
+
+    def stated(self, m: Message) -> Any:
+        return m.p.sector
+
+    def needed(self, d: Draft) -> bool:
+        return d.sector is None
+
+    def settle(self, d: Draft) -> None:
+        """A single possible sector is taken: the category's, the operator's, the
+        technology's."""
+        if d.sector is not None:
+            return
+        options = set(self.taxonomy.sectors)
+        if d.category:
+            options &= set(self.taxonomy.categories[d.category].sectors)
+        if d.operator and options & set(self.taxonomy.operators[d.operator].sectors):
+            options &= set(self.taxonomy.operators[d.operator].sectors)
+        if d.technology in TECHNOLOGY_SECTOR and TECHNOLOGY_SECTOR[d.technology] in options:
+            options = {TECHNOLOGY_SECTOR[d.technology]}
+        if len(options) == 1:
+            d.sector = options.pop()
+
+    def options(self, d: Draft) -> tuple[str, ...]:
+        options = [s for s in self.taxonomy.sectors
+                   if not d.category or s in self.taxonomy.categories[d.category].sectors]
+        if d.operator:
+            narrowed = [s for s in options if s in self.taxonomy.operators[d.operator].sectors]
+            options = narrowed or options
+        return tuple(options)
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_sector", self._buttons(self.options(d), lang))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg not in self.taxonomy.sectors:
+            return False
+        d.sector = arg
+        return True
+
+
+# "c'est Kiwi Télécom, un petit opérateur local" → "Kiwi Télécom": the name of an operator
+# outside the list, once the words around it are gone.
+_OPERATOR_LEAD = re.compile(
+    r"^(?:(?:bah|ben|euh|alors|non|oui|ok|en fait|enfait|well|so)[\s,]+)*"
+    r"(?:c.est|c|ce sont|(?:mon|notre) (?:operateur|fournisseur|fai)(?: c.est| est)?|"
+    r"l.operateur(?: c.est| est)?|(?:je suis|on est|nous sommes|c.est) (?:chez|avec)|"
+    r"(?:nous passons|on passe|je passe|ca passe) par|(?:abonne|abonnee|client|cliente)s? chez|"
+    r"chez|avec|it.s|it is|with|we.re with|we are with|we use|i use|i.m with|"
+    r"(?:my|our) (?:provider|carrier|operator) is)?\s*", re.I)
+_OPERATOR_TAIL = re.compile(
+    r"\s*(?:[,;:.!?(]|\s(?:un|une|qui|que|mais|et|pour|depuis|a|the|a small|which|who|but|"
+    r"since)\s).*$", re.I)
+
+
+def operator_named(text: str) -> str | None:
+    """The operator's name in an answer to "which operator?", or None if it is no name."""
+    folded = fold(text.strip())
+    lead = _OPERATOR_LEAD.match(folded)
+    start = lead.end() if lead else 0
+    rest = text.strip()[start:]
+    tail = _OPERATOR_TAIL.search(fold(rest))
+    name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
+    if not name or not any(c.isalpha() for c in name) or len(words(fold(name))) > 4:
+        return None
+    return name
+
+
+class OperatorSlot(Slot):
+    """The value is the pair (operator id or None, operator as written or None)."""
+
+    name = "operator"
+    words = r"operateur|operator|fournisseur|transporteur|carrier|provider"
+
+    def value(self, d: Draft) -> Any:
+        return (d.operator, d.operator_text)
+
+    def set(self, d: Draft, value: Any) -> None:
+        d.operator, d.operator_text = value
+
+    def empty(self, d: Draft) -> bool:
+        return d.operator is None and d.operator_text is None
+
+    def stated(self, m: Message) -> Any:
+        if m.p.operator or m.p.operator_text:
+            return (m.p.operator, m.p.operator_text)
+        return None
+
+    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+        super().absorb(d, m, override)
+        if self.stated(m) is None and m.p.scam and self.empty(d):
+            d.skip("operator")  # a scam's impersonated brand is no operator at fault
+
+    def read(self, d: Draft, m: Message) -> bool:
+        if m.p.intent == "dont_know":
+            self.set(d, (None, None))
+            d.skip("operator")
+            return True
+        # An operator outside the list, written in a sentence: kept as written.
+        if "?" in m.text:
+            return False  # a question is no operator's name
+        name = operator_named(m.text)
+        whole = name == m.text.strip()
+        known = self._brands.get(fold(name or ""))
+        if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk
+            self.set(d, (known, self.taxonomy.operators[known].name))
+            return True
+        if name and not (whole and (m.conversational or m.p.is_report)):
+            self.set(d, (None, name[:120]))
+            return True
+        return False
+
+    @cached_property
+    def _brands(self) -> dict[str, str]:
+        return {fold(n): op.id for op in self.taxonomy.operators.values()
+                for n in (op.name, *op.brands)}
+
+    def needed(self, d: Draft) -> bool:
+        return self.empty(d) and "operator" not in d.skipped
+
+    def problem(self, d: Draft) -> str | None:
+        if d.operator and d.sector and d.sector not in self.taxonomy.operators[d.operator].sectors:
+            return "operator_mismatch"
+        return None
+
+    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
+        return {"operator": self.taxonomy.operators[d.operator].name if d.operator else "",
+                "sector": label("sector", d.sector, lang)}
+
+    def question(self, d: Draft, lang: str) -> Question:
+        ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
+        choices = (*(Choice(self.taxonomy.operators[i].name, f"operator:{i}") for i in ids),
+                   Choice(button("other_operator", lang), "operator:other"),
+                   Choice(button("dont_know", lang), "operator:unknown"))
+        return Question("ask_operator_postal" if d.sector == "postal" else "ask_operator",
+                        choices)
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg == "other":
+            return Question("ask_operator_name")
+        if arg == "unknown":
+            self.set(d, (None, None))
+            d.skip("operator")
+            return True
+        if arg not in self.taxonomy.operators:
+            return False
+        self.set(d, (arg, self.taxonomy.operators[arg].name))
+        return True
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        if d.operator:
+            return self.taxonomy.operators[d.operator].name
+        return d.operator_text or button("dont_know", lang)
+
+
+# A technology in words, hedged or not: « la 4G je crois », « le vieux fil de cuivre »,
+# « fibre optique normalement », "copper line". The parse's lexicon comes first.
+TECHNOLOGY_WORDS = (
+    ("5g", r"\b5 ?g\b|\b5g\+"),
+    ("4g", r"\b4 ?g\b|\b4g\+|\blte\b"),
+    ("3g", r"\b3 ?g\b|\bh\+|\bhspa|\bumts\b"),
+    ("2g", r"\b2 ?g\b|\bedge\b|\bgprs\b"),
+    ("fibre", r"\bfibre|\bfiber|\bftth\b|\bfttx\b"),
+    ("vdsl", r"\bvdsl"),
+    ("adsl", r"\badsl|\bcuivre\b|\bcopper\b|\bligne (?:telephonique|fixe|classique)\b|"
+             r"\bfil du telephone\b|\bdsl\b"),
+    ("cable", r"\bcable\b|\bcoax|\bfttla\b|\bnumericable\b"),
+    ("satellite", r"\bsatellite|\bparabole\b|\bstarlink\b"),
+    ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b"),
+)
+
+
+class TechnologySlot(Slot):
+    name = "technology"
+    words = r"technologie|techno|technology"
+
+    def stated(self, m: Message) -> Any:
+        return m.p.technology
+
+    def read(self, d: Draft, m: Message) -> bool:
+        found = first_reading(TECHNOLOGY_WORDS, m.folded)
+        allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
+        if found and (not allowed or found in allowed):
+            d.technology = found
+            return True
+        if m.skip or re.search(r"\b(?:sais pas|sait pas|aucune idee|no idea|not sure|"
+                               r"don.?t know|pas sur|j.?sais pas|chais pas)\b", m.folded):
+            d.technology = "unknown"
+            return True
+        return False
+
+    def needed(self, d: Draft) -> bool:
+        return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
+
+    def settle(self, d: Draft) -> None:
+        category = self.taxonomy.categories.get(d.category or "")
+        implied = category.implies.get("technology") if category else None
+        if implied and d.technology is None:
+            d.technology = implied
+        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTOR and d.sector
+                                    and TECHNOLOGY_SECTOR[d.technology] != d.sector):
+            d.technology = None  # 4G on a fixed line: asked again if the problem needs it
+
+    def question(self, d: Draft, lang: str) -> Question:
+        techs = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
+        return Question("ask_technology", self._buttons((*techs, "unknown"), lang))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        offered = SECTOR_TECHNOLOGIES.get(d.sector or "")
+        if arg not in self.taxonomy.technologies or (offered and arg not in (*offered, "unknown")):
+            return False  # a button of another sector (an old keyboard): asked again
+        d.technology = arg
+        return True
+
+
+_PREPOSITION = re.compile(r"^(?:à|a|au|aux|dans|sur|vers|near|in|at)\s+", re.I)
+
+
+class LocationSlot(Slot):
+    name = "location"
+    words = r"lieu|ville|commune|adresse|code postal|location|place|town|city|address"
+
+    def stated(self, m: Message) -> Any:
+        # The engine has already read the place into « Commune (postcode) ».
+        return m.p.location[:120] if m.p.location else None
+
+    def read(self, d: Draft, m: Message) -> bool:
+        if m.skip:
+            d.location = None
+            d.skip("location")
+            return True
+        text = m.text.strip()
+        if m.short and not m.conversational and not m.p.is_report and any(
+                c.isalnum() for c in text):
+            d.location = _PREPOSITION.sub("", text)[:120] or text[:120]
+            return True
+        return False
+
+    def needed(self, d: Draft) -> bool:
+        return self._asks(d) and d.location is None and "location" not in d.skipped
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_location", (Choice(button("skip", lang), "location:skip"),))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg != "skip":
+            return False
+        d.location = None
+        d.skip("location")
+        return True
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        return d.location
+
+
+class DescriptionSlot(Slot):
+    name = "description"
+    words = r"description|descriptif"
+
+    def empty(self, d: Draft) -> bool:
+        return not d.description
+
+    def read(self, d: Draft, m: Message) -> bool:
+        if len(words(m.folded)) >= 2 or len(m.text) >= 8:
+            d.add_description(m.text)
+            return True
+        return False
+
+    def needed(self, d: Draft) -> bool:
+        return not d.description
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_description" if d.category else "describe")
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        description = shorten(d.description, 200)
+        return f"« {description} »" if lang == "fr" else f"\"{description}\""
+
+
+# An answer to "have you contacted customer service?" in a sentence: its first words
+# ("non, jamais réussi à les joindre", "oui deux fois par téléphone", "pas encore").
+_CONTACTED_ANSWERS = (
+    ("unknown", r"(?:je (?:ne )?(?:sais|sait|se) (?:plus|pas)|aucune idee|j.?sais plus|"
+                r"(?:i )?(?:don.?t|do not) (?:know|remember)|not sure|pas sur)"),
+    ("no", r"(?:non|nan|no|nope|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
+           r"aucun contact|impossible de les joindre)"),
+    ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
+            r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
+            r"(?:une|deux|trois|\d+) fois)"),
+)
+# A message that says customer service was already tried: "j'ai déjà appelé le service
+# client", "le 3900 ne répond jamais", "I called support twice".
+_CONTACTED_FACT = re.compile(
+    r"\b(?:appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
+    r"called|contacted|rang|phoned|emailed|wrote to)\b(?:\W+\w+){0,4}?\W+(?:le |au |the |)"
+    r"(?:service client|service clients|serv client|sav|hotline|support|conseiller|"
+    r"customer service|customer support|helpline|3900|1023|1064|3244|3631)\b"
+    r"|\b(?:service client|customer service|hotline|sav)\b(?:\W+\w+){0,3}?\W+(?:injoignable|"
+    r"ne repond|repond pas|raccroche|m.a raccroche|never answers|doesn.?t answer|hangs up)"
+)
+
+
+# Words before the answer: « mais oui justement », « ben non », « ah bah oui ».
+_FILLERS = re.compile(r"^\W*(?:(?:mais|ben|bah|bein|eh|ah|oh|euh|alors|bon|eh bien|hmm|well|"
+                      r"so|oh well|ha|hein|si)\W+)+")
+# The same facts anywhere in an answer, when its first words do not say: « Monsieur le
+# Maire a adressé un courrier à SFR », « nn j'ai contacté personne ».
+_CONTACTED_ANYWHERE = (
+    ("no", r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appele|contacte|"
+           r"ecrit|joint|essaye|eu le temps)|(?:appele|contacte|ecrit a|joint) personne|"
+           r"pas (?:encore |)(?:appele|contacte|ecrit)|jamais (?:appele|contacte|ecrit)|"
+           r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write|email|"
+           r"ring|phone|reach)|not yet|pas encore|nn|nope|nan)\b"),
+    ("unknown", r"\b(?:(?:sais|sait|se|sé) (?:pas|pa|plus) si|je ne sais (?:pas|plus)|"
+                r"chais pas|jsp|jsais pas|aucune idee|not sure (?:if|whether)|"
+                r"(?:don.?t|do not) (?:know|remember) (?:if|whether))\b"),
+    ("yes", r"\b(?:appele|appelee|telephone|ecrit|envoye|adresse (?:un|une|plusieurs)|"
+            r"reclamation|reclamations|ticket|courrier|courriel|mail|formulaire|chat|tchat|"
+            r"boutique|agence|guichet|accueil|conseiller|hotline|plusieurs fois|"
+            r"called|rang|phoned|wrote|emailed|complained|complaint|ticket|chatted|"
+            r"(?:une|deux|trois|quatre|cinq|dix|\d+) (?:fois|appels|reclamations)|"
+            r"(?:once|twice|three times|\d+ times))\b"),
+)
+
+
+def contacted_answer(folded: str) -> str | None:
+    """The answer a sentence starts with: yes, no or unknown."""
+    return first_reading(_CONTACTED_ANSWERS, _FILLERS.sub("", folded), at_start=True)
+
+
+class ContactedSlot(Slot):
+    name = "contacted_customer_service"
+    words = r"service client|customer service"
+
+    def stated(self, m: Message) -> Any:
+        # "j'ai déjà appelé trois fois le service client": nothing to ask about it later.
+        return "yes" if _CONTACTED_FACT.search(fold(m.text)) else None
+
+    def read(self, d: Draft, m: Message) -> bool:
+        value = (contacted_answer(m.folded)
+                 or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or "")
+                 or first_reading(_CONTACTED_ANYWHERE, m.folded))
+        if value:
+            d.contacted_customer_service = value
+            return True
+        return False
+
+    def answer(self, d: Draft, m: Message) -> bool:
+        # The first words decide: « non, mais j'ai écrit au service client » is still no.
+        value = contacted_answer(m.folded) or self.stated(m)
+        if value:
+            d.contacted_customer_service = value
+            return True
+        return self.read(d, m)
+
+    def needed(self, d: Draft) -> bool:
+        return d.contacted_customer_service is None
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_contacted", self._buttons(("yes", "no", "unknown"), lang))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg not in ("yes", "no", "unknown"):
+            return False
+        d.contacted_customer_service = arg
+        return True
+
+
+_USER_TYPE_WORDS = (
+    ("local_authority", r"collectivit|mairie|commune|maire|authority|council|municipal"),
+    ("business", r"entreprise|societe|pro\b|professionnel|business|company|commer|artisan"),
+    ("individual", r"particulier|individu|perso|private|myself|moi"),
+)
+
+
+class UserTypeSlot(Slot):
+    """Never asked: the summary shows « Particulier » unless a message said otherwise."""
+
+    name = "user_type"
+    words = r"statut|user type|particulier|entreprise|collectivite"
+
+    def stated(self, m: Message) -> Any:
+        return m.p.user_type
+
+    def read(self, d: Draft, m: Message) -> bool:
+        found = first_reading(_USER_TYPE_WORDS, m.folded)
+        if found:
+            d.user_type = found
+            return True
+        return False
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_user_type", self._buttons(tuple(self.taxonomy.user_types), lang))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg not in self.taxonomy.user_types:
+            return False
+        d.user_type = arg
+        return True
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        return label(self.name, d.user_type or "individual", lang)
+
+
+class PhotoSlot(Slot):
+    """Asked only from the summary's « Ajouter une photo »."""
+
+    name = "photo"
+    fixable = False
+
+    def value(self, d: Draft) -> Any:
+        return d.photos
+
+    def empty(self, d: Draft) -> bool:
+        return not d.photos
+
+    def read(self, d: Draft, m: Message) -> bool:
+        if m.skip:
+            d.skip("photo")
+            return True
+        return False
+
+    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+        pass
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_photo", (Choice(button("skip", lang), "photo:skip"),))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg != "skip":
+            return False
+        d.skip("photo")
+        return True
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        return str(len(d.photos))
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+class Slots:
+    """Every slot of the alert, by name, in the orders the dialogue uses them."""
+
+    # The order questions are asked in (a category before its follow-ups).
+    ASKED = ("category", "sector", "operator", "technology", "location", "description",
+             "contacted_customer_service")
+    # The order of the summary's lines ("photos" is the photo slot's line).
+    SHOWN = ("category", "sector", "operator", "technology", "location", "user_type",
+             "contacted_customer_service", "photo", "description")
+    # Button prefixes of earlier releases, still on keyboards people have on screen.
+    ALIASES = {"contacted": "contacted_customer_service"}
+
+    def __init__(self, taxonomy: Taxonomy):
+        units = (CategorySlot, SectorSlot, OperatorSlot, TechnologySlot, LocationSlot,
+                 DescriptionSlot, ContactedSlot, UserTypeSlot, PhotoSlot)
+        self.by_name: dict[str, Slot] = {u.name: u(taxonomy) for u in units}
+
+    def __getitem__(self, name: str) -> Slot:
+        return self.by_name[self.ALIASES.get(name, name)]
+
+    def get(self, name: str | None) -> Slot | None:
+        return self.by_name.get(self.ALIASES.get(name or "", name or ""))
+
+    def __iter__(self):
+        return iter(self.by_name.values())
+
+    @property
+    def fixable(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self if s.fixable)
+
+    def named_in(self, text: str) -> str | None:
+        """The field a correction names: « le lieu est faux » → location."""
+        folded = fold(text)
+        for name in ("operator", "category", "sector", "location", "technology", "user_type",
+                     "contacted_customer_service", "description"):
+            if re.search(rf"\b(?:{self.by_name[name].words})", folded):
+                return name
+        return None
