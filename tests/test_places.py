@@ -1,9 +1,13 @@
 """Places as people type them, read against the official list of communes."""
 from __future__ import annotations
 
-import pytest
+import random
 
-from nlu.places import Places
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlu.places import Places, _km
 
 PLACES = Places.load()
 
@@ -28,3 +32,42 @@ def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) ->
                                   "chez moi", "pas de réseau"])
 def test_ordinary_words_are_no_place(text: str) -> None:
     assert PLACES.read(text) is None
+
+
+@pytest.mark.parametrize("latitude,longitude,label", [
+    (47.9960, -4.1020, "Quimper (29000)"),  # central Quimper, by the cathedral
+    (45.7640, 4.8357, "Lyon (69)"),  # Presqu'île: several postcodes, so the département
+    (-20.8789, 55.4481, "Saint-Denis (974)"),  # Saint-Denis de La Réunion, not 93
+    (48.8566, 2.3522, "Paris (75)"),
+])
+def test_a_shared_position_reads_as_its_commune(latitude: float, longitude: float,
+                                                label: str) -> None:
+    assert PLACES.nearest(latitude, longitude) == label
+
+
+@pytest.mark.parametrize("latitude,longitude", [
+    (40.0, -35.0),  # the middle of the Atlantic
+    (47.5, -6.0),  # at sea, more than 15 km off Brittany
+    (0.0, 0.0), (90.0, 180.0), (-90.0, -180.0),
+])
+def test_a_position_far_from_any_commune_is_none(latitude: float, longitude: float) -> None:
+    assert PLACES.nearest(latitude, longitude) is None
+
+
+@given(st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180))
+@settings(max_examples=300, deadline=None)
+def test_nearest_never_raises(latitude: float, longitude: float) -> None:
+    label = PLACES.nearest(latitude, longitude)
+    assert label is None or label.endswith(")")
+
+
+def test_nearest_agrees_with_a_scan_of_every_commune() -> None:
+    """The grid index finds what comparing with every commune finds."""
+    communes = [c for found in PLACES._by_name.values() for c in found
+                if c.latitude is not None]
+    rng = random.Random(7)
+    for _ in range(60):
+        lat, lon = rng.uniform(41, 51.5), rng.uniform(-5.5, 9.8)
+        near = min(communes, key=lambda c: _km(lat, lon, c.latitude, c.longitude))
+        expected = near.label() if _km(lat, lon, near.latitude, near.longitude) <= 15 else None
+        assert PLACES.nearest(lat, lon) == expected
