@@ -258,7 +258,9 @@ class DialogueEngine:
             self._on_choice(w, typed)
             return
         p = await self.nlu.parse(text)
-        place = self._place(p, text, answering=w.state.expecting == "location")
+        confirming = w.state.phase is Phase.CONFIRMING and w.state.draft is not None
+        place = self._place(p, text, answering=w.state.expecting == "location",
+                            current=w.state.draft.location if confirming else None)
         if place != p.location:
             p = dataclasses.replace(p, location=place)
         w.parse = p
@@ -289,21 +291,32 @@ class DialogueEngine:
         else:
             self._on_collect_text(w, p, text)
 
-    def _place(self, p: ParseResult, text: str, answering: bool) -> str | None:
+    def _place(self, p: ParseResult, text: str, answering: bool,
+               current: str | None = None) -> str | None:
         """The place a message gives, as « Commune (postcode) » when the communes know
-        it: "st flour 15", "Saint-Flour 15100" and "15100 Saint-Flour" are one place."""
-        if p.location:
-            pinned = " ".join([p.location, *_POSTCODES.findall(text)])
-            found = self.places.read(pinned, answer=True)
-            if found and not found.isdigit():
-                return found
+        it: "st flour 15", "Saint-Flour (15100)" and "15100 Saint-Flour" are one place.
+        `current`: the place already noted; a correction names another one."""
         # Operators' names are no places, even when a town bears one (Orange): only a
         # postcode or a département next to it makes it the town.
         cleaned = self._brands.sub(" ", text.replace(p.operator_text or "\0", " "))
-        found = self.places.read(cleaned, answer=answering)
-        if found and (answering or p.location or not found.isdigit()):
-            return found
-        return p.location[:120] if p.location else None
+        if current and fold(current.split(" (")[0]) in fold(text):
+            answering = True  # « c'est pas strasbourg c'est schiltigheim »: about the place
+        found = [label for _, label in self.places.read_all(cleaned, answer=answering)
+                 if label != current]
+        if found:
+            return found[0]
+        if p.location:
+            # The model's place ("a plouha" in a sentence), with the postcodes around it.
+            pinned = " ".join([p.location, *_POSTCODES.findall(text)])
+            named = self.places.read(pinned, answer=True)
+            if named and not named.isdigit() and named != current:
+                return named
+        found_code = self.places.read(cleaned, answer=answering)
+        if found_code and found_code != current and (answering or p.location):
+            return found_code
+        if not p.location or (current and fold(p.location) in fold(current)):
+            return None
+        return p.location[:120]
 
     def _answers_question(self, w: _Work, p: ParseResult, text: str) -> bool:
         """Whether the text answers the question asked (« nn j'ai contacté personne » may
@@ -419,6 +432,12 @@ class DialogueEngine:
         m = Message(p, text)
         named = self.slots.named_in(text)
         given = self._facts_given(m)
+        if named and named not in given and self.slots[named].reads_corrections:
+            # « mettez professionnel : c'est la ligne du GAEC »: the named field's own
+            # reader, as if its question had been asked.
+            probe = copy.deepcopy(draft)
+            if self.slots[named].read(probe, m):
+                given[named] = self.slots[named].value(probe)
         if named:
             # "non, le lieu c'est Lyon": only the field named changes.
             changes = {named: given[named]} if named in given else {}
@@ -427,13 +446,13 @@ class DialogueEngine:
             # problem only when it states nothing else.
             # « ma box RED à la maison, pas le forfait mobile » (the operator restated):
             # its sector, and its problem only when it states nothing else.
-            new = {k: v for k, v in given.items() if self.slots[k].value(draft) != v}
+            new = {k: v for k, v in given.items() if not self.slots[k].same(draft, v)}
             changes = {k: v for k, v in new.items() if k not in ("category", "sector")}
             for fallback in ("sector", "category"):
                 if not changes and fallback in new:
                     changes = {fallback: new[fallback]}
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
-        changes = {k: v for k, v in changes.items() if self.slots[k].value(draft) != v}
+        changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
         if not changes and not (named and named not in given) and _confirms(m):
             w.state.confirmed_with = fold(text).strip(" .!")
@@ -441,6 +460,10 @@ class DialogueEngine:
             return
         if changes:
             self._apply_changes(w, draft, changes)
+            return
+        if named and named in given:
+            w.say("nothing_changed")  # « c'est pour mon entreprise » when it already says so
+            self._summary(w)
             return
         if named:
             w.state.correcting = True
@@ -743,10 +766,15 @@ class DialogueEngine:
             self._reask(w)
 
     def _on_location(self, w: _Work, event: LocationEvent) -> None:
-        # Rounded to 0.01° (about 1 km): enough for coverage maps, not an address.
-        place = f"{round(event.latitude, 2):.2f}, {round(event.longitude, 2):.2f}"
+        # The commune, as if typed: « Quimper (29000) »; far from any commune (at sea,
+        # abroad), the position rounded to 0.01° (about 1 km), never an address.
+        commune = self.places.nearest(event.latitude, event.longitude)
+        place = commune or f"{round(event.latitude, 2):.2f}, {round(event.longitude, 2):.2f}"
         state = w.state
-        w.say("location_saved")
+        if commune:
+            w.say("location_saved", place=commune)
+        else:
+            w.say("location_rounded")
         if state.draft is None or state.phase in (Phase.IDLE, Phase.RATING):
             self._start(w, Draft(location=place))
             return

@@ -13,7 +13,7 @@ FAQ_PATH = Path(__file__).with_name("faq.yml")
 # A question: a question mark, or a first word that asks.
 _QUESTION = re.compile(
     r"\?|^\W*(?:comment|pourquoi|que|qu.est|quel|quelle|quels|quelles|ou|est-ce|est ce|"
-    r"peut-on|puis-je|pouvez-vous|c.est quoi|a quoi|how|what|why|where|who|can|could|will|"
+    r"peut-on|puis-je|pouvez-vous|c.est quoi|a quoi|ca sert|how|what|why|where|who|can|could|will|"
     r"is|are|do|does)\b")
 
 

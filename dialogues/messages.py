@@ -233,6 +233,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thanks for the photo, I'm keeping it.",
     },
     "location_saved": {
+        "fr": "Position reçue : {place}. Seule la commune est gardée.",
+        "en": "Location received: {place}. Only the town is kept.",
+    },
+    "location_rounded": {
         "fr": "Position enregistrée (arrondie à environ 1 km).",
         "en": "Location saved (rounded to about 1 km).",
     },

@@ -24,7 +24,7 @@ from typing import Any
 from dialogues.messages import button, label
 from dialogues.replies import Choice
 from dialogues.state import Draft
-from nlu.interpret import ParseResult
+from nlu.interpret import ParseResult, without_set_aside
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from nlu.text import fold, words
 
@@ -103,6 +103,9 @@ class Slot:
     words: str = ""
     # Offered in « Modifier » at the summary.
     fixable: bool = True
+    # Its reader may read a correction that names the field (« mettez professionnel »);
+    # free-text readers (an operator's name, a place) would take any words.
+    reads_corrections: bool = False
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
@@ -116,6 +119,10 @@ class Slot:
 
     def empty(self, d: Draft) -> bool:
         return self.value(d) is None
+
+    def same(self, d: Draft, value: Any) -> bool:
+        """Whether `value` is what the draft already says."""
+        return self.value(d) == value
 
     # -- reading messages ---------------------------------------------------------------
     def stated(self, m: Message) -> Any:
@@ -247,12 +254,32 @@ class CategorySlot(Slot):
         return True
 
 
+_SECTOR_WORDS = (
+    ("mobile", r"\b(?:internet mobile|data|donnees mobiles|mobile data|4g|5g|3g|portable|"
+               r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable)\b"),
+    ("fixed", r"\b(?:internet|box|fixe|fibre|adsl|vdsl|landline|wifi|wi-fi|broadband|"
+              r"home internet|ligne fixe|la ligne|modem|routeur|router|tele|tv)\b"),
+    ("postal", r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|mail|"
+               r"letters?|poste|facteur|recommande|recommandee)\b"),
+)
+
+
 class SectorSlot(Slot):
     name = "sector"
+    reads_corrections = True
     words = r"secteur|domaine|sector|area"
 
     def stated(self, m: Message) -> Any:
         return m.p.sector
+
+    def read(self, d: Draft, m: Message) -> bool:
+        # An answer to "mobile, internet or mail?": « Internet de la maison, pas le
+        # portable » — what is set aside does not count.
+        found = first_reading(_SECTOR_WORDS, fold(without_set_aside(m.text)))
+        if found and found in self.options(d):
+            d.sector = found
+            return True
+        return False
 
     def needed(self, d: Draft) -> bool:
         return d.sector is None
@@ -314,7 +341,16 @@ def operator_named(text: str) -> str | None:
     name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
     if not name or not any(c.isalpha() for c in name) or len(words(fold(name))) > 4:
         return None
+    if words(fold(name))[0] in _NOT_A_NAME:
+        return None  # « ça sert à quoi de vous écrire » names nobody
     return name
+
+
+# First words that start a sentence, never an operator's name.
+_NOT_A_NAME = frozenset("""a au aux le la les l de du des d un une je j il elle on nous vous
+    ils elles ca sert est sont pas ne n quoi comment pourquoi quand ou si mais et donc car
+    ce cet cette ces mon ma mes ton ta tes son sa ses notre votre leur y en the i it is a an
+    what why how when where who my your we you they this that there""".split())
 
 
 class OperatorSlot(Slot):
@@ -331,6 +367,10 @@ class OperatorSlot(Slot):
 
     def empty(self, d: Draft) -> bool:
         return d.operator is None and d.operator_text is None
+
+    def same(self, d: Draft, value: Any) -> bool:
+        # « RED » and « RED by SFR » are one operator.
+        return (value[0] is not None and value[0] == d.operator) or self.value(d) == value
 
     def stated(self, m: Message) -> Any:
         if m.p.operator or m.p.operator_text:
@@ -423,19 +463,23 @@ TECHNOLOGY_WORDS = (
 
 class TechnologySlot(Slot):
     name = "technology"
+    reads_corrections = True
     words = r"technologie|techno|technology"
 
     def stated(self, m: Message) -> Any:
         return m.p.technology
 
     def read(self, d: Draft, m: Message) -> bool:
-        found = first_reading(TECHNOLOGY_WORDS, m.folded)
+        # « l'adsl par le fil, on a pas la fibre »: what is set aside does not count.
+        found = first_reading(TECHNOLOGY_WORDS, fold(without_set_aside(m.text)))
         allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
         if found and (not allowed or found in allowed):
             d.technology = found
             return True
         if m.skip or re.search(r"\b(?:sais pas|sait pas|aucune idee|no idea|not sure|"
-                               r"don.?t know|pas sur|j.?sais pas|chais pas)\b", m.folded):
+                               r"don.?t know|pas sur|j.?sais pas|chais pas|jsp|je ne sais|"
+                               r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore|"
+                               r"pas la moindre idee|no clue|aucune id)\b", m.folded):
             d.technology = "unknown"
             return True
         return False
@@ -581,6 +625,7 @@ def contacted_answer(folded: str) -> str | None:
 
 class ContactedSlot(Slot):
     name = "contacted_customer_service"
+    reads_corrections = True
     words = r"service client|customer service"
 
     def stated(self, m: Message) -> Any:
@@ -619,7 +664,8 @@ class ContactedSlot(Slot):
 
 _USER_TYPE_WORDS = (
     ("local_authority", r"collectivit|mairie|commune|maire|authority|council|municipal"),
-    ("business", r"entreprise|societe|pro\b|professionnel|business|company|commer|artisan"),
+    ("business", r"entreprise|societe|pro\b|professionn?el|business|company|commer|artisan|"
+                 r"gaec|exploitation|boutique|magasin|cabinet"),
     ("individual", r"particulier|individu|perso|private|myself|moi"),
 )
 
@@ -628,7 +674,8 @@ class UserTypeSlot(Slot):
     """Never asked: the summary shows « Particulier » unless a message said otherwise."""
 
     name = "user_type"
-    words = r"statut|user type|particulier|entreprise|collectivite"
+    reads_corrections = True
+    words = r"statut|user type|particulier|entreprise|collectivite|professionn?el|pro\b|mairie"
 
     def stated(self, m: Message) -> Any:
         return m.p.user_type

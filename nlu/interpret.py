@@ -63,7 +63,7 @@ _SET_ASIDE = re.compile(
 _NEGATED_VERB = re.compile(r"(?:\bn['’]|\bne\s|\bn\s)\S*\s*$", re.IGNORECASE)
 
 
-def _without_other_sector(text: str) -> str:
+def without_set_aside(text: str) -> str:
     def blank(m: re.Match[str]) -> str:
         # « je n'ai pas la fibre »: a verb's negation, the thing is what is missing.
         if _NEGATED_VERB.search(text[max(0, m.start() - 14):m.start()]):
@@ -250,7 +250,7 @@ class Interpreter:
 
     def sector_hints(self, text: str) -> dict[str, int]:
         counts = dict.fromkeys(self.taxonomy.sectors, 0)
-        for m in self._sector_hints.find(_without_other_sector(text)):
+        for m in self._sector_hints.find(without_set_aside(text)):
             counts[m.value] += 1
         return counts
 

@@ -17,7 +17,13 @@ from tests.people_driver import load_people, play
 PEOPLE = load_people()
 # People the bot still fails, with why: each one is a known gap, checked to still fail
 # (strict), so that fixing it shows up here.
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "dame-sainte-menehould-service-client-injoignable":
+        "« c'est pour mon téléphone portable, je n'ai pas de box moi » at the summary: the "
+        "box she does not have weighs as much as the phone, so the sector is not changed",
+    "b-coloc-courrier-schilick":
+        "« Schilick », Schiltigheim's nickname, is no commune name (no nickname list yet)",
+}
 
 
 def _case(person):

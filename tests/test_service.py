@@ -69,16 +69,26 @@ async def test_transcript_keeps_every_message_and_the_parse(bot) -> None:
     assert any(m.sender == "bot" and "technologie" in m.text for m in messages)
 
 
-async def test_shared_location_is_rounded_before_it_is_stored(bot) -> None:
+async def test_a_shared_position_becomes_its_commune(bot) -> None:
     await bot.send("pas de réseau Free dans mon hameau")
     await bot.send(ChoiceEvent("technology:4g"))
     out = await bot.send(LocationEvent(48.856613, 2.352222))
     assert out.expecting == "contacted_customer_service"
+    assert "Paris\u00a0(75)" in out.replies[0].text or "Paris (75)" in out.replies[0].text
     state = await bot.service.state_of("cli", "alice")
-    assert state.draft.location == "48.86, 2.35"
+    assert state.draft.location == "Paris (75)"
     key = bot.service.user_key("cli", "alice")
     stored = [m.payload for m in await bot.repository.transcript("cli", key) if m.kind == "location"]
-    assert stored == [{"latitude": 48.86, "longitude": 2.35}]
+    assert stored == [{"latitude": 48.86, "longitude": 2.35}]  # rounded in the transcript
+
+
+async def test_a_position_at_sea_is_kept_rounded(bot) -> None:
+    await bot.send("pas de réseau Free sur mon bateau")
+    await bot.send(ChoiceEvent("technology:4g"))
+    out = await bot.send(LocationEvent(46.123456, -8.987654))
+    assert "arrondie" in out.replies[0].text
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.location == "46.12, -8.99"
 
 
 async def test_a_failing_turn_is_a_polite_answer_and_changes_nothing(bot, monkeypatch) -> None:

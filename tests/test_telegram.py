@@ -102,10 +102,10 @@ async def test_album_forged_button_sticker_and_people_in_parallel(
     fake.push(fake.document_update(ALICE, b"%PDF-1.4 fake", "facture.pdf", "application/pdf"))
     await bot_says(fake, ALICE, "JPEG, PNG ou WEBP")
     fake.push(fake.location_update(ALICE, 47.218371, -1.553621))
-    await bot_says(fake, ALICE, "arrondie")
+    await bot_says(fake, ALICE, "Nantes")
     assert len(fake.calls_to("answerCallbackQuery")) == 1
     state = await sqlite_bot.service.state_of("telegram", str(ALICE))
-    assert len(state.draft.photos) == 3 and state.draft.location == "47.22, -1.55"
+    assert len(state.draft.photos) == 3 and state.draft.location == "Nantes (44)"
 
 
 async def test_webhook_checks_its_secret(fake, aiohttp_server, sqlite_bot, tmp_path) -> None:

@@ -1,0 +1,127 @@
+"""The slots' own readers, on sentences as people type them (no model needed)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dialogues.engine import _confirms
+from dialogues.slots import Message, Slots, contacted_answer, operator_named
+from dialogues.state import Draft
+from nlu.interpret import empty_result
+from nlu.taxonomy import Taxonomy
+
+TAXONOMY = Taxonomy.load()
+SLOTS = Slots(TAXONOMY)
+
+
+def said(text: str, **parse) -> Message:
+    return Message(dataclasses.replace(empty_result(text), **parse), text)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Mais oui justement, j'ai appelé au moins dix fois", "yes"),
+    ("nn j'ai contacté personne", "no"),
+    ("Monsieur le Maire a adressé un courrier à SFR en octobre, resté sans réponse", "yes"),
+    ("mi sé pa si mon petit-fils la téléphoné", "unknown"),
+    ("non, jamais réussi à les joindre", "no"),
+    ("oui deux fois par téléphone", "yes"),
+    ("Not yet, my French on the phone isn't good enough", "no"),
+])
+def test_customer_service_answers_in_sentences(text: str, value: str) -> None:
+    draft = Draft()
+    assert SLOTS["contacted_customer_service"].answer(draft, said(text))
+    assert draft.contacted_customer_service == value
+
+
+def test_the_first_words_decide_the_customer_service_answer() -> None:
+    assert contacted_answer("non, mais j'ai ecrit au service client") == "no"
+
+
+@pytest.mark.parametrize("text, value", [
+    ("4G mi croi, mé mi connais pa bien sa", "4g"),
+    ("l adsl par le fil du telephone on a pas la fibre ici", "adsl"),
+    ("It's ADSL on the old copper phone line.", "adsl"),
+    ("Je ne saurais vous dire, nous ne captons rien", "unknown"),
+    ("Par radio, une antenne sur le toit qui vise le relais.", "radio"),
+])
+def test_technologies_with_hedges(text: str, value: str) -> None:
+    draft = Draft(sector="mobile" if value in ("4g", "unknown") else "fixed")
+    assert SLOTS["technology"].answer(draft, said(text))
+    assert draft.technology == value
+
+
+def test_a_technology_button_of_another_sector_is_refused() -> None:
+    draft = Draft(sector="mobile", category="coverage")
+    assert SLOTS["technology"].choose(draft, "radio") is False
+    assert draft.technology is None
+
+
+@pytest.mark.parametrize("text, name", [
+    ("c'est Kiwi Télécom, un petit opérateur local", "Kiwi Télécom"),
+    ("Nous passons par Alsatis, un petit fournisseur d'accès par radio", "Alsatis"),
+    ("ca sert a quoi de vous ecrire vous allez venir le reparer vous", None),
+])
+def test_operators_outside_the_list(text: str, name: str | None) -> None:
+    assert operator_named(text) == name
+
+
+def test_a_known_brand_typed_in_small_talk_is_the_operator() -> None:
+    draft = Draft(sector="mobile")
+    assert SLOTS["operator"].answer(draft, said("Zeop, c'est mon petit-fils la pri sa pou moin",
+                                                intent="chitchat"))
+    assert draft.operator == "zeop"
+
+
+def test_a_question_is_no_operator_name() -> None:
+    draft = Draft(sector="mobile")
+    assert not SLOTS["operator"].answer(draft, said(
+        "Pourriez-vous m'indiquer ce que la mairie peut faire ?", intent="help"))
+    assert draft.operator_text is None
+
+
+@pytest.mark.parametrize("text, sector", [
+    ("Internet de la maison, pas le portable.", "fixed"),
+    ("mon tel portable", "mobile"),
+    ("c'est pour des lettres", "postal"),
+])
+def test_sectors_in_words(text: str, sector: str) -> None:
+    draft = Draft()
+    assert SLOTS["sector"].answer(draft, said(text))
+    assert draft.sector == sector
+
+
+@pytest.mark.parametrize("text, sends", [
+    ("Oui, c'est parfait Madame, vous pouvez l'envoyer.", True),
+    ("C'est exact. Vous pouvez transmettre, avec nos remerciements.", True),
+    ("Validé, envoyez.", True),
+    ("Yes that's all correct, please send it.", True),
+    ("ok go, send", True),
+    ("non ne l'envoyez pas", False),
+    ("attendez", False),
+])
+def test_sending_from_the_summary_in_words(text: str, sends: bool) -> None:
+    assert _confirms(said(text)) is sends
+
+
+def test_the_questions_a_problem_needs_come_from_the_taxonomy() -> None:
+    asked = {c: tuple(n for n in ("technology", "location")
+                      if SLOTS[n].needed(Draft(category=c, sector=TAXONOMY.categories[c].sectors[0])))
+             for c in TAXONOMY.categories}
+    assert asked == {c: TAXONOMY.categories[c].asks if TAXONOMY.categories[c].sectors[0] != "postal"
+                     else tuple(a for a in TAXONOMY.categories[c].asks if a != "technology")
+                     for c in TAXONOMY.categories}
+    assert asked["billing"] == () and asked["parcel_delivery"] == ("location",)
+
+
+def test_every_slot_has_one_name_everywhere() -> None:
+    from dialogues.messages import label, text
+
+    for slot in SLOTS:
+        text(f"hint_{slot.name}", "fr")  # a hint for when its answer cannot be read
+        if slot.fixable:
+            assert label("fields", slot.name, "fr") != slot.name
+    for name in ("sector", "category", "user_type", "technology", "contacted_customer_service"):
+        draft = Draft(sector="fixed", category="outage")
+        question = SLOTS[name].question(draft, "fr")
+        assert all(c.value.startswith(f"{name}:") for c in question.choices)
