@@ -115,6 +115,9 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+_REFERENCE = re.compile(r"\bJA-[A-Z0-9]{8}\b")
+
+
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """(HTML text, keyboard) messages for one reply; the keyboard goes on the last piece."""
     if isinstance(reply, AdviceReply):
@@ -122,7 +125,8 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     elif isinstance(reply, ShareReply):
         body = f"{html.escape(reply.text)}\n\n<code>{html.escape(reply.share_text)}</code>"
     else:
-        body = html.escape(reply.text, quote=False)
+        # The alert's reference in monospace: one tap copies it, and it stays whole.
+        body = _REFERENCE.sub(r"<code>\g<0></code>", html.escape(reply.text, quote=False))
     pieces = split_message(body)
     return [(piece, keyboard(reply) if i == len(pieces) - 1 else None)
             for i, piece in enumerate(pieces)]

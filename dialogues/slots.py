@@ -339,10 +339,9 @@ def operator_named(text: str) -> str | None:
     rest = text.strip()[start:]
     tail = _OPERATOR_TAIL.search(fold(rest))
     name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
-    if not name or not any(c.isalpha() for c in name) or len(words(fold(name))) > 4:
-        return None
-    if words(fold(name))[0] in _NOT_A_NAME:
-        return None  # « ça sert à quoi de vous écrire » names nobody
+    named = words(fold(name))
+    if not named or len(named) > 4 or named[0] in _NOT_A_NAME:
+        return None  # no letters we can read, a sentence, « ça sert à quoi… »
     return name
 
 

@@ -70,6 +70,9 @@ async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, si
     await choose(page, "Envoyer")
     await bot_says(page, "Référence")
     await expect(page.get_by_role("link", name="WhatsApp")).to_be_visible()
+    reference = page.locator(".ref").first  # never cut mid-code on a narrow screen
+    await expect(reference).to_have_text(re.compile(r"^JA-[A-Z0-9]{8}$"))
+    assert await reference.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))

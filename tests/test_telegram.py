@@ -74,6 +74,8 @@ async def test_polling_conversation_to_a_saved_alert_with_photo(
     assert any(e["type"] == "bold" for e in advice["entities"])
 
     reference = next(t for t in texts(fake, ALICE) if "Référence" in t).split(": ")[-1].strip()
+    saved = next(m for m in sent if "Référence" in m.get("text", ""))
+    assert any(e["type"] == "code" for e in saved.get("entities", []))  # tap to copy, whole
     alert = await sqlite_bot.repository.alert(reference)
     assert alert["channel"] == "telegram" and alert["operator"] == "chronopost"
     assert len(alert["photos"]) == 1

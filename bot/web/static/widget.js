@@ -86,7 +86,7 @@ button{font:inherit} a{color:var(--b);text-decoration:underline}
 .log{flex:1;overflow-y:auto;position:relative;padding:12px;background:#f6f6f6;overscroll-behavior:contain}
 .row{display:flex;margin:6px 0} .row.user{justify-content:flex-end}
 .msg{max-width:88%;padding:8px 12px;border-radius:14px;background:#fff;border:1px solid #ddd;
-  overflow-wrap:anywhere} .plain,.user .msg{white-space:pre-wrap}
+  overflow-wrap:anywhere} .plain,.user .msg{white-space:pre-wrap} .ref{white-space:nowrap;font-weight:600}
 .user .msg{background:var(--b);border-color:var(--b);color:#fff} .failed .msg{opacity:.7}
 .error .msg{background:#fff0f0;border-color:#ce0500;color:#a00}
 .note{display:block;font-size:12px;margin-top:4px} .note:empty{display:none}
@@ -171,12 +171,19 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
   }
 
   // Plain text, bare https:// URLs made clickable (newlines are kept by CSS pre-wrap).
+  // Links, and alert references that never wrap mid-code (JA-XXXXXXXX).
   function appendText(parent, text, t) {
-    var re = /https:\/\/[^\s<>"«»]*[^\s<>"«».,;:!?)\]]/g, last = 0, m;
+    var re = /https:\/\/[^\s<>"«»]*[^\s<>"«».,;:!?)\]]|\bJA-[A-Z0-9]{8}\b/g, last = 0, m;
     text = String(text == null ? "" : text);
     while ((m = re.exec(text))) {
       if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
-      parent.appendChild(link(m[0], m[0], t));
+      if (m[0].indexOf("JA-") === 0) {
+        var ref = parent.appendChild(h("span"));
+        ref.className = "ref";
+        ref.textContent = m[0];
+      } else {
+        parent.appendChild(link(m[0], m[0], t));
+      }
       last = m.index + m[0].length;
     }
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
