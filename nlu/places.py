@@ -18,6 +18,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 from nlu.text import fold
 
 COMMUNES_PATH = Path(__file__).with_name("communes.tsv.gz")
@@ -36,6 +39,18 @@ _DEPARTMENT = re.compile(r"(?<![\d\w])(\d{2}|2a|2b|97\d)(?![\d\w])")
 _LONGEST_NAME_WORDS = 7
 DEPARTMENTS_PATH = Path(__file__).with_name("departements.tsv")
 _NEGATIONS = {"pas", "not", "non", "ni", "nor", "instead", "plutot"}
+# Words of everyday answers to "where?" that are also communes (Campagne, Maisons,
+# Village-Neuf…): taken only when capitalised or pinned by a postcode or a département.
+_EVERYDAY = {"village", "villages", "maison", "maisons", "campagne", "quartier", "ville",
+             "centre", "france", "parents", "parent", "travail", "bureau", "boulot", "route",
+             "mer", "montagne", "plage", "ecole", "gare", "foret", "bourg", "cite", "port",
+             "partout", "region", "lotissement", "immeuble", "residence", "appartement",
+             "chez", "moi", "home", "house", "work", "office", "town", "city", "country",
+             "hameau", "commune", "chateau", "eglise", "mairie", "centre ville", "la ville",
+             "le village", "la maison", "la campagne", "le quartier", "la mer", "la montagne"}
+_GENERIC = {"saint", "sainte", "mont", "port", "pont", "bourg", "ville", "bois", "plan",
+            "passage", "chapelle", "pin", "fort", "perche", "vallee", "roche", "garde",
+            "tour", "barre", "haye", "motte", "ferte", "fontaine", "gare", "poste", "place"}
 # Words after which a name is a hamlet or a street, not the commune: « au lieu-dit les
 # Granges », « rue de Paris ».
 _NOT_A_COMMUNE_AFTER = {"dit", "hameau", "quartier", "rue", "route", "chemin", "avenue", "bd",
@@ -96,6 +111,8 @@ class Places:
         for commune in communes:
             # « au Lamentin », « à Havre »: the name without its article, when free.
             bare = _match_key(commune.name)
+            if len(bare) < 5 or bare in _GENERIC:
+                continue  # « Le Saint », « La Ville »: no alias that a sentence is full of
             if bare != _key(commune.name) and bare not in self._by_name:
                 self._by_name.setdefault(bare, [])
             if bare != _key(commune.name) and commune not in self._by_name[bare]:
@@ -113,6 +130,7 @@ class Places:
                 starts.setdefault(first, []).append(commune)
         self._aliases = {first: found for first, found in starts.items()
                          if len(found) == 1 and first not in self._by_name}
+        self._by_prefix: dict[str, list[str]] | None = None  # built on first typo
         self._departments: dict[str, str] = {}
         if DEPARTMENTS_PATH.exists():
             for line in DEPARTMENTS_PATH.read_text(encoding="utf-8").splitlines():
@@ -223,7 +241,16 @@ class Places:
                     continue
                 name = " ".join(words[i:i + n])
                 found = self._by_name.get(name) or (self._aliases.get(name) if n == 1 else None)
-                if not found or (i > 0 and words[i - 1] in _NOT_A_COMMUNE_AFTER):
+                before = words[max(0, i - 2):i]
+                if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
+                        len(before) == 2 and before[1] in ("de", "du", "des", "d")
+                        and before[0] in _NOT_A_COMMUNE_AFTER):
+                    continue  # « rue de Lannoy à Roubaix »: the street, not the commune
+                # « depuis le passage du cyclone »: in a sentence, a name that starts with
+                # an article is a commune only when capitalised.
+                if (not answer and words[i] in _ARTICLES and n > 1
+                        and not re.search(r"\b" + re.escape(name.split(" ", 1)[1]),
+                                          " ".join(fold(c) for c in capitalised))):
                     continue
                 if name in self._departments and all(
                         c.department != self._departments[name] for c in found):
@@ -237,6 +264,8 @@ class Places:
                 if not located and (len(words[i]) <= 2 and n == 1
                                     or n == 1 and not answer and not capital):
                     continue
+                if not located and not capital and (name in _EVERYDAY or words[i] in _EVERYDAY):
+                    continue
                 commune = (located or found)[0]
                 postcode = next((p for p in postcodes if p in commune.postcodes), None)
                 used |= set(range(i, i + n))
@@ -247,8 +276,31 @@ class Places:
                     "commune", "ville", "municipality", "town")
                 ranked.append(((negated, not said, not located, not (capital or answer), -n, i),
                                i, commune.label(postcode)))
+        if not ranked and answer:
+            ranked = self._near_misses(words, departments)
         ranked.sort()
         return [(i, label) for _, i, label in ranked]
+
+    def _near_misses(self, words: list[str], departments: set[str]) -> list:
+        """« saint brieu » for Saint-Brieuc: one typo in a name of six letters or more,
+        only in an answer to "where?" and only when no name was found as typed."""
+        if self._by_prefix is None:
+            self._by_prefix = {}
+            for name in self._by_name:
+                self._by_prefix.setdefault(name[:3], []).append(name)
+        for n in range(min(4, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                typed = " ".join(words[i:i + n])
+                if len(typed) < (6 if n > 1 else 7) or set(words[i:i + n]) & _EVERYDAY:
+                    continue
+                close = process.extractOne(typed, self._by_prefix.get(typed[:3], []),
+                                           scorer=DamerauLevenshtein.distance, score_cutoff=1)
+                if close:
+                    found = self._by_name[close[0]]
+                    located = [c for c in found if c.department in departments]
+                    return [((False, True, not located, False, -n, i), i,
+                             (located or found)[0].label())]
+        return []
 
 
 def coordinates(entries: list[dict], cities: list[dict]) -> dict[str, tuple[float, float]]:

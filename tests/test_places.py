@@ -23,15 +23,33 @@ PLACES = Places.load()
     ("97110", True, "Pointe-à-Pitre (97110)"),
     ("Lyon", True, "Lyon (69)"),  # several postcodes: the département
     ("15100", True, "15100"),  # several communes share it: the postcode alone
+    ("Cilaos, a Palmiste Rouge", True, "Cilaos (97413)"),  # punctuation hides no name
+    ("Naucelle, dans l'Aveyron. La ferme est à 4 km du bourg.", True, "Naucelle (12800)"),
+    ("Baie-Mahault, vers Jarry", True, "Baie-Mahault (97122)"),
+    ("Castelnau-le-Lez (34170), à côté de Montpellier", True, "Castelnau-le-Lez (34170)"),
+    ("pas à Rennes mais à Cesson-Sévigné", False, "Cesson-Sévigné (35510)"),
+    ("sent to my work address in Rezé, not Nantes", False, "Rezé (44400)"),
+    ("à St Gilles (commune de St Paul), La Réunion", False, "Saint-Paul (974)"),
+    ("un immeuble rue de Lannoy à Roubaix", False, "Roubaix (59100)"),
+    ("near Sarlat", True, "Sarlat-la-Canéda (24200)"),
+    ("au Lamentin", True, "Le Lamentin (97232)"),
+    ("saint brieu, dan les cote d armor", True, "Saint-Brieuc (22000)"),  # one typo
 ])
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
     assert PLACES.read(typed, answer=answer) == label
 
 
 @pytest.mark.parametrize("text", ["j'ai une orange", "vue sur mer", "dans le centre-ville",
-                                  "chez moi", "pas de réseau"])
+                                  "chez moi", "pas de réseau", "au lieu dit les granges",
+                                  "depuis le passage du cyclone"])
 def test_ordinary_words_are_no_place(text: str) -> None:
     assert PLACES.read(text) is None
+
+
+@pytest.mark.parametrize("answer", ["dans mon village", "a la maison", "la campagne",
+                                    "chez mes parents", "mon quartier", "partout en france"])
+def test_everyday_answers_to_where_are_no_commune(answer: str) -> None:
+    assert PLACES.read(answer, answer=True) is None
 
 
 @pytest.mark.parametrize("latitude,longitude,label", [
