@@ -3,7 +3,7 @@
 Prints, as issue 9 measures them: how many reach a saved alert with every checked field
 right, how many without any question asked twice, and the median number of messages
 (overall, and when the first message already names operator and place). `-v` prints
-the conversations that went wrong. Uses the model of `JALERTE_MODEL_PATH` or the default
+the conversations that went wrong; `--dir tests/people_fresh` plays another table. Uses the model of `JALERTE_MODEL_PATH` or the default
 model (`make model`). Run with `make bench`.
 """
 from __future__ import annotations
@@ -27,8 +27,11 @@ async def run(verbose: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="jalerte-people-"))
     config = Config.from_env({**os.environ, "JALERTE_DATA_DIR": str(data_dir),
                               "JALERTE_DATABASE_URL": ""})
-    only = [a for a in sys.argv[1:] if not a.startswith("-")]
-    people = [p for p in load_people() if not only or any(o in p.name for o in only)]
+    args = sys.argv[1:]
+    directory = Path(args[args.index("--dir") + 1]) if "--dir" in args else None
+    only = [a for a in args if not a.startswith("-") and a != str(directory)]
+    people = [p for p in (load_people(directory) if directory else load_people())
+              if not only or any(o in p.name for o in only)]
     outcomes = []
     async with runtime(config) as rt:
         for n, person in enumerate(people):
@@ -72,4 +75,4 @@ async def run(verbose: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run("-v" in sys.argv or len(sys.argv) > 2))
+    asyncio.run(run("-v" in sys.argv))

@@ -97,6 +97,10 @@ _NOT_SENDING = re.compile(r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?
                           r"(?:envoy|transmet|valid|send|submit)")
 
 
+_RESTART_WORDS = re.compile(r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
+                            r"restart|from scratch)\b")
+
+
 def _confirms(m: Message) -> bool:
     """Whether a message at the summary says "yes, send it" (and corrects nothing)."""
     if m.p.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
@@ -277,9 +281,13 @@ class DialogueEngine:
             # A question mid-way is answered, and the report stays where it was.
             w.ask(answer.text(w.lang))
             self._reask(w)
-        elif p.intent == "cancel":
+        elif p.intent == "cancel" and not self._answers_question(w, p, text):
             self._ask_cancel(w)
-        elif p.intent == "restart":
+        elif p.intent == "restart" and not self._answers_question(w, p, text) and (
+                w.state.draft is None or len(words(fold(text))) <= 4
+                or _RESTART_WORDS.search(fold(text))):
+            # « On recommence » drops a report: only a short command does that, never an
+            # answer the model mistook for one.
             self._restart(w)
         elif p.intent == "help" and not self._answers_question(w, p, text):
             w.say("help")
@@ -321,6 +329,8 @@ class DialogueEngine:
     def _answers_question(self, w: _Work, p: ParseResult, text: str) -> bool:
         """Whether the text answers the question asked (« nn j'ai contacté personne » may
         read as a call for help to the model)."""
+        if w.state.phase is Phase.CONFIRMING and w.state.draft is not None:
+            return _confirms(Message(p, text))  # « Parfait, vous pouvez valider »
         slot = self.slots.get(w.state.expecting)
         if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
             return False
@@ -439,8 +449,9 @@ class DialogueEngine:
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
         if named:
-            # "non, le lieu c'est Lyon": only the field named changes.
-            changes = {named: given[named]} if named in given else {}
+            # "non, le lieu c'est Lyon": only the fields named change (« la médiathèque
+            # est à la commune, c'est la mairie du Tampon qui signale »: place and who).
+            changes = {n: given[n] for n in self.slots.all_named_in(text) if n in given}
         else:
             # "c'est SFR pas Orange", "à Lyon": the facts the message states, and its
             # problem only when it states nothing else.

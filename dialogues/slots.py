@@ -47,7 +47,8 @@ SKIP_WORDS = frozenset(
 # question "what is the problem?" (a first message needs nlu.interpret's threshold).
 ANSWER_THRESHOLD = 0.6
 CONVERSATIONAL = frozenset({"greet", "thank", "goodbye", "chitchat", "out_of_scope",
-                            "consumer_dispute", "affirm", "deny", "dont_know"})
+                            "consumer_dispute", "affirm", "deny", "dont_know", "cancel",
+                            "restart", "help"})
 
 
 def first_reading(table: tuple[tuple[str, str], ...], folded: str,
@@ -478,7 +479,8 @@ class TechnologySlot(Slot):
         if m.skip or re.search(r"\b(?:sais pas|sait pas|aucune idee|no idea|not sure|"
                                r"don.?t know|pas sur|j.?sais pas|chais pas|jsp|je ne sais|"
                                r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore|"
-                               r"pas la moindre idee|no clue|aucune id)\b", m.folded):
+                               r"pas la moindre idee|no clue|aucune id|"
+                               r"(?:sais|sait|savons|savez|savent) (?:pas|plus))\b", m.folded):
             d.technology = "unknown"
             return True
         return False
@@ -576,7 +578,7 @@ class DescriptionSlot(Slot):
 _CONTACTED_ANSWERS = (
     ("unknown", r"(?:je (?:ne )?(?:sais|sait|se) (?:plus|pas)|aucune idee|j.?sais plus|"
                 r"(?:i )?(?:don.?t|do not) (?:know|remember)|not sure|pas sur)"),
-    ("no", r"(?:non|nan|no|nope|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
+    ("no", r"(?:non|nan|no|nope|nao|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
            r"aucun contact|impossible de les joindre)"),
     ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
             r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
@@ -617,6 +619,15 @@ _CONTACTED_ANYWHERE = (
 )
 
 
+_CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait)\W+"
+                             r"(non|no|nope|oui|yes|si)\b")
+
+
+def _changed_mind(folded: str) -> str | None:
+    said = _CHANGE_OF_MIND.findall(folded)
+    return ("yes" if said[-1] in ("oui", "yes", "si") else "no") if said else None
+
+
 def contacted_answer(folded: str) -> str | None:
     """The answer a sentence starts with: yes, no or unknown."""
     return first_reading(_CONTACTED_ANSWERS, _FILLERS.sub("", folded), at_start=True)
@@ -632,17 +643,20 @@ class ContactedSlot(Slot):
         return "yes" if _CONTACTED_FACT.search(fold(m.text)) else None
 
     def read(self, d: Draft, m: Message) -> bool:
-        value = (contacted_answer(m.folded)
-                 or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or "")
-                 or first_reading(_CONTACTED_ANYWHERE, m.folded))
+        # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
+        # words it contains.
+        anywhere = None if "?" in m.text else first_reading(_CONTACTED_ANYWHERE, m.folded)
+        value = (_changed_mind(m.folded) or contacted_answer(m.folded) or anywhere
+                 or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or ""))
         if value:
             d.contacted_customer_service = value
             return True
         return False
 
     def answer(self, d: Draft, m: Message) -> bool:
-        # The first words decide: « non, mais j'ai écrit au service client » is still no.
-        value = contacted_answer(m.folded) or self.stated(m)
+        # The first words decide (« non, mais j'ai écrit au service client » is still
+        # no), unless the person changes their mind (« Oui. Enfin non… donc non »).
+        value = _changed_mind(m.folded) or contacted_answer(m.folded) or self.stated(m)
         if value:
             d.contacted_customer_service = value
             return True
@@ -775,9 +789,11 @@ class Slots:
 
     def named_in(self, text: str) -> str | None:
         """The field a correction names: « le lieu est faux » → location."""
+        named = self.all_named_in(text)
+        return named[0] if named else None
+
+    def all_named_in(self, text: str) -> list[str]:
         folded = fold(text)
-        for name in ("operator", "category", "sector", "location", "technology", "user_type",
-                     "contacted_customer_service", "description"):
-            if re.search(rf"\b(?:{self.by_name[name].words})", folded):
-                return name
-        return None
+        return [name for name in ("operator", "category", "sector", "location", "technology",
+                                  "user_type", "contacted_customer_service", "description")
+                if re.search(rf"\b(?:{self.by_name[name].words})", folded)]

@@ -21,9 +21,11 @@ import yaml
 
 from dialogues.events import ChoiceEvent, TextEvent
 from dialogues.slots import TECHNOLOGY_WORDS, first_reading
+from nlu.taxonomy import Taxonomy
 from nlu.text import fold
 
 PEOPLE_DIR = Path(__file__).with_name("people")
+TAXONOMY = Taxonomy.load()
 CHECKED = ("category", "sector", "operator", "operator_text", "user_type", "technology",
            "location", "contacted_customer_service")
 MAX_MESSAGES = 16
@@ -64,7 +66,9 @@ class Outcome:
         meant = str(self.person.expect[name])
         sent = " ".join(fold(text) for who, text in self.transcript if who == "person")
         if name == "technology":
-            return first_reading(TECHNOLOGY_WORDS, sent) == meant
+            # Only where it applies: the bot never asks it for a billing problem.
+            asks = TAXONOMY.categories[self.person.expect["category"]].asks
+            return "technology" in asks and first_reading(TECHNOLOGY_WORDS, sent) == meant
         tokens = [t for t in re.findall(r"[a-z0-9]+", fold(meant)) if t not in _NAME_WORDS]
         return any(re.search(rf"\b{t}", sent) for t in tokens)
 

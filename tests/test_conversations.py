@@ -41,16 +41,17 @@ SEND = C("confirm:send")
 
 CASES = [
     Case("a category the bot was unsure of, confirmed with a plain « oui »", [
-        S("plus aucun réseau Orange chez moi à Quimper depuis des mois", "category",
+        S("problème avec Orange à Quimper, ça marche plus trop", "category",
           says="Est-ce bien ça"),
-        S("oui", "technology"),
+        S("oui", "sector"),
+        S("sur mon portable", "technology"),
         S(C("technology:4g"), "contacted_customer_service"),
         S("non", "confirmation"),
         S(SEND, "rating", saved={"category": "outage", "operator": "orange",
                                  "location": "Quimper (29000)"}),
     ]),
     Case("a category guess refused with « non » shows every category", [
-        S("plus aucun réseau Orange chez moi à Quimper depuis des mois", "category"),
+        S("problème avec Orange à Quimper, ça marche plus trop", "category"),
         S("non", "category", says="Quel est le problème"),
     ]),
     Case("button words typed instead of pressed", [

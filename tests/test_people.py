@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.people_driver import load_people, play
+from tests.people_driver import PEOPLE_DIR, load_people, play
 
-PEOPLE = load_people()
+# tests/people_fresh/ came later from a fourth writer and was measured before any fix
+# it prompted (see the issue notes); both are now part of the table.
+PEOPLE = load_people() + load_people(PEOPLE_DIR.with_name("people_fresh"))
 # People the bot still fails, with why: each one is a known gap, checked to still fail
 # (strict), so that fixing it shows up here.
 KNOWN_GAPS: dict[str, str] = {
     "dame-sainte-menehould-service-client-injoignable":
         "« c'est pour mon téléphone portable, je n'ai pas de box moi » at the summary: the "
         "box she does not have weighs as much as the phone, so the sector is not changed",
-    "b-coloc-courrier-schilick":
-        "« Schilick », Schiltigheim's nickname, is no commune name (no nickname list yet)",
+    "d_dyslexique_livebox":
+        "« ah non en fé sa coupe pa vrément, c plutau tré tré lan tou le tan »: a category "
+        "correction in phonetic spelling is not read (outage stays instead of slow speed)",
 }
 
 
