@@ -27,7 +27,7 @@ from dialogues.slots import REASK, Message, Question, Slots, first_reading
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nlu.interpret import ParseResult
+from nlu.interpret import NluUnavailable, ParseResult
 from nlu.places import Places
 from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
@@ -261,7 +261,13 @@ class DialogueEngine:
         if typed:
             self._on_choice(w, typed)
             return
-        p = await self.nlu.parse(text)
+        try:
+            p = await self.nlu.parse(text)
+        except NluUnavailable:
+            # Nothing is lost: the draft stays as it was, and the person sends again.
+            w.say("nlu_unavailable")
+            self._reask(w)
+            return
         confirming = w.state.phase is Phase.CONFIRMING and w.state.draft is not None
         place = self._place(p, text, answering=w.state.expecting == "location",
                             current=w.state.draft.location if confirming else None)

@@ -39,6 +39,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Je n'ai pas bien compris.",
         "en": "Sorry, I didn't quite understand.",
     },
+    "nlu_unavailable": {
+        "fr": "Le service est momentanément indisponible : je n'ai pas pu lire votre "
+              "message. Renvoyez-le dans un instant ; ce que vous m'avez déjà dit est gardé.",
+        "en": "The service is briefly unavailable: I could not read your message. Please "
+              "send it again in a moment; what you already told me is kept.",
+    },
     "question_unknown": {
         "fr": "Je ne sais pas répondre à cette question ici : je recueille les alertes sur "
               "les opérateurs, et la fiche conseil qui suit l'alerte donne les recours.",

@@ -154,8 +154,7 @@ class ConversationService:
     def _record_user(record: TurnRecordLike, event: Event, turn: Turn) -> None:
         nlu = None
         if turn.parse is not None:
-            nlu = {**turn.parse.to_json(), "language": turn.parse.language,
-                   "ranking": [list(r) for r in turn.parse.ranking]}
+            nlu = {**turn.parse.to_json(), "ranking": [list(r) for r in turn.parse.ranking]}
         kind, text, payload, attachments = _describe(event)
         record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments)
 

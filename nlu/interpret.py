@@ -129,6 +129,10 @@ _EMOJI_INTENTS = {"👍": "affirm", "👌": "affirm", "✅": "affirm", "👎": "
                   "🙏": "thank", "👋": "greet"}
 
 
+class NluUnavailable(Exception):
+    """The NLU could not answer (its service is down or restarting): nothing was parsed."""
+
+
 @dataclass(frozen=True)
 class ParseResult:
     """What a message means, in taxonomy ids (None where unknown)."""
@@ -160,12 +164,33 @@ class ParseResult:
                      "operator", "operator_text", "user_type", "technology", "location")
 
     def to_json(self) -> dict[str, Any]:
-        """The `jalerte parse` record: the contract's keys, then the candidates."""
+        """The `jalerte parse` record: the contract's keys, the candidates, then what the
+        dialogue also reads (a scam's impersonated brand is no operator; the language)."""
         record = {k: getattr(self, k) for k in self.CONTRACT_KEYS}
         record["category_candidates"] = [
             {"category": c, "score": s} for c, s in self.category_candidates
         ]
+        record["scam"] = self.scam
+        record["language"] = self.language
         return record
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> "ParseResult":
+        """The result a `to_json` record describes (what the parse service sends)."""
+        candidates = tuple((str(c["category"]), float(c["score"]))
+                           for c in record.get("category_candidates") or ())
+        category = record.get("category")
+        return cls(
+            **{k: record.get(k) for k in cls.CONTRACT_KEYS
+               if k not in ("text", "confidence", "is_report")},
+            text=str(record.get("text") or ""),
+            confidence=float(record.get("confidence") or 0.0),
+            is_report=bool(record.get("is_report")),
+            language=str(record.get("language") or "fr"),
+            category_confidence=dict(candidates).get(category, 0.0) if category else 0.0,
+            category_candidates=candidates,
+            scam=bool(record.get("scam")),
+        )
 
     def category_choices(self, limit: int = CANDIDATES) -> list[str]:
         """The most likely report categories, best first (for 'did you mean…')."""

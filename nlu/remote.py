@@ -1,0 +1,70 @@
+"""The bot's side of the parse service: the engine's NLU protocol over HTTP.
+
+`RemoteNlu.parse` sends one message and returns the `ParseResult` the service read;
+it waits `timeout` seconds per try and tries again while the service restarts, then
+raises `NluUnavailable` (the dialogue answers « service momentanément indisponible »
+and keeps everything already given). No Rasa here: this runs in the bot's process.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from nlu.interpret import NluUnavailable, ParseResult
+
+
+class RemoteNlu:
+    def __init__(self, url: str = "http://127.0.0.1:5055", socket: Path | None = None,
+                 timeout: float = 2.0, retries: int = 3, backoff: float = 0.25):
+        self.url = "http://nlu" if socket else url.rstrip("/")
+        self.socket = socket
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = (aiohttp.UnixConnector(path=str(self.socket)) if self.socket
+                         else aiohttp.TCPConnector(limit=64))
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        return self._session
+
+    async def healthy(self) -> bool:
+        try:
+            async with self._client().get(f"{self.url}/health") as response:
+                return response.status == 200 and (await response.json()).get("status") == "ok"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
+            return False
+
+    async def wait_healthy(self, within: float) -> bool:
+        """Polls the health endpoint until it answers (True) or `within` seconds pass."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            if await self.healthy():
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def parse(self, text: str) -> ParseResult:
+        last: Exception | None = None
+        for attempt in range(self.retries):
+            if attempt:
+                await asyncio.sleep(self.backoff * attempt)
+            try:
+                async with self._client().post(f"{self.url}/parse",
+                                               json={"text": text}) as response:
+                    if response.status == 200:
+                        return ParseResult.from_json(await response.json())
+                    last = NluUnavailable(f"parse service answered {response.status}")
+                    if response.status < 500:
+                        break  # our request was refused: trying again will not help
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+                last = exc
+        raise NluUnavailable(str(last) or "parse service unreachable") from last
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
