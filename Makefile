@@ -32,6 +32,8 @@ eval: $(MODEL)
 bench: $(MODEL)
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/dialogue_turns.py
+	$(BIN)/python bench/nlu_service.py
+	$(BIN)/python bench/people.py
 
 install: $(STAMP)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -97,6 +98,9 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.web.app import run
 
+    if not os.environ.get("JALERTE_NLU"):
+        # One command starts the whole product: the bot and its parse service.
+        config = dataclasses.replace(config, nlu="service")
     run(config)
     return 0
 

@@ -27,6 +27,10 @@ class Config:
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     staff_secure_cookies: bool = True
+    # Where the NLU runs: "inprocess" (the model in this process), "service" (a parse
+    # service this process starts and supervises) or the URL of a running service
+    # (http://127.0.0.1:5055 or unix:/path/to/nlu.sock), shared by several workers.
+    nlu: str = "inprocess"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -64,6 +68,7 @@ class Config:
             telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
+            nlu=environ.get("JALERTE_NLU") or "inprocess",
         )
 
     @property

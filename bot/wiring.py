@@ -1,6 +1,7 @@
 """Builds the running parts from the configuration (no work at import)."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from contextlib import asynccontextmanager
@@ -10,13 +11,15 @@ from typing import AsyncIterator
 
 from advice_content.library import AdviceLibrary
 from bot.config import Config
-from dialogues.engine import DialogueEngine
+from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
 from nlu.parser import NluParser
 from nlu.taxonomy import Taxonomy
 from storage.db import Database
 from storage.photos import PhotoRejected, PhotoStore
 from storage.repository import ConversationRepository
+
+log = logging.getLogger(__name__)
 
 
 def load_secret(config: Config) -> bytes:
@@ -36,7 +39,7 @@ def load_secret(config: Config) -> bytes:
 class Runtime:
     service: ConversationService
     db: Database
-    nlu: NluParser
+    nlu: Understanding
     repository: ConversationRepository
     photos: PhotoStore
 
@@ -46,7 +49,23 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     """Model loaded (off the loop), database migrated and open; closed on exit."""
     taxonomy = Taxonomy.load()
     advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
-    nlu = await NluParser.load(config.model_path, taxonomy)
+    supervisor = None
+    if config.nlu == "inprocess":
+        nlu: Understanding = await NluParser.load(config.model_path, taxonomy)
+    elif config.nlu == "service":
+        from bot.nlu_process import NluSupervisor
+
+        supervisor = NluSupervisor(config.model_path, Path(config.data_dir))
+        if not await supervisor.start():
+            log.warning("the NLU service is not answering yet; turns will say so")
+        nlu = supervisor.client
+    else:
+        from nlu.remote import RemoteNlu
+
+        nlu = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
+               if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
+        if not await nlu.wait_healthy(within=30):
+            log.warning("the NLU service at %s is not answering yet", config.nlu)
     db = await Database.open(config.database_url)
     try:
         repository = ConversationRepository(db, taxonomy)
@@ -57,3 +76,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
         yield Runtime(service, db, nlu, repository, photos)
     finally:
         await db.close()
+        if supervisor is not None:
+            await supervisor.stop()
+        elif hasattr(nlu, "close"):
+            await nlu.close()

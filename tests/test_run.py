@@ -53,3 +53,36 @@ def test_run_serves_and_stops_cleanly_on_sigterm(trained_model, tmp_path) -> Non
     assert code == 0, err[-2000:]
     assert f"{base}/" in out  # where to open the demo page
     assert (tmp_path / "data" / "jalerte.db").exists()
+
+
+def _nlu_children(data_dir: Path) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", f"nlu.cli serve .*{data_dir / 'nlu.sock'}"],
+                           capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def test_run_supervises_its_parse_service(trained_model, tmp_path) -> None:
+    """One command starts the bot and its NLU process; the NLU comes back if it dies,
+    without restarting the bot; stopping the bot stops it."""
+    data = tmp_path / "data"
+    proc, base = start_server(trained_model, data)
+    try:
+        children = _nlu_children(data)
+        assert len(children) == 1
+        os.kill(children[0], signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        back = False
+        while time.monotonic() < deadline and not back:
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    back = response.status == 200 and _nlu_children(data) not in ([], children)
+            except OSError:
+                pass
+        assert back, "the parse service did not come back"
+        assert proc.poll() is None  # the bot kept running
+    finally:
+        code, _out, err = stop_server(proc)
+    assert code == 0, err[-2000:]
+    assert _nlu_children(data) == []
+    assert "Warning" not in err  # no third-party noise on the terminal

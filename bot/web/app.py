@@ -118,8 +118,10 @@ async def healthz(request: web.Request) -> web.Response:
             database = True
         except Exception:  # reported, not raised: this is the health check
             log.warning("health check: database unreachable", exc_info=True)
-    ok = rt is not None and database
-    return web.json_response({"status": "ok" if ok else "unavailable", "model": rt is not None,
+    healthy = getattr(rt.nlu, "healthy", None) if rt is not None else None
+    nlu = rt is not None and (healthy is None or await healthy())
+    ok = rt is not None and database and nlu
+    return web.json_response({"status": "ok" if ok else "unavailable", "model": nlu,
                               "database": database}, status=200 if ok else 503)
 
 
