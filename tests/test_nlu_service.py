@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
 import subprocess
@@ -59,7 +61,9 @@ async def test_bad_requests_get_a_json_error(service, body: bytes, status: int) 
 async def test_oversized_requests_are_refused(service) -> None:
     response = await service.post("/parse", json={"texts": ["ok"] * (MAX_BATCH + 1)})
     assert response.status == 413
-    response = await service.post("/parse", json={"text": "x" * (3 * 1024 * 1024)})
+    body = io.BytesIO(json.dumps({"text": "x" * (3 * 1024 * 1024)}).encode())
+    response = await service.post("/parse", data=body,
+                                  headers={"Content-Type": "application/json"})
     assert response.status == 413
 
 
@@ -110,9 +114,10 @@ async def test_the_bot_says_the_nlu_is_down_loses_nothing_and_goes_on_when_back(
 
 def _start(model: Path, socket: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "nlu.cli", "serve", "--model", str(model),
-                             "--socket", str(socket)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    with open(socket.with_suffix(".log"), "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "nlu.cli", "serve", "--model",
+                                 str(model), "--socket", str(socket)], env=env,
+                                stdout=log, stderr=log)
 
 
 async def test_the_real_process_serves_restarts_and_the_client_follows(
@@ -121,7 +126,8 @@ async def test_the_real_process_serves_restarts_and_the_client_follows(
     remote = RemoteNlu(socket=socket, timeout=2.0, retries=2, backoff=0.05)
     process = _start(trained_model, socket)
     try:
-        assert await remote.wait_healthy(within=60), process.stderr.read1().decode()[-2000:]
+        assert await remote.wait_healthy(within=60), \
+            socket.with_suffix(".log").read_text(errors="replace")[-2000:]
         text = "le facteur ne passe plus depuis une semaine"
         assert (await remote.parse(text)).to_json() == (await nlu.parse(text)).to_json()
 
