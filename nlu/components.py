@@ -1,11 +1,20 @@
 """Custom Rasa components (referenced by module path from nlu/config.yml)."""
 from __future__ import annotations
 
-from typing import List
+import atexit
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Text
 
 import numpy as np
+import rasa.shared.utils.io
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor, CRFToken
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import coo_matrix, csr_matrix, vstack
@@ -60,3 +69,56 @@ def _sentence_row(message: Message) -> csr_matrix | None:
     col = np.concatenate(cols)
     return coo_matrix((np.concatenate(data), (np.zeros_like(col), col)),
                       shape=(1, offset)).tocsr()
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
+)
+class PersistedCRFEntityExtractor(CRFEntityExtractor):
+    """Rasa's CRF entity extractor, which keeps its trained CRFs in the model.
+
+    Rasa 3.6 stores only the training tokens and fits the CRFs again at every load
+    (about 6 of the 8 s a model takes to load here). The same deterministic lbfgs fit
+    is written at training time as crfsuite files beside them, and read back at load:
+    the same taggers, the same predictions, no training at start. A model without the
+    files (an older one) loads the slow way.
+    """
+
+    def persist(self, dataset: List[List[CRFToken]]) -> None:
+        super().persist(dataset)
+        with self._model_storage.write_to(self._resource) as model_dir:
+            for tag, tagger in (self.entity_taggers or {}).items():
+                (model_dir / f"crf_{tag}.crfsuite").write_bytes(
+                    Path(tagger.modelfile.name).read_bytes())
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> CRFEntityExtractor:
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                order = rasa.shared.utils.io.read_json_file(model_dir / "crf_order.json")
+                files = {tag: model_dir / f"crf_{tag}.crfsuite" for tag in order}
+                if not all(f.is_file() for f in files.values()):
+                    raise FileNotFoundError("no persisted CRF")
+                taggers = {tag: _crf_from_bytes(f.read_bytes()) for tag, f in files.items()}
+        except (ValueError, FileNotFoundError):
+            return super().load(config, model_storage, resource, execution_context, **kwargs)
+        extractor = cls(config, model_storage, resource, taggers)
+        extractor.crf_order = order
+        return extractor
+
+
+_CRF_FILES: list[str] = []
+
+
+def _crf_from_bytes(data: bytes) -> "sklearn_crfsuite.CRF":
+    """A CRF tagger reading a crfsuite model file of our own (removed at exit)."""
+    import sklearn_crfsuite
+
+    fd, name = tempfile.mkstemp(suffix=".crfsuite", prefix="jalerte-crf-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    if not _CRF_FILES:
+        atexit.register(lambda: [Path(n).unlink(missing_ok=True) for n in _CRF_FILES])
+    _CRF_FILES.append(name)
+    return sklearn_crfsuite.CRF(model_filename=name)

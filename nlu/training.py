@@ -6,6 +6,7 @@ import io
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -134,6 +135,10 @@ def train(
     from nlu.rasa_backend import quiet_rasa
 
     quiet_rasa()
+    # Rasa looks for a component *named* CRFEntityExtractor before it believes the
+    # lookup tables are used; our PersistedCRFEntityExtractor uses them (`pattern`).
+    warnings.filterwarnings("ignore", message="You have defined training data consisting of "
+                            "lookup tables", category=UserWarning)
     from rasa.model_training import train_nlu
 
     progress(f"[3/3] Training with {PIPELINE_CONFIG.name}")
