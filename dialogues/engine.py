@@ -325,7 +325,8 @@ class DialogueEngine:
             named = self.places.read(pinned, answer=True)
             if named and not named.isdigit() and named != current:
                 return named
-        found_code = self.places.read(cleaned, answer=answering)
+        # The communes were all read above: only a bare postcode is left to look at.
+        found_code = self.places.read_postcode(cleaned)
         if found_code and found_code != current and (answering or p.location):
             return found_code
         if not p.location or (current and fold(p.location) in fold(current)):

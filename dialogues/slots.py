@@ -43,6 +43,13 @@ SKIP_WORDS = frozenset(
     fold(w) for w in """passer passe skip next suivant aucun aucune non no nope nan pas
     rien nothing none""".split()
 )
+# « je ne sais pas », « aucune idée », « je ne saurais vous dire », "no idea", "jsp": the
+# person does not know (the answer to a question, or a hedge inside one).
+DONT_KNOW = (r"(?:(?:je |on |nous |j.?)?(?:ne |n.)?(?:sais|sait|savons|savez|savent|se) "
+             r"(?:pas|plus)|j.?sais (?:pas|plus)|chais pas|jsp|aucune id\w*|"
+             r"pas la moindre idee|no idea|no clue|not sure|pas sur|"
+             r"(?:i )?(?:don.?t|do not) (?:know|remember)|"
+             r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore)")
 # The score a category needs among the definite problems when the message answers the
 # question "what is the problem?" (a first message needs nlu.interpret's threshold).
 ANSWER_THRESHOLD = 0.6
@@ -476,11 +483,7 @@ class TechnologySlot(Slot):
         if found and (not allowed or found in allowed):
             d.technology = found
             return True
-        if m.skip or re.search(r"\b(?:sais pas|sait pas|aucune idee|no idea|not sure|"
-                               r"don.?t know|pas sur|j.?sais pas|chais pas|jsp|je ne sais|"
-                               r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore|"
-                               r"pas la moindre idee|no clue|aucune id|"
-                               r"(?:sais|sait|savons|savez|savent) (?:pas|plus))\b", m.folded):
+        if m.skip or re.search(rf"\b{DONT_KNOW}\b", m.folded):
             d.technology = "unknown"
             return True
         return False
@@ -576,8 +579,7 @@ class DescriptionSlot(Slot):
 # An answer to "have you contacted customer service?" in a sentence: its first words
 # ("non, jamais réussi à les joindre", "oui deux fois par téléphone", "pas encore").
 _CONTACTED_ANSWERS = (
-    ("unknown", r"(?:je (?:ne )?(?:sais|sait|se) (?:plus|pas)|aucune idee|j.?sais plus|"
-                r"(?:i )?(?:don.?t|do not) (?:know|remember)|not sure|pas sur)"),
+    ("unknown", DONT_KNOW),
     ("no", r"(?:non|nan|no|nope|nao|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
            r"aucun contact|impossible de les joindre)"),
     ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"

@@ -208,10 +208,12 @@ class Places:
         then a capitalised one, a longer name, an earlier one.
         """
         found = self.read_all(text, answer)
-        if found:
-            return found[0][1]
-        key = _key(text)
-        for postcode in _POSTCODE.findall(key):
+        return found[0][1] if found else self.read_postcode(text)
+
+    def read_postcode(self, text: str) -> str | None:
+        """A postcode's commune (« 75011 » → « Paris (75011) »), or the postcode alone when
+        several communes share it; None without a postcode."""
+        for postcode in _POSTCODE.findall(_key(text)):
             communes = self._by_postcode.get(postcode, [])
             if len(communes) == 1:
                 return communes[0].label(postcode)
