@@ -117,6 +117,23 @@ def _without_training_cache() -> contextlib.ExitStack:
     return stack
 
 
+@contextlib.contextmanager
+def _without_lookup_table_notice():
+    """Rasa looks for a component *named* CRFEntityExtractor before it believes the
+    lookup tables are used; our PersistedCRFEntityExtractor uses them (`pattern`). Rasa
+    resets warning filters while it trains, so the notice is dropped where it is shown."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def showwarning(message, category, *args, **kwargs):
+            if not str(message).startswith("You have defined training data consisting of "
+                                            "lookup tables"):
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = showwarning
+        yield
+
+
 def train(
     model_path: Path,
     build_dir: Path,
@@ -135,10 +152,6 @@ def train(
     from nlu.rasa_backend import quiet_rasa
 
     quiet_rasa()
-    # Rasa looks for a component *named* CRFEntityExtractor before it believes the
-    # lookup tables are used; our PersistedCRFEntityExtractor uses them (`pattern`).
-    warnings.filterwarnings("ignore", message="You have defined training data consisting of "
-                            "lookup tables", category=UserWarning)
     from rasa.model_training import train_nlu
 
     progress(f"[3/3] Training with {PIPELINE_CONFIG.name}")
@@ -147,7 +160,8 @@ def train(
     out_dir = build_dir / "model_out"
     out_dir.mkdir(parents=True, exist_ok=True)
     # Rasa prints its own "model saved at <temporary place>" on stdout: not ours to show.
-    with contextlib.redirect_stdout(io.StringIO()), skip_training_cache:
+    with contextlib.redirect_stdout(io.StringIO()), skip_training_cache, \
+            _without_lookup_table_notice():
         result = train_nlu(
             config=str(PIPELINE_CONFIG),
             nlu_data=str(data_dir),
