@@ -1,52 +1,100 @@
 # jalerte: `make run` sets everything up and starts the bot; `make test` runs every test.
-# Every install goes through constraints.txt so nothing drifts past Rasa 3.6's pins.
+#
+# Two environments (see pyproject.toml), each installed only through its constraints file:
+#   .venv      the bot on Python 3.13, current libraries        constraints/bot.txt
+#   .venv-nlu  Rasa 3.6.21 on Python 3.10 (its last supported)  constraints/nlu.txt
+# The bot never imports Rasa: it trains, evaluates and parses through the NLU environment
+# (`jalerte-nlu`), and `jalerte run` starts the parse service itself.
 
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
+NLU_VENV := .venv-nlu
+NLU_BIN := $(NLU_VENV)/bin
 STAMP := $(VENV)/.installed
+NLU_STAMP := $(NLU_VENV)/.installed
 MODEL ?= models/nlu.tar.gz
-# Python 3.10 (Rasa 3.6's limit), found through pyenv's .python-version when available.
-PYTHON310 := $(shell (pyenv which python 2>/dev/null) || command -v python3.10 || echo python3.10)
+BOT_PYTHON_VERSION := 3.13
+NLU_PYTHON_VERSION := 3.10
+# pyenv's interpreters (.python-version names both), else whatever is on the PATH.
+find_python = $(shell (pyenv which python$(1) 2>/dev/null) || command -v python$(1) || echo python$(1))
+PYTHON_BOT := $(call find_python,$(BOT_PYTHON_VERSION))
+PYTHON_NLU := $(call find_python,$(NLU_PYTHON_VERSION))
 NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml nlu/lexicon.yml nlu/taxonomy.yml \
-	nlu/training.py
+	nlu/training.py nlu/components.py
 
-.PHONY: run chat test train eval bench install clean
+.PHONY: run chat test test-nlu test-bot train eval bench install system clean
 
-run: $(MODEL)
+run: $(MODEL) $(STAMP)
 	$(BIN)/jalerte db upgrade
 	$(BIN)/jalerte run
 
-chat: $(MODEL)
+chat: $(MODEL) $(STAMP)
 	$(BIN)/jalerte chat
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Both suites run even when the first fails; the result is red if either is.
+test: system $(MODEL) $(STAMP)
+	@status=0; \
+	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(NLU_BIN)/python -m pytest -q tests/nlu_side || status=1; \
+	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(BIN)/python -m pytest -q || status=1; \
+	exit $$status
 
-train: $(STAMP)
-	$(BIN)/jalerte train --model $(MODEL)
+test-nlu: $(MODEL)
+	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(NLU_BIN)/python -m pytest -q tests/nlu_side
+
+test-bot: $(MODEL) $(STAMP)
+	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(BIN)/python -m pytest -q
+
+train: $(NLU_STAMP)
+	$(NLU_BIN)/jalerte-nlu train --model $(MODEL)
 
 eval: $(MODEL)
-	$(BIN)/jalerte nlu eval
+	$(NLU_BIN)/jalerte-nlu eval --model $(MODEL)
 
-bench: $(MODEL)
-	$(BIN)/python bench/nlu_bench.py
+bench: $(MODEL) $(STAMP)
+	$(NLU_BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/dialogue_turns.py
 	$(BIN)/python bench/nlu_service.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/people.py
 
-install: $(STAMP)
+install: $(STAMP) $(NLU_STAMP)
 
-$(STAMP): constraints.txt pyproject.toml .python-version
-	@$(PYTHON310) -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
-		|| { echo "Python 3.10 is required (pyenv install 3.10.13)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON310) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt pip setuptools wheel
-	$(BIN)/pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
+# The system packages the tests need (PostgreSQL server binaries, Debian's Chromium),
+# installed when missing and when we may (root); otherwise say what is missing.
+system:
+	@need=(); \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql); \
+	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing: $${need[*]}"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}" >/dev/null; \
+	  else echo "Missing system packages: $${need[*]} (sudo apt-get install $${need[*]})"; exit 1; fi; \
+	fi
+
+# A venv made by another Python (an older checkout's 3.10 .venv) is replaced.
+$(STAMP): constraints/bot.txt pyproject.toml
+	@$(PYTHON_BOT) -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version' \
+		|| { echo "Python $(BOT_PYTHON_VERSION) is required (pyenv install 3.13)"; exit 1; }
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null \
+		|| { rm -rf $(VENV) && $(PYTHON_BOT) -m venv $(VENV); }
+	$(BIN)/pip install -q -c constraints/bot.txt pip setuptools wheel
+	$(BIN)/pip install -q -c constraints/bot.txt -e ".[bot,dev]"
 	touch $@
 
-$(MODEL): $(STAMP) $(NLU_SOURCES)
-	$(BIN)/jalerte train --model $(MODEL)
+$(NLU_STAMP): constraints/nlu.txt pyproject.toml
+	@$(PYTHON_NLU) -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
+		|| { echo "Python $(NLU_PYTHON_VERSION) is required (pyenv install 3.10.13)"; exit 1; }
+	@$(NLU_BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
+		|| { rm -rf $(NLU_VENV) && $(PYTHON_NLU) -m venv $(NLU_VENV); }
+	$(NLU_BIN)/pip install -q -c constraints/nlu.txt pip setuptools wheel
+	$(NLU_BIN)/pip install -q -c constraints/nlu.txt --no-build-isolation -e ".[nlu,nlu-dev]"
+	touch $@
+
+$(MODEL): $(NLU_STAMP) $(NLU_SOURCES)
+	$(NLU_BIN)/jalerte-nlu train --model $(MODEL)
 
 clean:
 	rm -rf build models results

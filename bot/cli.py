@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import BinaryIO, Sequence, TextIO
+from typing import Sequence
 
 from bot.config import Config
 
@@ -24,60 +22,32 @@ def _setup_logging(config: Config) -> None:
     )
 
 
+def _nlu_command(config: Config, *args: str) -> int:
+    """Runs `jalerte-nlu` in the NLU environment (Rasa lives there, never here)."""
+    python = str(config.nlu_python)
+    if not Path(python).exists():
+        print(f"L'environnement NLU est absent ({python}) : lancez `make install`.",
+              file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(python, [python, "-m", "nlu.cli", *args])
+    return 0  # not reached
+
+
 def cmd_train(config: Config, args: argparse.Namespace) -> int:
-    from nlu.training import train
-
-    train(Path(args.model or config.model_path), config.build_dir)
-    return 0
-
-
-def _decode_line(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-async def parse_stream(config: Config, source: BinaryIO, out: TextIO) -> None:
-    """One JSON line out for every line in, in order, flushed."""
-    from nlu.interpret import empty_result
-    from nlu.parser import NluParser
-
-    parser = await NluParser.load(config.model_path)
-    for raw in iter(source.readline, b""):
-        text = _decode_line(raw)
-        try:
-            record = (await parser.parse(text)).to_json()
-        except Exception:  # a line of output for every input, whatever happens
-            log.exception("could not parse a line")
-            record = empty_result(text).to_json()
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
+    return _nlu_command(config, "train", "--model", str(args.model or config.model_path),
+                        "--build-dir", str(config.build_dir))
 
 
 def cmd_parse(config: Config, args: argparse.Namespace) -> int:
-    out = sys.stdout
-    # Libraries sometimes print: keep stdout for the JSON lines alone.
-    sys.stdout = sys.stderr
-    try:
-        asyncio.run(parse_stream(config, sys.stdin.buffer, out))
-    finally:
-        sys.stdout = out
-    return 0
-
-
-async def _evaluate(config: Config, files: Sequence[str]):
-    from nlu.evaluate import evaluate_parser
-    from nlu.parser import NluParser
-
-    parser = await NluParser.load(config.model_path)
-    return await evaluate_parser(parser, {Path(f).stem: (Path(f),) for f in files} or None)
+    return _nlu_command(config, "parse", "--model", str(config.model_path))
 
 
 def cmd_nlu_eval(config: Config, args: argparse.Namespace) -> int:
-    reports = asyncio.run(_evaluate(config, args.file or []))
-    if args.json:
-        print(json.dumps([r.as_dict() for r in reports], indent=2))
-    else:
-        print("\n\n".join(r.to_text(show_errors=args.errors) for r in reports))
-    return 0
+    extra = [arg for f in args.file or [] for arg in ("--file", f)]
+    extra += ["--errors"] * bool(args.errors) + ["--json"] * bool(args.json)
+    return _nlu_command(config, "eval", "--model", str(config.model_path), *extra)
 
 
 def cmd_chat(config: Config, args: argparse.Namespace) -> int:
@@ -98,9 +68,6 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.web.app import run
 
-    if not os.environ.get("JALERTE_NLU"):
-        # One command starts the whole product: the bot and its parse service.
-        config = dataclasses.replace(config, nlu="service")
     run(config)
     return 0
 
@@ -178,7 +145,7 @@ def cmd_export_annotations(config: Config, args: argparse.Namespace) -> int:
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
-    upgrade(config.database_url)
+    asyncio.run(upgrade(config.database_url))
     print(f"Database up to date: {config.database_url}", file=sys.stderr)
     return 0
 

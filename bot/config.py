@@ -27,10 +27,14 @@ class Config:
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     staff_secure_cookies: bool = True
-    # Where the NLU runs: "inprocess" (the model in this process), "service" (a parse
-    # service this process starts and supervises) or the URL of a running service
-    # (http://127.0.0.1:5055 or unix:/path/to/nlu.sock), shared by several workers.
-    nlu: str = "inprocess"
+    # Where the NLU runs: "service" (a parse service this process starts and supervises)
+    # or the URL of a running `jalerte-nlu serve` (http://127.0.0.1:5055 or
+    # unix:/path/to/nlu.sock), which several bot workers may share. Rasa never runs in
+    # the bot's process.
+    nlu: str = "service"
+    # The NLU environment's interpreter (Python 3.10 with Rasa): trains, evaluates and
+    # serves the model.
+    nlu_python: Path = PROJECT_DIR / ".venv-nlu" / "bin" / "python"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -68,7 +72,9 @@ class Config:
             telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
-            nlu=environ.get("JALERTE_NLU") or "inprocess",
+            nlu=environ.get("JALERTE_NLU") or "service",
+            nlu_python=Path(environ.get("JALERTE_NLU_PYTHON")
+                            or PROJECT_DIR / ".venv-nlu" / "bin" / "python"),
         )
 
     @property

@@ -26,7 +26,7 @@ class NluSupervisor:
         self.model_path = model_path
         self.socket = data_dir / "nlu.sock"
         self.log_path = data_dir / "nlu.log"
-        # The NLU environment's interpreter (JALERTE_NLU_PYTHON), else this one.
+        # The NLU environment's interpreter (Config.nlu_python: .venv-nlu, Python 3.10).
         self.python = python or os.environ.get("JALERTE_NLU_PYTHON") or sys.executable
         self.client = RemoteNlu(socket=self.socket)
         self.process: asyncio.subprocess.Process | None = None

@@ -11,9 +11,10 @@ from typing import AsyncIterator
 
 from advice_content.library import AdviceLibrary
 from bot.config import Config
+from bot.nlu_process import NluSupervisor
 from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
-from nlu.parser import NluParser
+from nlu.remote import RemoteNlu
 from nlu.taxonomy import Taxonomy
 from storage.db import Database
 from storage.photos import PhotoRejected, PhotoStore
@@ -46,26 +47,23 @@ class Runtime:
 
 @asynccontextmanager
 async def runtime(config: Config) -> AsyncIterator[Runtime]:
-    """Model loaded (off the loop), database migrated and open; closed on exit."""
+    """NLU service started (or reached), database migrated and open; closed on exit."""
     taxonomy = Taxonomy.load()
     advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
     supervisor = None
-    if config.nlu == "inprocess":
-        nlu: Understanding = await NluParser.load(config.model_path, taxonomy)
-    elif config.nlu == "service":
-        from bot.nlu_process import NluSupervisor
-
-        supervisor = NluSupervisor(config.model_path, Path(config.data_dir))
+    nlu: Understanding
+    if config.nlu == "service":
+        supervisor = NluSupervisor(config.model_path, Path(config.data_dir),
+                                   python=str(config.nlu_python))
         if not await supervisor.start():
             log.warning("the NLU service is not answering yet; turns will say so")
         nlu = supervisor.client
     else:
-        from nlu.remote import RemoteNlu
-
-        nlu = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
-               if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
-        if not await nlu.wait_healthy(within=30):
+        remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
+                  if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
+        if not await remote.wait_healthy(within=30):
             log.warning("the NLU service at %s is not answering yet", config.nlu)
+        nlu = remote
     db = await Database.open(config.database_url)
     try:
         repository = ConversationRepository(db, taxonomy)

@@ -1,18 +1,95 @@
-"""`jalerte-nlu`: the NLU side on its own (the parse service)."""
+"""`jalerte-nlu`: the NLU environment's commands (train, parse, eval, serve).
+
+Runs on Python 3.10 with Rasa 3.6.21 (.venv-nlu). The bot's `jalerte train`, `jalerte
+parse` and `jalerte nlu eval` hand over to these.
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
+import logging
 import os
+import sys
 import signal
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Sequence, TextIO
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "nlu.tar.gz"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = PROJECT_DIR / "models" / "nlu.tar.gz"
+log = logging.getLogger("jalerte.nlu")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nlu.training import train
+
+    train(Path(args.model), Path(args.build_dir))
+    return 0
+
+
+async def parse_stream(model: Path, source: BinaryIO, out: TextIO) -> None:
+    """One JSON line out for every line in, in order, flushed."""
+    from nlu.interpret import empty_result
+    from nlu.parser import NluParser
+
+    parser = await NluParser.load(model)
+    for raw in iter(source.readline, b""):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            record = (await parser.parse(text)).to_json()
+        except Exception:  # a line of output for every input, whatever happens
+            log.exception("could not parse a line")
+            record = empty_result(text).to_json()
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    # Libraries sometimes print: keep stdout for the JSON lines alone.
+    sys.stdout = sys.stderr
+    try:
+        asyncio.run(parse_stream(Path(args.model), sys.stdin.buffer, out))
+    finally:
+        sys.stdout = out
+    return 0
+
+
+async def _evaluate(model: Path, files: Sequence[str]):
+    from nlu.evaluate import evaluate_parser
+    from nlu.parser import NluParser
+
+    parser = await NluParser.load(model)
+    return await evaluate_parser(parser, {Path(f).stem: (Path(f),) for f in files} or None)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    reports = asyncio.run(_evaluate(Path(args.model), args.file or []))
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        print("\n\n".join(r.to_text(show_errors=args.errors) for r in reports))
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.socket is None and not _is_loopback(args.host):
+        # Rasa's environment keeps old pinned libraries: it must never face a network.
+        print(f"jalerte-nlu: refusing to listen on {args.host}: loopback (127.0.0.1, ::1) "
+              "or --socket only", file=sys.stderr)
+        return 2
     from nlu.service import serve
 
     async def main() -> None:
@@ -31,11 +108,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jalerte-nlu", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    model = os.environ.get("JALERTE_MODEL_PATH") or str(DEFAULT_MODEL)
+
+    p = sub.add_parser("train", help="train the model (deterministic)")
+    p.add_argument("--model", default=model, help="where to write the model")
+    p.add_argument("--build-dir", default=os.environ.get("JALERTE_BUILD_DIR")
+                   or str(PROJECT_DIR / "build"), help="scratch space for training")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
+    p.add_argument("--model", default=model)
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("eval", help="accuracy on the held-out sets")
+    p.add_argument("--model", default=model)
+    p.add_argument("--file", action="append",
+                   help="held-out YAML file, repeatable (default: both held-out sets)")
+    p.add_argument("--errors", action="store_true", help="list every wrong field")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("serve", help="serve the trained model over HTTP (loopback or socket)")
-    p.add_argument("--model", default=os.environ.get("JALERTE_MODEL_PATH")
-                   or str(DEFAULT_MODEL))
+    p.add_argument("--model", default=model)
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (loopback by default; never expose it)")
+                   help="loopback address to listen on (any other is refused)")
     p.add_argument("--port", type=int, default=5055)
     p.add_argument("--socket", help="listen on this Unix socket instead of a port")
     p.set_defaults(func=cmd_serve)
@@ -44,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = (os.environ.get("JALERTE_LOG_LEVEL") or "WARNING").upper()
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 
 

@@ -1,26 +1,21 @@
 """The database: async engine and sessions for the app, Alembic migrations at start."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def sync_url(url: str) -> str:
-    """The synchronous driver URL Alembic uses for the same database."""
-    return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
-
-
-def alembic_config(url: str) -> AlembicConfig:
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
     return cfg
 
 
@@ -31,10 +26,27 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def upgrade(url: str) -> None:
-    """Applies every pending migration (blocking: call it from a thread)."""
+def make_engine(url: str) -> AsyncEngine:
+    kwargs: dict = {}
+    if url.startswith("sqlite"):
+        # One writer at a time; waiting beats "database is locked".
+        kwargs["connect_args"] = {"timeout": 30}
+    return create_async_engine(url, **kwargs)
+
+
+async def upgrade_engine(engine: AsyncEngine) -> None:
+    """Applies every pending migration through the app's own async driver."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+
+
+async def upgrade(url: str) -> None:
     ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
 
 
 class Database:
@@ -43,18 +55,15 @@ class Database:
     def __init__(self, url: str):
         ensure_sqlite_dir(url)
         self.url = url
-        kwargs = {"future": True}
-        if url.startswith("sqlite"):
-            # One writer at a time; waiting beats "database is locked".
-            kwargs["connect_args"] = {"timeout": 30}
-        self.engine = create_async_engine(url, **kwargs)
-        self.session = sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.engine = make_engine(url)
+        self.session = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> "Database":
+        db = cls(url)
         if migrate:
-            await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
-        return cls(url)
+            await upgrade_engine(db.engine)
+        return db
 
     async def close(self) -> None:
         await self.engine.dispose()

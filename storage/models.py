@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
-)
-from sqlalchemy.orm import declarative_base, relationship
-
-Base = declarative_base()
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
 
 
 class Conversation(Base):
@@ -21,15 +25,16 @@ class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (UniqueConstraint("channel", "user_key", name="uq_conversation_user"),)
 
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(16), nullable=False)
-    user_key = Column(String(64), nullable=False)
-    language = Column(String(2), nullable=False, default="fr")
-    state = Column(JSON, nullable=False, default=dict)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_key: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    messages = relationship("Message", back_populates="conversation", order_by="Message.id")
+    messages: Mapped[list[Message]] = relationship(back_populates="conversation",
+                                                   order_by="Message.id")
 
 
 class Message(Base):
@@ -37,18 +42,18 @@ class Message(Base):
 
     __tablename__ = "messages"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
-                             index=True)
-    sender = Column(String(4), nullable=False)  # "user" | "bot"
-    kind = Column(String(16), nullable=False)  # text, choice, photo, command, location, reply
-    text = Column(Text, nullable=True)
-    payload = Column(JSON, nullable=True)  # choice value, reply structure…
-    nlu = Column(JSON, nullable=True)  # the parse of a user text
-    attachments = Column(JSON, nullable=True)  # photo hashes, rejected file reasons
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(4))  # "user" | "bot"
+    kind: Mapped[str] = mapped_column(String(16))  # text, choice, photo, command, location, reply
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[Any | None] = mapped_column(JSON)  # choice value, reply structure…
+    nlu: Mapped[Any | None] = mapped_column(JSON)  # the parse of a user text
+    attachments: Mapped[Any | None] = mapped_column(JSON)  # photo hashes, rejected files
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    conversation = relationship("Conversation", back_populates="messages")
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
 
 class Photo(Base):
@@ -56,23 +61,24 @@ class Photo(Base):
 
     __tablename__ = "photos"
 
-    sha256 = Column(String(64), primary_key=True)
-    path = Column(String(255), nullable=False)
-    content_type = Column(String(32), nullable=False)
-    size = Column(Integer, nullable=False)
-    width = Column(Integer, nullable=False)
-    height = Column(Integer, nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AlertPhoto(Base):
     __tablename__ = "alert_photos"
 
-    alert_id = Column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
-    photo_sha256 = Column(ForeignKey("photos.sha256"), primary_key=True)
-    position = Column(Integer, nullable=False)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), primary_key=True)
+    position: Mapped[int]
 
-    photo = relationship("Photo", lazy="joined")
+    photo: Mapped[Photo] = relationship(lazy="joined")
 
 
 class Alert(Base):
@@ -80,26 +86,26 @@ class Alert(Base):
 
     __tablename__ = "alerts"
 
-    id = Column(String(16), primary_key=True)  # the reference shown to the person
-    conversation_id = Column(ForeignKey("conversations.id"), nullable=False, index=True)
-    channel = Column(String(16), nullable=False)
-    language = Column(String(2), nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
-    user_type = Column(String(32))
-    sector = Column(String(16), index=True)
-    operator = Column(String(32), index=True)
-    operator_text = Column(String(120))
-    category = Column(String(32), index=True)
-    technology = Column(String(16))
-    location = Column(String(120))
-    description = Column(Text, nullable=False, default="")
-    contacted_customer_service = Column(String(8), nullable=False, default="unknown")
-    advice_sheet = Column(String(64))
-    advice_rating = Column(String(16))  # "useful" | "not_useful"
-    shared = Column(Boolean, nullable=False, default=False)
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the reference shown
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_type: Mapped[str | None] = mapped_column(String(32))
+    sector: Mapped[str | None] = mapped_column(String(16), index=True)
+    operator: Mapped[str | None] = mapped_column(String(32), index=True)
+    operator_text: Mapped[str | None] = mapped_column(String(120))
+    category: Mapped[str | None] = mapped_column(String(32), index=True)
+    technology: Mapped[str | None] = mapped_column(String(16))
+    location: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    contacted_customer_service: Mapped[str] = mapped_column(String(8), default="unknown")
+    advice_sheet: Mapped[str | None] = mapped_column(String(64))
+    advice_rating: Mapped[str | None] = mapped_column(String(16))  # useful | not_useful
+    shared: Mapped[bool] = mapped_column(default=False)
 
-    photos = relationship("AlertPhoto", order_by="AlertPhoto.position", lazy="selectin",
-                          cascade="all, delete-orphan")
+    photos: Mapped[list[AlertPhoto]] = relationship(
+        order_by="AlertPhoto.position", lazy="selectin", cascade="all, delete-orphan")
 
 
 class StaffUser(Base):
@@ -107,10 +113,10 @@ class StaffUser(Base):
 
     __tablename__ = "staff_users"
 
-    id = Column(Integer, primary_key=True)
-    name = Column(String(64), nullable=False, unique=True)
-    password_hash = Column(String(255), nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Annotation(Base):
@@ -118,10 +124,11 @@ class Annotation(Base):
 
     __tablename__ = "annotations"
 
-    message_id = Column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
-    intent = Column(String(32))
-    category = Column(String(32))
-    operator = Column(String(32))
-    sector = Column(String(16))
-    staff_user = Column(String(64), nullable=False)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    intent: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    operator: Mapped[str | None] = mapped_column(String(32))
+    sector: Mapped[str | None] = mapped_column(String(16))
+    staff_user: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

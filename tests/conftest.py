@@ -1,15 +1,53 @@
-"""Shared fixtures: one real Rasa model, trained once per test session."""
+"""Shared fixtures: one real Rasa model, trained by the build, served like in production.
+
+Two environments run these tests (see Makefile): the bot's (Python 3.13, no Rasa) runs
+everything but `tests/nlu_side/`, where the model is reached through a real parse service
+(`jalerte-nlu serve` in the NLU environment); the NLU environment (Python 3.10, Rasa)
+runs `tests/nlu_side/` alone, with the model in-process.
+"""
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from nlu.interpret import Interpreter
 from nlu.lexicon import Lexicon
-from nlu.parser import NluParser
 from nlu.taxonomy import Taxonomy
+
+# python-telegram-bot 22: opt in now to the durations it will give as timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+NLU_ENV = importlib.util.find_spec("rasa") is not None
+NLU_SIDE = Path(__file__).with_name("nlu_side")
+# Rasa 3.6 and its TensorFlow/sklearn stack warn a lot on Python 3.10: the NLU side only.
+RASA_NOISE = [
+    "ignore::DeprecationWarning",
+    "ignore::PendingDeprecationWarning",
+    "ignore::FutureWarning",
+    "ignore:.*:UserWarning:rasa.*",
+    "ignore:.*:UserWarning:sklearn.*",
+    "ignore:.*:UserWarning:tensorflow.*",
+    "ignore:.*:UserWarning:sklearn_crfsuite.*",
+    "ignore:.*:DeprecationWarning:matplotlib.*",
+    "ignore::sqlalchemy.exc.MovedIn20Warning",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if NLU_ENV:
+        for line in RASA_NOISE:
+            config.addinivalue_line("filterwarnings", line)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Each environment collects its own tests only."""
+    if collection_path == Path(__file__).parent:
+        return None
+    inside = collection_path == NLU_SIDE or NLU_SIDE in collection_path.parents
+    return None if inside == NLU_ENV else True
 
 
 @pytest.fixture(scope="session")
@@ -23,24 +61,46 @@ def interpreter(taxonomy: Taxonomy) -> Interpreter:
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained from the project's data for this session.
+def nlu_python() -> str:
+    from bot.config import Config
 
-    JALERTE_TEST_MODEL may name an already trained model to save the training time
-    while iterating locally; `make test` and CI always train.
-    """
-    reuse = os.environ.get("JALERTE_TEST_MODEL")
-    if reuse:
-        return Path(reuse)
-    from nlu.training import train
-
-    workdir = tmp_path_factory.mktemp("nlu")
-    return train(workdir / "nlu.tar.gz", workdir / "build", progress=lambda _msg: None)
+    python = Config.from_env(os.environ).nlu_python
+    assert python.exists(), f"the NLU environment is missing ({python}): run `make install`"
+    return str(python)
 
 
 @pytest.fixture(scope="session")
-async def nlu(trained_model: Path, taxonomy: Taxonomy) -> NluParser:
-    return await NluParser.load(trained_model, taxonomy)
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model the build trained (`make test` passes it in JALERTE_TEST_MODEL), else one
+    trained now, in the NLU environment."""
+    reuse = os.environ.get("JALERTE_TEST_MODEL")
+    if reuse:
+        return Path(reuse)
+    workdir = tmp_path_factory.mktemp("nlu")
+    model = workdir / "nlu.tar.gz"
+    if NLU_ENV:
+        from nlu.training import train
+
+        return train(model, workdir / "build", progress=lambda _msg: None)
+    from bot.config import Config
+
+    python = str(Config.from_env(os.environ).nlu_python)
+    subprocess.run([python, "-m", "nlu.cli", "train", "--model", str(model), "--build-dir",
+                    str(workdir / "build")], check=True, stdin=subprocess.DEVNULL,
+                   capture_output=True)
+    return model
+
+
+@pytest.fixture(scope="session")
+async def nlu(trained_model: Path, nlu_python: str, tmp_path_factory: pytest.TempPathFactory):
+    """The model behind a real parse service process, as `jalerte run` starts it."""
+    from bot.nlu_process import NluSupervisor
+
+    supervisor = NluSupervisor(trained_model, tmp_path_factory.mktemp("nlu-service"),
+                               python=nlu_python)
+    assert await supervisor.start(), supervisor.log_path.read_text(errors="replace")[-3000:]
+    yield supervisor.client
+    await supervisor.stop()
 
 
 class Bot:

@@ -85,8 +85,8 @@ class UploadedFile:
         return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
 
 
-class FakeTelegramTimeout(TimeoutError, asyncio.TimeoutError):
-    """Raised by wait_for/wait_for_call: both the builtin and the asyncio TimeoutError."""
+class FakeTelegramTimeout(TimeoutError):
+    """Raised by wait_for/wait_for_call (asyncio.TimeoutError is TimeoutError since 3.11)."""
 
 
 class ApiError(Exception):

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import random
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -415,7 +416,7 @@ ANNOTATIONS: list[dict[str, Any]] = [
 ]
 
 
-def test_annotations_yaml(tmp_path: Path) -> None:
+def test_annotations_yaml(nlu_python: str, tmp_path: Path) -> None:
     text = annotations_to_rasa_yaml(ANNOTATIONS)
     data = yaml.safe_load(text)
     assert data["version"] == "3.1"
@@ -450,20 +451,17 @@ def test_annotations_yaml(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         annotations_to_rasa_yaml([{"text": "x", "category": "billing", "operator": "a/b"}])
 
-    # Rasa's own reader (imported here only: it takes a few seconds).
-    from rasa.shared.nlu.training_data.loading import load_data
-
+    # Rasa's own reader, in the NLU environment (Rasa is never imported by the bot).
     path = tmp_path / "annotations.yml"
     path.write_text(text, encoding="utf-8")
-    training = load_data(str(path))
-    examples = {(m.get("intent"), m.get("text")): m.get("entities") or []
-                for m in training.training_examples}
+    training = rasa_reads(nlu_python, path)
+    examples = {(m["intent"], m["text"]): m["entities"] for m in training["examples"]}
     assert len(examples) == sum(len(lines) for lines in intents.values())
     entities = examples[("report_coverage", "Ma Free Mobile ne capte plus depuis lundi")]
     assert [(e["entity"], e["value"], e["start"], e["end"]) for e in entities] == [
         ("operator", "Free Mobile", 3, 14)]
     assert examples[("greet", "BONJOUR 😀 $ HOME C: users u12")] == []
-    assert training.entity_synonyms == {"free mobile": "free", "sosh": "orange"}
+    assert training["synonyms"] == {"free mobile": "free", "sosh": "orange"}
 
     # A file that is pure ASCII goes through Rasa's "\uXXXX" decoding: still fine.
     ascii_text = annotations_to_rasa_yaml([
@@ -472,9 +470,28 @@ def test_annotations_yaml(tmp_path: Path) -> None:
     assert ascii_text.isascii()
     ascii_path = tmp_path / "ascii.yml"
     ascii_path.write_text(ascii_text, encoding="utf-8")
-    (message,) = load_data(str(ascii_path)).training_examples
-    assert message.get("text") == "C: users u12 $ PATH plus de reseau chez SFR"
-    assert message.get("entities")[0]["value"] == "SFR"
+    (message,) = rasa_reads(nlu_python, ascii_path)["examples"]
+    assert message["text"] == "C: users u12 $ PATH plus de reseau chez SFR"
+    assert message["entities"][0]["value"] == "SFR"
+
+
+RASA_READER = """
+import json, sys
+from rasa.shared.nlu.training_data.loading import load_data
+data = load_data(sys.argv[1])
+print(json.dumps({
+    "examples": [{"intent": m.get("intent"), "text": m.get("text"),
+                  "entities": m.get("entities") or []} for m in data.training_examples],
+    "synonyms": data.entity_synonyms}))
+"""
+
+
+def rasa_reads(nlu_python: str, path) -> dict:
+    """What Rasa 3.6's own training-data reader makes of a file."""
+    done = subprocess.run([nlu_python, "-W", "ignore", "-c", RASA_READER, str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_department_of_a_commune_label() -> None:

@@ -340,13 +340,14 @@ async def test_wait_for_timeout_and_injected_failures(fake: FakeTelegram, bot: B
     fake.fail("sendMessage", retry_after=3)
     with pytest.raises(RetryAfter) as flood:
         await bot.send_message(USER, "trop vite")
-    assert str(flood.value) == "Flood control exceeded. Retry in 3 seconds"
+    assert str(flood.value) == "Flood control exceeded. Retry in 0:00:03"
+    assert flood.value.retry_after.total_seconds() == 3
     await bot.send_chat_action(USER, "typing")
     with pytest.raises(BadRequest, match="^Wrong parameter action in request$"):
         await bot.send_chat_action(USER, "dancing")
     with pytest.raises(FakeTelegramTimeout) as timeout:
         await fake.wait_for_call("sendMessage", count=2, timeout=0.1)
-    assert isinstance(timeout.value, TimeoutError) and isinstance(timeout.value, asyncio.TimeoutError)
+    assert isinstance(timeout.value, asyncio.TimeoutError)
     dump = str(timeout.value)
     assert "sendMessage called 1 time(s), expected 2" in dump
     assert "sendMessage(chat_id=4242, text='trop vite') -> 429 Too Many Requests: retry after 3" in dump

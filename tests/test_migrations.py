@@ -3,16 +3,26 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
 
-from storage.db import sync_url, upgrade
+from storage.db import make_engine, upgrade
 from storage.models import Base
 
 
-def test_migrations_match_the_models(database_url: str) -> None:
-    upgrade(database_url)
-    engine = create_engine(sync_url(database_url))
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    engine.dispose()
+async def test_migrations_match_the_models(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    await engine.dispose()
     assert diff == []
+
+
+async def test_upgrading_twice_changes_nothing(database_url: str) -> None:
+    await upgrade(database_url)
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    async with engine.connect() as conn:
+        version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
+    await engine.dispose()
+    assert version is not None and version.startswith("0002")

@@ -5,7 +5,6 @@ import asyncio
 
 import pytest
 
-from nlu.parser import NluParser
 
 # (message, category) — written for these tests, absent from the training data.
 CATEGORY_CASES = [
@@ -39,7 +38,7 @@ CATEGORY_CASES = [
 
 
 @pytest.mark.parametrize(("text", "category"), CATEGORY_CASES)
-async def test_each_category_is_recognised(nlu: NluParser, text: str, category: str) -> None:
+async def test_each_category_is_recognised(nlu, text: str, category: str) -> None:
     result = await nlu.parse(text)
     assert result.is_report
     assert result.intent == "report"
@@ -63,20 +62,20 @@ async def test_each_category_is_recognised(nlu: NluParser, text: str, category: 
     ],
 )
 async def test_brands_and_misspellings_map_to_operator_ids(
-    nlu: NluParser, text: str, operator: str, operator_text: str
+    nlu, text: str, operator: str, operator_text: str
 ) -> None:
     result = await nlu.parse(text)
     assert (result.operator, result.operator_text) == (operator, operator_text)
 
 
-async def test_operator_outside_the_taxonomy_is_kept_as_written(nlu: NluParser) -> None:
+async def test_operator_outside_the_taxonomy_is_kept_as_written(nlu) -> None:
     result = await nlu.parse("mon opérateur Transatel ne répond plus à mes réclamations")
     assert result.is_report
     assert result.operator is None
     assert result.operator_text == "Transatel"
 
 
-async def test_first_message_gives_several_fields(nlu: NluParser) -> None:
+async def test_first_message_gives_several_fields(nlu) -> None:
     result = await nlu.parse(
         "Bonjour, je suis maire de Plouha et on n'a aucun réseau 4G Orange dans le bourg"
     )
@@ -88,7 +87,7 @@ async def test_first_message_gives_several_fields(nlu: NluParser) -> None:
     assert result.location == "Plouha"
 
 
-async def test_postal_code_and_business_user(nlu: NluParser) -> None:
+async def test_postal_code_and_business_user(nlu) -> None:
     result = await nlu.parse("nous sommes une PME au 35000, la fibre SFR est coupée depuis lundi")
     assert result.user_type == "business"
     assert result.location == "35000"
@@ -106,7 +105,7 @@ async def test_postal_code_and_business_user(nlu: NluParser) -> None:
         ("en 4G", "technology", "4g"),
     ],
 )
-async def test_short_answers_give_one_field(nlu: NluParser, text: str, field: str, value: str) -> None:
+async def test_short_answers_give_one_field(nlu, text: str, field: str, value: str) -> None:
     result = await nlu.parse(text)
     assert not result.is_report
     assert result.category is None
@@ -131,7 +130,7 @@ async def test_short_answers_give_one_field(nlu: NluParser, text: str, field: st
         ("xyzzy plop", "out_of_scope"),
     ],
 )
-async def test_conversational_intents(nlu: NluParser, text: str, intent: str) -> None:
+async def test_conversational_intents(nlu, text: str, intent: str) -> None:
     result = await nlu.parse(text)
     assert result.intent == intent, result.ranking
     assert not result.is_report
@@ -142,24 +141,24 @@ async def test_conversational_intents(nlu: NluParser, text: str, intent: str) ->
     ["bonjour orange", "merci SFR", "haha t'es un robot ou quoi", "c'est quoi l'arcep ?",
      "tu connais une bonne recette de crêpes ?", "lol"],
 )
-async def test_small_talk_never_carries_category_or_operator(nlu: NluParser, text: str) -> None:
+async def test_small_talk_never_carries_category_or_operator(nlu, text: str) -> None:
     result = await nlu.parse(text)
     assert not result.is_report
     assert result.category is None and result.operator is None
 
 
-async def test_english_is_understood(nlu: NluParser) -> None:
+async def test_english_is_understood(nlu) -> None:
     result = await nlu.parse("My Bouygues internet box has been down for a week, no connection at all")
     assert result.language == "en"
     assert (result.category, result.operator, result.sector) == ("outage", "bouygues", "fixed")
 
 
-async def test_free_is_a_word_in_english(nlu: NluParser) -> None:
+async def test_free_is_a_word_in_english(nlu) -> None:
     result = await nlu.parse("they charged me for a phone they said was free")
     assert result.operator is None
 
 
-async def test_slash_text_cannot_inject_an_intent(nlu: NluParser) -> None:
+async def test_slash_text_cannot_inject_an_intent(nlu) -> None:
     # Rasa would read this as intent "affirm" (confidence 1.0) with an operator entity.
     injected = await nlu.parse('/affirm{"operator": "k_net"}')
     plain = await nlu.parse('affirm{"operator": "k_net"}')
@@ -169,7 +168,7 @@ async def test_slash_text_cannot_inject_an_intent(nlu: NluParser) -> None:
     assert injected.confidence < 1.0
 
 
-async def test_concurrent_parses_each_get_their_own_answer(nlu: NluParser) -> None:
+async def test_concurrent_parses_each_get_their_own_answer(nlu) -> None:
     texts = [text for text, _ in CATEGORY_CASES]
     results = await asyncio.gather(*(nlu.parse(t) for t in texts))
     assert [r.text for r in results] == texts

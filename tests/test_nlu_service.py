@@ -1,25 +1,20 @@
-"""The parse service (`jalerte-nlu serve`) and the bot's client of it."""
+"""The bot and the parse service as separate processes: restarts, outages, recovery."""
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from dialogues.events import TextEvent
 from nlu.interpret import NluUnavailable, ParseResult
 from nlu.remote import RemoteNlu
-from nlu.service import MAX_BATCH, make_app
+from tests.conftest import make_bot
 
 MESSAGES = [
     "pas de réseau Orange à Quimper depuis des mois",
-    "colis Chronopost jamais arrivé",
     '/affirm{"operator": "k_net"}',  # Rasa's syntax: never executed
     "",
     "x" * 50_000,
@@ -27,119 +22,71 @@ MESSAGES = [
 ]
 
 
-@pytest.fixture
-async def service(aiohttp_client, nlu):
-    return await aiohttp_client(make_app(nlu, "nlu.tar.gz"))
+def _start(python: str, model: Path, socket: Path) -> subprocess.Popen:
+    with open(socket.with_suffix(".log"), "ab") as log:
+        return subprocess.Popen([python, "-m", "nlu.cli", "serve", "--model", str(model),
+                                 "--socket", str(socket)], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL)
 
 
-async def test_one_message_gets_exactly_the_parse_record(service, nlu) -> None:
-    for text in MESSAGES:
-        response = await service.post("/parse", json={"text": text})
-        assert response.status == 200
-        assert await response.json() == (await nlu.parse(text)).to_json()
+async def test_the_client_gives_the_engine_exactly_what_the_service_sent(nlu) -> None:
+    connector = aiohttp.UnixConnector(path=str(nlu.socket))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        async with http.post("http://nlu/parse", json={"texts": MESSAGES}) as response:
+            raw = await response.json()
+    for text, record in zip(MESSAGES, raw["results"], strict=True):
+        parsed = await nlu.parse(text)
+        assert isinstance(parsed, ParseResult)
+        assert parsed.to_json() == record
+    assert raw["results"][1]["operator"] is None and raw["results"][1]["intent"] != "affirm"
+    assert raw["results"][4]["category"] == "parcel_delivery"
 
 
-async def test_a_batch_keeps_its_order(service, nlu) -> None:
-    response = await service.post("/parse", json={"texts": MESSAGES})
-    assert response.status == 200
-    results = (await response.json())["results"]
-    assert results == [(await nlu.parse(t)).to_json() for t in MESSAGES]
-    assert results[2]["operator"] is None and results[2]["intent"] != "affirm"
-
-
-@pytest.mark.parametrize("body, status", [
-    (b"not json", 400), (b"[1, 2]", 400), (b'{"text": 3}', 400), (b'{"texts": ["a", 1]}', 400),
-    (b'"a string"', 400), (b"{" * 5000, 400),
-])
-async def test_bad_requests_get_a_json_error(service, body: bytes, status: int) -> None:
-    response = await service.post("/parse", data=body,
-                                  headers={"Content-Type": "application/json"})
-    assert response.status == status
-    assert "error" in await response.json()
-
-
-async def test_oversized_requests_are_refused(service) -> None:
-    response = await service.post("/parse", json={"texts": ["ok"] * (MAX_BATCH + 1)})
-    assert response.status == 413
-    body = io.BytesIO(json.dumps({"text": "x" * (3 * 1024 * 1024)}).encode())
-    response = await service.post("/parse", data=body,
-                                  headers={"Content-Type": "application/json"})
-    assert response.status == 413
-
-
-async def test_health(service) -> None:
-    response = await service.get("/health")
-    assert (await response.json()) == {"status": "ok", "model": "nlu.tar.gz"}
-
-
-async def test_the_client_reads_what_the_model_reads(aiohttp_server, nlu) -> None:
-    server = await aiohttp_server(make_app(nlu, "m"))
-    remote = RemoteNlu(str(server.make_url("/")).rstrip("/"))
-    try:
-        for text in MESSAGES:
-            assert await remote.parse(text) == ParseResult.from_json(
-                (await nlu.parse(text)).to_json())
-    finally:
-        await remote.close()
+async def test_a_batch_parses_like_single_messages(nlu) -> None:
+    batch = await nlu.parse_many(MESSAGES)
+    assert [r.to_json() for r in batch] == [(await nlu.parse(t)).to_json() for t in MESSAGES]
 
 
 async def test_the_bot_says_the_nlu_is_down_loses_nothing_and_goes_on_when_back(
-        aiohttp_server, nlu, taxonomy, tmp_path) -> None:
-    from tests.conftest import make_bot
-
-    server = await aiohttp_server(make_app(nlu, "m"))
-    port = server.port
-    remote = RemoteNlu(f"http://127.0.0.1:{port}", timeout=1.0, retries=2, backoff=0.05)
+        nlu_python, trained_model, taxonomy, tmp_path) -> None:
+    """A real service process stops mid-conversation, then comes back on the same socket."""
+    socket = tmp_path / "nlu.sock"
+    remote = RemoteNlu(socket=socket, timeout=2.0, retries=2, backoff=0.05)
+    process = _start(nlu_python, trained_model, socket)
     bot = await make_bot(remote, taxonomy, tmp_path)
     try:
+        assert await remote.wait_healthy(within=90), \
+            socket.with_suffix(".log").read_text(errors="replace")[-2000:]
         out = await bot.send("colis Chronopost jamais arrivé")
         assert out.expecting == "location"
-        await server.close()  # the NLU process goes away
 
+        process.send_signal(signal.SIGTERM)  # stops cleanly
+        assert await asyncio.to_thread(process.wait, 30) == 0
+        with pytest.raises(NluUnavailable):
+            await remote.parse("à Nantes")
         out = await bot.send("à Nantes")
         said = " ".join(r.plain_text() for r in out.replies)
         assert "momentanément indisponible" in said and out.expecting == "location"
         state = await bot.service.state_of("cli", "alice")
         assert state.draft.operator == "chronopost" and state.draft.category == "parcel_delivery"
 
-        await aiohttp_server(make_app(nlu, "m"), port=port)  # back, same address
+        process = _start(nlu_python, trained_model, socket)  # the supervisor's restart
+        assert await remote.wait_healthy(within=90)
         out = await bot.send("à Nantes")
         assert out.expecting == "contacted_customer_service"
         state = await bot.service.state_of("cli", "alice")
         assert state.draft.location == "Nantes (44)"
     finally:
+        process.kill()
+        process.wait()
         await remote.close()
         await bot.db.close()
 
 
-def _start(model: Path, socket: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(socket.with_suffix(".log"), "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "nlu.cli", "serve", "--model",
-                                 str(model), "--socket", str(socket)], env=env,
-                                stdout=log, stderr=log)
-
-
-async def test_the_real_process_serves_restarts_and_the_client_follows(
-        trained_model, nlu, tmp_path) -> None:
-    socket = tmp_path / "nlu.sock"
-    remote = RemoteNlu(socket=socket, timeout=2.0, retries=2, backoff=0.05)
-    process = _start(trained_model, socket)
-    try:
-        assert await remote.wait_healthy(within=60), \
-            socket.with_suffix(".log").read_text(errors="replace")[-2000:]
-        text = "le facteur ne passe plus depuis une semaine"
-        assert (await remote.parse(text)).to_json() == (await nlu.parse(text)).to_json()
-
-        process.send_signal(signal.SIGTERM)  # stops cleanly
-        assert await asyncio.to_thread(process.wait, 30) == 0
-        with pytest.raises(NluUnavailable):
-            await remote.parse(text)
-
-        process = _start(trained_model, socket)  # the supervisor's restart
-        assert await remote.wait_healthy(within=60)
-        assert (await remote.parse(text)).category == (await nlu.parse(text)).category
-    finally:
-        process.kill()
-        process.wait()
-        await remote.close()
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.invalid"])
+def test_the_service_refuses_to_listen_beyond_loopback(nlu_python, host, tmp_path) -> None:
+    done = subprocess.run([nlu_python, "-m", "nlu.cli", "serve", "--host", host, "--model",
+                           str(tmp_path / "never-loaded.tar.gz")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "loopback" in done.stderr and "Traceback" not in done.stderr

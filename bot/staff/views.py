@@ -28,6 +28,7 @@ STAFF_REPO = web.AppKey("staff_repository", Callable)
 TAXONOMY = web.AppKey("staff_taxonomy", Taxonomy)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 PHOTO_ROOT = web.AppKey("photo_root", Callable)
+STAFF_USER = web.RequestKey("staff_user", str)
 PHOTO_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp)$")
 INTENTS = ("report", "greet", "thank", "goodbye", "help", "affirm", "deny", "cancel", "restart",
            "dont_know", "chitchat", "out_of_scope", "consumer_dispute", "inform")
@@ -45,7 +46,7 @@ def staff_only(kind: str) -> Callable[[Handler], Handler]:
             session = await get_session(request)
             user = session.get(USER)
             if user and await _repo(request).has_user(user):
-                request["staff_user"] = user
+                request[STAFF_USER] = user
                 return await handler(request)
             session.invalidate()
             if kind == "page":
@@ -141,7 +142,7 @@ def parse_filter(request: web.Request) -> tuple[AlertFilter, dict[str, str]]:
 
 
 def _base_context(request: web.Request, **extra: Any) -> dict[str, Any]:
-    return {"user": request.get("staff_user"), "tax": request.app[TAXONOMY], **extra}
+    return {"user": request.get(STAFF_USER), "tax": request.app[TAXONOMY], **extra}
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ async def annotate(request: web.Request) -> web.StreamResponse:
     if values["category"]:
         values["intent"] = "report"
     conversation_id = await _repo(request).annotate(
-        message_id, request["staff_user"], values)
+        message_id, request[STAFF_USER], values)
     if conversation_id is None:
         raise web.HTTPNotFound(text="Message introuvable.")
     raise web.HTTPFound(f"/staff/conversations/{conversation_id}#m{message_id}")

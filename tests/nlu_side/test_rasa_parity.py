@@ -13,7 +13,7 @@ import yaml
 
 from nlu.rasa_backend import RasaModel
 
-HELDOUT = Path(__file__).resolve().parent.parent / "nlu" / "heldout"
+HELDOUT = Path(__file__).resolve().parents[2] / "nlu" / "heldout"
 
 
 def heldout_texts() -> list[str]:

@@ -1,0 +1,67 @@
+"""The parse service's contract (`jalerte-nlu serve`): exactly the parse record, batches in
+order, hostile text never executed, every bad request a JSON error."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from nlu.interpret import ParseResult
+from nlu.service import MAX_BATCH, make_app
+
+MESSAGES = [
+    "pas de réseau Orange à Quimper depuis des mois",
+    "colis Chronopost jamais arrivé",
+    '/affirm{"operator": "k_net"}',  # Rasa's syntax: never executed
+    "",
+    "x" * 50_000,
+    "my parcel from Chronopost never arrived",
+]
+
+
+@pytest.fixture
+async def service(aiohttp_client, nlu):
+    return await aiohttp_client(make_app(nlu, "nlu.tar.gz"))
+
+
+async def test_one_message_gets_exactly_the_parse_record(service, nlu) -> None:
+    for text in MESSAGES:
+        response = await service.post("/parse", json={"text": text})
+        assert response.status == 200
+        record = await response.json()
+        assert record == (await nlu.parse(text)).to_json()
+        assert ParseResult.from_json(record).to_json() == record  # what the bot rebuilds
+
+
+async def test_a_batch_keeps_its_order(service, nlu) -> None:
+    response = await service.post("/parse", json={"texts": MESSAGES})
+    assert response.status == 200
+    results = (await response.json())["results"]
+    assert results == [(await nlu.parse(t)).to_json() for t in MESSAGES]
+    assert results[2]["operator"] is None and results[2]["intent"] != "affirm"
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"not json", 400), (b"[1, 2]", 400), (b'{"text": 3}', 400), (b'{"texts": ["a", 1]}', 400),
+    (b'"a string"', 400), (b"{" * 5000, 400),
+])
+async def test_bad_requests_get_a_json_error(service, body: bytes, status: int) -> None:
+    response = await service.post("/parse", data=body,
+                                  headers={"Content-Type": "application/json"})
+    assert response.status == status
+    assert "error" in await response.json()
+
+
+async def test_oversized_requests_are_refused(service) -> None:
+    response = await service.post("/parse", json={"texts": ["ok"] * (MAX_BATCH + 1)})
+    assert response.status == 413
+    body = io.BytesIO(json.dumps({"text": "x" * (3 * 1024 * 1024)}).encode())
+    response = await service.post("/parse", data=body,
+                                  headers={"Content-Type": "application/json"})
+    assert response.status == 413
+
+
+async def test_health(service) -> None:
+    response = await service.get("/health")
+    assert (await response.json()) == {"status": "ok", "model": "nlu.tar.gz"}
