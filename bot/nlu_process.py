@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 from pathlib import Path
 
 from nlu.remote import RemoteNlu
@@ -22,12 +21,12 @@ RESTART_DELAY = 1.0
 
 
 class NluSupervisor:
-    def __init__(self, model_path: Path, data_dir: Path, python: str | None = None):
+    def __init__(self, model_path: Path, data_dir: Path, python: str):
         self.model_path = model_path
         self.socket = data_dir / "nlu.sock"
         self.log_path = data_dir / "nlu.log"
         # The NLU environment's interpreter (Config.nlu_python: .venv-nlu, Python 3.10).
-        self.python = python or os.environ.get("JALERTE_NLU_PYTHON") or sys.executable
+        self.python = python
         self.client = RemoteNlu(socket=self.socket)
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0

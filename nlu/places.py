@@ -75,16 +75,20 @@ class Commune:
         return f"{self.name} ({postcode or self.department})"
 
 
+_SEPARATORS = re.compile(r"[-'’_.]")
+_ASIDES = re.compile(r"\(.*?\)|[/,]")
+_EXPAND = {"st": "saint", "ste": "sainte", "s": "saint"}
+
+
 def _key(text: str) -> str:
     """A name as people may type it: no accents, case, hyphens; "st" is "saint"."""
-    words = re.sub(r"[-'’_.]", " ", fold(text)).split()
-    expand = {"st": "saint", "ste": "sainte", "s": "saint"}
-    return " ".join(expand.get(w, w) for w in words)
+    words = _SEPARATORS.sub(" ", fold(text)).split()
+    return " ".join(_EXPAND.get(w, w) for w in words)
 
 
 def _match_key(name: str) -> str:
     """A name as two gazetteers may spell it: `_key`, no leading article, no "(...)"."""
-    words = _key(re.sub(r"\(.*?\)|[/,]", " ", name)).split()
+    words = _key(_ASIDES.sub(" ", name)).split()
     if len(words) > 1 and words[0] in _ARTICLES:
         words = words[1:]
     return " ".join(words)
@@ -106,16 +110,15 @@ class Places:
     def __init__(self, communes: list[Commune]):
         self._by_name: dict[str, list[Commune]] = {}
         self._by_postcode: dict[str, list[Commune]] = {}
-        for commune in communes:
-            self._by_name.setdefault(_key(commune.name), []).append(commune)
-        for commune in communes:
+        keys = [_key(commune.name) for commune in communes]  # once each: 35,000 names
+        for commune, key in zip(communes, keys):
+            self._by_name.setdefault(key, []).append(commune)
+        for commune, key in zip(communes, keys):
             # « au Lamentin », « à Havre »: the name without its article, when free.
             bare = _match_key(commune.name)
             if len(bare) < 5 or bare in _GENERIC:
                 continue  # « Le Saint », « La Ville »: no alias that a sentence is full of
-            if bare != _key(commune.name) and bare not in self._by_name:
-                self._by_name.setdefault(bare, [])
-            if bare != _key(commune.name) and commune not in self._by_name[bare]:
+            if bare != key and commune not in self._by_name.setdefault(bare, []):
                 self._by_name[bare].append(commune)
             for postcode in commune.postcodes:
                 self._by_postcode.setdefault(postcode, []).append(commune)
@@ -124,8 +127,8 @@ class Places:
         # « Sarlat » for Sarlat-la-Canéda: the first word of one sizeable commune's name,
         # when no commune bears it alone.
         starts: dict[str, list[Commune]] = {}
-        for commune in communes:
-            first, _, rest = _key(commune.name).partition(" ")
+        for commune, key in zip(communes, keys):
+            first, _, rest = key.partition(" ")
             if rest and len(first) >= 4 and commune.population >= 3000:
                 starts.setdefault(first, []).append(commune)
         self._aliases = {first: found for first, found in starts.items()

@@ -13,6 +13,8 @@ QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",
+    # Rasa 3.6 uses SQLAlchemy 1.4 APIs removed in 2.0: its pin, not our concern.
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     # Rasa's training cache would hand back results of an earlier run: train from scratch.
     "RASA_MAX_CACHE_SIZE": "0",
 }

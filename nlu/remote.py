@@ -24,6 +24,9 @@ class RemoteNlu:
         self.retries = retries
         self.backoff = backoff
         self._session: aiohttp.ClientSession | None = None
+        # The service's own parse time for the latest answer (its Server-Timing header),
+        # in ms: what a request costs beyond it is the transport's.
+        self.last_parse_ms: float | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -56,6 +59,7 @@ class RemoteNlu:
             try:
                 async with self._client().post(f"{self.url}/parse", json=payload) as response:
                     if response.status == 200:
+                        self.last_parse_ms = _parse_duration(response.headers)
                         return await response.json()
                     last = NluUnavailable(f"parse service answered {response.status}")
                     if response.status < 500:
@@ -75,3 +79,12 @@ class RemoteNlu:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _parse_duration(headers) -> float | None:
+    timing = headers.get("Server-Timing", "")
+    _, found, duration = timing.partition("dur=")
+    try:
+        return float(duration.split(";")[0].split(",")[0]) if found else None
+    except ValueError:
+        return None

@@ -20,9 +20,20 @@ def _fold_char(ch: str) -> str:
     return folded
 
 
+class _FoldTable(dict):
+    """code point → folded character, filled on first sight (for `str.translate`)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents, keeping the same length as `text`."""
-    return "".join(_fold_char(c) for c in text)
+    return text.translate(_FOLD_TABLE)
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")

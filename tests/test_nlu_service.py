@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import aiohttp
@@ -40,6 +41,13 @@ async def test_the_client_gives_the_engine_exactly_what_the_service_sent(nlu) ->
         assert parsed.to_json() == record
     assert raw["results"][1]["operator"] is None and raw["results"][1]["intent"] != "affirm"
     assert raw["results"][4]["category"] == "parcel_delivery"
+
+
+async def test_the_client_knows_the_services_own_parse_time(nlu) -> None:
+    started = time.perf_counter()
+    await nlu.parse("le facteur ne passe plus")
+    round_trip = (time.perf_counter() - started) * 1000
+    assert nlu.last_parse_ms is not None and 0 < nlu.last_parse_ms < round_trip
 
 
 async def test_a_batch_parses_like_single_messages(nlu) -> None:

@@ -65,3 +65,9 @@ async def test_oversized_requests_are_refused(service) -> None:
 async def test_health(service) -> None:
     response = await service.get("/health")
     assert (await response.json()) == {"status": "ok", "model": "nlu.tar.gz"}
+
+
+async def test_answers_say_how_long_the_parse_took(service) -> None:
+    response = await service.post("/parse", json={"text": "colis perdu"})
+    timing = response.headers["Server-Timing"]
+    assert timing.startswith("parse;dur=") and float(timing.split("=")[1]) > 0

@@ -1,0 +1,128 @@
+"""Full turns under load: N concurrent widget conversations against `jalerte run`.
+
+Starts `jalerte run` as a real process (SQLite, its supervised parse service), then N
+clients, each over its own WebSocket, run scripted conversations from a first message
+to a saved alert, again and again, for D seconds: turns per second and turn latency
+(frame sent → turn received) percentiles, alerts saved, errors. Also the bot's and the
+NLU process's CPU seconds per turn. Issue 10's target: no worse than the one-process
+bot (45 turns/s, p99 5.5 s at 32 concurrent).
+
+    .venv/bin/python bench/load.py [--clients 32] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from dialogue_turns import ANSWERS, FIRST_MESSAGES  # noqa: E402
+from nlu_service import MODEL, free_port, wait_healthy  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def next_frame(turn: dict) -> dict:
+    """What a scripted person sends after this turn."""
+    choices = [c for r in turn["replies"] for c in r.get("choices") or []]
+    expecting = turn.get("expecting")
+    if expecting == "confirmation":
+        return {"type": "choice", "value": "confirm:send"}
+    if expecting in ANSWERS:
+        return {"type": "message", "text": ANSWERS[expecting]}
+    if choices:
+        return {"type": "choice", "value": choices[0]["value"]}
+    return {"type": "message", "text": "je ne sais pas"}
+
+
+async def client(base: str, n: int, until: float, latencies: list[float],
+                 stats: dict[str, int]) -> None:
+    async with aiohttp.ClientSession() as http:
+        conversation = 0
+        while time.monotonic() < until:
+            first = FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)]
+            conversation += 1
+            async with http.ws_connect(f"{base.replace('http', 'ws')}/ws?lang=fr") as ws:
+                await ws.receive_json()  # the session frame
+                frame: dict = {"type": "message", "text": first}
+                for _ in range(12):
+                    if time.monotonic() >= until:
+                        return
+                    started = time.perf_counter()
+                    await ws.send_json(frame)
+                    turn = await ws.receive_json(timeout=60)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    if turn.get("type") != "turn":
+                        stats["errors"] += 1
+                        break
+                    if turn.get("alert_id"):
+                        stats["alerts"] += 1
+                        break
+                    frame = next_frame(turn)
+
+
+async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None:
+    latencies: list[float] = []
+    stats = {"alerts": 0, "errors": 0}
+    cpu_before = [cpu_seconds(p) for p in pids]
+    started = time.monotonic()
+    await asyncio.gather(*(client(base, n, started + seconds, latencies, stats)
+                           for n in range(clients)))
+    elapsed = time.monotonic() - started
+    cpu = [cpu_seconds(p) - b for p, b in zip(pids, cpu_before)]
+    latencies.sort()
+    turns = len(latencies)
+
+    def pct(q: float) -> float:
+        return latencies[min(turns - 1, int(turns * q))]
+
+    print(f"{clients} concurrent conversations for {elapsed:.0f} s: {turns} turns, "
+          f"{turns / elapsed:.1f} turns/s, {stats['alerts']} alerts saved, "
+          f"{stats['errors']} errors")
+    print(f"turn latency: p50 {statistics.median(latencies):.0f} ms, p95 {pct(0.95):.0f} ms, "
+          f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms")
+    names = ["bot", "NLU service"]
+    print("CPU per turn: " + ", ".join(f"{name} {1000 * c / turns:.1f} ms"
+                                       for name, c in zip(names, cpu)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="jalerte-load-"))
+    env = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
+           "JALERTE_PORT": str(port), "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
+           "JALERTE_WEB_MAX_CONNECTIONS": "1000"}
+    for name in ("JALERTE_DATABASE_URL", "JALERTE_NLU"):
+        env.pop(name, None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(port)
+        children = [int(pid) for pid in subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
+        asyncio.run(load(f"http://127.0.0.1:{port}", args.clients, args.seconds,
+                         [proc.pid, *children[:1]]))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()
