@@ -68,6 +68,11 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.web.app import run
 
+    workers = args.workers or int(os.environ.get("JALERTE_WORKERS") or 1)
+    if workers > 1 and not os.environ.get("JALERTE_WORKER"):
+        from bot.workers import run_workers
+
+        return run_workers(config, workers)
     run(config)
     return 0
 
@@ -164,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("run", help="serve the web widget (and Telegram when configured)")
+    p.add_argument("--workers", type=int, help="server processes on the same port, sharing "
+                   "the database and one parse service (default: JALERTE_WORKERS or 1)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="talk with the bot in the terminal")

@@ -10,6 +10,7 @@ import asyncio
 import hmac
 import html
 import logging
+import os
 import re
 import secrets
 import weakref
@@ -33,6 +34,7 @@ from dialogues.events import (
 from dialogues.replies import AdviceReply, Reply, ShareReply
 from dialogues.service import ConversationService, IncomingPhoto, TurnOutput
 from storage.photos import MAX_BYTES
+from storage.shared import TelegramUpdates
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +55,27 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Updates of one person one after the other (an album stays in order); people in
     parallel."""
 
-    def __init__(self, max_concurrent_updates: int = 256):
+    def __init__(self, max_concurrent_updates: int = 256,
+                 done: Callable[[object], Awaitable[None]] | None = None):
         super().__init__(max_concurrent_updates)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._done = done
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             await coroutine
-            return
-        lock = self._locks.get(user.id)
-        if lock is None:
-            lock = self._locks[user.id] = asyncio.Lock()
-        async with lock:
-            await coroutine
+        else:
+            lock = self._locks.get(user.id)
+            if lock is None:
+                lock = self._locks[user.id] = asyncio.Lock()
+            async with lock:
+                await coroutine
+        if self._done is not None:
+            try:
+                await self._done(update)
+            except Exception:  # never stop the channel for bookkeeping
+                log.exception("could not mark a Telegram update handled")
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -134,16 +143,19 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
 
 # -- the channel -------------------------------------------------------------------------
 class TelegramChannel:
-    def __init__(self, config: Config, service: Callable[[], ConversationService]):
+    def __init__(self, config: Config, service: Callable[[], ConversationService],
+                 updates: Callable[[], TelegramUpdates] | None = None):
         self.config = config
         self._service = service
+        self._updates = updates
         self.webhook_secret = config.telegram_webhook_secret or secrets.token_urlsafe(32)
+        webhook = bool(config.telegram_webhook_url and updates)
         builder = (
             ApplicationBuilder()
             .token(config.telegram_token or "")
             .base_url(f"{config.telegram_api_url}/bot")
             .base_file_url(f"{config.telegram_api_url}/file/bot")
-            .concurrent_updates(PerUserUpdateProcessor())
+            .concurrent_updates(PerUserUpdateProcessor(done=self._handled if webhook else None))
         )
         if config.telegram_webhook_url:
             builder = builder.updater(None)
@@ -177,6 +189,10 @@ class TelegramChannel:
             await app.start()
             if app.updater is not None:
                 await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            elif self._updates is not None and os.environ.get("JALERTE_WORKER", "0") == "0":
+                # Acknowledged to Telegram but not handled when the server stopped.
+                for payload in await self._updates().unhandled():
+                    await app.update_queue.put(Update.de_json(payload, app.bot))
             log.info("Telegram: serving @%s", app.bot.username)
             started = True
         except TelegramError:
@@ -196,11 +212,25 @@ class TelegramChannel:
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json()
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return web.Response(status=400, text="bad update")
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return web.Response(status=400, text="bad update")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return web.Response(status=400, text="bad update")
+        # Stored before Telegram hears 200 (it never sends an acknowledged update again);
+        # an update it sends twice is recognised and not handled again.
+        if self._updates is not None and not await self._updates().receive(update_id, data):
+            return web.Response(text="ok")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")
+
+    async def _handled(self, update: object) -> None:
+        if isinstance(update, Update) and self._updates is not None:
+            await self._updates().handled(update.update_id)
 
     # -- handlers ----------------------------------------------------------------------
     async def _turn(self, update: Update, event: Event | IncomingPhoto) -> None:
@@ -275,9 +305,10 @@ class TelegramChannel:
 
 
 def setup_telegram(app: web.Application, config: Config,
-                   service: Callable[[], ConversationService]) -> TelegramChannel:
+                   service: Callable[[], ConversationService],
+                   updates: Callable[[], TelegramUpdates] | None = None) -> TelegramChannel:
     """Mounts the channel on the aiohttp app: lifecycle, and the webhook route if used."""
-    channel = TelegramChannel(config, service)
+    channel = TelegramChannel(config, service, updates)
     app.cleanup_ctx.append(channel.lifecycle)
     if config.telegram_webhook_url:
         app.router.add_post(WEBHOOK_PATH, channel.webhook)

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+import hashlib
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -26,12 +28,44 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
+WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will write (SQLite)
+
+
 def make_engine(url: str) -> AsyncEngine:
     kwargs: dict = {}
     if url.startswith("sqlite"):
         # One writer at a time; waiting beats "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        _sqlite_transactions(engine)
+    return engine
+
+
+def _sqlite_transactions(engine: AsyncEngine) -> None:
+    """WAL (readers never wait for the writer), and BEGIN emitted by us: IMMEDIATE for a
+    transaction that will write, so that two processes on one file are serialised when
+    the turn starts, not when one of them fails to upgrade its read lock at commit.
+    (The recipe of SQLAlchemy's pysqlite/aiosqlite documentation.)"""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # the driver emits no BEGIN of its own
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_LOCK)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def lock_key(name: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                          signed=True)
 
 
 async def upgrade_engine(engine: AsyncEngine) -> None:
@@ -64,6 +98,16 @@ class Database:
         if migrate:
             await upgrade_engine(db.engine)
         return db
+
+    async def write_transaction(self, session: AsyncSession, serialise: str) -> None:
+        """Starts `session`'s transaction for writing, after every other worker's
+        transaction on the same `serialise` name has ended (PostgreSQL: an advisory lock
+        released at commit or rollback; SQLite: the database's write lock)."""
+        if self.engine.dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                  {"key": lock_key(serialise)})
+        else:
+            await session.connection(execution_options={WRITE_LOCK: True})
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger as sa_BigInteger
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -132,3 +133,40 @@ class Annotation(Base):
     sector: Mapped[str | None] = mapped_column(String(16))
     staff_user: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PendingUpload(Base):
+    """A photo posted to /upload, cleaned and stored, waiting for its "photo" frame
+    (which any worker may receive). `error`: why it was refused, told at that turn."""
+
+    __tablename__ = "pending_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64))
+    photo: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Counter(Base):
+    """Events per key and time window (rate limits, login tries), shared by workers."""
+
+    __tablename__ = "counters"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window: Mapped[int] = mapped_column(primary_key=True)  # window start, Unix seconds
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class TelegramUpdate(Base):
+    """A Telegram update as received: stored before Telegram gets its 200, handled
+    once (its `update_id` is the key, so a second delivery is recognised). The payload
+    (names scrubbed) lives only until the update is handled."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(sa_BigInteger, primary_key=True,
+                                           autoincrement=False)
+    payload: Mapped[Any | None] = mapped_column(JSON)  # emptied once handled
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -117,6 +117,9 @@ class ConversationRepository:
         """Opens the person's conversation (creating it) for one turn; commits at the end."""
         async with self.db.session() as session:
             async with session.begin():
+                # Any worker may take this person's next message: one turn at a time,
+                # each reading what the previous one committed.
+                await self.db.write_transaction(session, f"turn:{channel}:{user_key}")
                 conversation = await self._get_or_create(session, channel, user_key)
                 yield TurnRecord(session, conversation, self.taxonomy)
 

@@ -203,3 +203,12 @@ def web_config(tmp_path: Path, **overrides):
 
     base = Config.from_env({"JALERTE_DATA_DIR": str(tmp_path / "data")})
     return replace(base, **overrides)
+
+
+async def clear_of_a_minute_change(margin: float = 10.0) -> None:
+    """Rate counts are per clock minute: a test of a limit starts well inside one."""
+    import asyncio
+    import time
+
+    while time.time() % 60 > 60 - margin:
+        await asyncio.sleep(0.5)

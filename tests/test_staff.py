@@ -138,6 +138,30 @@ async def test_repeated_failed_logins_are_slowed_down(console) -> None:
     assert "Réessayez dans" in await blocked.text()
 
 
+async def test_a_burst_of_guesses_gets_five_checked_and_leaves_the_loop_free(console) -> None:
+    """20 wrong guesses and the right password at once: five are checked at most, the
+    rest wait, even the right one; the server keeps answering meanwhile."""
+    import asyncio
+    import time
+
+    tokens = [await csrf_of(console, "/staff/login") for _ in range(21)]
+
+    async def attempt(token: str, password: str):
+        return await console.post("/staff/login", data={
+            "csrf_token": token, "name": "agent", "password": password,
+            "next": "/staff/alerts"}, allow_redirects=False)
+
+    guesses = [attempt(t, f"guess number {n}") for n, t in enumerate(tokens[:20])]
+    burst = asyncio.gather(*guesses, attempt(tokens[20], PASSWORD))
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    assert (await console.get("/healthz")).status in (200, 503)
+    assert time.perf_counter() - started < 1.0  # hashing runs off the event loop
+    statuses = [r.status for r in await burst]
+    assert statuses.count(401) + statuses.count(302) <= 5
+    assert statuses.count(429) >= 16
+
+
 async def test_a_removed_account_loses_its_session(console, sqlite_bot) -> None:
     await log_in(console)
     await StaffRepository(sqlite_bot.db).remove_user("agent")

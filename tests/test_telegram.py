@@ -38,7 +38,7 @@ def buttons(message: dict) -> list[dict]:
 
 
 async def test_polling_conversation_to_a_saved_alert_with_photo(
-    fake, aiohttp_client, sqlite_bot, tmp_path
+    fake, sqlite_bot, aiohttp_client, tmp_path
 ) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
@@ -82,7 +82,7 @@ async def test_polling_conversation_to_a_saved_alert_with_photo(
 
 
 async def test_album_forged_button_sticker_and_people_in_parallel(
-    fake, aiohttp_client, sqlite_bot, tmp_path
+    fake, sqlite_bot, aiohttp_client, tmp_path
 ) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
@@ -110,7 +110,7 @@ async def test_album_forged_button_sticker_and_people_in_parallel(
     assert len(state.draft.photos) == 3 and state.draft.location == "Nantes (44)"
 
 
-async def test_webhook_checks_its_secret(fake, aiohttp_server, sqlite_bot, tmp_path) -> None:
+async def test_webhook_checks_its_secret(fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
                         telegram_webhook_url="https://bot.example.org",
                         telegram_webhook_secret="s3cret_Token-42")
@@ -186,7 +186,7 @@ def test_long_html_is_split_under_telegrams_limit() -> None:
 
 
 async def test_user_text_with_markup_reaches_the_summary_escaped(
-    fake, aiohttp_client, sqlite_bot, tmp_path
+    fake, sqlite_bot, aiohttp_client, tmp_path
 ) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
@@ -198,9 +198,60 @@ async def test_user_text_with_markup_reaches_the_summary_escaped(
     assert "<b>me facture</b> deux fois ma box & <script>" in summary  # shown as typed
 
 
-async def test_an_english_telegram_app_gets_english(fake, aiohttp_client, sqlite_bot, tmp_path):
+async def test_an_english_telegram_app_gets_english(fake, sqlite_bot, aiohttp_client, tmp_path):
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     fake.add_user(BOB, "Bob", language_code="en")
     fake.push(fake.text_update(BOB, "/start"))
     await bot_says(fake, BOB, "Hello!")
+
+
+async def test_webhook_updates_are_stored_first_handled_once_and_kept_without_names(
+        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    from sqlalchemy import select
+
+    from storage.models import TelegramUpdate
+
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
+                        telegram_webhook_url="https://bot.example.org",
+                        telegram_webhook_secret="s3cret_Token-42")
+    server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
+    url = str(server.make_url("/telegram/webhook"))
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-42",
+              "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        for body in (b"[1, 2]", b'"a string"', b"[" * 100_000, b'{"update_id": "7"}',
+                     b'{"update_id": true}', b"\xff\xfe", b'{"update_id": 5, "message": 3}'):
+            async with http.post(url, data=body, headers=secret) as response:
+                assert response.status == 400, body[:20]
+
+    update = fake.text_update(ALICE, "colis Chronopost perdu")
+    assert await fake.post_webhook(url, update, "s3cret_Token-42") == 200
+    assert await fake.post_webhook(url, update, "s3cret_Token-42") == 200  # redelivered
+    await bot_says(fake, ALICE, "Où")
+    await asyncio.sleep(0.5)
+    assert len(fake.sent(ALICE)) == 1  # answered once
+    async with sqlite_bot.db.session() as session:
+        row = await session.get(TelegramUpdate, update["update_id"])
+        assert row.handled_at is not None and row.payload is None
+        assert len((await session.execute(select(TelegramUpdate))).all()) == 1
+
+
+async def test_an_acknowledged_update_survives_a_stop_before_it_is_handled(
+        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    """Stored, then the server stops before handling it: the next start handles it."""
+    from storage.shared import TelegramUpdates
+
+    update = fake.text_update(ALICE, "colis Chronopost perdu")
+    update["message"]["from"]["username"] = "alice_dupont"
+    assert await TelegramUpdates(sqlite_bot.db).receive(update["update_id"], update)
+    stored = await TelegramUpdates(sqlite_bot.db).unhandled()
+    assert "alice_dupont" not in str(stored) and stored[0]["message"]["from"]["first_name"] == ""
+
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
+                        telegram_webhook_url="https://bot.example.org",
+                        telegram_webhook_secret="s3cret_Token-42")
+    await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
+    await bot_says(fake, ALICE, "Où")
+    await asyncio.sleep(0.3)
+    assert await TelegramUpdates(sqlite_bot.db).unhandled() == []

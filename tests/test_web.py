@@ -9,7 +9,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from bot.web.app import create_app
-from tests.conftest import web_config
+from tests.conftest import clear_of_a_minute_change, web_config
 from tests.images import PDF, jpeg_with_gps
 
 
@@ -43,7 +43,8 @@ async def test_demo_page_embeds_the_widget_like_any_site(client) -> None:
 async def test_health_reports_model_and_database(client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok", "model": True, "database": True}
+    assert await response.json() == {"status": "ok", "model": True, "database": True,
+                                     "worker": None}  # one process: no worker number
 
 
 async def test_a_whole_alert_over_the_websocket_with_a_photo(client, sqlite_bot) -> None:
@@ -130,6 +131,7 @@ async def test_unknown_button_and_forged_session_id(client) -> None:
 async def test_rate_limit_per_session(aiohttp_client, sqlite_bot, tmp_path) -> None:
     app = create_app(web_config(tmp_path, web_messages_per_minute=3), rt=sqlite_bot.runtime)
     client = await aiohttp_client(app)
+    await clear_of_a_minute_change()
     ws, _ = await open_session(client)
     for _ in range(3):
         assert (await turn(ws, {"type": "message", "text": "bonjour"}))["type"] == "turn"

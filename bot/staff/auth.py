@@ -7,7 +7,6 @@ import hmac
 import secrets
 import time
 import warnings
-from collections import defaultdict
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -16,6 +15,8 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
+
+from storage.shared import SharedState
 
 # aiohttp-session 2.12.1 (the latest) stores its session under string request keys, which
 # aiohttp 3.14 warns about at every request: that one warning, from that package only.
@@ -93,41 +94,27 @@ async def start_session(request: web.Request, user: str) -> None:
 
 
 class LoginThrottle:
-    """After 5 failures for a name or an address, each further try waits longer."""
+    """Five tries per name and per address in each 15-minute window, counted in the
+    database before the password is checked: a burst of concurrent tries, on one worker
+    or several, cannot get more than five checked."""
 
     FREE_TRIES = 5
     WINDOW = 15 * 60
 
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = defaultdict(list)
+    def __init__(self, shared: Callable[[], SharedState]):
+        self._shared = shared
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(key, []) if t > now - self.WINDOW]
-        if kept:
-            self._failures[key] = kept
-        else:
-            self._failures.pop(key, None)
-        return kept
-
-    def retry_after(self, keys: list[str]) -> int:
-        """Seconds to wait before another try is even checked (0: go ahead)."""
-        now = time.monotonic()
-        wait = 0.0
+    async def attempt(self, keys: list[str]) -> int:
+        """Counts a try for each key; seconds to wait (0: check the password)."""
+        shared = self._shared()
+        over = False
         for key in keys:
-            failures = self._recent(key, now)
-            extra = len(failures) - self.FREE_TRIES
-            if extra >= 0:
-                delay = min(2 ** extra * 30, self.WINDOW)
-                wait = max(wait, failures[-1] + delay - now)
-        return int(wait + 0.999) if wait > 0 else 0
+            over = await shared.hit(f"login:{key}", self.WINDOW) > self.FREE_TRIES or over
+        if not over:
+            return 0
+        return max(1, int(self.WINDOW - time.time() % self.WINDOW))
 
-    def failed(self, keys: list[str]) -> None:
-        now = time.monotonic()
+    async def succeeded(self, keys: list[str]) -> None:
+        shared = self._shared()
         for key in keys:
-            self._failures[key].append(now)
-        if len(self._failures) > 50_000:  # bounded memory under a spray of names
-            self._failures.clear()
-
-    def succeeded(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+            await shared.reset(f"login:{key}")

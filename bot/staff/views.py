@@ -21,6 +21,7 @@ from bot.staff.stats import dashboard, load_customer_base, operator_key
 from dialogues.messages import label
 from nlu.taxonomy import Taxonomy
 from storage.exports import alerts_csv, alerts_json, annotations_to_rasa_yaml, opendata_csv
+from storage.shared import SharedState
 from storage.staff import PAGE_SIZE, AlertFilter, StaffRepository
 
 HERE = Path(__file__).parent
@@ -79,7 +80,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))[:1024]
     throttle = request.app[THROTTLE]
     keys = [f"name:{name.lower()}", f"ip:{_client_address(request)}"]
-    wait = throttle.retry_after(keys)
+    wait = await throttle.attempt(keys)
     session = await get_session(request)
     context = {"csrf_token": csrf_token(session), "next": _safe_next(form.get("next"))}
     if wait:
@@ -88,10 +89,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.headers["Retry-After"] = str(wait)
         return response
     if not await _repo(request).check_password(name, password):
-        throttle.failed(keys)
         return aiohttp_jinja2.render_template("login.html", request, {
             **context, "error": "Nom ou mot de passe incorrect."}, status=401)
-    throttle.succeeded(keys)
+    await throttle.succeeded(keys)
     await start_session(request, name)
     raise web.HTTPFound(context["next"])
 
@@ -315,7 +315,7 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     """Mounts the console on the app (templates autoescape every value)."""
     app[STAFF_REPO] = repository
     app[TAXONOMY] = taxonomy
-    app[THROTTLE] = LoginThrottle()
+    app[THROTTLE] = LoginThrottle(lambda: SharedState(repository().db))
     app[PHOTO_ROOT] = photo_root
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -1,8 +1,10 @@
 """The aiohttp application factory: `create_app(config)`; no work at import."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import re
 import secrets
 import weakref
@@ -14,13 +16,12 @@ from sqlalchemy import text as sql
 
 from bot.config import Config
 from bot.web.history import history
-from bot.web.limits import RateLimiter, UploadStore
 from bot.wiring import Runtime, load_secret, runtime
 from nlu.taxonomy import Taxonomy
 from storage.staff import StaffRepository
-from dialogues.events import ChoiceEvent, SharedEvent, TextEvent
-from dialogues.service import IncomingPhoto
-from storage.photos import MAX_BYTES
+from dialogues.events import ChoiceEvent, PhotoEvent, SharedEvent, TextEvent
+from storage.photos import MAX_BYTES, PhotoRejected
+from storage.shared import SharedState, TelegramUpdates
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,11 @@ class RuntimeSlot:
 
     def __init__(self, rt: Runtime | None = None):
         self.rt = rt
+        self.shared: SharedState | None = None
 
 
 CONFIG = web.AppKey("config", Config)
 RUNTIME = web.AppKey("runtime", RuntimeSlot)
-UPLOADS = web.AppKey("uploads", UploadStore)
-RATES = web.AppKey("rates", RateLimiter)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 
 ERRORS = {
@@ -63,6 +63,21 @@ def rt_of(app: web.Application) -> Runtime:
     if rt is None:
         raise web.HTTPServiceUnavailable(text="starting")
     return rt
+
+
+def shared_of(app: web.Application) -> SharedState:
+    """Uploads and rate counters in the database: every worker sees the same."""
+    slot = app[RUNTIME]
+    rt = rt_of(app)
+    if slot.shared is None or slot.shared.db is not rt.db:
+        slot.shared = SharedState(rt.db)
+    return slot.shared
+
+
+async def within_rate(app: web.Application, session: str) -> bool:
+    """At most JALERTE_WEB_MESSAGES_PER_MINUTE turns and uploads per session and minute."""
+    key = rt_of(app).service.user_key(CHANNEL, session)
+    return await shared_of(app).hit(f"web:{key}", 60) <= app[CONFIG].web_messages_per_minute
 
 
 def error_body(code: str, lang: str) -> dict[str, str]:
@@ -122,7 +137,8 @@ async def healthz(request: web.Request) -> web.Response:
     nlu = rt is not None and (healthy is None or await healthy())
     ok = rt is not None and database and nlu
     return web.json_response({"status": "ok" if ok else "unavailable", "model": nlu,
-                              "database": database}, status=200 if ok else 503)
+                              "database": database, "worker": os.environ.get("JALERTE_WORKER")},
+                             status=200 if ok else 503)
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -150,9 +166,20 @@ async def upload(request: web.Request) -> web.Response:
             data = b"".join(chunks)
     if not session or not SESSION_ID.match(session) or data is None:
         return _upload_error("bad_frame", lang, 400)
-    if not request.app[RATES].allow(session):
+    if not await within_rate(request.app, session):
         return _upload_error("rate_limited", lang, 429)
-    return web.json_response({"upload_id": request.app[UPLOADS].put(session, data)})
+    # Cleaned and stored now, on storage every worker shares: the "photo" frame may
+    # reach another worker. A refused file is told at that frame's turn, as before.
+    rt = rt_of(request.app)
+    photo, error = None, None
+    try:
+        stored = await asyncio.get_running_loop().run_in_executor(None, rt.photos.ingest, data)
+        photo = stored.to_dict()
+    except PhotoRejected as exc:
+        error = exc.reason
+    upload_id = await shared_of(request.app).put_upload(
+        rt.service.user_key(CHANNEL, session), photo, error)
+    return web.json_response({"upload_id": upload_id})
 
 
 def _upload_error(code: str, lang: str, status: int) -> web.Response:
@@ -215,7 +242,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         frame: Any = json.loads(data)
     except ValueError:
         frame = None
-    event = _event(app, session, frame)
+    event = await _event(app, session, frame)
     if event is None:
         await ws.send_json(error_body("bad_frame", lang))
         return
@@ -224,7 +251,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         # messages), never rate-limited.
         await rt_of(app).service.handle(CHANNEL, session, event)
         return
-    if not app[RATES].allow(session):
+    if not await within_rate(app, session):
         await ws.send_json(error_body("rate_limited", lang))
         return
     if event is UNKNOWN_UPLOAD:
@@ -240,7 +267,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         await ws.send_json({"type": "turn", **output.to_json()})
 
 
-def _event(app: web.Application, session: str, frame: Any):
+async def _event(app: web.Application, session: str, frame: Any):
     """The dialogue event a client frame stands for; None if the frame is malformed."""
     if not isinstance(frame, dict):
         return None
@@ -250,8 +277,12 @@ def _event(app: web.Application, session: str, frame: Any):
     if kind == "choice" and isinstance(frame.get("value"), str):
         return ChoiceEvent(frame["value"][:200])
     if kind == "photo" and isinstance(frame.get("upload_id"), str):
-        data = app[UPLOADS].take(session, frame["upload_id"])
-        return UNKNOWN_UPLOAD if data is None else IncomingPhoto(data)
+        taken = await shared_of(app).take_upload(
+            rt_of(app).service.user_key(CHANNEL, session), frame["upload_id"][:64])
+        if taken is None:
+            return UNKNOWN_UPLOAD
+        photo, error = taken
+        return PhotoEvent(photo=photo, error=error)
     if kind == "shared" and isinstance(frame.get("network"), str):
         return SharedEvent(frame["network"][:20])
     return None
@@ -265,16 +296,18 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     """
     app = web.Application(client_max_size=MAX_BYTES + 64 * 1024, middlewares=[upload_cors])
     app[CONFIG] = config
-    app[UPLOADS] = UploadStore()
-    app[RATES] = RateLimiter(config.web_messages_per_minute)
     app[SOCKETS] = weakref.WeakSet()
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
         app.cleanup_ctx.append(_runtime_ctx)
-    if config.telegram_token:
+    poller = os.environ.get("JALERTE_WORKER", "0") == "0"
+    if config.telegram_token and (config.telegram_webhook_url or poller):
+        # Webhooks on every worker; long polling on worker 0 only (Telegram answers 409
+        # to a second poller of the same token).
         from bot.telegram import setup_telegram
 
-        setup_telegram(app, config, lambda: rt_of(app).service)
+        setup_telegram(app, config, lambda: rt_of(app).service,
+                       lambda: TelegramUpdates(rt_of(app).db))
     from bot.staff.views import setup_staff
 
     setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
@@ -291,12 +324,15 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
 def run(config: Config) -> None:
     """`jalerte run`: serves until SIGINT/SIGTERM, then closes everything and returns."""
     base = f"http://{config.host}:{config.port}"
+    worker = os.environ.get("JALERTE_WORKER")  # set by `jalerte run --workers N`
 
     def announce(_message: str) -> None:
-        print(f"jalerte is running: open {base}/ for the demo page with the chat widget "
-              f"(health: {base}/healthz). Ctrl-C to stop.", flush=True)
+        if worker is None:
+            print(f"jalerte is running: open {base}/ for the demo page with the chat "
+                  f"widget (health: {base}/healthz). Ctrl-C to stop.", flush=True)
 
     # Turns take milliseconds: 5 s is ample for those in progress at SIGTERM, and
     # aiohttp waits the full timeout for idle keep-alive connections.
     web.run_app(create_app(config), host=config.host, port=config.port, print=announce,
-                shutdown_timeout=5, handle_signals=True, access_log=None)
+                shutdown_timeout=5, handle_signals=True, access_log=None,
+                reuse_port=worker is not None)

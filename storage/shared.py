@@ -1,0 +1,135 @@
+"""What every worker must see the same: pending uploads and counters (rate limits, login
+tries). Each operation is one atomic statement, so a burst spread over workers cannot
+pass a limit and an upload is taken once."""
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.db import Database
+from storage.models import Counter, PendingUpload, TelegramUpdate
+
+UPLOAD_TTL = timedelta(minutes=15)
+
+
+class SharedState:
+    def __init__(self, db: Database, clock=time.time):
+        self.db = db
+        self._clock = clock
+        self._insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
+                        else sqlite.insert)
+        self._last_sweep = 0.0
+
+    # -- uploads ------------------------------------------------------------------------
+
+    async def put_upload(self, user_key: str, photo: dict[str, Any] | None,
+                         error: str | None = None) -> str:
+        """Keeps a cleaned photo (or why it was refused) for this person's next frame."""
+        upload_id = secrets.token_urlsafe(12)
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(PendingUpload).where(
+                PendingUpload.created_at < datetime.now(timezone.utc) - UPLOAD_TTL))
+            session.add(PendingUpload(id=upload_id, user_key=user_key, photo=photo,
+                                      error=error))
+        return upload_id
+
+    async def take_upload(self, user_key: str, upload_id: str
+                          ) -> tuple[dict[str, Any] | None, str | None] | None:
+        """(photo, error) once, only for the person who uploaded it; None if unknown or
+        expired."""
+        fresh = datetime.now(timezone.utc) - UPLOAD_TTL
+        async with self.db.session() as session, session.begin():
+            taken = await session.execute(
+                delete(PendingUpload)
+                .where(PendingUpload.id == upload_id, PendingUpload.user_key == user_key,
+                       PendingUpload.created_at >= fresh)
+                .returning(PendingUpload.photo, PendingUpload.error))
+            row = taken.first()
+        return (row.photo, row.error) if row else None
+
+    # -- counters -----------------------------------------------------------------------
+
+    async def hit(self, key: str, window: int = 60, by: int = 1) -> int:
+        """Counts an event for `key` in the current `window`-second window; returns the
+        window's count, this event included (one atomic upsert)."""
+        now = self._clock()
+        start = int(now // window * window)
+        insert = self._insert(Counter).values(key=key, window=start, count=by)
+        statement = insert.on_conflict_do_update(
+            index_elements=[Counter.key, Counter.window],
+            set_={"count": Counter.count + insert.excluded.count},
+        ).returning(Counter.count)
+        async with self.db.session() as session, session.begin():
+            count = (await session.execute(statement)).scalar_one()
+            if now - self._last_sweep > 60:  # old windows go, once a minute per worker
+                self._last_sweep = now
+                await session.execute(delete(Counter).where(Counter.window < now - 86_400))
+        return count
+
+    async def count(self, key: str, window: int) -> int:
+        start = int(self._clock() // window * window)
+        async with self.db.session() as session:
+            found = await session.get(Counter, (key, start))
+            return found.count if found else 0
+
+    async def reset(self, key: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(Counter).where(Counter.key == key))
+
+
+class TelegramUpdates:
+    """Webhook updates stored before Telegram hears 200: none lost by a crash, none
+    handled twice when Telegram delivers one again."""
+
+    KEEP_IDS = timedelta(days=2)  # Telegram gives up redelivering long before
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
+                        else sqlite.insert)
+
+    async def receive(self, update_id: int, payload: dict[str, Any]) -> bool:
+        """Stores the update; False if it was already received (a redelivery)."""
+        statement = self._insert(TelegramUpdate).values(
+            update_id=update_id, payload=_scrub(payload),
+            received_at=datetime.now(timezone.utc),
+        ).on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id]).returning(
+            TelegramUpdate.update_id)
+        async with self.db.session() as session, session.begin():
+            stored = (await session.execute(statement)).first() is not None
+            if stored and update_id % 100 == 0:  # now and then, forget old ids
+                await session.execute(delete(TelegramUpdate).where(
+                    TelegramUpdate.handled_at < datetime.now(timezone.utc) - self.KEEP_IDS))
+        return stored
+
+    async def handled(self, update_id: int) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(TelegramUpdate)
+                                  .where(TelegramUpdate.update_id == update_id)
+                                  .values(payload=None, handled_at=datetime.now(timezone.utc)))
+
+    async def unhandled(self) -> list[dict[str, Any]]:
+        """Updates stored but never handled (the server stopped meanwhile), oldest first."""
+        async with self.db.session() as session:
+            found = await session.execute(
+                select(TelegramUpdate.payload).where(TelegramUpdate.handled_at.is_(None))
+                .order_by(TelegramUpdate.update_id))
+            return [payload for payload in found.scalars() if payload]
+
+
+_NAMES = ("first_name", "last_name", "username", "title", "bio")
+
+
+def _scrub(value: Any) -> Any:
+    """The update without people's names (handling needs ids, never names)."""
+    if isinstance(value, dict):
+        return {key: ("" if key == "first_name" else _scrub(item))
+                for key, item in value.items() if key not in _NAMES[1:]}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value

@@ -1,0 +1,149 @@
+"""Several workers on one database: any worker takes any message (issue 11).
+
+Each `make_bot` here is a separate worker: its own service, engine, connection pool and
+in-memory locks, sharing only the database (SQLite file or PostgreSQL) and the NLU.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from dialogues.events import ChoiceEvent, TextEvent
+from dialogues.service import IncomingPhoto
+from storage.models import Alert, Message
+from tests.conftest import clear_of_a_minute_change, make_bot
+from tests.images import image_bytes
+
+
+async def _workers(nlu, taxonomy, tmp_path, database_url, n: int = 3):
+    return [await make_bot(nlu, taxonomy, tmp_path, database_url) for _ in range(n)]
+
+
+async def _close(workers) -> None:
+    for worker in workers:
+        await worker.db.close()
+
+
+async def test_confirmations_on_several_workers_save_one_alert(
+        nlu, taxonomy, tmp_path, database_url) -> None:
+    workers = await _workers(nlu, taxonomy, tmp_path, database_url)
+    try:
+        await workers[0].send("Orange me facture deux fois ma box")
+        out = await workers[1].send("non")
+        assert out.expecting == "confirmation"
+        outs = await asyncio.gather(*(w.send(ChoiceEvent("confirm:send")) for w in workers))
+        assert len([o.alert_id for o in outs if o.alert_id]) == 1
+        async with workers[2].db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Alert)) == 1
+    finally:
+        await _close(workers)
+
+
+async def test_answers_at_the_same_moment_on_several_workers_are_all_kept(
+        nlu, taxonomy, tmp_path, database_url) -> None:
+    """Three photos sent at once, each taken by another worker: three acknowledged,
+    three in the draft (none overwritten by another worker's turn)."""
+    workers = await _workers(nlu, taxonomy, tmp_path, database_url)
+    try:
+        await workers[0].send("colis DPD perdu")
+        album = [IncomingPhoto(image_bytes("PNG", size=(20 + i, 20))) for i in range(3)]
+        outs = await asyncio.gather(*(w.send(p) for w, p in zip(workers, album)))
+        said = sorted(r.text for o in outs for r in o.replies if r.text.startswith("Photo"))
+        assert said == ["Photo ajoutée (1/3).", "Photo ajoutée (2/3).", "Photo ajoutée (3/3)."]
+        state = await workers[1].service.state_of("cli", "alice")
+        assert len(state.draft.photos) == 3
+    finally:
+        await _close(workers)
+
+
+async def test_many_people_across_workers_lose_no_message(
+        nlu, taxonomy, tmp_path, database_url) -> None:
+    workers = await _workers(nlu, taxonomy, tmp_path, database_url)
+    people = [f"p{i}" for i in range(8)]
+    lines = ["colis Chronopost perdu", "à Nantes", "non"]
+    try:
+        for line in lines:  # each person's lines in order, every worker busy at once
+            await asyncio.gather(*(workers[(i + len(line)) % len(workers)].send(
+                TextEvent(line), user=person) for i, person in enumerate(people)))
+        async with workers[0].db.session() as session:
+            users = await session.scalar(
+                select(func.count()).select_from(Message).where(Message.sender == "user"))
+        assert users == len(people) * len(lines)
+        for person in people:
+            state = await workers[2].service.state_of("cli", person)
+            assert state.draft.location == "Nantes (44)", person
+    finally:
+        await _close(workers)
+
+
+async def _web_workers(aiohttp_client, nlu, taxonomy, tmp_path, database_url, **config):
+    from bot.web.app import create_app
+    from tests.conftest import web_config
+
+    workers = await _workers(nlu, taxonomy, tmp_path, database_url, n=2)
+    clients = [await aiohttp_client(create_app(web_config(tmp_path, **config),
+                                               rt=w.runtime)) for w in workers]
+    return workers, clients
+
+
+async def _open(client, session: str | None = None):
+    ws = await client.ws_connect("/ws" + (f"?session={session}" if session else ""))
+    return ws, (await ws.receive_json())["session"]
+
+
+async def test_a_photo_uploaded_to_one_worker_is_sent_through_another(
+        aiohttp_client, nlu, taxonomy, tmp_path, database_url) -> None:
+    import aiohttp
+
+    from tests.images import PDF, jpeg_with_gps
+
+    workers, (first, second) = await _web_workers(aiohttp_client, nlu, taxonomy, tmp_path,
+                                                  database_url)
+    try:
+        ws, session = await _open(second)
+        await ws.send_json({"type": "message", "text": "colis DPD perdu"})
+        await ws.receive_json()
+        ids = []
+        for payload, name in ((jpeg_with_gps(), "a.jpg"), (PDF, "b.pdf")):
+            form = aiohttp.FormData()
+            form.add_field("session", session)
+            form.add_field("file", payload, filename=name)
+            response = await first.post("/upload", data=form)
+            assert response.status == 200
+            ids.append((await response.json())["upload_id"])
+        # Someone else's session cannot take it.
+        other, _ = await _open(second)
+        await other.send_json({"type": "photo", "upload_id": ids[0]})
+        assert (await other.receive_json())["code"] == "unknown_upload"
+
+        await ws.send_json({"type": "photo", "upload_id": ids[0]})
+        turn = await ws.receive_json()
+        assert any("Photo ajoutée (1/3)" in r["text"] for r in turn["replies"])
+        await ws.send_json({"type": "photo", "upload_id": ids[1]})  # a PDF: told, kindly
+        turn = await ws.receive_json()
+        assert turn["type"] == "turn" and "photo" in turn["replies"][0]["text"].lower()
+        await ws.send_json({"type": "photo", "upload_id": ids[0]})  # taken once only
+        assert (await ws.receive_json())["code"] == "unknown_upload"
+        state = await workers[0].service.state_of("web", session)
+        assert len(state.draft.photos) == 1
+    finally:
+        await _close(workers)
+
+
+async def test_the_message_rate_holds_across_workers(
+        aiohttp_client, nlu, taxonomy, tmp_path, database_url) -> None:
+    workers, clients = await _web_workers(aiohttp_client, nlu, taxonomy, tmp_path,
+                                          database_url, web_messages_per_minute=4)
+    try:
+        await clear_of_a_minute_change()
+        ws, session = await _open(clients[0])
+        again, _ = await _open(clients[1], session)
+        answers = []
+        for n in range(6):
+            socket = (ws, again)[n % 2]
+            await socket.send_json({"type": "message", "text": "bonjour"})
+            answers.append((await socket.receive_json())["type"])
+        assert answers == ["turn"] * 4 + ["error"] * 2
+    finally:
+        await _close(workers)
