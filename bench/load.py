@@ -7,7 +7,9 @@ to a saved alert, again and again, for D seconds: turns per second and turn late
 NLU process's CPU seconds per turn. Issue 10's target: no worse than the one-process
 bot (45 turns/s, p99 5.5 s at 32 concurrent).
 
-    .venv/bin/python bench/load.py [--clients 32] [--seconds 20]
+    .venv/bin/python bench/load.py [--clients 32] [--seconds 20] [--workers N] [--postgres]
+
+`--postgres` runs a throwaway PostgreSQL cluster (as the tests do) instead of SQLite.
 """
 from __future__ import annotations
 
@@ -33,6 +35,15 @@ from nlu_service import MODEL, free_port, wait_healthy  # noqa: E402
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _name(pid: int) -> str:
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    if b"serve" in command:
+        return "NLU service"
+    worker = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    found = [e for e in worker if e.startswith(b"JALERTE_WORKER=")]
+    return f"worker {found[0].split(b'=')[1].decode()}" if found else "bot"
 
 
 def next_frame(turn: dict) -> dict:
@@ -94,34 +105,49 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
           f"{stats['errors']} errors")
     print(f"turn latency: p50 {statistics.median(latencies):.0f} ms, p95 {pct(0.95):.0f} ms, "
           f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms")
-    names = ["bot", "NLU service"]
-    print("CPU per turn: " + ", ".join(f"{name} {1000 * c / turns:.1f} ms"
-                                       for name, c in zip(names, cpu)))
+    names = {pid: _name(pid) for pid in pids}
+    print("CPU per turn: " + ", ".join(f"{names[pid]} {1000 * c / turns:.1f} ms"
+                                       for pid, c in zip(pids, cpu)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
+    cluster = None
+    database = ""
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.postgres import Cluster, create_database
+
+        cluster = Cluster()
+        database = asyncio.run(create_database(cluster.start(), "jalerte_load"))
     port = free_port()
     data = Path(tempfile.mkdtemp(prefix="jalerte-load-"))
     env = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
            "JALERTE_PORT": str(port), "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
            "JALERTE_WEB_MAX_CONNECTIONS": "1000"}
-    for name in ("JALERTE_DATABASE_URL", "JALERTE_NLU"):
-        env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
+    env.pop("JALERTE_NLU", None)
+    env["JALERTE_DATABASE_URL"] = database
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers",
+                             str(args.workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_healthy(port)
+        time.sleep(1 if args.workers > 1 else 0)  # every worker up
         children = [int(pid) for pid in subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
+        print(f"{args.workers} worker(s) on {'PostgreSQL' if args.postgres else 'SQLite'}")
         asyncio.run(load(f"http://127.0.0.1:{port}", args.clients, args.seconds,
-                         [proc.pid, *children[:1]]))
+                         [proc.pid, *children]))
     finally:
         proc.terminate()
         proc.wait(30)
+        if cluster is not None:
+            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import re
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 from urllib.parse import quote, urlencode
@@ -31,6 +32,9 @@ from nlu.interpret import NluUnavailable, ParseResult
 from nlu.places import Places
 from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
+
+# A typed message parsed before its turn (this task's own: contexts are per task).
+_PREPARSED: ContextVar[tuple[str, ParseResult] | None] = ContextVar("preparsed", default=None)
 
 _NBSP = "\u00a0"
 # French typography: a non-breaking space before « ? ! : ; » and inside « », so that a
@@ -205,6 +209,26 @@ class DialogueEngine:
         self.public_url = public_url
         self.make_reference = make_reference
 
+    async def preparse(self, event: Event) -> None:
+        """Parses a typed message ahead of its turn, before the conversation is locked
+        for writing (the lock is then held for less time). The turn uses the result if
+        it parses that same text; a failure here is met again, and told, in the turn."""
+        if not isinstance(event, TextEvent) or command_from_text(event.text):
+            return
+        text = event.text.strip()[:MAX_DESCRIPTION]
+        if text:
+            try:
+                _PREPARSED.set((text, await self.nlu.parse(text)))
+            except NluUnavailable:
+                pass
+
+    async def _parse(self, text: str) -> ParseResult:
+        found = _PREPARSED.get()
+        if found is not None and found[0] == text:
+            _PREPARSED.set(None)
+            return found[1]
+        return await self.nlu.parse(text)
+
     async def handle(self, state: DialogueState, event: Event,
                      language: str | None = None) -> Turn:
         """Runs one turn; `state` is not modified (the new one is in the result).
@@ -262,7 +286,7 @@ class DialogueEngine:
             self._on_choice(w, typed)
             return
         try:
-            p = await self.nlu.parse(text)
+            p = await self._parse(text)
         except NluUnavailable:
             # Nothing is lost: the draft stays as it was, and the person sends again.
             w.say("nlu_unavailable")

@@ -122,6 +122,7 @@ class ConversationService:
                     language: str | None) -> TurnOutput:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
+        await self.engine.preparse(event)  # outside the conversation's write lock
         async with self.store.turn(channel, key) as record:
             state = DialogueState.from_dict(record.state)
             turn = await self.engine.handle(state, event, language)
