@@ -43,12 +43,15 @@ WEBHOOK_PATH = "/telegram/webhook"
 CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
 COMMANDS = {
     "fr": [("aide", "Comment ça marche"), ("annuler", "Abandonner le signalement en cours"),
-           ("nouveau", "Signaler un nouveau problème"), ("start", "Démarrer")],
+           ("nouveau", "Signaler un nouveau problème"),
+           ("oublier", "Effacer vos messages et vos photos"), ("start", "Démarrer")],
     None: [("help", "How it works"), ("cancel", "Drop the report in progress"),
-           ("new", "Report a new problem"), ("start", "Start")],
+           ("new", "Report a new problem"), ("forget", "Erase your messages and photos"),
+           ("start", "Start")],
 }
 COMMAND_NAMES = {"start": "start", "aide": "help", "help": "help", "annuler": "cancel",
-                 "cancel": "cancel", "nouveau": "new", "new": "new"}
+                 "cancel": "cancel", "nouveau": "new", "new": "new", "oublier": "forget",
+                 "forget": "forget"}
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

@@ -157,6 +157,12 @@ class Turn:
     alert_update: dict | None = None
     # The event as it may be stored: typed personal data already masked.
     event: Event | None = None
+    # The person dropped their draft (« Abandonner »): its photos, and its transcript,
+    # are to be erased, as the question promised. None when nothing was dropped.
+    dropped: list[dict] | None = None
+    # The person asked to be forgotten: erase their conversation, photos and the free
+    # text of their alerts (counts stay).
+    forget: bool = False
 
     @property
     def expecting(self) -> str | None:
@@ -170,6 +176,8 @@ class _Work:
     parse: ParseResult | None = None
     alert: dict | None = None
     alert_update: dict | None = None
+    dropped: list[dict] | None = None
+    forget: bool = False
 
     @property
     def lang(self) -> str:
@@ -263,7 +271,8 @@ class DialogueEngine:
         elif isinstance(event, UnsupportedEvent):
             work.say("unsupported")
             self._reask(work)
-        return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event)
+        return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event,
+                    work.dropped, work.forget)
 
     # -- text -----------------------------------------------------------------------
     async def _on_text(self, w: _Work, raw_text: str, offered: list[list[str]]) -> None:
@@ -680,6 +689,16 @@ class DialogueEngine:
             self._on_cancel_answer(w, "affirm" if arg == "yes" else "deny")
         elif kind == "rating" and arg in ("useful", "not_useful") and state.last_alert_id:
             self._rate(w, arg)
+        elif kind == "forget" and arg == "yes":
+            w.forget = True
+            w.dropped = list(d.photos) if d else []
+            fresh = DialogueState(language=state.language)
+            for name in (f.name for f in dataclasses.fields(DialogueState)):
+                setattr(state, name, getattr(fresh, name))
+            w.say("forgotten")
+        elif kind == "forget":
+            w.say("not_forgotten")
+            self._reask(w)
         elif kind == "new":
             state.draft = None
             state.phase = Phase.IDLE
@@ -741,6 +760,9 @@ class DialogueEngine:
             self._ask_cancel(w)
         elif name == "new":
             self._restart(w)
+        elif name == "forget":
+            w.say("confirm_forget", (Choice(button("yes_forget", w.lang), "forget:yes"),
+                                     Choice(button("no_keep", w.lang), "forget:no")))
 
     def _ask_cancel(self, w: _Work) -> None:
         state = w.state
@@ -758,6 +780,7 @@ class DialogueEngine:
     def _on_cancel_answer(self, w: _Work, intent: str | None) -> None:
         state = w.state
         if intent in ("affirm", "cancel"):
+            w.dropped = list(state.draft.photos) if state.draft else []
             state.draft = None
             state.phase, state.expecting, state.resume_phase = Phase.IDLE, None, None
             w.say("cancelled")

@@ -55,10 +55,11 @@ class UnsupportedEvent:
 Event = Union[TextEvent, ChoiceEvent, CommandEvent, PhotoEvent, LocationEvent, SharedEvent,
               UnsupportedEvent]
 
-# Command words people type, per language, mapped onto the four commands.
+# Command words people type, per language, mapped onto the commands.
 COMMAND_ALIASES = {
     "start": "start", "demarrer": "start", "aide": "help", "help": "help",
     "annuler": "cancel", "cancel": "cancel", "nouveau": "new", "new": "new",
+    "oublier": "forget", "oubliez-moi": "forget", "forget": "forget",
 }
 
 

@@ -274,6 +274,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Signalement abandonné. Je reste là si vous voulez signaler autre chose.",
         "en": "Report dropped. I'm here if you want to report something else.",
     },
+    "confirm_forget": {
+        "fr": "Voulez-vous effacer tout ce que vous avez écrit ici et vos photos ? Vos "
+              "signalements envoyés restent comptés, sans leur description ni leurs photos. "
+              "C'est définitif.",
+        "en": "Do you want to erase everything you wrote here and your photos? Reports "
+              "you sent still count, without their description or photos. This cannot be "
+              "undone.",
+    },
+    "forgotten": {
+        "fr": "C'est fait : vos messages, vos photos et le texte de vos signalements sont "
+              "effacés. Vous pouvez recommencer quand vous voulez.",
+        "en": "Done: your messages, your photos and the text of your reports are erased. "
+              "You can start again whenever you like.",
+    },
+    "not_forgotten": {
+        "fr": "D'accord, rien n'est effacé.",
+        "en": "OK, nothing is erased.",
+    },
     "not_cancelled": {
         "fr": "D'accord, on continue.",
         "en": "OK, let's go on.",
@@ -360,6 +378,8 @@ BUTTONS: dict[str, dict[str, str]] = {
     "dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
     "yes_cancel": {"fr": "Oui, abandonner", "en": "Yes, drop it"},
     "no_continue": {"fr": "Non, continuer", "en": "No, go on"},
+    "yes_forget": {"fr": "Oui, tout effacer", "en": "Yes, erase everything"},
+    "no_keep": {"fr": "Non, garder", "en": "No, keep it"},
     "useful": {"fr": "👍 Oui", "en": "👍 Yes"},
     "not_useful": {"fr": "👎 Non", "en": "👎 No"},
     "new_alert": {"fr": "Signaler un autre problème", "en": "Report another problem"},

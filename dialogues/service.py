@@ -24,6 +24,7 @@ from dialogues.replies import Reply
 from dialogues.state import DialogueState
 
 log = logging.getLogger(__name__)
+DRAFT_SINCE = "draft_since"  # kept beside the dialogue state: the draft's first message id
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class IncomingPhoto:
 
 class PhotoIngest(Protocol):
     def ingest(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
+    def remove(self, photos: list[dict]) -> None: ...
 
 
 class TurnRecordLike(Protocol):
@@ -47,10 +49,16 @@ class TurnRecordLike(Protocol):
     def set_state(self, state: dict, language: str) -> None: ...
     async def save_alert(self, record: dict, channel: str) -> dict: ...
     async def update_alert(self, changes: dict) -> dict | None: ...
+    async def last_message_id(self) -> int | None: ...
+    async def erase_messages(self, since_id: int) -> None: ...
+    async def unused_photos(self, photos: list[dict]) -> list[dict]: ...
+    async def forget_person(self) -> list[dict]: ...
+    async def drop_unused_photo_rows(self, photos: list[dict]) -> None: ...
 
 
 class ConversationStore(Protocol):
     def turn(self, channel: str, user_key: str) -> AbstractAsyncContextManager[TurnRecordLike]: ...
+    async def after_erasing(self) -> None: ...
 
 
 @dataclass
@@ -123,18 +131,42 @@ class ConversationService:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock
+        erased_photos: list[dict] = []
+        alert = None
         async with self.store.turn(channel, key) as record:
-            state = DialogueState.from_dict(record.state)
+            stored_state = record.state
+            state = DialogueState.from_dict(stored_state)
             turn = await self.engine.handle(state, event, language)
-            self._record_user(record, turn.event or event, turn)
-            alert = None
-            if turn.alert:
-                alert = await record.save_alert(turn.alert, channel)
-            if turn.alert_update:
-                alert = await record.update_alert(turn.alert_update) or alert
-            for reply in turn.replies:
-                record.add_message("bot", "reply", reply.plain_text(), payload=reply.to_json())
-            record.set_state(turn.state.to_dict(), turn.state.language)
+            # Where the draft's transcript begins: « Abandonner » erases from there.
+            draft_since = stored_state.get(DRAFT_SINCE)
+            if turn.forget:
+                # « Oubliez-moi »: their traces go, and nothing of this turn is kept.
+                erased_photos = await record.unused_photos(await record.forget_person())
+                await record.drop_unused_photo_rows(erased_photos)
+            else:
+                if turn.dropped is not None:
+                    if draft_since is not None:
+                        await record.erase_messages(draft_since)
+                    erased_photos = await record.unused_photos(turn.dropped)
+                self._record_user(record, turn.event or event, turn)
+                if turn.state.draft is None:
+                    draft_since = None
+                elif draft_since is None or turn.dropped is not None:
+                    draft_since = await record.last_message_id()
+                if turn.alert:
+                    alert = await record.save_alert(turn.alert, channel)
+                if turn.alert_update:
+                    alert = await record.update_alert(turn.alert_update) or alert
+                for reply in turn.replies:
+                    record.add_message("bot", "reply", reply.plain_text(),
+                                       payload=reply.to_json())
+                record.set_state({**turn.state.to_dict(), DRAFT_SINCE: draft_since},
+                                 turn.state.language)
+        if turn.forget or turn.dropped is not None:
+            # Committed: now erase the files nothing refers to any more, and fold
+            # SQLite's log into the database so that no copy stays behind.
+            self.photos.remove(erased_photos)
+            await self.store.after_erasing()
         # Committed: only now may the channel show what the replies confirm.
         return TurnOutput(turn.replies, turn.expecting,
                           alert["id"] if alert else None, alert, turn.state.language)

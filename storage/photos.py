@@ -112,3 +112,11 @@ class PhotoStore:
 
     def path_of(self, photo: StoredPhoto) -> Path:
         return self.root / photo.path
+
+    def remove(self, photos: list[dict]) -> None:
+        """Erases these stored files (only ever inside the store)."""
+        root = self.root.resolve()
+        for photo in photos:
+            path = (self.root / str(photo.get("path", ""))).resolve()
+            if path.is_file() and root in path.parents:
+                path.unlink()

@@ -1,17 +1,20 @@
 """Reads and writes of one conversation turn, in a single transaction."""
 from __future__ import annotations
 
+import secrets
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlu.taxonomy import Taxonomy
 from storage.db import Database
-from storage.models import Alert, AlertPhoto, Conversation, Message, Photo
+from storage.models import (
+    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
+)
 
 ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "category", "technology",
                 "location", "description", "contacted_customer_service", "advice_sheet",
@@ -66,6 +69,70 @@ class TurnRecord:
             conversation_id=self.conversation.id, sender=sender, kind=kind, text=text,
             payload=payload, nlu=nlu, attachments=attachments,
         ))
+
+    async def last_message_id(self) -> int | None:
+        """The id of the latest message of this conversation (what was added included)."""
+        await self.session.flush()
+        return await self.session.scalar(select(func.max(Message.id)).where(
+            Message.conversation_id == self.conversation.id))
+
+    async def erase_messages(self, since_id: int) -> None:
+        """Deletes this conversation's messages from `since_id` on (and their labels)."""
+        await self.session.flush()
+        doomed = select(Message.id).where(Message.conversation_id == self.conversation.id,
+                                          Message.id >= since_id)
+        await self.session.execute(delete(Annotation).where(Annotation.message_id.in_(doomed)))
+        await self.session.execute(delete(Message).where(
+            Message.conversation_id == self.conversation.id, Message.id >= since_id))
+
+    async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of `photos` no alert, pending upload or other draft refers to."""
+        unused = []
+        for photo in photos:
+            sha = photo.get("sha256")
+            if not isinstance(sha, str):
+                continue
+            used = await self.session.scalar(select(func.count()).select_from(AlertPhoto)
+                                             .where(AlertPhoto.photo_sha256 == sha))
+            used = used or await self.session.scalar(
+                select(func.count()).select_from(PendingUpload)
+                .where(cast(PendingUpload.photo, String).contains(sha)))
+            used = used or await self.session.scalar(
+                select(func.count()).select_from(Conversation)
+                .where(Conversation.id != self.conversation.id,
+                       cast(Conversation.state, String).contains(sha)))
+            if not used:
+                unused.append(photo)
+        return unused
+
+    async def forget_person(self) -> list[dict[str, Any]]:
+        """« Oubliez-moi »: this conversation's messages and pending uploads go, its alerts
+        keep only their structured fields (no description, typed operator name or
+        photo), and the conversation is unlinked from the person (a random key). Returns
+        the photos that were theirs, for the caller to erase once unused."""
+        await self.session.flush()
+        cid = self.conversation.id
+        draft = (self.conversation.state or {}).get("draft") or {}
+        photos = [dict(photo) for photo in draft.get("photos") or []]
+        await self.erase_messages(0)
+        pending = await self.session.execute(delete(PendingUpload).where(
+            PendingUpload.user_key == self.conversation.user_key).returning(PendingUpload.photo))
+        photos += [p for p in pending.scalars() if p]
+        alert_ids = select(Alert.id).where(Alert.conversation_id == cid)
+        linked = await self.session.execute(
+            select(Photo.sha256, Photo.path).join(AlertPhoto)
+            .where(AlertPhoto.alert_id.in_(alert_ids)))
+        photos += [{"sha256": sha, "path": path} for sha, path in linked.all()]
+        await self.session.execute(delete(AlertPhoto).where(AlertPhoto.alert_id.in_(alert_ids)))
+        await self.session.execute(update(Alert).where(Alert.conversation_id == cid)
+                                   .values(description="", operator_text=None))
+        self.conversation.user_key = secrets.token_hex(32)  # nobody's any more
+        self.conversation.state = {}
+        return photos
+
+    async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None:
+        for photo in photos:
+            await self.session.execute(delete(Photo).where(Photo.sha256 == photo["sha256"]))
 
     def set_state(self, state: dict[str, Any], language: str) -> None:
         self.conversation.state = state
@@ -144,6 +211,14 @@ class ConversationRepository:
                                            Conversation.user_key == user_key)
             )
             return found.scalar_one()
+
+    async def after_erasing(self) -> None:
+        """Erased means gone from every file: SQLite's write-ahead log still holds the
+        pages as they were until a checkpoint folds it into the database (where
+        secure_delete has zeroed them) and truncates it."""
+        if self.db.engine.dialect.name == "sqlite":
+            async with self.db.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def transcript(self, channel: str, user_key: str) -> list[Message]:
         async with self.db.session() as session:

@@ -110,6 +110,9 @@ async def test_user_text_is_shown_as_text_not_html(browser, site):
     page.on("dialog", lambda d: dialogs.append(d.message))
     await page.goto(site)
     await page.get_by_test_id("jalerte-bubble").click()
+    # Offline, typed text stays in the field (never queued): wait for the connection.
+    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
+        "data-connection", "ready")
     field = page.get_by_test_id("jalerte-input")
     await field.fill('<img src=x onerror="alert(1)"> Orange me facture trop')
     await field.press("Enter")

@@ -143,3 +143,102 @@ async def test_typed_personal_data_is_in_no_stored_file(bot, tmp_path) -> None:
         if path.is_file():
             data = path.read_bytes()
             assert b"06 12 34 56 78" not in data and b"jean.dupont" not in data, path
+
+
+async def test_abandoning_erases_the_draft_from_every_file(bot, tmp_path) -> None:
+    """« Rien ne sera enregistré » is true: the draft's messages, its parse and its photo
+    are gone from the database, its files (WAL included) and the photo store; an alert
+    saved before stays whole."""
+    from storage.models import Message
+
+    await bot.send("Orange me facture deux fois ma box")
+    await bot.send("non")
+    saved = await bot.send(ChoiceEvent("confirm:send"))
+    assert saved.alert_id
+    secret = "Kerloc'h-Plouzané-7731"
+    await bot.send(f"nouveau problème : colis DPD perdu, livré au lieu-dit {secret}")
+    out = await bot.send(IncomingPhoto(image_bytes("PNG", size=(31, 17))))
+    assert any(r.text.startswith("Photo ajoutée") for r in out.replies)
+    state = await bot.service.state_of("cli", "alice")
+    photo = bot.photos.root / state.draft.photos[0]["path"]
+    assert photo.exists()
+
+    await bot.send(CommandEvent("cancel"))
+    out = await bot.send(ChoiceEvent("cancel:yes"))
+    assert "abandonné" in " ".join(r.text for r in out.replies).lower()
+    assert not photo.exists()
+    async with bot.db.session() as session:
+        texts = [m.text or "" for m in (await session.execute(select(Message))).scalars()]
+    assert not any("DPD" in t for t in texts)
+    assert any("Orange me facture" in t for t in texts)  # the saved alert's transcript
+    assert (await bot.repository.alert(saved.alert_id))["operator"] == "orange"
+    if bot.db.url.startswith("sqlite"):
+        await bot.db.close()
+        needle = secret.encode()
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert needle not in path.read_bytes(), path
+
+
+async def test_a_photo_another_draft_uses_is_kept_when_one_is_abandoned(bot) -> None:
+    picture = image_bytes("PNG", size=(23, 29))
+    for user in ("alice", "bob"):
+        await bot.send(TextEvent("colis DPD perdu"), user=user)
+        await bot.send(IncomingPhoto(picture), user=user)
+    state = await bot.service.state_of("cli", "bob")
+    photo = bot.photos.root / state.draft.photos[0]["path"]
+    await bot.send(CommandEvent("cancel"), user="alice")
+    await bot.send(ChoiceEvent("cancel:yes"), user="alice")
+    assert photo.exists()  # same picture, same file: Bob's draft still needs it
+
+
+async def test_forget_me_erases_the_person_and_keeps_anonymous_counts(bot, tmp_path) -> None:
+    from storage.models import Alert, Message
+
+    secret = "rue des Glycines, escalier Zorba"
+    await bot.send(f"Orange me facture deux fois ma box, j'habite {secret}")
+    await bot.send(IncomingPhoto(image_bytes("PNG", size=(37, 11))))
+    state = await bot.service.state_of("cli", "alice")
+    photo = bot.photos.root / state.draft.photos[0]["path"]
+    await bot.send("non")
+    for _ in range(4):  # to the summary, whatever is still asked
+        state = await bot.service.state_of("cli", "alice")
+        if state.expecting == "confirmation":
+            break
+        await bot.send("je ne sais pas")
+    saved = await bot.send(ChoiceEvent("confirm:send"))
+    assert saved.alert_id and photo.exists()
+    await bot.send("Bonjour", user="bob")  # someone else, untouched
+
+    asked = await bot.send(CommandEvent("forget"))
+    assert [c.value for r in asked.replies for c in r.choices] == ["forget:yes", "forget:no"]
+    kept = await bot.send(ChoiceEvent("forget:no"))
+    assert "rien n'est effacé" in kept.replies[0].text
+    await bot.send(CommandEvent("forget"))
+    done = await bot.send(ChoiceEvent("forget:yes"))
+    assert "effacés" in done.replies[0].text
+
+    assert not photo.exists()
+    assert await bot.repository.transcript("cli", bot.service.user_key("cli", "alice")) == []
+    async with bot.db.session() as session:
+        alert = await session.get(Alert, saved.alert_id)
+        assert (alert.category, alert.operator) == ("billing", "orange")  # still counted
+        assert alert.description == "" and alert.operator_text is None
+        texts = [m.text or "" for m in (await session.execute(select(Message))).scalars()]
+    assert texts and not any("Glycines" in t for t in texts)  # Bob's messages stay
+    assert (await bot.repository.alert(saved.alert_id))["photos"] == []
+    fresh = await bot.send("bonjour")  # a new conversation, knowing nothing
+    state = await bot.service.state_of("cli", "alice")
+    assert state.last_alert_id is None and fresh.replies
+    if bot.db.url.startswith("sqlite"):
+        await bot.db.close()
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert b"Glycines" not in path.read_bytes(), path
+
+
+def test_forget_is_a_command_in_french_and_english() -> None:
+    from dialogues.events import command_from_text
+
+    assert command_from_text("/oublier") == CommandEvent("forget")
+    assert command_from_text("/forget@jalerte_bot") == CommandEvent("forget")

@@ -456,6 +456,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         if (socket !== ws) return;
         ws = null;
         ready = false;
+        panel.setAttribute("data-connection", "offline");
         pending = []; // their fate is unknown: the history after the reconnection will tell
         updateTyping();
         setChoicesDisabled(true);
@@ -486,6 +487,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         saveSession(sessionId);
       }
       ready = true;
+      panel.setAttribute("data-connection", "ready"); // for automated tests of a page
       attempt = 0;
       pending = [];
       setStatus("");
