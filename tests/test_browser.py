@@ -179,3 +179,27 @@ async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, t
     content = Path(await download.path()).read_bytes()
     assert content.startswith(b"\xef\xbb\xbf") and b"dpd" in content
     await context.close()
+
+
+async def test_erase_my_data_from_the_widget(browser, site):
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(site)
+    await page.get_by_test_id("jalerte-bubble").click()
+    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
+        "data-connection", "ready")
+    field = page.get_by_test_id("jalerte-input")
+    await field.fill("colis Chronopost perdu depuis dix jours")
+    await field.press("Enter")
+    await bot_says(page, "Où")
+    forget = page.get_by_role("button", name="Effacer mes données")
+    await forget.click()
+    await bot_says(page, "C'est définitif")
+    await page.get_by_test_id("jalerte-choice").filter(has_text="Oui, tout effacer").click()
+    await bot_says(page, "C'est fait")
+    await page.reload()  # the same session id: nothing of the conversation comes back
+    await page.get_by_test_id("jalerte-bubble").click()
+    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
+        "data-connection", "ready")
+    await expect(page.get_by_test_id("jalerte-user")).to_have_count(0)
+    await context.close()

@@ -32,6 +32,7 @@
   var STRINGS = {
     fr: {
       open: "Ouvrir le chat J'alerte l'Arcep", title: "J'alerte l'Arcep", close: "Fermer le chat",
+      forget: "Effacer mes données", forgetCommand: "/oublier",
       label: "Votre message", placeholder: "Décrivez votre problème…", send: "Envoyer",
       photo: "Joindre une photo (JPEG, PNG ou WEBP, 10 Mo maximum)", uploading: "Envoi de la photo…",
       connecting: "Connexion…", reconnecting: "Reconnexion…", notSent: "Non envoyé",
@@ -50,6 +51,7 @@
     },
     en: {
       open: "Open the J'alerte l'Arcep chat", title: "J'alerte l'Arcep", close: "Close the chat",
+      forget: "Erase my data", forgetCommand: "/forget",
       label: "Your message", placeholder: "Describe your problem…", send: "Send",
       photo: "Attach a photo (JPEG, PNG or WEBP, 10 MB max)", uploading: "Sending the photo…",
       connecting: "Connecting…", reconnecting: "Reconnecting…", notSent: "Not sent",
@@ -81,6 +83,9 @@ button{font:inherit} a{color:var(--b);text-decoration:underline}
 .left .bubble,.left .panel{right:auto;left:20px}
 .head{display:flex;align-items:center;justify-content:space-between;gap:8px;padding:8px 8px 8px 16px;
   background:var(--b);color:#fff} .head h2{margin:0;font-size:17px;font-weight:700;color:#fff}
+.forget{margin-left:auto;border:0;background:transparent;color:#fff;font:inherit;font-size:13px;
+  text-decoration:underline;cursor:pointer;padding:8px 4px;border-radius:6px}
+.forget:focus-visible{outline:3px solid #fff;outline-offset:1px}
 .close{width:40px;height:40px;border:0;border-radius:6px;background:transparent;color:#fff;cursor:pointer;
   display:flex;align-items:center;justify-content:center} .close:hover{background:rgba(255,255,255,.15)}
 .log{flex:1;overflow-y:auto;position:relative;padding:12px;background:#f6f6f6;overscroll-behavior:contain}
@@ -250,6 +255,9 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       "aria-expanded": "false", "aria-controls": "jalerte-panel", "data-testid": "jalerte-bubble" },
     icon("chat", 30));
     var closeBtn = h("button", { className: "close", type: "button", "aria-label": t.close }, icon("close", 22));
+    // « Oubliez-moi »: the bot asks for confirmation before erasing anything.
+    var forgetBtn = h("button", { className: "forget", type: "button", "data-testid": "jalerte-forget" },
+      t.forget);
     // tabIndex: a scrollable region must be reachable with the keyboard.
     var log = h("div", { className: "log", role: "log", "aria-live": "polite", "aria-label": t.title,
       tabIndex: 0, "data-testid": "jalerte-log" });
@@ -267,7 +275,8 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       h("label", { className: "sr", htmlFor: "jalerte-file" }, t.photo), file, photoBtn, sendBtn]);
     var panel = h("div", { className: "panel", id: "jalerte-panel", hidden: true, role: "dialog",
       "aria-labelledby": "jalerte-title", "data-testid": "jalerte-panel" }, [
-      h("div", "head", [h("h2", { id: "jalerte-title" }, t.title), closeBtn]), log, typing, status, form]);
+      h("div", "head", [h("h2", { id: "jalerte-title" }, t.title), forgetBtn, closeBtn]), log, typing,
+      status, form]);
     // The bubble comes first: Tab goes from the bubble into the open panel.
     var wrap = h("div", { className: "wrap" + (opts.position === "left" ? " left" : ""), lang: opts.lang },
       [bubble, panel]);
@@ -301,6 +310,12 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
 
     bubble.addEventListener("click", function () { if (isOpen()) close(); else open(true); });
     closeBtn.addEventListener("click", close);
+    forgetBtn.addEventListener("click", function () {
+      if (!ready) { setStatus(t.offline); return; }
+      var text = t.forgetCommand;
+      send({ type: "message", text: text }, { row: appendUser(t.forget), text: text });
+      scrollToEnd();
+    });
     wrap.addEventListener("keydown", function (e) {
       if (e.key === "Escape" && isOpen()) { e.preventDefault(); close(); }
     });
