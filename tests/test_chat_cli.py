@@ -63,3 +63,10 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     with Image.open(tmp_path / "data" / "photos" / stored["path"]) as im:
         assert not im.getexif().get_ifd(GPS_IFD)
     assert turns[8]["alert"]["advice_rating"] == "useful"
+
+
+def test_forget_is_a_json_command() -> None:
+    from bot.terminal import event_from_json_line
+    from dialogues.events import CommandEvent
+
+    assert event_from_json_line('{"command": "forget"}') == CommandEvent("forget")
