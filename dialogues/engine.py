@@ -33,6 +33,11 @@ from nlu.places import Places
 from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
 
+# Words that say a message corrects what was said before.
+_CORRECTING = re.compile(
+    r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|"
+    r"sorry|actually|i meant|rather|my mistake)\b")
+
 # A typed message parsed before its turn (this task's own: contexts are per task).
 _PREPARSED: ContextVar[tuple[str, ParseResult] | None] = ContextVar("preparsed", default=None)
 
@@ -449,6 +454,7 @@ class DialogueEngine:
         if describing and not answered:
             draft.description = before.description
         self._absorb(draft, m, override=False)
+        self._take_corrections(w, draft, before, m, answered=slot.name if answered and slot else None)
         if p.is_report and not describing:
             draft.add_description(text)
         only_described = dataclasses.replace(before, description=draft.description) == draft
@@ -525,6 +531,27 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _take_corrections(self, w: _Work, draft: Draft, before: Draft, m: Message,
+                          answered: str | None) -> None:
+        """« non pardon, c'est à Perros-Guirec » while another question is open: a
+        message that says it corrects, and states a field already noted otherwise,
+        replaces it (and says so) instead of being ignored."""
+        if not _CORRECTING.search(m.folded):
+            return
+        lines = []
+        for name, value in self._facts_given(m).items():
+            old = getattr(before, name, None)
+            if name == answered or old is None or old == value or name == "category":
+                continue
+            self.slots[name].set(draft, value)
+            self._settle(draft)
+            shown_before = dict(self._summary_fields(before, w.lang)).get(name, old)
+            shown_after = dict(self._summary_fields(draft, w.lang)).get(name, value)
+            lines.append(f"{label('fields', name, w.lang)}{' :' if w.lang == 'fr' else ':'} "
+                         f"{shown_before} → {shown_after}")
+        if lines:
+            w.ask("\n".join([msg("updated", w.lang), *lines]))
 
     def _facts_given(self, m: Message) -> dict[str, object]:
         """The fields a message states outright (the model's category only if sure)."""

@@ -242,3 +242,17 @@ def test_forget_is_a_command_in_french_and_english() -> None:
 
     assert command_from_text("/oublier") == CommandEvent("forget")
     assert command_from_text("/forget@jalerte_bot") == CommandEvent("forget")
+
+
+async def test_a_correction_of_the_place_while_another_question_is_open(bot) -> None:
+    """« euh non pardon c'est à Perros-Guirec » after « à Lannion »: the place changes,
+    and the person is told; a plain mention without a correction word changes nothing."""
+    await bot.send("plus aucun réseau SFR à la maison depuis une semaine")
+    await bot.send("à Lannion")
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.location.startswith("Lannion")
+    out = await bot.send("euh non pardon c'est à Perros-Guirec")
+    said = " ".join(r.text for r in out.replies)
+    assert "Lannion" in said and "Perros-Guirec" in said and "corrigé" in said
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.location.startswith("Perros-Guirec")
