@@ -56,6 +56,7 @@ bench: $(MODEL) $(STAMP)
 	$(BIN)/python bench/dialogue_turns.py
 	$(BIN)/python bench/nlu_service.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/photos.py
 	$(BIN)/python bench/people.py
 
 install: $(STAMP) $(NLU_STAMP)

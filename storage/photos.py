@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,8 +14,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 2048
-# A 48-megapixel phone photo is fine; a 50-megapixel "bomb" is not.
+# A 48-megapixel phone photo is fine; a 50-megapixel "bomb" is not. JPEG is decoded
+# already reduced (DCT scaling: 1/2 to 1/8), so even at the limit it costs little; PNG and
+# WEBP are decoded whole (4 bytes a pixel): 16 megapixels at most, about 64 MB.
 MAX_PIXELS = 49_000_000
+MAX_PIXELS_FULL_DECODE = 16_000_000
+# At most two decodes at a time per process, whatever the number of uploads.
+_DECODING = threading.BoundedSemaphore(2)
 FORMATS = {  # Pillow format -> (content type, extension)
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
@@ -55,14 +61,20 @@ def clean_image(data: bytes) -> tuple[bytes, str, int, int]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
+            # The header alone says the format and size: refused before any decoding.
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
                 fmt = probe.format
-                if probe.width * probe.height > MAX_PIXELS:
+                pixels = probe.width * probe.height
+                if pixels > MAX_PIXELS or (fmt != "JPEG" and pixels > MAX_PIXELS_FULL_DECODE):
                     raise PhotoRejected("too_many_pixels")
                 probe.verify()
             # verify() leaves the image unusable: decode a fresh one.
-            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            with _DECODING, Image.open(io.BytesIO(data), formats=[fmt]) as im:
+                if fmt == "JPEG":
+                    im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decoded at 1/2…1/8 scale
                 im.load()
+                # Shrunk before anything else copies it; the EXIF orientation stays.
+                im.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
                 oriented = ImageOps.exif_transpose(im)
         except PhotoRejected:
             raise
@@ -76,7 +88,6 @@ def clean_image(data: bytes) -> tuple[bytes, str, int, int]:
         raise PhotoRejected("not_an_image")
     mode = "RGBA" if oriented.mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
     oriented = oriented.convert(mode)
-    oriented.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     # A fresh image from raw pixels carries no EXIF, GPS, XMP, ICC or text chunks.
     clean = Image.frombytes(oriented.mode, oriented.size, oriented.tobytes())
     out = io.BytesIO()
