@@ -96,17 +96,23 @@ async def _staff(config: Config, action: str, name: str | None) -> int:
     db = await Database.open(config.database_url)
     try:
         repo = StaffRepository(db)
+        password = _read_password(name) if action in ("add-user", "set-password") and name else ""
+        if action in ("add-user", "set-password") and len(password) < 12:
+            print("Le mot de passe doit faire au moins 12 caractères.", file=sys.stderr)
+            return 2
         if action == "add-user":
             assert name
-            password = _read_password(name)
-            if len(password) < 12:
-                print("Le mot de passe doit faire au moins 12 caractères.", file=sys.stderr)
-                return 2
             if name in await repo.user_names():
                 print(f"{name} existe déjà.", file=sys.stderr)
                 return 2
             await repo.add_user(name, password)
             print(f"Compte {name} créé.", file=sys.stderr)
+        elif action == "set-password":
+            assert name
+            if not await repo.set_password(name, password):
+                print(f"{name} n'existe pas.", file=sys.stderr)
+                return 2
+            print(f"Mot de passe de {name} changé ; ses sessions sont fermées.", file=sys.stderr)
         elif action == "list-users":
             for user in await repo.user_names():
                 print(user)
@@ -187,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
         dest="staff_command", required=True)
     p = staff.add_parser("add-user", help="create an account (password from stdin or a prompt)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff)
+    p = staff.add_parser("set-password", help="change a password (ends that account's "
+                         "sessions; password from stdin or a prompt)")
     p.add_argument("name")
     p.set_defaults(func=cmd_staff)
     p = staff.add_parser("list-users", help="list the accounts")

@@ -6,9 +6,11 @@ writes (transcript, state, alert) are committed together.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
+import re
 import weakref
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -118,6 +120,7 @@ class ConversationService:
         `language`: the channel's hint for a new conversation ("fr" or "en").
         """
         key = self.user_key(channel, user_id)
+        event = storable(event)
         async with self._lock((channel, key)):
             try:
                 return await self._turn(channel, key, event, language)
@@ -190,6 +193,24 @@ class ConversationService:
             nlu = {**turn.parse.to_json(), "ranking": [list(r) for r in turn.parse.ranking]}
         kind, text, payload, attachments = _describe(event)
         record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments)
+
+
+_UNSTORABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: no encoding stores them
+
+
+def storable(event: Event | IncomingPhoto) -> Event | IncomingPhoto:
+    """The event with text every database stores: NUL characters dropped (PostgreSQL
+    refuses them), lone surrogates (from JSON "\\ud800" escapes) made U+FFFD."""
+    def clean(text: str) -> str:
+        return _UNSTORABLE.sub("\ufffd", text.replace("\x00", ""))
+
+    if isinstance(event, TextEvent):
+        return dataclasses.replace(event, text=clean(event.text))
+    if isinstance(event, ChoiceEvent):
+        return dataclasses.replace(event, value=clean(event.value))
+    if isinstance(event, SharedEvent):
+        return dataclasses.replace(event, network=clean(event.network))
+    return event
 
 
 def _describe(event: Event) -> tuple[str, str | None, Any, Any]:

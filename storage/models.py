@@ -170,3 +170,14 @@ class TelegramUpdate(Base):
     payload: Mapped[Any | None] = mapped_column(JSON)  # emptied once handled
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class StaffSession(Base):
+    """A staff login, known by the random id its cookie carries: logging out, changing
+    the password or removing the account deletes it, and the cookie stops working."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

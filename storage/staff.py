@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -9,10 +10,12 @@ from typing import Any, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from storage.db import Database
-from storage.models import Alert, AlertPhoto, Annotation, Conversation, Message, StaffUser
+from storage.models import (
+    Alert, AlertPhoto, Annotation, Conversation, Message, StaffSession, StaffUser,
+)
 from storage.repository import alert_to_json
 
 # Argon2id, a memory-hard KDF (64 MiB, 3 passes): slow for an attacker, ~50 ms here.
@@ -23,6 +26,7 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 # two at a time whatever the number of login requests (the others wait their turn).
 _HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 PAGE_SIZE = 25
+SESSION_LIFETIME = timedelta(hours=8)  # the cookie's Max-Age too
 
 
 def hash_password(password: str) -> str:
@@ -105,7 +109,41 @@ class StaffRepository:
     async def remove_user(self, name: str) -> bool:
         async with self.db.session() as session, session.begin():
             result = await session.execute(delete(StaffUser).where(StaffUser.name == name))
+            await session.execute(delete(StaffSession).where(StaffSession.user_name == name))
             return bool(result.rowcount)
+
+    async def set_password(self, name: str, password: str) -> bool:
+        """A new password ends every session of that account."""
+        hashed = await asyncio.get_running_loop().run_in_executor(_HASHING, hash_password,
+                                                                  password)
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(update(StaffUser).where(StaffUser.name == name)
+                                           .values(password_hash=hashed))
+            await session.execute(delete(StaffSession).where(StaffSession.user_name == name))
+            return bool(result.rowcount)
+
+    # -- sessions ----------------------------------------------------------------------
+    async def open_session(self, name: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(StaffSession).where(
+                StaffSession.created_at < datetime.now(timezone.utc) - SESSION_LIFETIME))
+            session.add(StaffSession(id=sid, user_name=name))
+        return sid
+
+    async def session_user(self, sid: str) -> str | None:
+        """The account of a live session (its account still there), else None."""
+        async with self.db.session() as session:
+            found = await session.execute(
+                select(StaffSession.user_name).join(
+                    StaffUser, StaffUser.name == StaffSession.user_name)
+                .where(StaffSession.id == sid,
+                       StaffSession.created_at >= datetime.now(timezone.utc) - SESSION_LIFETIME))
+            return found.scalar_one_or_none()
+
+    async def close_session(self, sid: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(StaffSession).where(StaffSession.id == sid))
 
     async def user_names(self) -> list[str]:
         async with self.db.session() as session:

@@ -256,3 +256,13 @@ async def test_a_correction_of_the_place_while_another_question_is_open(bot) -> 
     assert "Lannion" in said and "Perros-Guirec" in said and "corrigé" in said
     state = await bot.service.state_of("cli", "alice")
     assert state.draft.location.startswith("Perros-Guirec")
+
+
+async def test_nul_characters_and_lone_surrogates_lose_no_message(bot) -> None:
+    """JSON may carry "\\u0000" and "\\ud800"; PostgreSQL refuses NUL in text."""
+    out = await bot.send("colis\x00 Chronopost perdu \ud800 depuis lundi")
+    assert out.expecting == "location"
+    messages = await bot.repository.transcript("cli", bot.service.user_key("cli", "alice"))
+    assert messages[0].text == "colis Chronopost perdu \ufffd depuis lundi"
+    out = await bot.send(ChoiceEvent("location:\x00\udfff"))
+    assert out.replies  # an unknown button, answered

@@ -86,16 +86,24 @@ async def test_forged_and_expired_cookies_are_refused(console, sqlite_bot) -> No
     assert (await console.get("/staff/export/alerts.csv")).status == 401
     # A well-formed cookie for "agent", encrypted with the real key but 9 hours old.
     secret = load_secret(console.config)
+    sid = await StaffRepository(sqlite_bot.db).open_session("agent")  # a live session
     payload = json.dumps({"created": int(time.time()) - 9 * 3600,
-                          "session": {"user": "agent", "csrf": "x"}}).encode()
+                          "session": {"user": "agent", "sid": sid, "csrf": "x"}}).encode()
     old = Fernet(fernet_key(secret)).encrypt_at_time(payload, int(time.time()) - 9 * 3600)
     console.session.cookie_jar.update_cookies({COOKIE: old.decode()})
     assert (await console.get("/staff/export/alerts.csv")).status == 401
     # The same cookie made now would be accepted: the age is what refused it.
     fresh = Fernet(fernet_key(secret)).encrypt(json.dumps(
-        {"created": int(time.time()), "session": {"user": "agent", "csrf": "x"}}).encode())
+        {"created": int(time.time()), "session": {"user": "agent", "sid": sid, "csrf": "x"}}
+    ).encode())
     console.session.cookie_jar.update_cookies({COOKIE: fresh.decode()})
     assert (await console.get("/staff/export/alerts.csv")).status == 200
+    # Even made with the real key, a cookie naming no live session is refused.
+    unknown = Fernet(fernet_key(secret)).encrypt(json.dumps(
+        {"created": int(time.time()), "session": {"user": "agent", "sid": "made-up",
+                                                  "csrf": "x"}}).encode())
+    console.session.cookie_jar.update_cookies({COOKIE: unknown.decode()})
+    assert (await console.get("/staff/export/alerts.csv")).status == 401
 
 
 async def test_forms_without_csrf_are_refused(console) -> None:
@@ -277,3 +285,19 @@ def test_staff_cli_creates_lists_and_removes_accounts(tmp_path) -> None:
     assert cli("list-users").stdout.split() == ["claire"]
     assert cli("remove-user", "claire").returncode == 0
     assert cli("list-users").stdout.split() == []
+
+
+async def test_logout_and_a_new_password_end_sessions_on_the_server(console, sqlite_bot) -> None:
+    """A copied cookie stops working once its session is closed, whatever it holds."""
+    await log_in(console)
+    cookie = console.session.cookie_jar.filter_cookies(console.make_url("/staff/"))
+    stolen = {name: morsel.value for name, morsel in cookie.items()}
+    token = await csrf_of(console, "/staff/alerts")
+    await console.post("/staff/logout", data={"csrf_token": token}, allow_redirects=False)
+    replay = await console.get("/staff/alerts", cookies=stolen, allow_redirects=False)
+    assert replay.status == 302  # the old cookie is refused: its session is gone
+
+    await log_in(console)
+    assert (await console.get("/staff/alerts", allow_redirects=False)).status == 200
+    assert await StaffRepository(sqlite_bot.db).set_password("agent", "another long secret")
+    assert (await console.get("/staff/alerts", allow_redirects=False)).status == 302

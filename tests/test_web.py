@@ -213,3 +213,36 @@ async def test_the_widgets_language_is_the_conversations_first_language(client) 
     await ws.receive_json()
     out = await turn(ws, {"type": "message", "text": "ok"})
     assert "Describe your problem" in " ".join(r["text"] for r in out["replies"])
+
+
+async def test_only_sessions_the_server_issued_are_kept(client) -> None:
+    ws, first = await open_session(client)
+    issued = first["session"]
+    await ws.send_json({"type": "message", "text": "colis Chronopost perdu"})
+    await ws.receive_json()
+    again, back = await open_session(client, issued)
+    assert back["session"] == issued and back["history"]
+    forged = issued[:24] + "A" * 16  # well-formed, not signed by this server
+    other, chosen = await open_session(client, forged)
+    assert chosen["session"] != forged and chosen["history"] == []
+    form = aiohttp.FormData()
+    form.add_field("session", forged)
+    form.add_field("file", jpeg_with_gps(), filename="a.jpg")
+    assert (await client.post("/upload", data=form)).status == 400
+
+
+async def test_hostile_bodies_and_frames_get_their_documented_errors(client) -> None:
+    ws, first = await open_session(client)
+    await ws.send_str("[" * 30_000)  # nested deeper than any parser goes
+    assert (await ws.receive_json())["code"] == "bad_frame"
+    await ws.send_json({"type": "message", "text": "bonjour"})
+    assert (await ws.receive_json())["type"] == "turn"  # the socket lives on
+    broken = (b"--XyZ\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n"
+              + first["session"].encode() + b"\r\n--XyZ\r\nContent-Disposition: form-data")
+    response = await client.post("/upload", data=broken,
+                                 headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+    assert response.status == 400 and (await response.json())["error"] == "bad_frame"
+    form = aiohttp.FormData()
+    form.add_field("session", io.BytesIO(b"x" * 5_000_000))  # 100 bytes read, then refused
+    form.add_field("file", jpeg_with_gps(), filename="a.jpg")
+    assert (await client.post("/upload", data=form)).status == 400

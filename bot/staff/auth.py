@@ -25,6 +25,7 @@ warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_ses
 COOKIE = "jalerte_staff"
 SESSION_HOURS = 8
 USER = "user"
+SID = "sid"  # the server-side session (storage.staff: revocable)
 CSRF = "csrf"
 
 CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
@@ -86,10 +87,11 @@ async def check_csrf(request: web.Request) -> dict:
     return dict(form)
 
 
-async def start_session(request: web.Request, user: str) -> None:
+async def start_session(request: web.Request, user: str, sid: str) -> None:
     """A fresh session on login (never reuse the anonymous one: no fixation)."""
     session = await new_session(request)
     session[USER] = user
+    session[SID] = sid
     session[CSRF] = secrets.token_urlsafe(32)
 
 

@@ -14,7 +14,7 @@ from aiohttp_session import get_session
 
 from bot.staff import charts
 from bot.staff.auth import (
-    USER, LoginThrottle, check_csrf, csrf_token, security_headers, setup_staff_sessions,
+    SID, USER, LoginThrottle, check_csrf, csrf_token, security_headers, setup_staff_sessions,
     start_session,
 )
 from bot.staff.stats import dashboard, load_customer_base, operator_key
@@ -45,8 +45,9 @@ def staff_only(kind: str) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
             session = await get_session(request)
-            user = session.get(USER)
-            if user and await _repo(request).has_user(user):
+            sid = session.get(SID)
+            user = await _repo(request).session_user(sid) if isinstance(sid, str) else None
+            if user and user == session.get(USER):
                 request[STAFF_USER] = user
                 return await handler(request)
             session.invalidate()
@@ -92,13 +93,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("login.html", request, {
             **context, "error": "Nom ou mot de passe incorrect."}, status=401)
     await throttle.succeeded(keys)
-    await start_session(request, name)
+    await start_session(request, name, await _repo(request).open_session(name))
     raise web.HTTPFound(context["next"])
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await check_csrf(request)
-    (await get_session(request)).invalidate()
+    session = await get_session(request)
+    if isinstance(session.get(SID), str):
+        await _repo(request).close_session(session[SID])  # a copy of the cookie dies too
+    session.invalidate()
     raise web.HTTPFound("/staff/login")
 
 

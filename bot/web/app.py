@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -11,6 +14,7 @@ import weakref
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import text as sql
 
@@ -29,7 +33,26 @@ STATIC = Path(__file__).with_name("static")
 CHANNEL = "web"
 MAX_FRAME_CHARS = 32 * 1024  # a chat message, not a document
 UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does not have
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{40}$")
+SECRET = web.AppKey("secret", bytes)
+
+
+def new_session_id(secret: bytes) -> str:
+    """A session id only this server can issue: 24 random characters and their HMAC.
+    A client-chosen id (or one from another server) is replaced, so nobody can pick an
+    id to read someone's conversation, and any worker can check an id by itself."""
+    token = secrets.token_urlsafe(18)
+    return token + _session_tag(secret, token)
+
+
+def _session_tag(secret: bytes, token: str) -> str:
+    digest = hmac.new(secret, b"web-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def issued_session(secret: bytes, session: str) -> bool:
+    return bool(SESSION_ID.match(session)) and hmac.compare_digest(
+        _session_tag(secret, session[:24]), session[24:])
 
 class RuntimeSlot:
     """Filled at start-up (the model loads then); app state itself is frozen by then."""
@@ -152,19 +175,14 @@ async def upload(request: web.Request) -> web.Response:
         reader = await request.multipart()
     except (AssertionError, ValueError, KeyError):
         return _upload_error("bad_frame", lang, 400)
-    session, data = None, None
-    async for part in reader:
-        if part.name == "session":
-            session = (await part.read(decode=True))[:100].decode("utf-8", "replace")
-        elif part.name == "file":
-            chunks, size = [], 0
-            while chunk := await part.read_chunk(256 * 1024):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    return _upload_error("too_large", lang, 413)
-                chunks.append(chunk)
-            data = b"".join(chunks)
-    if not session or not SESSION_ID.match(session) or data is None:
+    try:
+        session, data = await _read_upload(reader)
+    except _TooLarge:
+        return _upload_error("too_large", lang, 413)
+    except (ValueError, AssertionError, KeyError, aiohttp.ClientPayloadError,
+            web.HTTPException):  # a broken multipart body: told, never a 500
+        return _upload_error("bad_frame", lang, 400)
+    if not session or not issued_session(request.app[SECRET], session) or data is None:
         return _upload_error("bad_frame", lang, 400)
     if not await within_rate(request.app, session):
         return _upload_error("rate_limited", lang, 429)
@@ -180,6 +198,36 @@ async def upload(request: web.Request) -> web.Response:
     upload_id = await shared_of(request.app).put_upload(
         rt.service.user_key(CHANNEL, session), photo, error)
     return web.json_response({"upload_id": upload_id})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_part(part, limit: int) -> bytes:
+    """A part's bytes, read in chunks and never more than `limit` (else _TooLarge)."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_upload(reader) -> tuple[str | None, bytes | None]:
+    session, data = None, None
+    while (part := await reader.next()) is not None:
+        if part.name == "session":
+            try:
+                session = (await _read_part(part, 100)).decode("ascii")
+            except (_TooLarge, UnicodeDecodeError):
+                session = ""  # never an issued id: refused below
+        elif part.name == "file":
+            data = await _read_part(part, MAX_BYTES)
+        else:
+            await _read_part(part, 64 * 1024)  # unknown parts: drained, bounded
+    return session, data
 
 
 def _upload_error(code: str, lang: str, status: int) -> web.Response:
@@ -215,8 +263,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     app[SOCKETS].add(ws)
     rt = rt_of(app)
     session = request.query.get("session", "")
-    if not SESSION_ID.match(session):
-        session = secrets.token_urlsafe(18)
+    if not issued_session(app[SECRET], session):
+        session = new_session_id(app[SECRET])
     key = rt.service.user_key(CHANNEL, session)
     past = history(await rt.repository.transcript(CHANNEL, key))
     await ws.send_json({"type": "session", "session": session, "history": past})
@@ -240,7 +288,7 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         return
     try:
         frame: Any = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         frame = None
     event = await _event(app, session, frame)
     if event is None:
@@ -296,6 +344,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     """
     app = web.Application(client_max_size=MAX_BYTES + 64 * 1024, middlewares=[upload_cors])
     app[CONFIG] = config
+    app[SECRET] = load_secret(config)
     app[SOCKETS] = weakref.WeakSet()
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
@@ -311,7 +360,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     from bot.staff.views import setup_staff
 
     setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
-                lambda: rt_of(app).photos.root, load_secret(config), config.staff_secure_cookies)
+                lambda: rt_of(app).photos.root, app[SECRET], config.staff_secure_cookies)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
