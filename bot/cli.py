@@ -153,6 +153,33 @@ def cmd_export_annotations(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(step: str, done: int, total: int) -> None:
+    """One line on stderr, redrawn: « messages [########------------] 40 % (800/2000) »."""
+    share = done / total if total else 1.0
+    bar = "#" * int(share * 20)
+    end = "\n" if done >= total else ""
+    print(f"\r{step:13s} [{bar:<20s}] {share:4.0%} ({done}/{total})", end=end,
+          file=sys.stderr, flush=True)
+
+
+async def _purge(config: Config):
+    from storage.db import Database
+    from storage.retention import purge
+
+    db = await Database.open(config.database_url)
+    try:
+        return await purge(db, config.photo_dir, config.retention_transcript_days,
+                           config.retention_free_text_days, progress=_progress_bar)
+    finally:
+        await db.close()
+
+
+def cmd_purge(config: Config, args: argparse.Namespace) -> int:
+    report = asyncio.run(_purge(config))
+    print(f"Purge : {report.as_text()}.", file=sys.stderr)
+    return 0
+
+
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
@@ -184,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one event per stdin line, one JSON turn per stdout line")
     p.add_argument("--user", help="who is talking (default: your login; 'cli' with --json)")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("purge", help="apply the retention periods now (the server also does "
+                       "it daily): JALERTE_RETENTION_TRANSCRIPT_DAYS, "
+                       "JALERTE_RETENTION_FREE_TEXT_DAYS")
+    p.set_defaults(func=cmd_purge)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command",
                                                                     required=True)

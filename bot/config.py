@@ -35,6 +35,9 @@ class Config:
     # The NLU environment's interpreter (Python 3.10 with Rasa): trains, evaluates and
     # serves the model.
     nlu_python: Path = PROJECT_DIR / ".venv-nlu" / "bin" / "python"
+    # Retention (storage/retention.py): transcripts, drafts and photos; alerts' free text.
+    retention_transcript_days: int = 90
+    retention_free_text_days: int = 365
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -73,6 +76,10 @@ class Config:
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
             nlu=environ.get("JALERTE_NLU") or "service",
+            retention_transcript_days=int(environ.get("JALERTE_RETENTION_TRANSCRIPT_DAYS")
+                                          or 90),
+            retention_free_text_days=int(environ.get("JALERTE_RETENTION_FREE_TEXT_DAYS")
+                                         or 365),
             nlu_python=Path(environ.get("JALERTE_NLU_PYTHON")
                             or PROJECT_DIR / ".venv-nlu" / "bin" / "python"),
         )

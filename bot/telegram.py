@@ -44,14 +44,15 @@ CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
 COMMANDS = {
     "fr": [("aide", "Comment ça marche"), ("annuler", "Abandonner le signalement en cours"),
            ("nouveau", "Signaler un nouveau problème"),
-           ("oublier", "Effacer vos messages et vos photos"), ("start", "Démarrer")],
+           ("oublier", "Effacer vos messages et vos photos"),
+           ("confidentialite", "Vos données et leur conservation"), ("start", "Démarrer")],
     None: [("help", "How it works"), ("cancel", "Drop the report in progress"),
            ("new", "Report a new problem"), ("forget", "Erase your messages and photos"),
-           ("start", "Start")],
+           ("privacy", "Your data and how long it is kept"), ("start", "Start")],
 }
 COMMAND_NAMES = {"start": "start", "aide": "help", "help": "help", "annuler": "cancel",
                  "cancel": "cancel", "nouveau": "new", "new": "new", "oublier": "forget",
-                 "forget": "forget"}
+                 "forget": "forget", "confidentialite": "privacy", "privacy": "privacy"}
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

@@ -68,7 +68,9 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     try:
         repository = ConversationRepository(db, taxonomy)
         photos = PhotoStore(config.photo_dir)
-        engine = DialogueEngine(nlu, advice, taxonomy, public_url=config.public_url)
+        engine = DialogueEngine(nlu, advice, taxonomy, public_url=config.public_url,
+                                retention=(config.retention_transcript_days,
+                                           config.retention_free_text_days))
         service = ConversationService(engine, repository, photos, load_secret(config),
                                       rejected=PhotoRejected)
         yield Runtime(service, db, nlu, repository, photos)

@@ -208,7 +208,10 @@ class DialogueEngine:
         make_reference: Callable[[], str] = new_reference,
         faq: Faq | None = None,
         places: Places | None = None,
+        retention: tuple[int, int] = (90, 365),
     ):
+        # (transcript days, free-text days): what the privacy notice tells.
+        self.retention = retention
         self.faq = faq or Faq.load()
         self.places = places or Places.load()
         names = {n for op in taxonomy.operators.values() for n in (op.name, *op.brands)}
@@ -787,6 +790,10 @@ class DialogueEngine:
             self._ask_cancel(w)
         elif name == "new":
             self._restart(w)
+        elif name == "privacy":
+            w.say("privacy", transcript_days=self.retention[0],
+                  free_text_days=self.retention[1])
+            self._reask(w)
         elif name == "forget":
             w.say("confirm_forget", (Choice(button("yes_forget", w.lang), "forget:yes"),
                                      Choice(button("no_keep", w.lang), "forget:no")))

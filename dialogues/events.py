@@ -60,6 +60,7 @@ COMMAND_ALIASES = {
     "start": "start", "demarrer": "start", "aide": "help", "help": "help",
     "annuler": "cancel", "cancel": "cancel", "nouveau": "new", "new": "new",
     "oublier": "forget", "oubliez-moi": "forget", "forget": "forget",
+    "confidentialite": "privacy", "donnees": "privacy", "privacy": "privacy",
 }
 
 

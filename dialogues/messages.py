@@ -28,12 +28,28 @@ TEXTS: dict[str, dict[str, str]] = {
               "vérifiez le résumé, et l'alerte est enregistrée (sans nom, ni e-mail, ni "
               "numéro de téléphone).\n"
               "À tout moment : « annuler » pour abandonner, « recommencer » pour repartir "
-              "de zéro. Vous pouvez joindre jusqu'à 3 photos (JPEG, PNG ou WEBP).",
+              "de zéro. Vous pouvez joindre jusqu'à 3 photos (JPEG, PNG ou WEBP).\n"
+              "Vos données : /confidentialite ; tout effacer : /oublier.",
         "en": "I help you report a problem with a phone, internet, mail or parcel "
               "operator. I ask a few questions, you check the summary, and the alert is "
               "saved (no name, email or phone number).\n"
               "At any time: \"cancel\" to give up, \"start over\" to begin again. You can "
-              "attach up to 3 photos (JPEG, PNG or WEBP).",
+              "attach up to 3 photos (JPEG, PNG or WEBP).\n"
+              "Your data: /privacy; erase everything: /forget.",
+    },
+    "privacy": {
+        "fr": "Vos données : aucun nom, e-mail ni numéro n'est demandé, et ceux que vous "
+              "écrivez sont masqués. Les photos perdent leurs métadonnées (GPS compris). "
+              "Vos messages et photos sont conservés {transcript_days} jours, puis effacés ; "
+              "vos alertes restent comptées sans nom, leur description est effacée après "
+              "{free_text_days} jours. « Annuler » efface le signalement en cours, "
+              "/oublier efface tout ce que vous avez écrit ici.",
+        "en": "Your data: no name, email or number is asked for, and those you type are "
+              "masked. Photos lose their metadata (GPS included). Your messages and photos "
+              "are kept {transcript_days} days, then erased; your alerts still count, "
+              "anonymously, and their description is erased after {free_text_days} days. "
+              "\"Cancel\" erases the report in progress, /forget erases everything you "
+              "wrote here.",
     },
     "not_understood": {
         "fr": "Je n'ai pas bien compris.",

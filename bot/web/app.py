@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -120,11 +121,37 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
     return origin.rstrip("/") in allowed or origin.rstrip("/") == own
 
 
+PURGE_EVERY = 24 * 3600.0
+
+
+async def _daily_purge(app: web.Application) -> None:
+    """The retention periods, applied an hour after start and then daily (worker 0)."""
+    from storage.retention import purge
+
+    await asyncio.sleep(3600)
+    while True:
+        config, rt = app[CONFIG], rt_of(app)
+        try:
+            report = await purge(rt.db, rt.photos.root, config.retention_transcript_days,
+                                 config.retention_free_text_days)
+            log.info("retention purge: %s", report.as_text())
+        except Exception:
+            log.exception("retention purge failed; trying again tomorrow")
+        await asyncio.sleep(PURGE_EVERY)
+
+
 async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """Loads the model and opens the database before the server listens."""
     async with runtime(app[CONFIG]) as rt:
         app[RUNTIME].rt = rt
+        purging = None
+        if os.environ.get("JALERTE_WORKER", "0") == "0":
+            purging = asyncio.create_task(_daily_purge(app))
         yield
+        if purging is not None:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
 
 
 async def _close_sockets(app: web.Application) -> None:

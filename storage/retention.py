@@ -1,0 +1,140 @@
+"""Retention: what is kept, and for how long (`jalerte purge`, and the server daily).
+
+- transcripts (messages), stale drafts and photos: `transcript_days` (default 90);
+- alerts keep their structured fields for good (the counts); their free text (the
+  description, a typed operator name) goes after `free_text_days` (default 365);
+- picture files nothing refers to any more (an abandoned draft's, an expired upload's)
+  go after a day.
+
+Every step deletes in batches, so a large purge neither holds a lock for long nor
+needs memory in proportion; SQLite's log is folded into the database at the end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import String, cast, delete, func, select, update
+
+from storage.db import Database
+from storage.models import Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo
+
+BATCH = 2000
+ORPHAN_GRACE = timedelta(days=1)
+
+
+@dataclass
+class PurgeReport:
+    messages: int = 0
+    drafts: int = 0
+    alert_photos: int = 0
+    descriptions: int = 0
+    uploads: int = 0
+    files: int = 0
+    steps: list[str] = field(default_factory=list)
+
+    def as_text(self) -> str:
+        return (f"{self.messages} messages, {self.drafts} brouillons, "
+                f"{self.alert_photos} photos d'alertes, {self.descriptions} descriptions, "
+                f"{self.uploads} envois en attente, {self.files} fichiers effacés")
+
+
+Progress = Callable[[str, int, int], None]  # step, done, total
+
+
+async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_days: int,
+                now: datetime | None = None, progress: Progress | None = None) -> PurgeReport:
+    now = now or datetime.now(timezone.utc)
+    old = now - timedelta(days=transcript_days)
+    ancient = now - timedelta(days=free_text_days)
+    report = PurgeReport()
+    tell = progress or (lambda _step, _done, _total: None)
+
+    # Transcripts.
+    total = await _count(db, select(func.count()).select_from(Message)
+                         .where(Message.created_at < old))
+    while True:
+        async with db.session() as session, session.begin():
+            ids = list((await session.execute(select(Message.id).where(
+                Message.created_at < old).limit(BATCH))).scalars())
+            if not ids:
+                break
+            await session.execute(delete(Annotation).where(Annotation.message_id.in_(ids)))
+            await session.execute(delete(Message).where(Message.id.in_(ids)))
+        report.messages += len(ids)
+        tell("messages", report.messages, total)
+
+    # Drafts left untouched since then: their text and photos.
+    async with db.session() as session, session.begin():
+        stale = (await session.execute(select(Conversation).where(
+            Conversation.updated_at < old,
+            cast(Conversation.state, String).contains('"draft": {')))).scalars().all()
+        for conversation in stale:
+            conversation.state = {k: v for k, v in (conversation.state or {}).items()
+                                  if k in ("language",)}
+        report.drafts = len(stale)
+    tell("drafts", report.drafts, report.drafts)
+
+    # Photos of old alerts (the alert itself stays).
+    async with db.session() as session, session.begin():
+        old_alerts = select(Alert.id).where(Alert.created_at < old)
+        gone = await session.execute(delete(AlertPhoto).where(
+            AlertPhoto.alert_id.in_(old_alerts)).returning(AlertPhoto.photo_sha256))
+        report.alert_photos = len(gone.all())
+        await session.execute(delete(Photo).where(
+            ~Photo.sha256.in_(select(AlertPhoto.photo_sha256))))
+    tell("alert photos", report.alert_photos, report.alert_photos)
+
+    # Free text of old alerts.
+    async with db.session() as session, session.begin():
+        done = await session.execute(update(Alert).where(
+            Alert.created_at < ancient,
+            (Alert.description != "") | Alert.operator_text.is_not(None),
+        ).values(description="", operator_text=None))
+        report.descriptions = done.rowcount or 0
+    tell("descriptions", report.descriptions, report.descriptions)
+
+    # Uploads never sent.
+    async with db.session() as session, session.begin():
+        done = await session.execute(delete(PendingUpload).where(
+            PendingUpload.created_at < now - timedelta(minutes=15)))
+        report.uploads = done.rowcount or 0
+
+    report.files = await remove_orphan_files(db, photo_root, now, tell)
+    if db.engine.dialect.name == "sqlite":
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return report
+
+
+async def remove_orphan_files(db: Database, root: Path, now: datetime,
+                              tell: Progress) -> int:
+    """Picture files no alert, pending upload or draft refers to, older than a day."""
+    if not root.exists():
+        return 0
+    async with db.session() as session:
+        used = set((await session.execute(select(AlertPhoto.photo_sha256))).scalars())
+        texts = [str(t) for t in (await session.execute(
+            select(cast(Conversation.state, String)).where(
+                cast(Conversation.state, String).contains("sha256")))).scalars()]
+        texts += [str(t) for t in (await session.execute(
+            select(cast(PendingUpload.photo, String)))).scalars()]
+    referenced = " ".join(texts)
+    files = [p for p in root.rglob("*") if p.is_file()]
+    removed = 0
+    for n, path in enumerate(files, 1):
+        sha = path.stem
+        young = now.timestamp() - path.stat().st_mtime < ORPHAN_GRACE.total_seconds()
+        if not young and sha not in used and sha not in referenced:
+            path.unlink()
+            removed += 1
+        if n % 200 == 0 or n == len(files):
+            tell("files", n, len(files))
+    return removed
+
+
+async def _count(db: Database, statement) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(statement) or 0)
