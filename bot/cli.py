@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -14,12 +15,27 @@ from bot.config import Config
 log = logging.getLogger("jalerte")
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line for log collectors. The bot never logs what people
+    wrote (only channels, ids, counts and errors), so neither does this."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                 "level": record.levelname, "logger": record.name,
+                 "message": record.getMessage()}
+        if os.environ.get("JALERTE_WORKER"):
+            entry["worker"] = os.environ["JALERTE_WORKER"]
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def _setup_logging(config: Config) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, config.log_level, logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if config.log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler],
+                        level=getattr(logging, config.log_level, logging.WARNING))
 
 
 def _nlu_command(config: Config, *args: str) -> int:
@@ -180,6 +196,12 @@ def cmd_purge(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
+    from bot.doctor import doctor
+
+    return doctor(config)
+
+
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
@@ -216,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "it daily): JALERTE_RETENTION_TRANSCRIPT_DAYS, "
                        "JALERTE_RETENTION_FREE_TEXT_DAYS")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("doctor", help="check the configuration, database, NLU and disk")
+    p.set_defaults(func=cmd_doctor)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command",
                                                                     required=True)

@@ -15,6 +15,7 @@ class Config:
     model_path: Path
     build_dir: Path
     log_level: str
+    log_format: str = "text"  # or "json": one object per line, never what people wrote
     secret_key: str | None = None
     public_url: str = "https://jalerte.arcep.fr"
     host: str = "127.0.0.1"
@@ -57,6 +58,7 @@ class Config:
             model_path=model_path,
             build_dir=build_dir,
             log_level=log_level,
+            log_format=(environ.get("JALERTE_LOG_FORMAT") or "text").lower(),
             secret_key=environ.get("JALERTE_SECRET_KEY") or None,
             public_url=environ.get("JALERTE_PUBLIC_URL") or "https://jalerte.arcep.fr",
             host=environ.get("JALERTE_HOST") or "127.0.0.1",

@@ -11,6 +11,7 @@ from typing import AsyncIterator
 
 from advice_content.library import AdviceLibrary
 from bot.config import Config
+from bot.metrics import TurnMetrics
 from bot.nlu_process import NluSupervisor
 from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
@@ -73,6 +74,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
                                            config.retention_free_text_days))
         service = ConversationService(engine, repository, photos, load_secret(config),
                                       rejected=PhotoRejected)
+        service.observer = TurnMetrics()
         yield Runtime(service, db, nlu, repository, photos)
     finally:
         await db.close()

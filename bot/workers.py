@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +33,10 @@ async def _supervise(config: Config, workers: int) -> int:
     from storage.db import upgrade
 
     await upgrade(config.database_url)
+    # Each worker writes its metrics here; /metrics on any worker adds them all up.
+    metrics_dir = Path(config.data_dir) / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     supervisor = None
     nlu = config.nlu
     if nlu == "service":
@@ -47,12 +52,16 @@ async def _supervise(config: Config, workers: int) -> int:
     processes: dict[int, asyncio.subprocess.Process] = {}
 
     async def keep(index: int) -> None:
-        env = {**os.environ, "JALERTE_NLU": nlu, "JALERTE_WORKER": str(index)}
+        env = {**os.environ, "JALERTE_NLU": nlu, "JALERTE_WORKER": str(index),
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         while not stopping.is_set():
             processes[index] = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "run", env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
             code = await processes[index].wait()
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(processes[index].pid, str(metrics_dir))
             if not stopping.is_set():
                 log.warning("worker %d stopped (exit %s); starting it again", index, code)
                 await asyncio.sleep(RESTART_DELAY)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 import weakref
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -58,6 +59,14 @@ class TurnRecordLike(Protocol):
     async def drop_unused_photo_rows(self, photos: list[dict]) -> None: ...
 
 
+class TurnObserver(Protocol):
+    """Told of every turn (metrics): never personal data, only channel, time, outcome."""
+
+    def started(self, channel: str) -> None: ...
+    def finished(self, channel: str, seconds: float, output: "TurnOutput",
+                 confidence: float | None, failed: bool) -> None: ...
+
+
 class ConversationStore(Protocol):
     def turn(self, channel: str, user_key: str) -> AbstractAsyncContextManager[TurnRecordLike]: ...
     async def after_erasing(self) -> None: ...
@@ -72,6 +81,8 @@ class TurnOutput:
     alert_id: str | None = None
     alert: dict | None = None
     language: str = "fr"
+    saved: bool = False  # a new alert this turn (not a rating of the last one)
+    confidence: float | None = None  # the model's, when the turn read text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +107,7 @@ class ConversationService:
         self.photos = photos
         self._secret = secret
         self._rejected = rejected
+        self.observer: TurnObserver | None = None
         # One lock per person: their messages are handled one after the other.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -121,13 +133,26 @@ class ConversationService:
         """
         key = self.user_key(channel, user_id)
         event = storable(event)
-        async with self._lock((channel, key)):
-            try:
-                return await self._turn(channel, key, event, language)
-            except Exception:  # the person gets an answer whatever happened
-                log.exception("turn failed on %s", channel)
-                return TurnOutput([Reply(msg("technical_error", "fr") + "\n"
-                                         + msg("technical_error", "en"))], None)
+        observer = self.observer
+        if observer is not None:
+            observer.started(channel)
+        started, failed = time.perf_counter(), False
+        output: TurnOutput | None = None
+        try:
+            async with self._lock((channel, key)):
+                try:
+                    output = await self._turn(channel, key, event, language)
+                except Exception:  # the person gets an answer whatever happened
+                    log.exception("turn failed on %s", channel)
+                    failed = True
+                    output = TurnOutput([Reply(msg("technical_error", "fr") + "\n"
+                                               + msg("technical_error", "en"))], None)
+        finally:  # a cancelled turn (the client left) is counted too
+            if observer is not None:
+                done = output or TurnOutput([], None)
+                observer.finished(channel, time.perf_counter() - started, done,
+                                  done.confidence, failed)
+        return output
 
     async def _turn(self, channel: str, key: str, event: Event | IncomingPhoto,
                     language: str | None) -> TurnOutput:
@@ -172,7 +197,9 @@ class ConversationService:
             await self.store.after_erasing()
         # Committed: only now may the channel show what the replies confirm.
         return TurnOutput(turn.replies, turn.expecting,
-                          alert["id"] if alert else None, alert, turn.state.language)
+                          alert["id"] if alert else None, alert, turn.state.language,
+                          saved=bool(turn.alert),
+                          confidence=turn.parse.confidence if turn.parse else None)
 
     async def state_of(self, channel: str, user_id: str) -> DialogueState:
         async with self.store.turn(channel, self.user_key(channel, user_id)) as record:

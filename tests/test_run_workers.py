@@ -75,6 +75,12 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
                                     headers={"Connection": "close"}) as response:
                     answered.add((await response.json())["worker"])
             assert answered == {"0", "1"}
+            # Every worker's turns, whichever worker answers /metrics.
+            async with http.get(f"{base}/metrics") as response:
+                text = await response.text()
+            web_turns = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                         if line.startswith('jalerte_turns_total{channel="web"')]
+            assert web_turns and sum(web_turns) >= 12
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

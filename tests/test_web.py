@@ -246,3 +246,34 @@ async def test_hostile_bodies_and_frames_get_their_documented_errors(client) -> 
     form.add_field("session", io.BytesIO(b"x" * 5_000_000))  # 100 bytes read, then refused
     form.add_field("file", jpeg_with_gps(), filename="a.jpg")
     assert (await client.post("/upload", data=form)).status == 400
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of one sample line in Prometheus' text format (0 when absent)."""
+    for line in text.splitlines():
+        if line.split(" ")[0] == name:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_path) -> None:
+    from bot.metrics import TurnMetrics
+
+    sqlite_bot.service.observer = TurnMetrics()
+    client = await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    before = await (await client.get("/metrics")).text()
+    ws, _ = await open_session(client)
+    for frame in ({"type": "message", "text": "Orange me facture deux fois ma box"},
+                  {"type": "message", "text": "non"}):
+        await turn(ws, frame)
+    state = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    assert state["alert_id"]
+    after = await (await client.get("/metrics")).text()
+    turns = 'jalerte_turns_total{channel="web"}'
+    assert _sample(after, turns) - _sample(before, turns) == 3
+    alerts = 'jalerte_alerts_total{category="billing"}'
+    assert _sample(after, alerts) - _sample(before, alerts) == 1
+    assert "jalerte_turn_seconds_bucket" in after and "jalerte_nlu_confidence_count" in after
+    assert "Orange" not in after  # counts only, never what people wrote
+    assert (await client.get("/livez")).status == 200
+    assert (await client.get("/readyz")).status == 200

@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import text as sql
 
 from bot.config import Config
+from bot.metrics import metrics
 from bot.web.history import history
 from bot.wiring import Runtime, load_secret, runtime
 from nlu.taxonomy import Taxonomy
@@ -173,7 +174,14 @@ async def widget_js(request: web.Request) -> web.FileResponse:
     )
 
 
+async def livez(_request: web.Request) -> web.Response:
+    """Liveness: the process answers (restart it if not). Depends on nothing else."""
+    return web.json_response({"status": "ok", "worker": os.environ.get("JALERTE_WORKER")})
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """Readiness (/readyz, and /healthz as before): database and NLU answer; 503 sends
+    traffic elsewhere while the worker still lives."""
     rt = request.app[RUNTIME].rt
     database = False
     if rt is not None:
@@ -392,6 +400,9 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", healthz)
+    app.router.add_get("/livez", livez)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/ws", websocket)
     app.router.add_post("/upload", upload)
     return app

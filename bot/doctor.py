@@ -1,0 +1,116 @@
+"""`jalerte doctor`: is this installation ready to serve? One line per check, ✓ or ✗
+with what to do; exit status 1 when something must be fixed."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config
+
+MIN_FREE_BYTES = 1024 ** 3  # photos and the database need room
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def run_checks(config: Config) -> list[Check]:
+    checks = [_data_dir(config), _disk(config), _secret(config), _public_url(config)]
+    checks.append(await _database(config))
+    checks.append(await _nlu(config))
+    return checks
+
+
+def _data_dir(config: Config) -> Check:
+    path = Path(config.data_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".doctor"
+        probe.write_text("ok")
+        probe.unlink()
+        return Check("data directory", True, str(path.resolve()))
+    except OSError as exc:
+        return Check("data directory", False, f"{path}: {exc.strerror} (JALERTE_DATA_DIR)")
+
+
+def _disk(config: Config) -> Check:
+    path = Path(config.data_dir)
+    free = shutil.disk_usage(path if path.exists() else path.parent).free
+    return Check("free disk", free >= MIN_FREE_BYTES,
+                 f"{free / 1024 ** 3:.1f} GB free" + ("" if free >= MIN_FREE_BYTES
+                                                      else ": less than 1 GB"))
+
+
+def _secret(config: Config) -> Check:
+    if config.secret_key:
+        return Check("secret key", len(config.secret_key) >= 32,
+                     "JALERTE_SECRET_KEY set" + ("" if len(config.secret_key) >= 32
+                                                 else ", but shorter than 32 characters"))
+    path = Path(config.data_dir) / "secret.key"
+    return Check("secret key", True, f"{path} ({'exists' if path.exists() else 'made at start'}"
+                 "; set JALERTE_SECRET_KEY to share it between machines)")
+
+
+def _public_url(config: Config) -> Check:
+    ok = config.public_url.startswith("https://")
+    return Check("public URL", ok, config.public_url + ("" if ok else ": share links need https"))
+
+
+async def _database(config: Config) -> Check:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, make_engine
+
+    engine = make_engine(config.database_url)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision())
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        if current != head:
+            return Check("database", False, f"schema {current or 'empty'}, code wants {head}: "
+                         "run `jalerte db upgrade` (done at every start too)")
+        return Check("database", True, f"{engine.dialect.name}, schema {current}")
+    except Exception as exc:  # reported, not raised: this is the diagnosis
+        return Check("database", False, f"{type(exc).__name__}: {exc} (JALERTE_DATABASE_URL)")
+    finally:
+        await engine.dispose()
+
+
+async def _nlu(config: Config) -> Check:
+    from nlu.remote import RemoteNlu
+
+    if config.nlu != "service":
+        remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
+                  if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
+        try:
+            ok = await remote.healthy()
+        finally:
+            await remote.close()
+        return Check("NLU service", ok, config.nlu + ("" if ok else ": not answering "
+                                                      "(start `jalerte-nlu serve`)"))
+    problems = []
+    if not Path(config.nlu_python).exists():
+        problems.append(f"no NLU environment at {config.nlu_python} (`make install`)")
+    if not Path(config.model_path).exists():
+        problems.append(f"no model at {config.model_path} (`make train`)")
+    return Check("NLU", not problems, "; ".join(problems) or
+                 f"model {Path(config.model_path).name}, started by `jalerte run`")
+
+
+def doctor(config: Config) -> int:
+    checks = asyncio.run(run_checks(config))
+    for check in checks:
+        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+    failed = [c for c in checks if not c.ok]
+    print("Prêt." if not failed else f"{len(failed)} point(s) à corriger.",
+          file=sys.stderr)
+    return 1 if failed else 0

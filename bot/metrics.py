@@ -1,0 +1,55 @@
+"""Operational metrics for Prometheus (`GET /metrics`): no personal data, only counts.
+
+With several workers (`jalerte run --workers N`), each writes its samples under
+PROMETHEUS_MULTIPROC_DIR (set by the parent before any worker imports this module) and
+`/metrics` on any worker adds them all up.
+"""
+from __future__ import annotations
+
+import os
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest,
+)
+
+TURNS = Counter("jalerte_turns", "Turns answered", ["channel"])
+TURN_SECONDS = Histogram("jalerte_turn_seconds", "Time to answer a turn", ["channel"],
+                         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+NLU_CONFIDENCE = Histogram("jalerte_nlu_confidence", "Confidence of the model's reading",
+                           buckets=(0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0))
+ALERTS = Counter("jalerte_alerts", "Alerts saved", ["category"])
+ERRORS = Counter("jalerte_errors", "Turns answered with a technical error", ["channel"])
+IN_FLIGHT = Gauge("jalerte_turns_in_flight", "Turns being handled (queue depth)",
+                  multiprocess_mode="livesum")
+
+
+class TurnMetrics:
+    """The dialogue service's observer (dialogues.service.TurnObserver)."""
+
+    def started(self, channel: str) -> None:
+        IN_FLIGHT.inc()
+
+    def finished(self, channel: str, seconds: float, output, confidence: float | None,
+                 failed: bool) -> None:
+        IN_FLIGHT.dec()
+        TURNS.labels(channel).inc()
+        TURN_SECONDS.labels(channel).observe(seconds)
+        if confidence is not None:
+            NLU_CONFIDENCE.observe(confidence)
+        if output.saved and output.alert:
+            ALERTS.labels(output.alert.get("category") or "none").inc()
+        if failed:
+            ERRORS.labels(channel).inc()
+
+
+async def metrics(_request: web.Request) -> web.Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

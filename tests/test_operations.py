@@ -1,0 +1,45 @@
+"""Operations: `jalerte doctor` and JSON logs."""
+from __future__ import annotations
+
+import json
+import logging
+
+from bot.cli import JsonLogFormatter
+from bot.doctor import run_checks
+from storage.db import upgrade
+from tests.conftest import web_config
+
+
+async def test_doctor_says_what_to_fix(tmp_path) -> None:
+    from dataclasses import replace
+
+    config = replace(web_config(tmp_path), nlu=f"unix:{tmp_path / 'nowhere.sock'}")
+    checks = {c.name: c for c in await run_checks(config)}
+    assert checks["data directory"].ok and checks["free disk"].ok
+    assert not checks["database"].ok and "jalerte db upgrade" in checks["database"].detail
+    assert not checks["NLU service"].ok and "jalerte-nlu serve" in checks["NLU service"].detail
+    await upgrade(config.database_url)
+    checks = {c.name: c for c in await run_checks(config)}
+    assert checks["database"].ok and "0004" in checks["database"].detail
+
+
+async def test_doctor_finds_the_running_parse_service(nlu, tmp_path) -> None:
+    from dataclasses import replace
+
+    config = replace(web_config(tmp_path), nlu=f"unix:{nlu.socket}")
+    checks = {c.name: c for c in await run_checks(config)}
+    assert checks["NLU service"].ok
+
+
+def test_json_logs_are_one_object_per_line() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.getLogger("jalerte").makeRecord(
+            "jalerte", logging.ERROR, __file__, 1, "turn failed on %s", ("web",),
+            exc_info=__import__("sys").exc_info())
+    line = JsonLogFormatter().format(record)
+    assert "\n" not in line  # a traceback stays inside its one line
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["message"] == "turn failed on web"
+    assert "ValueError: boom" in entry["error"]
