@@ -57,6 +57,7 @@ bench: $(MODEL) $(STAMP)
 	$(BIN)/python bench/nlu_service.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/photos.py
+	$(BIN)/python bench/stats.py --alerts 100000
 	$(BIN)/python bench/people.py
 
 install: $(STAMP) $(NLU_STAMP)

@@ -196,6 +196,24 @@ def cmd_purge(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _seed(config: Config, count: int) -> int:
+    from nlu.taxonomy import Taxonomy
+    from storage.db import Database
+    from storage.seed import seed_alerts
+
+    db = await Database.open(config.database_url)
+    try:
+        return await seed_alerts(db, Taxonomy.load(), count, progress=_progress_bar)
+    finally:
+        await db.close()
+
+
+def cmd_seed_alerts(config: Config, args: argparse.Namespace) -> int:
+    added = asyncio.run(_seed(config, args.count))
+    print(f"{added} alertes synthétiques ajoutées (canal « seed »).", file=sys.stderr)
+    return 0
+
+
 def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
     from bot.doctor import doctor
 
@@ -238,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "it daily): JALERTE_RETENTION_TRANSCRIPT_DAYS, "
                        "JALERTE_RETENTION_FREE_TEXT_DAYS")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("seed-alerts", help="add N synthetic, consistent alerts (channel "
+                       "'seed') for benchmarks; never on a production database")
+    p.add_argument("count", type=int)
+    p.set_defaults(func=cmd_seed_alerts)
 
     p = sub.add_parser("doctor", help="check the configuration, database, NLU and disk")
     p.set_defaults(func=cmd_doctor)

@@ -181,3 +181,22 @@ class StaffSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_name: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertCount(Base):
+    """Alerts per month and per statistics field, kept with every saved alert: the
+    dashboard reads these rows instead of every alert. No free text: an
+    operator typed by hand counts as FREE_TEXT_OPERATOR, empty strings stand for none."""
+
+    __tablename__ = "alert_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, UTC
+    operator: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sector: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+FREE_TEXT_OPERATOR = "~texte"  # never an operator id of the taxonomy

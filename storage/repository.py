@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlu.taxonomy import Taxonomy
+from storage.counts import count_alert
 from storage.db import Database
 from storage.models import (
     Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
@@ -157,7 +158,9 @@ class TurnRecord:
             alert.photos.append(AlertPhoto(photo=stored, position=position))
         self.session.add(alert)
         await self.session.flush()
-        return alert_to_json(alert)
+        saved = alert_to_json(alert)
+        await count_alert(self.session, saved, alert.created_at)  # the dashboard's counts
+        return saved
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
         alert = await self.session.get(Alert, changes["id"])

@@ -10,11 +10,12 @@ from typing import Any, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 
 from storage.db import Database
 from storage.models import (
-    Alert, AlertPhoto, Annotation, Conversation, Message, StaffSession, StaffUser,
+    FREE_TEXT_OPERATOR, Alert, AlertCount, AlertPhoto, Annotation, Conversation, Message,
+    StaffSession, StaffUser,
 )
 from storage.repository import alert_to_json
 
@@ -78,6 +79,13 @@ class AlertFilter:
             where.append(or_(func.lower(Alert.description).like(pattern),
                              func.lower(Alert.operator_text).like(pattern)))
         return where
+
+
+def _whole_months(flt: AlertFilter) -> bool:
+    """Dates that start on a month's first day and end on its last (or are not set)."""
+    starts = flt.start is None or flt.start.day == 1
+    ends = flt.end is None or (flt.end + timedelta(days=1)).day == 1
+    return starts and ends
 
 
 @dataclass
@@ -177,6 +185,59 @@ class StaffRepository:
                 query = query.offset((max(page, 1) - 1) * page_size).limit(page_size)
             rows = (await session.execute(query)).scalars().all()
             return [alert_to_json(a) for a in rows], total
+
+    async def alert_groups(self, flt: AlertFilter) -> list[tuple[dict, int]]:
+        """The filtered alerts grouped by every field the statistics use, with counts.
+        From the monthly counts kept with every alert (a few thousand rows whatever the
+        number of alerts) unless a filter needs the alerts themselves (photo, text, dates
+        that cut a month)."""
+        if flt.photo is None and not flt.text and _whole_months(flt):
+            return await self._counted_groups(flt)
+        where = and_(*flt.conditions()) if flt.conditions() else True
+        if self.db.engine.dialect.name == "postgresql":
+            month = func.to_char(func.timezone("UTC", Alert.created_at), "YYYY-MM")
+        else:
+            month = func.strftime("%Y-%m", Alert.created_at)
+        typed = case((Alert.operator.is_(None), Alert.operator_text), else_=None)
+        columns = [Alert.operator, typed, Alert.category, Alert.sector, Alert.user_type,
+                   Alert.channel, month]
+        names = ("operator", "operator_text", "category", "sector", "user_type", "channel",
+                 "month")
+        async with self.db.session() as session:
+            rows = await session.execute(select(*columns, func.count()).where(where)
+                                         .group_by(*columns))
+            return [(dict(zip(names, row[:-1])), row[-1]) for row in rows]
+
+    async def _counted_groups(self, flt: AlertFilter) -> list[tuple[dict, int]]:
+        where: list[Any] = []
+        if flt.start:
+            where.append(AlertCount.month >= flt.start.isoformat()[:7])
+        if flt.end:
+            where.append(AlertCount.month <= flt.end.isoformat()[:7])
+        for column, value in ((AlertCount.sector, flt.sector),
+                              (AlertCount.category, flt.category),
+                              (AlertCount.operator, flt.operator),
+                              (AlertCount.user_type, flt.user_type),
+                              (AlertCount.channel, flt.channel)):
+            if value:
+                where.append(column == value)
+        if flt.operators_in_group is not None:
+            where.append(AlertCount.operator.in_(flt.operators_in_group))
+        columns = [AlertCount.operator, AlertCount.category, AlertCount.sector,
+                   AlertCount.user_type, AlertCount.channel, AlertCount.month]
+        async with self.db.session() as session:
+            # One row per group already (the key is the primary key): no GROUP BY.
+            rows = await session.execute(select(*columns, AlertCount.count)
+                                         .where(and_(*where) if where else True))
+            groups = []
+            for operator, category, sector, user_type, channel, in_month, count in rows:
+                typed = operator == FREE_TEXT_OPERATOR
+                groups.append(({"operator": None if typed else (operator or None),
+                                "operator_text": "texte libre" if typed else None,
+                                "category": category or None, "sector": sector or None,
+                                "user_type": user_type or None, "channel": channel or None,
+                                "month": in_month}, int(count)))
+            return groups
 
     async def alert(self, alert_id: str) -> dict | None:
         async with self.db.session() as session:

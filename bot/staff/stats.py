@@ -1,4 +1,4 @@
-"""Statistics over a list of alerts (pure): the dashboard's numbers."""
+"""Statistics over grouped alerts (pure): the dashboard's numbers."""
 from __future__ import annotations
 
 from collections import Counter
@@ -38,10 +38,13 @@ class Dashboard:
     per_100k: list[dict[str, Any]]
 
 
+FREE_TEXT = "autre (texte libre)"
+
+
 def operator_key(alert: dict) -> str:
-    """The operator id, or the name as written for operators outside the taxonomy."""
-    return alert.get("operator") or (f"« {alert['operator_text']} »" if alert.get("operator_text")
-                                     else "inconnu")
+    """The operator id; an operator typed by hand is never an operator in the statistics:
+    they are all « autre (texte libre) »."""
+    return alert.get("operator") or (FREE_TEXT if alert.get("operator_text") else "inconnu")
 
 
 def months_between(first: str, last: str) -> list[str]:
@@ -55,30 +58,46 @@ def months_between(first: str, last: str) -> list[str]:
     return months
 
 
-def dashboard(alerts: Iterable[dict], bases: list[CustomerBase]) -> Dashboard:
-    alerts = list(alerts)
+def dashboard(groups: Iterable[tuple[dict, int]], bases: list[CustomerBase]) -> Dashboard:
+    """The numbers from alerts grouped by their statistics fields (`StaffRepository.
+    alert_groups`: one SQL GROUP BY, whatever the number of alerts) with their counts."""
+    groups = list(groups)
     matrix: dict[str, Counter] = {}
-    for alert in alerts:
-        matrix.setdefault(operator_key(alert), Counter())[alert.get("category") or "other"] += 1
-    months = Counter(a["created_at"][:7] for a in alerts)
+    months: Counter = Counter()
+    fields = {name: Counter() for name in ("sector", "user_type", "channel", "category")}
+    pairs: Counter = Counter()  # (operator, sector) -> alerts, for per 100,000
+    total = 0
+    for alert, count in groups:
+        total += count
+        matrix.setdefault(operator_key(alert), Counter())[alert.get("category") or "other"] += count
+        months[alert["month"]] += count
+        fields["sector"][alert.get("sector") or "inconnu"] += count
+        fields["user_type"][alert.get("user_type") or "inconnu"] += count
+        fields["channel"][alert.get("channel")] += count
+        fields["category"][alert.get("category") or "other"] += count
+        pairs[(alert.get("operator"), alert.get("sector"))] += count
     trend = ([(m, months.get(m, 0)) for m in months_between(min(months), max(months))]
              if months else [])
     per_100k = []
     for base in bases:
-        count = sum(1 for a in alerts if a.get("operator") == base.operator
-                    and a.get("sector") == base.sector)
+        count = pairs.get((base.operator, base.sector), 0)
         per_100k.append({"operator": base.operator, "sector": base.sector, "alerts": count,
                          "customers": base.customers,
                          "per_100k": count * 100_000 / base.customers if base.customers else 0.0,
                          "source": base.source, "date": base.date})
     per_100k.sort(key=lambda row: row["per_100k"], reverse=True)
     return Dashboard(
-        total=len(alerts),
+        total=total,
         by_operator_category=dict(sorted(matrix.items(), key=lambda kv: -sum(kv[1].values()))),
-        by_sector=Counter(a.get("sector") or "inconnu" for a in alerts),
-        by_user_type=Counter(a.get("user_type") or "inconnu" for a in alerts),
-        by_channel=Counter(a.get("channel") for a in alerts),
-        by_category=Counter(a.get("category") or "other" for a in alerts),
+        by_sector=fields["sector"],
+        by_user_type=fields["user_type"],
+        by_channel=fields["channel"],
+        by_category=fields["category"],
         by_month=trend,
         per_100k=per_100k,
     )
+
+
+def groups_of(alerts: Iterable[dict]) -> list[tuple[dict, int]]:
+    """Alerts as they are (one group each), for callers holding alert records."""
+    return [({**a, "month": a["created_at"][:7]}, 1) for a in alerts]

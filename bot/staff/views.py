@@ -217,8 +217,7 @@ async def annotate(request: web.Request) -> web.StreamResponse:
 @staff_only("page")
 async def stats_page(request: web.Request) -> web.Response:
     flt, kept = parse_filter(request)
-    alerts, _ = await _repo(request).alerts(flt, page_size=None)
-    board = dashboard(alerts, load_customer_base())
+    board = dashboard(await _repo(request).alert_groups(flt), load_customer_base())
     tax = request.app[TAXONOMY]
 
     def name_of(key: str) -> str:
