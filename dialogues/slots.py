@@ -199,12 +199,14 @@ class CategorySlot(Slot):
         d.category, d.category_guesses = value, []
 
     def stated(self, m: Message) -> Any:
-        return m.p.category if m.p.is_report else None
+        if not m.p.is_report or _only_contacted(m, m.p.category):
+            return None
+        return m.p.category
 
     def absorb(self, d: Draft, m: Message, override: bool) -> None:
         # The parser gives a category only when it is confident; otherwise its
         # candidates are offered as buttons.
-        if not m.p.is_report:
+        if not m.p.is_report or _only_contacted(m, m.p.category):
             return
         if m.p.category:
             super().absorb(d, m, override)
@@ -223,7 +225,8 @@ class CategorySlot(Slot):
         # category is taken when it clearly leads (the summary shows it, one tap to fix).
         candidates = [(c, s) for c, s in m.p.category_candidates
                       if d.sector is None or d.sector in self.taxonomy.categories[c].sectors]
-        if m.p.is_report and candidates and candidates[0][1] >= ANSWER_THRESHOLD:
+        if (m.p.is_report and candidates and candidates[0][1] >= ANSWER_THRESHOLD
+                and not _only_contacted(m, candidates[0][0])):
             self.set(d, candidates[0][0])
             return True
         return False
@@ -628,6 +631,21 @@ _CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mea
 def _changed_mind(folded: str) -> str | None:
     said = _CHANGE_OF_MIND.findall(folded)
     return ("yes" if said[-1] in ("oui", "yes", "si") else "no") if said else None
+
+
+# What makes customer service the problem itself, not just who was called.
+_SERVICE_COMPLAINT = re.compile(
+    r"injoignable|ne repond|repond pas|repondent pas|raccroch|aucune (?:solution|reponse)|"
+    r"sans (?:solution|reponse)|personne ne|impossible de (?:les |le )?joindre|attente|"
+    r"balade|renvoie|incompetent|mal (?:reçu|recu|accueilli)|never answer|no answer|"
+    r"unreachable|hangs? up|can.?t reach|no solution|useless|rude")
+
+
+def _only_contacted(m: Message, category: str | None) -> bool:
+    """« oui j'ai appelé le service client deux fois »: the message says they called
+    customer service, not that customer service is the problem."""
+    return (category == "customer_service" and bool(_CONTACTED_FACT.search(m.folded))
+            and not _SERVICE_COMPLAINT.search(m.folded))
 
 
 def contacted_answer(folded: str) -> str | None:

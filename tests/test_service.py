@@ -266,3 +266,24 @@ async def test_nul_characters_and_lone_surrogates_lose_no_message(bot) -> None:
     assert messages[0].text == "colis Chronopost perdu \ufffd depuis lundi"
     out = await bot.send(ChoiceEvent("location:\x00\udfff"))
     assert out.replies  # an unknown button, answered
+
+
+async def test_saying_they_called_customer_service_is_not_the_problem(bot) -> None:
+    """Tried as a user: at « quel est le problème ? », « oui j'ai appelé le service
+    client deux fois » became the category « Service client »."""
+    await bot.send("depuis la semaine dernière j'ai plus du tout de réseau avec sfr à la "
+                   "maison, enfin je crois, c'est red en fait")
+    state = await bot.service.state_of("cli", "alice")
+    assert state.expecting == "category"  # « panne ou couverture ? », as in the trial
+    await bot.send("oui j'ai appelé le service client deux fois")
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.category != "customer_service"
+    assert state.draft.contacted_customer_service == "yes"
+    assert state.expecting == "category"  # still asked, the fact is noted
+
+
+async def test_customer_service_is_the_problem_when_they_say_it_fails(bot) -> None:
+    await bot.send("j'ai appelé le service client Bouygues cinq fois, personne ne répond, "
+                   "aucune solution")
+    state = await bot.service.state_of("cli", "alice")
+    assert state.draft.category == "customer_service"
