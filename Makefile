@@ -1,8 +1,8 @@
 # jalerte: `make run` sets everything up and starts the bot; `make test` runs every test.
 #
 # Two environments (see pyproject.toml), each installed only through its constraints file:
-#   .venv      the bot on Python 3.13, current libraries        constraints/bot.txt
-#   .venv-nlu  Rasa 3.6.21 on Python 3.10 (its last supported)  constraints/nlu.txt
+#   .venv      the bot on Python 3.13, current libraries        constraints-bot.txt
+#   .venv-nlu  Rasa 3.6.21 on Python 3.10 (its last supported)  constraints.txt
 # The bot never imports Rasa: it trains, evaluates and parses through the NLU environment
 # (`jalerte-nlu`), and `jalerte run` starts the parse service itself.
 
@@ -77,22 +77,22 @@ system:
 	fi
 
 # A venv made by another Python (an older checkout's 3.10 .venv) is replaced.
-$(STAMP): constraints/bot.txt pyproject.toml
+$(STAMP): constraints-bot.txt pyproject.toml
 	@$(PYTHON_BOT) -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version' \
 		|| { echo "Python $(BOT_PYTHON_VERSION) is required (pyenv install 3.13)"; exit 1; }
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null \
 		|| { rm -rf $(VENV) && $(PYTHON_BOT) -m venv $(VENV); }
-	$(BIN)/pip install -q -c constraints/bot.txt pip setuptools wheel
-	$(BIN)/pip install -q -c constraints/bot.txt -e ".[bot,dev]"
+	$(BIN)/pip install -q -c constraints-bot.txt pip setuptools wheel
+	$(BIN)/pip install -q -c constraints-bot.txt -e ".[bot,dev]"
 	touch $@
 
-$(NLU_STAMP): constraints/nlu.txt pyproject.toml
+$(NLU_STAMP): constraints.txt pyproject.toml
 	@$(PYTHON_NLU) -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
 		|| { echo "Python $(NLU_PYTHON_VERSION) is required (pyenv install 3.10.13)"; exit 1; }
 	@$(NLU_BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
 		|| { rm -rf $(NLU_VENV) && $(PYTHON_NLU) -m venv $(NLU_VENV); }
-	$(NLU_BIN)/pip install -q -c constraints/nlu.txt pip setuptools wheel
-	$(NLU_BIN)/pip install -q -c constraints/nlu.txt --no-build-isolation -e ".[nlu,nlu-dev]"
+	$(NLU_BIN)/pip install -q -c constraints.txt pip setuptools wheel
+	$(NLU_BIN)/pip install -q -c constraints.txt --no-build-isolation -e ".[nlu,nlu-dev]"
 	touch $@
 
 $(MODEL): $(NLU_STAMP) $(NLU_SOURCES)
