@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dialogue_turns import ANSWERS, FIRST_MESSAGES  # noqa: E402
-from nlu_service import MODEL, free_port, wait_healthy  # noqa: E402
+from nlu_service import start_bot, wait_healthy  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -125,16 +125,10 @@ def main() -> None:
 
         cluster = Cluster()
         database = asyncio.run(create_database(cluster.start(), "jalerte_load"))
-    port = free_port()
-    data = Path(tempfile.mkdtemp(prefix="jalerte-load-"))
-    env = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
-           "JALERTE_PORT": str(port), "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
-           "JALERTE_WEB_MAX_CONNECTIONS": "1000"}
-    env.pop("JALERTE_NLU", None)
-    env["JALERTE_DATABASE_URL"] = database
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers",
-                             str(args.workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = start_bot(Path(tempfile.mkdtemp(prefix="jalerte-load-")),
+                           "--workers", str(args.workers), JALERTE_DATABASE_URL=database,
+                           JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
+                           JALERTE_WEB_MAX_CONNECTIONS="1000")
     try:
         wait_healthy(port)
         time.sleep(1 if args.workers > 1 else 0)  # every worker up

@@ -147,15 +147,16 @@ async def _healthy(sock: Path) -> None:
         await remote.close()
 
 
-def start_bot(data: Path, **env: str) -> tuple[subprocess.Popen, int]:
-    """`jalerte run` on SQLite in `data`, on a free port."""
+def start_bot(data: Path, *args: str, **env: str) -> tuple[subprocess.Popen, int]:
+    """`jalerte run ARGS` with its data in `data` (SQLite unless JALERTE_DATABASE_URL is
+    given), its own parse service unless JALERTE_NLU is, on a free port."""
     port = free_port()
     environ = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
                "JALERTE_PORT": str(port), **env}
-    environ.pop("JALERTE_DATABASE_URL", None)
-    if "JALERTE_NLU" not in env:
-        environ.pop("JALERTE_NLU", None)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=environ,
+    for name in ("JALERTE_DATABASE_URL", "JALERTE_NLU"):
+        if not env.get(name):
+            environ.pop(name, None)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", *args], env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 
 

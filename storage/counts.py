@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert_insert
 from storage.models import FREE_TEXT_OPERATOR, AlertCount
 
 
@@ -28,8 +28,8 @@ def count_key(alert: dict[str, Any], created: datetime) -> dict[str, str]:
 
 async def count_alert(session: AsyncSession, alert: dict[str, Any], created: datetime) -> None:
     """+1 for a newly saved alert, in the transaction that saves it."""
-    insert = (postgresql.insert if session.bind.dialect.name == "postgresql"
-              else sqlite.insert)(AlertCount).values(**count_key(alert, created), count=1)
+    insert = upsert_insert(session.bind.dialect.name, AlertCount).values(
+        **count_key(alert, created), count=1)
     await session.execute(insert.on_conflict_do_update(
         index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
         set_={"count": AlertCount.count + 1}))

@@ -64,6 +64,12 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def upsert_insert(dialect: str, table):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def lock_key(name: str) -> int:
     """A signed 64-bit key for PostgreSQL's advisory locks."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
@@ -110,6 +116,17 @@ class Database:
                                   {"key": lock_key(serialise)})
         else:
             await session.connection(execution_options={WRITE_LOCK: True})
+
+    def insert(self, table):
+        """INSERT with ON CONFLICT (upserts), in this database's dialect."""
+        return upsert_insert(self.engine.dialect.name, table)
+
+    async def fold_log(self) -> None:
+        """SQLite: fold the write-ahead log into the database (where secure_delete has
+        zeroed erased rows) and truncate it, so that erased data stays in no file."""
+        if self.engine.dialect.name == "sqlite":
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -216,12 +216,8 @@ class ConversationRepository:
             return found.scalar_one()
 
     async def after_erasing(self) -> None:
-        """Erased means gone from every file: SQLite's write-ahead log still holds the
-        pages as they were until a checkpoint folds it into the database (where
-        secure_delete has zeroed them) and truncates it."""
-        if self.db.engine.dialect.name == "sqlite":
-            async with self.db.engine.connect() as conn:
-                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Erased means gone from every file, SQLite's write-ahead log included."""
+        await self.db.fold_log()
 
     async def transcript(self, channel: str, user_key: str) -> list[Message]:
         async with self.db.session() as session:

@@ -103,9 +103,7 @@ async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_
         report.uploads = done.rowcount or 0
 
     report.files = await remove_orphan_files(db, photo_root, now, tell)
-    if db.engine.dialect.name == "sqlite":
-        async with db.engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await db.fold_log()
     return report
 
 

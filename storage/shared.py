@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
 from storage.models import Counter, PendingUpload, TelegramUpdate
@@ -21,8 +20,6 @@ class SharedState:
     def __init__(self, db: Database, clock=time.time):
         self.db = db
         self._clock = clock
-        self._insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
-                        else sqlite.insert)
         self._last_sweep = 0.0
 
     # -- uploads ------------------------------------------------------------------------
@@ -59,7 +56,7 @@ class SharedState:
         window's count, this event included (one atomic upsert)."""
         now = self._clock()
         start = int(now // window * window)
-        insert = self._insert(Counter).values(key=key, window=start, count=by)
+        insert = self.db.insert(Counter).values(key=key, window=start, count=by)
         statement = insert.on_conflict_do_update(
             index_elements=[Counter.key, Counter.window],
             set_={"count": Counter.count + insert.excluded.count},
@@ -70,12 +67,6 @@ class SharedState:
                 self._last_sweep = now
                 await session.execute(delete(Counter).where(Counter.window < now - 86_400))
         return count
-
-    async def count(self, key: str, window: int) -> int:
-        start = int(self._clock() // window * window)
-        async with self.db.session() as session:
-            found = await session.get(Counter, (key, start))
-            return found.count if found else 0
 
     async def reset(self, key: str) -> None:
         async with self.db.session() as session, session.begin():
@@ -90,12 +81,10 @@ class TelegramUpdates:
 
     def __init__(self, db: Database):
         self.db = db
-        self._insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
-                        else sqlite.insert)
 
     async def receive(self, update_id: int, payload: dict[str, Any]) -> bool:
         """Stores the update; False if it was already received (a redelivery)."""
-        statement = self._insert(TelegramUpdate).values(
+        statement = self.db.insert(TelegramUpdate).values(
             update_id=update_id, payload=_scrub(payload),
             received_at=datetime.now(timezone.utc),
         ).on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id]).returning(

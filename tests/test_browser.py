@@ -35,6 +35,15 @@ async def site(aiohttp_server, sqlite_bot, tmp_path) -> str:
     return str(server.make_url("/"))
 
 
+async def open_connected(page, site: str | None) -> None:
+    """Opens the page (reloads it when `site` is None) and the chat, and waits for the
+    connection: offline, typed text stays in the field (it is never queued)."""
+    await (page.reload() if site is None else page.goto(site))
+    await page.get_by_test_id("jalerte-bubble").click()
+    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
+        "data-connection", "ready")
+
+
 async def bot_says(page, text: str) -> None:
     await expect(page.get_by_test_id("jalerte-bot").filter(has_text=text).last).to_be_visible(
         timeout=15_000)
@@ -108,11 +117,7 @@ async def test_user_text_is_shown_as_text_not_html(browser, site):
     page = await context.new_page()
     dialogs = []
     page.on("dialog", lambda d: dialogs.append(d.message))
-    await page.goto(site)
-    await page.get_by_test_id("jalerte-bubble").click()
-    # Offline, typed text stays in the field (never queued): wait for the connection.
-    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
-        "data-connection", "ready")
+    await open_connected(page, site)
     field = page.get_by_test_id("jalerte-input")
     await field.fill('<img src=x onerror="alert(1)"> Orange me facture trop')
     await field.press("Enter")
@@ -184,10 +189,7 @@ async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, t
 async def test_erase_my_data_from_the_widget(browser, site):
     context = await browser.new_context(viewport=PHONE)
     page = await context.new_page()
-    await page.goto(site)
-    await page.get_by_test_id("jalerte-bubble").click()
-    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
-        "data-connection", "ready")
+    await open_connected(page, site)
     field = page.get_by_test_id("jalerte-input")
     await field.fill("colis Chronopost perdu depuis dix jours")
     await field.press("Enter")
@@ -197,9 +199,6 @@ async def test_erase_my_data_from_the_widget(browser, site):
     await bot_says(page, "C'est définitif")
     await page.get_by_test_id("jalerte-choice").filter(has_text="Oui, tout effacer").click()
     await bot_says(page, "C'est fait")
-    await page.reload()  # the same session id: nothing of the conversation comes back
-    await page.get_by_test_id("jalerte-bubble").click()
-    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
-        "data-connection", "ready")
+    await open_connected(page, None)  # reloaded, same session id: nothing comes back
     await expect(page.get_by_test_id("jalerte-user")).to_have_count(0)
     await context.close()

@@ -16,6 +16,7 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from storage.db import Database
 from storage.shared import SharedState
 
 # aiohttp-session 2.12.1 (the latest) stores its session under string request keys, which
@@ -103,8 +104,15 @@ class LoginThrottle:
     FREE_TRIES = 5
     WINDOW = 15 * 60
 
-    def __init__(self, shared: Callable[[], SharedState]):
-        self._shared = shared
+    def __init__(self, database: Callable[[], Database]):
+        self._database = database
+        self._state: SharedState | None = None
+
+    def _shared(self) -> SharedState:
+        db = self._database()
+        if self._state is None or self._state.db is not db:
+            self._state = SharedState(db)
+        return self._state
 
     async def attempt(self, keys: list[str]) -> int:
         """Counts a try for each key; seconds to wait (0: check the password)."""

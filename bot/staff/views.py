@@ -21,7 +21,6 @@ from bot.staff.stats import dashboard, load_customer_base, operator_key
 from dialogues.messages import label
 from nlu.taxonomy import Taxonomy
 from storage.exports import alerts_csv, alerts_json, annotations_to_rasa_yaml, opendata_csv
-from storage.shared import SharedState
 from storage.staff import PAGE_SIZE, AlertFilter, StaffRepository
 
 HERE = Path(__file__).parent
@@ -318,7 +317,7 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     """Mounts the console on the app (templates autoescape every value)."""
     app[STAFF_REPO] = repository
     app[TAXONOMY] = taxonomy
-    app[THROTTLE] = LoginThrottle(lambda: SharedState(repository().db))
+    app[THROTTLE] = LoginThrottle(lambda: repository().db)
     app[PHOTO_ROOT] = photo_root
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"),
