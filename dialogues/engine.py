@@ -24,7 +24,7 @@ from dialogues import privacy
 from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
-from dialogues.slots import REASK, Message, Question, Slots, first_reading
+from dialogues.slots import REASK, Message, Question, Slot, Slots, first_reading
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -37,6 +37,10 @@ from nlu.text import fold, language_evidence, words
 _CORRECTING = re.compile(
     r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|"
     r"sorry|actually|i meant|rather|my mistake)\b")
+
+# « non, c'est SFR… »: a « non » that leads into a correction (not one that ends a
+# sentence, « Non. C'est SFR »).
+_CORRECTION_LEAD = re.compile(r"^\W*(?:non|nan|no|nope)\b(?![.!?…])[\s,;:–-]*", re.IGNORECASE)
 
 # A typed message parsed before its turn (this task's own: contexts are per task).
 _PREPARSED: ContextVar[tuple[str, ParseResult] | None] = ContextVar("preparsed", default=None)
@@ -453,7 +457,7 @@ class DialogueEngine:
         describing = slot is not None and slot.name == "description"
         if describing and w.state.correcting:
             draft.description = ""  # "Modifier → Description" replaces it
-        answered = slot is not None and slot.answer(draft, m)
+        answered = slot is not None and slot.answer(draft, self._answer_part(slot, before, m))
         if describing and not answered:
             draft.description = before.description
         self._absorb(draft, m, override=False)
@@ -511,6 +515,11 @@ class DialogueEngine:
             for fallback in ("sector", "category"):
                 if not changes and fallback in new:
                     changes = {fallback: new[fallback]}
+        # « oui deux fois, sans réponse »: a late answer to a question, not a "yes, send".
+        for slot in self.slots:
+            late = slot.late_answer(m)
+            if late is not None and slot.name not in changes:
+                changes[slot.name] = late
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
@@ -535,6 +544,19 @@ class DialogueEngine:
         w.say("not_understood")
         self._summary(w)
 
+    def _answer_part(self, slot: Slot, before: Draft, m: Message) -> Message:
+        """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the
+        « non » introduces the correction, it does not answer the question. What answers
+        it is what follows (nothing here, so the question comes back with a hint); in
+        « non jamais, et c'est SFR » or « Non. C'est SFR » the « non » answers."""
+        lead = _CORRECTION_LEAD.match(m.text)
+        if lead is None or slot.name == "description" or not any(
+                name not in (slot.name, "category") and not self.slots[name].empty(before)
+                and not self.slots[name].same(before, value)
+                for name, value in self._facts_given(m).items()):
+            return m
+        return Message(dataclasses.replace(m.p, intent=None), m.text[lead.end():])
+
     def _take_corrections(self, w: _Work, draft: Draft, before: Draft, m: Message,
                           answered: str | None) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
@@ -544,12 +566,12 @@ class DialogueEngine:
             return
         lines = []
         for name, value in self._facts_given(m).items():
-            old = getattr(before, name, None)
-            if name == answered or old is None or old == value or name == "category":
+            old = self.slots[name]
+            if (name in (answered, "category") or old.empty(before) or old.same(before, value)):
                 continue
             self.slots[name].set(draft, value)
             self._settle(draft)
-            shown_before = dict(self._summary_fields(before, w.lang)).get(name, old)
+            shown_before = dict(self._summary_fields(before, w.lang)).get(name, "—")
             shown_after = dict(self._summary_fields(draft, w.lang)).get(name, value)
             lines.append(f"{label('fields', name, w.lang)}{' :' if w.lang == 'fr' else ':'} "
                          f"{shown_before} → {shown_after}")

@@ -137,6 +137,11 @@ class Slot:
         """What any message states about this field, or None."""
         return None
 
+    def late_answer(self, m: Message) -> Any:
+        """An answer to this field's question typed once the summary is shown (« oui deux
+        fois, sans réponse »), in words that can answer no other question; or None."""
+        return None
+
     def read(self, d: Draft, m: Message) -> bool:
         """Reads a typed answer to this slot's own question beyond what the parse stated;
         True when the message answered it (a value, a skip)."""
@@ -624,6 +629,16 @@ _CONTACTED_ANYWHERE = (
 )
 
 
+# How often they tried (« oui deux fois »), not how often it fails (« deux fois par jour »).
+_CONTACT_COUNT = re.compile(r"\b(?:(?:une|deux|trois|quatre|cinq|dix|plusieurs|\d+) (?:fois|appels|"
+                            r"reclamations)|a plusieurs reprises|once|twice|three times|"
+                            r"\d+ times)\b(?! par| a day| a week)")
+# « je n'ai jamais appelé », "I never contacted them": said of customer service only.
+_NEVER_CONTACTED = re.compile(
+    r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appele|contacte|ecrit)|"
+    r"(?:appele|contacte|ecrit a|joint) personne|jamais (?:appele|contacte|ecrit)|"
+    r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write to|email))\b")
+
 _CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait)\W+"
                              r"(non|no|nope|oui|yes|si)\b")
 
@@ -672,6 +687,13 @@ class ContactedSlot(Slot):
             d.contacted_customer_service = value
             return True
         return False
+
+    def late_answer(self, m: Message) -> Any:
+        if "?" in m.text:
+            return None
+        if self.stated(m) or (contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)):
+            return "yes"
+        return "no" if _NEVER_CONTACTED.search(m.folded) else None
 
     def answer(self, d: Draft, m: Message) -> bool:
         # The first words decide (« non, mais j'ai écrit au service client » is still
