@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from bot.web.clients import AddressLimits, IpNetwork, trusted_proxies
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,9 @@ class Config:
     web_allowed_origins: tuple[str, ...] = ("*",)
     web_max_connections: int = 200
     web_messages_per_minute: int = 30
+    # Limits per client address, and the reverse proxies whose X-Forwarded-For is believed.
+    web_address_limits: AddressLimits = AddressLimits()
+    trusted_proxies: tuple[IpNetwork, ...] = ()
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
@@ -70,6 +75,8 @@ class Config:
             ),
             web_max_connections=int(environ.get("JALERTE_WEB_MAX_CONNECTIONS") or 200),
             web_messages_per_minute=int(environ.get("JALERTE_WEB_MESSAGES_PER_MINUTE") or 30),
+            web_address_limits=AddressLimits.from_env(environ),
+            trusted_proxies=trusted_proxies(environ.get("JALERTE_TRUSTED_PROXIES")),
             telegram_token=environ.get("JALERTE_TELEGRAM_TOKEN") or None,
             telegram_api_url=(environ.get("JALERTE_TELEGRAM_API_URL")
                               or "https://api.telegram.org").rstrip("/"),

@@ -54,19 +54,25 @@ class SharedState:
     async def hit(self, key: str, window: int = 60, by: int = 1) -> int:
         """Counts an event for `key` in the current `window`-second window; returns the
         window's count, this event included (one atomic upsert)."""
+        return (await self.hits({key: window}, by))[0]
+
+    async def hits(self, windows: dict[str, int], by: int = 1) -> list[int]:
+        """`hit` for several keys (key -> window in seconds) in one statement: a turn
+        counts against its session's and its address's limits in one round trip."""
         now = self._clock()
-        start = int(now // window * window)
-        insert = self.db.insert(Counter).values(key=key, window=start, count=by)
+        rows = [{"key": key, "window": int(now // window * window), "count": by}
+                for key, window in windows.items()]
+        insert = self.db.insert(Counter).values(rows)
         statement = insert.on_conflict_do_update(
             index_elements=[Counter.key, Counter.window],
             set_={"count": Counter.count + insert.excluded.count},
-        ).returning(Counter.count)
+        ).returning(Counter.key, Counter.count)
         async with self.db.session() as session, session.begin():
-            count = (await session.execute(statement)).scalar_one()
+            counts = {key: count for key, count in await session.execute(statement)}
             if now - self._last_sweep > 60:  # old windows go, once a minute per worker
                 self._last_sweep = now
                 await session.execute(delete(Counter).where(Counter.window < now - 86_400))
-        return count
+        return [counts[key] for key in windows]
 
     async def reset(self, key: str) -> None:
         async with self.db.session() as session, session.begin():

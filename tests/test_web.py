@@ -277,3 +277,129 @@ async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_pa
     assert "Orange" not in after  # counts only, never what people wrote
     assert (await client.get("/livez")).status == 200
     assert (await client.get("/readyz")).status == 200
+
+
+# -- limits per client address ------------------------------------------------------------
+def limited_app(tmp_path, sqlite_bot, trusted: str | None = None, **limits):
+    from dataclasses import replace
+
+    from bot.web.clients import AddressLimits, trusted_proxies
+
+    config = web_config(tmp_path, web_address_limits=replace(AddressLimits(), **limits),
+                        trusted_proxies=trusted_proxies(trusted))
+    return create_app(config, rt=sqlite_bot.runtime)
+
+
+async def test_new_sessions_do_not_escape_the_turn_limit_of_an_address(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, turns_per_minute=4))
+    await clear_of_a_minute_change()
+    sockets = [(await open_session(client))[0] for _ in range(3)]
+    answers = [await turn(ws, {"type": "message", "text": "bonjour"})
+               for ws in sockets + sockets[:2]]
+    assert [a["type"] for a in answers[:4]] == ["turn"] * 4
+    assert answers[4]["code"] == "rate_limited" and "minute" in answers[4]["message"]
+    for ws in sockets:
+        await ws.close()
+
+
+async def test_an_address_opening_sessions_in_a_loop_is_told_to_wait(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, sessions_per_hour=2))
+    first, hello = await open_session(client)
+    await first.close()
+    second, _ = await open_session(client)
+    await second.close()
+    refused = await client.ws_connect("/ws")
+    error = await refused.receive_json(timeout=5)
+    assert error["code"] == "too_many_sessions" and "réessayez" in error["message"]
+    assert (await refused.receive(timeout=5)).type == WSMsgType.CLOSE
+    # Coming back to a conversation already open is no new session.
+    again, resumed = await open_session(client, session=hello["session"])
+    assert resumed["session"] == hello["session"]
+    await again.close()
+
+
+async def test_one_address_cannot_take_every_socket(aiohttp_client, sqlite_bot,
+                                                    tmp_path) -> None:
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, connections=2))
+    first, _ = await open_session(client)
+    second, _ = await open_session(client)
+    third = await client.ws_connect("/ws?lang=en")
+    error = await third.receive_json(timeout=5)
+    assert error["code"] == "too_many_connections" and "try again" in error["message"]
+    await first.close()
+    fourth, _ = await open_session(client)  # a socket closed: room again
+    await fourth.close()
+    await second.close()
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_budget(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(
+        limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1, ::1", turns_per_minute=2))
+    await clear_of_a_minute_change()
+    # The client wrote a fake first hop; the proxy appended the address it saw.
+    alice, _ = await open_session(client, **{"X-Forwarded-For": "10.9.9.9, 203.0.113.7"})
+    bob, _ = await open_session(client, **{"X-Forwarded-For": "198.51.100.20"})
+    for _ in range(2):
+        assert (await turn(alice, {"type": "message", "text": "bonjour"}))["type"] == "turn"
+    assert (await turn(alice, {"type": "message", "text": "bonjour"}))["code"] == "rate_limited"
+    assert (await turn(bob, {"type": "message", "text": "bonjour"}))["type"] == "turn"
+    await alice.close()
+    await bob.close()
+
+
+async def test_without_a_trusted_proxy_a_forwarded_header_changes_nothing(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, turns_per_minute=2))
+    await clear_of_a_minute_change()
+    sockets = [(await open_session(client, **{"X-Forwarded-For": f"198.51.100.{n}"}))[0]
+               for n in range(3)]
+    answers = [await turn(ws, {"type": "message", "text": "bonjour"}) for ws in sockets]
+    assert [a.get("code") for a in answers] == [None, None, "rate_limited"]
+    for ws in sockets:
+        await ws.close()
+
+
+async def test_uploads_and_shared_notices_are_limited_per_address(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    client = await aiohttp_client(
+        limited_app(tmp_path, sqlite_bot, uploads_per_minute=2, notices_per_minute=2))
+    await clear_of_a_minute_change()
+    statuses = []
+    for _ in range(3):
+        ws, hello = await open_session(client)
+        form = aiohttp.FormData()
+        form.add_field("session", hello["session"])
+        form.add_field("file", jpeg_with_gps(), filename="a.jpg", content_type="image/jpeg")
+        statuses.append((await client.post("/upload", data=form)).status)
+        for _ in range(2):
+            await ws.send_json({"type": "shared", "network": "WhatsApp"})
+        await turn(ws, {"type": "message", "text": "bonjour"})  # notices are handled first
+        await ws.close()
+    assert statuses == [200, 200, 429]
+    async with sqlite_bot.runtime.db.session() as session:
+        from sqlalchemy import func, select
+
+        from storage.models import Message
+
+        notices = await session.scalar(select(func.count()).select_from(Message)
+                                       .where(Message.kind == "shared"))
+    assert notices == 2  # six sent, the address's two kept
+
+
+async def test_counters_never_hold_an_address_in_clear(aiohttp_client, sqlite_bot,
+                                                       tmp_path) -> None:
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1"))
+    ws, _ = await open_session(client, **{"X-Forwarded-For": "203.0.113.77"})
+    await turn(ws, {"type": "message", "text": "bonjour"})
+    await ws.close()
+    async with sqlite_bot.runtime.db.session() as session:
+        from sqlalchemy import select
+
+        from storage.models import Counter
+
+        keys = list(await session.scalars(select(Counter.key)))
+    assert any(key.startswith("addr:turns:") for key in keys)
+    assert not any("203.0.113" in key or "127.0.0.1" in key for key in keys)

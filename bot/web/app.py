@@ -21,6 +21,7 @@ from sqlalchemy import text as sql
 
 from bot.config import Config
 from bot.metrics import metrics
+from bot.web.clients import OpenSockets, client_address
 from bot.web.history import history
 from bot.wiring import Runtime, load_secret, runtime
 from nlu.taxonomy import Taxonomy
@@ -67,6 +68,7 @@ class RuntimeSlot:
 CONFIG = web.AppKey("config", Config)
 RUNTIME = web.AppKey("runtime", RuntimeSlot)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+OPEN_BY_ADDRESS = web.AppKey("open_by_address", OpenSockets)
 
 ERRORS = {
     "bad_frame": ("Ce message n'a pas pu être lu.", "This message could not be read."),
@@ -80,6 +82,10 @@ ERRORS = {
                      "A technical problem occurred: please try again in a moment."),
     "too_many_connections": ("Le service est très sollicité : réessayez dans un instant.",
                              "The service is very busy: please try again shortly."),
+    "too_many_sessions": ("Trop de nouvelles conversations depuis votre réseau : "
+                          "réessayez dans quelques minutes.",
+                          "Too many new conversations from your network: please try "
+                          "again in a few minutes."),
 }
 
 
@@ -99,10 +105,35 @@ def shared_of(app: web.Application) -> SharedState:
     return slot.shared
 
 
-async def within_rate(app: web.Application, session: str) -> bool:
-    """At most JALERTE_WEB_MESSAGES_PER_MINUTE turns and uploads per session and minute."""
-    key = rt_of(app).service.user_key(CHANNEL, session)
-    return await shared_of(app).hit(f"web:{key}", 60) <= app[CONFIG].web_messages_per_minute
+# What is counted per address: the AddressLimits field and its window in seconds.
+_PER_ADDRESS = {"turns": ("turns_per_minute", 60), "uploads": ("uploads_per_minute", 60),
+                "notices": ("notices_per_minute", 60), "sessions": ("sessions_per_hour", 3600)}
+
+
+def address_of(request: web.Request) -> str:
+    """The client's address, keyed with the server's secret: counters never hold an
+    address in clear (see bot.web.clients)."""
+    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                             request.app[CONFIG].trusted_proxies)
+    digest = hmac.new(request.app[SECRET], b"address:" + address.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
+async def within_rate(app: web.Application, session: str | None, address: str,
+                      what: str = "turns") -> bool:
+    """Within JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
+    address's limit for `what`; every limit is counted in one statement."""
+    field, window = _PER_ADDRESS[what]
+    limit = getattr(app[CONFIG].web_address_limits, field)
+    keys = {f"addr:{what}:{address}": window} if limit else {}
+    if session is not None:
+        keys[f"web:{rt_of(app).service.user_key(CHANNEL, session)}"] = 60
+    if not keys:
+        return True
+    counts = await shared_of(app).hits(keys)
+    limits = ([limit] if limit else []) + (
+        [app[CONFIG].web_messages_per_minute] if session is not None else [])
+    return all(count <= most for count, most in zip(counts, limits))
 
 
 def error_body(code: str, lang: str) -> dict[str, str]:
@@ -219,7 +250,7 @@ async def upload(request: web.Request) -> web.Response:
         return _upload_error("bad_frame", lang, 400)
     if not session or not issued_session(request.app[SECRET], session) or data is None:
         return _upload_error("bad_frame", lang, 400)
-    if not await within_rate(request.app, session):
+    if not await within_rate(request.app, session, address_of(request), "uploads"):
         return _upload_error("rate_limited", lang, 429)
     # Cleaned and stored now, on storage every worker shares: the "photo" frame may
     # reach another worker. A refused file is told at that frame's turn, as before.
@@ -295,18 +326,39 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         return web.json_response(error_body("too_many_connections", lang), status=503)
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
     await ws.prepare(request)
-    app[SOCKETS].add(ws)
+    address = address_of(request)
+    if not app[OPEN_BY_ADDRESS].take(address, config.web_address_limits.connections):
+        return await _refuse(ws, "too_many_connections", lang)
+    try:
+        return await _converse(request, ws, address, lang)
+    finally:
+        app[OPEN_BY_ADDRESS].give_back(address)
+
+
+async def _refuse(ws: web.WebSocketResponse, code: str, lang: str) -> web.WebSocketResponse:
+    """Said in words before closing: the widget shows it, then retries later."""
+    await ws.send_json(error_body(code, lang))
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
+    return ws
+
+
+async def _converse(request: web.Request, ws: web.WebSocketResponse, address: str,
+                    lang: str) -> web.WebSocketResponse:
+    app = request.app
     rt = rt_of(app)
     session = request.query.get("session", "")
     if not issued_session(app[SECRET], session):
+        if not await within_rate(app, None, address, "sessions"):
+            return await _refuse(ws, "too_many_sessions", lang)
         session = new_session_id(app[SECRET])
+    app[SOCKETS].add(ws)
     key = rt.service.user_key(CHANNEL, session)
     past = history(await rt.repository.transcript(CHANNEL, key))
     await ws.send_json({"type": "session", "session": session, "history": past})
     try:
         async for frame in ws:
             if frame.type == WSMsgType.TEXT:
-                await _on_frame(app, ws, session, frame.data, lang)
+                await _on_frame(app, ws, session, address, frame.data, lang)
             elif frame.type == WSMsgType.BINARY:
                 await ws.send_json(error_body("bad_frame", lang))
             elif frame.type == WSMsgType.ERROR:
@@ -317,7 +369,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: str,
-                    data: str, lang: str) -> None:
+                    address: str, data: str, lang: str) -> None:
     if len(data) > MAX_FRAME_CHARS:
         await ws.send_json(error_body("too_large", lang))
         return
@@ -331,10 +383,11 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         return
     if isinstance(event, SharedEvent):
         # A notice, not a turn: never answered (the widget pairs answers with its
-        # messages), never rate-limited.
-        await rt_of(app).service.handle(CHANNEL, session, event)
+        # messages); beyond the address's limit, dropped without a word.
+        if await within_rate(app, None, address, "notices"):
+            await rt_of(app).service.handle(CHANNEL, session, event)
         return
-    if not await within_rate(app, session):
+    if not await within_rate(app, session, address):
         await ws.send_json(error_body("rate_limited", lang))
         return
     if event is UNKNOWN_UPLOAD:
@@ -381,6 +434,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[CONFIG] = config
     app[SECRET] = load_secret(config)
     app[SOCKETS] = weakref.WeakSet()
+    app[OPEN_BY_ADDRESS] = OpenSockets()
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
         app.cleanup_ctx.append(_runtime_ctx)
