@@ -116,6 +116,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the bot (one process) under cProfile, stats to FILE")
     args = parser.parse_args()
     cluster = None
     database = ""
@@ -126,9 +128,13 @@ def main() -> None:
         cluster = Cluster()
         database = asyncio.run(create_database(cluster.start(), "jalerte_load"))
     proc, port = start_bot(Path(tempfile.mkdtemp(prefix="jalerte-load-")),
-                           "--workers", str(args.workers), JALERTE_DATABASE_URL=database,
+                           "--workers", str(args.workers), profile=args.profile,
+                           JALERTE_DATABASE_URL=database,
                            JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
-                           JALERTE_WEB_MAX_CONNECTIONS="1000")
+                           JALERTE_WEB_MAX_CONNECTIONS="1000",
+                           # every simulated person comes from 127.0.0.1
+                           **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
+                              for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")})
     try:
         wait_healthy(port)
         time.sleep(1 if args.workers > 1 else 0)  # every worker up

@@ -147,16 +147,20 @@ async def _healthy(sock: Path) -> None:
         await remote.close()
 
 
-def start_bot(data: Path, *args: str, **env: str) -> tuple[subprocess.Popen, int]:
+def start_bot(data: Path, *args: str, profile: str | None = None,
+              **env: str) -> tuple[subprocess.Popen, int]:
     """`jalerte run ARGS` with its data in `data` (SQLite unless JALERTE_DATABASE_URL is
-    given), its own parse service unless JALERTE_NLU is, on a free port."""
+    given), its own parse service unless JALERTE_NLU is, on a free port; under cProfile
+    (written to `profile` when it stops) if asked."""
     port = free_port()
     environ = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
                "JALERTE_PORT": str(port), **env}
     for name in ("JALERTE_DATABASE_URL", "JALERTE_NLU"):
         if not env.get(name):
             environ.pop(name, None)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", *args], env=environ,
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen([sys.executable, *profiler, "-m", "bot.cli", "run", *args],
+                            env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 
 

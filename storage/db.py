@@ -129,4 +129,7 @@ class Database:
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
+        from storage.inline import close_inline
+
+        close_inline(self)
         await self.engine.dispose()

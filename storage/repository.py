@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import secrets
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import String, cast, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlu.taxonomy import Taxonomy
 from storage.counts import count_alert
 from storage.db import Database
+from storage.inline import inline
 from storage.models import (
-    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
+    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo, utcnow,
 )
 
 ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "category", "technology",
@@ -47,14 +48,38 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+# A turn's statements, on the tables (plain SQL, not the ORM's unit of work), built once.
+_CONVERSATIONS = Conversation.__table__.c
+_FIND_CONVERSATION = (
+    select(_CONVERSATIONS.id, _CONVERSATIONS.user_key, _CONVERSATIONS.state,
+           _CONVERSATIONS.language)
+    .where(_CONVERSATIONS.channel == bindparam("channel"),
+           _CONVERSATIONS.user_key == bindparam("key")))
+_UPDATE_CONVERSATION = update(Conversation.__table__).where(_CONVERSATIONS.id == bindparam("cid"))
+_INSERT_MESSAGE = insert(Message.__table__)
+
+
+@dataclass
+class _Conversation:
+    """The conversation row a turn works on, read and written with plain statements
+    (no ORM identity map or unit of work: a turn is a handful of rows)."""
+
+    id: int
+    user_key: str
+    state: dict[str, Any]
+    language: str
+    changed: bool = False
+
+
 class TurnRecord:
     """What one turn reads and writes; committed together when the turn ends."""
 
-    def __init__(self, session: AsyncSession, conversation: Conversation,
+    def __init__(self, session: AsyncSession, conversation: _Conversation,
                  taxonomy: Taxonomy):
         self.session = session
         self.conversation = conversation
         self.taxonomy = taxonomy
+        self._messages: list[dict[str, Any]] = []
 
     @property
     def state(self) -> dict[str, Any]:
@@ -66,20 +91,35 @@ class TurnRecord:
 
     def add_message(self, sender: str, kind: str, text: str | None = None,
                     payload: Any = None, nlu: Any = None, attachments: Any = None) -> None:
-        self.session.add(Message(
+        """Queued, then written with the turn's other messages in one statement."""
+        self._messages.append(dict(
             conversation_id=self.conversation.id, sender=sender, kind=kind, text=text,
-            payload=payload, nlu=nlu, attachments=attachments,
+            payload=payload, nlu=nlu, attachments=attachments, created_at=utcnow(),
         ))
+
+    async def _write_messages(self) -> None:
+        if self._messages:
+            rows, self._messages = self._messages, []
+            await self.session.execute(_INSERT_MESSAGE, rows)
+
+    async def finish(self) -> None:
+        """The turn's writes that waited for its end: messages, then the state."""
+        await self._write_messages()
+        c = self.conversation
+        if c.changed:
+            await self.session.execute(_UPDATE_CONVERSATION, {
+                "cid": c.id, "state": c.state, "language": c.language, "user_key": c.user_key,
+                "updated_at": utcnow()})
 
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
-        await self.session.flush()
+        await self._write_messages()
         return await self.session.scalar(select(func.max(Message.id)).where(
             Message.conversation_id == self.conversation.id))
 
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
-        await self.session.flush()
+        await self._write_messages()
         doomed = select(Message.id).where(Message.conversation_id == self.conversation.id,
                                           Message.id >= since_id)
         await self.session.execute(delete(Annotation).where(Annotation.message_id.in_(doomed)))
@@ -111,7 +151,7 @@ class TurnRecord:
         keep only their structured fields (no description, typed operator name or
         photo), and the conversation is unlinked from the person (a random key). Returns
         the photos that were theirs, for the caller to erase once unused."""
-        await self.session.flush()
+        await self._write_messages()
         cid = self.conversation.id
         draft = (self.conversation.state or {}).get("draft") or {}
         photos = [dict(photo) for photo in draft.get("photos") or []]
@@ -129,6 +169,7 @@ class TurnRecord:
                                    .values(description="", operator_text=None))
         self.conversation.user_key = secrets.token_hex(32)  # nobody's any more
         self.conversation.state = {}
+        self.conversation.changed = True
         return photos
 
     async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None:
@@ -138,7 +179,7 @@ class TurnRecord:
     def set_state(self, state: dict[str, Any], language: str) -> None:
         self.conversation.state = state
         self.conversation.language = language
-        self.conversation.updated_at = datetime.now(timezone.utc)
+        self.conversation.changed = True
 
     async def save_alert(self, record: dict[str, Any], channel: str) -> dict[str, Any]:
         """Saves a new alert; refuses one that breaks the taxonomy's rules (the engine
@@ -185,35 +226,40 @@ class ConversationRepository:
     @asynccontextmanager
     async def turn(self, channel: str, user_key: str) -> AsyncIterator[TurnRecord]:
         """Opens the person's conversation (creating it) for one turn; commits at the end."""
+        fast = inline(self.db)
+        if fast is not None:  # SQLite: on the loop's thread, the write lock held
+            async with fast.write() as session:
+                record = TurnRecord(session, await self._get_or_create(session, channel, user_key),
+                                    self.taxonomy)
+                yield record
+                await record.finish()
+            return
         async with self.db.session() as session:
             async with session.begin():
                 # Any worker may take this person's next message: one turn at a time,
                 # each reading what the previous one committed.
                 await self.db.write_transaction(session, f"turn:{channel}:{user_key}")
-                conversation = await self._get_or_create(session, channel, user_key)
-                yield TurnRecord(session, conversation, self.taxonomy)
+                record = TurnRecord(session, await self._get_or_create(session, channel, user_key),
+                                    self.taxonomy)
+                yield record
+                await record.finish()
 
-    @staticmethod
-    async def _get_or_create(session: AsyncSession, channel: str, user_key: str) -> Conversation:
-        found = await session.execute(
-            select(Conversation).where(Conversation.channel == channel,
-                                       Conversation.user_key == user_key)
-        )
-        conversation = found.scalar_one_or_none()
-        if conversation is not None:
-            return conversation
-        try:
-            async with session.begin_nested():
-                conversation = Conversation(channel=channel, user_key=user_key, state={})
-                session.add(conversation)
-            return conversation
-        except IntegrityError:
-            # Another process created it at the same instant: use theirs.
-            found = await session.execute(
-                select(Conversation).where(Conversation.channel == channel,
-                                           Conversation.user_key == user_key)
-            )
-            return found.scalar_one()
+    async def _get_or_create(self, session: AsyncSession, channel: str,
+                             user_key: str) -> _Conversation:
+        find = {"channel": channel, "key": user_key}
+        row = (await session.execute(_FIND_CONVERSATION, find)).first()
+        if row is None:
+            # Created by whoever comes first (the turn's lock makes that us, but a
+            # database without the lock must not fail on the unique key).
+            now = utcnow()
+            await session.execute(
+                self.db.insert(Conversation)
+                .values(channel=channel, user_key=user_key, state={}, language="fr",
+                        created_at=now, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[Conversation.channel,
+                                                        Conversation.user_key]))
+            row = (await session.execute(_FIND_CONVERSATION, find)).one()
+        return _Conversation(row.id, row.user_key, dict(row.state or {}), row.language)
 
     async def after_erasing(self) -> None:
         """Erased means gone from every file, SQLite's write-ahead log included."""

@@ -201,8 +201,14 @@ def web_config(tmp_path: Path, **overrides):
 
     from bot.config import Config
 
+    from bot.web.clients import AddressLimits
+
     base = Config.from_env({"JALERTE_DATA_DIR": str(tmp_path / "data")})
-    return replace(base, **overrides)
+    # Every test client is 127.0.0.1 and the counters outlive a test: per-address limits
+    # are off unless a test sets them (tests/test_web.py does).
+    off = AddressLimits(connections=0, sessions_per_hour=0, turns_per_minute=0,
+                        uploads_per_minute=0, notices_per_minute=0)
+    return replace(base, **{"web_address_limits": off, **overrides})
 
 
 async def clear_of_a_minute_change(margin: float = 10.0) -> None:
