@@ -3,7 +3,7 @@
 The alerts are the dicts of `storage.repository.alert_to_json`. Nothing here reads
 the database or the disk.
 
-Staff exports (`alerts_csv`, `alerts_json`)
+Staff exports (`alerts_csv`, `alerts_json`; `AlertsCsv`, `AlertsJson` in pieces)
     One record per alert, with every taxonomy id next to its French label (from
     nlu/taxonomy.yml), the département derived from the location, and the number
     of photos. Photos appear in the JSON by sha256 only: never a server path.
@@ -17,7 +17,11 @@ Staff exports (`alerts_csv`, `alerts_json`)
     ";", '"' and line breaks is left to the csv module. The JSON keeps the text as
     it is (it is data, not a spreadsheet).
 
-Open data (`opendata_csv`)
+    `AlertsCsv` and `AlertsJson` write the same bytes as `alerts_csv` and
+    `alerts_json` a batch of alerts at a time (`head()`, `rows(batch)`…, `tail()`),
+    so that the console can stream a million alerts without holding them.
+
+Open data (`opendata_csv`; `OpenDataCounts` from grouped counts)
     An anonymised aggregate: the number of alerts per month (YYYY-MM of created_at,
     in UTC), sector, category, operator and département. Only taxonomy ids and
     département codes can appear in it: an operator outside the taxonomy (or
@@ -39,6 +43,10 @@ Open data (`opendata_csv`)
     group counts fewer than k, so its sum alone would be dropped) and no other
     margin is published to subtract it from. Rows are sorted by month, sector,
     category, operator, département, each (month, sector) secret row last.
+
+    `OpenDataCounts` takes counts already grouped by month, sector, category,
+    operator and location (a SQL GROUP BY) and folds the locations into
+    départements here, so that the database never sends one row per alert.
 
 Rasa training data (`annotations_to_rasa_yaml`)
     Texts corrected by staff become Rasa 3.x NLU YAML: examples grouped by intent
@@ -64,6 +72,9 @@ from nlu.taxonomy import Taxonomy
 __all__ = [
     "CSV_COLUMNS",
     "OPENDATA_COLUMNS",
+    "AlertsCsv",
+    "AlertsJson",
+    "OpenDataCounts",
     "alerts_csv",
     "alerts_json",
     "annotations_to_rasa_yaml",
@@ -126,10 +137,14 @@ def _cell(value: Any) -> str:
     return text
 
 
+def _csv_writer(buffer: io.StringIO) -> Any:
+    return csv.writer(buffer, delimiter=CSV_DELIMITER, quoting=csv.QUOTE_MINIMAL,
+                      lineterminator="\r\n")
+
+
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, quoting=csv.QUOTE_MINIMAL,
-                        lineterminator="\r\n")
+    writer = _csv_writer(buffer)
     writer.writerow([_cell(name) for name in header])
     for row in rows:
         writer.writerow([_cell(value) for value in row])
@@ -230,6 +245,52 @@ def alerts_json(alerts: list[dict], taxonomy: Taxonomy) -> bytes:
     return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+class AlertsCsv:
+    """`alerts_csv` in pieces: head() + rows(batch) for each batch + tail() are the
+    same bytes, whatever the batches."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy = taxonomy
+
+    def head(self) -> bytes:
+        return _csv_bytes(CSV_COLUMNS, ())  # the BOM and the header line
+
+    def rows(self, alerts: Iterable[Mapping[str, Any]]) -> bytes:
+        buffer = io.StringIO(newline="")
+        writer = _csv_writer(buffer)
+        for alert in alerts:
+            record = _record(alert, self.taxonomy)
+            writer.writerow([_cell(record[name]) for name in CSV_COLUMNS])
+        return buffer.getvalue().encode("utf-8")
+
+    def tail(self) -> bytes:
+        return b""
+
+
+class AlertsJson:
+    """`alerts_json` in pieces (head() + rows(batch)… + tail()): each record is
+    dumped alone and indented one level, which is how `json.dumps(..., indent=2)`
+    lays out the elements of an array (JSON strings never hold a raw line break)."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy = taxonomy
+        self._written = False
+
+    def head(self) -> bytes:
+        return b"["
+
+    def rows(self, alerts: Iterable[Mapping[str, Any]]) -> bytes:
+        parts = []
+        for alert in alerts:
+            record = json.dumps(_record(alert, self.taxonomy), ensure_ascii=False, indent=2)
+            parts.append((",\n  " if self._written else "\n  ") + record.replace("\n", "\n  "))
+            self._written = True
+        return "".join(parts).encode("utf-8")
+
+    def tail(self) -> bytes:
+        return b"\n]\n" if self._written else b"]\n"
+
+
 # -- open data ----------------------------------------------------------------------
 def _month(created_at: Any) -> str:
     if isinstance(created_at, datetime):
@@ -254,41 +315,86 @@ def _department_sort_key(department: str) -> tuple[int, str]:
     return (0, {"2A": "20A", "2B": "20B"}.get(department, department))
 
 
+def _check_threshold(threshold: int) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        raise ValueError(f"threshold must be a positive integer, not {threshold!r}")
+
+
+class OpenDataCounts:
+    """Counts per (month, sector, category, operator, département), added a group at a
+    time; `csv()` applies the suppression rule of the module docstring.
+
+    The groups may be finer than the file's (one per location, as a SQL GROUP BY
+    gives them): each location is read once for its département. Suppression never
+    looks beyond one month, so a month can be settled -- its rows decided, its small
+    groups forgotten -- once all its groups are in: `add_in_month_order` does that for
+    groups that come sorted by month, and memory is then that of one month."""
+
+    def __init__(self, taxonomy: Taxonomy, threshold: int = 5):
+        _check_threshold(threshold)
+        self.taxonomy = taxonomy
+        self.threshold = threshold
+        self.counts: Counter[tuple[str, str, str, str, str]] = Counter()  # not settled yet
+        self._published: list[tuple[str, str, str, str, str, int]] = []
+        self._departments: dict[str | None, str] = {}
+        self._month: str | None = None
+
+    def add(self, month: str, sector: str | None, category: str | None,
+            operator: str | None, location: str | None, count: int = 1) -> None:
+        """`count` alerts of that month (YYYY-MM, UTC), those ids and that location."""
+        department = self._departments.get(location)
+        if department is None:
+            department = self._departments[location] = department_of(location) or UNKNOWN
+        tax = self.taxonomy
+        self.counts[(
+            month,
+            sector if sector in tax.sectors else UNKNOWN,
+            category if category in tax.categories else UNKNOWN,
+            operator if operator in tax.operators else OTHER_OPERATOR,
+            department,
+        )] += count
+
+    def add_in_month_order(self, month: str, sector: str | None, category: str | None,
+                           operator: str | None, location: str | None, count: int) -> None:
+        """`add` for groups sorted by month: the previous month is settled when a new
+        one begins."""
+        if month != self._month:
+            self._settle()
+            self._month = month
+        self.add(month, sector, category, operator, location, count)
+
+    def _settle(self) -> None:
+        suppressed: Counter[tuple[str, str]] = Counter()
+        for key, count in self.counts.items():
+            if count >= self.threshold:
+                self._published.append((*key, count))
+            else:
+                suppressed[key[:2]] += count
+        for (month, sector), total in suppressed.items():
+            if total >= self.threshold:
+                self._published.append((month, sector, SECRET_CATEGORY, SECRET, SECRET, total))
+        self.counts.clear()
+
+    def rows(self) -> list[tuple[str, str, str, str, str, int]]:
+        self._settle()
+        return sorted(self._published, key=lambda r: (r[0], r[1], r[2] == SECRET_CATEGORY,
+                                                      r[2], r[3], _department_sort_key(r[4])))
+
+    def csv(self) -> bytes:
+        """UTF-8 with BOM, ";", OPENDATA_COLUMNS."""
+        return _csv_bytes(OPENDATA_COLUMNS, self.rows())
+
+
 def opendata_csv(alerts: list[dict], taxonomy: Taxonomy, threshold: int = 5) -> bytes:
     """Counts per month, sector, category, operator and département, small counts hidden.
 
     See the module docstring for the suppression rule. UTF-8 with BOM, ";".
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-        raise ValueError(f"threshold must be a positive integer, not {threshold!r}")
-
-    counts: Counter[tuple[str, str, str, str, str]] = Counter()
+    counts = OpenDataCounts(taxonomy, threshold)
     for alert in alerts:
-        sector = alert.get("sector")
-        category = alert.get("category")
-        operator = alert.get("operator")
-        counts[(
-            _month(alert.get("created_at")),
-            sector if sector in taxonomy.sectors else UNKNOWN,
-            category if category in taxonomy.categories else UNKNOWN,
-            operator if operator in taxonomy.operators else OTHER_OPERATOR,
-            department_of(alert.get("location")) or UNKNOWN,
-        )] += 1
-
-    rows: list[tuple[str, str, str, str, str, int]] = []
-    suppressed: Counter[tuple[str, str]] = Counter()
-    for key, count in counts.items():
-        if count >= threshold:
-            rows.append((*key, count))
-        else:
-            suppressed[key[:2]] += count
-    for (month, sector), total in suppressed.items():
-        if total >= threshold:
-            rows.append((month, sector, SECRET_CATEGORY, SECRET, SECRET, total))
-
-    rows.sort(key=lambda r: (r[0], r[1], r[2] == SECRET_CATEGORY, r[2], r[3],
-                             _department_sort_key(r[4])))
-    return _csv_bytes(OPENDATA_COLUMNS, rows)
+        counts.add(_month(alert.get("created_at")), alert.get("sector"), alert.get("category"),
+                   alert.get("operator"), alert.get("location"))
+    return counts.csv()
 
 
 # -- Rasa training data -------------------------------------------------------------

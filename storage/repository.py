@@ -31,7 +31,7 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
     data.update(
         channel=alert.channel,
         conversation_id=alert.conversation_id,
-        created_at=_iso(alert.created_at),
+        created_at=iso_utc(alert.created_at),
         photos=[
             {"sha256": link.photo.sha256, "path": link.photo.path,
              "content_type": link.photo.content_type, "size": link.photo.size,
@@ -42,7 +42,7 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
     return data
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:  # SQLite gives naive datetimes back
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.isoformat()

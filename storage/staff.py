@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, AsyncIterator, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import (
     FREE_TEXT_OPERATOR, Alert, AlertCount, AlertPhoto, Annotation, Conversation, Message,
     StaffSession, StaffUser,
 )
-from storage.repository import alert_to_json
+from storage.repository import ALERT_FIELDS, alert_to_json, iso_utc
 
 # Argon2id, a memory-hard KDF (64 MiB, 3 passes): slow for an attacker, ~50 ms here.
 _hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
@@ -27,6 +29,9 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 # two at a time whatever the number of login requests (the others wait their turn).
 _HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 PAGE_SIZE = 25
+# Alerts per round trip of a streamed export: the memory of an export is that of one
+# batch (a few hundred kB), and 500 ids fit any database's IN list.
+EXPORT_BATCH = 500
 SESSION_LIFETIME = timedelta(hours=8)  # the cookie's Max-Age too
 
 
@@ -86,6 +91,36 @@ def _whole_months(flt: AlertFilter) -> bool:
     starts = flt.start is None or flt.start.day == 1
     ends = flt.end is None or (flt.end + timedelta(days=1)).day == 1
     return starts and ends
+
+
+def _utc_month(dialect: str) -> Any:
+    """YYYY-MM of an alert's creation, in UTC (SQLite stores UTC without an offset)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", Alert.created_at), "YYYY-MM")
+    return func.strftime("%Y-%m", Alert.created_at)
+
+
+async def _photo_hashes(session: AsyncSession, alert_ids: list[str]) -> dict[str, list[str]]:
+    """The sha256 of each alert's photos, in their order."""
+    if not alert_ids:
+        return {}
+    found: dict[str, list[str]] = defaultdict(list)
+    rows = await session.execute(
+        select(AlertPhoto.alert_id, AlertPhoto.photo_sha256)
+        .where(AlertPhoto.alert_id.in_(alert_ids))
+        .order_by(AlertPhoto.alert_id, AlertPhoto.position))
+    for alert_id, sha256 in rows:
+        found[alert_id].append(sha256)
+    return found
+
+
+def _exported_alert(row: Any, photos: list[str]) -> dict[str, Any]:
+    """One row of `alert_batches` as `alert_to_json` gives the alert (what an export reads)."""
+    data: dict[str, Any] = {"id": row.id}
+    data.update({name: getattr(row, name) for name in ALERT_FIELDS})
+    data.update(channel=row.channel, created_at=iso_utc(row.created_at),
+                photos=[{"sha256": sha256} for sha256 in photos])
+    return data
 
 
 @dataclass
@@ -186,6 +221,47 @@ class StaffRepository:
             rows = (await session.execute(query)).scalars().all()
             return [alert_to_json(a) for a in rows], total
 
+    async def alert_batches(self, flt: AlertFilter,
+                            batch: int | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """The filtered alerts in the order of `alerts`, `batch` (EXPORT_BATCH) at a time,
+        for the exports: the dicts of `alert_to_json` without the conversation id, photos
+        as their sha256 only (never a server path).
+
+        One query read through a server-side cursor (`AsyncSession.stream` with
+        `yield_per`), plus one query for the photos of each batch: memory stays that of
+        a batch whatever the number of alerts, and the whole export is one snapshot (the
+        read transaction lasts until the last batch is taken, or the iterator closed)."""
+        size = batch or EXPORT_BATCH
+        where = and_(*flt.conditions()) if flt.conditions() else True
+        order = Alert.created_at.desc() if flt.newest_first else Alert.created_at.asc()
+        columns = [Alert.id, Alert.channel, Alert.created_at,
+                   *(getattr(Alert, name) for name in ALERT_FIELDS)]
+        query = (select(*columns).where(where).order_by(order, Alert.id)
+                 .execution_options(yield_per=size))
+        async with self.db.session() as session:
+            result = await session.stream(query)
+            async for rows in result.partitions():
+                photos = await _photo_hashes(session, [row.id for row in rows])
+                yield [_exported_alert(row, photos.get(row.id, [])) for row in rows]
+
+    async def opendata_groups(self, flt: AlertFilter
+                              ) -> AsyncIterator[list[tuple[str, str | None, str | None,
+                                                            str | None, str | None, int]]]:
+        """The filtered alerts counted by month (YYYY-MM, UTC), sector, category, operator
+        and location, sorted by month, in batches of rows: the open-data file's groups
+        before its départements, which are read from the location text
+        (`exports.department_of`), and before the suppression of small counts, which
+        can then settle each month as soon as the next one starts."""
+        where = and_(*flt.conditions()) if flt.conditions() else True
+        month = _utc_month(self.db.engine.dialect.name)
+        columns = [month, Alert.sector, Alert.category, Alert.operator, Alert.location]
+        query = (select(*columns, func.count()).where(where).group_by(*columns)
+                 .order_by(month).execution_options(yield_per=EXPORT_BATCH * 10))
+        async with self.db.session() as session:
+            result = await session.stream(query)
+            async for rows in result.partitions():
+                yield [tuple(row) for row in rows]
+
     async def alert_groups(self, flt: AlertFilter) -> list[tuple[dict, int]]:
         """The filtered alerts grouped by every field the statistics use, with counts.
         From the monthly counts kept with every alert (a few thousand rows whatever the
@@ -194,10 +270,7 @@ class StaffRepository:
         if flt.photo is None and not flt.text and _whole_months(flt):
             return await self._counted_groups(flt)
         where = and_(*flt.conditions()) if flt.conditions() else True
-        if self.db.engine.dialect.name == "postgresql":
-            month = func.to_char(func.timezone("UTC", Alert.created_at), "YYYY-MM")
-        else:
-            month = func.strftime("%Y-%m", Alert.created_at)
+        month = _utc_month(self.db.engine.dialect.name)
         typed = case((Alert.operator.is_(None), Alert.operator_text), else_=None)
         columns = [Alert.operator, typed, Alert.category, Alert.sector, Alert.user_type,
                    Alert.channel, month]

@@ -16,6 +16,9 @@ import yaml
 from nlu.taxonomy import Taxonomy
 from storage.exports import (
     CSV_COLUMNS,
+    AlertsCsv,
+    AlertsJson,
+    OpenDataCounts,
     alerts_csv,
     alerts_json,
     annotations_to_rasa_yaml,
@@ -190,6 +193,49 @@ def test_json_has_the_same_information_and_no_server_path(taxonomy: Taxonomy) ->
     assert record["category_label"] == taxonomy.categories["coverage"].label
     assert "conversation_id" not in record
     assert json.loads(alerts_json([], taxonomy)) == []
+
+
+def test_writers_in_pieces_give_the_same_bytes_whatever_the_batches(taxonomy: Taxonomy) -> None:
+    texts = ["=1+1", "multi\nligne", "sép\u2028aré\u0085 😀", 'a;b "c"', "", "\uff0b1"]
+    photo = {"sha256": "e" * 64, "path": "/p", "content_type": "image/jpeg", "size": 1,
+             "width": 1, "height": 1}
+    alerts = [make_alert(i, description=texts[i % len(texts)], photos=[photo] * (i % 3),
+                         location=texts[(i + 1) % len(texts)], shared=i % 2 == 0)
+              for i in range(23)]
+    rng = random.Random(3)
+    for whole, make in ((alerts_csv, AlertsCsv), (alerts_json, AlertsJson)):
+        for _ in range(5):
+            cuts = sorted(rng.sample(range(len(alerts) + 1), 4))
+            batches = [alerts[a:b] for a, b in zip([0, *cuts], [*cuts, len(alerts)])]
+            writer = make(taxonomy)
+            pieces = writer.head() + b"".join(writer.rows(b) for b in batches) + writer.tail()
+            assert pieces == whole(alerts, taxonomy), make
+        for batches in ([], [[]], [[], []]):
+            writer = make(taxonomy)
+            assert (writer.head() + b"".join(writer.rows(b) for b in batches) + writer.tail()
+                    == whole([], taxonomy))
+
+
+def test_opendata_from_grouped_counts_equals_the_alert_by_alert_file(taxonomy: Taxonomy) -> None:
+    alerts = opendata_alerts()
+    # What the database's GROUP BY gives: one row per month (UTC), ids and location.
+    months = {"2024-05-01T01:00:00+04:00": "2024-04"}
+    groups = Counter((months.get(a["created_at"], a["created_at"][:7]), a["sector"],
+                      a["category"], a["operator"], a["location"]) for a in alerts)
+    in_month_order = sorted(groups.items(), key=lambda item: item[0][0])
+    for threshold in (1, 5, 10):
+        expected = opendata_csv(alerts, taxonomy, threshold=threshold)
+        counts = OpenDataCounts(taxonomy, threshold)
+        for key, count in reversed(groups.items()):
+            counts.add(*key, count=count)
+        assert counts.csv() == expected
+        # Settled a month at a time (each month's small groups dropped as the next begins).
+        counts = OpenDataCounts(taxonomy, threshold)
+        for key, count in in_month_order:
+            counts.add_in_month_order(*key, count=count)
+        assert counts.csv() == expected
+    with pytest.raises(ValueError):
+        OpenDataCounts(taxonomy, 0)
 
 
 # -- départements -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import aclosing
 from datetime import date
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -14,13 +15,13 @@ from aiohttp_session import get_session
 
 from bot.staff import charts
 from bot.staff.auth import (
-    SID, USER, LoginThrottle, check_csrf, csrf_token, security_headers, setup_staff_sessions,
-    start_session,
+    SECURITY_HEADERS, SID, USER, LoginThrottle, check_csrf, csrf_token, security_headers,
+    setup_staff_sessions, start_session,
 )
 from bot.staff.stats import dashboard, load_customer_base, operator_key
 from dialogues.messages import label
 from nlu.taxonomy import Taxonomy
-from storage.exports import alerts_csv, alerts_json, annotations_to_rasa_yaml, opendata_csv
+from storage.exports import AlertsCsv, AlertsJson, OpenDataCounts, annotations_to_rasa_yaml
 from storage.staff import PAGE_SIZE, AlertFilter, StaffRepository
 
 HERE = Path(__file__).parent
@@ -263,25 +264,70 @@ async def stats_page(request: web.Request) -> web.Response:
 
 
 # -- exports and files -------------------------------------------------------------------
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _download(body: bytes, content_type: str, filename: str) -> web.Response:
-    return web.Response(body=body, content_type=content_type, charset="utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return web.Response(body=body, content_type=content_type, charset="utf-8",
+                        headers=_attachment(filename))
 
 
-# Exports of the filtered alerts: file name -> (writer, content type, download name).
-ALERT_EXPORTS = {
-    "alerts.csv": (alerts_csv, "text/csv", "alertes.csv"),
-    "alerts.json": (alerts_json, "application/json", "alertes.json"),
-    "opendata.csv": (opendata_csv, "text/csv", "alertes-opendata.csv"),
+async def _start_download(request: web.Request, content_type: str,
+                          filename: str) -> web.StreamResponse:
+    """A chunked answer whose headers go out now: the security headers are set here,
+    since the middleware's would come after they are sent."""
+    response = web.StreamResponse(headers={**SECURITY_HEADERS, **_attachment(filename)})
+    response.content_type = content_type
+    response.charset = "utf-8"
+    await response.prepare(request)
+    return response
+
+
+# Exports of every filtered alert, streamed a batch at a time:
+# file name -> (writer, content type, download name).
+ALERT_EXPORTS: dict[str, tuple[Callable[[Taxonomy], AlertsCsv | AlertsJson], str, str]] = {
+    "alerts.csv": (AlertsCsv, "text/csv", "alertes.csv"),
+    "alerts.json": (AlertsJson, "application/json", "alertes.json"),
 }
 
 
 @staff_only("api")
-async def export_alerts(request: web.Request) -> web.Response:
-    writer, content_type, filename = ALERT_EXPORTS[request.match_info["name"]]
+async def export_alerts(request: web.Request) -> web.StreamResponse:
+    """The file is written as the database gives the alerts, so a million of them cost
+    the memory of one batch. The first batch is read before the answer starts: a
+    failing query is still a 500, not a 200 with a cut file."""
+    make_writer, content_type, filename = ALERT_EXPORTS[request.match_info["name"]]
     flt, _ = parse_filter(request)
-    alerts, _ = await _repo(request).alerts(flt, page_size=None)
-    return _download(writer(alerts, request.app[TAXONOMY]), content_type, filename)
+    writer = make_writer(request.app[TAXONOMY])
+    async with aclosing(_repo(request).alert_batches(flt)) as batches:
+        first = await anext(batches, [])
+        response = await _start_download(request, content_type, filename)
+        try:
+            await response.write(writer.head() + writer.rows(first))
+            async for batch in batches:
+                await response.write(writer.rows(batch))
+            await response.write(writer.tail())
+        except ConnectionResetError:
+            # The download was cancelled: the database is let go (aclosing), and there
+            # is no error to report.
+            return response
+    await response.write_eof()
+    return response
+
+
+@staff_only("api")
+async def export_opendata(request: web.Request) -> web.Response:
+    """Counted by the database (GROUP BY month, sector, category, operator, location);
+    only the folding of locations into départements and the suppression happen here,
+    a month at a time (the file itself is small: counts only)."""
+    flt, _ = parse_filter(request)
+    counts = OpenDataCounts(request.app[TAXONOMY])
+    async with aclosing(_repo(request).opendata_groups(flt)) as groups:
+        async for batch in groups:
+            for group in batch:
+                counts.add_in_month_order(*group)
+    return _download(counts.csv(), "text/csv", "alertes-opendata.csv")
 
 
 @staff_only("api")
@@ -341,5 +387,6 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     r.add_get("/staff/stats", stats_page)
     names = "|".join(re.escape(name) for name in ALERT_EXPORTS)
     r.add_get(f"/staff/export/{{name:(?:{names})}}", export_alerts)
+    r.add_get("/staff/export/opendata.csv", export_opendata)
     r.add_get("/staff/export/annotations.yml", export_annotations)
     r.add_get("/staff/photos/{path:.+}", photo)
