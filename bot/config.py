@@ -32,6 +32,8 @@ class Config:
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
+    # Seconds between a process's tries to become the Telegram poller (one among all).
+    telegram_poller_retry: float = 5.0
     staff_secure_cookies: bool = True
     # Where the NLU runs: "service" (a parse service this process starts and supervises)
     # or the URL of a running `jalerte-nlu serve` (http://127.0.0.1:5055 or
@@ -82,6 +84,7 @@ class Config:
                               or "https://api.telegram.org").rstrip("/"),
             telegram_webhook_url=environ.get("JALERTE_TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_poller_retry=float(environ.get("JALERTE_TELEGRAM_POLLER_RETRY") or 5.0),
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
             nlu=environ.get("JALERTE_NLU") or "service",

@@ -3,10 +3,18 @@
 Runs inside the aiohttp server's event loop: long polling by default, or a webhook on
 the same server when a public URL is configured. Replies are rendered here (inline
 keyboards, Telegram HTML, URL buttons); no dialogue logic lives in this module.
+
+Telegram allows one poller per token (a second getUpdates is answered 409), so among all
+the processes on one database (the workers of `jalerte run --workers N`, or `jalerte run`
+on several machines) the database elects the one that polls (storage.db.Election): when
+it dies, another takes over within a few seconds. Polled updates are stored before they
+are confirmed to Telegram, like webhook updates, so the next poller handles what the
+previous one confirmed but did not handle, and nothing twice.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import logging
@@ -14,17 +22,18 @@ import os
 import re
 import secrets
 import weakref
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, cast
 
 from aiohttp import web
 from telegram import (
-    BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update,
+    Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message,
+    Update,
 )
 from telegram.constants import ChatAction, MessageLimit, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import (
     Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler, CommandHandler,
-    ContextTypes, MessageHandler, filters,
+    ContextTypes, ExtBot, MessageHandler, Updater, filters,
 )
 
 from bot.config import Config
@@ -33,6 +42,7 @@ from dialogues.events import (
 )
 from dialogues.replies import AdviceReply, Reply, ShareReply
 from dialogues.service import ConversationService, IncomingPhoto, TurnOutput
+from storage.db import Election
 from storage.photos import MAX_BYTES
 from storage.shared import TelegramUpdates
 
@@ -41,6 +51,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
+POLLER = "telegram poller"  # the election's name (its advisory lock key derives from it)
+POLLER_RETRY = 5.0  # seconds between tries to become the poller (Config.telegram_poller_retry)
+HANDOVER_GRACE = 10.0  # seconds a stepping-down poller gives the updates it fetched
+STORE_RETRY = 1.0  # seconds before fetching again a batch that could not be stored
 COMMANDS = {
     "fr": [("aide", "Comment ça marche"), ("annuler", "Abandonner le signalement en cours"),
            ("nouveau", "Signaler un nouveau problème"),
@@ -145,26 +159,68 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
             for i, piece in enumerate(pieces)]
 
 
+# -- long polling -------------------------------------------------------------------------
+class _StoringBot:
+    """The bot as the Updater sees it: each batch of polled updates goes through `keep`
+    (stored, and only what is to be handled returned) before the Updater confirms it to
+    Telegram with its next getUpdates. A batch made only of updates handled elsewhere is
+    confirmed too (the offset never goes back), else Telegram would give it forever."""
+
+    def __init__(self, bot: ExtBot, keep: Callable[[Sequence[Update]], Awaitable[list[Update]]]):
+        self._bot = bot
+        self._keep = keep
+        self._offset = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bot, name)
+
+    async def get_updates(self, offset: int | None = None, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await self._bot.get_updates(offset=max(offset or 0, self._offset), **kwargs)
+        if not updates:
+            return updates
+        try:
+            fresh = await self._keep(updates)
+        except Exception:  # not confirmed: Telegram gives them again
+            log.warning("could not store polled Telegram updates; fetching them again",
+                        exc_info=True)
+            await asyncio.sleep(STORE_RETRY)
+            return ()
+        self._offset = updates[-1].update_id + 1
+        return tuple(fresh)
+
+
 # -- the channel -------------------------------------------------------------------------
 class TelegramChannel:
     def __init__(self, config: Config, service: Callable[[], ConversationService],
-                 updates: Callable[[], TelegramUpdates] | None = None):
+                 updates: Callable[[], TelegramUpdates] | None = None,
+                 poller_retry: float = POLLER_RETRY):
         self.config = config
         self._service = service
         self._updates = updates
+        self.poller_retry = poller_retry
         self.webhook_secret = config.telegram_webhook_secret or secrets.token_urlsafe(32)
-        webhook = bool(config.telegram_webhook_url and updates)
         builder = (
             ApplicationBuilder()
             .token(config.telegram_token or "")
             .base_url(f"{config.telegram_api_url}/bot")
             .base_file_url(f"{config.telegram_api_url}/file/bot")
-            .concurrent_updates(PerUserUpdateProcessor(done=self._handled if webhook else None))
+            .concurrent_updates(PerUserUpdateProcessor(done=self._handled if updates else None))
+            .updater(None)  # ours, below: it polls only while this process is elected
         )
-        if config.telegram_webhook_url:
-            builder = builder.updater(None)
         self.application: Application = builder.build()
+        # Polling: each batch is stored before the Updater confirms it to Telegram.
+        self.updater: Updater | None = None
+        if not config.telegram_webhook_url:
+            self.updater = Updater(cast(Bot, _StoringBot(self.application.bot, self._keep)),
+                                   self.application.update_queue)
+        self._queued: set[int] = set()  # update ids in this process's queue, not handled yet
+        self._election: Election | None = None
         self._add_handlers()
+
+    @property
+    def polling(self) -> bool:
+        """This process is the one that polls Telegram (shown by /healthz)."""
+        return self.updater is not None and self.updater.running
 
     def _add_handlers(self) -> None:
         app = self.application
@@ -191,23 +247,77 @@ class TelegramChannel:
                     url=self.config.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH,
                     secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES)
             await app.start()
-            if app.updater is not None:
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            elif self._updates is not None and os.environ.get("JALERTE_WORKER", "0") == "0":
-                # Acknowledged to Telegram but not handled when the server stopped.
-                for payload in await self._updates().unhandled():
-                    await app.update_queue.put(Update.de_json(payload, app.bot))
+            if self.updater is not None:
+                await self.updater.initialize()
+            elif os.environ.get("JALERTE_WORKER", "0") == "0":
+                # Webhook: acknowledged to Telegram but not handled when the server stopped.
+                await self._replay()
             log.info("Telegram: serving @%s", app.bot.username)
             started = True
         except TelegramError:
             log.exception("Telegram could not start; the web channel still runs")
             started = False
+        if started and self.updater is not None:
+            if self._updates is None:  # no database to elect with: alone by assumption
+                await self._start_polling()
+            else:
+                self._election = Election(self._updates().db, POLLER, self._start_polling,
+                                          self._stop_polling, every=self.poller_retry)
+                await self._election.start()
         yield
         if started:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+            if self._election is not None:
+                await self._election.stop()  # polling stops before the lock is released
+            elif self.polling:
+                await self._stop_polling()
             await app.stop()
             await app.shutdown()
+
+    async def _start_polling(self) -> None:
+        """Elected: first what the previous poller confirmed but did not handle, then
+        what Telegram has."""
+        await self._replay()
+        assert self.updater is not None
+        await self.updater.start_polling(allowed_updates=Update.ALL_TYPES,
+                                         error_callback=self._on_poll_error)
+        log.info("Telegram: this process polls")
+
+    async def _stop_polling(self) -> None:
+        """Stepping down: no more getUpdates, and what was fetched is handled before the
+        lock goes (the next poller replays whatever is still unhandled then)."""
+        if self.updater is not None and self.updater.running:
+            await self.updater.stop()
+            log.info("Telegram: this process no longer polls")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.application.update_queue.join(), HANDOVER_GRACE)
+
+    async def _replay(self) -> None:
+        """Updates stored and confirmed to Telegram, never handled: their process stopped
+        first. Oldest first; those already in this process's queue are not queued again."""
+        if self._updates is None:
+            return
+        app = self.application
+        for payload in await self._updates().unhandled():
+            update = Update.de_json(payload, app.bot)
+            if update.update_id not in self._queued:
+                self._queued.add(update.update_id)
+                await app.update_queue.put(update)
+
+    async def _keep(self, updates: Sequence[Update]) -> list[Update]:
+        """A polled batch, stored; what to handle: neither handled already (by a poller
+        that stopped before confirming it) nor in this process's queue (replayed)."""
+        if self._updates is None:
+            return list(updates)
+        wanted = set(await self._updates().polled([(u.update_id, u.to_dict()) for u in updates]))
+        fresh = [u for u in updates if u.update_id in wanted and u.update_id not in self._queued]
+        self._queued.update(u.update_id for u in fresh)
+        return fresh
+
+    def _on_poll_error(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):  # a second poller: only ever for a moment
+            log.warning("Telegram: another process polls this bot (%s)", error)
+        else:
+            log.error("Telegram polling failed; trying again", exc_info=error)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's POSTs; the secret header must match or nothing is processed."""
@@ -235,6 +345,7 @@ class TelegramChannel:
     async def _handled(self, update: object) -> None:
         if isinstance(update, Update) and self._updates is not None:
             await self._updates().handled(update.update_id)
+            self._queued.discard(update.update_id)
 
     # -- handlers ----------------------------------------------------------------------
     async def _turn(self, update: Update, event: Event | IncomingPhoto) -> None:
@@ -310,9 +421,10 @@ class TelegramChannel:
 
 def setup_telegram(app: web.Application, config: Config,
                    service: Callable[[], ConversationService],
-                   updates: Callable[[], TelegramUpdates] | None = None) -> TelegramChannel:
+                   updates: Callable[[], TelegramUpdates] | None = None,
+                   poller_retry: float = POLLER_RETRY) -> TelegramChannel:
     """Mounts the channel on the aiohttp app: lifecycle, and the webhook route if used."""
-    channel = TelegramChannel(config, service, updates)
+    channel = TelegramChannel(config, service, updates, poller_retry)
     app.cleanup_ctx.append(channel.lifecycle)
     if config.telegram_webhook_url:
         app.router.add_post(WEBHOOK_PATH, channel.webhook)

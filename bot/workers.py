@@ -7,8 +7,11 @@ that dies is started again; SIGINT/SIGTERM stop the workers, then the parse serv
 
 Any worker may take any message: turns are serialised per person in the database
 (storage.db.Database.write_transaction), uploads and rate counts live there too
-(storage.shared). Telegram long polling runs in worker 0 only (Telegram allows one
-poller per token); webhooks are served by every worker.
+(storage.shared). Webhooks are served by every worker; Telegram long polling (one poller
+per token) and the daily retention purge run in the worker the database elects
+(storage.db.Election), not in a fixed one: when that worker dies, another takes over
+within seconds (often before the supervisor has started it again), and `jalerte run` on
+other machines with the same database joins the same elections.
 """
 from __future__ import annotations
 

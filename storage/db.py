@@ -1,16 +1,29 @@
-"""The database: async engine and sessions for the app, Alembic migrations at start."""
+"""The database: async engine and sessions for the app, Alembic migrations at start, and
+elections (work that one process among all those on the database does)."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import re
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 import hashlib
 
 from sqlalchemy import Connection, event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -36,7 +49,8 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One writer at a time; waiting beats "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
-    engine = create_async_engine(url, **kwargs)
+    # What people wrote never reaches a log through a failed statement's parameters.
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):
         _sqlite_transactions(engine)
     return engine
@@ -133,3 +147,193 @@ class Database:
 
         close_inline(self)
         await self.engine.dispose()
+
+
+class Election:
+    """Work that must run in one process at a time among all those on this database
+    (Telegram long polling: Telegram answers 409 to a second poller of a token; the daily
+    retention purge), held by whichever process the database elects rather than by a
+    worker number: a holder that dies (kill -9, a lost machine) is replaced within about
+    `every` seconds, and two `jalerte run` started apart on one database never both hold it.
+
+    PostgreSQL: a session-level `pg_try_advisory_lock` on a connection of the election's
+    own, kept open; PostgreSQL releases the lock when the process dies or the connection
+    drops. The others try again every `every` seconds. The holder checks its connection
+    as often (asyncpg also tells it at once when the server closes it) and steps down as
+    soon as it is gone, since another process may win the lock from then on. The lock is
+    a session's: a pooler in transaction mode (pgbouncer) between the bot and PostgreSQL
+    would break it. SQLite (one machine by design): an exclusive `flock` on a file beside
+    the database, which the kernel releases when the process dies; an in-memory database
+    belongs to one process, which always holds it.
+
+    `lead` starts the work once elected; `step_down` stops it, and is awaited before the
+    lock is released (at `stop()` too), so that the next holder starts after it.
+    """
+
+    def __init__(self, db: Database, name: str, lead: Callable[[], Awaitable[None]],
+                 step_down: Callable[[], Awaitable[None]], every: float = 5.0):
+        self.name = name
+        self.every = every
+        self.leading = False
+        self._url = db.url
+        self._postgres = db.engine.dialect.name == "postgresql"
+        self._lead, self._step_down = lead, step_down
+        self._key = lock_key(f"election:{name}")
+        self._engine: AsyncEngine | None = None
+        self._conn: AsyncConnection | None = None
+        self._driver: object | None = None  # asyncpg's connection, for its termination listener
+        self._file: int | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def timeout(self) -> float:
+        """For one round trip to the database: a connection that hangs longer is lost."""
+        return max(self.every, 5.0)
+
+    async def start(self) -> None:
+        """A first round now (a lone process leads before its server listens), then one
+        every `every` seconds in the background."""
+        await self._round()
+        self._task = asyncio.create_task(self._rounds(), name=f"election: {self.name}")
+
+    async def stop(self) -> None:
+        """Steps down (the work stops first), then lets another process take over."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 2 * self.timeout)
+            except asyncio.TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        await self._resign()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def _rounds(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.every)
+            self._wake.clear()
+            if not self._stopping:
+                await self._round()
+
+    async def _round(self) -> None:
+        try:
+            if not self.leading:
+                if await asyncio.wait_for(self._acquire(), self.timeout):
+                    await self._take_lead()
+            elif not await self._held():
+                log.warning("%s: the database lock is lost; stepping down", self.name)
+                await self._resign(lost=True)
+        except Exception:  # the database does not answer: the next round tries again
+            log.warning("%s: election round failed", self.name, exc_info=True)
+            await self._resign(lost=True)
+
+    async def _take_lead(self) -> None:
+        self.leading = True
+        log.info("%s: elected", self.name)
+        try:
+            await self._lead()
+        except Exception:
+            log.exception("%s: could not start; another process may try", self.name)
+            await self._resign()
+
+    async def _resign(self, lost: bool = False) -> None:
+        """Stops the work if it runs, then releases the lock."""
+        if self.leading:
+            self.leading = False
+            try:
+                await self._step_down()
+            except Exception:
+                log.exception("%s: stepping down failed", self.name)
+        await self._release(abort=lost)
+
+    # -- the lock -------------------------------------------------------------------------
+
+    async def _acquire(self) -> bool:
+        if not self._postgres:
+            return self._lock_file()
+        if self._conn is None:
+            self._conn = await self._connect()
+        return bool(await self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"),
+                                            {"key": self._key}))
+
+    async def _connect(self) -> AsyncConnection:
+        if self._engine is None:
+            # Never pooled: closing this connection must end its session, and the lock.
+            self._engine = create_async_engine(self._url, poolclass=NullPool, hide_parameters=True)
+        conn = await self._engine.connect()
+        try:
+            # No transaction stays open for hours on it (vacuum, idle-in-transaction limits).
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # A client gone without a word (a machine lost) is noticed by the server within
+            # about 25 s, which then releases the lock, rather than after the system's 2 h.
+            for setting, value in (("tcp_keepalives_idle", "10"),
+                                   ("tcp_keepalives_interval", "5"),
+                                   ("tcp_keepalives_count", "3")):
+                await conn.execute(text("SELECT set_config(:name, :value, false)"),
+                                   {"name": setting, "value": value})
+            driver = (await conn.get_raw_connection()).driver_connection
+            if hasattr(driver, "add_termination_listener"):  # asyncpg: told at once
+                driver.add_termination_listener(self._terminated)
+                self._driver = driver
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    def _terminated(self, _connection: object) -> None:
+        self._wake.set()  # the next round runs now and finds the connection gone
+
+    async def _held(self) -> bool:
+        if not self._postgres:
+            return True  # a flock lasts as long as its file stays open
+        if self._conn is None:
+            return False
+        try:
+            await asyncio.wait_for(self._conn.execute(text("SELECT 1")), self.timeout)
+        except Exception:
+            return False
+        return True
+
+    def _lock_path(self) -> Path | None:
+        database = make_url(self._url).database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+        return Path(f"{database}.{slug}.lock")
+
+    def _lock_file(self) -> bool:
+        path = self._lock_path()
+        if path is None or self._file is not None:
+            return True
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._file = fd
+        return True
+
+    async def _release(self, abort: bool = False) -> None:
+        """Ends the lock's session (PostgreSQL) or closes its file (SQLite). `abort`: the
+        connection may hang, so it is cut rather than closed politely."""
+        conn, self._conn = self._conn, None
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.remove_termination_listener(self._terminated)  # type: ignore[attr-defined]
+        if conn is not None:
+            try:
+                if abort:
+                    await conn.invalidate()
+                await asyncio.wait_for(conn.close(), self.timeout)
+            except Exception:
+                log.debug("%s: closing the lock's connection failed", self.name, exc_info=True)
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None

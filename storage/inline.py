@@ -63,7 +63,7 @@ class InlineSession:
 class InlineSQLite:
     def __init__(self, url: str):
         self.engine = create_engine(url.replace("+aiosqlite", "+pysqlite", 1),
-                                    connect_args={"timeout": 0})
+                                    connect_args={"timeout": 0}, hide_parameters=True)
         self._lock = asyncio.Lock()
 
         @event.listens_for(self.engine, "connect")

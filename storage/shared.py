@@ -1,12 +1,12 @@
-"""What every worker must see the same: pending uploads and counters (rate limits, login
-tries). Each operation is one atomic statement, so a burst spread over workers cannot
-pass a limit and an upload is taken once."""
+"""What every worker must see the same: pending uploads, counters (rate limits, login
+tries) and the Telegram updates received. Each operation is one atomic statement, so a
+burst spread over workers cannot pass a limit and an upload is taken once."""
 from __future__ import annotations
 
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select, update
 
@@ -86,8 +86,9 @@ class SharedState:
 
 
 class TelegramUpdates:
-    """Webhook updates stored before Telegram hears 200: none lost by a crash, none
-    handled twice when Telegram delivers one again."""
+    """Updates stored before Telegram considers them delivered (a webhook's 200, the next
+    getUpdates of a poller): none lost by a crash, none handled twice when Telegram
+    delivers one again (to the same worker or to the next poller)."""
 
     KEEP_IDS = timedelta(days=2)  # Telegram gives up redelivering long before
 
@@ -107,6 +108,30 @@ class TelegramUpdates:
                 await session.execute(delete(TelegramUpdate).where(
                     TelegramUpdate.handled_at < datetime.now(timezone.utc) - self.KEEP_IDS))
         return stored
+
+    async def polled(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Stores a batch fetched by long polling before the poller confirms it (its next
+        getUpdates); returns the ids to handle: those new here, and those stored but never
+        handled. Telegram gives a batch again to the next poller when the previous one
+        stopped before confirming it; what that one handled is not handled again, what it
+        only stored is (it will never be: it is gone)."""
+        to_handle = []
+        now = datetime.now(timezone.utc)
+        async with self.db.session() as session, session.begin():
+            for update_id, payload in updates:
+                insert = self.db.insert(TelegramUpdate).values(
+                    update_id=update_id, payload=_scrub(payload), received_at=now)
+                statement = insert.on_conflict_do_update(
+                    index_elements=[TelegramUpdate.update_id],
+                    set_={"received_at": TelegramUpdate.received_at},  # kept as it was
+                    where=TelegramUpdate.handled_at.is_(None),
+                ).returning(TelegramUpdate.update_id)
+                if (await session.execute(statement)).first() is not None:
+                    to_handle.append(update_id)
+            if any(update_id % 100 == 0 for update_id, _ in updates):
+                await session.execute(delete(TelegramUpdate).where(
+                    TelegramUpdate.handled_at < now - self.KEEP_IDS))
+        return to_handle
 
     async def handled(self, update_id: int) -> None:
         async with self.db.session() as session, session.begin():

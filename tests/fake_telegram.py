@@ -19,8 +19,13 @@ Requests then arrive at ``{url}/bot{token}/{method}`` and file downloads at
 
 Stop the bot (``app.updater.stop(); app.stop()``) before the fake, otherwise PTB keeps polling
 a closed port and logs connection errors. One FakeTelegram per test; it runs in the loop that
-called start(). ``fail()`` injects an error (a 429, a 403...), ``blocked`` makes a user block
-the bot, ``dump()`` shows the recent calls (wait_for's timeout error includes it).
+called start(). ``fail()`` injects an error (a 429, a 403...), ``pause()`` holds calls to a
+method until ``resume()``, ``blocked`` makes a user block the bot, ``dump()`` shows the recent
+calls (wait_for's timeout error includes it).
+
+Several bot processes may share one fake (one token): ``poll_peers()`` gives the client address
+of every ``getUpdates`` (which connection, hence which process, polled) and
+``max_concurrent_polls`` how many long polls were ever pending at once.
 
 What it does like Telegram, so that the bot's mistakes show up in tests rather than in
 production:
@@ -109,6 +114,7 @@ class _LogEntry:
     params: dict
     status: int | None = None
     description: str | None = None
+    peer: tuple[str, int] | None = None  # the client's address: which process called
 
 
 # --------------------------------------------------------------------------------------
@@ -935,6 +941,9 @@ class FakeTelegram:
         self._callback_counter = 4_400_000_000_000_000_000
         self._open_callbacks: set[str] = set()
         self._failures: list[dict] = []
+        self._paused: dict[str, asyncio.Event] = {}
+        self._polls_pending = 0
+        self.max_concurrent_polls = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1231,6 +1240,22 @@ class FakeTelegram:
         self._failures.append({"method": method.lower(), "code": error_code, "description": description,
                                "times": times, "retry_after": retry_after})
 
+    def pause(self, method: str) -> None:
+        """Calls to ``method`` from now on wait, before anything is done, until resume()."""
+        self._paused.setdefault(method.lower(), asyncio.Event())
+
+    def resume(self, method: str) -> None:
+        """The paused calls to ``method`` go on; new ones are no longer held."""
+        gate = self._paused.pop(method.lower(), None)
+        if gate is not None:
+            gate.set()
+
+    def poll_peers(self, pending: bool = False) -> list[tuple[str, int] | None]:
+        """The client address (host, port) of every getUpdates so far, in order; `pending`:
+        of those not answered yet (long polling, or paused), whose client is still there."""
+        return [entry.peer for entry in self._log if entry.method == "getUpdates"
+                and (not pending or (entry.status is None and entry.description is None))]
+
     async def wait_for(self, predicate: Callable[[FakeTelegram], Any], timeout: float = 10.0) -> Any:
         """Wait until predicate(self) is truthy (returns it); FakeTelegramTimeout otherwise."""
         loop = asyncio.get_running_loop()
@@ -1302,9 +1327,14 @@ class FakeTelegram:
             self.calls.append((method, params))
             return self._error(entry, _bad(f"can't parse request: {exc}"))
         entry = _LogEntry(method, params)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        entry.peer = tuple(peer[:2]) if peer else None
         self._log.append(entry)
         self.calls.append((method, params))
         try:
+            gate = self._paused.get(method.lower())
+            if gate is not None:
+                await gate.wait()  # the client going away cancels this (handler_cancellation)
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             if handler_name is None:
@@ -1380,16 +1410,21 @@ class FakeTelegram:
         self._notify()  # a pending poll of an older generation must now end with 409
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(float(timeout), 0.0)
-        while True:
-            if generation != self._poll_generation:
-                raise ApiError(409, f"Conflict: terminated by {self._poll_terminator}")
-            ready = self._deliverable(limit)
-            if ready or self._closing:
-                return ready
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return []
-            await self._wait_change(remaining)
+        self._polls_pending += 1
+        self.max_concurrent_polls = max(self.max_concurrent_polls, self._polls_pending)
+        try:
+            while True:
+                if generation != self._poll_generation:
+                    raise ApiError(409, f"Conflict: terminated by {self._poll_terminator}")
+                ready = self._deliverable(limit)
+                if ready or self._closing:
+                    return ready
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                await self._wait_change(remaining)
+        finally:
+            self._polls_pending -= 1
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:

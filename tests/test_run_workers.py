@@ -1,5 +1,6 @@
 """`jalerte run --workers 2` as real processes: one port, one parse service, any worker
-takes any message (PostgreSQL), and everything stops on SIGTERM."""
+takes any message (PostgreSQL), Telegram polled by the one worker the database elects,
+and everything stops on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
@@ -87,3 +88,84 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
     assert proc.returncode == 0, err.decode()[-3000:]
     assert b"2 workers" in out
     assert _nlu_children(data) == [] and _children(proc.pid) == []
+
+
+async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_killed(
+        nlu, trained_model, tmp_path, postgres_server) -> None:
+    """Long polling by the worker the database elects, not by worker 0: kill -9 it and
+    a message sent right after is still answered (by the other worker, or by the killed
+    one started again, whichever the database elects first)."""
+    from tests.fake_telegram import FakeTelegram
+    from tests.postgres import create_database
+    from tests.test_poller_election import _pid_of_client, bot_says
+
+    url = await create_database(postgres_server, "jalerte_workers_telegram")
+    port = free_port()
+    log = tmp_path / "workers.log"
+    async with FakeTelegram() as fake:
+        env = {**os.environ, "JALERTE_MODEL_PATH": str(trained_model), "JALERTE_DATA_DIR":
+               str(tmp_path / "data"), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url,
+               "JALERTE_NLU": f"unix:{nlu.socket}", "JALERTE_TELEGRAM_TOKEN": fake.token,
+               "JALERTE_TELEGRAM_API_URL": fake.url, "JALERTE_TELEGRAM_POLLER_RETRY": "0.5"}
+        with log.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", "--workers", "2", env=env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
+        base = f"http://127.0.0.1:{port}"
+
+        async def pollers(http: aiohttp.ClientSession) -> dict[str, bool]:
+            """Worker → polls, from /healthz over new connections (spread by the kernel)."""
+            seen: dict[str, bool] = {}
+            for _ in range(30):
+                try:
+                    async with http.get(f"{base}/healthz",
+                                        headers={"Connection": "close"}) as response:
+                        if response.status == 200:
+                            body = await response.json()
+                            seen[body["worker"]] = body["telegram_poller"]
+                except aiohttp.ClientError:
+                    pass
+                if len(seen) == 2:
+                    break
+            return seen
+
+        try:
+            async with aiohttp.ClientSession() as http:
+                deadline = time.monotonic() + 90
+                while True:
+                    assert proc.returncode is None, log.read_text()[-3000:]
+                    seen = await pollers(http)
+                    if len(seen) == 2 and list(seen.values()).count(True) == 1:
+                        break
+                    assert time.monotonic() < deadline, (seen, log.read_text()[-3000:])
+                    await asyncio.sleep(0.3)
+                fake.push(fake.text_update(4242, "/aide"))
+                await bot_says(fake, 4242, "annuler")
+                workers = _children(proc.pid)
+                [poller] = {_pid_of_client(p[1], workers) for p in fake.poll_peers() if p}
+                assert poller in workers
+
+                os.kill(poller, signal.SIGKILL)
+                killed = time.monotonic()
+                fake.push(fake.text_update(777, "/aide"))
+                await bot_says(fake, 777, "annuler")
+                answered = time.monotonic() - killed
+                assert answered < 5, answered
+                print(f"\n--workers 2, kill -9 of the poller: a message answered after "
+                      f"{answered:.2f} s")
+                deadline = time.monotonic() + 30
+                while True:  # the killed worker is back, and still one poller
+                    seen = await pollers(http)
+                    if len(seen) == 2 and list(seen.values()).count(True) == 1:
+                        break
+                    assert time.monotonic() < deadline, seen
+                    await asyncio.sleep(0.3)
+                assert fake.max_concurrent_polls == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 0, log.read_text()[-3000:]

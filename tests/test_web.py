@@ -44,7 +44,8 @@ async def test_health_reports_model_and_database(client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"status": "ok", "model": True, "database": True,
-                                     "worker": None}  # one process: no worker number
+                                     "worker": None,  # one process: no worker number
+                                     "telegram_poller": False}  # no Telegram token
 
 
 async def test_a_whole_alert_over_the_websocket_with_a_photo(client, sqlite_bot) -> None:

@@ -13,7 +13,7 @@ import re
 import secrets
 import weakref
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -27,8 +27,12 @@ from bot.wiring import Runtime, load_secret, runtime
 from nlu.taxonomy import Taxonomy
 from storage.staff import StaffRepository
 from dialogues.events import ChoiceEvent, PhotoEvent, SharedEvent, TextEvent
+from storage.db import Election
 from storage.photos import MAX_BYTES, PhotoRejected
 from storage.shared import SharedState, TelegramUpdates
+
+if TYPE_CHECKING:
+    from bot.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ class RuntimeSlot:
     def __init__(self, rt: Runtime | None = None):
         self.rt = rt
         self.shared: SharedState | None = None
+        self.telegram: TelegramChannel | None = None
 
 
 CONFIG = web.AppKey("config", Config)
@@ -154,10 +159,13 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
 
 
 PURGE_EVERY = 24 * 3600.0
+PURGER = "retention purge"  # the election's name: one process purges among all
+PURGER_RETRY = 60.0  # seconds; a purge a minute late after its process died is no matter
 
 
 async def _daily_purge(app: web.Application) -> None:
-    """The retention periods, applied an hour after start and then daily (worker 0)."""
+    """The retention periods, applied an hour after this process is elected to purge,
+    then daily."""
     from storage.retention import purge
 
     await asyncio.sleep(3600)
@@ -176,14 +184,24 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """Loads the model and opens the database before the server listens."""
     async with runtime(app[CONFIG]) as rt:
         app[RUNTIME].rt = rt
-        purging = None
-        if os.environ.get("JALERTE_WORKER", "0") == "0":
+        purging: asyncio.Task[None] | None = None
+
+        async def lead() -> None:
+            nonlocal purging
             purging = asyncio.create_task(_daily_purge(app))
+
+        async def step_down() -> None:
+            if purging is not None:
+                purging.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purging
+
+        # Whichever process the database elects purges (any worker, any machine); when
+        # it dies, another one takes over.
+        election = Election(rt.db, PURGER, lead, step_down, every=PURGER_RETRY)
+        await election.start()
         yield
-        if purging is not None:
-            purging.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purging
+        await election.stop()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -225,8 +243,11 @@ async def healthz(request: web.Request) -> web.Response:
     healthy = getattr(rt.nlu, "healthy", None) if rt is not None else None
     nlu = rt is not None and (healthy is None or await healthy())
     ok = rt is not None and database and nlu
+    telegram = request.app[RUNTIME].telegram
     return web.json_response({"status": "ok" if ok else "unavailable", "model": nlu,
-                              "database": database, "worker": os.environ.get("JALERTE_WORKER")},
+                              "database": database, "worker": os.environ.get("JALERTE_WORKER"),
+                              # the process elected to poll Telegram (one among all)
+                              "telegram_poller": telegram is not None and telegram.polling},
                              status=200 if ok else 503)
 
 
@@ -347,13 +368,19 @@ async def _converse(request: web.Request, ws: web.WebSocketResponse, address: st
     app = request.app
     rt = rt_of(app)
     session = request.query.get("session", "")
-    if not issued_session(app[SECRET], session):
-        if not await within_rate(app, None, address, "sessions"):
-            return await _refuse(ws, "too_many_sessions", lang)
-        session = new_session_id(app[SECRET])
+    past: list = []  # a new session has no past
+    try:
+        if not issued_session(app[SECRET], session):
+            if not await within_rate(app, None, address, "sessions"):
+                return await _refuse(ws, "too_many_sessions", lang)
+            session = new_session_id(app[SECRET])
+        else:
+            key = rt.service.user_key(CHANNEL, session)
+            past = history(await rt.repository.transcript(CHANNEL, key))
+    except Exception:  # the database gone: said, and the widget comes back later
+        log.exception("web session failed")
+        return await _refuse(ws, "server_error", lang)
     app[SOCKETS].add(ws)
-    key = rt.service.user_key(CHANNEL, session)
-    past = history(await rt.repository.transcript(CHANNEL, key))
     await ws.send_json({"type": "session", "session": session, "history": past})
     try:
         async for frame in ws:
@@ -370,37 +397,40 @@ async def _converse(request: web.Request, ws: web.WebSocketResponse, address: st
 
 async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: str,
                     address: str, data: str, lang: str) -> None:
+    try:
+        answer = await _answer(app, session, address, data, lang)
+    except Exception:  # the database gone (PostgreSQL restarting…): said, the socket kept
+        log.exception("web frame failed")
+        answer = error_body("server_error", lang)
+    if answer is not None and not ws.closed:
+        await ws.send_json(answer)
+
+
+async def _answer(app: web.Application, session: str, address: str, data: str,
+                  lang: str) -> dict[str, Any] | None:
+    """What a frame gets back: a turn, an error, or nothing (a notice)."""
     if len(data) > MAX_FRAME_CHARS:
-        await ws.send_json(error_body("too_large", lang))
-        return
+        return error_body("too_large", lang)
     try:
         frame: Any = json.loads(data)
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         frame = None
     event = await _event(app, session, frame)
     if event is None:
-        await ws.send_json(error_body("bad_frame", lang))
-        return
+        return error_body("bad_frame", lang)
     if isinstance(event, SharedEvent):
         # A notice, not a turn: never answered (the widget pairs answers with its
         # messages); beyond the address's limit, dropped without a word.
         if await within_rate(app, None, address, "notices"):
             await rt_of(app).service.handle(CHANNEL, session, event)
-        return
+        return None
     if not await within_rate(app, session, address):
-        await ws.send_json(error_body("rate_limited", lang))
-        return
+        return error_body("rate_limited", lang)
     if event is UNKNOWN_UPLOAD:
-        await ws.send_json(error_body("unknown_upload", lang))
-        return
-    try:
-        output = await rt_of(app).service.handle(CHANNEL, session, event, language=lang)
-    except Exception:  # the service answers politely itself; this is the last guard
-        log.exception("web turn failed")
-        await ws.send_json(error_body("server_error", lang))
-        return
-    if not ws.closed:
-        await ws.send_json({"type": "turn", **output.to_json()})
+        return error_body("unknown_upload", lang)
+    # The service answers every failure politely itself (« réessayez dans un instant »).
+    output = await rt_of(app).service.handle(CHANNEL, session, event, language=lang)
+    return {"type": "turn", **output.to_json()}
 
 
 async def _event(app: web.Application, session: str, frame: Any):
@@ -438,14 +468,14 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
         app.cleanup_ctx.append(_runtime_ctx)
-    poller = os.environ.get("JALERTE_WORKER", "0") == "0"
-    if config.telegram_token and (config.telegram_webhook_url or poller):
-        # Webhooks on every worker; long polling on worker 0 only (Telegram answers 409
-        # to a second poller of the same token).
+    if config.telegram_token:
+        # Webhooks on every worker; long polling by the one process the database elects
+        # among all (Telegram answers 409 to a second poller of the same token).
         from bot.telegram import setup_telegram
 
-        setup_telegram(app, config, lambda: rt_of(app).service,
-                       lambda: TelegramUpdates(rt_of(app).db))
+        app[RUNTIME].telegram = setup_telegram(app, config, lambda: rt_of(app).service,
+                                               lambda: TelegramUpdates(rt_of(app).db),
+                                               config.telegram_poller_retry)
     from bot.staff.views import setup_staff
 
     setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
