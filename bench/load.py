@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dialogue_turns import ANSWERS, FIRST_MESSAGES  # noqa: E402
-from nlu_service import start_bot, wait_healthy  # noqa: E402
+from nlu_service import MODEL, free_port, start_bot, wait_healthy  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -110,12 +111,62 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
                                        for pid, c in zip(pids, cpu)))
 
 
+async def rasa_parses(port: int, clients: int, seconds: float) -> None:
+    """Stock `rasa run --enable-api`: bare /model/parse of the scripts' texts."""
+    texts = FIRST_MESSAGES + list(ANSWERS.values())
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(n: int, until: float, http: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        i = n
+        while time.monotonic() < until:
+            started = time.perf_counter()
+            async with http.post(f"http://127.0.0.1:{port}/model/parse",
+                                 json={"text": texts[i % len(texts)]}) as response:
+                await response.read()
+                errors += response.status != 200
+            latencies.append((time.perf_counter() - started) * 1000)
+            i += 1
+
+    async with aiohttp.ClientSession() as http:
+        started = time.monotonic()
+        await asyncio.gather(*(one(n, started + seconds, http) for n in range(clients)))
+        elapsed = time.monotonic() - started
+    latencies.sort()
+    print(f"stock `rasa run`, {clients} concurrent clients: {len(latencies) / elapsed:.1f} "
+          f"bare parses/s, p50 {statistics.median(latencies):.0f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99)]:.0f} ms, {errors} errors")
+
+
+def stock_rasa(clients: int, seconds: float) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv-nlu" / "bin" / "rasa"), "run", "--enable-api", "-m", str(MODEL),
+         "--port", str(port), "-i", "127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2):
+                    break
+            except OSError:
+                time.sleep(1)
+        asyncio.run(rasa_parses(port, clients, seconds))
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--rasa", action="store_true",
+                        help="then stock `rasa run` on the same model, same clients")
     parser.add_argument("--profile", metavar="FILE",
                         help="run the bot (one process) under cProfile, stats to FILE")
     args = parser.parse_args()
@@ -148,6 +199,8 @@ def main() -> None:
         proc.wait(30)
         if cluster is not None:
             cluster.stop()
+    if args.rasa:
+        stock_rasa(args.clients, args.seconds)
 
 
 if __name__ == "__main__":
