@@ -47,6 +47,11 @@ def _name(pid: int) -> str:
     return f"worker {found[0].split(b'=')[1].decode()}" if found else "bot"
 
 
+def _postgres() -> list[int]:
+    found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split() if Path(f"/proc/{pid}").exists()]
+
+
 def next_frame(turn: dict) -> dict:
     """What a scripted person sends after this turn."""
     choices = [c for r in turn["replies"] for c in r.get("choices") or []]
@@ -89,6 +94,8 @@ async def client(base: str, n: int, until: float, latencies: list[float],
 async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None:
     latencies: list[float] = []
     stats = {"alerts": 0, "errors": 0}
+    pg_before = {p: cpu_seconds(p) for p in _postgres()}
+    own_before = time.process_time()
     cpu_before = [cpu_seconds(p) for p in pids]
     started = time.monotonic()
     await asyncio.gather(*(client(base, n, started + seconds, latencies, stats)
@@ -108,7 +115,14 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
           f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms")
     names = {pid: _name(pid) for pid in pids}
     print("CPU per turn: " + ", ".join(f"{names[pid]} {1000 * c / turns:.1f} ms"
-                                       for pid, c in zip(pids, cpu)))
+                                       for pid, c in zip(pids, cpu) if c > 0.01))
+    others = [("load generator", time.process_time() - own_before)]
+    pg_after = {p: cpu_seconds(p) for p in _postgres()}
+    if pg_after:  # connections opened meanwhile count whole
+        others.append(("PostgreSQL", sum(c - pg_before.get(p, 0.0) for p, c in pg_after.items())))
+    print("and beside the bot: " + ", ".join(f"{name} {1000 * c / turns:.1f} ms"
+                                             for name, c in others)
+          + f" (this machine: {os.cpu_count()} cores)")
 
 
 async def rasa_parses(port: int, clients: int, seconds: float) -> None:
