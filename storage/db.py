@@ -41,6 +41,7 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
+FOLD_RETRY = 1.0  # seconds between tries to fold SQLite's log after an erasure
 WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will write (SQLite)
 
 
@@ -113,6 +114,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._folding: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> "Database":
@@ -137,14 +139,39 @@ class Database:
 
     async def fold_log(self) -> None:
         """SQLite: fold the write-ahead log into the database (where secure_delete has
-        zeroed erased rows) and truncate it, so that erased data stays in no file."""
-        if self.engine.dialect.name == "sqlite":
-            async with self.engine.connect() as conn:
-                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        zeroed erased rows) and truncate it, so that erased data stays in no file.
+
+        A reader still on an older snapshot (a staff export being downloaded) keeps the
+        log from being folded past it: then it is tried again every FOLD_RETRY seconds,
+        in the background, until it succeeds."""
+        if self.engine.dialect.name != "sqlite" or await self._checkpoint():
+            return
+        if self._folding is None or self._folding.done():
+            self._folding = asyncio.create_task(self._fold_later(), name="fold the SQLite log")
+
+    async def _checkpoint(self) -> bool:
+        """True when the whole log went into the database and the log is empty."""
+        async with self.engine.connect() as conn:
+            busy, _log, _done = (await conn.exec_driver_sql(
+                "PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        return busy == 0
+
+    async def _fold_later(self) -> None:
+        while True:
+            await asyncio.sleep(FOLD_RETRY)
+            try:
+                if await self._checkpoint():
+                    return
+            except Exception:  # closing, or the file is busy: the next try will tell
+                log.debug("folding the SQLite log failed", exc_info=True)
 
     async def close(self) -> None:
         from storage.inline import close_inline
 
+        if self._folding is not None:
+            self._folding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._folding
         close_inline(self)
         await self.engine.dispose()
 

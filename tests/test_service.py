@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from dialogues.events import ChoiceEvent, CommandEvent, LocationEvent, TextEvent
@@ -235,6 +236,36 @@ async def test_forget_me_erases_the_person_and_keeps_anonymous_counts(bot, tmp_p
         for path in tmp_path.rglob("*"):
             if path.is_file():
                 assert b"Glycines" not in path.read_bytes(), path
+
+
+async def test_forgotten_words_leave_every_file_even_past_a_long_reader(bot, tmp_path) -> None:
+    """While the server runs: SQLite's log is folded at once, or, when a reader still
+    holds an older snapshot (a staff export being downloaded), as soon as it lets go."""
+    import asyncio
+    import sqlite3
+
+    if not bot.db.url.startswith("sqlite"):
+        pytest.skip("SQLite's files")
+    secret = b"impasse des Trois-Lutins"
+
+    def files_with_secret() -> list[str]:
+        return [p.name for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_bytes()]
+
+    await bot.send(f"Orange me facture deux fois ma box, j'habite {secret.decode()}")
+    database = bot.db.url.split("///", 1)[1]
+    reader = sqlite3.connect(database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM messages").fetchone()  # a snapshot, held
+    await bot.send(CommandEvent("forget"))
+    await bot.send(ChoiceEvent("forget:yes"))
+    assert files_with_secret()  # the log cannot be folded past the reader yet…
+    reader.execute("COMMIT")
+    reader.close()
+    for _ in range(50):  # …and is, in the background, once it has gone
+        if not files_with_secret():
+            break
+        await asyncio.sleep(0.1)
+    assert files_with_secret() == []
 
 
 def test_forget_is_a_command_in_french_and_english() -> None:
