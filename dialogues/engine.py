@@ -62,6 +62,7 @@ _CHOICE_WORDS = {
                      "valide", "je valide", "c est bon envoie", "send", "send it", "submit"),
     "action:fix": ("corriger", "modifier", "je veux corriger", "edit", "fix"),
     "action:photo": ("ajouter une photo", "add a photo"),
+    "operator:several": ("plusieurs", "plusieurs operateurs", "several", "several operators"),
 }
 
 
@@ -108,6 +109,11 @@ _SEND_WORDS = re.compile(r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|
                          r"go ahead|vas[- ]y)\b")
 _NOT_SENDING = re.compile(r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
                           r"(?:envoy|transmet|valid|send|submit)")
+
+
+# « le problème est le même », "the problem is the same": a field named, not changed.
+_SAME = re.compile(r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|pareils?|inchange\w*)"
+                   r"|\b(?:is|are|stays?) (?:the same|unchanged)\b")
 
 
 _RESTART_WORDS = re.compile(r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
@@ -501,6 +507,8 @@ class DialogueEngine:
             probe = copy.deepcopy(draft)
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
+        if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
+            named = None  # « …mais le problème est le même »: the field is named unchanged
         if named:
             # "non, le lieu c'est Lyon": only the fields named change (« la médiathèque
             # est à la commune, c'est la mairie du Tampon qui signale »: place and who).
@@ -515,6 +523,15 @@ class DialogueEngine:
             for fallback in ("sector", "category"):
                 if not changes and fallback in new:
                     changes = {fallback: new[fallback]}
+            if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
+                    and p.intent != "deny" and not _confirms(m)):
+                # « une précision : il ne reste que 160 €, mais le problème est le même »:
+                # more about the same problem, said without a word of correction, is kept
+                # in the description; a problem is changed when the person says so.
+                draft.add_description(text)
+                w.say("noted")
+                self._summary(w)
+                return
         # « oui deux fois, sans réponse »: a late answer to a question, not a "yes, send".
         for slot in self.slots:
             late = slot.late_answer(m)
@@ -788,7 +805,7 @@ class DialogueEngine:
             if outcome is REASK:
                 self._ask(w, slot.name)
             else:
-                self._put(w, outcome)
+                self._put(w, slot.follow_up(d, outcome, w.lang))
             return "asked"
         return "set" if outcome else "invalid"
 
@@ -924,8 +941,9 @@ class DialogueEngine:
             "language": lang,
             "user_type": d.user_type or "individual",
             "sector": d.sector,
-            "operator": d.operator,
-            "operator_text": d.operator_text,
+            "operator": None if d.operators else d.operator,
+            "operators": list(d.operators) or ([d.operator] if d.operator else []),
+            "operator_text": None if d.operators else d.operator_text,
             "category": d.category,
             "technology": d.technology,
             "location": d.location,
@@ -954,7 +972,8 @@ class DialogueEngine:
         self._ask_rating(w)
 
     def _share(self, d: Draft, lang: str) -> ShareReply:
-        operator = self.taxonomy.operators[d.operator].name if d.operator else None
+        ids = d.operators or ([d.operator] if d.operator else [])
+        operator = ", ".join(self.taxonomy.operators[o].name for o in ids) or None
         category = label("category", d.category or "other", lang).lower()
         share = msg("share_text", lang, category=category,
                     operator=f", {operator}" if operator else "")

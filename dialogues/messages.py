@@ -186,6 +186,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Écrivez le nom de l'opérateur.",
         "en": "Type the operator's name.",
     },
+    "ask_operators": {
+        "fr": "Lesquels ? Écrivez-les (par exemple « Orange et SFR »), ou choisissez :",
+        "en": "Which ones? Type them (for example \"Orange and SFR\"), or choose:",
+    },
+    "operators_mismatch": {
+        "fr": "Plusieurs opérateurs ne sont possibles que pour un problème de réseau mobile "
+              "(couverture, panne). Indiquez un seul opérateur.",
+        "en": "Several operators are possible only for a mobile network problem "
+              "(coverage, outage). Give one operator.",
+    },
     "operator_mismatch": {
         "fr": "{operator} ne propose pas ce type de service ({sector}).",
         "en": "{operator} does not provide this kind of service ({sector}).",
@@ -391,6 +401,8 @@ BUTTONS: dict[str, dict[str, str]] = {
     "cancel": {"fr": "❌ Abandonner", "en": "❌ Drop it"},
     "skip": {"fr": "Passer", "en": "Skip"},
     "other_operator": {"fr": "Autre opérateur", "en": "Another operator"},
+    "several_operators": {"fr": "Plusieurs opérateurs", "en": "Several operators"},
+    "all_operators": {"fr": "Aucun ne capte (les 4)", "en": "None works (all 4)"},
     "dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
     "yes_cancel": {"fr": "Oui, abandonner", "en": "Yes, drop it"},
     "no_continue": {"fr": "Non, continuer", "en": "No, go on"},

@@ -48,7 +48,8 @@ class TurnRecordLike(Protocol):
     conversation_id: int
 
     def add_message(self, sender: str, kind: str, text: str | None = None,
-                    payload: Any = None, nlu: Any = None, attachments: Any = None) -> None: ...
+                    payload: Any = None, nlu: Any = None, attachments: Any = None,
+                    step: str | None = None, marks: int | None = None) -> None: ...
     def set_state(self, state: dict, language: str) -> None: ...
     async def save_alert(self, record: dict, channel: str) -> dict: ...
     async def update_alert(self, changes: dict) -> dict | None: ...
@@ -176,7 +177,8 @@ class ConversationService:
                     if draft_since is not None:
                         await record.erase_messages(draft_since)
                     erased_photos = await record.unused_photos(turn.dropped)
-                self._record_user(record, turn.event or event, turn)
+                marks = turn_marks(stored_state, turn, turn.event or event)
+                self._record_user(record, turn.event or event, turn, marks)
                 if turn.state.draft is None:
                     draft_since = None
                 elif draft_since is None or turn.dropped is not None:
@@ -185,9 +187,12 @@ class ConversationService:
                     alert = await record.save_alert(turn.alert, channel)
                 if turn.alert_update:
                     alert = await record.update_alert(turn.alert_update) or alert
-                for reply in turn.replies:
+                for number, reply in enumerate(turn.replies, start=1):
+                    last = number == len(turn.replies)  # the turn's markers: on its last reply
                     record.add_message("bot", "reply", reply.plain_text(),
-                                       payload=reply.to_json())
+                                       payload=reply.to_json(),
+                                       step=marks.bot_step if last else None,
+                                       marks=marks.bot_marks if last else None)
                 record.set_state({**turn.state.to_dict(), DRAFT_SINCE: draft_since},
                                  turn.state.language)
         if turn.forget or turn.dropped is not None:
@@ -214,12 +219,63 @@ class ConversationService:
         return PhotoEvent(photo=stored.to_dict())
 
     @staticmethod
-    def _record_user(record: TurnRecordLike, event: Event, turn: Turn) -> None:
+    def _record_user(record: TurnRecordLike, event: Event, turn: Turn,
+                     marks: "TurnMarks") -> None:
         nlu = None
         if turn.parse is not None:
             nlu = {**turn.parse.to_json(), "ranking": [list(r) for r in turn.parse.ranking]}
         kind, text, payload, attachments = _describe(event)
-        record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments)
+        record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments,
+                           step=marks.user_step, marks=marks.user_marks)
+
+
+# -- review markers (the staff console's inbox and funnel; ids and flags only) ----------
+MARK_UNSURE, MARK_CORRECTED, MARK_REPEATED = 1, 2, 4  # as storage.models.MARK_*
+# How the replies that take a correction begin (before French spacing and punctuation).
+_CORRECTION_REPLIES = tuple(msg(key, lang).rstrip(" :?") for key in ("updated", "ask_fix")
+                            for lang in ("fr", "en"))
+
+
+@dataclass(frozen=True)
+class TurnMarks:
+    user_step: str | None  # the question the person's message answered
+    user_marks: int
+    bot_step: str | None  # the question the turn ended on
+    bot_marks: int
+
+
+def step_of(phase: str | None, expecting: str | None) -> str | None:
+    """The dialogue's step as the console names it: a field being asked, the summary,
+    the cancel question or the rating; None when no report is in progress."""
+    return {"confirming": "summary", "cancelling": "cancel", "rating": "rating",
+            "collecting": expecting}.get(phase or "")
+
+
+def parse_unsure(nlu: dict | None) -> bool:
+    """A parse the bot should not have trusted (the transcript's "hésitation du bot")."""
+    if not nlu:
+        return False
+    return bool(nlu.get("intent") == "nlu_fallback" or float(nlu.get("confidence") or 0) < 0.5
+                or (nlu.get("is_report") and not nlu.get("category")))
+
+
+def turn_marks(before: dict, turn: Turn, event: Event) -> TurnMarks:
+    """What the console needs to know of a turn, from the state before and after it."""
+    asked = step_of(before.get("phase"), before.get("expecting"))
+    now = step_of(turn.state.phase.value, turn.state.expecting)
+    user = 0
+    if turn.parse is not None and parse_unsure(turn.parse.to_json()):
+        user |= MARK_UNSURE
+    chose_fix = isinstance(event, ChoiceEvent) and event.value.startswith("fix:")
+    if chose_fix or any(r.text.startswith(_CORRECTION_REPLIES) for r in turn.replies):
+        user |= MARK_CORRECTED
+    bot = 0
+    # The same question again after a typed answer or a button (a photo sent meanwhile,
+    # or a correction, is not a question repeated).
+    if (now is not None and now == asked and now != "cancel" and not user & MARK_CORRECTED
+            and isinstance(event, (TextEvent, ChoiceEvent)) and turn.replies):
+        bot |= MARK_REPEATED
+    return TurnMarks(asked, user, now, bot)
 
 
 _UNSTORABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: no encoding stores them

@@ -182,6 +182,10 @@ class Slot:
         unknown, or a follow-up question to ask."""
         return False
 
+    def follow_up(self, d: Draft, question: Question, lang: str) -> Question:
+        """The follow-up question `choose` returned, with its buttons in `lang`."""
+        return question
+
     def shown(self, d: Draft, lang: str) -> str | None:
         """The value in the summary, or None for no line."""
         value = self.value(d)
@@ -368,34 +372,92 @@ _NOT_A_NAME = frozenset("""a au aux le la les l de du des d un une je j il elle 
     what why how when where who my your we you they this that there""".split())
 
 
+# Words before a name that set it aside: « pas Orange », « sauf chez Free », "not SFR".
+_SET_ASIDE = re.compile(r"\b(?:pas|plus|sauf|hormis|excepte|except|not|but)\W+(?:(?:chez|avec|"
+                        r"de|d|le|la|l|with|at)\W+)?$")
+
+
 class OperatorSlot(Slot):
-    """The value is the pair (operator id or None, operator as written or None)."""
+    """The value is the triple (operator id or None, operator as written or None, the ids
+    when several: a dead zone where no network works is one alert about several)."""
 
     name = "operator"
     words = r"operateur|operator|fournisseur|transporteur|carrier|provider"
 
     def value(self, d: Draft) -> Any:
-        return (d.operator, d.operator_text)
+        return (d.operator, d.operator_text, tuple(d.operators))
 
     def set(self, d: Draft, value: Any) -> None:
-        d.operator, d.operator_text = value
+        operator, operator_text, *rest = value
+        several = list(dict.fromkeys(rest[0])) if rest and rest[0] else []
+        if len(several) > 1:
+            d.operator, d.operator_text, d.operators = None, None, several
+        else:
+            d.operator = operator or (several[0] if several else None)
+            d.operator_text, d.operators = operator_text, []
 
     def empty(self, d: Draft) -> bool:
-        return d.operator is None and d.operator_text is None
+        return d.operator is None and d.operator_text is None and not d.operators
 
     def same(self, d: Draft, value: Any) -> bool:
         # « RED » and « RED by SFR » are one operator.
-        return (value[0] is not None and value[0] == d.operator) or self.value(d) == value
+        return (value[0] is not None and value[0] == d.operator) or self.value(d) == (
+            *value[:2], tuple(value[2]) if len(value) > 2 else ())
 
     def stated(self, m: Message) -> Any:
+        if len(m.p.operators) > 1:
+            # « Bouygues et Orange ça capte pas. Enfin Free aussi en fait »: the other
+            # networks the same message names join the list.
+            sectors = set.intersection(*(set(self.taxonomy.operators[o].sectors)
+                                         for o in m.p.operators if o in self.taxonomy.operators))
+            more = self._networks_named(m.text, "mobile" if "mobile" in sectors else None)
+            return (None, None, tuple(dict.fromkeys([*m.p.operators, *more])))
         if m.p.operator or m.p.operator_text:
-            return (m.p.operator, m.p.operator_text)
+            return (m.p.operator, m.p.operator_text, ())
         return None
 
     def absorb(self, d: Draft, m: Message, override: bool) -> None:
+        value = self.stated(m)
+        if value is not None and value[2] and not self._several_may_fit(d):
+            return  # « aucun opérateur ne peut me raccorder » (fibre): the operator is asked
         super().absorb(d, m, override)
-        if self.stated(m) is None and m.p.scam and self.empty(d):
+        if value is None and m.p.scam and self.empty(d):
             d.skip("operator")  # a scam's impersonated brand is no operator at fault
+
+    def _several_may_fit(self, d: Draft) -> bool:
+        """Whether several operators may still fit the problem known so far."""
+        category = self.taxonomy.categories.get(d.category or "")
+        if category is None:
+            return True
+        return bool(category.several_operators) and (
+            d.sector is None or d.sector in category.several_operators)
+
+    def answer(self, d: Draft, m: Message) -> bool:
+        # Asked « quel opérateur ? » about a dead zone, people list the networks they
+        # tried, however they write it: « moi c'est Orange… et mon fils SFR », a bulleted
+        # list, « on a eu Orange, puis SFR, et là Bouygues ».
+        if self.several_allowed(d):
+            named = self._networks_named(m.text, d.sector)
+            if len(named) > 1:
+                self.set(d, (None, None, tuple(named)))
+                return True
+        return super().answer(d, m)
+
+    def _networks_named(self, text: str, sector: str | None) -> list[str]:
+        """The operators of `sector` a text names, in order, without those it sets
+        aside (« c'est SFR pas Orange », « tous sauf Free »)."""
+        folded = fold(text)
+        found: dict[int, str] = {}
+        for name, operator in sorted(self._brands.items(), key=lambda item: -len(item[0])):
+            if sector and sector not in self.taxonomy.operators[operator].sectors:
+                continue
+            for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", folded):
+                if any(match.start() <= at < match.end() for at in found):
+                    continue  # inside a longer name already found (« red by sfr »)
+                if _SET_ASIDE.search(folded[:match.start()]):
+                    continue
+                found[match.start()] = operator
+        return list(dict.fromkeys(found[at] for at in sorted(found)))
 
     def read(self, d: Draft, m: Message) -> bool:
         if m.p.intent == "dont_know":
@@ -421,10 +483,19 @@ class OperatorSlot(Slot):
         return {fold(n): op.id for op in self.taxonomy.operators.values()
                 for n in (op.name, *op.brands)}
 
+    def several_allowed(self, d: Draft) -> bool:
+        """Whether this problem may name several operators (mobile coverage, outage)."""
+        return self.taxonomy.allows_several(d.sector, d.category)
+
     def needed(self, d: Draft) -> bool:
         return self.empty(d) and "operator" not in d.skipped
 
     def problem(self, d: Draft) -> str | None:
+        if d.operators and d.category and d.sector and not self.several_allowed(d):
+            return "operators_mismatch"
+        if d.operators and d.sector and any(
+                d.sector not in self.taxonomy.operators[o].sectors for o in d.operators):
+            return "operators_mismatch"
         if d.operator and d.sector and d.sector not in self.taxonomy.operators[d.operator].sectors:
             return "operator_mismatch"
         return None
@@ -435,7 +506,10 @@ class OperatorSlot(Slot):
 
     def question(self, d: Draft, lang: str) -> Question:
         ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
+        several = ((Choice(button("several_operators", lang), "operator:several"),)
+                   if self.several_allowed(d) else ())
         choices = (*(Choice(self.taxonomy.operators[i].name, f"operator:{i}") for i in ids),
+                   *several,
                    Choice(button("other_operator", lang), "operator:other"),
                    Choice(button("dont_know", lang), "operator:unknown"))
         return Question("ask_operator_postal" if d.sector == "postal" else "ask_operator",
@@ -448,12 +522,29 @@ class OperatorSlot(Slot):
             self.set(d, (None, None))
             d.skip("operator")
             return True
+        if arg in ("several", "all") and not self.several_allowed(d):
+            return False  # a button of another problem (an old keyboard): asked again
+        if arg == "several":
+            # « Lesquels ? » : typed (« Orange et SFR »), or every network at once.
+            return Question("ask_operators")
+        if arg == "all":
+            self.set(d, (None, None, self.taxonomy.ALL_NETWORKS))
+            return True
         if arg not in self.taxonomy.operators:
             return False
         self.set(d, (arg, self.taxonomy.operators[arg].name))
         return True
 
+    def follow_up(self, d: Draft, question: Question, lang: str) -> Question:
+        if question.key == "ask_operators":
+            return Question(question.key, (
+                Choice(button("all_operators", lang), "operator:all"),
+                Choice(button("dont_know", lang), "operator:unknown")))
+        return question
+
     def shown(self, d: Draft, lang: str) -> str | None:
+        if d.operators:
+            return ", ".join(self.taxonomy.operators[o].name for o in d.operators)
         if d.operator:
             return self.taxonomy.operators[d.operator].name
         return d.operator_text or button("dont_know", lang)
@@ -476,6 +567,12 @@ TECHNOLOGY_WORDS = (
 )
 
 
+# No technology to name: nothing shows on the phone.
+_NO_SIGNAL = (r"sans objet|aucun (?:signal|reseau|reseaux)|pas de (?:signal|reseau)|rien ne "
+              r"(?:capte|passe|s.affiche)|(?:il n.y a |y a |)rien du tout|no signal|no service|"
+              r"nothing shows")
+
+
 class TechnologySlot(Slot):
     name = "technology"
     reads_corrections = True
@@ -491,8 +588,8 @@ class TechnologySlot(Slot):
         if found and (not allowed or found in allowed):
             d.technology = found
             return True
-        if m.skip or re.search(rf"\b{DONT_KNOW}\b", m.folded):
-            d.technology = "unknown"
+        if m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded):
+            d.technology = "unknown"  # « sans objet, il n'y a aucun signal »: none to name
             return True
         return False
 

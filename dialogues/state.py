@@ -30,6 +30,8 @@ class Draft:
     sector: str | None = None
     operator: str | None = None
     operator_text: str | None = None
+    # Several operators (a dead zone where none works): their ids, `operator` then None.
+    operators: list[str] = field(default_factory=list)
     user_type: str | None = None
     technology: str | None = None
     location: str | None = None

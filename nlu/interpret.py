@@ -81,6 +81,24 @@ NO_FIELDS_INTENTS = frozenset(
     {"greet", "thank", "goodbye", "chitchat", "out_of_scope", "consumer_dispute", "help",
      "cancel", "restart"}
 )
+# « aucun opérateur ne capte », « peu importe l'opérateur », "no carrier works": every
+# network, whatever else the message names.
+_NO_OPERATOR = re.compile(
+    r"\b(?:aucun (?:des )?(?:(?:4|quatre) )?operateurs?\b|"
+    r"(?:quel que soit|quelque soit|peu importe) l.operateur\b|"
+    r"none of the (?:\w+ )?(?:operators|carriers|networks)\b|"
+    r"no (?:operator|carrier) (?:works|has|gets)\b)")
+# « tous les opérateurs », « tous les 4 », "all carriers": every network, unless the
+# message names one operator besides (« SFR ne capte pas alors que tous les opérateurs
+# passent ») or sets one aside (« tous sauf Free »).
+_EVERY_OPERATOR = re.compile(
+    r"\b(?:tous les (?:(?:4|quatre) )?operateurs\b|tous les (?:4|quatre)\s*(?:$|[,.;:!?)])|"
+    r"les (?:4|quatre) operateurs\b|(?:every|all) (?:\w+ )?(?:operators|carriers|networks)\b)")
+_LINKING = re.compile(r"\b(?:et|ni|and|nor|ainsi que)\b|[&+/]")
+_EXCEPT = re.compile(r"\b(?:sauf|a part|excepte|hormis|except|but not)\b")
+# What joins operators named as a group: « Orange, SFR et Free », « ni Orange ni SFR ».
+_LIST_GAP = re.compile(r"^[\s,]*(?:(?:et|ni|and|nor|ainsi que)\s+|[&+/]\s*)?"
+                       r"(?:(?:ni|chez|avec|with)\s+)*$")
 # Words the model may tag as an operator that name no operator at all.
 NOT_AN_OPERATOR = frozenset(
     fold(w) for w in """operateur opérateur operator box internet reseau réseau mobile fixe
@@ -159,14 +177,19 @@ class ParseResult:
     category_candidates: tuple[tuple[str, float], ...] = field(default=())
     # A scam impersonating a brand: nobody's operator is at fault.
     scam: bool = False
+    # Every operator named, in order: () when none is, (operator,) for one, several for
+    # « ni Orange ni SFR » or « aucun opérateur ne capte » (then `operator` is null).
+    operators: tuple[str, ...] = field(default=())
 
     CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
-                     "operator", "operator_text", "user_type", "technology", "location")
+                     "operator", "operators", "operator_text", "user_type", "technology",
+                     "location")
 
     def to_json(self) -> dict[str, Any]:
         """The `jalerte parse` record: the contract's keys, the candidates, then what the
         dialogue also reads (a scam's impersonated brand is no operator; the language)."""
         record = {k: getattr(self, k) for k in self.CONTRACT_KEYS}
+        record["operators"] = list(self.operators)
         record["category_candidates"] = [
             {"category": c, "score": s} for c, s in self.category_candidates
         ]
@@ -182,7 +205,8 @@ class ParseResult:
         category = record.get("category")
         return cls(
             **{k: record.get(k) for k in cls.CONTRACT_KEYS
-               if k not in ("text", "confidence", "is_report")},
+               if k not in ("text", "confidence", "is_report", "operators")},
+            operators=tuple(str(o) for o in record.get("operators") or ()),
             text=str(record.get("text") or ""),
             confidence=float(record.get("confidence") or 0.0),
             is_report=bool(record.get("is_report")),
@@ -210,6 +234,7 @@ class Interpreter:
         self.lexicon = lexicon
         self._operators = OperatorFinder(lexicon.operator_spellings, lexicon.service_numbers,
                                          lexicon.ordinary_words, lexicon.fuzzy_min_length)
+        self._spellings = frozenset(fold(s).strip() for s in lexicon.operator_spellings)
         self._mail_words = PhraseMatcher({w: "mail" for w in lexicon.mail_words})
         self._parcel_words = PhraseMatcher({w: "parcel" for w in lexicon.parcel_words})
         self._scam_words = PhraseMatcher({w: "scam" for w in lexicon.scam_words})
@@ -231,6 +256,39 @@ class Interpreter:
                 continue
             return m
         return None
+
+    def find_operators(self, text: str, language: str = "fr") -> tuple[str, ...]:
+        """Several operators named as one group: « aucun opérateur ne capte », « tous les
+        opérateurs » (the four networks), « ni Orange ni SFR », « Orange, SFR et Free »
+        (names joined only by commas, et, ni…); () otherwise (« c'est SFR pas Orange »)."""
+        folded = fold(text)
+        found = [m for m in self._operators.find(text)
+                 if not self._is_homograph(text, m, language)]
+        if _NO_OPERATOR.search(folded) and not _EXCEPT.search(folded):
+            # "none of the networks work, I tried Orange and SFR": the ones tried, not
+            # four, when several are named (counting an untried one would be a guess).
+            tried = tuple(dict.fromkeys(m.value for m in found
+                                        if fold(m.surface).strip() in self._spellings))
+            return tried if len(tried) > 1 else self.taxonomy.ALL_NETWORKS
+        if _EVERY_OPERATOR.search(folded):
+            named = {m.value for m in found}
+            return () if named or _EXCEPT.search(folded) else self.taxonomy.ALL_NETWORKS
+        # Names as spelt in the lexicon only (« Bourges » is no typo of Bouygues here), and
+        # a list with a word that makes it one (« SFR, Orange m'a démarché » is not).
+        found = [m for m in found if fold(m.surface).strip() in self._spellings]
+        chain: list[str] = []
+        linked = False
+        for previous, m in zip([None, *found], found):
+            gap = folded[previous.end:m.start] if previous is not None else ""
+            joined = previous is not None and _LIST_GAP.match(gap)
+            if not joined:
+                if len(chain) > 1 and linked:
+                    break
+                chain, linked = [], False
+            linked = linked or bool(joined and _LINKING.search(gap))
+            if m.value not in chain:
+                chain.append(m.value)
+        return tuple(chain) if len(chain) > 1 and linked else ()
 
     def _is_homograph(self, text: str, m: Match, language: str) -> bool:
         folded = fold(m.surface)
@@ -375,8 +433,12 @@ class Interpreter:
 
         spans = list(raw.get("entities") or [])
         operator = operator_text = None
+        operators: tuple[str, ...] = ()
         if intent not in NO_FIELDS_INTENTS:
-            if known:
+            operators = self.find_operators(text, language)
+            if operators:
+                pass  # several: no single operator, no text as written
+            elif known:
                 operator, operator_text = known.value, known.surface
             else:
                 operator_text = self._unknown_operator(text, spans)
@@ -393,13 +455,14 @@ class Interpreter:
                 category_confidence = dict(candidates)["unsolicited_sales"]
             if category == "unsolicited_sales" and not self._own_operator(text):
                 operator = operator_text = None
+                operators = ()
                 scam = True
         if category in _MOBILE_EQUIVALENT and self.resolve_sector(
             text, None, operator, technology
         ) == "mobile":
             category = _MOBILE_EQUIVALENT[category]
         sector = self.resolve_sector(text, category, operator, technology)
-        if (is_report and operator is None and operator_text is None
+        if (is_report and operator is None and operator_text is None and not operators
                 and self._is_about_mail(text, category, sector)):
             operator, sector = "la_poste", "postal"
         if intent in NO_FIELDS_INTENTS:
@@ -411,6 +474,7 @@ class Interpreter:
             language=language, category_confidence=round(category_confidence, 4),
             ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
             category_candidates=candidates, scam=scam,
+            operators=operators or ((operator,) if operator else ()),
         )
 
     def is_scam(self, text: str) -> bool:

@@ -48,6 +48,12 @@ _EVERYDAY = {"village", "villages", "maison", "maisons", "campagne", "quartier",
              "chez", "moi", "home", "house", "work", "office", "town", "city", "country",
              "hameau", "commune", "chateau", "eglise", "mairie", "centre ville", "la ville",
              "le village", "la maison", "la campagne", "le quartier", "la mer", "la montagne"}
+# « le bureau de poste de Felletin »: after these, « de X » is the commune itself.
+_OF_THE_COMMUNE = {"poste", "bureau", "gare"}
+# Regions that are also (small) communes: « envoyé par ma sœur de Bretagne ».
+_REGIONS = {"bretagne", "normandie", "alsace", "lorraine", "picardie", "champagne", "bourgogne",
+            "auvergne", "limousin", "aquitaine", "provence", "occitanie", "gascogne",
+            "franche comte", "artois", "berry", "anjou", "poitou", "savoie", "bresse"}
 _GENERIC = {"saint", "sainte", "mont", "port", "pont", "bourg", "ville", "bois", "plan",
             "passage", "chapelle", "pin", "fort", "perche", "vallee", "roche", "garde",
             "tour", "barre", "haye", "motte", "ferte", "fontaine", "gare", "poste", "place"}
@@ -100,6 +106,17 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     h = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
     return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _offset(text: str, words: list[str], i: int) -> int:
+    """Where in `text` (roughly) its i-th word begins: the text up to it has i words."""
+    count, position = 0, 0
+    for found in re.finditer(r"\w+", text):
+        if count == i:
+            return found.start()
+        count += 1
+        position = found.end()
+    return position
 
 
 def _cell(latitude: float, longitude: float) -> tuple[int, int]:
@@ -249,7 +266,7 @@ class Places:
                 before = words[max(0, i - 2):i]
                 if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
                         len(before) == 2 and before[1] in ("de", "du", "des", "d")
-                        and before[0] in _NOT_A_COMMUNE_AFTER):
+                        and before[0] in _NOT_A_COMMUNE_AFTER - _OF_THE_COMMUNE):
                     continue  # « rue de Lannoy à Roubaix »: the street, not the commune
                 # « depuis le passage du cyclone »: in a sentence, a name that starts with
                 # an article is a commune only when capitalised.
@@ -275,11 +292,21 @@ class Places:
                 postcode = next((p for p in postcodes if p in commune.postcodes), None)
                 used |= set(range(i, i + n))
                 # « pas à Rennes mais à Cesson », "Rezé, not Nantes": set aside.
-                negated = bool(_NEGATIONS & set(words[max(0, i - 3):i]))
+                # But « ne capte pas à Quimper » negates the verb, not the place.
+                window = words[max(0, i - 3):i]
+                negated = bool(_NEGATIONS & set(window)) and not (
+                    "pas" in window and not _NEGATIONS & set(window) - {"pas"}
+                    and {"ne", "n"} & set(words[max(0, i - 6):i - window[::-1].index("pas") - 1]))
                 # « à St Gilles (commune de St Paul) »: the commune said as such.
                 said = i >= 2 and words[i - 1] in ("de", "d", "of") and words[i - 2] in (
                     "commune", "ville", "municipality", "town")
-                ranked.append(((negated, not said, not located, not (capital or answer), -n, i),
+                # « Ligne fixe coupée… à Evisa »: a capital that only starts a sentence
+                # says less than one inside it; « un colis de Bretagne… à Felletin »: a
+                # region's name is a commune last.
+                opening = i == 0 or bool(re.search(
+                    r"[.!?…]\s*$", text[:_offset(text, words, i)]))
+                ranked.append(((negated, not said, not located, not (capital or answer),
+                                name in _REGIONS, capital and opening and not answer, -n, i),
                                i, commune.label(postcode)))
         if not ranked and answer:
             ranked = self._near_misses(words, departments)

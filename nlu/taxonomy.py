@@ -35,6 +35,8 @@ class Category:
     asks: tuple[str, ...] = ()
     # Fields the problem settles on its own: a fibre connection is over fibre.
     implies: Mapping[str, str] = field(default_factory=dict)
+    # The sectors where one alert of this problem may name several operators.
+    several_operators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ class Taxonomy:
     categories: Mapping[str, Category]
     operators: Mapping[str, Operator]
     technologies: tuple[str, ...]
+
+    # What « aucun opérateur ne capte » / « tous les opérateurs » names: the networks.
+    ALL_NETWORKS = ("orange", "sfr", "bouygues", "free")
+
+    def allows_several(self, sector: object, category: object) -> bool:
+        """Whether an alert of this problem in this sector may name several operators."""
+        found = self.categories.get(category) if isinstance(category, str) else None
+        return found is not None and sector in found.several_operators
 
     def alert_problems(self, alert: Mapping[str, object]) -> list[str]:
         """Why an alert record breaks the taxonomy's rules (empty when it is consistent):
@@ -71,6 +81,36 @@ class Taxonomy:
                 problems.append(f"technology {technology} does not apply to sector {sector}")
         if alert.get("user_type") not in self.user_types:
             problems.append(f"unknown user type {alert.get('user_type')!r}")
+        problems += self._operators_problems(alert)
+        return problems
+
+    def _operators_problems(self, alert: Mapping[str, object]) -> list[str]:
+        """`operators` (when the record has it): known ids serving the sector, no
+        duplicate, several only where the problem allows it, `operator` the single id or
+        null when there are several."""
+        if "operators" not in alert:
+            return []
+        operators, operator = alert.get("operators"), alert.get("operator")
+        sector = alert.get("sector")
+        if not isinstance(operators, (list, tuple)):
+            return [f"operators must be a list, not {operators!r}"]
+        problems = []
+        for oid in operators:
+            if oid not in self.operators:
+                problems.append(f"unknown operator {oid!r} in operators")
+            elif sector not in self.operators[oid].sectors:
+                problems.append(f"operator {oid} does not serve sector {sector}")
+        if len(set(operators)) != len(operators):
+            problems.append(f"duplicate operators {list(operators)!r}")
+        if len(operators) > 1:
+            if not self.allows_several(sector, alert.get("category")):
+                problems.append(f"several operators for {alert.get('category')} in {sector}")
+            if operator is not None:
+                problems.append("operator must be null when there are several operators")
+            if alert.get("operator_text") is not None:
+                problems.append("no operator_text when there are several operators")
+        elif list(operators) != ([operator] if operator is not None else []):
+            problems.append(f"operators {list(operators)!r} disagree with operator {operator!r}")
         return problems
 
     @classmethod
@@ -81,7 +121,8 @@ class Taxonomy:
             sectors=dict(raw["sectors"]),
             categories={
                 cid: Category(cid, c["label"], tuple(c["sectors"]), tuple(c.get("asks") or ()),
-                              dict(c.get("implies") or {}))
+                              dict(c.get("implies") or {}),
+                              tuple(c.get("several_operators") or ()))
                 for cid, c in raw["categories"].items()
             },
             operators={

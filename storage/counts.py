@@ -16,28 +16,58 @@ from storage.db import upsert_insert
 from storage.models import FREE_TEXT_OPERATOR, AlertCount
 
 
-def count_key(alert: dict[str, Any], created: datetime) -> dict[str, str]:
+def count_operators(alert: dict[str, Any]) -> list[str]:
+    """The operator keys an alert counts under: each of its operators, else the free-text
+    mark (an operator typed by hand is never an operator), else "" (none)."""
+    operators = list(alert.get("operators") or ())
+    if not operators and alert.get("operator"):
+        operators = [alert["operator"]]
+    return operators or [FREE_TEXT_OPERATOR if alert.get("operator_text") else ""]
+
+
+def count_keys(alert: dict[str, Any], created: datetime) -> list[dict[str, str]]:
+    """One key per operator of the alert (the first one is where it counts once)."""
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
-    operator = alert.get("operator") or (FREE_TEXT_OPERATOR if alert.get("operator_text")
-                                         else "")
-    return {"month": created.astimezone(timezone.utc).strftime("%Y-%m"), "operator": operator,
-            "category": alert.get("category") or "", "sector": alert.get("sector") or "",
-            "user_type": alert.get("user_type") or "", "channel": alert.get("channel") or ""}
+    fields = {"month": created.astimezone(timezone.utc).strftime("%Y-%m"),
+              "category": alert.get("category") or "", "sector": alert.get("sector") or "",
+              "user_type": alert.get("user_type") or "", "channel": alert.get("channel") or ""}
+    return [{**fields, "operator": operator} for operator in count_operators(alert)]
 
 
 async def count_alert(session: AsyncSession, alert: dict[str, Any], created: datetime) -> None:
-    """+1 for a newly saved alert, in the transaction that saves it."""
-    insert = upsert_insert(session.bind.dialect.name, AlertCount).values(
-        **count_key(alert, created), count=1)
-    await session.execute(insert.on_conflict_do_update(
-        index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
-        set_={"count": AlertCount.count + 1}))
+    """+1 per operator for a newly saved alert (+1 alert in all, in its first operator's
+    row), in the transaction that saves it."""
+    for n, key in enumerate(count_keys(alert, created)):
+        once = 1 if n == 0 else 0
+        insert = upsert_insert(session.bind.dialect.name, AlertCount).values(
+            **key, count=1, alerts=once)
+        await session.execute(insert.on_conflict_do_update(
+            index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
+            set_={"count": AlertCount.count + 1, "alerts": AlertCount.alerts + once}))
 
 
-def rebuild_sql(dialect: str) -> str:
-    month = ("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')" if dialect == "postgresql"
-             else "strftime('%Y-%m', created_at)")
+def rebuild_sql(dialect: str, several: bool = True) -> str:
+    """The counts from the alerts, as `count_alert` makes them: an alert about several
+    operators (rows in alert_operators) in one row per operator, once in all (`alerts`)
+    in the row of its first one. `several=False`: the schema before 0007 (no
+    alert_operators, no `alerts` column), for migration 0005."""
+    month = ("to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM')" if dialect == "postgresql"
+             else "strftime('%Y-%m', a.created_at)")
+    if several:
+        return f"""
+        INSERT INTO alert_counts (month, operator, category, sector, user_type, channel, count,
+                                  alerts)
+        SELECT {month},
+               COALESCE(o.operator, a.operator,
+                        CASE WHEN a.operator_text IS NOT NULL AND a.operator_text <> ''
+                             THEN '{FREE_TEXT_OPERATOR}' ELSE '' END),
+               COALESCE(a.category, ''), COALESCE(a.sector, ''), COALESCE(a.user_type, ''),
+               COALESCE(a.channel, ''), count(*),
+               SUM(CASE WHEN o.position IS NULL OR o.position = 0 THEN 1 ELSE 0 END)
+        FROM alerts a LEFT JOIN alert_operators o ON o.alert_id = a.id
+        GROUP BY 1, 2, 3, 4, 5, 6"""
+    month = month.replace("a.created_at", "created_at")
     return f"""
         INSERT INTO alert_counts (month, operator, category, sector, user_type, channel, count)
         SELECT {month},

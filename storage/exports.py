@@ -97,6 +97,7 @@ CSV_COLUMNS: list[str] = [
     "operator_label",
     "operator_group",
     "operator_text",
+    "operators",
     "technology",
     "location",
     "department",
@@ -128,6 +129,8 @@ def _cell(value: Any) -> str:
     """One CSV cell as text, neutralised against formula injection."""
     if value is None:
         return ""
+    if isinstance(value, list):  # operators: ids joined by « | »
+        value = "|".join(map(str, value))
     if isinstance(value, bool):
         text = "yes" if value else "no"
     else:
@@ -220,6 +223,8 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
         "operator_label": operator.name if operator else None,
         "operator_group": operator.group if operator else None,
         "operator_text": alert.get("operator_text"),
+        # Every operator id of the alert (several for a dead zone), joined by « | » in CSV.
+        "operators": _operators_cell(alert),
         "technology": alert.get("technology"),
         "location": alert.get("location"),
         "department": department_of(alert.get("location")),
@@ -231,6 +236,13 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
         "photo_count": len(photos),
         "photos": [photo["sha256"] for photo in photos],
     }
+
+
+def _operators_cell(alert: Mapping[str, Any]) -> list[str]:
+    operators = alert.get("operators")
+    if operators is None:
+        operators = [alert["operator"]] if alert.get("operator") else []
+    return list(operators)
 
 
 def alerts_csv(alerts: list[dict], taxonomy: Taxonomy) -> bytes:
@@ -392,8 +404,10 @@ def opendata_csv(alerts: list[dict], taxonomy: Taxonomy, threshold: int = 5) -> 
     """
     counts = OpenDataCounts(taxonomy, threshold)
     for alert in alerts:
-        counts.add(_month(alert.get("created_at")), alert.get("sector"), alert.get("category"),
-                   alert.get("operator"), alert.get("location"))
+        # An alert about several operators counts once for each of them.
+        for operator in _operators_cell(alert) or [alert.get("operator")]:
+            counts.add(_month(alert.get("created_at")), alert.get("sector"),
+                       alert.get("category"), operator, alert.get("location"))
     return counts.csv()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import BigInteger as sa_BigInteger
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -42,6 +42,9 @@ class Message(Base):
     """One line of the transcript: what the person sent, or what the bot answered."""
 
     __tablename__ = "messages"
+    # The funnel and the list's filters read these indexes alone.
+    __table_args__ = (Index("ix_messages_step", "step", "sender", "conversation_id"),
+                      Index("ix_messages_marks", "marks", "conversation_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
@@ -53,6 +56,10 @@ class Message(Base):
     nlu: Mapped[Any | None] = mapped_column(JSON)  # the parse of a user text
     attachments: Mapped[Any | None] = mapped_column(JSON)  # photo hashes, rejected files
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Review markers (ids and flags only, never text; see migration 0006): the question
+    # a bot reply ended on, or a person's message answered; MARK_* flags of the turn.
+    step: Mapped[str | None] = mapped_column(String(32))
+    marks: Mapped[int | None]
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
@@ -107,6 +114,28 @@ class Alert(Base):
 
     photos: Mapped[list[AlertPhoto]] = relationship(
         order_by="AlertPhoto.position", lazy="selectin", cascade="all, delete-orphan")
+    # The operators of an alert about several (`operator` is then null); none for one.
+    operator_links: Mapped[list[AlertOperator]] = relationship(
+        order_by="AlertOperator.position", lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def operators(self) -> list[str]:
+        """Every operator id of the alert: several, [operator], or []."""
+        if self.operator_links:
+            return [link.operator for link in self.operator_links]
+        return [self.operator] if self.operator else []
+
+
+class AlertOperator(Base):
+    """One operator of an alert about several (« aucun opérateur ne capte »): a row per
+    operator, so that the counts and the filters are plain joins on any database."""
+
+    __tablename__ = "alert_operators"
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    operator: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    position: Mapped[int]
 
 
 class StaffUser(Base):
@@ -186,7 +215,9 @@ class StaffSession(Base):
 class AlertCount(Base):
     """Alerts per month and per statistics field, kept with every saved alert: the
     dashboard reads these rows instead of every alert. No free text: an
-    operator typed by hand counts as FREE_TEXT_OPERATOR, empty strings stand for none."""
+    operator typed by hand counts as FREE_TEXT_OPERATOR, empty strings stand for none.
+    An alert about several operators counts in one row per operator (`count`), and once
+    in all (`alerts`: 1 in the row of its first operator only), for the totals."""
 
     __tablename__ = "alert_counts"
 
@@ -197,6 +228,12 @@ class AlertCount(Base):
     user_type: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+    alerts: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 FREE_TEXT_OPERATOR = "~texte"  # never an operator id of the taxonomy
+
+# Message.marks
+MARK_UNSURE = 1  # a person's message the NLU was unsure about
+MARK_CORRECTED = 2  # a person's message that corrected the bot
+MARK_REPEATED = 4  # a bot reply asking again the question it had just asked

@@ -15,7 +15,8 @@ from storage.counts import count_alert
 from storage.db import Database
 from storage.inline import inline
 from storage.models import (
-    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo, utcnow,
+    Alert, AlertOperator, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
+    utcnow,
 )
 
 ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "category", "technology",
@@ -29,6 +30,7 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
     data: dict[str, Any] = {"id": alert.id}
     data.update({name: getattr(alert, name) for name in ALERT_FIELDS})
     data.update(
+        operators=alert.operators,
         channel=alert.channel,
         conversation_id=alert.conversation_id,
         created_at=iso_utc(alert.created_at),
@@ -90,11 +92,13 @@ class TurnRecord:
         return self.conversation.id
 
     def add_message(self, sender: str, kind: str, text: str | None = None,
-                    payload: Any = None, nlu: Any = None, attachments: Any = None) -> None:
+                    payload: Any = None, nlu: Any = None, attachments: Any = None,
+                    step: str | None = None, marks: int | None = None) -> None:
         """Queued, then written with the turn's other messages in one statement."""
         self._messages.append(dict(
             conversation_id=self.conversation.id, sender=sender, kind=kind, text=text,
             payload=payload, nlu=nlu, attachments=attachments, created_at=utcnow(),
+            step=step, marks=marks,
         ))
 
     async def _write_messages(self) -> None:
@@ -189,6 +193,9 @@ class TurnRecord:
             raise InconsistentAlert("; ".join(problems))
         alert = Alert(id=record["id"], conversation_id=self.conversation.id, channel=channel,
                       photos=[], **{name: record.get(name) for name in ALERT_FIELDS})
+        several = list(record.get("operators") or ())
+        alert.operator_links = ([AlertOperator(operator=o, position=n)
+                                 for n, o in enumerate(several)] if len(several) > 1 else [])
         alert.shared = bool(record.get("shared"))
         for position, photo in enumerate(record.get("photos") or []):
             stored = await self.session.get(Photo, photo["sha256"])

@@ -13,10 +13,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import Database
 from storage.models import (
-    FREE_TEXT_OPERATOR, Alert, AlertCount, AlertPhoto, Annotation, Conversation, Message,
+    FREE_TEXT_OPERATOR, Alert, AlertCount, AlertOperator, AlertPhoto, Annotation, Conversation,
+    Message,
     StaffSession, StaffUser,
 )
 from storage.repository import ALERT_FIELDS, alert_to_json, iso_utc
@@ -70,12 +72,18 @@ class AlertFilter:
             end = datetime.combine(self.end + timedelta(days=1), time.min, timezone.utc)
             where.append(Alert.created_at < end)
         for column, value in ((Alert.sector, self.sector), (Alert.category, self.category),
-                              (Alert.operator, self.operator), (Alert.user_type, self.user_type),
-                              (Alert.channel, self.channel)):
+                              (Alert.user_type, self.user_type), (Alert.channel, self.channel)):
             if value:
                 where.append(column == value)
+        # An alert about several operators is found under each of them (an alias: the
+        # statistics join alert_operators themselves).
+        linked = aliased(AlertOperator)
+        if self.operator:
+            where.append(or_(Alert.operator == self.operator, exists().where(
+                linked.alert_id == Alert.id, linked.operator == self.operator)))
         if self.operators_in_group is not None:
-            where.append(Alert.operator.in_(self.operators_in_group))
+            where.append(or_(Alert.operator.in_(self.operators_in_group), exists().where(
+                linked.alert_id == Alert.id, linked.operator.in_(self.operators_in_group))))
         if self.photo is not None:
             has_photo = exists().where(AlertPhoto.alert_id == Alert.id)
             where.append(has_photo if self.photo else ~has_photo)
@@ -100,25 +108,39 @@ def _utc_month(dialect: str) -> Any:
     return func.strftime("%Y-%m", Alert.created_at)
 
 
-async def _photo_hashes(session: AsyncSession, alert_ids: list[str]) -> dict[str, list[str]]:
-    """The sha256 of each alert's photos, in their order."""
+async def _per_alert(session: AsyncSession, alert_id, value, position,
+                     alert_ids: list[str]) -> dict[str, list[str]]:
+    """`value` of a table keyed by alert, for each of those alerts, in `position` order."""
     if not alert_ids:
         return {}
     found: dict[str, list[str]] = defaultdict(list)
-    rows = await session.execute(
-        select(AlertPhoto.alert_id, AlertPhoto.photo_sha256)
-        .where(AlertPhoto.alert_id.in_(alert_ids))
-        .order_by(AlertPhoto.alert_id, AlertPhoto.position))
-    for alert_id, sha256 in rows:
-        found[alert_id].append(sha256)
+    rows = await session.execute(select(alert_id, value).where(alert_id.in_(alert_ids))
+                                 .order_by(alert_id, position))
+    for key, item in rows:
+        found[key].append(item)
     return found
 
 
-def _exported_alert(row: Any, photos: list[str]) -> dict[str, Any]:
+async def _photo_hashes(session: AsyncSession, alert_ids: list[str]) -> dict[str, list[str]]:
+    """The sha256 of each alert's photos, in their order."""
+    return await _per_alert(session, AlertPhoto.alert_id, AlertPhoto.photo_sha256,
+                            AlertPhoto.position, alert_ids)
+
+
+async def _several_operators(session: AsyncSession, alert_ids: list[str]
+                             ) -> dict[str, list[str]]:
+    """The operators of those alerts that are about several, in their order."""
+    return await _per_alert(session, AlertOperator.alert_id, AlertOperator.operator,
+                            AlertOperator.position, alert_ids)
+
+
+def _exported_alert(row: Any, photos: list[str],
+                    several: list[str] | None = None) -> dict[str, Any]:
     """One row of `alert_batches` as `alert_to_json` gives the alert (what an export reads)."""
     data: dict[str, Any] = {"id": row.id}
     data.update({name: getattr(row, name) for name in ALERT_FIELDS})
-    data.update(channel=row.channel, created_at=iso_utc(row.created_at),
+    data.update(operators=several or ([row.operator] if row.operator else []),
+                channel=row.channel, created_at=iso_utc(row.created_at),
                 photos=[{"sha256": sha256} for sha256 in photos])
     return data
 
@@ -241,8 +263,11 @@ class StaffRepository:
         async with self.db.session() as session:
             result = await session.stream(query)
             async for rows in result.partitions():
-                photos = await _photo_hashes(session, [row.id for row in rows])
-                yield [_exported_alert(row, photos.get(row.id, [])) for row in rows]
+                ids = [row.id for row in rows]
+                photos = await _photo_hashes(session, ids)
+                several = await _several_operators(session, ids)
+                yield [_exported_alert(row, photos.get(row.id, []), several.get(row.id))
+                       for row in rows]
 
     async def opendata_groups(self, flt: AlertFilter
                               ) -> AsyncIterator[list[tuple[str, str | None, str | None,
@@ -254,8 +279,12 @@ class StaffRepository:
         can then settle each month as soon as the next one starts."""
         where = and_(*flt.conditions()) if flt.conditions() else True
         month = _utc_month(self.db.engine.dialect.name)
-        columns = [month, Alert.sector, Alert.category, Alert.operator, Alert.location]
-        query = (select(*columns, func.count()).where(where).group_by(*columns)
+        # An alert about several operators counts once for each of them.
+        operator = func.coalesce(AlertOperator.operator, Alert.operator)
+        columns = [month, Alert.sector, Alert.category, operator, Alert.location]
+        query = (select(*columns, func.count())
+                 .select_from(Alert).outerjoin(AlertOperator, AlertOperator.alert_id == Alert.id)
+                 .where(where).group_by(*columns)
                  .order_by(month).execution_options(yield_per=EXPORT_BATCH * 10))
         async with self.db.session() as session:
             result = await session.stream(query)
@@ -271,15 +300,28 @@ class StaffRepository:
             return await self._counted_groups(flt)
         where = and_(*flt.conditions()) if flt.conditions() else True
         month = _utc_month(self.db.engine.dialect.name)
-        typed = case((Alert.operator.is_(None), Alert.operator_text), else_=None)
-        columns = [Alert.operator, typed, Alert.category, Alert.sector, Alert.user_type,
+        # An alert about several operators: one group per operator, once in all (`alerts`,
+        # in its first operator's group).
+        operator = func.coalesce(AlertOperator.operator, Alert.operator)
+        typed = case((operator.is_(None), Alert.operator_text), else_=None)
+        columns = [operator, typed, Alert.category, Alert.sector, Alert.user_type,
                    Alert.channel, month]
         names = ("operator", "operator_text", "category", "sector", "user_type", "channel",
                  "month")
+        once = func.sum(case((or_(AlertOperator.position.is_(None),
+                                  AlertOperator.position == 0), 1), else_=0))
+        # Filtered on operators: only theirs, each alert once under them.
+        if flt.operator:
+            where, once = and_(where, operator == flt.operator), func.count()
+        if flt.operators_in_group is not None:
+            where, once = and_(where, operator.in_(flt.operators_in_group)), func.count()
         async with self.db.session() as session:
-            rows = await session.execute(select(*columns, func.count()).where(where)
-                                         .group_by(*columns))
-            return [(dict(zip(names, row[:-1])), row[-1]) for row in rows]
+            rows = await session.execute(
+                select(*columns, func.count(), once).select_from(Alert)
+                .outerjoin(AlertOperator, AlertOperator.alert_id == Alert.id)
+                .where(where).group_by(*columns))
+            return [({**dict(zip(names, row[:-2])), "alerts": int(row[-1])}, row[-2])
+                    for row in rows]
 
     async def _counted_groups(self, flt: AlertFilter) -> list[tuple[dict, int]]:
         where: list[Any] = []
@@ -300,17 +342,35 @@ class StaffRepository:
                    AlertCount.user_type, AlertCount.channel, AlertCount.month]
         async with self.db.session() as session:
             # One row per group already (the key is the primary key): no GROUP BY.
-            rows = await session.execute(select(*columns, AlertCount.count)
+            rows = await session.execute(select(*columns, AlertCount.count, AlertCount.alerts)
                                          .where(and_(*where) if where else True))
             groups = []
-            for operator, category, sector, user_type, channel, in_month, count in rows:
+            for operator, category, sector, user_type, channel, in_month, count, once in rows:
                 typed = operator == FREE_TEXT_OPERATOR
                 groups.append(({"operator": None if typed else (operator or None),
                                 "operator_text": "texte libre" if typed else None,
                                 "category": category or None, "sector": sector or None,
                                 "user_type": user_type or None, "channel": channel or None,
-                                "month": in_month}, int(count)))
+                                "month": in_month,
+                                # Filtered on operators: each alert once under them.
+                                "alerts": int(count if flt.operator or flt.operators_in_group
+                                              is not None else once)}, int(count)))
             return groups
+
+    async def free_text_operators(self, flt: AlertFilter, limit: int = 50
+                                  ) -> list[tuple[str, int]]:
+        """The operators typed by hand (« autre (texte libre) » in the statistics), as
+        written (case and spaces aside), most frequent first, for the table beside it."""
+        conditions = [*flt.conditions(), Alert.operator.is_(None),
+                      Alert.operator_text.is_not(None), Alert.operator_text != "",
+                      ~exists().where(AlertOperator.alert_id == Alert.id)]
+        typed = func.lower(func.trim(Alert.operator_text))
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(typed, func.min(Alert.operator_text), func.count())
+                .where(and_(*conditions)).group_by(typed)
+                .order_by(func.count().desc(), typed).limit(limit))
+            return [(written, int(count)) for _, written, count in rows]
 
     async def alert(self, alert_id: str) -> dict | None:
         async with self.db.session() as session:
@@ -399,5 +459,5 @@ def _mark(lines: Iterable[TranscriptLine]) -> None:
                            or (nlu.get("is_report") and not nlu.get("category")))
         value = (m.payload or {}).get("value", "") if m.kind == "choice" else ""
         following = next((n.message for n in lines[i + 1:] if n.message.sender == "bot"), None)
-        line.corrected = value.startswith("fix:") or bool(
+        line.corrected = value.startswith("fix:") or bool((m.marks or 0) & 2) or bool(
             following is not None and (following.text or "").startswith(_FIX_REPLIES))

@@ -26,8 +26,8 @@ from nlu.text import fold
 
 PEOPLE_DIR = Path(__file__).with_name("people")
 TAXONOMY = Taxonomy.load()
-CHECKED = ("category", "sector", "operator", "operator_text", "user_type", "technology",
-           "location", "contacted_customer_service")
+CHECKED = ("category", "sector", "operator", "operators", "operator_text", "user_type",
+           "technology", "location", "contacted_customer_service")
 MAX_MESSAGES = 16
 _NAME_WORDS = {"saint", "sainte", "st", "ste", "le", "la", "les", "sur", "en", "de", "du", "des",
                "l", "d", "sous", "lez", "les"}
@@ -82,7 +82,9 @@ class Outcome:
             if name not in self.person.expect or not self.said(name):
                 continue
             meant, got = self.person.expect[name], self.saved.get(name)
-            if name in ("location", "operator_text"):
+            if name == "operators":  # several operators: which ones, in any order
+                ok = sorted(meant or []) == sorted(got or [])
+            elif name in ("location", "operator_text"):
                 ok = meant is None and got is None or (
                     meant is not None and got is not None and fold(str(meant)) in fold(got))
             else:
@@ -123,6 +125,10 @@ def _button_for(person: Person, slot: str) -> ChoiceEvent | TextEvent | None:
     """What a patient person presses when a question comes back: the matching button."""
     meant = person.expect.get(slot)
     if slot == "operator":
+        several = person.expect.get("operators") or []
+        if len(several) > 1:  # the names, typed: « Orange et SFR »
+            names = [TAXONOMY.operators[o].name for o in several]
+            return TextEvent(", ".join(names[:-1]) + " et " + names[-1])
         if meant:
             return ChoiceEvent(f"operator:{meant}")
         return ChoiceEvent("operator:unknown") if not person.expect.get("operator_text") \

@@ -150,6 +150,21 @@ CASES = [
         S("oui deux fois, sans réponse", "confirmation", says="Non → Oui"),
         S(SEND, "rating", saved={"operator": "orange", "contacted_customer_service": "yes"}),
     ]),
+    Case("more words at the summary about the same problem are kept, not a new problem", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S(C("contacted_customer_service:yes"), "confirmation"),
+        S("une précision : ils ont aussi ajouté des frais de résiliation, mais le problème "
+          "est le même", "confirmation", says="noté"),
+        S(SEND, "rating", saved={"category": "billing", "operator": "bouygues"}),
+    ]),
+    Case("« sans objet, aucun signal » answers the technology question", [
+        S("aucun réseau Orange dans tout le village à Gap, ça a toujours été comme ça",
+          "technology"),
+        S("sans objet, il n'y a aucun signal", "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S(SEND, "rating", saved={"technology": "unknown"}),
+    ]),
     Case("a business says so at the summary", [
         S("on me facture deux fois mon forfait mobile chez Bouygues",
           "contacted_customer_service"),
@@ -402,6 +417,60 @@ CASES = [
         S(SEND, "rating", says="no individual follow-up",
           saved={"language": "en", "advice_sheet": "billing_telecom"}),
     ]),
+    Case("several operators: « aucun opérateur ne capte »", [
+        S("aucun opérateur ne capte dans mon village à Murat 15300", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation",
+          says="Orange, SFR, Bouygues Telecom, Free"),
+        S(SEND, "rating", saved={"category": "coverage", "operator": None,
+                                 "operators": ["orange", "sfr", "bouygues", "free"],
+                                 "operator_text": None}),
+    ]),
+    Case("several operators: « ni Orange ni SFR » then « non, juste Orange et SFR »", [
+        S("pas de réseau mobile ni Orange ni SFR ni Free à Murat 15300", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation", says="Orange, SFR, Free"),
+        S("non, juste Orange et SFR", "confirmation", says="Orange, SFR"),
+        S(SEND, "rating", saved={"operator": None, "operators": ["orange", "sfr"]}),
+    ]),
+    Case("several operators: « Orange, SFR et Free » as the answer", [
+        S("pas de réseau dans mon village à Murat 15300", "operator"),
+        S("Orange, SFR et Free", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S(SEND, "rating", saved={"operators": ["orange", "sfr", "free"]}),
+    ]),
+    Case("several operators: « tous les opérateurs »", [
+        S("pas de réseau dans mon village à Murat 15300", "operator"),
+        S("tous les opérateurs", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S(SEND, "rating", saved={"operator": None,
+                                 "operators": ["orange", "sfr", "bouygues", "free"]}),
+    ]),
+    Case("several operators: the button, then « Orange et SFR » typed", [
+        S("pas de réseau dans mon village à Murat 15300", "operator"),
+        S(C("operator:several"), "operator", says="Lesquels"),
+        S("Orange et SFR", "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation", says="Orange, SFR"),
+        S(SEND, "rating", saved={"operator": None, "operators": ["orange", "sfr"]}),
+    ]),
+    Case("several operators: the button, then « aucun ne capte »", [
+        S("pas de réseau dans mon village à Murat 15300", "operator"),
+        S("plusieurs", "operator", says="Lesquels"),
+        S(C("operator:all"), "technology"),
+        S(C("technology:4g"), "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S(SEND, "rating", saved={"operators": ["orange", "sfr", "bouygues", "free"]}),
+    ]),
+    Case("several operators are not offered for a bill, one operator is kept", [
+        S("problème de facturation sur mon forfait mobile", "category"),
+        S("oui", "operator"),
+        S("Free", "contacted_customer_service"),
+        S("non", "confirmation"),
+        S(SEND, "rating", saved={"operator": "free", "operators": ["free"]}),
+    ]),
     Case("a second send of the same summary saves nothing twice", [
         S("colis Mondial Relay jamais livré au point relais", "location"),
         S("Lille", "contacted_customer_service"),
@@ -449,6 +518,23 @@ async def test_french_replies_keep_marks_with_their_words(bot) -> None:
     assert "\u00a0?" in summary and "\u00a0:" in summary
 
 
+async def test_several_operators_are_a_button_only_where_allowed(bot) -> None:
+    """« Plusieurs opérateurs » at the operator question of a mobile network problem, not
+    of a bill; an old « plusieurs » button pressed for a bill is refused."""
+    out = await bot.send("pas de réseau dans mon village")
+    assert out.expecting == "operator"
+    values = [c.value for r in out.replies for c in getattr(r, "choices", ())]
+    assert "operator:several" in values
+    await bot.send(C("new:alert"))
+    await bot.send("problème de facturation sur mon forfait mobile")
+    out = await bot.send("oui")
+    assert out.expecting == "operator"
+    values = [c.value for r in out.replies for c in getattr(r, "choices", ())]
+    assert "operator:several" not in values and "operator:free" in values
+    out = await bot.send(C("operator:all"))
+    assert out.expecting == "operator"
+
+
 def test_a_long_description_is_cut_between_words() -> None:
     from dialogues.slots import shorten as _shorten
 
@@ -456,3 +542,26 @@ def test_a_long_description_is_cut_between_words() -> None:
     short = _shorten(text, 200)
     assert len(short) <= 200 and short.endswith("…")
     assert text.startswith(short[:-1]) and text[len(short) - 1] == " "
+
+
+async def test_no_operator_for_a_fibre_connection_asks_which_one(bot) -> None:
+    """« aucun opérateur ne veut raccorder » (fibre): several operators do not fit that
+    problem, so none is taken and the operator is asked; a list typed for a bill is
+    explained and asked again, never saved."""
+    out = await bot.send("la fibre passe devant chez moi mais aucun opérateur ne veut me "
+                         "raccorder, à Murat 15300")
+    assert out.expecting != "confirmation"
+    for _ in range(4):
+        if out.expecting == "operator":
+            break
+        out = await bot.send({"technology": C("technology:fibre"),
+                              "location": C("location:skip")}.get(out.expecting, "non"))
+    assert out.expecting == "operator"
+    values = [c.value for r in out.replies for c in getattr(r, "choices", ())]
+    assert "operator:several" not in values
+    await bot.send(C("new:alert"))
+    await bot.send("problème de facturation sur mon forfait mobile")
+    await bot.send("oui")
+    out = await bot.send("Orange et SFR")
+    said = "\n".join(r.plain_text() for r in out.replies)
+    assert out.expecting == "operator" and "un seul opérateur" in said

@@ -8,6 +8,9 @@ commands and garbage. Whatever the sequence:
 - no turn raises, and every turn answers something;
 - a saved alert never breaks the taxonomy's rules;
 - nothing personal typed by the person reaches a saved alert or the stored event;
+- an alert about several operators is saved consistent: several only for the problems
+  that allow it, known operators of the alert's sector, no duplicate, `operator` null
+  exactly when there are several (and equal to the only one otherwise);
 - the state survives its JSON round trip (what the database keeps).
 """
 from __future__ import annotations
@@ -68,6 +71,19 @@ PARSES = {p.text: p for p in [
     _intent("aide", "help"), _intent("quelle box choisir ?", "out_of_scope"),
     _intent("non, le lieu c'est Lyon", "deny", location="Lyon"),
     _intent("non c'est SFR pas Orange", "deny", operator="sfr", operator_text="SFR"),
+    # Several operators (a dead zone), for problems that allow it or not.
+    _report("aucun opérateur ne capte à Gap", "coverage", "mobile", None, operator_text=None,
+            operators=("orange", "sfr", "bouygues", "free"), location="Gap"),
+    _report("ni Orange ni SFR ne passent", "coverage", None, None, operator_text=None,
+            operators=("orange", "sfr")),
+    _report("Orange et Free me facturent tous les deux", "billing", None, None,
+            operator_text=None, operators=("orange", "free")),
+    _report("colis DPD et Chronopost perdus", "parcel_delivery", "postal", None,
+            operator_text=None, operators=("dpd", "chronopost")),
+    _intent("Orange, SFR et Free", "inform", operators=("orange", "sfr", "free")),
+    _intent("tous les opérateurs", "inform", operators=("orange", "sfr", "bouygues", "free")),
+    _intent("non, juste Orange et SFR", "deny", operators=("orange", "sfr")),
+    _intent("plusieurs", "inform"),
 ]}
 
 
@@ -84,7 +100,8 @@ PHOTO = {"sha256": "ab" * 32, "path": "ab/x.jpg", "content_type": "image/jpeg",
 GARBAGE_CHOICES = ["sector:space", "operator:nobody", "category:?", "confirm:send",
                    "technology:4g", "technology:fibre", "sector:postal", "sector:mobile",
                    "operator:chronopost", "operator:orange", "action:fix", "fix:sector",
-                   "fix:operator", "fix:category", "fix:technology", "x" * 300, ""]
+                   "fix:operator", "fix:category", "fix:technology", "x" * 300, "",
+                   "operator:several", "operator:all", "operator:sfr"]
 
 actions = st.one_of(
     st.sampled_from(sorted(PARSES)).map(TextEvent),
@@ -97,6 +114,18 @@ actions = st.one_of(
     st.sampled_from([PhotoEvent(photo=PHOTO), PhotoEvent(error="not_an_image")]),
 )
 PERSONAL = re.compile(r"06 12 34 56 78|jean\.dupont@example\.org")
+
+
+def _check_operators(alert: dict) -> None:
+    """The invariant of the operators, stated on its own (alert_problems checks it too)."""
+    operators = alert["operators"]
+    assert isinstance(operators, list) and len(set(operators)) == len(operators), alert
+    assert all(alert["sector"] in TAXONOMY.operators[o].sectors for o in operators), alert
+    if len(operators) > 1:
+        assert alert["operator"] is None and alert["operator_text"] is None, alert
+        assert TAXONOMY.allows_several(alert["sector"], alert["category"]), alert
+    else:
+        assert operators == ([alert["operator"]] if alert["operator"] else []), alert
 
 
 async def _play(steps, pick) -> int:
@@ -116,6 +145,7 @@ async def _play(steps, pick) -> int:
         if turn.alert is not None:
             saved += 1
             assert TAXONOMY.alert_problems(turn.alert) == [], turn.alert
+            _check_operators(turn.alert)
             assert not PERSONAL.search(turn.alert["description"])
         if isinstance(turn.event, TextEvent):
             assert not PERSONAL.search(turn.event.text)
@@ -159,3 +189,75 @@ def test_inconsistent_alerts_are_refused_by_the_rules() -> None:
                    {"technology": "fibre"}, {"sector": "postal"}, {"user_type": "robot"},
                    {"operator": "nobody"}):
         assert TAXONOMY.alert_problems({**good, **change}), change
+    several = {**good, "operator": None, "operators": ["orange", "sfr"]}
+    assert TAXONOMY.alert_problems(several) == []
+    assert TAXONOMY.alert_problems({**good, "operators": ["orange"]}) == []
+    for change in ({"category": "billing"}, {"operator": "orange"},
+                   {"operators": ["orange", "orange"]}, {"operators": ["orange", "nobody"]},
+                   {"operators": ["orange", "chronopost"]}, {"operators": "orange"},
+                   {"operator_text": "tous les 4"}, {"sector": "fixed", "category": "outage",
+                                                     "technology": "fibre"}):
+        assert TAXONOMY.alert_problems({**several, **change}), change
+    assert TAXONOMY.alert_problems({**good, "operators": ["sfr"]})
+    assert TAXONOMY.alert_problems({**good, "operators": []})
+
+
+def test_random_walks_save_alerts_about_several_operators() -> None:
+    """Seeded walks through the several-operators paths: such alerts are reached, and
+    every one of them is consistent."""
+    rng = random.Random(12)
+    pool = ["aucun opérateur ne capte à Gap", "ni Orange ni SFR ne passent",
+            "Orange et Free me facturent tous les deux", "colis DPD et Chronopost perdus",
+            "Orange, SFR et Free", "tous les opérateurs", "non, juste Orange et SFR",
+            "plusieurs", "c'est Orange", "non c'est SFR pas Orange", "en 4G", "non", "oui"]
+    choices = pool + ["offered"] * 10 + ["operator:several", "operator:all", "fix:operator",
+                                          "confirm:send"]
+    several = []
+
+    async def walk(steps) -> None:
+        state = DialogueState()
+        offered: list[str] = []
+        for step in steps:
+            if step == "offered":
+                if not offered:
+                    continue
+                event = ChoiceEvent(offered[rng.randrange(len(offered))])
+            else:
+                event = TextEvent(step) if step in PARSES else ChoiceEvent(step)
+            turn = await ENGINE.handle(state, event)
+            if turn.alert is not None:
+                assert TAXONOMY.alert_problems(turn.alert) == [], turn.alert
+                _check_operators(turn.alert)
+                if len(turn.alert["operators"]) > 1:
+                    several.append(turn.alert)
+            state = DialogueState.from_dict(turn.state.to_dict())
+            offered = [c.value for r in turn.replies for c in getattr(r, "choices", ())]
+
+    for _ in range(400):
+        asyncio.run(walk([rng.choice(choices) for _ in range(20)]))
+    assert len(several) >= 10
+
+
+OPERATOR_IDS = sorted(TAXONOMY.operators)
+records = st.fixed_dictionaries({
+    "sector": st.sampled_from([*TAXONOMY.sectors, None]),
+    "category": st.sampled_from([*TAXONOMY.categories, None]),
+    "operator": st.one_of(st.none(), st.sampled_from([*OPERATOR_IDS, "nobody"])),
+    "operators": st.one_of(
+        st.lists(st.sampled_from([*OPERATOR_IDS[:8], "nobody"]), max_size=5),
+        st.sampled_from([["orange", "sfr"], ["orange", "sfr", "bouygues", "free"]]),
+        st.just("orange")),
+    "operator_text": st.sampled_from([None, "", "tous les 4", "Orange"]),
+    "technology": st.none(),
+    "user_type": st.just("individual"),
+})
+
+
+@settings(max_examples=2000, deadline=None)
+@given(record=records)
+def test_storage_rules_accept_only_consistent_operators(record) -> None:
+    """Whatever record any writer builds, the rules (the engine's check and storage's
+    refusal) accept it only if its operators are consistent."""
+    if TAXONOMY.alert_problems(record):
+        return
+    _check_operators(record)

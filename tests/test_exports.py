@@ -195,6 +195,28 @@ def test_json_has_the_same_information_and_no_server_path(taxonomy: Taxonomy) ->
     assert json.loads(alerts_json([], taxonomy)) == []
 
 
+def test_an_alert_about_several_operators_lists_them(taxonomy: Taxonomy) -> None:
+    """CSV: ids joined by « | »; JSON: a list; one operator: itself; none: empty."""
+    alerts = [make_alert(1, operator=None, operator_text=None, operators=["orange", "sfr"]),
+              make_alert(2, operators=["orange"]),
+              make_alert(3, operator=None, operator_text="Kiwi", operators=[]),
+              make_alert(4)]  # a record of before: its operator
+    rows = read_csv(alerts_csv(alerts, taxonomy))
+    assert [r["operators"] for r in rows] == ["orange|sfr", "orange", "", "orange"]
+    assert rows[0]["operator"] == "" and rows[0]["operator_label"] == ""
+    records = json.loads(alerts_json(alerts, taxonomy).decode("utf-8"))
+    assert [r["operators"] for r in records] == [["orange", "sfr"], ["orange"], [],
+                                                 ["orange"]]
+
+
+def test_opendata_counts_an_alert_about_several_operators_for_each(taxonomy: Taxonomy) -> None:
+    several = [make_alert(n, operator=None, operator_text=None, operators=["orange", "sfr"])
+               for n in range(5)]
+    rows = read_csv(opendata_csv(several + [make_alert(9)], taxonomy, threshold=1))
+    counts = {r["operator"]: int(r["count"]) for r in rows}
+    assert counts == {"orange": 6, "sfr": 5}
+
+
 def test_writers_in_pieces_give_the_same_bytes_whatever_the_batches(taxonomy: Taxonomy) -> None:
     texts = ["=1+1", "multi\nligne", "sép\u2028aré\u0085 😀", 'a;b "c"', "", "\uff0b1"]
     photo = {"sha256": "e" * 64, "path": "/p", "content_type": "image/jpeg", "size": 1,

@@ -77,3 +77,34 @@ def test_altitude_is_a_word_not_an_operator(interpreter: Interpreter) -> None:
 def test_longest_brand_wins(interpreter: Interpreter) -> None:
     assert interpreter.find_operator("La Poste Mobile me facture").value == "la_poste_mobile"
     assert interpreter.find_operator("SFR FTTH ne raccorde pas").value == "xpfibre"
+
+
+NETWORKS = ("orange", "sfr", "bouygues", "free")
+
+
+@pytest.mark.parametrize(("text", "operators"), [
+    ("aucun opérateur ne capte dans mon village", NETWORKS),
+    ("pas de réseau, ni Orange ni SFR", ("orange", "sfr")),
+    ("ni chez Orange ni chez Bouygues ça capte", ("orange", "bouygues")),
+    ("Orange, SFR et Free ne passent pas", ("orange", "sfr", "free")),
+    ("tous les opérateurs", NETWORKS),
+    ("tous les 4", NETWORKS),
+    ("non, juste Orange et SFR", ("orange", "sfr")),
+    # One operator, or none: never several.
+    ("tous les 4 jours ça coupe", ()),
+    ("c'est SFR pas Orange", ()),
+    ("je suis passé de SFR à Orange", ()),
+    ("Sosh et Orange", ()),  # one operator, two brands
+    ("SFR ne capte pas alors que tous les opérateurs passent", ()),
+    ("tous les opérateurs sauf Free", ()),
+])
+def test_several_operators_named_as_a_group(interpreter: Interpreter, text: str,
+                                            operators: tuple[str, ...]) -> None:
+    assert interpreter.find_operators(text) == operators
+    result = interpreter.interpret(text, raw("report_coverage"))
+    if len(operators) > 1:
+        assert result.operators == operators
+        assert result.operator is None and result.operator_text is None
+    else:
+        assert len(result.operators) <= 1
+        assert result.operators == ((result.operator,) if result.operator else ())

@@ -25,4 +25,4 @@ async def test_upgrading_twice_changes_nothing(database_url: str) -> None:
     async with engine.connect() as conn:
         version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
     await engine.dispose()
-    assert version is not None and version.startswith("0005")
+    assert version is not None and version.startswith("0007")

@@ -20,7 +20,12 @@ async def test_doctor_says_what_to_fix(tmp_path) -> None:
     assert not checks["NLU service"].ok and "jalerte-nlu serve" in checks["NLU service"].detail
     await upgrade(config.database_url)
     checks = {c.name: c for c in await run_checks(config)}
-    assert checks["database"].ok and "0005" in checks["database"].detail
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert checks["database"].ok and f"schema {head}" in checks["database"].detail
 
 
 async def test_doctor_finds_the_running_parse_service(nlu, tmp_path) -> None:

@@ -28,6 +28,14 @@ PLACES = Places.load()
     ("Baie-Mahault, vers Jarry", True, "Baie-Mahault (97122)"),
     ("Castelnau-le-Lez (34170), à côté de Montpellier", True, "Castelnau-le-Lez (34170)"),
     ("pas à Rennes mais à Cesson-Sévigné", False, "Cesson-Sévigné (35510)"),
+    # A capital that only opens a sentence is weaker than one inside it (Ligné, 44).
+    ("Ligne fixe coupée depuis l'orage. Gîte à Evisa.", False, "Évisa (20126)"),
+    # A region that is also a commune (Bretagne, 90) comes after a commune; « le bureau
+    # de poste de X » is in X.
+    ("un colis envoyé de Bretagne, le bureau de poste de Felletin n'a rien", False,
+     "Felletin (23500)"),
+    # « ne capte pas à Quimper » negates the verb, not the place.
+    ("Orange ne capte pas à Quimper", False, "Quimper (29000)"),
     ("sent to my work address in Rezé, not Nantes", False, "Rezé (44400)"),
     ("à St Gilles (commune de St Paul), La Réunion", False, "Saint-Paul (974)"),
     ("un immeuble rue de Lannoy à Roubaix", False, "Roubaix (59100)"),

@@ -126,3 +126,19 @@ def test_every_slot_has_one_name_everywhere() -> None:
         draft = Draft(sector="fixed", category="outage")
         question = SLOTS[name].question(draft, "fr")
         assert all(c.value.startswith(f"{name}:") for c in question.choices)
+
+
+@pytest.mark.parametrize("text, networks", [
+    ("moi c'est orange... et mon fils c'est sfr je crois... les deux ça marche pas", ["orange", "sfr"]),
+    ("J'ai testé :\n- Orange (forfait pro)\n- SFR (prépayée)\n- Free Mobile\nAucun ne passe",
+     ["orange", "sfr", "free"]),
+    ("On a eu Orange, puis SFR, et là on est chez Bouygues", ["orange", "sfr", "bouygues"]),
+    ("c'est SFR pas Orange", ["sfr"]),  # set aside
+    ("RED by SFR", ["sfr"]),  # one name inside a longer one
+    ("Sosh et Orange", ["orange"]),  # one company
+    ("tous les réseaux sauf Free : Orange, SFR, Bouygues", ["orange", "sfr", "bouygues"]),
+])
+def test_the_networks_an_answer_lists_however_it_is_written(text: str, networks) -> None:
+    from dialogues.slots import OperatorSlot
+
+    assert OperatorSlot(TAXONOMY)._networks_named(text, "mobile") == networks

@@ -49,3 +49,53 @@ async def test_every_saved_alert_is_counted_as_it_is_saved(bot) -> None:
     assert total == 3
     assert dashboard(await repo.alert_groups(AlertFilter()), bases) == dashboard(
         groups_of(alerts), bases)
+
+
+async def test_an_alert_about_several_operators_counts_once_in_all(bot, taxonomy) -> None:
+    """« ni Orange ni SFR » : one alert, once in the total and per sector, problem,
+    month…, once for Orange and once for SFR; the same from the kept counts, from the
+    alerts grouped in SQL, from the alerts one by one, and after a rebuild."""
+    from tests.test_staff import make_alert
+
+    several = await make_alert(bot, "s1", "pas de réseau mobile ni Orange ni SFR à Murat 15300")
+    assert several["operator"] is None and several["operators"] == ["orange", "sfr"]
+    await make_alert(bot, "s2", "pas de réseau Orange à Quimper")
+    await make_alert(bot, "s3", "Orange me facture deux fois ma box")
+    repo, bases = StaffRepository(bot.db), load_customer_base()
+
+    def check(board) -> None:
+        assert board.total == 3
+        assert board.by_operator_category["orange"]["coverage"] == 2
+        assert board.by_operator_category["sfr"]["coverage"] == 1
+        assert sum(board.by_sector.values()) == 3 and board.by_sector["mobile"] == 2
+        assert board.by_category["coverage"] == 2
+        assert sum(count for _, count in board.by_month) == 3
+        assert sum(board.by_channel.values()) == sum(board.by_user_type.values()) == 3
+        per_100k = {(r["operator"], r["sector"]): r["alerts"] for r in board.per_100k}
+        assert per_100k.get(("orange", "mobile"), 2) == 2
+        assert per_100k.get(("sfr", "mobile"), 1) == 1
+
+    alerts, total = await repo.alerts(AlertFilter(), page_size=None)
+    assert total == 3
+    counted = dashboard(await repo.alert_groups(AlertFilter()), bases)  # alert_counts
+    check(counted)
+    check(dashboard(groups_of(alerts), bases))
+    by_sql = dashboard(await repo.alert_groups(AlertFilter(photo=False)), bases)  # alerts
+    check(by_sql)
+    assert counted == dashboard(groups_of(alerts), bases)
+    async with bot.db.session() as session, session.begin():
+        await rebuild(session)
+    check(dashboard(await repo.alert_groups(AlertFilter()), bases))
+    # The exports read the operators of each alert.
+    exported = [a async for batch in repo.alert_batches(AlertFilter()) for a in batch]
+    assert {a["id"]: a["operators"] for a in exported}[several["id"]] == ["orange", "sfr"]
+    opendata = [row async for batch in repo.opendata_groups(AlertFilter()) for row in batch]
+    assert sum(row[-1] for row in opendata if row[3] == "sfr") == 1
+    assert sum(row[-1] for row in opendata if row[3] == "orange") == 3
+    # Filtered on an operator: the alert is found under each of its operators, once.
+    for operator in ("orange", "sfr"):
+        found, n = await repo.alerts(AlertFilter(operator=operator), page_size=None)
+        assert several["id"] in [a["id"] for a in found]
+        for flt in (AlertFilter(operator=operator), AlertFilter(operator=operator, photo=False)):
+            board = dashboard(await repo.alert_groups(flt), bases)
+            assert board.total == n and list(board.by_operator_category) == [operator]

@@ -28,7 +28,7 @@ def upgrade() -> None:
     # The alerts saved so far.
     from storage.counts import rebuild_sql
 
-    op.execute(rebuild_sql(op.get_bind().dialect.name))
+    op.execute(rebuild_sql(op.get_bind().dialect.name, several=False))
 
 
 def downgrade() -> None:
