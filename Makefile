@@ -23,7 +23,7 @@ PYTHON_NLU := $(call find_python,$(NLU_PYTHON_VERSION))
 NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml nlu/lexicon.yml nlu/taxonomy.yml \
 	nlu/training.py nlu/components.py
 
-.PHONY: run chat test test-nlu test-bot train eval bench install system clean
+.PHONY: run chat test test-nlu test-bot train eval retrain bench install system clean
 
 run: $(MODEL) $(STAMP)
 	$(BIN)/jalerte db upgrade
@@ -50,6 +50,11 @@ train: $(NLU_STAMP)
 
 eval: $(MODEL)
 	$(NLU_BIN)/jalerte-nlu eval --model $(MODEL)
+
+# Staff annotations + nlu/data/ -> a candidate, put in service only if nothing gets worse
+# (exit 1 = current model kept: not a failure here).
+retrain: $(MODEL) $(STAMP)
+	$(BIN)/jalerte nlu retrain --with-annotations --model $(MODEL) || test $$? -eq 1
 
 bench: $(MODEL) $(STAMP)
 	$(NLU_BIN)/python bench/nlu_bench.py

@@ -169,6 +169,44 @@ def cmd_export_annotations(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlu_retrain(config: Config, args: argparse.Namespace) -> int:
+    """Exports the reviewed annotations here (the database is the bot's), then hands over
+    to `jalerte-nlu retrain`: candidate trained, measured against the model in service on
+    the held-out sets, promoted only when nothing gets worse (nlu/retrain.py)."""
+    build = Path(config.build_dir) / "retrain"
+    extra: list[str] = []
+    if args.with_annotations:
+        from storage.exports import annotations_to_rasa_yaml
+
+        items = asyncio.run(_annotated(config))
+        print(f"{len(items)} annotations relues dans la base.", file=sys.stderr, flush=True)
+        if items:
+            build.mkdir(parents=True, exist_ok=True)
+            path = build / "annotations.yml"
+            path.write_text(annotations_to_rasa_yaml(items), encoding="utf-8")
+            extra += ["--annotations", str(path)]
+    for option in ("examples_dir", "config", "no_lexicon"):
+        value = getattr(args, option)
+        if value:
+            flag = "--" + option.replace("_", "-")
+            extra += [flag] if value is True else [flag, value]
+    extra += [arg for spec in args.heldout or [] for arg in ("--heldout", spec)]
+    extra += ["--json"] * bool(args.json)
+    return _nlu_command(config, "retrain", "--model", str(args.model or config.model_path),
+                        "--build-dir", str(build), *extra)
+
+
+async def _annotated(config: Config) -> list[dict]:
+    from storage.db import Database
+    from storage.staff import StaffRepository
+
+    db = await Database.open(config.database_url)
+    try:
+        return await StaffRepository(db).annotated_messages()
+    finally:
+        await db.close()
+
+
 def _progress_bar(step: str, done: int, total: int) -> None:
     """One line on stderr, redrawn: « messages [########------------] 40 % (800/2000) »."""
     share = done / total if total else 1.0
@@ -296,6 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="staff corrections as Rasa NLU training data (YAML)")
     p.add_argument("--output", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_export_annotations)
+    p = nlu.add_parser("retrain", help="train a candidate model (with the staff annotations), "
+                       "compare it with the model in service on the held-out sets, promote "
+                       "it only when nothing gets worse (exit 1: current model kept)")
+    p.add_argument("--with-annotations", action="store_true",
+                   help="train on the staff annotations of the database too")
+    p.add_argument("--model", help="the model in service, replaced when the candidate is "
+                   "promoted (default: JALERTE_MODEL_PATH)")
+    p.add_argument("--json", action="store_true", help="print the run's record as JSON")
+    p.add_argument("--examples-dir", help=argparse.SUPPRESS)  # tests: a tiny data set
+    p.add_argument("--config", help=argparse.SUPPRESS)
+    p.add_argument("--heldout", action="append", help=argparse.SUPPRESS)
+    p.add_argument("--no-lexicon", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_nlu_retrain)
     return parser
 
 

@@ -35,6 +35,8 @@ class Config:
     # Seconds between a process's tries to become the Telegram poller (one among all).
     telegram_poller_retry: float = 5.0
     staff_secure_cookies: bool = True
+    # Staff accounts allowed to retrain the NLU model from the console (/staff/model).
+    staff_admins: frozenset[str] = frozenset()
     # Where the NLU runs: "service" (a parse service this process starts and supervises)
     # or the URL of a running `jalerte-nlu serve` (http://127.0.0.1:5055 or
     # unix:/path/to/nlu.sock), which several bot workers may share. Rasa never runs in
@@ -87,6 +89,9 @@ class Config:
             telegram_poller_retry=float(environ.get("JALERTE_TELEGRAM_POLLER_RETRY") or 5.0),
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
+            staff_admins=frozenset(name.strip() for name in
+                                   (environ.get("JALERTE_STAFF_ADMINS") or "").split(",")
+                                   if name.strip()),
             nlu=environ.get("JALERTE_NLU") or "service",
             retention_transcript_days=int(environ.get("JALERTE_RETENTION_TRANSCRIPT_DAYS")
                                           or 90),

@@ -5,6 +5,12 @@ socket in the data directory; the bot talks to it with `RemoteNlu`. If the proce
 exits, it is started again after a second; restarting it never restarts the bot (turns
 in the meantime get « service momentanément indisponible », nothing lost). Its output
 goes to `nlu.log` in the data directory, not to the terminal.
+
+A model put in service while the bot runs (`jalerte nlu retrain` replaces the file
+atomically) is picked up without a pause: the supervisor sees the file change, starts a
+second service on the new model beside the first, and once it answers, moves its socket
+over the first one's and stops the old process (requests in flight there finish; the
+client's next connection reaches the new one).
 """
 from __future__ import annotations
 
@@ -18,6 +24,15 @@ from nlu.remote import RemoteNlu
 
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
+MODEL_CHECK_EVERY = 2.0
+
+
+def _model_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class NluSupervisor:
@@ -32,30 +47,92 @@ class NluSupervisor:
         self.starts = 0
         self._stopping = False
         self._task: asyncio.Task | None = None
+        self._watch: asyncio.Task | None = None
+        self.model_swaps = 0
+        self.check_every = MODEL_CHECK_EVERY
 
     async def start(self, ready_within: float = 120.0) -> bool:
         """Starts the service; True once it answers its health check."""
         self.socket.parent.mkdir(parents=True, exist_ok=True)
+        self._signature = _model_signature(self.model_path)
         self._task = asyncio.create_task(self._keep_running())
+        self._watch = asyncio.create_task(self._watch_model())
         return await self.client.wait_healthy(within=ready_within)
+
+    async def _spawn(self, socket: Path) -> asyncio.subprocess.Process:
+        with open(self.log_path, "ab") as output:
+            return await asyncio.create_subprocess_exec(
+                self.python, "-m", "nlu.cli", "serve", "--model", str(self.model_path),
+                "--socket", str(socket), stdin=asyncio.subprocess.DEVNULL,
+                stdout=output, stderr=output,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     async def _keep_running(self) -> None:
         while not self._stopping:
-            with open(self.log_path, "ab") as output:
-                self.process = await asyncio.create_subprocess_exec(
-                    self.python, "-m", "nlu.cli", "serve", "--model", str(self.model_path),
-                    "--socket", str(self.socket), stdin=asyncio.subprocess.DEVNULL,
-                    stdout=output, stderr=output,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.process = await self._spawn(self.socket)
             self.starts += 1
-            code = await self.process.wait()
+            while True:
+                process = self.process
+                code = await process.wait()
+                if self.process is process:
+                    break
+                # Replaced by a service on a new model (swap_model): watch that one.
             if self._stopping:
                 return
             log.warning("the NLU service stopped (exit %s); starting it again", code)
             await asyncio.sleep(RESTART_DELAY)
 
+    async def _watch_model(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.check_every)
+            signature = _model_signature(self.model_path)
+            if signature is None or signature == self._signature:
+                continue
+            self._signature = signature
+            try:
+                await self.swap_model()
+            except Exception:  # never let the watch die: the old model keeps serving
+                log.exception("could not put the new model in service")
+
+    async def swap_model(self, ready_within: float = 180.0) -> bool:
+        """Starts a service on the (new) model file beside the running one, then moves
+        it in its place; False (and the old one kept) if it does not answer in time."""
+        log.warning("a new NLU model is in place (%s): starting it beside the current one",
+                    self.model_path)
+        incoming = self.socket.with_name(self.socket.name + ".next")
+        process = await self._spawn(incoming)
+        healthy = False
+        probe = RemoteNlu(socket=incoming)
+        try:
+            healthy = await probe.wait_healthy(within=ready_within) and not self._stopping
+        finally:
+            await probe.close()
+            if not healthy:  # also when cancelled (stop): never leave it running
+                if process.returncode is None:
+                    process.terminate()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(process.wait()), 15)
+                incoming.unlink(missing_ok=True)
+        if not healthy:
+            if not self._stopping:
+                log.error("the new NLU model did not start; the previous one keeps serving")
+            return False
+        old = self.process
+        os.replace(incoming, self.socket)  # new connections reach the new service
+        self.process = process
+        self.starts += 1
+        self.model_swaps += 1
+        if old is not None and old.returncode is None:
+            old.terminate()
+        log.warning("the new NLU model is in service")
+        return True
+
     async def stop(self) -> None:
         self._stopping = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         process = self.process
         if process is not None and process.returncode is None:
             process.terminate()

@@ -1,4 +1,4 @@
-"""`jalerte-nlu`: the NLU environment's commands (train, parse, eval, serve).
+"""`jalerte-nlu`: the NLU environment's commands (train, parse, eval, retrain, serve).
 
 Runs on Python 3.10 with Rasa 3.6.21 (.venv-nlu). The bot's `jalerte train`, `jalerte
 parse` and `jalerte nlu eval` hand over to these.
@@ -73,6 +73,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Candidate trained with the annotations, measured against the model in service on
+    the held-out sets, promoted only when nothing gets worse (nlu/retrain.py)."""
+    from nlu.retrain import RetrainRunning, retrain
+
+    sets = None
+    if args.heldout:
+        sets = {}
+        for spec in args.heldout:
+            name, _, path = spec.rpartition("=")
+            sets.setdefault(name or Path(path).stem, []).append(Path(path))
+    out = sys.stdout
+    sys.stdout = sys.stderr  # Rasa and TensorFlow print: stdout carries the report alone
+    try:
+        result = retrain(Path(args.model), Path(args.build_dir),
+                         [Path(f) for f in args.annotations or []], sets=sets,
+                         examples_dir=Path(args.examples_dir) if args.examples_dir else None,
+                         pipeline_config=Path(args.config) if args.config else None,
+                         with_lexicon=not args.no_lexicon)
+    except RetrainRunning as exc:
+        print(f"jalerte-nlu: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        sys.stdout = out
+    if args.json:
+        print(json.dumps(result.entry, ensure_ascii=False, indent=2))
+    else:
+        print(result.to_text())
+    return 0 if result.promoted else 1
+
+
 def _is_loopback(host: str) -> bool:
     import ipaddress
     import socket
@@ -127,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", action="store_true", help="list every wrong field")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("retrain", help="train a candidate with extra data (staff "
+                       "annotations), compare it with the model on the held-out sets and "
+                       "promote it only when nothing gets worse (exit 1: kept the current)")
+    p.add_argument("--model", default=model, help="the model in service (replaced on success)")
+    p.add_argument("--build-dir", default=str(Path(os.environ.get("JALERTE_BUILD_DIR")
+                                                   or PROJECT_DIR / "build") / "retrain"),
+                   help="scratch space")
+    p.add_argument("--annotations", action="append",
+                   help="Rasa NLU YAML to train on beside nlu/data/, repeatable")
+    p.add_argument("--json", action="store_true", help="print the run's record as JSON")
+    # For tests: a tiny data set trains in seconds.
+    p.add_argument("--examples-dir", help=argparse.SUPPRESS)
+    p.add_argument("--config", help=argparse.SUPPRESS)
+    p.add_argument("--heldout", action="append", help=argparse.SUPPRESS)  # [name=]path
+    p.add_argument("--no-lexicon", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("serve", help="serve the trained model over HTTP (loopback or socket)")
     p.add_argument("--model", default=model)

@@ -8,7 +8,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import yaml
 
@@ -68,16 +68,27 @@ yaml.SafeDumper.add_representer(
 )
 
 
-def assemble_training_data(target: Path, taxonomy: Taxonomy, lexicon: Lexicon) -> list[Path]:
-    """Writes every training file Rasa needs into `target` (a build directory)."""
+def assemble_training_data(target: Path, taxonomy: Taxonomy, lexicon: Lexicon,
+                           examples_dir: Path = EXAMPLES_DIR,
+                           extra_files: Sequence[Path] = (),
+                           with_lexicon: bool = True) -> list[Path]:
+    """Writes every training file Rasa needs into `target` (a build directory):
+    the examples of `examples_dir`, then `extra_files` (staff annotations, see
+    nlu/retrain.py) as `extra_<n>_<name>`, then the lexicon's tables."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     files = []
-    for source in sorted(EXAMPLES_DIR.glob("*.yml")):
+    for source in sorted(examples_dir.glob("*.yml")):
         dest = target / source.name
         shutil.copyfile(source, dest)
         files.append(dest)
+    for index, source in enumerate(extra_files):
+        dest = target / f"extra_{index}_{source.name}"
+        shutil.copyfile(source, dest)
+        files.append(dest)
+    if not with_lexicon:
+        return files
     generated = lexicon_training_data(taxonomy, lexicon)
     for entry in generated["nlu"]:
         entry["examples"] = _Literal(entry["examples"])
@@ -148,14 +159,24 @@ def train(
     model_path: Path,
     build_dir: Path,
     progress: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
+    *,
+    examples_dir: Path = EXAMPLES_DIR,
+    extra_files: Sequence[Path] = (),
+    pipeline_config: Path = PIPELINE_CONFIG,
+    with_lexicon: bool = True,
 ) -> Path:
-    """Trains the NLU model into `model_path`; deterministic for the same inputs."""
+    """Trains the NLU model into `model_path`; deterministic for the same inputs.
+
+    `extra_files` (Rasa NLU YAML, e.g. exported staff annotations) are trained on beside
+    the examples; `examples_dir`, `pipeline_config` and `with_lexicon` let tests train a
+    tiny model in seconds."""
     started = time.perf_counter()
     taxonomy = Taxonomy.load()
     lexicon = Lexicon.load(taxonomy)
     progress(f"[1/3] Assembling training data in {build_dir}")
     data_dir = build_dir / "nlu_data"
-    files = assemble_training_data(data_dir, taxonomy, lexicon)
+    files = assemble_training_data(data_dir, taxonomy, lexicon, examples_dir, extra_files,
+                                   with_lexicon)
     progress(f"      {len(files)} files ({', '.join(f.name for f in files)})")
 
     progress("[2/3] Loading Rasa (TensorFlow import takes a few seconds)")
@@ -164,7 +185,7 @@ def train(
     quiet_rasa()
     from rasa.model_training import train_nlu
 
-    progress(f"[3/3] Training with {PIPELINE_CONFIG.name}")
+    progress(f"[3/3] Training with {pipeline_config.name}")
     skip_training_cache = _without_training_cache()
     model_path.parent.mkdir(parents=True, exist_ok=True)
     out_dir = build_dir / "model_out"
@@ -173,7 +194,7 @@ def train(
     with contextlib.redirect_stdout(io.StringIO()), skip_training_cache, \
             _without_lookup_table_notice():
         result = train_nlu(
-            config=str(PIPELINE_CONFIG),
+            config=str(pipeline_config),
             nlu_data=str(data_dir),
             output=str(out_dir),
             fixed_model_name="nlu",

@@ -1,0 +1,267 @@
+"""/staff/model: the NLU model in service, its figures, and retraining it (admins).
+
+The figures come from the files `jalerte nlu retrain` writes beside the model
+(nlu/retrain.py: `nlu.json` for the model in service, `history.json` for each run).
+An admin (`JALERTE_STAFF_ADMINS`) starts a retrain with the staff annotations: it runs
+in the background as `jalerte nlu retrain --with-annotations`, its output in
+`<data dir>/retrain.log` and its state in `<data dir>/retrain-job.json` (files, so that
+any worker shows it). A promoted model is picked up by the running parse service
+(bot/nlu_process.py watches the model file).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from bot.config import Config
+from bot.staff.auth import check_csrf, csrf_token
+from bot.staff.views import STAFF_USER, _base_context, staff_only
+from nlu.retrain import (
+    METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
+    read_json, write_json_atomic,
+)
+
+log = logging.getLogger(__name__)
+JOBS = web.AppKey("retrain_jobs", set)
+# What the console runs (tests add options that train on a tiny data set).
+RETRAIN_ARGS: tuple[str, ...] = ("nlu", "retrain", "--with-annotations")
+LOG_TAIL_LINES = 40
+
+FIELD_LABELS = {
+    "intent": "intention", "is_report": "signalement ou non", "category": "problème",
+    "sector": "secteur", "operator": "opérateur", "operator_text": "opérateur (tel qu'écrit)",
+    "user_type": "type de déclarant", "technology": "technologie", "location": "lieu",
+    "category|report": "problème (signalements seuls)",
+    "confidently wrong category": "problème donné et faux (moins = mieux)",
+    "confidently wrong sector": "secteur donné et faux (moins = mieux)",
+    "non-reports left alone": "non-signalements laissés sans champ",
+}
+SET_LABELS = {"project": "jeu du projet", "independent": "jeu indépendant"}
+
+
+def _config(request: web.Request) -> Config:
+    from bot.web.app import CONFIG
+
+    return request.app[CONFIG] if CONFIG in request.app else Config.from_env(os.environ)
+
+
+def _job_path(config: Config) -> Path:
+    return Path(config.data_dir) / "retrain-job.json"
+
+
+def _log_path(config: Config) -> Path:
+    return Path(config.data_dir) / "retrain.log"
+
+
+def is_admin(config: Config, user: str | None) -> bool:
+    return bool(user) and user in config.staff_admins
+
+
+def _pid_alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def job_state(config: Config) -> dict[str, Any]:
+    """{"state": idle | running | done | interrupted, ...} from the job file and the lock
+    (a retrain started from the command line shows as running too)."""
+    job = read_json(_job_path(config)) or {}
+    state = job.get("state") or "idle"
+    if state == "running" and not _pid_alive(job.get("pid")):
+        # Its server stopped before it ended: the run's own record says how it went.
+        last = (read_json(history_path(config.model_path), []) or [None])[-1]
+        if isinstance(last, dict) and (last.get("started_at") or "") >= job.get("started_at", "~"):
+            job = {**job, "returncode": 0 if last.get("promoted") else 1,
+                   "finished_at": last.get("finished_at")}
+            state = "done"
+        else:
+            state = "interrupted"
+    holder = lock_holder(config.model_path)
+    if holder is not None and state != "running":
+        job = {"by": "ligne de commande", "pid": holder}
+        state = "running"
+    return {**job, "state": state}
+
+
+def _paris(value: str | None) -> str:
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    try:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.astimezone(ZoneInfo("Europe/Paris"))
+    except Exception:  # no time zone data: UTC, said so
+        return moment.astimezone(timezone.utc).strftime("%d/%m/%Y à %H:%M UTC")
+    return moment.strftime("%d/%m/%Y à %H:%M")
+
+
+def _sets(*figures: dict | None) -> list[str]:
+    names: list[str] = []
+    for group in figures:
+        names += [name for name in (group or {}) if name not in names]
+    return names
+
+
+def _rows(before: dict | None, after: dict | None) -> list[dict[str, Any]]:
+    """One row per measure, one cell per held-out set: before, after, change."""
+    if not after:
+        return []
+    by_key: dict[str, dict[str, Any]] = {}
+    for change in compare(before, after):
+        row = by_key.setdefault(change.key, {
+            "label": FIELD_LABELS.get(change.label, change.label), "cells": {},
+            "worse": False, "better": False})
+        row["cells"][change.set_name] = {"before": change.before, "after": change.after,
+                                         "delta": change.delta, "worse": change.worse,
+                                         "better": change.better}
+        row["worse"] |= change.worse
+        row["better"] |= change.better
+    return [by_key[key] for key, _label, _higher in METRICS if key in by_key]
+
+
+def _reasons(run: dict[str, Any]) -> list[str]:
+    """The verdict's reasons, in the console's words."""
+    before, after = run.get("before"), run.get("after")
+    if not after:
+        return list(run.get("reasons") or [])
+    if not before:
+        return ["aucun modèle n'était en service : le candidat le devient"]
+    changes = compare(before, after)
+    chosen = [c for c in changes if (c.better if run.get("promoted") else c.worse)]
+    if not chosen:
+        return ["tous les résultats sont égaux : rien ne baisse"]
+    return [f"{SET_LABELS.get(c.set_name, c.set_name)} : {FIELD_LABELS.get(c.label, c.label)} "
+            f"{c.before:.3f} → {c.after:.3f}" for c in chosen]
+
+
+def _figure_rows(figures: dict | None) -> list[dict[str, Any]]:
+    """One row per measure, one value per held-out set."""
+    rows = []
+    for key, label, _higher in METRICS:
+        values = {name: group[key] for name, group in (figures or {}).items() if key in group}
+        if values:
+            rows.append({"label": FIELD_LABELS.get(label, label), "values": values})
+    return rows
+
+
+def _log_tail(config: Config) -> str:
+    try:
+        text = _log_path(config).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    # Progress lines redraw with \r: keep what the last one says.
+    lines = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+@staff_only("page")
+async def model_page(request: web.Request) -> web.Response:
+    config = _config(request)
+    model = Path(config.model_path)
+    in_service = read_json(figures_path(model)) or {}
+    history = read_json(history_path(model), [])
+    history = history if isinstance(history, list) else []
+    last = history[-1] if history else None
+    job = job_state(config)
+    try:
+        stat = model.stat()
+        model_info = {"name": model.name, "size_mb": stat.st_size / 1e6,
+                      "modified": _paris(datetime.fromtimestamp(
+                          stat.st_mtime, timezone.utc).isoformat())}
+    except OSError:
+        model_info = None
+    session = await get_session(request)
+    user = request.get(STAFF_USER)
+    response = aiohttp_jinja2.render_template("model.html", request, _base_context(
+        request, csrf_token=csrf_token(session), model=model_info,
+        in_service=in_service, in_service_since=_paris(in_service.get("in_service_since")),
+        figure_rows=_figure_rows(in_service.get("figures")),
+        figure_sets=_sets(in_service.get("figures")), set_labels=SET_LABELS,
+        previous=previous_path(model).exists(),
+        last=last, last_rows=_rows(last.get("before"), last.get("after")) if last else [],
+        last_sets=_sets(last.get("after")) if last else [],
+        last_reasons=_reasons(last) if last else [],
+        last_when=_paris(last.get("finished_at")) if last else None,
+        runs=[{**run, "when": _paris(run.get("finished_at"))} for run in reversed(history[-10:])],
+        job=job, job_started=_paris(job.get("started_at")),
+        job_finished=_paris(job.get("finished_at")), log_tail=_log_tail(config),
+        admin=is_admin(config, user), notice=request.query.get("notice", "")))
+    if job["state"] == "running":
+        response.headers["Refresh"] = "5"  # progress without a script (the CSP allows none)
+    return response
+
+
+@staff_only("page")
+async def start_retrain(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request)
+    config = _config(request)
+    user = request.get(STAFF_USER)
+    if not is_admin(config, user):
+        raise web.HTTPForbidden(text="Réservé aux administrateurs (JALERTE_STAFF_ADMINS).")
+    if job_state(config)["state"] == "running":
+        raise web.HTTPSeeOther("/staff/model?notice=running")
+    await launch_retrain(request.app, config, str(user))
+    raise web.HTTPSeeOther("/staff/model?notice=started")
+
+
+async def launch_retrain(app: web.Application, config: Config, user: str) -> int:
+    """Starts `jalerte nlu retrain --with-annotations` in the background; its pid."""
+    data_dir = Path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "JALERTE_MODEL_PATH": str(config.model_path),
+           "JALERTE_DATABASE_URL": config.database_url,
+           "JALERTE_BUILD_DIR": str(config.build_dir),
+           "JALERTE_NLU_PYTHON": str(config.nlu_python), "PYTHONUNBUFFERED": "1"}
+    with open(_log_path(config), "wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", *RETRAIN_ARGS, stdin=asyncio.subprocess.DEVNULL,
+            stdout=output, stderr=output, env=env, start_new_session=True)
+    job = {"state": "running", "pid": process.pid, "by": user, "started_at": now_iso()}
+    write_json_atomic(_job_path(config), job)
+    log.warning("NLU retrain started by %s (pid %d)", user, process.pid)
+
+    async def wait() -> None:
+        code = await process.wait()
+        write_json_atomic(_job_path(config), {**job, "state": "done", "returncode": code,
+                                              "finished_at": now_iso()})
+        log.warning("NLU retrain finished (exit %d)", code)
+
+    task = asyncio.create_task(wait())
+    app[JOBS].add(task)
+    task.add_done_callback(app[JOBS].discard)
+    return process.pid
+
+
+async def _wait_for_jobs(app: web.Application) -> None:
+    """At shutdown the retrain itself goes on (it promotes or not on its own); only the
+    task that records its end is dropped."""
+    for task in list(app[JOBS]):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def setup_model_views(app: web.Application) -> None:
+    app[JOBS] = set()
+    app.on_cleanup.append(_wait_for_jobs)
+    app.router.add_get("/staff/model", model_page)
+    app.router.add_post("/staff/model/retrain", start_retrain)

@@ -1,0 +1,293 @@
+"""The learning loop from the bot's side, on a tiny data set (seconds per training):
+`jalerte nlu retrain --with-annotations` reads the annotations from the database, the
+console's /staff/model page (session, admin-only button, CSRF, progress and result), and
+the parse service picking up a promoted model without a pause."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.staff import model_views
+from nlu.retrain import compare, figures_path, history_path, previous_path, verdict
+from storage.models import Message
+from storage.staff import StaffRepository
+from tests.conftest import web_config
+from tests.test_staff import PASSWORD, csrf_of, log_in
+
+PROJECT = Path(__file__).resolve().parent.parent
+DATA = PROJECT / "tests" / "nlu_side" / "retrain_data"
+TINY_ARGS = ("--examples-dir", str(DATA / "examples"), "--no-lexicon",
+             "--heldout", f"tiny={DATA / 'heldout.yml'}")
+PARCEL = "mon colis n'est toujours pas arrivé"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def nlu_retrain(nlu_python: str, model: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [nlu_python, "-m", "nlu.cli", "retrain", "--model", str(model), "--build-dir",
+         str(model.parent / "build"), *TINY_ARGS, *extra],
+        cwd=PROJECT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(nlu_python: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`base`: trained on the tiny examples (in service, with its figures); `better`: the
+    same with the parcel annotations, as a retrain promotes it."""
+    base = tmp_path_factory.mktemp("tiny-base") / "nlu.tar.gz"
+    done = nlu_retrain(nlu_python, base)
+    assert done.returncode == 0, done.stderr[-3000:]
+    better = tmp_path_factory.mktemp("tiny-better") / "nlu.tar.gz"
+    shutil.copy(base, better)
+    done = nlu_retrain(nlu_python, better, "--annotations", str(DATA / "good_annotations.yml"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"base": base, "better": better}
+
+
+def install_base(tiny_models: dict[str, Path], directory: Path) -> Path:
+    """A private copy of the base model and its figure files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    model = directory / "nlu.tar.gz"
+    shutil.copy(tiny_models["base"], model)
+    shutil.copy(figures_path(tiny_models["base"]), figures_path(model))
+    shutil.copy(history_path(tiny_models["base"]), history_path(model))
+    return model
+
+
+async def annotate(bot, texts: list[str], **values: str) -> None:
+    """Each text said in a conversation of its own, then corrected by staff."""
+    for i, text in enumerate(texts):
+        await bot.send(text, user=f"annotated-{values.get('category') or values['intent']}-{i}")
+    repo = StaffRepository(bot.db)
+    async with bot.db.session() as session:
+        ids = {m.text: m.id for m in (await session.execute(
+            select(Message).where(Message.sender == "user"))).scalars()}
+    for text in texts:
+        assert await repo.annotate(ids[text], "agent", values)
+
+
+def wrong_texts() -> dict[str, list[str]]:
+    data = yaml.safe_load((DATA / "wrong_annotations.yml").read_text(encoding="utf-8"))
+    return {entry["intent"]: [line[2:] for line in entry["examples"].splitlines()]
+            for entry in data["nlu"]}
+
+
+GOOD_TEXTS = [line[2:] for line in yaml.safe_load(
+    (DATA / "good_annotations.yml").read_text(encoding="utf-8"))["nlu"][0]["examples"].splitlines()]
+
+
+# -- the verdict -----------------------------------------------------------------------------
+def test_promoted_only_when_nothing_gets_worse() -> None:
+    before = {"a": {"accuracy.intent": 0.9, "confidently_wrong_category": 0.10},
+              "b": {"accuracy.intent": 0.8}}
+    same = compare(before, before)
+    assert verdict(same, True) == (True, ["every figure equal: nothing gets worse"])
+    better = compare(before, {"a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.05},
+                              "b": {"accuracy.intent": 0.8}})
+    promoted, reasons = verdict(better, True)
+    assert promoted and reasons == ["a: intent 0.900 → 0.950",
+                                    "a: confidently wrong category 0.100 → 0.050"]
+    # Better on one set, worse on the other (lower is better for "confidently wrong").
+    mixed = compare(before, {"a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.12},
+                             "b": {"accuracy.intent": 0.8}})
+    assert verdict(mixed, True) == (False, ["a: confidently wrong category 0.100 → 0.120"])
+    assert verdict(compare(before, {"b": {"accuracy.intent": 0.79}}), True)[0] is False
+    assert verdict(compare(None, before), False)[0] is True
+    assert verdict(compare(before, {"b": {"accuracy.intent": 0.80004}}), True)[0] is True
+
+
+# -- the command -----------------------------------------------------------------------------
+async def test_cli_retrain_with_annotations_from_the_database(sqlite_bot, tiny_models, tmp_path,
+                                                               nlu_python) -> None:
+    model = install_base(tiny_models, tmp_path / "models")
+    for intent, texts in wrong_texts().items():
+        if intent == "goodbye":
+            await annotate(sqlite_bot, texts, intent="goodbye")
+        else:
+            await annotate(sqlite_bot, texts, intent="report", category="billing",
+                           sector="mobile")
+    env = {**os.environ, "JALERTE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+           "JALERTE_MODEL_PATH": str(model), "JALERTE_BUILD_DIR": str(tmp_path / "build"),
+           "JALERTE_NLU_PYTHON": nlu_python, "JALERTE_DATA_DIR": str(tmp_path / "data")}
+    old = sha(model)
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot.cli", "nlu", "retrain",
+                         "--with-annotations", *TINY_ARGS],
+        cwd=PROJECT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        timeout=600)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "16 annotations relues dans la base." in done.stderr
+    out = done.stdout
+    assert "Annotations: 16 examples (annotations.yml)" in out
+    assert "== tiny" in out and "worse" in out
+    assert f"KEPT the current model {model}: the candidate is worse on" in out
+    assert sha(model) == old and not previous_path(model).exists()
+    exported = (tmp_path / "build" / "retrain" / "annotations.yml").read_text(encoding="utf-8")
+    assert "- intent: report_billing" in exported and "- intent: goodbye" in exported
+    entry = json.loads(history_path(model).read_text())[-1]
+    assert entry["promoted"] is False and entry["annotations"] == 16
+
+
+# -- the console -----------------------------------------------------------------------------
+@pytest.fixture
+async def console_for_model(aiohttp_client, sqlite_bot, tiny_models, tmp_path, nlu_python,
+                            monkeypatch):
+    from bot.web.app import create_app
+
+    model = install_base(tiny_models, tmp_path / "models")
+    config = web_config(tmp_path, staff_secure_cookies=False, model_path=model,
+                        build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+                        staff_admins=frozenset({"chef"}))
+    monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    repo = StaffRepository(sqlite_bot.db)
+    await repo.add_user("agent", PASSWORD)
+    await repo.add_user("chef", PASSWORD)
+    client.config = config
+    return client
+
+
+async def test_model_page_needs_a_session(console_for_model) -> None:
+    response = await console_for_model.get("/staff/model", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"].startswith("/staff/login?next=")
+    response = await console_for_model.post("/staff/model/retrain", data={},
+                                            allow_redirects=False)
+    assert response.status == 302
+    assert not (console_for_model.config.data_dir / "retrain-job.json").exists()
+
+
+async def test_model_page_shows_the_model_in_service_and_refuses_non_admins(
+        console_for_model) -> None:
+    await log_in(console_for_model, "agent")
+    response = await console_for_model.get("/staff/model")
+    page = await response.text()
+    assert response.status == 200 and "Content-Security-Policy" in response.headers
+    assert "Modèle NLU en service" in page and 'href="/staff/model"' in page
+    assert "nlu.tar.gz" in page and '<th scope="col" class="num">tiny</th>' in page
+    assert "problème (signalements seuls)" in page and "0.667" in page  # its figures
+    assert 'action="/staff/model/retrain"' not in page  # no button for a non-admin
+    assert "Seuls les administrateurs" in page
+    token = await csrf_of(console_for_model, "/staff/model")
+    response = await console_for_model.post("/staff/model/retrain",
+                                            data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 403
+    assert not (console_for_model.config.data_dir / "retrain-job.json").exists()
+
+
+async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model,
+                                                               sqlite_bot) -> None:
+    client = console_for_model
+    model = client.config.model_path
+    old = sha(model)
+    await annotate(sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery",
+                   sector="postal")
+    await log_in(client, "chef")
+    page = await (await client.get("/staff/model")).text()
+    assert 'action="/staff/model/retrain"' in page
+    for data in ({}, {"csrf_token": "forged"}):
+        response = await client.post("/staff/model/retrain", data=data, allow_redirects=False)
+        assert response.status == 403
+    assert not (client.config.data_dir / "retrain-job.json").exists()
+
+    token = await csrf_of(client, "/staff/model")
+    response = await client.post("/staff/model/retrain", data={"csrf_token": token},
+                                 allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/staff/model?notice=started"
+    response = await client.get("/staff/model?notice=started")
+    page = await response.text()
+    assert "Réentraînement lancé." in page
+    assert "en cours" in page and response.headers.get("Refresh") == "5"
+    assert "disabled" in page
+    # A second start while the first runs is not started.
+    response = await client.post("/staff/model/retrain", data={"csrf_token": token},
+                                 allow_redirects=False)
+    assert response.headers["Location"] == "/staff/model?notice=running"
+
+    job_file = client.config.data_dir / "retrain-job.json"
+    for _ in range(1200):
+        job = json.loads(job_file.read_text())
+        if job["state"] == "done":
+            break
+        await asyncio.sleep(0.25)
+    assert job["state"] == "done" and job["by"] == "chef", job
+    log_text = (client.config.data_dir / "retrain.log").read_text()
+    assert job["returncode"] == 0, log_text[-3000:]
+    assert "6 annotations relues dans la base." in log_text
+
+    assert sha(model) != old and sha(previous_path(model)) == old
+    figures = json.loads(figures_path(model).read_text())
+    assert figures["annotations"] == 6 and figures["sha256"] == sha(model)
+    response = await client.get("/staff/model")
+    page = await response.text()
+    assert "Refresh" not in response.headers
+    assert "nouveau modèle mis en service" in page and "<strong>Mis en service</strong>" in page
+    assert "(6 exemples annotés" in page
+    assert "<li>tiny : problème (signalements seuls) 0.667 → 1.000</li>" in page
+    assert "0.667 → 1.000 (+0.333, en hausse)" in page and 'class="num better"' in page
+    assert "conservé (nlu.previous.tar.gz)" in page
+    assert "Journal du dernier réentraînement" in page
+
+
+# -- the running bot picks the new model up --------------------------------------------------
+async def test_the_parse_service_swaps_to_a_promoted_model_without_a_pause(
+        tiny_models, tmp_path, nlu_python) -> None:
+    from bot.nlu_process import NluSupervisor
+
+    model = install_base(tiny_models, tmp_path / "models")
+    supervisor = NluSupervisor(model, tmp_path / "run", python=nlu_python)
+    supervisor.check_every = 0.2
+    try:
+        assert await supervisor.start(), supervisor.log_path.read_text()[-3000:]
+        assert (await supervisor.client.parse(PARCEL)).category != "parcel_delivery"
+        first = supervisor.process
+        staged = model.with_name(".incoming")
+        shutil.copy(tiny_models["better"], staged)
+        os.replace(staged, model)  # as nlu.retrain.promote does
+        answered = 0
+        for _ in range(1200):  # every parse during the swap is answered
+            result = await supervisor.client.parse(PARCEL)
+            answered += 1
+            if supervisor.model_swaps:
+                break
+            await asyncio.sleep(0.05)
+        assert supervisor.model_swaps == 1, supervisor.log_path.read_text()[-3000:]
+        assert (await supervisor.client.parse(PARCEL)).category == "parcel_delivery"
+        assert answered > 1 and result is not None
+        await asyncio.wait_for(first.wait(), 20)  # the old service is stopped
+        assert supervisor.process is not first and supervisor.process.returncode is None
+    finally:
+        await supervisor.stop()
+    assert supervisor.process.returncode is not None
+    assert not (tmp_path / "run" / "nlu.sock.next").exists()
+
+
+def test_a_job_whose_server_stopped_is_read_from_the_run_record(tmp_path) -> None:
+    config = web_config(tmp_path, model_path=tmp_path / "models" / "nlu.tar.gz")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "models").mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    job = {"state": "running", "pid": int(dead), "by": "chef",
+           "started_at": "2026-11-27T10:00:00+00:00"}
+    (tmp_path / "data" / "retrain-job.json").write_text(json.dumps(job))
+    assert model_views.job_state(config)["state"] == "interrupted"
+    history_path(config.model_path).write_text(json.dumps([
+        {"started_at": "2026-11-27T10:00:01+00:00", "finished_at": "2026-11-27T10:05:00+00:00",
+         "promoted": False}]))
+    state = model_views.job_state(config)
+    assert state["state"] == "done" and state["returncode"] == 1
+    assert model_views.job_state(web_config(tmp_path / "elsewhere"))["state"] == "idle"
