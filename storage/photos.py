@@ -109,17 +109,8 @@ class PhotoStore:
     def ingest(self, data: bytes) -> StoredPhoto:
         """Cleans and stores a picture (blocking). Raises PhotoRejected."""
         cleaned, fmt, width, height = clean_image(data)
-        digest = hashlib.sha256(cleaned).hexdigest()
-        content_type, ext = FORMATS[fmt]
-        relative = Path(digest[:2]) / f"{digest}.{ext}"
-        target = self.root / relative
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(cleaned)
-            os.replace(tmp, target)
-        return StoredPhoto(digest, str(relative), content_type, len(cleaned), width, height)
+        digest, relative, content_type = store_file(self.root, cleaned, fmt)
+        return StoredPhoto(digest, relative, content_type, len(cleaned), width, height)
 
     def path_of(self, photo: StoredPhoto) -> Path:
         return self.root / photo.path
@@ -131,3 +122,19 @@ class PhotoStore:
             path = (self.root / str(photo.get("path", ""))).resolve()
             if path.is_file() and root in path.parents:
                 path.unlink()
+
+
+def store_file(root: Path, data: bytes, fmt: str) -> tuple[str, str, str]:
+    """Writes cleaned image bytes under `root` by their SHA-256, atomically (a reader
+    never sees half a file); returns (sha256, relative path, content type)."""
+    digest = hashlib.sha256(data).hexdigest()
+    content_type, ext = FORMATS[fmt]
+    relative = Path(digest[:2]) / f"{digest}.{ext}"
+    target = root / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".store-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return digest, str(relative), content_type

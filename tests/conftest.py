@@ -218,3 +218,14 @@ async def clear_of_a_minute_change(margin: float = 10.0) -> None:
 
     while time.time() % 60 > 60 - margin:
         await asyncio.sleep(0.5)
+
+
+async def to_the_summary(bot, first: str = "colis DPD perdu depuis 10 jours à Lyon",
+                         user: str = "alice") -> None:
+    """A parcel report taken to its summary, whatever the bot still asks on the way."""
+    await bot.send(first, user=user)
+    for _ in range(4):
+        state = await bot.service.state_of("cli", user)
+        if state.expecting == "confirmation":
+            return
+        await bot.send("Lyon" if state.expecting == "location" else "non", user=user)

@@ -68,7 +68,10 @@ async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict
     return out.alert
 
 
-PAGES = ["/staff/alerts", "/staff/stats", "/staff/alerts/JA-XXXX", "/staff/conversations/1"]
+PAGES = ["/staff/alerts", "/staff/stats", "/staff/alerts/JA-XXXX", "/staff/conversations/1",
+         "/staff/conversations", "/staff/conversations?outcome=abandoned&unsure=1",
+         "/staff/inbox", "/staff/inbox?status=done", "/staff/funnel",
+         "/staff/funnel?channel=web&start=2026-01-01"]
 FILES = ["/staff/export/alerts.csv", "/staff/export/alerts.json", "/staff/export/opendata.csv",
          "/staff/export/annotations.yml", "/staff/photos/ab/" + "a" * 64 + ".jpg"]
 
@@ -113,6 +116,9 @@ async def test_forms_without_csrf_are_refused(console) -> None:
     assert (await log_in(console)).status == 302
     for path, data in (("/staff/logout", {}),
                        ("/staff/messages/1/annotation", {"category": "billing"}),
+                       ("/staff/messages/1/annotation", {"category": "billing",
+                                                         "next": "/staff/inbox"}),
+                       ("/staff/messages/1/review", {"next": "/staff/inbox"}),
                        ("/staff/login", {"name": "agent", "password": PASSWORD})):
         response = await console.post(path, data=data, allow_redirects=False)
         assert response.status == 403, path
@@ -262,6 +268,36 @@ async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
     assert "description" not in data and alerts[0]["id"] not in data
     only_postal = await (await console.get("/staff/stats?sector=postal")).text()
     assert f"({by_sector['postal']} alertes)" in only_postal
+
+
+async def test_statistics_count_an_alert_about_several_operators_once(console, sqlite_bot
+                                                                        ) -> None:
+    """« ni Orange ni SFR »: one alert in the total, one for Orange and one for SFR in the
+    operator table; an operator typed by hand is « autre (texte libre) », its words in
+    their own table."""
+    several = await make_alert(sqlite_bot, "m1", "pas de réseau mobile ni Orange ni SFR à Murat")
+    typed = await make_alert(sqlite_bot, "m2", "pas de réseau SFR dans mon village")
+    async with sqlite_bot.db.session() as session, session.begin():
+        row = await session.get(Alert, typed["id"])
+        row.operator, row.operator_text = None, "Kiwi Télécom"
+        await rebuild(session)
+    assert several["operators"] == ["orange", "sfr"]
+    await log_in(console)
+    page = await (await console.get("/staff/stats")).text()
+    assert "(2 alertes)" in page
+    assert re.search(r'<th scope="row">Orange</th>(<td class="num">\d+</td>)*?'
+                     r'<td class="num">1</td></tr>', page)
+    assert re.search(r'<th scope="row">SFR</th>(<td class="num">\d+</td>)*?'
+                     r'<td class="num">1</td></tr>', page)
+    assert re.search(r'<th scope="row">autre \(texte libre\)</th>', page)
+    assert re.search(r'<th scope="row">Kiwi Télécom</th><td class="num">1</td>', page)
+    assert re.search(r'<th scope="row">Mobile[^<]*</th><td class="num">2</td>', page)
+    csv_text = (await (await console.get("/staff/export/alerts.csv")).read()).decode("utf-8-sig")
+    assert "orange|sfr" in csv_text
+    listed = await (await console.get("/staff/alerts?operator=sfr")).text()
+    assert several["id"] in listed and "Orange, SFR" in listed
+    detail = await (await console.get(f"/staff/alerts/{several['id']}")).text()
+    assert "Orange, SFR (plusieurs opérateurs)" in detail
 
 
 def label_fr(sector: str) -> str:

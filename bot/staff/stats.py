@@ -68,13 +68,16 @@ def dashboard(groups: Iterable[tuple[dict, int]], bases: list[CustomerBase]) -> 
     pairs: Counter = Counter()  # (operator, sector) -> alerts, for per 100,000
     total = 0
     for alert, count in groups:
-        total += count
+        # An alert about several operators is in one group per operator (`count`), and
+        # counts once in the totals (`alerts`: its count in its first operator's group).
+        once = alert.get("alerts", count)
+        total += once
         matrix.setdefault(operator_key(alert), Counter())[alert.get("category") or "other"] += count
-        months[alert["month"]] += count
-        fields["sector"][alert.get("sector") or "inconnu"] += count
-        fields["user_type"][alert.get("user_type") or "inconnu"] += count
-        fields["channel"][alert.get("channel")] += count
-        fields["category"][alert.get("category") or "other"] += count
+        months[alert["month"]] += once
+        fields["sector"][alert.get("sector") or "inconnu"] += once
+        fields["user_type"][alert.get("user_type") or "inconnu"] += once
+        fields["channel"][alert.get("channel")] += once
+        fields["category"][alert.get("category") or "other"] += once
         pairs[(alert.get("operator"), alert.get("sector"))] += count
     trend = ([(m, months.get(m, 0)) for m in months_between(min(months), max(months))]
              if months else [])
@@ -99,5 +102,14 @@ def dashboard(groups: Iterable[tuple[dict, int]], bases: list[CustomerBase]) -> 
 
 
 def groups_of(alerts: Iterable[dict]) -> list[tuple[dict, int]]:
-    """Alerts as they are (one group each), for callers holding alert records."""
-    return [({**a, "month": a["created_at"][:7]}, 1) for a in alerts]
+    """Alerts as they are (one group each, one per operator of an alert about several,
+    counted once in all), for callers holding alert records."""
+    groups = []
+    for a in alerts:
+        several = a.get("operators") or []
+        if len(several) > 1:
+            groups += [({**a, "operator": o, "operator_text": None, "month": a["created_at"][:7],
+                         "alerts": 1 if n == 0 else 0}, 1) for n, o in enumerate(several)]
+        else:
+            groups.append(({**a, "month": a["created_at"][:7]}, 1))
+    return groups

@@ -211,6 +211,8 @@ async def annotate(request: web.Request) -> web.StreamResponse:
         message_id, request[STAFF_USER], values)
     if conversation_id is None:
         raise web.HTTPNotFound(text="Message introuvable.")
+    if str(form.get("next") or "").startswith("/staff/inbox"):  # back to the review inbox
+        raise web.HTTPFound(_safe_next(form["next"]))
     raise web.HTTPFound(f"/staff/conversations/{conversation_id}#m{message_id}")
 
 
@@ -236,13 +238,20 @@ async def stats_page(request: web.Request) -> web.Response:
                            [[name_of(k), *[counts.get(c, 0) for c in categories],
                              sum(counts.values())] for k, counts in top])),
     ]
+    # Operators typed by hand are « autre (texte libre) » above; what was written, here.
+    typed = await _repo(request).free_text_operators(flt)
+    if typed:
+        title = "Opérateurs écrits en texte libre"
+        blocks.append((title, charts.bar_chart(title, [(t, float(n)) for t, n in typed[:10]]),
+                       charts.data_table(title, ["Écrit", "Alertes"], [[t, n] for t, n in typed])))
     for title, counter, kind in (("Alertes par secteur", board.by_sector, "sector"),
                                  ("Alertes par problème", board.by_category, "category"),
                                  ("Alertes par type de déclarant", board.by_user_type, "user_type"),
                                  ("Alertes par canal", board.by_channel, None)):
         rows = [(label(kind, k, "fr") if kind else k, float(v)) for k, v in counter.most_common()]
         blocks.append((title, charts.bar_chart(title, rows),
-                       charts.data_table(title, ["", "Alertes"], [[n, v] for n, v in rows])))
+                       charts.data_table(title, [title.removeprefix("Alertes par ").capitalize(),
+                                                 "Alertes"], [[n, v] for n, v in rows])))
     blocks.append(("Évolution mensuelle", charts.line_chart(
         "Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
         charts.data_table("Évolution mensuelle", ["Mois", "Alertes"],
@@ -390,3 +399,6 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     r.add_get("/staff/export/opendata.csv", export_opendata)
     r.add_get("/staff/export/annotations.yml", export_annotations)
     r.add_get("/staff/photos/{path:.+}", photo)
+    from bot.staff import model_views; model_views.setup_model_views(app)  # noqa: E702
+    from bot.staff import review; review.setup_review(app)  # noqa: E702
+    from bot.staff import redact; redact.setup_redact(app)  # noqa: E702
