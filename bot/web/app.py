@@ -489,6 +489,10 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/ws", websocket)
     app.router.add_post("/upload", upload)
+    from bot.web.summary import accessibility_page, summary
+
+    app.router.add_post("/summary", summary)  # the alert's summary, printable (widget)
+    app.router.add_get("/accessibilite", accessibility_page)  # « Déclaration d'accessibilité »
     return app
 
 

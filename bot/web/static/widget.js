@@ -45,6 +45,9 @@
       uploadFailed: "La photo n'a pas pu être envoyée : réessayez.",
       failed: "Un problème technique est survenu : réessayez dans un instant.",
       busy: "Vous envoyez beaucoup de messages : patientez une minute, puis réessayez.",
+      keepTitle: "Gardez une trace de votre alerte", keepPrint: "Récapitulatif à imprimer",
+      keepDownload: "Télécharger le récapitulatif",
+      keepNote: "Sans données personnelles : ni votre description, ni vos photos.",
       welcome: "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, de courrier " +
         "ou de colis, pour l'Arcep, le régulateur.\nDécrivez votre problème en quelques mots, par " +
         "exemple : « Pas de réseau Orange dans mon village » ou « Free me facture après ma résiliation »."
@@ -64,6 +67,9 @@
       uploadFailed: "The photo could not be sent: please try again.",
       failed: "A technical problem occurred: please try again in a moment.",
       busy: "You are sending many messages: wait a minute and try again.",
+      keepTitle: "Keep a record of your alert", keepPrint: "Printable summary",
+      keepDownload: "Download the summary",
+      keepNote: "No personal data: neither your description nor your photos.",
       welcome: "Hello! I collect your reports of problems with phone, internet, mail or parcel " +
         "operators for Arcep, the French regulator.\nDescribe your problem in a few words, for " +
         "example: \"No Orange network in my village\" or \"Free still bills me after I cancelled\"."
@@ -107,6 +113,11 @@ button{font:inherit} a{color:var(--b);text-decoration:underline}
 .choices button{min-height:36px;padding:6px 12px;border:1px solid var(--b);border-radius:18px;
   background:#fff;color:var(--b);cursor:pointer;text-align:left}
 .choices button:hover:not(:disabled){background:#e3e3fd} .choices button:disabled{opacity:.5;cursor:default}
+.keep{display:block;margin:2px 0 10px;padding:8px 12px;border:1px solid var(--b);border-radius:12px;
+  background:#fff;border-top:1px solid var(--b)} .keep p{margin:0 0 6px;font-weight:700}
+.keep .btns{display:flex;flex-wrap:wrap;gap:6px}
+.keep button{min-height:36px;padding:6px 12px;border:1px solid var(--b);border-radius:18px;background:var(--b);
+  color:#fff;cursor:pointer} .keep button.alt{background:#fff;color:var(--b)}
 .thumb{display:block;max-width:160px;max-height:160px;border-radius:8px}
 .typing{padding:2px 16px;color:#666;font-size:18px;letter-spacing:3px}
 .status{padding:4px 12px;font-size:13px;color:#555;border-top:1px solid #eee} .status:empty{display:none}
@@ -246,6 +257,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
     var ws = null, ready = false, destroyed = false, started = false, attempt = 0, timer = null;
     var pending = [];      // frames awaiting their turn (or error), oldest first: {row, text}
     var choiceGroups = []; // quick replies of the latest bot turn, the only ones shown
+    var kept = {};         // alert references whose summary form is shown (once each)
     var inFlight = [];     // rows of photos still uploading, kept across history re-renders
 
     // A custom element (the page's `div {...}` rules do not match it) holding a shadow root.
@@ -332,6 +344,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
     function clearLog() {
       log.textContent = "";
       choiceGroups = [];
+      kept = {};
       // A local greeting, always first, with its own test id: it is not a server reply.
       addRow("bot", "jalerte-welcome", t.welcome).classList.add("plain");
     }
@@ -369,9 +382,34 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       } else { // text, image (no picture URL in the protocol) and unknown types: the text
         msg.classList.add("plain");
         appendText(msg, reply.text, t);
+        var saved = /\bJA-[A-Z0-9]{8}\b/.exec(String(reply.text || ""));
+        if (saved) renderKeep(saved[0]);
       }
       if (withChoices && Array.isArray(reply.choices) && reply.choices.length) renderChoices(reply.choices);
       return msg.parentNode;
+    }
+
+    // « What the person keeps »: a form posted in a new tab, so that the session id travels
+    // in the request body, never in a URL. The server checks that the alert is this
+    // session's and answers a printable page without personal data (or a download).
+    function renderKeep(ref) {
+      if (kept[ref]) return;
+      kept[ref] = true;
+      var session = h("input", { type: "hidden", name: "session" });
+      var form = h("form", { className: "keep", method: "post", target: "_blank",
+        action: base + "/summary?lang=" + opts.lang, "data-testid": "jalerte-summary" }, [
+        h("p", null, t.keepTitle), session,
+        h("input", { type: "hidden", name: "alert", value: ref }),
+        h("input", { type: "hidden", name: "lang", value: opts.lang }),
+        h("div", "btns", [
+          h("button", { type: "submit" }, t.keepPrint),
+          h("button", { type: "submit", className: "alt", name: "download", value: "1" }, t.keepDownload)]),
+        h("span", "note", t.keepNote)]);
+      // noopener, not noreferrer: a POST without referrer carries "Origin: null", which the
+      // server refuses when JALERTE_WEB_ALLOWED_ORIGINS names the embedding sites.
+      form.setAttribute("rel", "noopener");
+      form.addEventListener("submit", function () { session.value = sessionId || ""; });
+      log.appendChild(h("div", "row", form));
     }
 
     function renderShare(msg, reply) {
