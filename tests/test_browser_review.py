@@ -182,3 +182,33 @@ async def test_funnel_against_counts_from_the_conversations(browser, aiohttp_ser
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "staff-funnel.png"), full_page=True)
     await context.close()
+
+
+async def test_a_transcript_reads_well_on_a_phone(browser, aiohttp_server, sqlite_bot, tmp_path):
+    """Dates in Paris time, labels instead of ids, a thumbnail for a photo, and the long
+    share links of a saved alert wrap inside a 390-pixel page."""
+    from dialogues.service import IncomingPhoto
+    from tests.conftest import to_the_summary
+    from tests.images import image_bytes
+
+    await to_the_summary(sqlite_bot)
+    await sqlite_bot.send(IncomingPhoto(image_bytes("PNG", size=(60, 40))))
+    alert = (await sqlite_bot.send(ChoiceEvent("confirm:send"))).alert
+    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
+                                             PHONE)
+    await page.goto(f"{base}/staff/conversations/{alert['conversation_id']}")
+    text = await page.locator("main").inner_text()
+    assert re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d", text)  # « 27/11/2026 21:05 »
+    assert "T" not in re.findall(r"\d{4}-\d\d-\d\d(T)?", text)  # no raw ISO dates
+    assert "Problème : Colis" in text and "category =" not in text
+    thumb = page.locator("ol.transcript img.thumb").first
+    await expect(thumb).to_be_visible()
+    assert await thumb.evaluate("img => img.naturalWidth") > 0  # the picture, served
+    assert "https://x.com/intent/tweet" in text  # the share links are there…
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # …and wrap instead of widening the page
+    await page.goto(f"{base}/staff/alerts/{alert['id']}")
+    text = await page.locator("main").inner_text()
+    assert re.search(r"Date\s+\d\d/\d\d/20\d\d \d\d:\d\d", text) and "widget" not in text
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await context.close()

@@ -71,9 +71,11 @@ async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict
 PAGES = ["/staff/alerts", "/staff/stats", "/staff/alerts/JA-XXXX", "/staff/conversations/1",
          "/staff/conversations", "/staff/conversations?outcome=abandoned&unsure=1",
          "/staff/inbox", "/staff/inbox?status=done", "/staff/funnel",
-         "/staff/funnel?channel=web&start=2026-01-01"]
+         "/staff/funnel?channel=web&start=2026-01-01", "/staff/model",
+         "/staff/alerts/JA-XXXX/photos/1/redact"]
 FILES = ["/staff/export/alerts.csv", "/staff/export/alerts.json", "/staff/export/opendata.csv",
-         "/staff/export/annotations.yml", "/staff/photos/ab/" + "a" * 64 + ".jpg"]
+         "/staff/export/annotations.yml", "/staff/photos/ab/" + "a" * 64 + ".jpg",
+         "/staff/alerts/JA-XXXX/photos/1/preview.png"]
 
 
 async def test_every_route_refuses_without_a_session(console) -> None:
@@ -119,6 +121,9 @@ async def test_forms_without_csrf_are_refused(console) -> None:
                        ("/staff/messages/1/annotation", {"category": "billing",
                                                          "next": "/staff/inbox"}),
                        ("/staff/messages/1/review", {"next": "/staff/inbox"}),
+                       ("/staff/model/retrain", {}),
+                       ("/staff/alerts/JA-XXXX/photos/1/redact",
+                        {"x1": "0", "y1": "0", "w1": "10", "h1": "10"}),
                        ("/staff/login", {"name": "agent", "password": PASSWORD})):
         response = await console.post(path, data=data, allow_redirects=False)
         assert response.status == 403, path

@@ -1,7 +1,7 @@
 """The console's every-conversation list, review inbox and funnel (issue 12, items 1-2)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -50,10 +50,15 @@ def step_label(step: str | None) -> str:
     return label("fields", step, "fr")
 
 
-def paris(moment: datetime | None) -> str:
-    """« 27/11/2026 20:41 », in Paris time."""
-    if moment is None:
+def paris(moment: datetime | str | None) -> str:
+    """« 27/11/2026 20:41 », in Paris time (from a datetime or an ISO string; SQLite
+    gives naive datetimes back, which are UTC)."""
+    if not moment:
         return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
