@@ -119,6 +119,7 @@ class NluSupervisor:
             return False
         old = self.process
         os.replace(incoming, self.socket)  # new connections reach the new service
+        await self.client.renew()  # and ours are new ones
         self.process = process
         self.starts += 1
         self.model_swaps += 1

@@ -76,6 +76,14 @@ class RemoteNlu:
         results = (await self._post({"texts": texts}))["results"]
         return [ParseResult.from_json(record) for record in results]
 
+    async def renew(self) -> None:
+        """After the service at this address was replaced: the next requests connect
+        anew (a kept-alive connection would still reach the old one). A request in flight
+        on an old connection fails and is sent again, as any transport error is."""
+        old, self._session = self._session, None
+        if old is not None:
+            await old.close()
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -22,6 +22,7 @@ from nlu.retrain import compare, figures_path, history_path, previous_path, verd
 from storage.models import Message
 from storage.staff import StaffRepository
 from tests.conftest import web_config
+from tests.test_browser import browser  # noqa: F401  (a fixture)
 from tests.test_staff import PASSWORD, csrf_of, log_in
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -291,3 +292,43 @@ def test_a_job_whose_server_stopped_is_read_from_the_run_record(tmp_path) -> Non
     state = model_views.job_state(config)
     assert state["state"] == "done" and state["returncode"] == 1
     assert model_views.job_state(web_config(tmp_path / "elsewhere"))["state"] == "idle"
+
+
+async def test_an_admin_retrains_from_the_console_in_a_browser(
+        browser, aiohttp_server, sqlite_bot, tiny_models, tmp_path, nlu_python,  # noqa: F811
+        monkeypatch) -> None:
+    """The button, as an admin uses it (Chromium): the page follows the job by itself
+    (its Refresh header: no script) until the candidate is put in service."""
+    from playwright.async_api import expect
+
+    from bot.web.app import create_app
+
+    model = install_base(tiny_models, tmp_path / "models")
+    config = web_config(tmp_path, staff_secure_cookies=False, model_path=model,
+                        build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+                        staff_admins=frozenset({"chef"}))
+    monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
+    await StaffRepository(sqlite_bot.db).add_user("chef", PASSWORD)
+    await annotate(sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery",
+                   sector="postal")
+    old = sha(model)
+    server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/staff/model")))
+    await page.get_by_label("Nom").fill("chef")
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.get_by_role("heading", name="Modèle NLU en service")).to_be_visible()
+    await page.get_by_role("button", name="Réentraîner").click()
+    await expect(page.get_by_text("Réentraînement lancé.")).to_be_visible()
+    # No click from here on: the page reloads itself until the job is over.
+    await expect(page.get_by_text("nouveau modèle mis en service")).to_be_visible(
+        timeout=240_000)
+    job = json.loads((config.data_dir / "retrain-job.json").read_text())
+    assert job["state"] == "done" and job["returncode"] == 0, job
+    shown = await page.locator("main").inner_text()
+    assert "problème (signalements seuls) 0.667 → 1.000" in shown  # what got better
+    assert sha(model) != old and sha(previous_path(model)) == old
+    await context.close()

@@ -15,7 +15,12 @@ async def test_doctor_says_what_to_fix(tmp_path) -> None:
 
     config = replace(web_config(tmp_path), nlu=f"unix:{tmp_path / 'nowhere.sock'}")
     checks = {c.name: c for c in await run_checks(config)}
-    assert checks["data directory"].ok and checks["free disk"].ok
+    import shutil
+
+    free_gb = shutil.disk_usage(tmp_path).free / 1024 ** 3
+    assert checks["data directory"].ok
+    if abs(free_gb - 1) > 0.2:  # the check says what the disk has (whatever this machine has)
+        assert checks["free disk"].ok == (free_gb >= 1), checks["free disk"].detail
     assert not checks["database"].ok and "jalerte db upgrade" in checks["database"].detail
     assert not checks["NLU service"].ok and "jalerte-nlu serve" in checks["NLU service"].detail
     await upgrade(config.database_url)
