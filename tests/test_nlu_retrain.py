@@ -142,17 +142,24 @@ async def test_cli_retrain_with_annotations_from_the_database(sqlite_bot, tiny_m
 
 
 # -- the console -----------------------------------------------------------------------------
+def admin_console_config(tiny_models, tmp_path: Path, nlu_python: str, monkeypatch):
+    """A console whose model is the tiny base one, "chef" its admin, retraining on the
+    tiny data set."""
+    model = install_base(tiny_models, tmp_path / "models")
+    monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
+    return web_config(tmp_path, staff_secure_cookies=False, model_path=model,
+                      build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
+                      database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+                      staff_admins=frozenset({"chef"}))
+
+
 @pytest.fixture
 async def console_for_model(aiohttp_client, sqlite_bot, tiny_models, tmp_path, nlu_python,
                             monkeypatch):
     from bot.web.app import create_app
 
-    model = install_base(tiny_models, tmp_path / "models")
-    config = web_config(tmp_path, staff_secure_cookies=False, model_path=model,
-                        build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
-                        staff_admins=frozenset({"chef"}))
-    monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
+    config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
+    model = config.model_path
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     repo = StaffRepository(sqlite_bot.db)
     await repo.add_user("agent", PASSWORD)
@@ -303,12 +310,8 @@ async def test_an_admin_retrains_from_the_console_in_a_browser(
 
     from bot.web.app import create_app
 
-    model = install_base(tiny_models, tmp_path / "models")
-    config = web_config(tmp_path, staff_secure_cookies=False, model_path=model,
-                        build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
-                        staff_admins=frozenset({"chef"}))
-    monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
+    config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
+    model = config.model_path
     await StaffRepository(sqlite_bot.db).add_user("chef", PASSWORD)
     await annotate(sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery",
                    sector="postal")
