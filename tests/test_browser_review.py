@@ -212,3 +212,32 @@ async def test_a_transcript_reads_well_on_a_phone(browser, aiohttp_server, sqlit
     assert re.search(r"Date\s+\d\d/\d\d/20\d\d \d\d:\d\d", text) and "widget" not in text
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await context.close()
+
+
+async def test_an_alert_about_several_operators_in_the_statistics(browser, aiohttp_server,
+                                                                  sqlite_bot, tmp_path):
+    """One dead-zone alert about Orange and SFR, one about Orange alone: two alerts in
+    all, Orange counted twice and SFR once in the operators' table."""
+    from tests.test_staff import make_alert
+
+    several = await make_alert(sqlite_bot, "s1",
+                               "pas de réseau mobile ni Orange ni SFR à Murat 15300")
+    assert several["operators"] == ["orange", "sfr"]
+    await make_alert(sqlite_bot, "s2", "pas de réseau Orange dans mon village à Gap")
+    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
+                                             {"width": 1280, "height": 900})
+    await page.goto(f"{base}/staff/stats")
+    await expect(page.get_by_role("heading", name=re.compile(r"Statistiques \(2 alertes\)"))
+                 ).to_be_visible()
+    table = page.locator("table", has=page.locator("caption",
+                                                   has_text="Alertes par opérateur et par problème"))
+    await table.locator("xpath=ancestor::details").locator("summary").click()
+
+    async def total_of(operator: str) -> str:
+        row = table.locator("tbody tr", has=page.locator("th", has_text=operator))
+        return (await row.locator("td").last.inner_text()).strip()
+
+    assert await total_of("Orange") == "2" and await total_of("SFR") == "1"
+    await page.goto(f"{base}/staff/alerts/{several['id']}")
+    await expect(page.get_by_text("Orange, SFR (plusieurs opérateurs)")).to_be_visible()
+    await context.close()
