@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import select
 
 from dialogues.events import ChoiceEvent, CommandEvent, LocationEvent, TextEvent
@@ -238,14 +237,14 @@ async def test_forget_me_erases_the_person_and_keeps_anonymous_counts(bot, tmp_p
                 assert b"Glycines" not in path.read_bytes(), path
 
 
-async def test_forgotten_words_leave_every_file_even_past_a_long_reader(bot, tmp_path) -> None:
+async def test_forgotten_words_leave_every_file_even_past_a_long_reader(sqlite_bot,
+                                                                       tmp_path) -> None:
     """While the server runs: SQLite's log is folded at once, or, when a reader still
     holds an older snapshot (a staff export being downloaded), as soon as it lets go."""
     import asyncio
     import sqlite3
 
-    if not bot.db.url.startswith("sqlite"):
-        pytest.skip("SQLite's files")
+    bot = sqlite_bot  # SQLite's own files: its log is what a reader holds back
     secret = b"impasse des Trois-Lutins"
 
     def files_with_secret() -> list[str]:
