@@ -264,7 +264,9 @@ def turn_marks(before: dict, turn: Turn, event: Event) -> TurnMarks:
     asked = step_of(before.get("phase"), before.get("expecting"))
     now = step_of(turn.state.phase.value, turn.state.expecting)
     user = 0
-    if turn.parse is not None and parse_unsure(turn.parse.to_json()):
+    p = turn.parse  # the four fields the rule reads (the record is built once, for storage)
+    if p is not None and parse_unsure({"intent": p.intent, "confidence": p.confidence,
+                                       "is_report": p.is_report, "category": p.category}):
         user |= MARK_UNSURE
     chose_fix = isinstance(event, ChoiceEvent) and event.value.startswith("fix:")
     if chose_fix or any(r.text.startswith(_CORRECTION_REPLIES) for r in turn.replies):

@@ -447,17 +447,21 @@ class OperatorSlot(Slot):
         """The operators of `sector` a text names, in order, without those it sets
         aside (« c'est SFR pas Orange », « tous sauf Free »)."""
         folded = fold(text)
-        found: dict[int, str] = {}
-        for name, operator in sorted(self._brands.items(), key=lambda item: -len(item[0])):
-            if sector and sector not in self.taxonomy.operators[operator].sectors:
+        found = []
+        for match in self._brand_pattern.finditer(folded):  # longest names first
+            operator = self._brands[match.group(0)]
+            if (sector and sector not in self.taxonomy.operators[operator].sectors
+                    or _SET_ASIDE.search(folded[:match.start()])):
                 continue
-            for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", folded):
-                if any(match.start() <= at < match.end() for at in found):
-                    continue  # inside a longer name already found (« red by sfr »)
-                if _SET_ASIDE.search(folded[:match.start()]):
-                    continue
-                found[match.start()] = operator
-        return list(dict.fromkeys(found[at] for at in sorted(found)))
+            found.append(operator)
+        return list(dict.fromkeys(found))
+
+    @cached_property
+    def _brand_pattern(self) -> re.Pattern[str]:
+        """Every operator's name and brands, longest first (« red by sfr » before
+        « sfr »), as whole words."""
+        names = sorted(self._brands, key=len, reverse=True)
+        return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
 
     def read(self, d: Draft, m: Message) -> bool:
         if m.p.intent == "dont_know":

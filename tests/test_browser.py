@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from bot.web.app import create_app
-from tests.conftest import web_config
+from tests.conftest import to_the_summary, web_config
 from tests.images import jpeg_with_gps
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -133,12 +133,7 @@ async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, t
 
     for user, first in (("u1", "colis DPD perdu depuis 10 jours"),
                         ("u2", "Free me facture deux fois ma box")):
-        await sqlite_bot.send(first, user=user)
-        for _ in range(4):
-            state = await sqlite_bot.service.state_of("cli", user)
-            if state.expecting == "confirmation":
-                break
-            await sqlite_bot.send("Lyon" if state.expecting == "location" else "non", user=user)
+        await to_the_summary(sqlite_bot, first, user=user)
         await sqlite_bot.send(ChoiceEvent("confirm:send"), user=user)
     await StaffRepository(sqlite_bot.db).add_user("agent", "correct horse battery staple")
     # Default configuration: Secure cookies, which browsers accept on localhost.
