@@ -25,6 +25,7 @@ from aiohttp_session import get_session
 
 from bot.config import Config
 from bot.staff.auth import check_csrf, csrf_token
+from bot.staff.review import paris
 from bot.staff.views import STAFF_USER, _base_context, staff_only
 from nlu.retrain import (
     METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
@@ -99,19 +100,11 @@ def job_state(config: Config) -> dict[str, Any]:
 
 
 def _paris(value: str | None) -> str:
-    if not value:
-        return "—"
+    """« 27/11/2026 à 21:05 », Paris time; a value that is no date, as it is."""
     try:
-        moment = datetime.fromisoformat(value)
+        return paris(value, between=" à ")
     except ValueError:
-        return value
-    try:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.astimezone(ZoneInfo("Europe/Paris"))
-    except Exception:  # no time zone data: UTC, said so
-        return moment.astimezone(timezone.utc).strftime("%d/%m/%Y à %H:%M UTC")
-    return moment.strftime("%d/%m/%Y à %H:%M")
+        return value or "—"
 
 
 def _sets(*figures: dict | None) -> list[str]:

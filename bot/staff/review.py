@@ -50,16 +50,16 @@ def step_label(step: str | None) -> str:
     return label("fields", step, "fr")
 
 
-def paris(moment: datetime | str | None) -> str:
-    """« 27/11/2026 20:41 », in Paris time (from a datetime or an ISO string; SQLite
-    gives naive datetimes back, which are UTC)."""
+def paris(moment: datetime | str | None, between: str = " ") -> str:
+    """« 27/11/2026 20:41 » (`between` the date and the hour), in Paris time, from a
+    datetime or an ISO string (SQLite gives naive datetimes back, which are UTC)."""
     if not moment:
         return "—"
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(PARIS).strftime(f"%d/%m/%Y{between}%H:%M")
 
 
 def percent(part: int, whole: int) -> str:
