@@ -2,13 +2,15 @@
 personal data, and only for the session that saved the alert."""
 from __future__ import annotations
 
-import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
 
 from bot.web.app import create_app
+from bot.web.summary import format_date
+from tests.clock import DST, MONTH_STARTS, Moment, around, at, by_month
 from tests.conftest import web_config
 from tests.test_accessibility import assert_accessible, save_an_alert
 from tests.test_browser import (  # noqa: F401  (fixtures)
@@ -19,8 +21,18 @@ from tests.test_web import open_session, turn
 DESCRIPTION = "colis Chronopost perdu depuis 10 jours"
 
 
+# In August: a month whose French name has an accent, which a JavaScript `\w` misses.
+IN_AUGUST = Moment(datetime(2026, 8, 15, 12, 30, tzinfo=timezone.utc), "15 août 2026 à 14:30",
+                   "August 15, 2026 at 14:30", "15/08/2026 14:30", "2026-08")
+
+
 async def test_printable_summary_from_the_widget(browser, aiohttp_server, sqlite_bot,  # noqa: F811
                                                 tmp_path):
+    with at(IN_AUGUST):
+        await _printable_summary(browser, aiohttp_server, sqlite_bot, tmp_path)
+
+
+async def _printable_summary(browser, aiohttp_server, sqlite_bot, tmp_path):  # noqa: F811
     # Embedding sites restricted: the form's POST must carry the page's real origin.
     config = web_config(tmp_path, web_allowed_origins=("https://www.mairie.example",))
     server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
@@ -45,7 +57,7 @@ async def test_printable_summary_from_the_widget(browser, aiohttp_server, sqlite
     for words in ("Colis (perdu, retard, avis de passage)", "Chronopost", "Nantes",
                   "Courrier et colis", "Nos conseils pour agir"):
         await expect(body).to_contain_text(words)
-    await expect(body).to_contain_text(re.compile(r"\d{1,2}(er)? \w+ 20\d\d à \d\d:\d\d"))
+    await expect(body).to_contain_text(IN_AUGUST.fr)
     text = await body.inner_text()
     assert "perdu depuis 10 jours" not in text  # the description never appears
     assert await summary.locator("img").count() == 0
@@ -83,6 +95,25 @@ async def test_summary_in_english(browser, aiohttp_server, sqlite_bot, tmp_path)
     assert await summary.locator("html").get_attribute("lang") == "en"
     await expect(summary.locator("main")).to_contain_text("Our advice")
     await context.close()
+
+
+@around(MONTH_STARTS + DST)
+def test_the_date_in_every_month_and_around_the_clock_changes(moment: Moment) -> None:
+    assert format_date(moment.utc, "fr") == moment.fr
+    assert format_date(moment.utc, "en") == moment.en
+    # SQLite gives back naive datetimes, which are UTC.
+    assert format_date(moment.utc.replace(tzinfo=None), "fr") == moment.fr
+
+
+@by_month()
+async def test_the_summary_page_dates_the_alert_in_paris_time(client, moment: Moment) -> None:
+    """Saved half an hour into the 1st in Paris (still the day before in UTC): the page
+    says the 1st, in every month's own words."""
+    with at(moment):
+        session, reference = await _saved(client)
+        page = await (await client.post("/summary", data={"session": session,
+                                                          "alert": reference})).text()
+    assert moment.fr in page
 
 
 @pytest.fixture
