@@ -35,6 +35,8 @@ class Config:
     # Seconds between a process's tries to become the Telegram poller (one among all).
     telegram_poller_retry: float = 5.0
     staff_secure_cookies: bool = True
+    # The bearer token Prometheus sends to read /metrics; without it /metrics is 404.
+    metrics_token: str | None = None
     # Staff accounts allowed to retrain the NLU model from the console (/staff/model).
     staff_admins: frozenset[str] = frozenset()
     # Where the NLU runs: "service" (a parse service this process starts and supervises)
@@ -89,6 +91,7 @@ class Config:
             telegram_poller_retry=float(environ.get("JALERTE_TELEGRAM_POLLER_RETRY") or 5.0),
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
+            metrics_token=environ.get("JALERTE_METRICS_TOKEN") or None,
             staff_admins=frozenset(name.strip() for name in
                                    (environ.get("JALERTE_STAFF_ADMINS") or "").split(",")
                                    if name.strip()),

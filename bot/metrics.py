@@ -3,10 +3,16 @@
 With several workers (`jalerte run --workers N`), each writes its samples under
 PROMETHEUS_MULTIPROC_DIR (set by the parent before any worker imports this module) and
 `/metrics` on any worker adds them all up.
+
+`/metrics` is served only to whoever sends `Authorization: Bearer <JALERTE_METRICS_TOKEN>`
+(Prometheus' `authorization` setting); without a token configured it does not exist (404):
+the widget's port is public.
 """
 from __future__ import annotations
 
+import hmac
 import os
+from typing import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import (
@@ -41,6 +47,20 @@ class TurnMetrics:
             ALERTS.labels(output.alert.get("category") or "none").inc()
         if failed:
             ERRORS.labels(channel).inc()
+
+
+def metrics_endpoint(token: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """`GET /metrics` for whoever sends the bearer token (compared in constant time)."""
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.Response(status=401, text="token required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await metrics(request)
+
+    return guarded
 
 
 async def metrics(_request: web.Request) -> web.Response:

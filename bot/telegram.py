@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
+MAX_UPDATE_ID = 2 ** 63 - 1  # telegram_updates.update_id is a BIGINT
 CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
 POLLER = "telegram poller"  # the election's name (its advisory lock key derives from it)
 POLLER_RETRY = 5.0  # seconds between tries to become the poller (Config.telegram_poller_retry)
@@ -67,6 +68,13 @@ COMMANDS = {
 COMMAND_NAMES = {"start": "start", "aide": "help", "help": "help", "annuler": "cancel",
                  "cancel": "cancel", "nouveau": "new", "new": "new", "oublier": "forget",
                  "forget": "forget", "confidentialite": "privacy", "privacy": "privacy"}
+
+
+def webhook_url(configured: str) -> str:
+    """The URL given to Telegram: JALERTE_TELEGRAM_WEBHOOK_URL, the public base or the
+    whole URL (ending with the webhook's path, which is then not added twice)."""
+    base = configured.rstrip("/")
+    return base if base.endswith(WEBHOOK_PATH) else base + WEBHOOK_PATH
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -244,7 +252,7 @@ class TelegramChannel:
                                               language_code=language)
             if self.config.telegram_webhook_url:
                 await app.bot.set_webhook(
-                    url=self.config.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH,
+                    url=webhook_url(self.config.telegram_webhook_url),
                     secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES)
             await app.start()
             if self.updater is not None:
@@ -329,7 +337,8 @@ class TelegramChannel:
         except (ValueError, UnicodeDecodeError, RecursionError):
             return web.Response(status=400, text="bad update")
         update_id = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        if (not isinstance(update_id, int) or isinstance(update_id, bool)
+                or not 0 <= update_id <= MAX_UPDATE_ID):  # Telegram's ids are positive
             return web.Response(status=400, text="bad update")
         try:
             update = Update.de_json(data, self.application.bot)

@@ -30,7 +30,8 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
     port = free_port()
     data = tmp_path / "data"
     env = {**os.environ, "JALERTE_MODEL_PATH": str(trained_model), "JALERTE_DATA_DIR":
-           str(data), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url}
+           str(data), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url,
+           "JALERTE_METRICS_TOKEN": "scrape"}
     env.pop("JALERTE_NLU", None)
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -77,7 +78,8 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
                     answered.add((await response.json())["worker"])
             assert answered == {"0", "1"}
             # Every worker's turns, whichever worker answers /metrics.
-            async with http.get(f"{base}/metrics") as response:
+            async with http.get(f"{base}/metrics",
+                                headers={"Authorization": "Bearer scrape"}) as response:
                 text = await response.text()
             web_turns = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                          if line.startswith('jalerte_turns_total{channel="web"')]

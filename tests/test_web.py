@@ -261,15 +261,17 @@ async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_pa
     from bot.metrics import TurnMetrics
 
     sqlite_bot.service.observer = TurnMetrics()
-    client = await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
-    before = await (await client.get("/metrics")).text()
+    config = web_config(tmp_path, metrics_token="prometheus-only")
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    scrape = {"Authorization": "Bearer prometheus-only"}
+    before = await (await client.get("/metrics", headers=scrape)).text()
     ws, _ = await open_session(client)
     for frame in ({"type": "message", "text": "Orange me facture deux fois ma box"},
                   {"type": "message", "text": "non"}):
         await turn(ws, frame)
     state = await turn(ws, {"type": "choice", "value": "confirm:send"})
     assert state["alert_id"]
-    after = await (await client.get("/metrics")).text()
+    after = await (await client.get("/metrics", headers=scrape)).text()
     turns = 'jalerte_turns_total{channel="web"}'
     assert _sample(after, turns) - _sample(before, turns) == 3
     alerts = 'jalerte_alerts_total{category="billing"}'

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
 import aiohttp
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web, web_response
 from sqlalchemy import text as sql
 
 from bot.config import Config
-from bot.metrics import metrics
+from bot.metrics import metrics_endpoint
 from bot.web.clients import OpenSockets, client_address
 from bot.web.history import history
 from bot.wiring import Runtime, load_secret, runtime
@@ -204,6 +204,33 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await election.stop()
 
 
+# -- headers on every answer ---------------------------------------------------------------
+# The demo page: its styles inline (like any site's), the widget's script from this
+# server, the widget's WebSocket, uploads and summary form to this server; nothing inline
+# runs. Any other answer without a policy of its own (JSON, errors) may load nothing.
+DEMO_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HSTS = "max-age=63072000"  # two years; sent only where the staff cookies are Secure
+SERVER = "jalerte"  # aiohttp's default `Server` names Python's and its own version
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, errors and WebSocket handshakes included, just before its headers
+    go out; a route's own stricter policy (console, summary) is kept. The widget's
+    script is loaded by other sites: no Cross-Origin-Resource-Policy on it."""
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers.setdefault("X-Frame-Options", "DENY")  # the widget is a script, never framed
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy",
+                       DEMO_CSP if request.path == "/" else DEFAULT_CSP)
+    if request.app[CONFIG].staff_secure_cookies:
+        headers["Strict-Transport-Security"] = HSTS
+    headers["Server"] = SERVER
+
+
 async def _close_sockets(app: web.Application) -> None:
     for ws in list(app[SOCKETS]):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
@@ -221,6 +248,12 @@ async def widget_js(request: web.Request) -> web.FileResponse:
                  "Cache-Control": "public, max-age=300",
                  "Access-Control-Allow-Origin": "*"},
     )
+
+
+async def pages_css(request: web.Request) -> web.FileResponse:
+    """The style of the server's own pages (accessibility statement, privacy notice)."""
+    return web.FileResponse(STATIC / "pages.css", headers={
+        "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300"})
 
 
 async def livez(_request: web.Request) -> web.Response:
@@ -481,18 +514,25 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
                 lambda: rt_of(app).photos.root, app[SECRET], config.staff_secure_cookies)
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
+    app.router.add_get("/pages.css", pages_css)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", healthz)
     app.router.add_get("/livez", livez)
-    app.router.add_get("/metrics", metrics)
+    if config.metrics_token:  # else no /metrics on this public port (404)
+        app.router.add_get("/metrics", metrics_endpoint(config.metrics_token))
     app.router.add_get("/ws", websocket)
     app.router.add_post("/upload", upload)
     from bot.web.summary import accessibility_page, summary
 
     app.router.add_post("/summary", summary)  # the alert's summary, printable (widget)
     app.router.add_get("/accessibilite", accessibility_page)  # « Déclaration d'accessibilité »
+    from bot.web.privacy import privacy_page
+
+    app.router.add_get("/confidentialite", privacy_page)  # the notice the bot gives in chat
+    app.router.add_get("/privacy", privacy_page)
     return app
 
 
@@ -506,6 +546,10 @@ def run(config: Config) -> None:
             print(f"jalerte is running: open {base}/ for the demo page with the chat "
                   f"widget (health: {base}/healthz). Ctrl-C to stop.", flush=True)
 
+    # Answers aiohttp makes before any route (a request line its parser refuses) never
+    # reach _security_headers: without this they would name Python's and aiohttp's
+    # versions. The server's process is ours, so its default is set here, not in create_app.
+    web_response.SERVER_SOFTWARE = SERVER
     # Turns take milliseconds: 5 s is ample for those in progress at SIGTERM, and
     # aiohttp waits the full timeout for idle keep-alive connections.
     web.run_app(create_app(config), host=config.host, port=config.port, print=announce,
