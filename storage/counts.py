@@ -6,7 +6,7 @@ exact; `rebuild` recomputes them from the alerts (migration, bulk seeding).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, text
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert_insert
 from storage.models import FREE_TEXT_OPERATOR, AlertCount
+from storage.paris import month_of, month_sql_text
 
 
 def count_operators(alert: dict[str, Any]) -> list[str]:
@@ -27,9 +28,7 @@ def count_operators(alert: dict[str, Any]) -> list[str]:
 
 def count_keys(alert: dict[str, Any], created: datetime) -> list[dict[str, str]]:
     """One key per operator of the alert (the first one is where it counts once)."""
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=timezone.utc)
-    fields = {"month": created.astimezone(timezone.utc).strftime("%Y-%m"),
+    fields = {"month": month_of(created),
               "category": alert.get("category") or "", "sector": alert.get("sector") or "",
               "user_type": alert.get("user_type") or "", "channel": alert.get("channel") or ""}
     return [{**fields, "operator": operator} for operator in count_operators(alert)]
@@ -47,13 +46,12 @@ async def count_alert(session: AsyncSession, alert: dict[str, Any], created: dat
             set_={"count": AlertCount.count + 1, "alerts": AlertCount.alerts + once}))
 
 
-def rebuild_sql(dialect: str, several: bool = True) -> str:
+def rebuild_sql(dialect: str, several: bool = True, month: str | None = None) -> str:
     """The counts from the alerts, as `count_alert` makes them: an alert about several
     operators (rows in alert_operators) in one row per operator, once in all (`alerts`)
     in the row of its first one. `several=False`: the schema before 0007 (no
     alert_operators, no `alerts` column), for migration 0005."""
-    month = ("to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM')" if dialect == "postgresql"
-             else "strftime('%Y-%m', a.created_at)")
+    month = month or month_sql_text(dialect, "a.created_at")
     if several:
         return f"""
         INSERT INTO alert_counts (month, operator, category, sector, user_type, channel, count,

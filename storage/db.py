@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage.paris import register_sqlite
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         # Deleted rows are overwritten with zeros, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+        register_sqlite(dbapi_connection)  # paris_month(): months as the regulator counts
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:

@@ -23,7 +23,7 @@ Staff exports (`alerts_csv`, `alerts_json`; `AlertsCsv`, `AlertsJson` in pieces)
 
 Open data (`opendata_csv`; `OpenDataCounts` from grouped counts)
     An anonymised aggregate: the number of alerts per month (YYYY-MM of created_at,
-    in UTC), sector, category, operator and département. Only taxonomy ids and
+    in Paris time), sector, category, operator and département. Only taxonomy ids and
     département codes can appear in it: an operator outside the taxonomy (or
     missing) becomes "autre", an unknown sector or category "inconnu", an unknown
     département "inconnu". No free text, photo, identifier or location finer than
@@ -62,12 +62,13 @@ import json
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
 from nlu.taxonomy import Taxonomy
+from storage.paris import month_of
 
 __all__ = [
     "CSV_COLUMNS",
@@ -315,10 +316,7 @@ def _month(created_at: Any) -> str:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"created_at is not an ISO 8601 date: {created_at!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment.year:04d}-{moment.month:02d}"
+    return month_of(moment)
 
 
 def _department_sort_key(department: str) -> tuple[int, str]:

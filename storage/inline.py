@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage.db import Database
+from storage.paris import register_sqlite
 
 LOCK_WAIT = 30.0  # seconds, as the async engine's busy timeout
 
@@ -72,6 +73,7 @@ class InlineSQLite:
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "secure_delete=ON",
                            "busy_timeout=0"):
                 dbapi_connection.execute(f"PRAGMA {pragma}")
+            register_sqlite(dbapi_connection)
 
         @event.listens_for(self.engine, "begin")
         def on_begin(conn) -> None:

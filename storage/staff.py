@@ -6,7 +6,7 @@ import secrets
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Iterable
 
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from storage.models import (
     Message,
     StaffSession, StaffUser,
 )
+from storage.paris import day_start, month_sql
 from storage.repository import ALERT_FIELDS, alert_to_json, iso_utc
 
 # Argon2id, a memory-hard KDF (64 MiB, 3 passes): slow for an attacker, ~50 ms here.
@@ -66,11 +67,11 @@ class AlertFilter:
 
     def conditions(self) -> list[Any]:
         where: list[Any] = []
+        # Whole days in Paris, the end day included.
         if self.start:
-            where.append(Alert.created_at >= datetime.combine(self.start, time.min, timezone.utc))
+            where.append(Alert.created_at >= day_start(self.start))
         if self.end:
-            end = datetime.combine(self.end + timedelta(days=1), time.min, timezone.utc)
-            where.append(Alert.created_at < end)
+            where.append(Alert.created_at < day_start(self.end + timedelta(days=1)))
         for column, value in ((Alert.sector, self.sector), (Alert.category, self.category),
                               (Alert.user_type, self.user_type), (Alert.channel, self.channel)):
             if value:
@@ -101,11 +102,9 @@ def _whole_months(flt: AlertFilter) -> bool:
     return starts and ends
 
 
-def _utc_month(dialect: str) -> Any:
-    """YYYY-MM of an alert's creation, in UTC (SQLite stores UTC without an offset)."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", Alert.created_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Alert.created_at)
+def _month(dialect: str) -> Any:
+    """YYYY-MM of an alert's creation, in Paris."""
+    return month_sql(dialect, Alert.created_at)
 
 
 async def _per_alert(session: AsyncSession, alert_id, value, position,
@@ -272,13 +271,13 @@ class StaffRepository:
     async def opendata_groups(self, flt: AlertFilter
                               ) -> AsyncIterator[list[tuple[str, str | None, str | None,
                                                             str | None, str | None, int]]]:
-        """The filtered alerts counted by month (YYYY-MM, UTC), sector, category, operator
+        """The filtered alerts counted by month (YYYY-MM, Paris), sector, category, operator
         and location, sorted by month, in batches of rows: the open-data file's groups
         before its départements, which are read from the location text
         (`exports.department_of`), and before the suppression of small counts, which
         can then settle each month as soon as the next one starts."""
         where = and_(*flt.conditions()) if flt.conditions() else True
-        month = _utc_month(self.db.engine.dialect.name)
+        month = _month(self.db.engine.dialect.name)
         # An alert about several operators counts once for each of them.
         operator = func.coalesce(AlertOperator.operator, Alert.operator)
         columns = [month, Alert.sector, Alert.category, operator, Alert.location]
@@ -299,7 +298,7 @@ class StaffRepository:
         if flt.photo is None and not flt.text and _whole_months(flt):
             return await self._counted_groups(flt)
         where = and_(*flt.conditions()) if flt.conditions() else True
-        month = _utc_month(self.db.engine.dialect.name)
+        month = _month(self.db.engine.dialect.name)
         # An alert about several operators: one group per operator, once in all (`alerts`,
         # in its first operator's group).
         operator = func.coalesce(AlertOperator.operator, Alert.operator)

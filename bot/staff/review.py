@@ -1,10 +1,9 @@
 """The console's every-conversation list, review inbox and funnel (issue 12, items 1-2)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -16,11 +15,11 @@ from bot.staff.views import (
     CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, _base_context, staff_only,
 )
 from dialogues.messages import label
+from storage.paris import day_start, in_paris
 from storage.review import (
     OUTCOMES, PAGE_SIZE, ConversationFilter, InboxFilter, ReviewRepository,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
 LANGUAGES = ("fr", "en")
 OUTCOME_LABELS = {"alert": "Alerte enregistrée", "open": "En cours", "abandoned": "Abandonnée"}
 CHANNEL_LABELS = {"telegram": "Telegram", "web": "Widget web", "cli": "Terminal"}
@@ -57,9 +56,7 @@ def paris(moment: datetime | str | None, between: str = " ") -> str:
         return "—"
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(PARIS).strftime(f"%d/%m/%Y{between}%H:%M")
+    return in_paris(moment).strftime(f"%d/%m/%Y{between}%H:%M")
 
 
 def percent(part: int, whole: int) -> str:
@@ -80,8 +77,8 @@ def _day(value: str | None) -> date | None:
 def _period(q) -> tuple[datetime | None, datetime | None]:
     """The period's bounds: whole days in Paris time, the end day included."""
     start, end = _day(q.get("start")), _day(q.get("end"))
-    return (datetime.combine(start, time.min, PARIS) if start else None,
-            datetime.combine(end + timedelta(days=1), time.min, PARIS) if end else None)
+    return (day_start(start) if start else None,
+            day_start(end + timedelta(days=1)) if end else None)
 
 
 def _page(request: web.Request) -> int:

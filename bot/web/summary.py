@@ -13,8 +13,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy import func, select
@@ -25,8 +24,8 @@ from bot.web.app import (
 )
 from dialogues.messages import label
 from storage.models import Alert, AlertPhoto, Conversation
+from storage.paris import in_paris
 
-PARIS = ZoneInfo("Europe/Paris")
 REFERENCE = re.compile(r"^JA-[A-Z0-9]{8}$")
 MONTHS = {
     "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -105,9 +104,7 @@ def headers(nonce: str) -> dict[str, str]:
 
 
 def format_date(moment: datetime, lang: str) -> str:
-    if moment.tzinfo is None:  # SQLite gives naive UTC datetimes back
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(PARIS)
+    local = in_paris(moment)  # SQLite gives naive UTC datetimes back
     month = MONTHS[lang][local.month - 1]
     day = "1er" if lang == "fr" and local.day == 1 else str(local.day)
     if lang == "fr":
