@@ -1,5 +1,6 @@
 """`jalerte doctor`: is this installation ready to serve? One line per check, ✓ or ✗
-with what to do; exit status 1 when something must be fixed."""
+with what to do (! for a warning that blocks nothing); exit status 1 when something must
+be fixed."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ import os
 import sys
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from bot.config import Config
@@ -19,12 +21,14 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # worth a look, but the service can run
 
 
-async def run_checks(config: Config) -> list[Check]:
+async def run_checks(config: Config, today: date | None = None) -> list[Check]:
     checks = [_data_dir(config), _disk(config), _secret(config), _public_url(config)]
     checks.append(await _database(config))
     checks.append(await _nlu(config))
+    checks.append(_advice(today))
     return checks
 
 
@@ -106,11 +110,36 @@ async def _nlu(config: Config) -> Check:
                  f"model {Path(config.model_path).name}, started by `jalerte run`")
 
 
-def doctor(config: Config) -> int:
-    checks = asyncio.run(run_checks(config))
+def _advice(today: date | None) -> Check:
+    """Advice sheets whose facts were checked too long ago (today in Paris by default)."""
+    from advice_content.library import (
+        STALE_AFTER_MONTHS, AdviceError, AdviceLibrary, paris_today,
+    )
+    from nlu.taxonomy import Taxonomy
+
+    try:
+        library = AdviceLibrary.load(Taxonomy.load())
+    except AdviceError as exc:
+        return Check("advice sheets", False, str(exc))
+    stale = library.stale(today or paris_today())
+    if not stale:
+        oldest = min(sheet.checked for sheet in library.sheets)
+        return Check("advice sheets", True, f"facts checked within {STALE_AFTER_MONTHS} "
+                     f"months (oldest check {oldest:%Y-%m-%d})")
+    listed = ", ".join(f"{s.id} ({s.checked:%Y-%m-%d})" for s in stale)
+    return Check("advice sheets", True, f"checked more than {STALE_AFTER_MONTHS} months ago: "
+                 f"{listed}; read their sources again, then update `checked` "
+                 "(advice_content/sheets)", warning=True)
+
+
+def doctor(config: Config, today: date | None = None) -> int:
+    checks = asyncio.run(run_checks(config, today))
     for check in checks:
-        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        mark = "✗" if not check.ok else "!" if check.warning else "✓"
+        print(f"{mark} {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
-    print("Prêt." if not failed else f"{len(failed)} point(s) à corriger.",
+    warned = [c for c in checks if c.ok and c.warning]
+    print(f"{len(failed)} point(s) à corriger." if failed else
+          f"Prêt, avec {len(warned)} avertissement(s)." if warned else "Prêt.",
           file=sys.stderr)
     return 1 if failed else 0

@@ -6,7 +6,8 @@ An admin (`JALERTE_STAFF_ADMINS`) starts a retrain with the staff annotations: i
 in the background as `jalerte nlu retrain --with-annotations`, its output in
 `<data dir>/retrain.log` and its state in `<data dir>/retrain-job.json` (files, so that
 any worker shows it). A promoted model is picked up by the running parse service
-(bot/nlu_process.py watches the model file).
+(bot/nlu_process.py watches the model file). The page also says which advice sheets were
+checked too long ago (advice_content/library.py decides, from today's date in Paris).
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import contextlib
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
+from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary, paris_today
 from bot.config import Config
 from bot.staff.auth import check_csrf, csrf_token
 from bot.staff.review import paris
@@ -31,6 +34,7 @@ from nlu.retrain import (
     METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
     read_json, write_json_atomic,
 )
+from nlu.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 JOBS = web.AppKey("retrain_jobs", set)
@@ -166,6 +170,21 @@ def _log_tail(config: Config) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
+@lru_cache(maxsize=1)
+def advice_library() -> AdviceLibrary:
+    """The sheets as deployed (they change with a deployment, not while serving)."""
+    return AdviceLibrary.load(Taxonomy.load())
+
+
+def advice_freshness(today: date) -> dict[str, Any]:
+    """The sheets checked more than STALE_AFTER_MONTHS months before `today`."""
+    library = advice_library()
+    return {"months": STALE_AFTER_MONTHS,
+            "oldest": f"{min(sheet.checked for sheet in library.sheets):%d/%m/%Y}",
+            "stale": [{"id": s.id, "title": s.title, "languages": ", ".join(s.languages),
+                       "checked": f"{s.checked:%d/%m/%Y}"} for s in library.stale(today)]}
+
+
 @staff_only("page")
 async def model_page(request: web.Request) -> web.Response:
     config = _config(request)
@@ -197,7 +216,8 @@ async def model_page(request: web.Request) -> web.Response:
         runs=[{**run, "when": _paris(run.get("finished_at"))} for run in reversed(history[-10:])],
         job=job, job_started=_paris(job.get("started_at")),
         job_finished=_paris(job.get("finished_at")), log_tail=_log_tail(config),
-        admin=is_admin(config, user), notice=request.query.get("notice", "")))
+        admin=is_admin(config, user), notice=request.query.get("notice", ""),
+        advice=advice_freshness(paris_today())))
     if job["state"] == "running":
         response.headers["Refresh"] = "5"  # progress without a script (the CSP allows none)
     return response
