@@ -79,6 +79,7 @@ __all__ = [
     "alerts_csv",
     "alerts_json",
     "annotations_to_rasa_yaml",
+    "show_bidi_controls",
     "department_of",
     "opendata_csv",
 ]
@@ -126,8 +127,20 @@ CSV_DELIMITER = ";"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) typed by people would
+# reorder what a spreadsheet or a page shows (« \u202egpj.exe » reads « exe.jpg »): they
+# are shown by their code point instead, so the reader sees that one was there.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def show_bidi_controls(text: str) -> str:
+    """`text` with each bidirectional control written « [U+202E] »."""
+    return BIDI_CONTROLS.sub(lambda control: f"[U+{ord(control.group()):04X}]", text)
+
+
 def _cell(value: Any) -> str:
-    """One CSV cell as text, neutralised against formula injection."""
+    """One CSV cell as text, neutralised against formula injection and bidirectional
+    controls."""
     if value is None:
         return ""
     if isinstance(value, list):  # operators: ids joined by « | »
@@ -135,7 +148,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         text = "yes" if value else "no"
     else:
-        text = str(value)
+        text = show_bidi_controls(str(value))
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text

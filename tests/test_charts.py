@@ -10,6 +10,7 @@ from bot.staff.charts import (
     data_table,
     format_number,
     line_chart,
+    significant,
     stacked_bar_chart,
 )
 
@@ -181,6 +182,21 @@ def test_series_must_match_categories():
 ])
 def test_format_number(value, expected):
     assert format_number(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (1 * 100_000 / 7_000_000, "0,014"), (1 * 100_000 / 22_800_000, "0,0044"), (1.28, "1,3"),
+    (27.4, "27"), (129.87, "130"), (134.2, "134"), (1234.5, "1\u202f235"), (0.1, "0,1"),
+    (0, "0"), (5.0, "5"), (99.96, "100"), (-0.0123, "-0,012"),
+])
+def test_two_significant_digits_never_round_a_small_rate_to_zero(value, expected):
+    assert format_number(significant(value)) == expected
+
+
+def test_a_decimal_keeps_its_decimals_in_tables_and_bars():
+    rate = significant(1 * 100_000 / 7_000_000)
+    assert '<td class="num">0,014</td>' in data_table("T", ["A", "B"], [["x", rate]])
+    assert ">0,014<" in bar_chart("T", [("x", rate), ("y", significant(2.5))])
 
 
 def test_format_number_thousands_separator_is_a_no_break_space():

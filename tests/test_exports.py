@@ -115,6 +115,22 @@ def test_harmless_text_is_left_alone(taxonomy: Taxonomy) -> None:
     assert row["description"] == text
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u202d", "\u202a", "\u202b", "\u202c",
+                                     "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
+                                     "\u200f", "\u061c"])
+def test_bidi_controls_are_shown_by_their_code_not_obeyed(taxonomy: Taxonomy,
+                                                          control: str) -> None:
+    """« \u202egpj.exe » would read « exe.jpg » in a spreadsheet."""
+    code = f"[U+{ord(control):04X}]"
+    alert = make_alert(description=f"facture{control}fdp.exe", operator=None,
+                       operator_text=f"{control}=Kiwi", location=f"Lyon {control}")
+    data = alerts_csv([alert], taxonomy)
+    assert control.encode() not in data
+    (row,) = read_csv(data)
+    assert row["description"] == f"facture{code}fdp.exe"
+    assert row["operator_text"] == f"{code}=Kiwi" and row["location"] == f"Lyon {code}"
+
+
 def test_script_tags_are_just_text(taxonomy: Taxonomy) -> None:
     script = "<script>alert('x')</script>"
     alert = make_alert(description=script, operator_text=script)

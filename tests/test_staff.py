@@ -13,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.staff.auth import COOKIE, fernet_key
+from bot.staff.charts import format_number, significant
 from bot.web.app import create_app
 from bot.wiring import load_secret
 from dialogues.events import ChoiceEvent
@@ -267,8 +268,9 @@ async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
     for month, count in by_month.items():
         assert re.search(rf"<th scope=\"row\">{month}</th><td class=\"num\">{count}</td>", page), month
     orange_fixed = sum(1 for a in alerts if a["operator"] == "orange" and a["sector"] == "fixed")
-    per_100k = orange_fixed * 100_000 / 11_800_000
-    assert f"{per_100k:.1f}".replace(".", ",") in page or f"{per_100k:.0f}" in page
+    shown = format_number(significant(orange_fixed * 100_000 / 11_800_000))
+    assert re.search(rf'<th scope="row">Orange \([^<]*\)</th><td class="num">{orange_fixed}</td>'
+                     rf'<td class="num">11\u202f800\u202f000</td><td class="num">{shown}</td>', page)
     data = (await (await console.get("/staff/export/opendata.csv")).read()).decode("utf-8-sig")
     assert "description" not in data and alerts[0]["id"] not in data
     only_postal = await (await console.get("/staff/stats?sector=postal")).text()
@@ -344,3 +346,81 @@ async def test_logout_and_a_new_password_end_sessions_on_the_server(console, sql
     assert (await console.get("/staff/alerts", allow_redirects=False)).status == 200
     assert await StaffRepository(sqlite_bot.db).set_password("agent", "another long secret")
     assert (await console.get("/staff/alerts", allow_redirects=False)).status == 302
+
+
+HUGE = "1" + "0" * 30
+
+
+async def test_numbers_too_large_for_the_database_get_a_polite_400(console, sqlite_bot) -> None:
+    """A hand-edited URL (page 10^30, the year 9999's last day, a conversation number no
+    database holds) is told, never a 500, and keeps the console's headers."""
+    alert = await make_alert(sqlite_bot, "big", "colis DPD perdu depuis 10 jours")
+    await log_in(console)
+    refused = {f"/staff/alerts?page={HUGE}": "page", f"/staff/conversations?page={HUGE}": "page",
+               f"/staff/inbox?page={HUGE}&status=all": "page",
+               "/staff/alerts?end=9999-12-31": "date", "/staff/stats?end=9999-12-31": "date",
+               "/staff/conversations?end=9999-12-31": "date",
+               "/staff/funnel?end=9999-12-31": "date", "/staff/alerts?start=0001-01-01": "date"}
+    for path, what in refused.items():
+        response = await console.get(path)
+        body = await response.text()
+        assert response.status == 400, path
+        assert response.content_type == "text/html" and '<html lang="fr">' in body, path
+        assert what in body.lower() and 'href="/staff/alerts"' in body, path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+    export = await console.get("/staff/export/alerts.csv?end=9999-12-31")
+    assert export.status == 400 and export.headers["X-Content-Type-Options"] == "nosniff"
+    for path in (f"/staff/conversations/{HUGE}", f"/staff/alerts/{alert['id']}/photos/{HUGE}/redact"):
+        assert (await console.get(path)).status == 404, path
+    token = await csrf_of(console, "/staff/alerts")
+    for path in (f"/staff/messages/{HUGE}/annotation", f"/staff/messages/{HUGE}/review"):
+        response = await console.post(path, data={"csrf_token": token, "intent": "report"},
+                                      allow_redirects=False)
+        assert response.status == 404, path
+    # The largest page a person can reach still answers, empty.
+    assert (await console.get("/staff/alerts?page=999999")).status == 200
+    assert alert["id"] in await (await console.get("/staff/alerts?end=9998-12-31")).text()
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: « ‮gpj.exe » reads « exe.jpg »
+
+
+async def test_bidi_controls_written_by_people_are_shown_not_obeyed(console, sqlite_bot) -> None:
+    alert = await make_alert(sqlite_bot, "rtl",
+                             f"Orange me facture deux fois ma box facture{RLO}fdp.exe "
+                             "\u2067isolé\u2069 \u200fmarque")
+    await log_in(console)
+    pages = ["/staff/alerts", f"/staff/alerts/{alert['id']}",
+             f"/staff/conversations/{alert['conversation_id']}", "/staff/inbox?status=all",
+             "/staff/conversations?q=facture"]
+    for path in pages:
+        html = await (await console.get(path)).text()
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]", html), path
+    detail = await (await console.get(f"/staff/alerts/{alert['id']}")).text()
+    assert "facture[U+202E]fdp.exe" in detail  # staff see that a control was there
+    assert re.search(r"<bdi>[^<]*facture\[U\+202E\]fdp\.exe", detail)  # isolated
+    transcript = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
+    assert re.search(r"<bdi>[^<]*\[U\+2067\]isolé\[U\+2069\]", transcript)
+    body = (await (await console.get("/staff/export/alerts.csv")).read()).decode("utf-8-sig")
+    [row] = [r for r in csv.DictReader(io.StringIO(body), delimiter=";") if r["id"] == alert["id"]]
+    assert "facture[U+202E]fdp.exe" in row["description"] and RLO not in body
+
+
+async def test_small_rates_per_100000_customers_are_not_zero(console, sqlite_bot,
+                                                             monkeypatch) -> None:
+    """1 alert for 7 million customers is 0,014 per 100 000, not « 0 »."""
+    from bot.staff import views
+    from bot.staff.stats import CustomerBase
+
+    monkeypatch.setattr(views, "load_customer_base", lambda: [
+        CustomerBase("orange", "fixed", 7_000_000, "test", "2026-01-01"),
+        CustomerBase("sfr", "fixed", 7_700, "test", "2026-01-01")])
+    await make_alert(sqlite_bot, "r1", "Orange me facture deux fois ma box")
+    for i in range(10):
+        await make_alert(sqlite_bot, f"r{i + 2}", "SFR me facture deux fois ma box")
+    await log_in(console)
+    page = await (await console.get("/staff/stats")).text()
+    table = page[page.index("<caption>Alertes pour 100"):]
+    assert re.search(r'<th scope="row">Orange \([^<]*\)</th><td class="num">1</td>'
+                     r'<td class="num">7\u202f000\u202f000</td><td class="num">0,014</td>', table)
+    assert re.search(r'<td class="num">7\u202f700</td><td class="num">130</td>', table)  # 129,87

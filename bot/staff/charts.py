@@ -32,6 +32,7 @@ __all__ = [
     "data_table",
     "format_number",
     "line_chart",
+    "significant",
     "stacked_bar_chart",
 ]
 
@@ -74,12 +75,26 @@ _SPACES = re.compile(r"\s+")
 # Numbers
 
 
+def significant(value: float, digits: int = 2) -> Decimal:
+    """`value` to `digits` significant digits, whole from 10**digits on: 0.0142857 →
+    0.014, 1.28 → 1.3, 27.4 → 27, 134.2 → 134. A small rate is never written 0:
+    format_number writes the decimals a Decimal carries."""
+    number = Decimal(repr(float(value)))
+    if not number.is_finite() or number == 0:
+        return number
+    if abs(number) >= 10 ** digits:
+        return number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    exponent = number.adjusted() - digits + 1  # the last significant digit's place
+    return number.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
+
+
 def format_number(value: float) -> str:
     """A number written the French way: "1 234", "12,5", "3", "-0,4".
 
     Thousands are separated by a narrow no-break space (U+202F), decimals use a
     comma, at most one decimal is shown (rounded half away from zero) and whole
-    numbers have none. Not-a-number is written "—", infinities "∞" and "-∞".
+    numbers have none; a Decimal keeps the decimals it carries ("0,014": see
+    `significant`). Not-a-number is written "—", infinities "∞" and "-∞".
     """
     if isinstance(value, bool):
         value = int(value)
@@ -97,7 +112,8 @@ def format_number(value: float) -> str:
             number = Decimal(repr(as_float))  # the shortest repr: 2.25 stays 2.25
         if not number.is_finite():
             return "—" if number.is_nan() else ("∞" if number > 0 else "-∞")
-    rounded = number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    places = min(number.as_tuple().exponent, -1) if isinstance(value, Decimal) else -1
+    rounded = number.quantize(Decimal(1).scaleb(places), rounding=ROUND_HALF_UP)
     if rounded == 0:
         return "0"
     negative = rounded < 0
@@ -108,8 +124,8 @@ def format_number(value: float) -> str:
         units = units[:-3]
     groups.insert(0, units)
     text = THIN_SPACE.join(groups)
-    if tenths and tenths != "0":
-        text += "," + tenths
+    if tenths.rstrip("0"):
+        text += "," + tenths.rstrip("0")
     return ("-" if negative else "") + text
 
 
@@ -525,7 +541,7 @@ def _cell(value: object) -> tuple[str, bool]:
     """A cell's escaped text and whether it is a number."""
     if value is None:
         return "", False
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, bool):
         return html.escape(format_number(value)), True
     return html.escape(_INVALID_XML.sub("", str(value))), False
 

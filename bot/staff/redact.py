@@ -30,7 +30,9 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import String, cast, delete, select, update
 
 from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.views import PHOTO_ROOT, STAFF_REPO, STAFF_USER, _base_context, staff_only
+from bot.staff.views import (
+    PHOTO_ROOT, STAFF_REPO, STAFF_USER, _base_context, path_id, staff_only,
+)
 from storage.models import AlertPhoto, Message, Photo
 from storage.photos import FORMATS, store_file
 
@@ -147,10 +149,7 @@ def _format_of(photo: Photo) -> str:
 async def _photo_of(request: web.Request) -> tuple[str, int, Photo]:
     """The alert's photo at position n (1-based), else 404."""
     alert_id = request.match_info["alert_id"]
-    try:
-        n = int(request.match_info["n"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Photo introuvable.") from None
+    n = path_id(request, "n") or 0  # 0: no such photo
     db = request.app[STAFF_REPO]().db
     async with db.session() as session:
         found = (await session.execute(

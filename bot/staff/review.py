@@ -1,7 +1,7 @@
 """The console's every-conversation list, review inbox and funnel (issue 12, items 1-2)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +12,8 @@ from aiohttp_session import get_session
 from bot.staff import charts
 from bot.staff.auth import check_csrf, csrf_token
 from bot.staff.views import (
-    CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, _base_context, staff_only,
+    CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, _base_context, path_id, query_date,
+    query_page, staff_only,
 )
 from dialogues.messages import label
 from storage.paris import day_start, in_paris
@@ -67,25 +68,11 @@ def _review(request: web.Request) -> ReviewRepository:
     return ReviewRepository(request.app[STAFF_REPO]().db)
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _period(q) -> tuple[datetime | None, datetime | None]:
     """The period's bounds: whole days in Paris time, the end day included."""
-    start, end = _day(q.get("start")), _day(q.get("end"))
+    start, end = query_date(q.get("start")), query_date(q.get("end"))
     return (day_start(start) if start else None,
             day_start(end + timedelta(days=1)) if end else None)
-
-
-def _page(request: web.Request) -> int:
-    try:
-        return max(int(request.query.get("page", "1")), 1)
-    except ValueError:
-        return 1
 
 
 def _kept(request: web.Request) -> dict[str, str]:
@@ -108,7 +95,7 @@ async def conversations_page(request: web.Request) -> web.Response:
         repeated=q.get("repeated") == "1", not_useful=q.get("not_useful") == "1",
         channel=_pick(q, "channel", CHANNELS), language=_pick(q, "language", LANGUAGES),
         text=(q.get("q") or "").strip()[:200] or None)
-    page = _page(request)
+    page = query_page(request)
     rows, total = await _review(request).conversations(flt, page)
     kept = _kept(request)
     session = await get_session(request)
@@ -127,7 +114,7 @@ async def inbox_page(request: web.Request) -> web.Response:
                       else "todo",
                       reason=_pick(q, "reason", ("unsure", "corrected")),
                       channel=_pick(q, "channel", CHANNELS))
-    page = _page(request)
+    page = query_page(request)
     items, total = await _review(request).inbox(flt, page)
     kept = _kept(request)
     here = "/staff/inbox" + ("?" + urlencode({**kept, "page": page}) if kept or page > 1
@@ -158,10 +145,9 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     same record a correction makes, so it is marked reviewed and exported for
     training)."""
     form = await check_csrf(request)
-    try:
-        message_id = int(request.match_info["message_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    message_id = path_id(request, "message_id")
+    if message_id is None:
+        raise web.HTTPNotFound()
     parse = await _review(request).user_parse(message_id)
     if parse is None:
         raise web.HTTPNotFound(text="Message introuvable.")

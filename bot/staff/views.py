@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 import jinja2
+from markupsafe import Markup
 from aiohttp import web
 from aiohttp_session import get_session
 
@@ -21,7 +22,9 @@ from bot.staff.auth import (
 from bot.staff.stats import dashboard, load_customer_base, operator_key
 from dialogues.messages import label
 from nlu.taxonomy import Taxonomy
-from storage.exports import AlertsCsv, AlertsJson, OpenDataCounts, annotations_to_rasa_yaml
+from storage.exports import (
+    AlertsCsv, AlertsJson, OpenDataCounts, annotations_to_rasa_yaml, show_bidi_controls,
+)
 from storage.staff import PAGE_SIZE, AlertFilter, StaffRepository
 
 HERE = Path(__file__).parent
@@ -34,8 +37,18 @@ PHOTO_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp)$")
 INTENTS = ("report", "greet", "thank", "goodbye", "help", "affirm", "deny", "cancel", "restart",
            "dont_know", "chitchat", "out_of_scope", "consumer_dispute", "inform")
 CHANNELS = ("telegram", "web", "cli")
+# What a query string or a path may ask for: beyond, the database would overflow (a page's
+# OFFSET, a BIGINT id) or the dates would (the day after 9999-12-31).
+MAX_PAGE = 10 ** 9
+MAX_ID = 2 ** 63 - 1
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class QueryError(ValueError):
+    """A query-string value the console cannot use (a page or a day out of range): said
+    in a 400 page, never a 500."""
 
 
 # -- access ----------------------------------------------------------------------------
@@ -49,7 +62,14 @@ def staff_only(kind: str) -> Callable[[Handler], Handler]:
             user = await _repo(request).session_user(sid) if isinstance(sid, str) else None
             if user and user == session.get(USER):
                 request[STAFF_USER] = user
-                return await handler(request)
+                try:
+                    return await handler(request)
+                except QueryError as refused:
+                    if kind != "page":
+                        raise web.HTTPBadRequest(text=str(refused)) from None
+                    return aiohttp_jinja2.render_template("refused.html", request, _base_context(
+                        request, message=str(refused), csrf_token=csrf_token(session)),
+                        status=400)
             session.invalidate()
             if kind == "page":
                 raise web.HTTPFound("/staff/login?" + urlencode({"next": request.path_qs}))
@@ -113,11 +133,37 @@ def _safe_next(value: Any) -> str:
 
 
 # -- filters -----------------------------------------------------------------------------
-def _date(value: str | None) -> date | None:
+def query_date(value: str | None) -> date | None:
+    """A day of the query string; None when there is none or it cannot be read (no
+    filter), QueryError when it is outside FIRST_DAY..LAST_DAY."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise QueryError(f"La date {day.isoformat()} est hors de la période que la console "
+                         f"sait compter ({FIRST_DAY.year} à {LAST_DAY.year}).")
+    return day
+
+
+def query_page(request: web.Request) -> int:
+    """The page asked for: 1 when unreadable or below 1, QueryError beyond MAX_PAGE."""
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        return 1
+    if page > MAX_PAGE:
+        raise QueryError("Ce numéro de page n'existe pas.")
+    return max(page, 1)
+
+
+def path_id(request: web.Request, name: str) -> int | None:
+    """A number in the path (a conversation, a message), None when no row can have it."""
+    try:
+        number = int(request.match_info[name])
+    except ValueError:
+        return None
+    return number if 0 <= number <= MAX_ID else None
 
 
 def parse_filter(request: web.Request) -> tuple[AlertFilter, dict[str, str]]:
@@ -132,7 +178,7 @@ def parse_filter(request: web.Request) -> tuple[AlertFilter, dict[str, str]]:
     group = pick("group", {o.group for o in tax.operators.values()})
     photo = {"yes": True, "no": False}.get(q.get("photo", ""))
     flt = AlertFilter(
-        start=_date(q.get("start")), end=_date(q.get("end")),
+        start=query_date(q.get("start")), end=query_date(q.get("end")),
         sector=pick("sector", tax.sectors), category=pick("category", tax.categories),
         operator=pick("operator", tax.operators),
         operators_in_group=(tuple(o.id for o in tax.operators.values() if o.group == group)
@@ -153,10 +199,7 @@ def _base_context(request: web.Request, **extra: Any) -> dict[str, Any]:
 @staff_only("page")
 async def alerts_page(request: web.Request) -> web.Response:
     flt, kept = parse_filter(request)
-    try:
-        page = max(int(request.query.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = query_page(request)
     alerts, total = await _repo(request).alerts(flt, page)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     session = await get_session(request)
@@ -178,10 +221,9 @@ async def alert_page(request: web.Request) -> web.Response:
 
 @staff_only("page")
 async def conversation_page(request: web.Request) -> web.Response:
-    try:
-        conversation_id = int(request.match_info["conversation_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Conversation introuvable.") from None
+    conversation_id = path_id(request, "conversation_id")
+    if conversation_id is None:
+        raise web.HTTPNotFound(text="Conversation introuvable.")
     transcript = await _repo(request).transcript(conversation_id)
     if transcript is None:
         raise web.HTTPNotFound(text="Conversation introuvable.")
@@ -199,10 +241,9 @@ async def annotate(request: web.Request) -> web.StreamResponse:
         value = str(form.get(name) or "")
         return value if value in allowed else None
 
-    try:
-        message_id = int(request.match_info["message_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    message_id = path_id(request, "message_id")
+    if message_id is None:
+        raise web.HTTPNotFound()
     values = {"intent": pick("intent", INTENTS), "category": pick("category", tax.categories),
               "operator": pick("operator", tax.operators), "sector": pick("sector", tax.sectors)}
     if values["category"]:
@@ -256,15 +297,15 @@ async def stats_page(request: web.Request) -> web.Response:
         "Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
         charts.data_table("Évolution mensuelle", ["Mois", "Alertes"],
                           [[m, v] for m, v in board.by_month])))
+    # Two significant digits: 1 alert for 7 million customers is 0,014, not 0.
     per_100k_rows = [(f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
-                      round(r["per_100k"], 1)) for r in board.per_100k]
+                      charts.significant(r["per_100k"]), r) for r in board.per_100k]
     blocks.append(("Alertes pour 100 000 clients", charts.bar_chart(
-        "Alertes pour 100 000 clients", per_100k_rows),
+        "Alertes pour 100 000 clients", [(name, rate) for name, rate, _ in per_100k_rows]),
         charts.data_table("Alertes pour 100 000 clients",
                           ["Opérateur", "Alertes", "Clients", "Pour 100 000", "Source", "Date"],
-                          [[f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
-                            r["alerts"], r["customers"], round(r["per_100k"], 1), r["source"],
-                            r["date"]] for r in board.per_100k])))
+                          [[name, r["alerts"], r["customers"], rate, r["source"], r["date"]]
+                           for name, rate, r in per_100k_rows])))
     session = await get_session(request)
     return aiohttp_jinja2.render_template("stats.html", request, _base_context(
         request, board=board, blocks=blocks, filters=kept, query=urlencode(kept),
@@ -366,6 +407,14 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/staff/alerts")
 
 
+def _shown(value: Any) -> Any:
+    """Every value a page writes: bidirectional controls people typed are shown by their
+    code point, never obeyed (escaping happens after, as before)."""
+    if isinstance(value, Markup):  # charts, built and escaped here: kept as markup
+        return Markup(show_bidi_controls(str(value)))
+    return show_bidi_controls(value) if isinstance(value, str) else value
+
+
 def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
                 taxonomy: Taxonomy, photo_root: Callable[[], Path], secret: bytes,
                 secure_cookies: bool) -> None:
@@ -377,7 +426,7 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined)
+        undefined=jinja2.StrictUndefined, finalize=_shown)
     env.globals.update(label=label, fmt=charts.format_number, operator_key=operator_key,
                        user=None)
     setup_staff_sessions(app, secret, secure_cookies)
