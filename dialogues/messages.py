@@ -153,14 +153,18 @@ TEXTS: dict[str, dict[str, str]] = {
               "it on SignalConso: https://signal.conso.gouv.fr",
     },
     "spam_pointer": {
-        "fr": "Bon à savoir : les SMS et appels indésirables se signalent aussi au 33700 "
-              "(https://www.33700.fr). Depuis le 11 août 2026, le démarchage téléphonique "
-              "exige votre accord préalable. Un faux SMS ou un faux conseiller : "
-              "https://www.cybermalveillance.gouv.fr et le 17Cyber.",
-        "en": "Good to know: unwanted texts and calls can also be forwarded to 33700 "
-              "(https://www.33700.fr). Since 11 August 2026, telephone canvassing needs your "
-              "prior consent. A fake text or a fake adviser: "
-              "https://www.cybermalveillance.gouv.fr and 17Cyber.",
+        "fr": "Bon à savoir : transférez un SMS indésirable au 33700 ; pour un appel, "
+              "envoyez « spam vocal » et le numéro au 33700 (https://www.33700.fr). Depuis "
+              "le 11 août 2026, le démarchage téléphonique exige votre accord préalable, "
+              "sauf s'il vient d'une entreprise avec qui vous avez un contrat en cours et "
+              "porte sur ce contrat. Victime d'une "
+              "arnaque ? Le 17Cyber vous aide et vous oriente vers la plainte : "
+              "https://17cyber.gouv.fr",
+        "en": "Good to know: forward an unwanted text to 33700; for a call, text « spam "
+              "vocal » and the number to 33700 (https://www.33700.fr). Since 11 August 2026, "
+              "telephone canvassing needs your prior consent, except from a company you have "
+              "a current contract with, about that contract. Scammed? 17Cyber helps victims and guides them to "
+              "file a complaint: https://17cyber.gouv.fr",
     },
     "ask_category": {
         "fr": "Quel est le problème ?",

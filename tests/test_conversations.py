@@ -82,7 +82,7 @@ CASES = [
         S("j'ai reçu un faux SMS de Chronopost me demandant de payer 1,99 € de frais de "
           "livraison avec un lien, c'est une arnaque", "contacted_customer_service"),
         S("non", "confirmation"),
-        S(SEND, "rating", says="cybermalveillance",
+        S(SEND, "rating", says=("33700", "17Cyber"),
           saved={"category": "unsolicited_sales", "sector": "mobile", "operator": None,
                  "operator_text": None}),
     ]),
@@ -279,7 +279,7 @@ CASES = [
         S("un vendeur Orange au porte à porte m'a fait signer un abonnement fibre sans "
           "mon accord", "contacted_customer_service"),
         S("non", "confirmation"),
-        S(SEND, "rating", says=("33700", "accord préalable", "cybermalveillance"),
+        S(SEND, "rating", says=("33700", "accord préalable", "contrat en cours"),
           saved={"category": "unsolicited_sales", "advice_sheet": "unsolicited_sales"}),
     ]),
     Case("parcel in English", [
