@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.config import Config
+from storage.private import exposed, private_dir
 
 MIN_FREE_BYTES = 1024 ** 3  # photos and the database need room
 
@@ -25,7 +26,8 @@ class Check:
 
 
 async def run_checks(config: Config, today: date | None = None) -> list[Check]:
-    checks = [_data_dir(config), _disk(config), _secret(config), _public_url(config)]
+    checks = [_data_dir(config), _private(config), _disk(config), _secret(config),
+              _public_url(config)]
     checks.append(await _database(config))
     checks.append(await _nlu(config))
     checks.append(_advice(today))
@@ -35,13 +37,24 @@ async def run_checks(config: Config, today: date | None = None) -> list[Check]:
 def _data_dir(config: Config) -> Check:
     path = Path(config.data_dir)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         probe = path / ".doctor"
         probe.write_text("ok")
         probe.unlink()
         return Check("data directory", True, str(path.resolve()))
     except OSError as exc:
         return Check("data directory", False, f"{path}: {exc.strerror} (JALERTE_DATA_DIR)")
+
+
+def _private(config: Config) -> Check:
+    """Password hashes, session ids and what people wrote: nobody else's to read."""
+    path = Path(config.data_dir)
+    found = exposed(path)
+    if not found:
+        return Check("data access", True, f"{path}: the service user's only (0700/0600)")
+    shown = ", ".join(str(p) for p in found[:3]) + (", …" if len(found) > 3 else "")
+    return Check("data access", False, f"{len(found)} readable by other local users ({shown}): "
+                 f"`chmod -R go= {path}` (done at every start too)")
 
 
 def _disk(config: Config) -> Check:

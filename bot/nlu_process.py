@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from nlu.remote import RemoteNlu
+from storage.private import OTHERS, open_private, private_dir
 
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
@@ -53,18 +54,19 @@ class NluSupervisor:
 
     async def start(self, ready_within: float = 120.0) -> bool:
         """Starts the service; True once it answers its health check."""
-        self.socket.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.socket.parent)
         self._signature = _model_signature(self.model_path)
         self._task = asyncio.create_task(self._keep_running())
         self._watch = asyncio.create_task(self._watch_model())
         return await self.client.wait_healthy(within=ready_within)
 
     async def _spawn(self, socket: Path) -> asyncio.subprocess.Process:
-        with open(self.log_path, "ab") as output:
+        with open_private(self.log_path, "ab") as output:
+            # What it creates in the data directory (its socket) is the service user's only.
             return await asyncio.create_subprocess_exec(
                 self.python, "-m", "nlu.cli", "serve", "--model", str(self.model_path),
                 "--socket", str(socket), stdin=asyncio.subprocess.DEVNULL,
-                stdout=output, stderr=output,
+                stdout=output, stderr=output, umask=OTHERS,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     async def _keep_running(self) -> None:

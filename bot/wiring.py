@@ -19,6 +19,7 @@ from nlu.remote import RemoteNlu
 from nlu.taxonomy import Taxonomy
 from storage.db import Database
 from storage.photos import PhotoRejected, PhotoStore
+from storage.private import private_dir, tighten
 from storage.repository import ConversationRepository
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def load_secret(config: Config) -> bytes:
         return config.secret_key.encode()
     path = Path(config.data_dir) / "secret.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
@@ -49,6 +50,9 @@ class Runtime:
 @asynccontextmanager
 async def runtime(config: Config) -> AsyncIterator[Runtime]:
     """NLU service started (or reached), database migrated and open; closed on exit."""
+    # The data directory and everything in it: the service user's only (files an
+    # earlier version left readable by others are narrowed now, and logged).
+    tighten(private_dir(Path(config.data_dir)))
     taxonomy = Taxonomy.load()
     advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
     supervisor = None

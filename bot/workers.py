@@ -34,12 +34,13 @@ RESTART_DELAY = 1.0
 async def _supervise(config: Config, workers: int) -> int:
     from bot.nlu_process import NluSupervisor
     from storage.db import upgrade
+    from storage.private import OTHERS, private_dir
 
     await upgrade(config.database_url)
     # Each worker writes its metrics here; /metrics on any worker adds them all up.
     metrics_dir = Path(config.data_dir) / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    private_dir(metrics_dir)
     supervisor = None
     nlu = config.nlu
     if nlu == "service":
@@ -60,7 +61,8 @@ async def _supervise(config: Config, workers: int) -> int:
         while not stopping.is_set():
             processes[index] = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "run", env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                umask=OTHERS)  # its metrics files, written by prometheus_client: 0600
             code = await processes[index].wait()
             from prometheus_client import multiprocess
 

@@ -170,10 +170,14 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
+    """`mode`: 0o600 for a file of the data directory (never more than the umask allows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.unlink(missing_ok=True)  # born with `mode`, never a leftover's
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     os.replace(tmp, path)
 
 

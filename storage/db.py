@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from storage.paris import register_sqlite
+from storage.private import private_dir, private_file, tighten
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -37,10 +38,17 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def ensure_sqlite_dir(url: str) -> None:
-    """Creates the folder of a SQLite file so a first run just works."""
+    """Creates the folder (0700) and the file (0600) of a SQLite database, so that a first
+    run just works and no other local account reads it: SQLite would make the file 0644
+    (less the umask), and gives its -wal and -shm files the database file's mode. Files
+    an earlier version left readable by others are narrowed, and that is logged."""
     prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+    name = url[len(prefix):] if url.startswith(prefix) else ""
+    if name and name != ":memory:" and not name.startswith("file:"):
+        path = Path(name)
+        private_dir(path.parent)
+        private_file(path)
+        tighten(path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
 
 
 FOLD_RETRY = 1.0  # seconds between tries to fold SQLite's log after an erasure
@@ -49,6 +57,7 @@ WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will wri
 
 def make_engine(url: str) -> AsyncEngine:
     kwargs: dict = {}
+    ensure_sqlite_dir(url)
     if url.startswith("sqlite"):
         # One writer at a time; waiting beats "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
@@ -101,7 +110,6 @@ async def upgrade_engine(engine: AsyncEngine) -> None:
 
 
 async def upgrade(url: str) -> None:
-    ensure_sqlite_dir(url)
     engine = make_engine(url)
     try:
         await upgrade_engine(engine)
@@ -113,7 +121,6 @@ class Database:
     """Owns the async engine; `session()` opens one unit of work."""
 
     def __init__(self, url: str):
-        ensure_sqlite_dir(url)
         self.url = url
         self.engine = make_engine(url)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from storage.private import private_dir
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 2048
 # A 48-megapixel phone photo is fine; a 50-megapixel "bomb" is not. JPEG is decoded
@@ -132,8 +134,8 @@ def store_file(root: Path, data: bytes, fmt: str) -> tuple[str, str, str]:
     relative = Path(digest[:2]) / f"{digest}.{ext}"
     target = root / relative
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".store-")
+        private_dir(target.parent)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".store-")  # 0600
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)

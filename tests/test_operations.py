@@ -33,6 +33,24 @@ async def test_doctor_says_what_to_fix(tmp_path) -> None:
     assert checks["database"].ok and f"schema {head}" in checks["database"].detail
 
 
+async def test_doctor_fails_while_the_data_is_readable_by_other_local_users(tmp_path) -> None:
+    import os
+    from dataclasses import replace
+
+    from storage.private import tighten
+
+    config = replace(web_config(tmp_path), nlu=f"unix:{tmp_path / 'nowhere.sock'}")
+    await upgrade(config.database_url)
+    checks = {c.name: c for c in await run_checks(config)}
+    assert checks["data access"].ok, checks["data access"].detail
+    database = config.data_dir / "jalerte.db"
+    os.chmod(database, 0o644)  # as an earlier version made it
+    checks = {c.name: c for c in await run_checks(config)}
+    assert not checks["data access"].ok and str(database) in checks["data access"].detail
+    tighten(config.data_dir)  # what every start does
+    assert {c.name: c for c in await run_checks(config)}["data access"].ok
+
+
 async def test_doctor_finds_the_running_parse_service(nlu, tmp_path) -> None:
     from dataclasses import replace
 

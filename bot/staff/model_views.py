@@ -35,6 +35,7 @@ from nlu.retrain import (
     read_json, write_json_atomic,
 )
 from nlu.taxonomy import Taxonomy
+from storage.private import FILE_MODE, open_private, private_dir
 
 log = logging.getLogger(__name__)
 JOBS = web.AppKey("retrain_jobs", set)
@@ -238,24 +239,23 @@ async def start_retrain(request: web.Request) -> web.StreamResponse:
 
 async def launch_retrain(app: web.Application, config: Config, user: str) -> int:
     """Starts `jalerte nlu retrain --with-annotations` in the background; its pid."""
-    data_dir = Path(config.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(Path(config.data_dir))
     env = {**os.environ, "JALERTE_MODEL_PATH": str(config.model_path),
            "JALERTE_DATABASE_URL": config.database_url,
            "JALERTE_BUILD_DIR": str(config.build_dir),
            "JALERTE_NLU_PYTHON": str(config.nlu_python), "PYTHONUNBUFFERED": "1"}
-    with open(_log_path(config), "wb") as output:
+    with open_private(_log_path(config), "wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", *RETRAIN_ARGS, stdin=asyncio.subprocess.DEVNULL,
             stdout=output, stderr=output, env=env, start_new_session=True)
     job = {"state": "running", "pid": process.pid, "by": user, "started_at": now_iso()}
-    write_json_atomic(_job_path(config), job)
+    write_json_atomic(_job_path(config), job, FILE_MODE)
     log.warning("NLU retrain started by %s (pid %d)", user, process.pid)
 
     async def wait() -> None:
         code = await process.wait()
         write_json_atomic(_job_path(config), {**job, "state": "done", "returncode": code,
-                                              "finished_at": now_iso()})
+                                              "finished_at": now_iso()}, FILE_MODE)
         log.warning("NLU retrain finished (exit %d)", code)
 
     task = asyncio.create_task(wait())
