@@ -316,7 +316,9 @@ class TelegramChannel:
         that stopped before confirming it) nor in this process's queue (replayed)."""
         if self._updates is None:
             return list(updates)
-        wanted = set(await self._updates().polled([(u.update_id, u.to_dict()) for u in updates]))
+        wanted = set(await self._updates().polled(
+            [(u.update_id, u.to_dict()) for u in updates],
+            {u.update_id: person for u in updates if (person := self._person(u))}))
         fresh = [u for u in updates if u.update_id in wanted and u.update_id not in self._queued]
         self._queued.update(u.update_id for u in fresh)
         return fresh
@@ -346,10 +348,17 @@ class TelegramChannel:
             return web.Response(status=400, text="bad update")
         # Stored before Telegram hears 200 (it never sends an acknowledged update again);
         # an update it sends twice is recognised and not handled again.
-        if self._updates is not None and not await self._updates().receive(update_id, data):
+        if self._updates is not None and not await self._updates().receive(
+                update_id, data, self._person(update)):
             return web.Response(text="ok")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")
+
+    def _person(self, update: Update) -> str | None:
+        """The sender's key, as their conversation knows it: « Oubliez-moi » also drops
+        their updates stored and not handled yet."""
+        user = update.effective_user
+        return self._service().user_key(CHANNEL, str(user.id)) if user else None
 
     async def _handled(self, update: object) -> None:
         if isinstance(update, Update) and self._updates is not None:

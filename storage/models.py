@@ -190,13 +190,15 @@ class Counter(Base):
 class TelegramUpdate(Base):
     """A Telegram update as received: stored before Telegram gets its 200, handled
     once (its `update_id` is the key, so a second delivery is recognised). The payload
-    (names scrubbed) lives only until the update is handled."""
+    (what handling needs, masked: storage.shared.kept_update) and the sender's key live
+    only until the update is handled, « Oubliez-moi » or the transcripts' retention."""
 
     __tablename__ = "telegram_updates"
 
     update_id: Mapped[int] = mapped_column(sa_BigInteger, primary_key=True,
                                            autoincrement=False)
     payload: Mapped[Any | None] = mapped_column(JSON)  # emptied once handled
+    person: Mapped[str | None] = mapped_column(String(64))  # Conversation.user_key
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(index=True)
 

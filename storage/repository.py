@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.inline import inline
 from storage.models import (
     Alert, AlertOperator, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
-    utcnow,
+    TelegramUpdate, utcnow,
 )
 
 ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "category", "technology",
@@ -151,10 +151,11 @@ class TurnRecord:
         return unused
 
     async def forget_person(self) -> list[dict[str, Any]]:
-        """« Oubliez-moi »: this conversation's messages and pending uploads go, its alerts
-        keep only their structured fields (no description, typed operator name or
-        photo), and the conversation is unlinked from the person (a random key). Returns
-        the photos that were theirs, for the caller to erase once unused."""
+        """« Oubliez-moi »: this conversation's messages, pending uploads and Telegram
+        updates never handled go, its alerts keep only their structured fields (no
+        description, typed operator name or photo), and the conversation is unlinked
+        from the person (a random key). Returns the photos that were theirs, for the
+        caller to erase once unused."""
         await self._write_messages()
         cid = self.conversation.id
         draft = (self.conversation.state or {}).get("draft") or {}
@@ -163,6 +164,12 @@ class TurnRecord:
         pending = await self.session.execute(delete(PendingUpload).where(
             PendingUpload.user_key == self.conversation.user_key).returning(PendingUpload.photo))
         photos += [p for p in pending.scalars() if p]
+        # Stored before a stop and not handled yet: dropped, the ids kept so that a
+        # redelivery is not handled either.
+        await self.session.execute(update(TelegramUpdate).where(
+            TelegramUpdate.person == self.conversation.user_key,
+            TelegramUpdate.handled_at.is_(None)).values(payload=None, person=None,
+                                                        handled_at=utcnow()))
         alert_ids = select(Alert.id).where(Alert.conversation_id == cid)
         linked = await self.session.execute(
             select(Photo.sha256, Photo.path).join(AlertPhoto)

@@ -4,7 +4,9 @@
 - alerts keep their structured fields for good (the counts); their free text (the
   description, a typed operator name) goes after `free_text_days` (default 365);
 - picture files nothing refers to any more (an abandoned draft's, an expired upload's)
-  go after a day.
+  go after a day;
+- Telegram updates stored and never handled (Telegram unreachable at start, the server
+  stopped first) go after `transcript_days`, as the messages they would have become.
 
 Every step deletes in batches, so a large purge neither holds a lock for long nor
 needs memory in proportion; SQLite's log is folded into the database at the end.
@@ -19,7 +21,10 @@ from typing import Callable
 from sqlalchemy import String, cast, delete, func, select, update
 
 from storage.db import Database
-from storage.models import Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo
+from storage.models import (
+    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo, TelegramUpdate,
+)
+from storage.shared import TelegramUpdates
 
 BATCH = 2000
 ORPHAN_GRACE = timedelta(days=1)
@@ -33,12 +38,14 @@ class PurgeReport:
     descriptions: int = 0
     uploads: int = 0
     files: int = 0
+    updates: int = 0
     steps: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
         return (f"{self.messages} messages, {self.drafts} brouillons, "
                 f"{self.alert_photos} photos d'alertes, {self.descriptions} descriptions, "
-                f"{self.uploads} envois en attente, {self.files} fichiers effacés")
+                f"{self.uploads} envois en attente, {self.updates} messages Telegram jamais "
+                f"traités, {self.files} fichiers effacés")
 
 
 Progress = Callable[[str, int, int], None]  # step, done, total
@@ -101,6 +108,16 @@ async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_
         done = await session.execute(delete(PendingUpload).where(
             PendingUpload.created_at < now - timedelta(minutes=15)))
         report.uploads = done.rowcount or 0
+
+    # Telegram updates never handled; and the ids of handled ones, kept against
+    # redeliveries for a while.
+    async with db.session() as session, session.begin():
+        done = await session.execute(delete(TelegramUpdate).where(
+            TelegramUpdate.handled_at.is_(None), TelegramUpdate.received_at < old))
+        report.updates = done.rowcount or 0
+        await session.execute(delete(TelegramUpdate).where(
+            TelegramUpdate.handled_at < now - TelegramUpdates.KEEP_IDS))
+    tell("telegram", report.updates, report.updates)
 
     report.files = await remove_orphan_files(db, photo_root, now, tell)
     await db.fold_log()

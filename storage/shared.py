@@ -6,10 +6,11 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import delete, select, update
 
+from dialogues.privacy import mask
 from storage.db import Database
 from storage.inline import inline
 from storage.models import Counter, PendingUpload, TelegramUpdate
@@ -95,10 +96,13 @@ class TelegramUpdates:
     def __init__(self, db: Database):
         self.db = db
 
-    async def receive(self, update_id: int, payload: dict[str, Any]) -> bool:
-        """Stores the update; False if it was already received (a redelivery)."""
+    async def receive(self, update_id: int, payload: dict[str, Any],
+                      person: str | None = None) -> bool:
+        """Stores the update (what handling it needs, masked: `kept_update`); False if it
+        was already received (a redelivery). `person`: the sender's key
+        (ConversationService.user_key), so that « Oubliez-moi » finds it."""
         statement = self.db.insert(TelegramUpdate).values(
-            update_id=update_id, payload=_scrub(payload),
+            update_id=update_id, payload=kept_update(payload), person=person,
             received_at=datetime.now(timezone.utc),
         ).on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id]).returning(
             TelegramUpdate.update_id)
@@ -109,18 +113,22 @@ class TelegramUpdates:
                     TelegramUpdate.handled_at < datetime.now(timezone.utc) - self.KEEP_IDS))
         return stored
 
-    async def polled(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
+    async def polled(self, updates: Sequence[tuple[int, dict[str, Any]]],
+                     people: Mapping[int, str] | None = None) -> list[int]:
         """Stores a batch fetched by long polling before the poller confirms it (its next
         getUpdates); returns the ids to handle: those new here, and those stored but never
         handled. Telegram gives a batch again to the next poller when the previous one
         stopped before confirming it; what that one handled is not handled again, what it
-        only stored is (it will never be: it is gone)."""
+        only stored is (it will never be: it is gone). `people`: update id -> the
+        sender's key, as for `receive`."""
         to_handle = []
         now = datetime.now(timezone.utc)
+        people = people or {}
         async with self.db.session() as session, session.begin():
             for update_id, payload in updates:
                 insert = self.db.insert(TelegramUpdate).values(
-                    update_id=update_id, payload=_scrub(payload), received_at=now)
+                    update_id=update_id, payload=kept_update(payload),
+                    person=people.get(update_id), received_at=now)
                 statement = insert.on_conflict_do_update(
                     index_elements=[TelegramUpdate.update_id],
                     set_={"received_at": TelegramUpdate.received_at},  # kept as it was
@@ -137,7 +145,8 @@ class TelegramUpdates:
         async with self.db.session() as session, session.begin():
             await session.execute(update(TelegramUpdate)
                                   .where(TelegramUpdate.update_id == update_id)
-                                  .values(payload=None, handled_at=datetime.now(timezone.utc)))
+                                  .values(payload=None, person=None,
+                                          handled_at=datetime.now(timezone.utc)))
 
     async def unhandled(self) -> list[dict[str, Any]]:
         """Updates stored but never handled (the server stopped meanwhile), oldest first."""
@@ -148,14 +157,82 @@ class TelegramUpdates:
             return [payload for payload in found.scalars() if payload]
 
 
-_NAMES = ("first_name", "last_name", "username", "title", "bio")
+def kept_update(update: dict[str, Any]) -> dict[str, Any]:
+    """What handling an update later needs (the server may stop first), and nothing
+    more: who sent it (ids and app language, no names), where to answer, the text masked
+    (dialogues.privacy, in the person's language) with its command, the button pressed,
+    the files' ids, the place shared. No captions, file names, forwarded or quoted
+    messages, and of a shared contact only that it was one."""
+    kept: dict[str, Any] = {"update_id": update.get("update_id")}
+    for kind in ("message", "edited_message"):
+        if isinstance(update.get(kind), dict):
+            kept[kind] = _message(update[kind])
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        kept["callback_query"] = {
+            **_only(query, ("id", "chat_instance", "inline_message_id")),
+            **({"from": _person(query["from"])} if "from" in query else {}),
+            **({"data": _masked(query["data"], query.get("from"))}
+               if isinstance(query.get("data"), str) else {}),
+            # The bot's own message under the buttons: what to edit, not what it said.
+            **({"message": _where(query["message"])}
+               if isinstance(query.get("message"), dict) else {}),
+        }
+    return kept
 
 
-def _scrub(value: Any) -> Any:
-    """The update without people's names (handling needs ids, never names)."""
-    if isinstance(value, dict):
-        return {key: ("" if key == "first_name" else _scrub(item))
-                for key, item in value.items() if key not in _NAMES[1:]}
-    if isinstance(value, list):
-        return [_scrub(item) for item in value]
-    return value
+# Technical fields of files (and of polls), enough for python-telegram-bot to read them.
+_FILE = ("file_id", "file_unique_id", "file_size", "width", "height", "duration", "length",
+         "mime_type", "type", "is_animated", "is_video", "emoji", "id", "total_voter_count",
+         "is_closed", "is_anonymous", "allows_multiple_answers")
+_MEDIA = ("photo", "document", "sticker", "voice", "video", "audio", "animation",
+          "video_note")
+_BLANKED = {"contact": {"phone_number": "", "first_name": ""},  # a contact was shared
+            "poll": {"question": "", "options": []}}
+
+
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    kept = _where(message)
+    if "from" in message:
+        kept["from"] = _person(message["from"])
+    if isinstance(message.get("text"), str):
+        kept["text"] = _masked(message["text"], message.get("from"))
+        # The command alone: other entities' offsets are the unmasked text's.
+        commands = [entity for entity in message.get("entities") or ()
+                    if isinstance(entity, dict) and entity.get("type") == "bot_command"
+                    and entity.get("offset") == 0]
+        if commands:
+            kept["entities"] = commands[:1]
+    if isinstance(message.get("location"), dict):
+        kept["location"] = _only(message["location"], ("latitude", "longitude"))
+    for kind in _MEDIA:
+        media = message.get(kind)
+        if isinstance(media, list):
+            kept[kind] = [_only(item, _FILE) for item in media if isinstance(item, dict)]
+        elif isinstance(media, dict):
+            kept[kind] = _only(media, _FILE)
+    for kind, blank in _BLANKED.items():
+        if isinstance(message.get(kind), dict):
+            kept[kind] = {**_only(message[kind], _FILE), **blank}
+    return kept
+
+
+def _person(user: Any) -> dict[str, Any]:
+    """A sender: ids and app language, no names (python-telegram-bot needs a first name)."""
+    return {**_only(user, ("id", "is_bot", "language_code")), "first_name": ""}
+
+
+def _masked(text: str, sender: Any) -> str:
+    """`text` masked with the marks of the sender's app language."""
+    language = str((sender or {}).get("language_code") or "")[:2]
+    return mask(text, "en" if language == "en" else "fr")[0]
+
+
+def _where(message: dict[str, Any]) -> dict[str, Any]:
+    """Which message, when, in which chat (no names, titles or bio)."""
+    return {**_only(message, ("message_id", "date")),
+            "chat": _only(message.get("chat"), ("id", "type"))}
+
+
+def _only(value: Any, keys: Sequence[str]) -> dict[str, Any]:
+    return {key: value[key] for key in keys if key in value} if isinstance(value, dict) else {}

@@ -3,6 +3,7 @@ password hashes and session ids, what people wrote, their photos, the HMAC secre
 whatever the umask, and whatever an earlier version left behind."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -94,3 +95,41 @@ def test_the_parse_service_socket_and_its_log_are_the_service_users_only(nlu) ->
     for path in (nlu.socket, log_path):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))
 
+
+async def test_an_update_an_earlier_version_stored_whole_is_masked_by_the_upgrade(
+        database_url) -> None:
+    """Stored whole before this version and never handled (Telegram unreachable): the
+    upgrade keeps what handling needs, masked; handling it later still works."""
+    from alembic import command
+    from sqlalchemy import text
+    from telegram import Update
+
+    from storage.db import Database, alembic_config, make_engine, upgrade
+    from storage.shared import TelegramUpdates
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0008"))
+            raw = {"update_id": 41, "message": {
+                "message_id": 3, "date": 1_700_000_000,
+                "chat": {"id": 4242, "type": "private", "first_name": "Alice"},
+                "from": {"id": 4242, "is_bot": False, "first_name": "", "language_code": "fr"},
+                "text": "rappelez-moi au 06 12 34 56 78, alice.martin@example.org"}}
+            await conn.execute(
+                text("INSERT INTO telegram_updates (update_id, payload, received_at) "
+                     "VALUES (41, :payload, CURRENT_TIMESTAMP)"),
+                {"payload": json.dumps(raw)})
+    finally:
+        await engine.dispose()
+    await upgrade(database_url)
+    db = await Database.open(database_url, migrate=False)
+    try:
+        [stored] = await TelegramUpdates(db).unhandled()
+    finally:
+        await db.close()
+    assert "06 12 34 56 78" not in str(stored) and "alice.martin" not in str(stored)
+    assert "Alice" not in str(stored)
+    update = Update.de_json(stored, None)
+    assert update.message.text == "rappelez-moi au [téléphone retiré], [e-mail retiré]"
+    assert update.effective_user.id == update.effective_chat.id == 4242

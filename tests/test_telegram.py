@@ -255,3 +255,148 @@ async def test_an_acknowledged_update_survives_a_stop_before_it_is_handled(
     await bot_says(fake, ALICE, "Où")
     await asyncio.sleep(0.3)
     assert await TelegramUpdates(sqlite_bot.db).unhandled() == []
+
+
+# -- what is stored of an update: masked, only what handling needs, erased on time ------
+PHONE, EMAIL = "06 12 34 56 78", "jean.dupont@example.org"
+
+
+def files_holding(root, *needles: str) -> list[str]:
+    """The files under `root` (the database, its log…) that hold any of `needles`."""
+    return sorted({path.name for path in root.rglob("*") if path.is_file()
+                   for needle in needles if needle.encode() in path.read_bytes()})
+
+
+async def unhandled(db) -> list[dict]:
+    from storage.shared import TelegramUpdates
+
+    return await TelegramUpdates(db).unhandled()
+
+
+async def test_a_phone_or_email_typed_on_telegram_is_in_no_file_before_or_after_handling(
+        fake, sqlite_bot, aiohttp_client, tmp_path) -> None:
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
+    await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    fake.pause("sendChatAction")  # the turn waits there: the update is stored, not handled
+    fake.push(fake.text_update(ALICE, f"Orange me facture deux fois, rappelez-moi au {PHONE} "
+                                      f"ou écrivez à {EMAIL}"))
+    await fake.wait_for_call("sendChatAction")
+    assert len(await unhandled(sqlite_bot.db)) == 1
+    assert files_holding(tmp_path, PHONE, EMAIL) == []
+
+    fake.resume("sendChatAction")
+    await bot_says(fake, ALICE, "J'ai retiré de votre message des coordonnées personnelles")
+    await fake.wait_for_call("sendMessage", 2)
+    for _ in range(50):
+        if not await unhandled(sqlite_bot.db):
+            break
+        await asyncio.sleep(0.1)
+    assert await unhandled(sqlite_bot.db) == []
+    assert files_holding(tmp_path, PHONE, EMAIL) == []
+
+
+async def test_an_update_never_handled_is_kept_masked_then_erased_by_forget_and_retention(
+        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    """Telegram unreachable as the server starts: webhook updates are acknowledged and
+    stored, never handled. What is kept is masked; « Oubliez-moi » erases the person's,
+    and the retention period everyone's, from every file."""
+    from datetime import datetime, timedelta, timezone
+
+    from dialogues.events import ChoiceEvent, CommandEvent
+    from storage.retention import purge
+
+    fake.fail("getMe", 502, "Bad Gateway")
+    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
+                        telegram_webhook_url="https://bot.example.org",
+                        telegram_webhook_secret="s3cret_Token-42")
+    server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
+    url = str(server.make_url("/telegram/webhook"))
+    alice = fake.text_update(ALICE, f"Orange me facture deux fois, j'habite au lieu-dit "
+                                    f"Kerlochtrez, rappelez-moi au {PHONE}")
+    bob = fake.text_update(BOB, f"colis perdu à Plouzatrez, écrivez-moi à {EMAIL}")
+    for update in (alice, bob):
+        assert await fake.post_webhook(url, update, "s3cret_Token-42") == 200
+    await asyncio.sleep(0.3)
+    assert fake.sent(ALICE) == fake.sent(BOB) == []
+    assert len(await unhandled(sqlite_bot.db)) == 2
+    assert files_holding(tmp_path, PHONE, EMAIL) == []
+    assert files_holding(tmp_path, "Kerlochtrez", "Plouzatrez")  # kept, to be handled
+
+    # « Oubliez-moi » (through a process that reaches Telegram): Alice's update goes too.
+    await sqlite_bot.send(CommandEvent("forget"), user=str(ALICE), channel="telegram")
+    await sqlite_bot.send(ChoiceEvent("forget:yes"), user=str(ALICE), channel="telegram")
+    assert [u["update_id"] for u in await unhandled(sqlite_bot.db)] == [bob["update_id"]]
+    assert files_holding(tmp_path, "Kerlochtrez") == []
+
+    # Retention: kept as long as transcripts are, then erased from every file.
+    now = datetime.now(timezone.utc)
+    await purge(sqlite_bot.db, sqlite_bot.photos.root, 90, 365, now=now + timedelta(days=89))
+    assert len(await unhandled(sqlite_bot.db)) == 1
+    report = await purge(sqlite_bot.db, sqlite_bot.photos.root, 90, 365,
+                         now=now + timedelta(days=91))
+    assert report.updates == 1 and "1 messages Telegram jamais traités" in report.as_text()
+    assert await unhandled(sqlite_bot.db) == []
+    assert files_holding(tmp_path, "Plouzatrez") == []
+
+
+async def test_a_stored_update_keeps_what_handling_needs_masked_and_nothing_else(fake) -> None:
+    """Replayed from the database (the server stopped first), an update is read and
+    routed as it came: same person, chat, command, button, photo, place; without names,
+    typed coordinates, captions, file names or a shared contact's number."""
+    import json
+
+    from telegram import Update
+    from telegram.ext import filters
+
+    from storage.shared import kept_update
+    from tests.test_fake_telegram import unknown_fields
+
+    fake.add_user(ALICE, "Alice", last_name="Dupont", username="alice_dupont")
+    fake.add_user(BOB, "Bob", language_code="en")
+    command = fake.text_update(ALICE, f"/start appelez le {PHONE}")
+    text = fake.text_update(ALICE, f"écrivez à {EMAIL} ou au {PHONE}")
+    english = fake.text_update(BOB, f"call me on {PHONE}")
+    photo = fake.photo_update(ALICE, image_bytes("PNG"), caption=f"mon numéro {PHONE}")
+    document = fake.document_update(ALICE, b"%PDF-1.4", "facture_alice_dupont.pdf",
+                                    "application/pdf")
+    location = fake.location_update(ALICE, 47.218371, -1.553621)
+    sticker = fake.sticker_update(ALICE)
+    voice = fake.voice_update(ALICE)
+    contact = fake.text_update(ALICE, "x")
+    del contact["message"]["text"]
+    contact["message"]["contact"] = {"phone_number": "+33612345678", "first_name": "Jean",
+                                     "last_name": "Martin", "user_id": 99,
+                                     "vcard": "BEGIN:VCARD\nEMAIL:jean@example.org\nEND:VCARD"}
+    button = fake.callback_update(ALICE, "operator:orange",
+                                  message_id=text["message"]["message_id"], strict=False)
+    raw = [command, text, english, photo, document, location, sticker, voice, contact, button]
+    kept = [kept_update(update) for update in raw]
+
+    for update in kept:
+        stored = json.dumps(update, ensure_ascii=False)
+        for personal in ("Alice", "Dupont", "alice_dupont", "Bob", PHONE, EMAIL, "33612345678",
+                         "Jean", "Martin", "VCARD", "facture_alice"):
+            assert personal not in stored, (personal, stored)
+        assert update["update_id"] in {u["update_id"] for u in raw}
+    read = [Update.de_json(update, None) for update in kept]
+    assert [unknown_fields(u) for u in read] == [[]] * len(read)
+    assert [u.effective_user.id for u in read] == [ALICE] * 2 + [BOB] + [ALICE] * 7
+    assert [u.effective_chat.id for u in read] == [ALICE] * 2 + [BOB] + [ALICE] * 7
+    r_command, r_text, r_english, r_photo, r_document, r_location, r_sticker, r_voice, \
+        r_contact, r_button = read
+    assert filters.COMMAND.check_update(r_command) and r_command.message.text.startswith("/start")
+    assert r_text.message.text == "écrivez à [e-mail retiré] ou au [téléphone retiré]"
+    assert r_english.message.text == "call me on [phone removed]"
+    assert r_english.effective_user.language_code == "en"
+    assert ([p.file_id for p in r_photo.message.photo]
+            == [p["file_id"] for p in photo["message"]["photo"]])
+    assert r_photo.message.caption is None
+    assert r_document.message.document.file_id == document["message"]["document"]["file_id"]
+    assert (r_location.message.location.latitude,
+            r_location.message.location.longitude) == (47.218371, -1.553621)
+    assert r_sticker.message.sticker and r_voice.message.voice and r_contact.message.contact
+    assert filters.TEXT.check_update(r_text) and not filters.TEXT.check_update(r_contact)
+    assert (r_button.callback_query.id, r_button.callback_query.data) == (
+        button["callback_query"]["id"], "operator:orange")
+    assert r_button.callback_query.message.message_id == text["message"]["message_id"]
+    assert r_button.callback_query.message.chat.id == ALICE
