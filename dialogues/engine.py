@@ -241,7 +241,9 @@ class DialogueEngine:
         it parses that same text; a failure here is met again, and told, in the turn."""
         if not isinstance(event, TextEvent) or command_from_text(event.text):
             return
-        text = event.text.strip()[:MAX_DESCRIPTION]
+        # Masked as the turn masks it: the parser sees nothing personal here either (the
+        # conversation's language is not known yet; an English one parses again).
+        text = privacy.mask(event.text)[0].strip()[:MAX_DESCRIPTION]
         if text:
             try:
                 _PREPARSED.set((text, await self.nlu.parse(text)))
