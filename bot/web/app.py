@@ -223,7 +223,10 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
     headers.setdefault("X-Frame-Options", "DENY")  # the widget is a script, never framed
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # The demo page posts the summary form: with « no-referrer » its Origin would be
+    # « null », which a list of allowed sites refuses.
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin"
+                       if request.path == "/" else "no-referrer")
     headers.setdefault("Content-Security-Policy",
                        DEMO_CSP if request.path == "/" else DEFAULT_CSP)
     if request.app[CONFIG].staff_secure_cookies:
