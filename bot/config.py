@@ -25,6 +25,9 @@ class Config:
     web_allowed_origins: tuple[str, ...] = ("*",)
     web_max_connections: int = 200
     web_messages_per_minute: int = 30
+    # A socket with no frame from the person for this long is closed (0: never); the
+    # widget opens it again, same session, at the person's next action.
+    web_idle_seconds: float = 600.0
     # Limits per client address, and the reverse proxies whose X-Forwarded-For is believed.
     web_address_limits: AddressLimits = AddressLimits()
     trusted_proxies: tuple[IpNetwork, ...] = ()
@@ -81,6 +84,7 @@ class Config:
             ),
             web_max_connections=int(environ.get("JALERTE_WEB_MAX_CONNECTIONS") or 200),
             web_messages_per_minute=int(environ.get("JALERTE_WEB_MESSAGES_PER_MINUTE") or 30),
+            web_idle_seconds=float(environ.get("JALERTE_WEB_IDLE_SECONDS") or 600),
             web_address_limits=AddressLimits.from_env(environ),
             trusted_proxies=trusted_proxies(environ.get("JALERTE_TRUSTED_PROXIES")),
             telegram_token=environ.get("JALERTE_TELEGRAM_TOKEN") or None,

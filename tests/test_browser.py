@@ -197,3 +197,36 @@ async def test_erase_my_data_from_the_widget(browser, site):
     await open_connected(page, None)  # reloaded, same session id: nothing comes back
     await expect(page.get_by_test_id("jalerte-user")).to_have_count(0)
     await context.close()
+
+
+async def test_an_idle_chat_comes_back_when_the_person_acts(browser, aiohttp_server,
+                                                            sqlite_bot, tmp_path):
+    """The server closes a socket nobody used; the widget stays quiet (no reconnection
+    loop) and reconnects, same conversation, when the person writes or chooses again."""
+    config = web_config(tmp_path, web_idle_seconds=1.5)
+    server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    await open_connected(page, str(server.make_url("/")))
+    panel, field = page.get_by_test_id("jalerte-panel"), page.get_by_test_id("jalerte-input")
+    await field.fill("colis Chronopost perdu depuis 10 jours")
+    await field.press("Enter")
+    await bot_says(page, "Où")
+    await expect(panel).to_have_attribute("data-connection", "idle", timeout=10_000)
+    await page.wait_for_timeout(3000)
+    assert len(sockets) == 1 and await panel.get_attribute("data-connection") == "idle"
+    await expect(page.get_by_test_id("jalerte-status")).to_have_text("")
+
+    await field.fill("Nantes")  # typed and sent as if nothing had happened
+    await field.press("Enter")
+    await bot_says(page, "service client")
+    await expect(panel).to_have_attribute("data-connection", "idle", timeout=10_000)
+    await choose(page, "Non")  # a button of the last turn, pressed after the close
+    await bot_says(page, "Tout est correct")
+    assert len(sockets) == 3
+    log = page.get_by_test_id("jalerte-log")
+    await expect(log).to_contain_text("colis Chronopost perdu depuis 10 jours")
+    await expect(page.get_by_test_id("jalerte-user")).to_have_count(3)
+    await context.close()

@@ -406,3 +406,101 @@ async def test_counters_never_hold_an_address_in_clear(aiohttp_client, sqlite_bo
         keys = list(await session.scalars(select(Counter.key)))
     assert any(key.startswith("addr:turns:") for key in keys)
     assert not any("203.0.113" in key or "127.0.0.1" in key for key in keys)
+
+
+# -- availability: idle sockets and connection caps ---------------------------------------
+async def test_an_idle_socket_is_closed_and_its_conversation_goes_on(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    import asyncio
+
+    from dataclasses import replace
+
+    from bot.web.clients import AddressLimits
+
+    config = web_config(tmp_path, web_idle_seconds=2.0,
+                        web_address_limits=replace(AddressLimits(), connections=1))
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    ws, hello = await open_session(client)
+    # A person who writes keeps the socket, well past the idle time in all.
+    first = await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    assert first["expecting"] == "location"
+    for _ in range(5):
+        await asyncio.sleep(0.5)
+        assert (await turn(ws, {"type": "message", "text": "bonjour"}))["type"] == "turn"
+
+    async def ping() -> None:  # automatic traffic, as a browser's: no activity
+        while not ws.closed:
+            await ws.ping()
+            await asyncio.sleep(0.2)
+
+    pinging = asyncio.create_task(ping())
+    started = asyncio.get_running_loop().time()
+    # (the client's own timeout restarts at each pong: wait_for bounds the whole wait)
+    closing = await asyncio.wait_for(ws.receive(), 15)
+    waited = asyncio.get_running_loop().time() - started
+    pinging.cancel()
+    assert closing.type == WSMsgType.CLOSE
+    assert (closing.data, closing.extra) == (4000, "idle")  # what the widget recognises
+    assert 1.5 <= waited < 10
+    # Back with the same session: the conversation is all there and goes on; the
+    # address's only socket was given back.
+    again, resumed = await open_session(client, hello["session"])
+    assert resumed["session"] == hello["session"]
+    assert resumed["history"][0]["text"] == "colis Chronopost perdu depuis 10 jours"
+    assert (await turn(again, {"type": "message", "text": "Nantes"}))["type"] == "turn"
+    await again.close()
+
+
+async def fill_from(client, address: str, most: int = 40) -> list:
+    """Sockets from `address` (through the trusted proxy) until the server refuses one."""
+    sockets = []
+    for _ in range(most):
+        try:
+            ws = await client.ws_connect("/ws", headers={"X-Forwarded-For": address})
+        except aiohttp.WSServerHandshakeError as refused:
+            assert refused.status == 503
+            break
+        first = await ws.receive_json(timeout=15)
+        if first["type"] == "error":
+            assert first["code"] == "too_many_connections"
+            await ws.close()
+            break
+        sockets.append(ws)
+    return sockets
+
+
+async def test_a_handful_of_addresses_cannot_fill_the_server_by_default(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    # (a test client opens as many sockets as asked: no pool limit of its own)
+    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1"),
+                                  connector=aiohttp.TCPConnector(limit=0))
+    held = [await fill_from(client, f"192.0.2.{n}") for n in range(1, 8)]
+    # Someone new still gets in and is answered…
+    newcomer, _ = await open_session(client, **{"X-Forwarded-For": "203.0.113.50"})
+    assert (await turn(newcomer, {"type": "message", "text": "bonjour"}))["type"] == "turn"
+    assert len({len(sockets) for sockets in held}) == 1  # …and each address had its cap
+    for ws in [newcomer] + [ws for sockets in held for ws in sockets]:
+        await ws.close()
+
+
+async def test_addresses_at_their_cap_leave_the_last_tenth_to_new_people(
+        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    from dataclasses import replace
+
+    from bot.web.clients import AddressLimits, trusted_proxies
+
+    # Set by hand so that three addresses at their cap (3 × 8) would be more than the
+    # server's 20: the last two sockets are kept for addresses holding none.
+    config = web_config(tmp_path, web_max_connections=20,
+                        web_address_limits=replace(AddressLimits(), connections=8),
+                        trusted_proxies=trusted_proxies("127.0.0.1"))
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    held = [await fill_from(client, f"192.0.2.{n}") for n in (11, 12, 13)]
+    assert sum(len(sockets) for sockets in held) == 18
+    newcomers = [(await open_session(client, **{"X-Forwarded-For": f"203.0.113.{n}"}))[0]
+                 for n in (60, 61)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as full:
+        await client.ws_connect("/ws", headers={"X-Forwarded-For": "203.0.113.62"})
+    assert full.value.status == 503  # now the server is full
+    for ws in newcomers + [ws for sockets in held for ws in sockets]:
+        await ws.close()

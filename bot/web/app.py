@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 CHANNEL = "web"
 MAX_FRAME_CHARS = 32 * 1024  # a chat message, not a document
+IDLE_CLOSE = 4000  # close code of a socket left idle (JALERTE_WEB_IDLE_SECONDS), reason "idle"
 UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does not have
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{40}$")
 SECRET = web.AppKey("secret", bytes)
@@ -379,12 +380,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     lang = _lang(request)
     if not origin_allowed(request, config.web_allowed_origins):
         raise web.HTTPForbidden(text="origin not allowed")
-    if len(app[SOCKETS]) >= config.web_max_connections:
+    if app[OPEN_BY_ADDRESS].total >= config.web_max_connections:
         return web.json_response(error_body("too_many_connections", lang), status=503)
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
     await ws.prepare(request)
     address = address_of(request)
-    if not app[OPEN_BY_ADDRESS].take(address, config.web_address_limits.connections):
+    if not app[OPEN_BY_ADDRESS].take(address, config.web_address_limits.connections,
+                                     config.web_max_connections):
         return await _refuse(ws, "too_many_connections", lang)
     try:
         return await _converse(request, ws, address, lang)
@@ -419,7 +421,7 @@ async def _converse(request: web.Request, ws: web.WebSocketResponse, address: st
     app[SOCKETS].add(ws)
     await ws.send_json({"type": "session", "session": session, "history": past})
     try:
-        async for frame in ws:
+        while frame := await _next_frame(ws, app[CONFIG].web_idle_seconds):
             if frame.type == WSMsgType.TEXT:
                 await _on_frame(app, ws, session, address, frame.data, lang)
             elif frame.type == WSMsgType.BINARY:
@@ -429,6 +431,21 @@ async def _converse(request: web.Request, ws: web.WebSocketResponse, address: st
     finally:
         app[SOCKETS].discard(ws)
     return ws
+
+
+async def _next_frame(ws: web.WebSocketResponse, idle: float) -> aiohttp.WSMessage | None:
+    """The client's next frame; None once it closed, or once it sent none for `idle`
+    seconds (0: never), then closed here with IDLE_CLOSE: the widget opens it again, same
+    session, when the person acts. Pings and pongs are no activity: browsers answer the
+    server's heartbeat by themselves, and any client could ping forever."""
+    try:
+        frame = await (asyncio.wait_for(ws.receive(), idle) if idle else ws.receive())
+    except asyncio.TimeoutError:
+        await ws.close(code=IDLE_CLOSE, message=b"idle")
+        return None
+    if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+        return None
+    return frame
 
 
 async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: str,

@@ -9,6 +9,11 @@ counted per /64, the block one subscriber gets.
 
 The limits are generous: a town hall's network or a mobile operator's shared address
 (CGNAT) puts many honest people behind one address, and an outage brings them at once.
+Open sockets are the exception, since the server has few (`JALERTE_WEB_MAX_CONNECTIONS`
+per worker, 200 by default): one address may hold a twentieth of them (10), sockets
+nobody uses are closed (bot.web.app, `JALERTE_WEB_IDLE_SECONDS`), and the last tenth of
+the server's sockets goes only to addresses holding none, so that addresses at their
+cap, however many, always leave room for someone new.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class AddressLimits:
     """What one client address may do (0 turns a limit off)."""
 
-    connections: int = 30  # open WebSockets at once, per worker
+    connections: int = 10  # open WebSockets at once, per worker (a twentieth of 200)
     sessions_per_hour: int = 120  # new conversations
     turns_per_minute: int = 180  # messages, buttons and photos, all sessions together
     uploads_per_minute: int = 30
@@ -91,18 +96,26 @@ def client_address(peer: str | None, forwarded_for: Iterable[str],
 
 
 class OpenSockets:
-    """Open WebSockets per address in this worker (a socket lives in one process)."""
+    """Open WebSockets per address and in all, in this worker (a socket lives in one
+    process)."""
 
     def __init__(self) -> None:
         self._open: Counter[str] = Counter()
+        self.total = 0
 
-    def take(self, address: str, limit: int) -> bool:
-        if limit and self._open[address] >= limit:
+    def take(self, address: str, limit: int, capacity: int = 0) -> bool:
+        """One more socket for `address`, if it holds fewer than `limit` and the worker
+        fewer than `capacity`, of which the last tenth is for addresses holding none."""
+        held = self._open[address]
+        if (limit and held >= limit) or (capacity and self.total >= capacity) or (
+                capacity and held and self.total >= capacity - capacity // 10):
             return False
         self._open[address] += 1
+        self.total += 1
         return True
 
     def give_back(self, address: str) -> None:
+        self.total -= 1
         self._open[address] -= 1
         if self._open[address] <= 0:
             del self._open[address]

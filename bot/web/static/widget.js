@@ -18,6 +18,10 @@
  *   visit to the host page costs the server nothing.
  * - No outgoing queue: a frame is sent once or not at all. Offline, the typed text stays in the
  *   box; after a reconnection, the history sent by the server is the truth.
+ * - The server closes a socket nobody used for a while (close code 4000, reason "idle"). The
+ *   widget then waits, without retrying, for the person to act again (open the chat, touch
+ *   it, type, send, choose): it reconnects with its session and does that action once the
+ *   conversation is back. Nothing is lost; only that one action waits, never a queue.
  */
 (function () {
   "use strict";
@@ -28,6 +32,7 @@
   var MAX_UPLOAD = 10 * 1024 * 1024; // the server's limit (10 MB)
   var ACCEPT = "image/jpeg,image/png,image/webp";
   var MAX_BACKOFF = 30000;
+  var IDLE_CLOSE = 4000; // the server closed a socket left idle: reconnect at the next action
 
   var STRINGS = {
     fr: {
@@ -255,6 +260,9 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
     var base = opts.server.replace(/\/+$/, "");
     var sessionId = readSession();
     var ws = null, ready = false, destroyed = false, started = false, attempt = 0, timer = null;
+    var idle = false;      // closed by the server for inactivity: reconnects when the person acts
+    var waking = false;    // reconnecting since the person acted: actions wait for the session
+    var resume = null;     // the action that woke an idle widget, done once the session is back
     var pending = [];      // frames awaiting their turn (or error), oldest first: {row, text}
     var choiceGroups = []; // quick replies of the latest bot turn, the only ones shown
     var kept = {};         // alert references whose summary form is shown (once each)
@@ -306,7 +314,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       panel.hidden = false;
       wrap.classList.add("open");
       bubble.setAttribute("aria-expanded", "true");
-      if (!started) { started = true; connect(); }
+      if (!started) { started = true; connect(); } else wake();
       scrollToEnd();
       if (focus !== false) input.focus();
     }
@@ -323,10 +331,11 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
     bubble.addEventListener("click", function () { if (isOpen()) close(); else open(true); });
     closeBtn.addEventListener("click", close);
     forgetBtn.addEventListener("click", function () {
-      if (!ready) { setStatus(t.offline); return; }
-      var text = t.forgetCommand;
-      send({ type: "message", text: text }, { row: appendUser(t.forget), text: text });
-      scrollToEnd();
+      whenReady(function () {
+        var text = t.forgetCommand;
+        send({ type: "message", text: text }, { row: appendUser(t.forget), text: text });
+        scrollToEnd();
+      });
     });
     wrap.addEventListener("keydown", function (e) {
       if (e.key === "Escape" && isOpen()) { e.preventDefault(); close(); }
@@ -453,11 +462,12 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         var b = group.appendChild(h("button", { type: "button", "data-testid": "jalerte-choice" },
           String(c && c.label)));
         b.addEventListener("click", function () {
-          if (!ready) { setStatus(t.offline); return; }
-          var row = appendUser(String(c.label));
-          send({ type: "choice", value: String(c.value) }, { row: row });
-          scrollToEnd();
-          input.focus(); // the buttons are now disabled: keep the keyboard focus somewhere useful
+          whenReady(function () {
+            var row = appendUser(String(c.label));
+            send({ type: "choice", value: String(c.value) }, { row: row });
+            scrollToEnd();
+            input.focus(); // the buttons are now disabled: keep the keyboard focus somewhere useful
+          });
         });
       });
       choiceGroups.push(group);
@@ -505,16 +515,42 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         else if (frame.type === "error") onError(frame);
         // other types are ignored: a newer server may add some
       };
-      socket.onclose = function () {
+      socket.onclose = function (ev) {
         if (socket !== ws) return;
         ws = null;
         ready = false;
-        panel.setAttribute("data-connection", "offline");
         pending = []; // their fate is unknown: the history after the reconnection will tell
         updateTyping();
+        if (ev.code === IDLE_CLOSE) { // nothing to tell: the next action reconnects
+          idle = true;
+          panel.setAttribute("data-connection", "idle");
+          setStatus("");
+          return;
+        }
+        panel.setAttribute("data-connection", "offline");
         setChoicesDisabled(true);
+        if (resume) setStatus(t.offline); // that action is not done
+        resume = null;
+        waking = false;
         scheduleReconnect();
       };
+    }
+
+    // The person acts while the socket is closed for inactivity: it opens again, same session.
+    function wake() {
+      if (!idle || destroyed) return;
+      idle = false;
+      waking = true;
+      connect();
+    }
+
+    // Does `action` now if connected; if the socket was closed for inactivity, reconnects
+    // and does it once the conversation is back (only the latest such action waits).
+    function whenReady(action) {
+      if (ready) { action(); return; }
+      if (!idle && !waking) { setStatus(t.offline); return; } // the text stays in the box
+      resume = action;
+      wake();
     }
 
     // Exponential back-off, 1 s, 2 s, 4 s… up to 30 s, plus up to 20 % of jitter so that a
@@ -554,6 +590,8 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       });
       inFlight.forEach(function (row) { log.appendChild(row); }); // photos still uploading
       scrollToEnd();
+      waking = false;
+      if (resume) { var action = resume; resume = null; action(); }
     }
 
     function userText(item) {
@@ -596,14 +634,23 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
 
     form.addEventListener("submit", function (e) {
       e.preventDefault();
+      if (input.value.trim()) whenReady(sendTyped);
+    });
+
+    function sendTyped() { // what is in the box when it can be sent
       var text = input.value.trim();
       if (!text) return;
-      if (!ready) { setStatus(t.offline); return; } // the text stays in the box
       send({ type: "message", text: text }, { row: appendUser(text), text: text });
       input.value = ""; // emptied at once: a second Enter has nothing to send twice
       autosize();
       scrollToEnd();
-    });
+    }
+
+    // Touching or typing in the open chat is acting: an idle socket opens again at once, so
+    // that it is usually back before the message is sent.
+    panel.addEventListener("pointerdown", wake);
+    panel.addEventListener("keydown", function (e) { if (e.key !== "Escape") wake(); });
+    input.addEventListener("focus", wake);
 
     input.addEventListener("keydown", function (e) { // Enter sends, Shift+Enter: new line
       if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
@@ -625,7 +672,7 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         (!f.type && /\.(jpe?g|png|webp)$/i.test(f.name || ""));
       if (!typeOk) { showError(t.badType); return; }
       if (f.size > MAX_UPLOAD) { showError(t.tooLarge); return; }
-      if (!ready) { setStatus(t.offline); return; }
+      if (!ready) { whenReady(function () { uploadPhoto(f); }); return; }
       // The preview: the chosen picture itself, shown while it uploads. The object URL is
       // released once the image is decoded (the <img> keeps showing it).
       var url = URL.createObjectURL(f);
