@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from storage.db import Database
 from storage.models import (
     FREE_TEXT_OPERATOR, Alert, AlertCount, AlertOperator, AlertPhoto, Annotation, Conversation,
-    Message,
+    Counter, Message,
     StaffSession, StaffUser,
 )
 from storage.paris import day_start, month_sql
@@ -460,3 +460,49 @@ def _mark(lines: Iterable[TranscriptLine]) -> None:
         following = next((n.message for n in lines[i + 1:] if n.message.sender == "bot"), None)
         line.corrected = value.startswith("fix:") or bool((m.marks or 0) & 2) or bool(
             following is not None and (following.text or "").startswith(_FIX_REPLIES))
+
+
+class LoginTries:
+    """Staff login tries, in the `counters` table every worker shares (the policy is
+    bot.staff.auth.LoginThrottle's). A row is a key and a moment (`window`, Unix
+    seconds) with a count: failures per window, the moment a key may next be checked,
+    the checks in progress. Each write is one atomic statement."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        table = Counter.__table__
+        insert = db.insert(table)
+        self._add = insert.on_conflict_do_update(
+            index_elements=[table.c.key, table.c.window],
+            set_={"count": table.c.count + insert.excluded.count},
+        ).returning(table.c.key, table.c.window, table.c.count)
+
+    async def add(self, rows: Iterable[tuple[str, int]], by: int = 1) -> list[int]:
+        """Adds `by` to each (key, window) row, made if missing; the new counts, in order."""
+        rows = list(rows)
+        async with self.db.engine.begin() as conn:
+            found = await conn.execute(self._add, [{"key": key, "window": window, "count": by}
+                                                   for key, window in rows])
+            counts = {(key, window): count for key, window, count in found}
+        return [counts[row] for row in rows]
+
+    async def counts(self, rows: Iterable[tuple[str, int]]) -> list[int]:
+        """The count of each (key, window) row, 0 if missing."""
+        rows = list(rows)
+        async with self.db.session() as session:
+            found = await session.execute(select(Counter.key, Counter.window, Counter.count)
+                                          .where(Counter.key.in_({key for key, _ in rows})))
+            counts = {(key, window): count for key, window, count in found}
+        return [counts.get(row, 0) for row in rows]
+
+    async def latest(self, keys: Iterable[str]) -> dict[str, int]:
+        """The latest moment recorded under each key that has one."""
+        async with self.db.session() as session:
+            found = await session.execute(
+                select(Counter.key, func.max(Counter.window))
+                .where(Counter.key.in_(set(keys))).group_by(Counter.key))
+            return {key: moment for key, moment in found}
+
+    async def forget(self, keys: Iterable[str]) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(Counter).where(Counter.key.in_(set(keys))))

@@ -43,11 +43,14 @@ async def csrf_of(client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-async def log_in(client, name: str = "agent", password: str = PASSWORD):
+async def log_in(client, name: str = "agent", password: str = PASSWORD,
+                 address: str | None = None):
+    """A login form posted; `address`: the client as a trusted proxy names it."""
     token = await csrf_of(client, "/staff/login")
+    headers = {"X-Forwarded-For": address} if address else {}
     return await client.post("/staff/login", data={
         "csrf_token": token, "name": name, "password": password, "next": "/staff/alerts"},
-        allow_redirects=False)
+        headers=headers, allow_redirects=False)
 
 
 async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict:
@@ -151,12 +154,103 @@ async def test_login_logout_and_security_headers(console) -> None:
     assert (await console.get("/staff/alerts", allow_redirects=False)).status == 302
 
 
-async def test_repeated_failed_logins_are_slowed_down(console) -> None:
+class Clock:
+    """The login throttle's clock, moved by the test (whole seconds, as Retry-After)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(console) -> Clock:
+    from bot.staff.views import THROTTLE
+
+    clock = Clock()
+    console.server.app[THROTTLE].clock = clock
+    return clock
+
+
+@pytest.fixture
+async def proxied(aiohttp_client, sqlite_bot, tmp_path):
+    """The console behind a reverse proxy (JALERTE_TRUSTED_PROXIES), on a test clock."""
+    from bot.staff.views import THROTTLE
+    from bot.web.clients import trusted_proxies
+
+    config = web_config(tmp_path, staff_secure_cookies=False,
+                        trusted_proxies=trusted_proxies("127.0.0.1, ::1"))
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    await StaffRepository(sqlite_bot.db).add_user("agent", PASSWORD)
+    client.clock = Clock()
+    client.server.app[THROTTLE].clock = client.clock
+    return client
+
+
+async def test_repeated_failed_logins_are_slowed_down(console, clock) -> None:
     for _ in range(5):
         assert (await log_in(console, password="guess guess guess")).status == 401
     blocked = await log_in(console)  # even the right password waits now
     assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "Réessayez dans" in await blocked.text()
+
+
+async def test_wrong_tries_behind_the_proxy_slow_down_their_own_address_only(proxied) -> None:
+    for n in range(7):  # seven names guessed from one address
+        guess = await log_in(proxied, f"nobody{n}", "guess guess guess", "198.51.100.7")
+        assert guess.status in (401, 429)
+    assert (await log_in(proxied, address="198.51.100.7")).status == 429
+    # Every staff member elsewhere logs in as usual.
+    assert (await log_in(proxied, address="203.0.113.9")).status == 302
+
+
+async def test_the_wait_grows_with_each_wrong_password_up_to_five_minutes(proxied) -> None:
+    clock = proxied.clock
+    for _ in range(5):
+        assert (await log_in(proxied, password="guess guess guess")).status == 401
+    waits = []
+    for _ in range(11):
+        early = await log_in(proxied)  # too early: refused unchecked, even the right one
+        assert early.status == 429
+        wait = int(early.headers["Retry-After"])
+        waits.append(wait)
+        clock.advance(wait - 1)  # a try refused does not push the wait further
+        assert int((await log_in(proxied)).headers["Retry-After"]) == 1
+        clock.advance(1)
+        assert (await log_in(proxied, password="guess guess guess")).status == 401
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    clock.advance(300)
+    assert (await log_in(proxied)).status == 302
+
+
+async def test_an_account_guessed_from_many_addresses_is_delayed_not_locked(proxied) -> None:
+    clock = proxied.clock
+    attackers = [f"198.51.100.{n}" for n in range(1, 21)]
+
+    async def guess(address: str) -> int:
+        """A wrong password for "agent", tried again as soon as the server allows."""
+        answer = await log_in(proxied, password="guess guess guess", address=address)
+        if answer.status == 429:
+            clock.advance(int(answer.headers["Retry-After"]))
+            answer = await log_in(proxied, password="guess guess guess", address=address)
+        return answer.status
+
+    assert [await guess(address) for address in attackers] == [401] * 20
+    # The agent, at the office, is told to wait at most five minutes…
+    told = await log_in(proxied, address="203.0.113.9")
+    assert told.status == 429
+    wait = int(told.headers["Retry-After"])
+    assert 0 < wait <= 300
+    # …while the guessing goes on from every address, each as soon as it may…
+    clock.advance(wait)
+    for address in attackers[:10]:
+        await log_in(proxied, password="guess guess guess", address=address)
+    # …and then logs in.
+    assert (await log_in(proxied, address="203.0.113.9")).status == 302
 
 
 async def test_a_burst_of_guesses_gets_five_checked_and_leaves_the_loop_free(console) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -17,7 +19,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from storage.db import Database
-from storage.shared import SharedState
+from storage.staff import LoginTries
 
 # aiohttp-session 2.12.1 (the latest) stores its session under string request keys, which
 # aiohttp 3.14 warns about at every request: that one warning, from that package only.
@@ -96,35 +98,123 @@ async def start_session(request: web.Request, user: str, sid: str) -> None:
     session[CSRF] = secrets.token_urlsafe(32)
 
 
+def in_words(seconds: int) -> str:
+    """« 1 seconde », « 45 secondes », « 5 minutes » (minutes rounded up)."""
+    if seconds < 60:
+        return f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+@dataclass(frozen=True)
+class LoginTry:
+    """A login try as the throttle saw it: how long to wait (0: the password is checked
+    now) and the rows to settle it with."""
+
+    wait: int
+    account: str = ""  # keyed hash of the name
+    address: str = ""  # keyed hash of the address
+    busy: tuple[tuple[str, int], ...] = ()
+
+
 class LoginThrottle:
-    """Five tries per name and per address in each 15-minute window, counted in the
-    database before the password is checked: a burst of concurrent tries, on one worker
-    or several, cannot get more than five checked."""
+    """Wrong passwords slow down their own address and the account they were tried on,
+    never lock anyone out.
+
+    - The client's address (`address_of`, which believes X-Forwarded-For only from
+      `JALERTE_TRUSTED_PROXIES`): after 5 wrong passwords from it, for any names, it waits
+      1 s before its next check, then 2 s, 4 s… at most 5 minutes.
+    - The account: after 5 wrong passwords for it from anywhere, each address waits the
+      same growing delay before each check for it, counted from its own last wrong
+      password for it, or from its first try while the account was being guessed: a
+      guess from another address never pushes anyone's wait further, so the account's
+      owner waits 5 minutes at most, whoever keeps guessing.
+    - A try that comes too early is refused unchecked and changes nothing; one check at a
+      time per address and per account and address, even in a burst over several workers.
+    - Wrong passwords are remembered for one to two hours (this clock hour and the last).
+      A good one clears its address's and makes that address known for the account.
+
+    Names and addresses are stored only as keyed hashes, in the shared `counters` table.
+    `clock` (seconds, like time.time) can be set by tests.
+    """
 
     FREE_TRIES = 5
-    WINDOW = 15 * 60
+    FIRST_DELAY = 1
+    MAX_DELAY = 5 * 60
+    WINDOW = 3600  # failures are counted per clock hour; the last two count
+    BUSY = 60  # a check in progress holds its rows at most this long (a worker died)
 
-    def __init__(self, database: Callable[[], Database]):
+    def __init__(self, database: Callable[[], Database], secret: bytes,
+                 clock: Callable[[], float] = time.time):
         self._database = database
-        self._state: SharedState | None = None
+        self._secret = secret
+        self.clock = clock
+        self._tries: LoginTries | None = None
 
-    def _shared(self) -> SharedState:
+    def _store(self) -> LoginTries:
         db = self._database()
-        if self._state is None or self._state.db is not db:
-            self._state = SharedState(db)
-        return self._state
+        if self._tries is None or self._tries.db is not db:
+            self._tries = LoginTries(db)
+        return self._tries
 
-    async def attempt(self, keys: list[str]) -> int:
-        """Counts a try for each key; seconds to wait (0: check the password)."""
-        shared = self._shared()
-        over = False
-        for key in keys:
-            over = await shared.hit(f"login:{key}", self.WINDOW) > self.FREE_TRIES or over
-        if not over:
+    @classmethod
+    def delay(cls, failures: int) -> int:
+        """Seconds between checks after this many recent wrong passwords."""
+        if failures < cls.FREE_TRIES:
             return 0
-        return max(1, int(self.WINDOW - time.time() % self.WINDOW))
+        return min(cls.MAX_DELAY, cls.FIRST_DELAY * 2 ** min(failures - cls.FREE_TRIES, 20))
 
-    async def succeeded(self, keys: list[str]) -> None:
-        shared = self._shared()
-        for key in keys:
-            await shared.reset(f"login:{key}")
+    async def attempt(self, name: str, address: str) -> LoginTry:
+        """Whether this try's password may be checked now; `address` is already keyed
+        (bot.web.app.address_of)."""
+        tries, now = self._store(), self.clock()
+        account = hmac.new(self._secret, b"staff-login:" + name.lower().encode(),
+                           hashlib.sha256).hexdigest()[:16]
+        pair, own = f"login:gate:{account}:{address}", f"login:gate:{address}"
+        gates = await tries.latest([pair, own])
+        opens = [gates.get(own, 0)]
+        if pair in gates:
+            opens.append(gates[pair])
+        elif delay := self.delay(sum(await tries.counts(
+                (f"login:account:{account}", hour) for hour in self._hours(now)))):
+            # The account is being guessed and this address has not tried it: its wait
+            # starts now, and nobody else's try restarts it.
+            opens.append(math.ceil(now + delay))
+            await tries.add([(pair, opens[-1])])
+        wait = math.ceil(max(opens) - now)
+        if wait > 0:
+            return LoginTry(wait)
+        minute = int(now // self.BUSY * self.BUSY)
+        busy = ((f"login:busy:{account}:{address}", minute), (f"login:busy:{address}", minute))
+        if max(await tries.add(busy)) > 1:  # another check of these is in progress
+            await tries.add(busy, by=-1)
+            return LoginTry(1)
+        return LoginTry(0, account, address, busy)
+
+    async def settle(self, attempt: LoginTry, correct: bool) -> None:
+        """Records the outcome of the check `attempt` allowed."""
+        tries, now = self._store(), self.clock()
+        own = f"login:gate:{attempt.address}"
+        pair = f"login:gate:{attempt.account}:{attempt.address}"
+        await tries.add(attempt.busy, by=-1)
+        if correct:
+            await tries.forget([f"login:address:{attempt.address}", own])
+            await tries.add([(pair, int(now))])  # this address is known for the account
+            return
+        keys = (f"login:account:{attempt.account}", f"login:address:{attempt.address}")
+        current, last = self._hours(now)
+        failures = [this + before for this, before in zip(
+            await tries.add((key, current) for key in keys),
+            await tries.counts((key, last) for key in keys))]
+        await tries.add([(gate, self._moment(now, count))
+                         for gate, count in zip((pair, own), failures)])
+
+    def _hours(self, now: float) -> tuple[int, int]:
+        """The windows wrong passwords count in: this clock hour's and the last's."""
+        current = int(now // self.WINDOW * self.WINDOW)
+        return current, current - self.WINDOW
+
+    def _moment(self, now: float, failures: int) -> int:
+        """When the next check may be, after this many wrong passwords."""
+        delay = self.delay(failures)
+        return math.ceil(now + delay) if delay else int(now)

@@ -16,10 +16,11 @@ from aiohttp_session import get_session
 
 from bot.staff import charts
 from bot.staff.auth import (
-    SECURITY_HEADERS, SID, USER, LoginThrottle, check_csrf, csrf_token, security_headers,
-    setup_staff_sessions, start_session,
+    SECURITY_HEADERS, SID, USER, LoginThrottle, check_csrf, csrf_token, in_words,
+    security_headers, setup_staff_sessions, start_session,
 )
 from bot.staff.stats import dashboard, load_customer_base, operator_key
+from bot.web.app import address_of
 from dialogues.messages import label
 from nlu.taxonomy import Taxonomy
 from storage.exports import (
@@ -84,10 +85,6 @@ def _repo(request: web.Request) -> StaffRepository:
     return request.app[STAFF_REPO]()
 
 
-def _client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
 async def login_page(request: web.Request) -> web.Response:
     session = await get_session(request)
     return aiohttp_jinja2.render_template("login.html", request, {
@@ -100,19 +97,20 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     throttle = request.app[THROTTLE]
-    keys = [f"name:{name.lower()}", f"ip:{_client_address(request)}"]
-    wait = await throttle.attempt(keys)
+    attempt = await throttle.attempt(name, address_of(request))  # the client, by the proxy
     session = await get_session(request)
     context = {"csrf_token": csrf_token(session), "next": _safe_next(form.get("next"))}
-    if wait:
+    if attempt.wait:
         response = aiohttp_jinja2.render_template("login.html", request, {
-            **context, "error": f"Trop d'essais. Réessayez dans {wait} secondes."}, status=429)
-        response.headers["Retry-After"] = str(wait)
+            **context, "error": f"Trop d'essais. Réessayez dans {in_words(attempt.wait)}."},
+            status=429)
+        response.headers["Retry-After"] = str(attempt.wait)
         return response
-    if not await _repo(request).check_password(name, password):
+    correct = await _repo(request).check_password(name, password)
+    await throttle.settle(attempt, correct)
+    if not correct:
         return aiohttp_jinja2.render_template("login.html", request, {
             **context, "error": "Nom ou mot de passe incorrect."}, status=401)
-    await throttle.succeeded(keys)
     await start_session(request, name, await _repo(request).open_session(name))
     raise web.HTTPFound(context["next"])
 
@@ -421,7 +419,7 @@ def setup_staff(app: web.Application, repository: Callable[[], StaffRepository],
     """Mounts the console on the app (templates autoescape every value)."""
     app[STAFF_REPO] = repository
     app[TAXONOMY] = taxonomy
-    app[THROTTLE] = LoginThrottle(lambda: repository().db)
+    app[THROTTLE] = LoginThrottle(lambda: repository().db, secret)
     app[PHOTO_ROOT] = photo_root
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -39,16 +39,19 @@ class AddressLimits:
     def from_env(cls, environ: Mapping[str, str]) -> "AddressLimits":
         default = cls()
 
-        def number(name: str, value: int) -> int:
-            raw = environ.get(f"JALERTE_WEB_{name}_PER_ADDRESS")
+        def number(name: str, value: int) -> int:  # named in full: .env.example lists them
+            raw = environ.get(name)
             return int(raw) if raw else value
 
         return cls(
-            connections=number("CONNECTIONS", default.connections),
-            sessions_per_hour=number("SESSIONS", default.sessions_per_hour),
-            turns_per_minute=number("TURNS", default.turns_per_minute),
-            uploads_per_minute=number("UPLOADS", default.uploads_per_minute),
-            notices_per_minute=number("NOTICES", default.notices_per_minute),
+            connections=number("JALERTE_WEB_CONNECTIONS_PER_ADDRESS", default.connections),
+            sessions_per_hour=number("JALERTE_WEB_SESSIONS_PER_ADDRESS",
+                                     default.sessions_per_hour),
+            turns_per_minute=number("JALERTE_WEB_TURNS_PER_ADDRESS", default.turns_per_minute),
+            uploads_per_minute=number("JALERTE_WEB_UPLOADS_PER_ADDRESS",
+                                      default.uploads_per_minute),
+            notices_per_minute=number("JALERTE_WEB_NOTICES_PER_ADDRESS",
+                                      default.notices_per_minute),
         )
 
 
