@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import re
 import secrets
 from contextvars import ContextVar
@@ -28,7 +29,7 @@ from dialogues.slots import REASK, Message, Question, Slot, Slots, first_reading
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nlu.interpret import NluUnavailable, ParseResult
+from nlu.interpret import NluUnavailable, ParseResult, empty_result
 from nlu.places import Places
 from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
@@ -83,6 +84,56 @@ def _typed_choice(text: str, offered: list[list[str]]) -> str | None:
                                     and len(typed) >= len(name) - 2)):
             return value
     return None
+
+
+# Words that say what follows them is not so (« pas une panne », "no connection"), up to
+# the next punctuation mark; and words too common to name a button.
+_NEGATION = frozenset("ne n pas non ni jamais sans aucun aucune rien no not nor never "
+                      "without none nothing".split())
+_COMMON = frozenset("avec pour dans plus tout tous toute toutes tres trop autre chose "
+                    "probleme problemes souci soucis service services with that this have "
+                    "other problem issue thing".split())
+
+
+def _content(text: str) -> list[tuple[str, bool]]:
+    """The telling words of a text, each with whether a negation comes before it in its
+    clause: « Pas de réseau mobile / mauvaise couverture » → (reseau, True), (mobile,
+    True), (mauvaise, False), (couverture, False)."""
+    found = []
+    for clause in re.split(r"[,.;:!?/()]", fold(text)):
+        negated = False
+        for word in re.findall(r"[a-z0-9]+", clause):
+            if word in _NEGATION:
+                negated = True
+            elif len(word) >= 4 and word not in _COMMON:
+                found.append((word, negated))
+    return found
+
+
+def _same_word(a: str, b: str) -> bool:
+    """« connexion » and "connection", « facture » and « facturation », « lent » and
+    « lente »: one word, give or take its ending."""
+    common = len(os.path.commonprefix((a, b)))
+    return common >= 5 or common == min(len(a), len(b)) >= 4
+
+
+def _named_choice(text: str, offered: list[list[str]]) -> str | None:
+    """The value of the offered button whose telling words a short answer uses, said the
+    same way (« An outage, no connection at all. » for "Outage, service down"; never
+    « pas une panne » for « Panne, service coupé »): the one clear best, or None."""
+    typed = _content(text)
+    if not typed or len(words(fold(text))) > 12:
+        return None
+    scores: dict[str, int] = {}
+    for label_text, value in offered:
+        matches = [t_neg == l_neg for t, t_neg in typed for lw, l_neg in _content(label_text)
+                   if _same_word(t, lw)]
+        if matches and all(matches):
+            scores[value] = len(matches)
+    best = sorted(scores.values(), reverse=True)
+    if not best or (len(best) > 1 and best[0] == best[1]):
+        return None
+    return next(v for v, n in scores.items() if n == best[0])
 
 
 # An opinion on the advice, in words: "pas vraiment utile", "super clair merci".
@@ -266,6 +317,7 @@ class DialogueEngine:
         after that.
         """
         work = _Work(copy.deepcopy(state))
+        asked = (state.phase, state.expecting)
         if language in ("fr", "en") and state == DialogueState():
             work.state.language = language
         offered, work.state.offered = work.state.offered, []
@@ -291,6 +343,8 @@ class DialogueEngine:
         elif isinstance(event, UnsupportedEvent):
             work.say("unsupported")
             self._reask(work)
+        if (work.state.phase, work.state.expecting) != asked:
+            work.state.unread = 0  # another question: its own count
         return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event,
                     work.dropped, work.forget)
 
@@ -302,8 +356,7 @@ class DialogueEngine:
             return
         text = raw_text.strip()
         if not text:
-            w.say("empty")
-            self._reask(w)
+            self._again(w, None, msg("empty", w.lang))
             return
         if len(text) > MAX_DESCRIPTION:
             w.say("too_long", limit=MAX_DESCRIPTION)
@@ -356,7 +409,7 @@ class DialogueEngine:
         elif phase is Phase.CONFIRMING:
             self._on_summary_text(w, p, text)
         else:
-            self._on_collect_text(w, p, text)
+            self._on_collect_text(w, p, text, offered)
 
     def _place(self, p: ParseResult, text: str, answering: bool,
                current: str | None = None) -> str | None:
@@ -456,11 +509,20 @@ class DialogueEngine:
         )
         w.say(key, choices)
 
-    def _on_collect_text(self, w: _Work, p: ParseResult, text: str) -> None:
+    def _on_collect_text(self, w: _Work, p: ParseResult, text: str,
+                         offered: list[list[str]]) -> None:
         draft = w.state.draft
         assert draft is not None
         slot = self.slots.get(w.state.expecting)
         m = Message(p, text)
+        if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
+            # « An outage, no connection at all. » for "Outage, service down": the words
+            # of a button offered, when the answer gives no value of its own.
+            named = _named_choice(text, [o for o in offered
+                                         if o[1].startswith(f"{slot.name}:")])
+            if named:
+                self._on_choice(w, named)
+                return
         before = copy.deepcopy(draft)
         describing = slot is not None and slot.name == "description"
         if describing and w.state.correcting:
@@ -473,12 +535,11 @@ class DialogueEngine:
         if p.is_report and not describing:
             draft.add_description(text)
         only_described = dataclasses.replace(before, description=draft.description) == draft
+        if answered:
+            w.state.unread = 0
         if not answered and only_described and self.faq.is_question(text):
             # A question the catalogue does not know: said so, and the report goes on.
-            w.say("question_unknown")
-            if slot is not None:
-                w.say(f"hint_{slot.name}")
-            self._reask(w)
+            self._again(w, m, msg("question_unknown", w.lang), *self._hint(w, slot))
             return
         if answered or draft != before:
             if slot is not None and slot.name == "photo" and answered:
@@ -486,16 +547,53 @@ class DialogueEngine:
             else:
                 # The message said something else: if the question comes back, it
                 # says what is still expected.
-                self._next(w, unanswered=None if answered or slot is None else slot.name)
+                self._next(w, unanswered=not answered and slot is not None)
             return
         if p.intent in SMALL_TALK and p.intent != "greet":
-            w.say(SMALL_TALK[p.intent])
+            self._again(w, m, msg(SMALL_TALK[p.intent], w.lang), *self._hint(w, slot))
         elif slot is not None:
             # Never the bare question again: say what kind of answer is expected.
-            w.say(f"hint_{slot.name}")
+            self._again(w, m, *self._hint(w, slot))
         else:
             w.say("not_understood")
-        self._reask(w)
+            self._reask(w)
+
+    def _gives_value(self, slot: Slot, d: Draft, m: Message) -> bool:
+        """Whether the message gives the slot a value (« non » to a category guess only
+        drops the guess)."""
+        probe = copy.deepcopy(d)
+        return slot.answer(probe, m) and not slot.empty(probe)
+
+    @staticmethod
+    def _hint(w: _Work, slot: Slot | None) -> tuple[str, ...]:
+        return (msg(f"hint_{slot.name}", w.lang),) if slot is not None else ()
+
+    def _again(self, w: _Work, m: Message | None, *said: str) -> None:
+        """The question asked comes back after a message that did not answer it: the
+        second time in a row with `said` (what it expects) and buttons for the likely
+        answers; after a second such message the bot takes what it has (the text as
+        typed, or « je ne sais pas ») and goes on, so no question is asked three times
+        in a row. `m`: None when the message said nothing to take as typed."""
+        state, d = w.state, w.state.draft
+        slot = self.slots.get(state.expecting)
+        if state.phase is not Phase.COLLECTING or d is None or slot is None:
+            for text in said:
+                w.ask(text)
+            if state.phase is Phase.CANCELLING:
+                self._on_cancel_answer(w, None)  # counted there too
+            else:
+                self._reask(w)
+            return
+        state.unread += 1
+        if state.unread >= 2:
+            slot.give_up(d, m or Message(empty_result(""), ""))
+            state.unread = 0
+            w.say("moving_on")
+            self._next(w)
+            return
+        for text in said:
+            w.ask(text)
+        self._put(w, slot.question_again(d, w.lang))
 
     def _on_summary_text(self, w: _Work, p: ParseResult, text: str) -> None:
         draft = w.state.draft
@@ -638,7 +736,8 @@ class DialogueEngine:
     # -- asking ------------------------------------------------------------------------
     def _missing(self, d: Draft) -> tuple[str, str | None]:
         """The next question and, if the answers so far disagree, why it is asked."""
-        if d.category is None and not d.description and not d.category_guesses:
+        if (d.category is None and not d.description and not d.category_guesses
+                and "description" not in d.skipped):
             return "description", None
         for name in Slots.ASKED:
             slot = self.slots[name]
@@ -653,19 +752,24 @@ class DialogueEngine:
         w.state.correcting = False
         self._next(w)
 
-    def _next(self, w: _Work, unanswered: str | None = None) -> None:
+    def _next(self, w: _Work, unanswered: bool = False) -> None:
+        """Asks what is missing next, or shows the summary. `unanswered`: the message
+        said something, but did not answer the question asked (`expecting`)."""
         draft = w.state.draft
         assert draft is not None
         self._settle(draft)
+        asked = w.state.expecting
         slot, why = self._missing(draft)
         complete = draft.category is not None and draft.sector is not None
         if slot == "confirmation" or (w.state.correcting and why is None and complete and
                                       slot not in ("category", "sector", "operator")):
             self._summary(w)
             return
-        if slot == unanswered and why is None:
-            # The answer gave something else; the same question says what it still needs.
-            w.ask(f"{msg('noted', w.lang)} {msg(f'hint_{slot}', w.lang)}")
+        if unanswered and slot == asked and why is None:
+            # The answer gave something else; the same question says what it still needs
+            # (nothing in it to take as typed for this one).
+            self._again(w, None, f"{msg('noted', w.lang)} {msg(f'hint_{slot}', w.lang)}")
+            return
         self._ask(w, slot, why)
 
     def _ask(self, w: _Work, name: str, why: str | None = None) -> None:
@@ -736,6 +840,7 @@ class DialogueEngine:
     def _on_choice(self, w: _Work, value: str) -> None:
         kind, _, arg = (value or "").partition(":")
         state = w.state
+        state.unread = 0
         d = state.draft
         if kind == "confirm" and arg == "send":
             if state.phase is Phase.CONFIRMING and d is not None:
@@ -859,7 +964,8 @@ class DialogueEngine:
             state.draft = None
             state.phase, state.expecting, state.resume_phase = Phase.IDLE, None, None
             w.say("cancelled")
-        elif intent in ("deny", "restart"):
+        elif intent in ("deny", "restart") or state.unread >= 1:
+            # Asked twice without an answer: nothing is dropped, the report goes on.
             resume = state.resume_phase or Phase.COLLECTING
             state.resume_phase = None
             w.say("not_cancelled")
@@ -869,6 +975,8 @@ class DialogueEngine:
                 state.phase = Phase.COLLECTING
                 self._next(w)
         else:
+            state.unread += 1
+            w.say("hint_cancel")
             self._ask_cancel(w)
 
     def _restart(self, w: _Work) -> None:

@@ -116,6 +116,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Envoyez une photo (JPEG, PNG ou WEBP) ou touchez « Passer ».",
         "en": "Send a photo (JPEG, PNG or WEBP) or tap \"Skip\".",
     },
+    "hint_cancel": {
+        "fr": "Touchez « Oui, abandonner » ou « Non, continuer ».",
+        "en": "Tap \"Yes, drop it\" or \"No, go on\".",
+    },
+    "moving_on": {
+        "fr": "Je passe à la suite : vous pourrez corriger dans le résumé.",
+        "en": "Let's move on: you can change it in the summary.",
+    },
     "empty": {
         "fr": "Je n'ai rien reçu : pouvez-vous écrire votre message ?",
         "en": "I received nothing: could you type your message?",
@@ -189,6 +197,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ask_operator_name": {
         "fr": "Écrivez le nom de l'opérateur.",
         "en": "Type the operator's name.",
+    },
+    "ask_operator_guess": {
+        "fr": "Vous parlez de l'opérateur « {name} » ?",
+        "en": "Do you mean the operator \"{name}\"?",
     },
     "ask_operators": {
         "fr": "Lesquels ? Écrivez-les (par exemple « Orange et SFR »), ou choisissez :",
@@ -408,6 +420,8 @@ BUTTONS: dict[str, dict[str, str]] = {
     "several_operators": {"fr": "Plusieurs opérateurs", "en": "Several operators"},
     "all_operators": {"fr": "Aucun ne capte (les 4)", "en": "None works (all 4)"},
     "dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
+    "yes": {"fr": "Oui", "en": "Yes"},
+    "no_specify": {"fr": "Non, je précise", "en": "No, I'll type it"},
     "yes_cancel": {"fr": "Oui, abandonner", "en": "Yes, drop it"},
     "no_continue": {"fr": "Non, continuer", "en": "No, go on"},
     "yes_forget": {"fr": "Oui, tout effacer", "en": "Yes, erase everything"},

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
+
+import yaml
 
 from dialogues.messages import button, label
 from dialogues.replies import Choice
 from dialogues.state import Draft
 from nlu.interpret import ParseResult, without_set_aside
+from nlu.lexicon import EXAMPLES_DIR, Lexicon
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from nlu.text import fold, words
 
@@ -177,6 +180,16 @@ class Slot:
     def question(self, d: Draft, lang: str) -> Question:
         raise NotImplementedError
 
+    def question_again(self, d: Draft, lang: str) -> Question:
+        """The question asked a second time in a row, after an answer it could not read:
+        with buttons for the likely answers."""
+        return self.question(d, lang)
+
+    def give_up(self, d: Draft, m: Message) -> None:
+        """After two answers in a row it could not read, takes what it has (the text as
+        typed, or « je ne sais pas » where the field allows it): never asked a third time."""
+        d.skip(self.name)
+
     def choose(self, d: Draft, arg: str) -> bool | Question:
         """Applies one of this slot's buttons: True when set, False when the button is
         unknown, or a follow-up question to ask."""
@@ -262,6 +275,12 @@ class CategorySlot(Slot):
                             {"guess": label("category", guesses[0], lang).lower()})
         return Question("ask_category", self._buttons(allowed, lang))
 
+    def give_up(self, d: Draft, m: Message) -> None:
+        # The model's likeliest guess, or « Autre problème » (one tap to fix at the summary).
+        allowed = [c for c, cat in self.taxonomy.categories.items()
+                   if d.sector is None or d.sector in cat.sectors]
+        self.set(d, next((g for g in d.category_guesses if g in allowed), "other"))
+
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg == "?":
             d.category_guesses = []  # « Autre » : every category
@@ -319,6 +338,9 @@ class SectorSlot(Slot):
         if len(options) == 1:
             d.sector = options.pop()
 
+    def give_up(self, d: Draft, m: Message) -> None:
+        d.sector = self.options(d)[0]  # the likeliest, shown at the summary
+
     def options(self, d: Draft) -> tuple[str, ...]:
         options = [s for s in self.taxonomy.sectors
                    if not d.category or s in self.taxonomy.categories[d.category].sectors]
@@ -351,6 +373,19 @@ _OPERATOR_TAIL = re.compile(
     r"since)\s).*$", re.I)
 
 
+@lru_cache(maxsize=1)
+def _plain_phrases() -> frozenset[str]:
+    """The examples the model learnt its conversational intents from (« oui », « merci »,
+    « je sais pas »): typed alone, they are no operator's name."""
+    phrases = set()
+    for path in sorted(EXAMPLES_DIR.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            if block.get("intent") in CONVERSATIONAL:
+                for line in str(block.get("examples", "")).splitlines():
+                    phrases.add(fold(line.lstrip(" -")).strip(" .!?"))
+    return frozenset(phrases - {""})
+
+
 def operator_named(text: str) -> str | None:
     """The operator's name in an answer to "which operator?", or None if it is no name."""
     folded = fold(text.strip())
@@ -360,9 +395,15 @@ def operator_named(text: str) -> str | None:
     tail = _OPERATOR_TAIL.search(fold(rest))
     name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
     named = words(fold(name))
-    if not named or len(named) > 4 or named[0] in _NOT_A_NAME:
-        return None  # no letters we can read, a sentence, « ça sert à quoi… »
+    if not named or len(named) > 4:
+        return None  # no letters we can read, a sentence
+    if named[0] in _NOT_A_NAME and not _ARTICLE_AND_NAME.match(name):
+        return None  # « ça sert à quoi… » (but « La Banque Postale » is a name)
     return name
+
+
+# « La Banque Postale », « Le Réseau Breton »: an article, then capitalised words.
+_ARTICLE_AND_NAME = re.compile(r"^(?i:la|le|les|l[’'])\s*[A-ZÀ-Ý]")
 
 
 # First words that start a sentence, never an operator's name.
@@ -395,6 +436,7 @@ class OperatorSlot(Slot):
         else:
             d.operator = operator or (several[0] if several else None)
             d.operator_text, d.operators = operator_text, []
+        d.operator_guess = None
 
     def empty(self, d: Draft) -> bool:
         return d.operator is None and d.operator_text is None and not d.operators
@@ -464,7 +506,11 @@ class OperatorSlot(Slot):
         return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
 
     def read(self, d: Draft, m: Message) -> bool:
-        if m.p.intent == "dont_know":
+        guess = d.operator_guess
+        if guess and m.p.intent == "affirm":  # « Vous parlez de l'opérateur « Nova » ? »
+            self.set(d, (None, guess))
+            return True
+        if m.p.intent == "dont_know" or (not guess and m.folded in SKIP_WORDS):
             self.set(d, (None, None))
             d.skip("operator")
             return True
@@ -477,10 +523,43 @@ class OperatorSlot(Slot):
         if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk
             self.set(d, (known, self.taxonomy.operators[known].name))
             return True
-        if name and not (whole and (m.conversational or m.p.is_report)):
-            self.set(d, (None, name[:120]))
+        if guess and (m.p.intent == "deny" or m.folded in SKIP_WORDS):
+            d.operator_guess = ""  # « non » to « Nova ? »: the name is asked, then taken
             return True
-        return False
+        if (not name or m.folded in _plain_phrases()
+                or (whole and m.p.is_report and guess != "")
+                or (guess and m.conversational)):
+            return False  # « oui », « merci », « plus rien ne marche »: no name
+        if guess is None and self.may_be_a_word(name, m, whole):
+            d.operator_guess = name[:120]  # « Nova », « Neuf »: asked once, then taken
+            return True
+        self.set(d, (None, name[:120]))
+        return True
+
+    def may_be_a_word(self, name: str, m: Message, whole: bool) -> bool:
+        """Whether a name may be an ordinary word instead: every word of it is a word
+        people use in reports, or the model reads the message as small talk (or, typed
+        alone, as a report)."""
+        return (m.conversational or (whole and m.p.is_report)
+                or all(w in self._ordinary_words for w in words(fold(name))))
+
+    @cached_property
+    def _ordinary_words(self) -> frozenset[str]:
+        return Lexicon.load(self.taxonomy).ordinary_words
+
+    def give_up(self, d: Draft, m: Message) -> None:
+        # The name awaiting a yes, what was typed if it may be a name at all, or else
+        # « je ne sais pas ».
+        text = m.text.strip()
+        if d.operator_guess:
+            self.set(d, (None, d.operator_guess))
+        elif (m.short and "?" not in text and any(c.isalpha() for c in text)
+                and not (m.conversational or m.p.is_report)
+                and m.folded not in _plain_phrases() and m.folded not in SKIP_WORDS):
+            self.set(d, (None, text[:120]))
+        else:
+            self.set(d, (None, None))
+            d.skip("operator")
 
     @cached_property
     def _brands(self) -> dict[str, str]:
@@ -509,6 +588,14 @@ class OperatorSlot(Slot):
                 "sector": label("sector", d.sector, lang)}
 
     def question(self, d: Draft, lang: str) -> Question:
+        if d.operator_guess:
+            return Question("ask_operator_guess", (
+                Choice(button("yes", lang), "operator:typed"),
+                Choice(button("no_specify", lang), "operator:other")),
+                {"name": d.operator_guess})
+        if d.operator_guess == "":
+            return Question("ask_operator_name",
+                            (Choice(button("dont_know", lang), "operator:unknown"),))
         ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
         several = ((Choice(button("several_operators", lang), "operator:several"),)
                    if self.several_allowed(d) else ())
@@ -521,7 +608,13 @@ class OperatorSlot(Slot):
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg == "other":
-            return Question("ask_operator_name")
+            d.operator_guess = ""  # the name typed next is taken as typed
+            return REASK
+        if arg == "typed":
+            if not d.operator_guess:
+                return False
+            self.set(d, (None, d.operator_guess))
+            return True
         if arg == "unknown":
             self.set(d, (None, None))
             d.skip("operator")
@@ -600,6 +693,9 @@ class TechnologySlot(Slot):
     def needed(self, d: Draft) -> bool:
         return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
 
+    def give_up(self, d: Draft, m: Message) -> None:
+        d.technology = "unknown"
+
     def settle(self, d: Draft) -> None:
         category = self.taxonomy.categories.get(d.category or "")
         implied = category.implies.get("technology") if category else None
@@ -675,10 +771,26 @@ class DescriptionSlot(Slot):
         return False
 
     def needed(self, d: Draft) -> bool:
-        return not d.description
+        return not d.description and "description" not in d.skipped
+
+    def give_up(self, d: Draft, m: Message) -> None:
+        if any(c.isalnum() for c in m.text):
+            d.add_description(m.text)  # what was typed, as typed
+        else:
+            d.skip("description")
 
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_description" if d.category else "describe")
+
+    def question_again(self, d: Draft, lang: str) -> Question:
+        return Question(self.question(d, lang).key,
+                        (Choice(button("skip", lang), "description:skip"),))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg != "skip":
+            return False
+        d.skip("description")
+        return True
 
     def shown(self, d: Draft, lang: str) -> str | None:
         description = shorten(d.description, 200)
@@ -811,6 +923,9 @@ class ContactedSlot(Slot):
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_contacted", self._buttons(("yes", "no", "unknown"), lang))
 
+    def give_up(self, d: Draft, m: Message) -> None:
+        d.contacted_customer_service = "unknown"
+
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg not in ("yes", "no", "unknown"):
             return False
@@ -845,6 +960,9 @@ class UserTypeSlot(Slot):
 
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_user_type", self._buttons(tuple(self.taxonomy.user_types), lang))
+
+    def give_up(self, d: Draft, m: Message) -> None:
+        d.user_type = d.user_type or "individual"
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg not in self.taxonomy.user_types:

@@ -41,6 +41,10 @@ class Draft:
     skipped: list[str] = field(default_factory=list)  # optional fields the person skipped
     # Categories the model hesitated between, best first (for "did you mean…").
     category_guesses: list[str] = field(default_factory=list)
+    # An operator's name typed that is also an ordinary word (« Nova », « Neuf »), asked
+    # once « Vous parlez de l'opérateur « Nova » ? »; "" once the person chose to type
+    # the name: the name typed next is taken as typed.
+    operator_guess: str | None = None
 
     def add_description(self, text: str) -> None:
         text = text.strip()
@@ -68,6 +72,9 @@ class DialogueState:
     confirmed_with: str | None = None
     # [label, value] of the buttons last shown: typing a label presses its button.
     offered: list[list[str]] = field(default_factory=list)
+    # Messages in a row that did not answer the question asked (`expecting`): the
+    # question comes back once with what it expects, then the bot takes what it has.
+    unread: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

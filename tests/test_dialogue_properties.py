@@ -11,7 +11,10 @@ commands and garbage. Whatever the sequence:
 - an alert about several operators is saved consistent: several only for the problems
   that allow it, known operators of the alert's sector, no duplicate, `operator` null
   exactly when there are several (and equal to the only one otherwise);
-- the state survives its JSON round trip (what the database keeps).
+- the state survives its JSON round trip (what the database keeps);
+- answers that answer nothing (garbage, off-topic sentences, small talk, empty-ish text)
+  never make a question come back more than twice in a row: the second time it says what
+  it expects, the third time the bot takes what it has and goes on.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from advice_content.library import AdviceLibrary
 from dialogues.engine import DialogueEngine
 from dialogues.events import ChoiceEvent, CommandEvent, PhotoEvent, TextEvent
-from dialogues.state import DialogueState
+from dialogues.state import DialogueState, Phase
 from nlu.interpret import ParseResult
 from nlu.taxonomy import Taxonomy
 
@@ -84,6 +87,13 @@ PARSES = {p.text: p for p in [
     _intent("tous les opérateurs", "inform", operators=("orange", "sfr", "bouygues", "free")),
     _intent("non, juste Orange et SFR", "deny", operators=("orange", "sfr")),
     _intent("plusieurs", "inform"),
+    # Unlisted operators whose name the model reads as something else.
+    _intent("Nova", "deny"), _intent("Neuf", "deny"), _intent("Darty", "affirm"),
+    # Answers that answer nothing.
+    _intent("raconte-moi une blague", "chitchat"), _intent("bof", "nlu_fallback"),
+    _intent("il fait beau aujourd'hui", "out_of_scope"), _intent("ok", "affirm"),
+    _intent("bonjour", "greet"), _intent("quel temps fera-t-il demain ?", "out_of_scope"),
+    _intent("An outage, no connection at all.", "deny"),
 ]}
 
 
@@ -116,6 +126,18 @@ actions = st.one_of(
 PERSONAL = re.compile(r"06 12 34 56 78|jean\.dupont@example\.org")
 
 
+UNHELPFUL = ["raconte-moi une blague", "bof", "il fait beau aujourd'hui", "merci", "ok",
+             "bonjour", "quel temps fera-t-il demain ?", "", "   ", ".", "…", "??", "xyzzy"]
+unhelpful = st.one_of(
+    st.sampled_from(UNHELPFUL),
+    # Whatever else is typed, but no command (« /aide ») and no question the catalogue
+    # answers: those get an answer, they are not answers that answer nothing.
+    st.text(max_size=30).filter(lambda t: not t.strip().startswith("/")
+                                and ENGINE.faq.answer(t.strip()) is None),
+).map(TextEvent)
+ASKING = (Phase.COLLECTING, Phase.CANCELLING)
+
+
 def _check_operators(alert: dict) -> None:
     """The invariant of the operators, stated on its own (alert_problems checks it too)."""
     operators = alert["operators"]
@@ -128,31 +150,51 @@ def _check_operators(alert: dict) -> None:
         assert operators == ([alert["operator"]] if alert["operator"] else []), alert
 
 
-async def _play(steps, pick) -> int:
-    """Plays the steps; returns how many alerts were saved."""
+def _check_alert(alert: dict) -> None:
+    assert TAXONOMY.alert_problems(alert) == [], alert
+    _check_operators(alert)
+    assert not PERSONAL.search(alert["description"])
+
+
+async def _play_bursts(segments, pick) -> list[dict]:
+    """Plays each segment's steps, then its burst of unhelpful answers (checking that no
+    question is asked more than twice in a row during a burst); returns the saved alerts."""
     state = DialogueState()
     offered: list[str] = []
-    saved = 0
-    for step in steps:
-        if step == "offered":
-            if not offered:
-                continue
-            event = ChoiceEvent(offered[pick(len(offered))])
-        else:
-            event = step
-        turn = await ENGINE.handle(state, event)
-        assert turn.replies, event
-        if turn.alert is not None:
-            saved += 1
-            assert TAXONOMY.alert_problems(turn.alert) == [], turn.alert
-            _check_operators(turn.alert)
-            assert not PERSONAL.search(turn.alert["description"])
-        if isinstance(turn.event, TextEvent):
-            assert not PERSONAL.search(turn.event.text)
-        state = DialogueState.from_dict(turn.state.to_dict())
-        assert state == turn.state
-        offered = [c.value for r in turn.replies for c in getattr(r, "choices", ())]
+    saved = []
+    last = None
+    for steps, burst in segments:
+        run = 1  # the question the steps led to was asked once
+        for number, step in enumerate([*steps, *burst]):
+            if step == "offered":
+                if not offered:
+                    continue
+                event = ChoiceEvent(offered[pick(len(offered))])
+            else:
+                event = step
+            turn = await ENGINE.handle(state, event)
+            assert turn.replies, event
+            if turn.alert is not None:
+                _check_alert(turn.alert)
+                saved.append(turn.alert)
+            if isinstance(turn.event, TextEvent):
+                assert not PERSONAL.search(turn.event.text)
+            # The same question: the same field, asked in the same words.
+            question = (turn.state.phase, turn.state.expecting, turn.replies[-1].text)
+            again = turn.state.phase in ASKING and question == last
+            run = run + 1 if again and number >= len(steps) else 1
+            assert run <= 2, (f"« {question} » asked {run} times in a row",
+                              [r.text for r in turn.replies])
+            last = question
+            state = DialogueState.from_dict(turn.state.to_dict())
+            assert state == turn.state
+            offered = [c.value for r in turn.replies for c in getattr(r, "choices", ())]
     return saved
+
+
+async def _play(steps, pick) -> int:
+    """Plays the steps; returns how many alerts were saved."""
+    return len(await _play_bursts([(steps, [])], pick))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -236,6 +278,35 @@ def test_random_walks_save_alerts_about_several_operators() -> None:
     for _ in range(400):
         asyncio.run(walk([rng.choice(choices) for _ in range(20)]))
     assert len(several) >= 10
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(segments=st.lists(st.tuples(st.lists(actions, max_size=8),
+                                   st.lists(unhelpful, min_size=1, max_size=4)),
+                         min_size=1, max_size=5),
+       data=st.data())
+def test_no_question_is_asked_more_than_twice_in_a_row(segments, data) -> None:
+    def pick(n: int) -> int:
+        return data.draw(st.integers(min_value=0, max_value=n - 1))
+
+    asyncio.run(_play_bursts(segments, pick))
+
+
+def test_unhelpful_answers_at_every_question_still_lead_to_consistent_alerts() -> None:
+    """Seeded walks: bursts of unhelpful answers at whatever question the walk reached,
+    then buttons; every question is left after two of them, and alerts get saved (after
+    the bot took what it had), all consistent."""
+    rng = random.Random(6)
+    saved = []
+    for _ in range(300):
+        segments = []
+        for _ in range(6):
+            steps = [rng.choice(sorted(PARSES)) if rng.random() < 0.3 else "offered"
+                     for _ in range(rng.randrange(4))]
+            segments.append(([s if s == "offered" else TextEvent(s) for s in steps],
+                             [TextEvent(rng.choice(UNHELPFUL)) for _ in range(3)]))
+        saved += asyncio.run(_play_bursts(segments, rng.randrange))
+    assert len(saved) >= 20  # the invariants were checked on real saves
 
 
 OPERATOR_IDS = sorted(TAXONOMY.operators)

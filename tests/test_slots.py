@@ -74,6 +74,92 @@ def test_a_known_brand_typed_in_small_talk_is_the_operator() -> None:
     assert draft.operator == "zeop"
 
 
+@pytest.mark.parametrize("text, parse, guess, taken", [
+    ("Nova", {"intent": "deny"}, "Nova", None),  # read as « non » by the model: asked once
+    ("Neuf", {"intent": "inform"}, "Neuf", None),  # an ordinary word: asked once
+    ("La Banque Postale", {"intent": "inform"}, "La Banque Postale", None),
+    ("Transatel", {"intent": "nlu_fallback"}, None, "Transatel"),  # no word: taken
+    ("Kiwi Télécom", {"intent": "inform"}, None, "Kiwi Télécom"),
+])
+def test_a_name_we_do_not_list_is_taken_or_asked_once(text, parse, guess, taken) -> None:
+    draft = Draft(sector="mobile")
+    assert SLOTS["operator"].answer(draft, said(text, **parse))
+    assert (draft.operator_guess, draft.operator_text, draft.operator) == (guess, taken, None)
+
+
+def test_a_name_asked_once_is_taken_on_yes_or_typed_after_no() -> None:
+    slot = SLOTS["operator"]
+    draft = Draft(sector="mobile", operator_guess="Nova")
+    assert [c.value for c in slot.question(draft, "fr").choices] == ["operator:typed",
+                                                                     "operator:other"]
+    assert slot.answer(draft, said("oui", intent="affirm"))
+    assert (draft.operator_text, draft.operator_guess) == ("Nova", None)
+    draft = Draft(sector="mobile", operator_guess="Nova")
+    assert slot.answer(draft, said("non", intent="deny"))
+    assert draft.operator_guess == "" and slot.empty(draft)  # « Écrivez le nom »
+    assert slot.answer(draft, said("Nova", intent="deny"))  # now taken as typed
+    assert (draft.operator_text, draft.operator_guess) == ("Nova", None)
+
+
+@pytest.mark.parametrize("guess", [None, ""])  # asked, or after « Autre opérateur »
+def test_none_at_the_operator_question_skips_it(guess) -> None:
+    draft = Draft(sector="mobile", operator_guess=guess)
+    assert SLOTS["operator"].answer(draft, said("aucun", intent="deny"))
+    assert "operator" in draft.skipped and draft.operator_text is None
+
+
+@pytest.mark.parametrize("text, parse", [
+    ("oui", {"intent": "affirm"}), ("merci", {"intent": "thank"}), ("ok", {"intent": "affirm"}),
+    ("plus rien ne marche", {"intent": "report", "is_report": True}),
+])
+def test_plain_words_are_no_operator_name(text, parse) -> None:
+    draft = Draft(sector="mobile")
+    assert not SLOTS["operator"].answer(draft, said(text, **parse))
+    assert SLOTS["operator"].empty(draft) and draft.operator_guess is None
+
+
+@pytest.mark.parametrize("name, draft, text, value", [
+    ("operator", Draft(sector="mobile"), "Zorg Telecom", (None, "Zorg Telecom", ())),
+    ("operator", Draft(sector="mobile"), "oui", (None, None, ())),
+    ("operator", Draft(sector="mobile", operator_guess="Nova"), "bof", (None, "Nova", ())),
+    ("category", Draft(category_guesses=["outage", "billing"]), "bof", "outage"),
+    ("category", Draft(sector="postal"), "bof", "other"),
+    ("technology", Draft(sector="mobile", category="coverage"), "bof", "unknown"),
+    ("contacted_customer_service", Draft(), "bof", "unknown"),
+    ("sector", Draft(category="parcel_delivery"), "bof", "postal"),
+    ("description", Draft(), "xyzzy", "xyzzy"),
+])
+def test_after_two_unread_answers_the_bot_takes_what_it_has(name, draft, text, value) -> None:
+    slot = SLOTS[name]
+    slot.give_up(draft, said(text, intent="nlu_fallback"))
+    assert slot.value(draft) == value and not slot.needed(draft)
+
+
+def test_a_skipped_description_is_not_asked_again() -> None:
+    draft = Draft()
+    SLOTS["description"].give_up(draft, said(""))
+    assert not SLOTS["description"].needed(draft)
+
+
+@pytest.mark.parametrize("text, lang, value", [
+    ("An outage, no connection at all.", "en", "category:outage"),
+    ("it's down", "en", "category:outage"),
+    ("no network at all", "en", "category:coverage"),
+    ("not an outage", "en", None),  # set aside
+    ("pas de réseau", "fr", "category:coverage"),
+    ("pas une panne", "fr", None),
+    ("débit lent le soir", "fr", "category:slow_speed"),
+    ("le service ne marche plus", "fr", None),  # outage or customer service: no clear best
+    ("xyzzy plop", "fr", None),
+])
+def test_the_words_of_a_button_offered_press_it(text: str, lang: str, value) -> None:
+    from dialogues.engine import _named_choice
+    from dialogues.messages import label
+
+    offered = [[label("category", c, lang), f"category:{c}"] for c in TAXONOMY.categories]
+    assert _named_choice(text, offered) == value
+
+
 def test_a_question_is_no_operator_name() -> None:
     draft = Draft(sector="mobile")
     assert not SLOTS["operator"].answer(draft, said(
