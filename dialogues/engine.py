@@ -571,9 +571,10 @@ class DialogueEngine:
     def _again(self, w: _Work, m: Message | None, *said: str) -> None:
         """The question asked comes back after a message that did not answer it: the
         second time in a row with `said` (what it expects) and buttons for the likely
-        answers; after a second such message the bot takes what it has (the text as
-        typed, or « je ne sais pas ») and goes on, so no question is asked three times
-        in a row. `m`: None when the message said nothing to take as typed."""
+        answers; after a second such message the bot takes what it has (the value
+        already there, the text as typed, or « je ne sais pas ») and goes on, so no
+        question is asked three times in a row. `m`: None when the message said nothing
+        to take as typed."""
         state, d = w.state, w.state.draft
         slot = self.slots.get(state.expecting)
         if state.phase is not Phase.COLLECTING or d is None or slot is None:
@@ -586,7 +587,8 @@ class DialogueEngine:
             return
         state.unread += 1
         if state.unread >= 2:
-            slot.give_up(d, m or Message(empty_result(""), ""))
+            if slot.empty(d) or slot.problem(d):  # a correction asked keeps what fits
+                slot.give_up(d, m or Message(empty_result(""), ""))
             state.unread = 0
             w.say("moving_on")
             self._next(w)

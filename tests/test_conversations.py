@@ -516,6 +516,16 @@ CASES = [
         S("non", "confirmation"),
         S(SEND, "rating", saved={"technology": "unknown", "operator": "orange"}),
     ]),
+    Case("unreadable answers to a correction asked keep what was there", [
+        S("on me facture deux fois mon forfait mobile chez Bouygues",
+          "contacted_customer_service"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S(C("action:fix"), "confirmation"),
+        S(C("fix:category"), "category"),
+        S("bof", "category"),
+        S("bof", "confirmation", says="Facturation"),
+        S(SEND, "rating", saved={"category": "billing", "operator": "bouygues"}),
+    ]),
     Case("the words of the category offered, typed in English, select it", [
         S("Hello, my Free internet is having trouble since yesterday", "category",
           says="outage, service down", language="en"),
