@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from multidict import MultiDict
 
 from bot.staff.review import _period, paris
-from bot.staff.stats import dashboard, load_customer_base
+from bot.staff.stats import dashboard, groups_of, load_customer_base
 from storage.exports import opendata_csv
 from storage.retention import purge
 from storage.review import ReviewRepository
@@ -67,6 +67,7 @@ async def test_an_alert_counts_in_its_paris_month_everywhere(bot, taxonomy,
     assert await repo.alert_groups(month_before) == []
 
     alerts, _ = await repo.alerts(AlertFilter(), page_size=None)
+    assert [group["month"] for group, _ in groups_of(alerts)] == [moment.month]  # one by one
     published = opendata_csv(alerts, taxonomy, threshold=1).decode("utf-8-sig")
     assert [line.split(";")[0] for line in published.splitlines()[1:]] == [moment.month]
 

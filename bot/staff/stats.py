@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from storage.paris import month_of
 
 CUSTOMER_BASE = Path(__file__).with_name("customer_base.yml")
 
@@ -106,10 +109,11 @@ def groups_of(alerts: Iterable[dict]) -> list[tuple[dict, int]]:
     counted once in all), for callers holding alert records."""
     groups = []
     for a in alerts:
+        month = month_of(datetime.fromisoformat(a["created_at"]))  # Paris, as the SQL counts
         several = a.get("operators") or []
         if len(several) > 1:
-            groups += [({**a, "operator": o, "operator_text": None, "month": a["created_at"][:7],
+            groups += [({**a, "operator": o, "operator_text": None, "month": month,
                          "alerts": 1 if n == 0 else 0}, 1) for n, o in enumerate(several)]
         else:
-            groups.append(({**a, "month": a["created_at"][:7]}, 1))
+            groups.append(({**a, "month": month}, 1))
     return groups
