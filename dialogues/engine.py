@@ -167,6 +167,22 @@ _SAME = re.compile(r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|p
                    r"|\b(?:is|are|stays?) (?:the same|unchanged)\b")
 
 
+# « pas une entreprise », « plus le satellite », "not Lyca", « j'ai quitté Orange ».
+_SET_ASIDE_WORDS = re.compile(
+    r"\b(?:pas|plus|non|not|no longer|plutot que|au lieu de|instead of|rather than|quitte)\s+"
+    r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+")
+
+# « la box qui ne donne plus internet »: a verb's negation, not a value set aside (but
+# « ce n'est plus le satellite » sets it aside).
+_NEGATED_VERB_BEFORE = re.compile(r"\bn(?:e\s+|\W)(?!est\b|etait\b|sont\b)\w+\s*$")
+
+
+def _without_set_aside(folded: str) -> str:
+    return _SET_ASIDE_WORDS.sub(
+        lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[:m.start()]) else " ",
+        folded)
+
+
 _RESTART_WORDS = re.compile(r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
                             r"restart|from scratch)\b")
 
@@ -443,7 +459,9 @@ class DialogueEngine:
         """Whether the text answers the question asked (« nn j'ai contacté personne » may
         read as a call for help to the model)."""
         if w.state.phase is Phase.CONFIRMING and w.state.draft is not None:
-            return _confirms(Message(p, text))  # « Parfait, vous pouvez valider »
+            # « Parfait, vous pouvez valider », or a correction
+            return _confirms(Message(p, text)) or self._corrects_summary(w.state.draft,
+                                                                         Message(p, text))
         slot = self.slots.get(w.state.expecting)
         if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
             return False
@@ -603,12 +621,17 @@ class DialogueEngine:
         m = Message(p, text)
         named = self.slots.named_in(text)
         given = self._facts_given(m)
+        # An answer written out (« pour le service client il faut mettre non », « on n'a
+        # jamais appelé le service client ») says more than the words it contains.
+        late_answers = self._late_answers(draft, m)
+        given.update(late_answers)
         if named and named not in given and self.slots[named].reads_corrections:
             # « mettez professionnel : c'est la ligne du GAEC »: the named field's own
             # reader, as if its question had been asked.
             probe = copy.deepcopy(draft)
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
+        given.update(self._other_values(draft, m, given))
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
         if named:
@@ -623,7 +646,7 @@ class DialogueEngine:
             new = {k: v for k, v in given.items() if not self.slots[k].same(draft, v)}
             changes = {k: v for k, v in new.items() if k not in ("category", "sector")}
             for fallback in ("sector", "category"):
-                if not changes and fallback in new:
+                if not changes and not late_answers and fallback in new:
                     changes = {fallback: new[fallback]}
             if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
                     and p.intent != "deny" and not _confirms(m)):
@@ -635,10 +658,8 @@ class DialogueEngine:
                 self._summary(w)
                 return
         # « oui deux fois, sans réponse »: a late answer to a question, not a "yes, send".
-        for slot in self.slots:
-            late = slot.late_answer(m)
-            if late is not None and slot.name not in changes:
-                changes[slot.name] = late
+        for name, late in late_answers.items():
+            changes.setdefault(name, late)
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
@@ -662,6 +683,41 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
+        """The answers to the questions, typed at the summary, that change the draft."""
+        late = {slot.name: slot.late_answer(m) for slot in self.slots}
+        return {name: value for name, value in late.items()
+                if value is not None and not self.slots[name].same(draft, value)}
+
+    def _corrects_summary(self, draft: Draft, m: Message) -> bool:
+        """Whether a sentence at the summary changes a field (« mon mari les a appelés
+        hier, donc si » is no call for help, whatever the model reads)."""
+        given = {**self._facts_given(m), **self._late_answers(draft, m)}
+        given.update(self._other_values(draft, m, given))
+        return any(not self.slots[name].same(draft, value) for name, value in given.items())
+
+    def _other_values(self, draft: Draft, m: Message,
+                      given: dict[str, object]) -> dict[str, object]:
+        """« j'ai quitté Orange, je suis chez Free », « ce n'est plus le satellite, c'est la
+        fibre », "it's Lebara not Lyca": a sentence at the summary that names the value
+        noted and another one, or one other value only, changes the field to the other
+        one, whichever the model or a first reading saw (never « déjà noté » then)."""
+        others: dict[str, object] = {}
+        # What the sentence sets aside (« pas une entreprise », « c'est plus Orange »)
+        # may be the old value, never the new one.
+        kept = Message(m.p, _without_set_aside(fold(m.text)))
+        for slot in self.slots:
+            if not slot.fixable or slot.empty(draft) or (
+                    slot.name in given and not slot.same(draft, given[slot.name])):
+                continue
+            new = []
+            for value in slot.mentioned(kept):
+                if not slot.same(draft, value) and value not in new:
+                    new.append(value)
+            if len(new) == 1:
+                others[slot.name] = new[0]
+        return others
 
     def _answer_part(self, slot: Slot, before: Draft, m: Message) -> Message:
         """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the

@@ -70,6 +70,13 @@ def first_reading(table: tuple[tuple[str, str], ...], folded: str,
     return None
 
 
+def every_reading(table: tuple[tuple[str, str], ...], folded: str) -> list[str]:
+    """The values of every pattern of `table` found in the text, in the text's order."""
+    found = sorted((m.start(), value) for value, pattern in table
+                   for m in re.finditer(pattern, folded))
+    return list(dict.fromkeys(value for _, value in found))
+
+
 @dataclass(frozen=True)
 class Question:
     """A message key, its buttons and the values its text needs."""
@@ -144,6 +151,13 @@ class Slot:
         """An answer to this field's question typed once the summary is shown (« oui deux
         fois, sans réponse »), in words that can answer no other question; or None."""
         return None
+
+    def mentioned(self, m: Message) -> list[Any]:
+        """Every value the message names for this field, the ones it sets aside included
+        (« j'ai quitté Orange pour Free » names both): at the summary, the one that is not
+        the value noted is the correction."""
+        value = self.stated(m)
+        return [] if value is None else [value]
 
     def read(self, d: Draft, m: Message) -> bool:
         """Reads a typed answer to this slot's own question beyond what the parse stated;
@@ -320,6 +334,9 @@ class SectorSlot(Slot):
             return True
         return False
 
+    def mentioned(self, m: Message) -> list[Any]:
+        return every_reading(_SECTOR_WORDS, m.folded)
+
     def needed(self, d: Draft) -> bool:
         return d.sector is None
 
@@ -466,6 +483,15 @@ class OperatorSlot(Slot):
         if value is None and m.p.scam and self.empty(d):
             d.skip("operator")  # a scam's impersonated brand is no operator at fault
 
+    def mentioned(self, m: Message) -> list[Any]:
+        # Only single operators: « SFR c'était avant, c'est Free maintenant ».
+        stated = self.stated(m)
+        named = [(o, self.taxonomy.operators[o].name, ())
+                 for o in self._networks_named(m.text, None, keep_set_aside=True)]
+        if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
+            named.append(stated)
+        return named
+
     def _several_may_fit(self, d: Draft) -> bool:
         """Whether several operators may still fit the problem known so far."""
         category = self.taxonomy.categories.get(d.category or "")
@@ -485,15 +511,16 @@ class OperatorSlot(Slot):
                 return True
         return super().answer(d, m)
 
-    def _networks_named(self, text: str, sector: str | None) -> list[str]:
+    def _networks_named(self, text: str, sector: str | None,
+                        keep_set_aside: bool = False) -> list[str]:
         """The operators of `sector` a text names, in order, without those it sets
-        aside (« c'est SFR pas Orange », « tous sauf Free »)."""
+        aside (« c'est SFR pas Orange », « tous sauf Free ») unless `keep_set_aside`."""
         folded = fold(text)
         found = []
         for match in self._brand_pattern.finditer(folded):  # longest names first
             operator = self._brands[match.group(0)]
             if (sector and sector not in self.taxonomy.operators[operator].sectors
-                    or _SET_ASIDE.search(folded[:match.start()])):
+                    or not keep_set_aside and _SET_ASIDE.search(folded[:match.start()])):
                 continue
             found.append(operator)
         return list(dict.fromkeys(found))
@@ -690,6 +717,9 @@ class TechnologySlot(Slot):
             return True
         return False
 
+    def mentioned(self, m: Message) -> list[Any]:
+        return every_reading(TECHNOLOGY_WORDS, m.folded)
+
     def needed(self, d: Draft) -> bool:
         return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
 
@@ -854,6 +884,26 @@ _NEVER_CONTACTED = re.compile(
 
 _CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait)\W+"
                              r"(non|no|nope|oui|yes|si)\b")
+# At the summary, the answer to « avez-vous contacté le service client ? » written out.
+_PUT_DOWN = re.compile(r"\b(?:mettre|mettez|mets|met|cochez|cocher|indiquez|indiquer|repondre|"
+                       r"put|mark|tick|change it to|make it)\W+(oui|non|yes|no)\b")
+_CONTACT_WORDS = re.compile(
+    r"\b(?:appel\w*|contact\w*|telephon\w*|joint|joindre|ecrit|tel|service client|sav|"
+    r"hotline|called|rang|phoned|contacted|reached|emailed|wrote|customer service)\b")
+# Someone did: « mon mari les a appelés », « Jean-Pierre a eu Bouygues au tel », « on les a
+# bien contactés », « ma fille a téléphoné à Colissimo », "my wife called them".
+_SOMEONE_CONTACTED = re.compile(
+    r"\b(?:les|l|leur|them)\W+(?:a|ai|avons|avez|ont|as)\W+(?:\w+\W+)?(?:appele|contacte|eu|"
+    r"joint|telephone|ecrit)"
+    r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)(?:telephone|appele|ecrit|contacte)\w* "
+    r"(?:a|au|aux|chez|le|la|l)\b"
+    r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)eu (?:\w+ ){1,3}(?:au tel|au telephone|en ligne)\b"
+    r"|\b(?:called|phoned|rang|contacted|emailed|reached) (?:them|the|customer|support|their)\b")
+# « je ne les ai jamais eus », "never got through".
+_NEVER_REACHED = re.compile(
+    r"\b(?:ne |n.)?(?:les |l.)?(?:ai|avons|a) jamais (?:eus?|pu (?:les |le )?joindre|reussi)"
+    r"|\bnever (?:got through|reached them|managed to reach)\b"
+    r"|\b(?:on|je|il|elle) (?:ne |n.)(?:les |l.)?(?:a|ai|avons) (?:pas|jamais) (?:appele|contacte)")
 
 
 def _changed_mind(folded: str) -> str | None:
@@ -904,6 +954,18 @@ class ContactedSlot(Slot):
     def late_answer(self, m: Message) -> Any:
         if "?" in m.text:
             return None
+        put = _PUT_DOWN.search(m.folded)  # « pour le service client il faut mettre non »
+        if put:
+            return "yes" if put.group(1) in ("oui", "yes") else "no"
+        if _NEVER_REACHED.search(m.folded):
+            return "no"
+        if _CONTACT_WORDS.search(m.folded):
+            # « mon mari les a appelés hier, donc si », « ma fille a téléphoné à Colissimo »
+            changed = _changed_mind(m.folded)
+            if changed:
+                return changed
+            if _SOMEONE_CONTACTED.search(m.folded):
+                return "yes"
         if self.stated(m) or (contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)):
             return "yes"
         return "no" if _NEVER_CONTACTED.search(m.folded) else None
@@ -936,9 +998,16 @@ class ContactedSlot(Slot):
 _USER_TYPE_WORDS = (
     ("local_authority", r"collectivit|mairie|commune|maire|authority|council|municipal"),
     ("business", r"entreprise|societe|pro\b|professionn?el|business|company|commer|artisan|"
-                 r"gaec|exploitation|boutique|magasin|cabinet"),
+                 r"gaec|exploitation|boutique|magasin|cabinet|garage|gite|atelier|restaurant|"
+                 r"hotel|camping"),
     ("individual", r"particulier|individu|perso|private|myself|moi"),
 )
+# The same, as whole words anywhere in a sentence (« excusez-moi », « depuis 3 mois » and
+# « ma fille » say nothing about who reports).
+_USER_TYPE_MENTIONS = tuple((value, rf"\b(?:{pattern})") for value, pattern in (
+    *_USER_TYPE_WORDS[:2],
+    ("individual", r"particulier|individuel|perso(?:nnel|nal|nnelle)?\b|private"),
+))
 
 
 class UserTypeSlot(Slot):
@@ -957,6 +1026,9 @@ class UserTypeSlot(Slot):
             d.user_type = found
             return True
         return False
+
+    def mentioned(self, m: Message) -> list[Any]:
+        return every_reading(_USER_TYPE_MENTIONS, m.folded)
 
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_user_type", self._buttons(tuple(self.taxonomy.user_types), lang))

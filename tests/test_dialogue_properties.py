@@ -19,6 +19,7 @@ commands and garbage. Whatever the sequence:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import re
 
@@ -27,9 +28,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from advice_content.library import AdviceLibrary
 from dialogues.engine import DialogueEngine
 from dialogues.events import ChoiceEvent, CommandEvent, PhotoEvent, TextEvent
-from dialogues.state import DialogueState, Phase
+from dialogues.state import DialogueState, Draft, Phase
 from nlu.interpret import ParseResult
 from nlu.taxonomy import Taxonomy
+from nlu.text import fold
 
 TAXONOMY = Taxonomy.load()
 
@@ -332,3 +334,93 @@ def test_storage_rules_accept_only_consistent_operators(record) -> None:
     if TAXONOMY.alert_problems(record):
         return
     _check_operators(record)
+
+
+# -- corrections written as sentences at the summary (issue 19, item 5) -----------------
+# A grammar of one-field corrections: the value noted (`old`) and the new one (`new`),
+# in the ways people say it, whatever the model reads of them.
+CORRECTION_FORMS = st.sampled_from([
+    "en fait j'ai quitté {old}, je suis chez {new} depuis l'été",
+    "pas {old} mais {new}", "c'est {new} pas {old}", "{new}, pas {old}",
+    "plutôt {new} que {old}", "au fait c'est {new} maintenant, plus {old}",
+    "je me suis trompé : c'est {new}, pas {old}", "correction : {new} et non {old}",
+    "c plus {old} c {new} now", "ce n'est plus {old}, c'est {new} depuis mars",
+    "{old} c'était avant, maintenant c'est {new}", "actually it's {new}, not {old}",
+    "not {old}, {new}", "non je me suis trompée pour {old}, on a {new} depuis mars",
+])
+CORRECTION_VALUES = {
+    "operator": {"orange": "Orange", "sfr": "SFR", "bouygues": "Bouygues Telecom",
+                 "free": "Free"},
+    "technology": {"fibre": "la fibre", "adsl": "l'ADSL", "vdsl": "le VDSL",
+                   "cable": "le câble", "satellite": "le satellite"},
+    "user_type": {"individual": "un particulier", "business": "notre entreprise",
+                  "local_authority": "la mairie"},
+}
+# Customer service, said at the summary: the answer, not a name.
+CONTACTED_SAID = {
+    "yes": ["mon mari les a appelés hier, donc si", "ma fille a téléphoné à {operator} vendredi",
+            "pour le service client il faut mettre oui", "on les a bien contactés en fait",
+            "si si enfin, mon fils les a appelés"],
+    "no": ["pour le service client il faut mettre non", "je ne les ai jamais eus au téléphone",
+           "en fait non, on n'a jamais appelé le service client",
+           "attendez, cochez non pour le service client"],
+}
+
+
+def _summary_state(data) -> DialogueState:
+    draft = Draft(category="slow_speed", sector="fixed", description="c'est lent",
+                  operator=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["operator"]))),
+                  technology=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["technology"]))),
+                  user_type=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["user_type"]))),
+                  location="Lamastre (07270)",
+                  contacted_customer_service=data.draw(st.sampled_from(["yes", "no"])))
+    draft.operator_text = TAXONOMY.operators[draft.operator].name
+    return DialogueState(phase=Phase.CONFIRMING, draft=draft)
+
+
+class MisreadingNlu:
+    """The model as it goes wrong on corrections: an intent that is no correction (help,
+    deny…) and, at times, the first name it sees, the one being corrected."""
+
+    intent: str = "nlu_fallback"
+    operator: str | None = None
+
+    async def parse(self, text: str) -> ParseResult:
+        return _intent(text, self.intent, operator=self.operator,
+                       operator_text=self.operator and TAXONOMY.operators[self.operator].name)
+
+
+MISREADING = MisreadingNlu()
+MISREADING_ENGINE = DialogueEngine(MISREADING, ENGINE.advice, TAXONOMY)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_sentence_at_the_summary_changes_exactly_the_field_it_corrects(data) -> None:
+    state = _summary_state(data)
+    draft = state.draft
+    field = data.draw(st.sampled_from([*CORRECTION_VALUES, "contacted_customer_service"]))
+    if field == "contacted_customer_service":
+        new = "no" if draft.contacted_customer_service == "yes" else "yes"
+        text = data.draw(st.sampled_from(CONTACTED_SAID[new])).format(
+            operator=draft.operator_text)
+    else:
+        values = CORRECTION_VALUES[field]
+        old = getattr(draft, field)
+        new = data.draw(st.sampled_from(sorted(set(values) - {old})))
+        text = data.draw(CORRECTION_FORMS).format(old=values[old], new=values[new])
+    if data.draw(st.booleans()):
+        text = fold(text)  # SMS: no accents, no capitals
+    misread = data.draw(st.booleans()) and field == "operator"
+    MISREADING.intent = data.draw(st.sampled_from(["nlu_fallback", "help", "deny", "inform"]))
+    MISREADING.operator = draft.operator if misread else None
+    before = dataclasses.replace(draft)
+    turn = asyncio.run(MISREADING_ENGINE.handle(state, TextEvent(text)))
+    after = turn.state.draft
+    assert after is not None and turn.alert is None, text
+    assert getattr(after, field) == new, (text, [r.text for r in turn.replies])
+    changed = {f.name for f in dataclasses.fields(Draft)
+               if getattr(after, f.name) != getattr(before, f.name)}
+    assert changed <= {field, "operator_text", "category_guesses"}, (text, changed)
+    said = "\n".join(r.text for r in turn.replies)
+    assert "→" in said and "déjà noté" not in said, (text, said)
