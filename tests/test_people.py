@@ -18,6 +18,10 @@ from tests.people_driver import PEOPLE_DIR, load_people, play
 # it prompted (see the issue notes); both are now part of the table.
 # tests/people_corrections/ (a fifth writer: each person corrects one field in a sentence
 # at the summary) was measured at 10/24 before the fixes of issue 19, item 5.
+# tests/people_corrections_heldout/ (a sixth writer, the same brief, other people) was
+# never shown to whoever changed the dialogue: `bench/people.py --dir` measures it
+# (8/24 before item 5, 13/24 after); it is kept out of this table so that it stays a
+# measure, not a target.
 PEOPLE = (load_people() + load_people(PEOPLE_DIR.with_name("people_fresh"))
           + load_people(PEOPLE_DIR.with_name("people_corrections")))
 # People the bot still fails, with why: each one is a known gap, checked to still fail
