@@ -167,10 +167,13 @@ _SAME = re.compile(r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|p
                    r"|\b(?:is|are|stays?) (?:the same|unchanged)\b")
 
 
-# « pas une entreprise », « plus le satellite », "not Lyca", « j'ai quitté Orange ».
+# « pas une entreprise », « plus le satellite », "not Lyca", « j'ai quitté Orange », "it
+# isn't weak signal any longer".
 _SET_ASIDE_WORDS = re.compile(
-    r"\b(?:pas|plus|non|not|no longer|plutot que|au lieu de|instead of|rather than|quitte)\s+"
-    r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+")
+    r"\b(?:pas|plus|non|not|isn\W?t|no longer|plutot que|au lieu de|instead of|rather than|"
+    r"quitte)\s+"
+    r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+"
+    r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?")
 
 # « la box qui ne donne plus internet »: a verb's negation, not a value set aside (but
 # « ce n'est plus le satellite » sets it aside).
@@ -182,6 +185,9 @@ def _without_set_aside(folded: str) -> str:
         lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[:m.start()]) else " ",
         folded)
 
+
+# A problem offered instead of one set aside when the model is unsure: likely enough.
+_PROBLEM_OFFERED = 0.1
 
 _RESTART_WORDS = re.compile(r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
                             r"restart|from scratch)\b")
@@ -423,9 +429,21 @@ class DialogueEngine:
         elif phase in (Phase.IDLE, Phase.RATING):
             self._on_idle_text(w, p, text)
         elif phase is Phase.CONFIRMING:
-            self._on_summary_text(w, p, text)
+            self._on_summary_text(w, p, text, await self._parse_kept(text))
         else:
             self._on_collect_text(w, p, text, offered)
+
+    async def _parse_kept(self, text: str) -> ParseResult | None:
+        """« ce n'est plus lent, c'est carrément coupé »: the parse of what a sentence says
+        once what it sets aside is taken out; None when it sets nothing aside."""
+        folded = fold(text)
+        kept = _without_set_aside(folded)
+        if kept == folded or not words(kept):
+            return None
+        try:
+            return await self._parse(kept)
+        except NluUnavailable:
+            return None
 
     def _place(self, p: ParseResult, text: str, answering: bool,
                current: str | None = None) -> str | None:
@@ -615,10 +633,13 @@ class DialogueEngine:
             w.ask(text)
         self._put(w, slot.question_again(d, w.lang))
 
-    def _on_summary_text(self, w: _Work, p: ParseResult, text: str) -> None:
+    def _on_summary_text(self, w: _Work, p: ParseResult, text: str,
+                         kept: ParseResult | None = None) -> None:
         draft = w.state.draft
         assert draft is not None
         m = Message(p, text)
+        # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives.
+        problems = self._problems_instead(draft, p, kept)
         named = self.slots.named_in(text)
         given = self._facts_given(m)
         # An answer written out (« pour le service client il faut mettre non », « on n'a
@@ -632,6 +653,8 @@ class DialogueEngine:
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
         given.update(self._other_values(draft, m, given))
+        if len(problems) == 1:
+            given["category"] = problems[0]
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
         if named:
@@ -649,7 +672,7 @@ class DialogueEngine:
                 if not changes and not late_answers and fallback in new:
                     changes = {fallback: new[fallback]}
             if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
-                    and p.intent != "deny" and not _confirms(m)):
+                    and not problems and p.intent != "deny" and not _confirms(m)):
                 # « une précision : il ne reste que 160 €, mais le problème est le même »:
                 # more about the same problem, said without a word of correction, is kept
                 # in the description; a problem is changed when the person says so.
@@ -662,6 +685,13 @@ class DialogueEngine:
             changes.setdefault(name, late)
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
+        if not changes and len(problems) > 1:
+            # "it isn't weak signal any longer, no service at all": the problems it may
+            # mean, one tap each (never a guess).
+            w.say("which_problem", (
+                *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
+                Choice(button("other_category", w.lang), "category:?")))
+            return
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
         if not changes and not (named and named not in given) and _confirms(m):
             w.state.confirmed_with = fold(text).strip(" .!")
@@ -683,6 +713,28 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _problems_instead(self, draft: Draft, p: ParseResult,
+                          kept: ParseResult | None) -> list[str]:
+        """The problem a sentence at the summary puts instead of the one it sets aside
+        (`kept`: the parse without it), of the draft's sector: the model's when it is sure,
+        else the two likeliest; nothing when the sentence sets nothing aside."""
+        if kept is None or draft.category is None:
+            return []
+
+        def fits(category: str) -> bool:
+            return category not in (draft.category, "other") and (
+                draft.sector is None
+                or draft.sector in self.taxonomy.categories[category].sectors)
+
+        reports = [parse for parse in (kept, p) if parse.is_report]
+        for parse in reports:
+            if parse.category and fits(parse.category):
+                return [parse.category]
+        if not reports:
+            return []
+        return [c for c, score in reports[0].category_candidates
+                if fits(c) and score >= _PROBLEM_OFFERED][:2]
 
     def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""

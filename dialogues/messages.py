@@ -304,6 +304,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "C'est corrigé :",
         "en": "Updated:",
     },
+    "which_problem": {
+        "fr": "Quel problème dois-je noter à la place ?",
+        "en": "Which problem should I note instead?",
+    },
     "nothing_changed": {
         "fr": "C'était déjà noté ainsi.",
         "en": "That was already noted.",

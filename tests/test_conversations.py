@@ -545,12 +545,59 @@ CASES = [
         S("non", "confirmation"),
         S(SEND, "rating", saved={"category": "outage", "sector": "fixed"}),
     ]),
+    Case("« ce n'est plus lent, c'est coupé » at the summary changes the problem", [
+        S("le débit de ma fibre SFR est très lent à Lyon"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S("et depuis ce matin ce n'est plus lent, c'est carrément coupé", "confirmation",
+          says="Débit trop lent ou instable → Panne"),
+        S(SEND, "rating", saved={"category": "outage", "sector": "fixed", "operator": "sfr",
+                                 "description": "le débit de ma fibre SFR est très lent à Lyon"}),
+    ]),
+    Case("« pas une lettre mais plutôt un colis » at the summary changes the problem", [
+        S("une lettre recommandée jamais reçue à Lyon, La Poste"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S("pas une lettre mais plutôt un colis", "confirmation", says="→ Colis"),
+        S(SEND, "rating", saved={"category": "parcel_delivery", "sector": "postal",
+                                 "operator": "la_poste"}),
+    ]),
+    Case("« c'est pas la facture, ils refusent ma résiliation » changes the problem", [
+        S("SFR me facture deux fois mon forfait mobile"),
+        S(C("contacted_customer_service:yes"), "confirmation"),
+        S("en fait c'est pas la facture, c'est qu'ils refusent ma résiliation", "confirmation",
+          says="Facturation → Contrat"),
+        S(SEND, "rating", saved={"category": "contract", "operator": "sfr"}),
+    ]),
     Case("a second send of the same summary saves nothing twice", [
         S("colis Mondial Relay jamais livré au point relais", "location"),
         S("Lille", "contacted_customer_service"),
         S("oui", "confirmation"),
         S(SEND, "rating"),
         S(SEND, "rating", says="déjà enregistrée"),
+    ]),
+    # Non-reports as first messages (issue 19, item 3): an answer, and no report question.
+    Case("post-office opening hours are answered, not reported", [
+        S("A quelle heure ferme le bureau de poste de Vichy ?", None, says="laposte.fr"),
+    ]),
+    Case("news about an operator's prices is no report", [
+        S("Orange augmente ses prix en janvier, c'est dans le journal", None,
+          says="Décrivez votre problème"),
+    ]),
+    Case("a bank's fees go to the bank's channels, not to a report", [
+        S("ma banque m'a prélevé deux fois des frais", None, says="signal.conso.gouv.fr"),
+    ]),
+    Case("a question on 5G and health is answered", [
+        S("Pourquoi la 5G est dangereuse ?", None, says="ANFR"),
+    ]),
+    Case("a plan abroad in the EU is answered with roaming at home prices", [
+        S("Bonjour, est-ce que mon forfait marche en Espagne cet été ?", None,
+          says="même prix qu'en France"),
+    ]),
+    Case("a report hidden in a question still starts a report", [
+        S("c'est normal que j'ai plus de réseau depuis 3 jours ?", "operator"),
+    ]),
+    Case("a roaming problem asked as a question still starts a report", [
+        S("pourquoi mon forfait Free ne marche pas en Espagne alors que je suis en Europe ?",
+          "contacted_customer_service"),
     ]),
 ]
 
@@ -639,3 +686,19 @@ async def test_no_operator_for_a_fibre_connection_asks_which_one(bot) -> None:
     out = await bot.send("Orange et SFR")
     said = "\n".join(r.plain_text() for r in out.replies)
     assert out.expecting == "operator" and "un seul opérateur" in said
+
+
+async def test_a_problem_set_aside_in_english_offers_the_likely_others(bot) -> None:
+    """"it isn't weak signal any longer, no service at all": the model is unsure of the
+    problem meant instead, so the likely ones are buttons (never a guess, never coverage)."""
+    await bot.send("very weak signal with Orange in Gap, only one bar")
+    await bot.send(ChoiceEvent("technology:4g"))
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("it isn't weak signal any longer, no service at all")
+    offered = [c.value for r in out.replies for c in r.choices]
+    assert "category:outage" in offered and "category:coverage" not in offered, offered
+    out = await bot.send("Outage, service down")  # the button's words, typed
+    assert "Problem: Outage" in out.replies[-1].plain_text()
+    out = await bot.send(SEND)
+    assert out.alert["category"] == "outage" and out.alert["operator"] == "orange"

@@ -36,9 +36,6 @@ KNOWN_GAPS: dict[str, str] = {
     "f_jean-claude-salazie":
         "an operator outside the list named in a correction sentence (« c'est Only mon "
         "opérateur maintenant ») is not read: only known brands are",
-    "f_josette-bourganeuf":
-        "a category correction that names both problems (« pas une lettre mais plutôt un "
-        "colis ») is not read: the model's category is the old one, no category reader",
     "f_peter-issigeac":
         "a category correction in a sentence (« it isn't weak signal any longer, there is "
         "no service ») and a second town named as a landmark change the place instead",
