@@ -638,8 +638,9 @@ class DialogueEngine:
         draft = w.state.draft
         assert draft is not None
         m = Message(p, text)
-        # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives.
-        problems = self._problems_instead(draft, p, kept)
+        # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives
+        # (or, if the model is unsure of it, the ones it may be).
+        problem, problems = self._problems_instead(draft, p, kept)
         named = self.slots.named_in(text)
         given = self._facts_given(m)
         # An answer written out (« pour le service client il faut mettre non », « on n'a
@@ -653,8 +654,8 @@ class DialogueEngine:
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
         given.update(self._other_values(draft, m, given))
-        if len(problems) == 1:
-            given["category"] = problems[0]
+        if problem:
+            given["category"] = problem
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
         if named:
@@ -672,7 +673,7 @@ class DialogueEngine:
                 if not changes and not late_answers and fallback in new:
                     changes = {fallback: new[fallback]}
             if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
-                    and not problems and p.intent != "deny" and not _confirms(m)):
+                    and not problem and p.intent != "deny" and not _confirms(m)):
                 # « une précision : il ne reste que 160 €, mais le problème est le même »:
                 # more about the same problem, said without a word of correction, is kept
                 # in the description; a problem is changed when the person says so.
@@ -685,7 +686,7 @@ class DialogueEngine:
             changes.setdefault(name, late)
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
-        if not changes and len(problems) > 1:
+        if not changes and problems and not _confirms(m):
             # "it isn't weak signal any longer, no service at all": the problems it may
             # mean, one tap each (never a guess).
             w.say("which_problem", (
@@ -715,12 +716,12 @@ class DialogueEngine:
         self._summary(w)
 
     def _problems_instead(self, draft: Draft, p: ParseResult,
-                          kept: ParseResult | None) -> list[str]:
+                          kept: ParseResult | None) -> tuple[str | None, list[str]]:
         """The problem a sentence at the summary puts instead of the one it sets aside
         (`kept`: the parse without it), of the draft's sector: the model's when it is sure,
-        else the two likeliest; nothing when the sentence sets nothing aside."""
+        else (None and) the two likeliest; nothing when the sentence sets nothing aside."""
         if kept is None or draft.category is None:
-            return []
+            return None, []
 
         def fits(category: str) -> bool:
             return category not in (draft.category, "other") and (
@@ -730,11 +731,11 @@ class DialogueEngine:
         reports = [parse for parse in (kept, p) if parse.is_report]
         for parse in reports:
             if parse.category and fits(parse.category):
-                return [parse.category]
+                return parse.category, []
         if not reports:
-            return []
-        return [c for c, score in reports[0].category_candidates
-                if fits(c) and score >= _PROBLEM_OFFERED][:2]
+            return None, []
+        return None, [c for c, score in reports[0].category_candidates
+                      if fits(c) and score >= _PROBLEM_OFFERED][:2]
 
     def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""

@@ -424,3 +424,54 @@ def test_a_sentence_at_the_summary_changes_exactly_the_field_it_corrects(data) -
     assert changed <= {field, "operator_text", "category_guesses"}, (text, changed)
     said = "\n".join(r.text for r in turn.replies)
     assert "→" in said and "déjà noté" not in said, (text, said)
+
+
+# A problem set aside (issue 19, item 5): the model reads the first problem it sees, the
+# one set aside; what the rest of the sentence says is the correction.
+PROBLEM_FORMS = st.sampled_from([
+    "pas {old} mais {new}", "c'est {new} pas {old}", "{new}, pas {old}",
+    "au fait c'est {new} maintenant, plus {old}", "je me suis trompé : c'est {new}, pas {old}",
+    "correction : {new} et non {old}", "ce n'est plus {old}, c'est {new} depuis mars",
+    "en fait c'est pas {old}, c'est {new}", "actually it's {new}, not {old}",
+])
+PROBLEM_SAID = {"outage": "une panne", "slow_speed": "la lenteur", "billing": "la facture",
+                "contract": "la résiliation"}
+
+
+class FirstProblemNlu:
+    """The model as it reads a sentence with two problems: the first one it sees."""
+
+    async def parse(self, text: str) -> ParseResult:
+        folded = fold(text)
+        seen = sorted((folded.find(fold(said).split()[-1]), category)
+                      for category, said in PROBLEM_SAID.items()
+                      if fold(said).split()[-1] in folded)
+        if not seen:
+            return _intent(text, "inform")
+        return _report(text, seen[0][1])
+
+
+FIRST_PROBLEM_ENGINE = DialogueEngine(FirstProblemNlu(), ENGINE.advice, TAXONOMY)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_sentence_at_the_summary_that_sets_a_problem_aside_changes_the_problem(data) -> None:
+    state = _summary_state(data)
+    draft = state.draft
+    draft.category = data.draw(st.sampled_from(sorted(PROBLEM_SAID)))
+    new = data.draw(st.sampled_from(sorted(set(PROBLEM_SAID) - {draft.category})))
+    text = data.draw(PROBLEM_FORMS).format(old=PROBLEM_SAID[draft.category],
+                                           new=PROBLEM_SAID[new])
+    if data.draw(st.booleans()):
+        text = fold(text)  # SMS: no accents, no capitals
+    before = dataclasses.replace(draft)
+    turn = asyncio.run(FIRST_PROBLEM_ENGINE.handle(state, TextEvent(text)))
+    after = turn.state.draft
+    assert after is not None and turn.alert is None, text
+    assert after.category == new, (text, [r.text for r in turn.replies])
+    changed = {f.name for f in dataclasses.fields(Draft)
+               if getattr(after, f.name) != getattr(before, f.name)}
+    assert changed <= {"category", "category_guesses"}, (text, changed)
+    said = "\n".join(r.text for r in turn.replies)
+    assert "→" in said and "déjà noté" not in said, (text, said)
