@@ -654,6 +654,9 @@ class DialogueEngine:
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
         given.update(self._other_values(draft, m, given))
+        operator_text = fold((given.get("operator") or (None, None))[1] or "")
+        if operator_text and fold(str(given.get("location", ""))) == operator_text:
+            del given["location"]  # « je suis chez Vialis maintenant »: an operator
         if problem:
             given["category"] = problem
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):

@@ -435,6 +435,15 @@ _SET_ASIDE = re.compile(r"\b(?:pas|plus|sauf|hormis|excepte|except|not|but)\W+(?
                         r"de|d|le|la|l|with|at)\W+)?$")
 
 
+# An operator outside the list in a correction at the summary: « je suis chez Vialis
+# maintenant », « c'est Only mon opérateur maintenant », "I'm with Vialis now".
+_ELSEWHERE = re.compile(r"\b(?:chez|i.?m with|we.?re with|switched to|moved to)\s+([\w&+-]+)")
+_NOW_NAMED = re.compile(r"\b(?:c.?est|it.?s)\s+([\w&+-]+)\s+(?:(?:mon|notre|my|our)\s+"
+                        r"(?:operateur|fournisseur|operator|provider)\s+)?"
+                        r"(?:maintenant|desormais|now|depuis|since)\b")
+_NOT_AN_OPERATOR = frozenset("moi toi lui eux nous vous elle elles me you us them".split())
+
+
 class OperatorSlot(Slot):
     """The value is the triple (operator id or None, operator as written or None, the ids
     when several: a dead zone where no network works is one alert about several)."""
@@ -490,7 +499,25 @@ class OperatorSlot(Slot):
                  for o in self._networks_named(m.text, None, keep_set_aside=True)]
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
+        unlisted = self._unlisted_named(m)
+        if unlisted:
+            named.append((None, unlisted, ()))
         return named
+
+    def _unlisted_named(self, m: Message) -> str | None:
+        """An operator outside the list that a correction names, as typed (« c'est Only
+        maintenant »: a capital then, a word may follow « c'est »)."""
+        typed = {fold(w): w for w in re.findall(r"[\w&+-]+", m.p.text or m.text)}
+        for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True)):
+            for match in pattern.finditer(m.folded):
+                name = typed.get(match.group(1))
+                # « Only » is a word too, but not with a capital after « c'est ».
+                if (name and (name[0].isupper() if capital
+                              else match.group(1) not in self._ordinary_words)
+                        and match.group(1) not in _NOT_A_NAME | _NOT_AN_OPERATOR
+                        and match.group(1) not in self._brands):
+                    return name
+        return None
 
     def _several_may_fit(self, d: Draft) -> bool:
         """Whether several operators may still fit the problem known so far."""

@@ -33,9 +33,6 @@ KNOWN_GAPS: dict[str, str] = {
     "f_ginette-riom":
         "a first message about slowness that also says « ça saute tout le temps » is read "
         "as an outage (before the summary; her operator correction is now read)",
-    "f_jean-claude-salazie":
-        "an operator outside the list named in a correction sentence (« c'est Only mon "
-        "opérateur maintenant ») is not read: only known brands are",
     "f_peter-issigeac":
         "a category correction in a sentence (« it isn't weak signal any longer, there is "
         "no service ») and a second town named as a landmark change the place instead",
