@@ -689,10 +689,14 @@ class DialogueEngine:
             changes.setdefault(name, late)
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
+        doubts = [] if changes or _confirms(m) else self._values_in_doubt(draft, m, given, w.lang)
+        if doubts:
+            w.say("which_value", tuple(doubts))  # « la fibre ou le VDSL, je sais plus »
+            return
         if not changes and problems and not _confirms(m):
             # "it isn't weak signal any longer, no service at all": the problems it may
             # mean, one tap each (never a guess).
-            w.say("which_problem", (
+            w.say("which_value", (
                 *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
                 Choice(button("other_category", w.lang), "category:?")))
             return
@@ -750,8 +754,9 @@ class DialogueEngine:
         """Whether a sentence at the summary changes a field (« mon mari les a appelés
         hier, donc si » is no call for help, whatever the model reads)."""
         given = {**self._facts_given(m), **self._late_answers(draft, m)}
-        given.update(self._other_values(draft, m, given))
-        return any(not self.slots[name].same(draft, value) for name, value in given.items())
+        mentions = self._new_mentions(draft, m, given)  # one new value, or a choice of them
+        return bool(mentions) or any(not self.slots[name].same(draft, value)
+                                     for name, value in given.items())
 
     def _other_values(self, draft: Draft, m: Message,
                       given: dict[str, object]) -> dict[str, object]:
@@ -759,7 +764,25 @@ class DialogueEngine:
         fibre », "it's Lebara not Lyca": a sentence at the summary that names the value
         noted and another one, or one other value only, changes the field to the other
         one, whichever the model or a first reading saw (never « déjà noté » then)."""
-        others: dict[str, object] = {}
+        return {name: new[0] for name, new in self._new_mentions(draft, m, given).items()
+                if len(new) == 1}
+
+    def _values_in_doubt(self, draft: Draft, m: Message, given: dict[str, object],
+                         lang: str) -> list[Choice]:
+        """« c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus »: the values of the
+        first field a sentence names several new ones of, as buttons (never a guess)."""
+        for name, new in self._new_mentions(draft, m, given).items():
+            choices = [c for c in (self.slots[name].button_for(v, lang)
+                                   for v in new[:3]) if c is not None]
+            if len(new) > 1 and len(choices) == len(new[:3]):
+                return choices
+        return []
+
+    def _new_mentions(self, draft: Draft, m: Message,
+                      given: dict[str, object]) -> dict[str, list]:
+        """The values other than the one noted that a sentence names, field by field (the
+        fields the model or a first reading already changed left out)."""
+        others: dict[str, list] = {}
         # What the sentence sets aside (« pas une entreprise », « c'est plus Orange »)
         # may be the old value, never the new one.
         kept = Message(m.p, _without_set_aside(fold(m.text)))
@@ -771,8 +794,8 @@ class DialogueEngine:
             for value in slot.mentioned(kept):
                 if not slot.same(draft, value) and value not in new:
                     new.append(value)
-            if len(new) == 1:
-                others[slot.name] = new[0]
+            if new:
+                others[slot.name] = new
         return others
 
     def _answer_part(self, slot: Slot, before: Draft, m: Message) -> Message:

@@ -304,9 +304,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "C'est corrigé :",
         "en": "Updated:",
     },
-    "which_problem": {
-        "fr": "Quel problème dois-je noter à la place ?",
-        "en": "Which problem should I note instead?",
+    "which_value": {
+        "fr": "Que dois-je noter à la place ?",
+        "en": "What should I note instead?",
     },
     "nothing_changed": {
         "fr": "C'était déjà noté ainsi.",

@@ -218,6 +218,12 @@ class Slot:
         value = self.value(d)
         return label(self.name, value, lang) if value else None
 
+    def button_for(self, value: Any, lang: str) -> Choice | None:
+        """A button that sets this value (None when the value has none)."""
+        if not isinstance(value, str) or self.choose(Draft(), value) is not True:
+            return None  # « Lyon »: no button of this field sets it
+        return self._buttons((value,), lang)[0]
+
     def _buttons(self, values: tuple[str, ...], lang: str) -> tuple[Choice, ...]:
         return tuple(Choice(label(self.name, v, lang), f"{self.name}:{v}") for v in values)
 
@@ -503,6 +509,11 @@ class OperatorSlot(Slot):
         if unlisted:
             named.append((None, unlisted, ()))
         return named
+
+    def button_for(self, value: Any, lang: str) -> Choice | None:
+        operator = value[0] if not value[2] else None
+        return (Choice(self.taxonomy.operators[operator].name, f"operator:{operator}")
+                if operator in self.taxonomy.operators else None)
 
     def _unlisted_named(self, m: Message) -> str | None:
         """An operator outside the list that a correction names, as typed (« c'est Only

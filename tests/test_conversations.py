@@ -727,3 +727,18 @@ async def test_a_problem_set_aside_in_english_offers_the_likely_others(bot) -> N
     assert "Problem: Outage" in out.replies[-1].plain_text()
     out = await bot.send(SEND)
     assert out.alert["category"] == "outage" and out.alert["operator"] == "orange"
+
+
+async def test_two_new_values_in_a_sentence_at_the_summary_are_both_buttons(bot) -> None:
+    """« c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus »: both are offered,
+    nothing is guessed (neither the technology nor another problem)."""
+    await bot.send("le débit de mon ADSL Orange est très lent à Lyon")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus")
+    offered = {c.value for r in out.replies for c in r.choices}
+    assert offered == {"technology:fibre", "technology:vdsl"}, offered
+    out = await bot.send("VDSL")  # the button's word, typed
+    assert "Technologie\u00a0: VDSL" in out.replies[-1].plain_text()
+    out = await bot.send(SEND)
+    assert (out.alert["technology"], out.alert["category"]) == ("vdsl", "slow_speed")

@@ -475,3 +475,31 @@ def test_a_sentence_at_the_summary_that_sets_a_problem_aside_changes_the_problem
     assert changed <= {"category", "category_guesses"}, (text, changed)
     said = "\n".join(r.text for r in turn.replies)
     assert "→" in said and "déjà noté" not in said, (text, said)
+
+
+# Two new values in one sentence (« la fibre ou le VDSL, je sais plus »): both are buttons,
+# nothing is guessed, and a tap sets the one meant.
+DOUBT_FORMS = st.sampled_from([
+    "ce n'est plus {old}, c'est {a} ou {b}, je ne sais plus", "pas {old} : {a} ou {b}",
+    "en fait c'est {a} ou peut-être {b}, pas {old}", "not {old}, either {a} or {b}",
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_sentence_at_the_summary_with_two_new_values_offers_both(data) -> None:
+    state = _summary_state(data)
+    draft = state.draft
+    values = CORRECTION_VALUES["technology"]
+    a, b = data.draw(st.lists(st.sampled_from(sorted(set(values) - {draft.technology})),
+                              min_size=2, max_size=2, unique=True))
+    text = data.draw(DOUBT_FORMS).format(old=values[draft.technology], a=values[a],
+                                         b=values[b])
+    MISREADING.intent = data.draw(st.sampled_from(["nlu_fallback", "help", "deny", "inform"]))
+    MISREADING.operator = None
+    turn = asyncio.run(MISREADING_ENGINE.handle(state, TextEvent(text)))
+    assert turn.state.draft == draft and turn.alert is None, text
+    offered = {c.value for r in turn.replies for c in r.choices}
+    assert offered == {f"technology:{a}", f"technology:{b}"}, (text, offered)
+    turn = asyncio.run(MISREADING_ENGINE.handle(turn.state, ChoiceEvent(f"technology:{b}")))
+    assert turn.state.draft.technology == b and turn.alert is None, text
