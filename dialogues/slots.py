@@ -522,9 +522,9 @@ class OperatorSlot(Slot):
         for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True)):
             for match in pattern.finditer(m.folded):
                 name = typed.get(match.group(1))
-                # « Only » is a word too, but not with a capital after « c'est ».
-                if (name and (name[0].isupper() if capital
-                              else match.group(1) not in self._ordinary_words)
+                # « Only » is a word too, but not with a capital.
+                if (name and (name[0].isupper() or not capital
+                              and match.group(1) not in self._ordinary_words)
                         and match.group(1) not in _NOT_A_NAME | _NOT_AN_OPERATOR
                         and match.group(1) not in self._brands):
                     return name

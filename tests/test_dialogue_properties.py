@@ -503,3 +503,30 @@ def test_a_sentence_at_the_summary_with_two_new_values_offers_both(data) -> None
     assert offered == {f"technology:{a}", f"technology:{b}"}, (text, offered)
     turn = asyncio.run(MISREADING_ENGINE.handle(turn.state, ChoiceEvent(f"technology:{b}")))
     assert turn.state.draft.technology == b and turn.alert is None, text
+
+
+# An operator outside the list, in a correction at the summary: kept as typed.
+UNLISTED_FORMS = st.sampled_from([
+    "je suis chez {new} maintenant, plus chez {old}", "c'est {new} maintenant, pas {old}",
+    "I'm with {new} now, not {old}", "on est passés chez {new}, fini {old}",
+    "ah pardon, {old} c'était avant, c'est {new} mon opérateur maintenant",
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_an_operator_outside_the_list_in_a_correction_is_kept_as_typed(data) -> None:
+    state = _summary_state(data)
+    draft = state.draft
+    new = data.draw(st.sampled_from(["Vialis", "Only", "Keyyo", "Sewan"]))
+    text = data.draw(UNLISTED_FORMS).format(new=new, old=draft.operator_text)
+    MISREADING.intent = data.draw(st.sampled_from(["nlu_fallback", "help", "deny", "inform"]))
+    MISREADING.operator = data.draw(st.sampled_from([draft.operator, None]))
+    before = dataclasses.replace(draft)
+    turn = asyncio.run(MISREADING_ENGINE.handle(state, TextEvent(text)))
+    after = turn.state.draft
+    assert (after.operator, after.operator_text) == (None, new), (text, turn.replies)
+    changed = {f.name for f in dataclasses.fields(Draft)
+               if getattr(after, f.name) != getattr(before, f.name)}
+    assert changed <= {"operator", "operator_text"}, (text, changed)
+    assert f"→ {new}" in "\n".join(r.text for r in turn.replies), text
