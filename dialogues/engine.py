@@ -883,6 +883,15 @@ class DialogueEngine:
                 return name, why
         return "confirmation", None
 
+    def _area_in_doubt(self, d: Draft) -> None:
+        """Clears the sector, and the problem when it cannot be the operator's."""
+        d.sector = None
+        operator = self.taxonomy.operators.get(d.operator or "")
+        category = self.taxonomy.categories.get(d.category or "")
+        if operator and category and not set(category.sectors) & set(operator.sectors):
+            d.category = None
+            d.category_guesses = []
+
     def _start(self, w: _Work, draft: Draft) -> None:
         w.state.draft = draft
         w.state.phase = Phase.COLLECTING
@@ -897,6 +906,14 @@ class DialogueEngine:
         self._settle(draft)
         asked = w.state.expecting
         slot, why = self._missing(draft)
+        if (why in ("operator_mismatch", "category_mismatch") and slot == asked
+                and draft.sector is not None):
+            # The person answered this very question and it still disagrees with the
+            # area (« Orange » again for a parcel): the area is what was wrong. It is
+            # asked now, instead of the same question forever.
+            self._area_in_doubt(draft)
+            self._settle(draft)
+            slot, why = self._missing(draft)
         complete = draft.category is not None and draft.sector is not None
         if slot == "confirmation" or (w.state.correcting and why is None and complete and
                                       slot not in ("category", "sector", "operator")):
@@ -1033,7 +1050,9 @@ class DialogueEngine:
         state = w.state
         if state.phase is Phase.CONFIRMING or state.correcting or kind == "photo":
             self._settle(d)
-            if self._missing(d)[1] is not None:  # the correction made answers disagree
+            # The correction made answers disagree, or left the problem or its area to
+            # ask: no summary without them.
+            if self._missing(d)[1] is not None or d.category is None or d.sector is None:
                 self._next(w)
             else:
                 self._summary(w)
