@@ -17,6 +17,9 @@ FAQ = Faq.load()
     ("does my plan work in Spain?", "roaming_abroad"),
     ("Pourquoi la 5G est dangereuse ?", "waves_health"),
     ("est-ce que les antennes relais sont dangereuses pour la santé ?", "waves_health"),
+    ("ma banque peut me prendre des frais deux fois ?", "other_sectors"),
+    ("comment contester une facture d'électricité trop élevée ?", "other_sectors"),
+    ("à qui se plaindre d'une émission de télé ?", "other_sectors"),
 ])
 def test_a_question_without_a_problem_is_answered(text: str, answer: str) -> None:
     found = FAQ.answer(text)
@@ -30,6 +33,8 @@ def test_a_question_without_a_problem_is_answered(text: str, answer: str) -> Non
     "my plan doesn't work in Spain?",
     "on m'a facturé 30 euros en Espagne, c'est normal ?",
     "pourquoi le bureau de poste est fermé depuis 3 semaines ?",
+    "ma banque a prélevé deux fois mon forfait SFR, c'est normal ?",
+    "pas de réseau mobile pendant la coupure d'électricité, c'est normal ?",
 ])
 def test_a_question_that_describes_a_problem_is_no_faq(text: str) -> None:
     assert FAQ.answer(text) is None
