@@ -13,7 +13,10 @@ from typing import Any, Mapping, Sequence
 
 from nlu.lexicon import Lexicon, Match, PhraseMatcher
 from nlu.operators import OperatorFinder
+from nlu.roles import (CURRENT, NamedOperator, assign_roles, at_fault, previous_operator,
+                        set_aside)
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from nlu.sentences import SENTENCE_WEIGHT, mix_ranking
 from nlu.text import detect_language, fold, words
 
 REPORT_PREFIX = "report_"
@@ -180,6 +183,14 @@ class ParseResult:
     # Every operator named, in order: () when none is, (operator,) for one, several for
     # « ni Orange ni SFR » or « aucun opérateur ne capte » (then `operator` is null).
     operators: tuple[str, ...] = field(default=())
+    # Every known operator named, with its relation to the complaint (current, former,
+    # new, other): « j'étais chez SFR, Free coupe tous les soirs » → (sfr, former),
+    # (free, current). `operator` is the one at fault.
+    operator_roles: tuple[tuple[str, str], ...] = field(default=())
+    # For a number-portability problem, the operator left (when it is not at fault).
+    previous_operator: str | None = None
+    # Other problems a sentence of a long message states clearly, besides `category`.
+    other_categories: tuple[str, ...] = field(default=())
 
     CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
                      "operator", "operators", "operator_text", "user_type", "technology",
@@ -195,6 +206,9 @@ class ParseResult:
         ]
         record["scam"] = self.scam
         record["language"] = self.language
+        record["operator_roles"] = [{"operator": o, "role": r} for o, r in self.operator_roles]
+        record["previous_operator"] = self.previous_operator
+        record["other_categories"] = list(self.other_categories)
         return record
 
     @classmethod
@@ -214,6 +228,10 @@ class ParseResult:
             category_confidence=dict(candidates).get(category, 0.0) if category else 0.0,
             category_candidates=candidates,
             scam=bool(record.get("scam")),
+            operator_roles=tuple((str(r["operator"]), str(r["role"]))
+                                 for r in record.get("operator_roles") or ()),
+            previous_operator=record.get("previous_operator"),
+            other_categories=tuple(str(c) for c in record.get("other_categories") or ()),
         )
 
     def category_choices(self, limit: int = CANDIDATES) -> list[str]:
@@ -256,6 +274,13 @@ class Interpreter:
                 continue
             return m
         return None
+
+    def named_operators(self, text: str, spans: Sequence[Mapping[str, Any]] = (),
+                        language: str = "fr") -> list[NamedOperator]:
+        """Every known operator `text` names, in order, each with its role."""
+        found = [m for m in self._operators.find(text)
+                 if not self._is_homograph(text, m, language)]
+        return assign_roles(text, found, spans)
 
     def find_operators(self, text: str, language: str = "fr") -> tuple[str, ...]:
         """Several operators named as one group: « aucun opérateur ne capte », « tous les
@@ -360,7 +385,8 @@ class Interpreter:
 
     # -- the whole message -----------------------------------------------------------
     def interpret(self, text: str, raw: Mapping[str, Any] | None,
-                  category_threshold: float = CATEGORY_THRESHOLD) -> ParseResult:
+                  category_threshold: float = CATEGORY_THRESHOLD,
+                  sentence_weight: float = SENTENCE_WEIGHT) -> ParseResult:
         """The fields of `text` from the model's raw parse; `category_threshold` is
         changed only by the evaluation, to draw the abstention curve."""
         language = detect_language(text)
@@ -369,6 +395,8 @@ class Interpreter:
         ranking = tuple(
             (r["name"], float(r["confidence"])) for r in raw.get("intent_ranking") or []
         )
+        ranking, other_categories = mix_ranking(ranking, raw.get("sentences") or (),
+                                                sentence_weight)
         top_name, top_conf = ranking[0] if ranking else (None, 0.0)
         if not any(ch.isalnum() for ch in text):
             emoji = next((i for e, i in _EMOJI_INTENTS.items() if e in text), None)
@@ -432,14 +460,22 @@ class Interpreter:
             intent = FALLBACK_INTENT
 
         spans = list(raw.get("entities") or [])
-        operator = operator_text = None
+        operator = operator_text = previous = None
         operators: tuple[str, ...] = ()
+        named: list[NamedOperator] = []
         if intent not in NO_FIELDS_INTENTS:
             operators = self.find_operators(text, language)
+            named = self.named_operators(text, spans, language)
             if operators:
                 pass  # several: no single operator, no text as written
-            elif known:
-                operator, operator_text = known.value, known.surface
+            elif named:
+                # The one complained about; none when every one named is someone
+                # else's, left or to come (« je pars chez Free, ici rien ne capte »).
+                chosen = at_fault(named, category or next(iter(candidates), (None,))[0])
+                if chosen is not None:
+                    operator, operator_text = chosen.value, chosen.match.surface
+                    if category == "number_portability":
+                        previous = previous_operator(named, operator)
             else:
                 operator_text = self._unknown_operator(text, spans)
         technology = self.find_technology(text)
@@ -461,7 +497,8 @@ class Interpreter:
             text, None, operator, technology
         ) == "mobile":
             category = _MOBILE_EQUIVALENT[category]
-        sector = self.resolve_sector(text, category, operator, technology)
+        # The clauses about operators not at fault say nothing of the complaint's sector.
+        sector = self.resolve_sector(set_aside(text, named), category, operator, technology)
         if (is_report and operator is None and operator_text is None and not operators
                 and self._is_about_mail(text, category, sector)):
             operator, sector = "la_poste", "postal"
@@ -475,6 +512,10 @@ class Interpreter:
             ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
             category_candidates=candidates, scam=scam,
             operators=operators or ((operator,) if operator else ()),
+            operator_roles=tuple(dict.fromkeys((n.value, n.role) for n in named)),
+            previous_operator=previous,
+            other_categories=tuple(c for c in other_categories
+                                   if is_report and c != category) if is_report else (),
         )
 
     def is_scam(self, text: str) -> bool:
@@ -498,6 +539,8 @@ class Interpreter:
         for span in spans:
             if span["entity"] != "operator" or not _confident(span):
                 continue
+            if span.get("role") not in (None, CURRENT):
+                continue  # « j'étais chez Vialis »: named, not complained about
             value = text[span["start"]:span["end"]].strip(" ,.;:!?'\"")
             if value and fold(value) not in NOT_AN_OPERATOR and len(value) > 1:
                 return value

@@ -44,7 +44,7 @@ class PhraseMatcher:
         self._values = {fold(p).strip(): v for p, v in phrases.items() if p.strip()}
         alternatives = sorted(self._values, key=len, reverse=True)
         body = "|".join(re.escape(a) for a in alternatives)
-        self._pattern = re.compile(rf"(?<![\w&+-])(?:{body})(?![\w&+]|-\w)")
+        self._pattern = re.compile(rf"(?<![\w&+-])(?:{body})(?![^\W_]|[&+]|-\w)")
 
     def find(self, text: str) -> list[Match]:
         folded = fold(text)

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from nlu.interpret import CATEGORY_THRESHOLD, Interpreter, ParseResult, empty_result
 from nlu.lexicon import Lexicon
+from nlu.sentences import sentences
 from nlu.taxonomy import Taxonomy
 
 # Longer messages are cut for the model: the facts come first, and the classifier
@@ -56,7 +57,12 @@ class NluParser:
         if not shown.strip():
             return None
         async with self._lock:
-            return await self._model.parse(shown)
+            raw = dict(await self._model.parse(shown))
+            # A long story is also read sentence by sentence (nlu/sentences.py).
+            parts = sentences(shown)
+            if parts:
+                raw["sentences"] = [await self._model.parse(part) for part in parts]
+            return raw
 
     def read(self, text: str, raw: dict | None,
              category_threshold: float = CATEGORY_THRESHOLD) -> ParseResult:

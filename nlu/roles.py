@@ -1,0 +1,243 @@
+"""Who is complained about: the role of each operator a message names.
+
+Real messages name operators that are not at fault: the one left (« j'étais chez SFR »),
+the one the person will join (« je pars chez Free le mois prochain »), the one compared
+with or used by someone else (« pire que Orange », « mes voisins chez Bouygues captent »,
+« j'ai gardé mon mobile chez Sosh »). The model tags these roles (Rasa entity roles on
+`operator`, learnt from nlu/data/roles_operators.yml); the words just before or after a
+name settle it when they say it outright, whatever the model thinks.
+
+The operator of the alert is the first one with no role (`current`). A move between two
+operators keeps the one left (`former`) beside it where the category is about the move
+(number portability).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from nlu.lexicon import Match
+from nlu.text import fold
+
+CURRENT, FORMER, NEW, OTHER = "current", "former", "new", "other"
+ROLES = (CURRENT, FORMER, NEW, OTHER)
+# A model role below this confidence is not trusted.
+ROLE_THRESHOLD = 0.6
+# How far before a name its cue may start (« j'étais pendant dix ans chez »).
+_WINDOW = 60
+
+# Cues written just before the name (folded text, matched at its end).
+_BEFORE = {
+    FORMER: (
+        r"(?:j.?etais|j.?etait|on etait|nous etions|etais|ex[- ]?client[e]?s?"
+        r"|ancien(?:ne)?s? (?:client|abonne)e?s?)"
+        r"(?:\s+\S+){0,4}?\s+(?:chez|avec|de|d')",
+        r"(?:ai|a|as|avons|avez|avait|avais|j.?etais|suis|sommes) (?:\w+ )?"
+        r"(?:quitte|resilie|lache|laisse tomber|fui)(?: (?:chez|de chez))?",
+        r"(?:parti|partie|partis|sorti|sortie|venu|venue|viens|venant|arrive|arrivee|"
+        r"passe|passee|passes|passer|passant|changer|change|migre|migrer|bascule)"
+        r" (?:de chez|de|d')",
+        r"(?:mon |ma |mes )?(?:ancien|ancienne|anciens|ex|precedent|precedente) "
+        r"(?:operateur|fai|fournisseur|box|forfait|contrat|abonnement)(?: (?:chez|de|avec|:))?",
+        r"\bex[- ]",
+        r"avant (?:j.?etais |on etait |c.?etait |j.?avais |avec |chez )?(?:chez )?",
+        r"(?:switched|moved|came|ported|migrated|changed) (?:over )?from",
+        r"(?:used to be|was|were) (?:with|on|at)",
+        r"(?:left|quit|cancelled|canceled) (?:my (?:\w+ )?(?:with|at) )?",
+        r"(?:my )?(?:old|former|previous) (?:provider|carrier|operator|isp|contract)"
+        r"(?: (?:with|at|was))?",
+    ),
+    NEW: (
+        r"(?:je|j|on|nous|jvais) ?(?:vais|va|allons|compte|comptons|pense|pensons|veux|voulons|"
+        r"souhaite|prefere|devrais|dois|risque|vais bientot|vais surement)"
+        r" (?:\w+ )?(?:partir|aller|passer|migrer|filer|basculer|revenir|retourner|resilier"
+        r" pour (?:aller|passer))(?: \w+)? (?:chez|a|vers|sur)",
+        r"(?:je|j|on|nous) ?(?:pars|part|partons|passe|passons|file|bascule|migre|rejoins|"
+        r"retourne|reviens) (?:bientot |demain |lundi |donc |alors )?(?:chez|vers|sur)",
+        r"(?:je|on) (?:partirai|passerai|irai|prendrai|partira|passera|ira)(?: \w+)? "
+        r"(?:chez|vers|a)",
+        r"(?:bientot|prochainement|direction|cap sur)(?: (?:chez|a))?",
+        r"(?:resilie|resilier|resiliation) (?:\w+ ){0,3}(?:pour (?:aller |passer )?)(?:chez|a)",
+        r"(?:going|moving|switching|will switch|will move|gonna switch|gonna move|"
+        r"about to switch|about to move|planning to (?:switch|move|go)) (?:over )?to",
+    ),
+    OTHER: (
+        r"(?:pire|mieux|moins bien|plus cher|moins cher|plus lent|plus rapide|meilleur|"
+        r"meilleure|plus nul|plus nulle|aussi nul|aussi nulle|aussi bien) "
+        r"(?:qu.?|que |qu.?avec |que chez |que sur |qu.?a )",
+        r"(?:comme|contrairement a|par rapport a|compare a|comparee? a|a l.inverse de|"
+        r"alors que|tandis que|pendant que|meme) (?:chez|avec|sur|pour|les clients)?",
+        r"(?:voisins?|voisine|voisines|femme|mari|epouse|fils|fille|enfants|mere|pere|maman|"
+        r"papa|parents|copain|copine|collegues?|amis?|amie|potes?|frere|soeur|conjoint|"
+        r"compagne|compagnon|beau-frere|belle-soeur|beau-pere|belle-mere|cousin|cousine|"
+        r"gens|tout le monde|autres|ceux|celles|boulot|bureau|travail|taf)"
+        r"(?: (?:qui|sont|est|ont|a|ayant|avec|en|sous|aussi|tous|toutes|on|eux|elle|lui|ils"
+        r"|elles|c.?est|etait|etaient|moi|nous))*"
+        r" (?:chez|avec|sur|sous|en|a)",
+        r"(?:garde|gardee|gardes|conserve|conservee|gardons)"
+        r" (?:\w+ ){0,3}(?:chez|avec|sur|a)",
+        r"(?:deuxieme ligne|2e ligne|autre ligne|autre forfait|ligne pro|ligne perso)"
+        r" (?:(?:est|sont|c.?est|reste|aussi) )*(?:chez|avec|sur|a)",
+        r"(?:worse|better|slower|faster|cheaper|dearer|more expensive) than",
+        r"(?:unlike|compared (?:to|with)|like with|same as|whereas|while)",
+        r"(?:neighbou?rs?|wife|husband|son|daughter|mum|mom|dad|friends?|colleagues?|partner|"
+        r"flatmates?|family)(?: (?:who (?:are|is|has|have)|are|is|has|have|all))* "
+        r"(?:with|on|at|using|has|have)",
+        r"(?:kept|keep|still have) (?:my )?(?:\w+ )?(?:with|at|on)",
+    ),
+}
+# Cues written just after the name (folded text, matched at its start).
+_AFTER = {
+    FORMER: (
+        r"c.?etait avant|avant(?:,|\.|$| c.?etait| j.?etais)|c.?est fini|,? mon ancien|"
+        r"(?:,|\.|\)|!)? ?(?:que|qu.?)(?: \w+)? ?(?:j.?ai|on a|nous avons) (?:quitte|resilie)|"
+        r"auparavant|was before|before(?:,|\.|$)",
+    ),
+    NEW: (
+        r"(?:,|\.)? ?(?:le mois prochain|la semaine prochaine|bientot|des que possible|"
+        r"des la fin|a la fin de mon engagement|next month|soon)",
+    ),
+    OTHER: (
+        r"(?: (?:eux|elles?|lui|ils|il))? ?(?:ca |ils |il )?(?:capte|captent|passe|passent|"
+        r"marche|marchent|fonctionne|fonctionnent|a du reseau|ont du reseau|ont la fibre|"
+        r"a la fibre|n.?ont aucun souci|n.?a aucun souci|aucun souci|aucun probleme|"
+        r"works|work fine|has signal|have signal)"
+        r"(?!\s*(?:pas|plus|rien|jamais|mal|que dalle|nada|aucun|nul|une fois|tres mal|bof|"
+        r"quand|moyen|a moitie|not|badly|poorly))",
+    ),
+}
+
+
+def _compile(cues: Mapping[str, Sequence[str]], before: bool) -> dict[str, re.Pattern[str]]:
+    joined = {role: "|".join(f"(?:{c})" for c in patterns) for role, patterns in cues.items()}
+    if before:
+        return {r: re.compile(rf"(?:^|\b|\W)(?:{p})\s*$") for r, p in joined.items()}
+    return {r: re.compile(rf"^\s*(?:{p})") for r, p in joined.items()}
+
+
+_BEFORE_RE = _compile(_BEFORE, before=True)
+_AFTER_RE = _compile(_AFTER, before=False)
+# A clause ends here: a cue before it does not reach a name after it.
+_CLAUSE_END = re.compile(r"[.!?;\n]|\bmais\b|\bbut\b|\bpar contre\b|\bet (?:moi|la|maintenant)\b")
+# « Je suis passé chez Free » (the move is done): the person is with Free now.
+_MOVED_TO = re.compile(r"(?:suis|sommes|est|es|j.?ai|on a|avons) (?:\w+ )?(?:passe|passee|passes"
+                       r"|parti|partie|partis|alle|allee|migre|migree|bascule|change)\w* "
+                       r"(?:chez|vers|sur|a|pour)\s*$")
+# « …alors que je suis chez Free depuis juin »: the one the person is with is not the
+# one the sentence blames.
+_CONTRAST = re.compile(r"(?:alors que|tandis que|pourtant|bien que|meme si|whereas|while|although"
+                       r"|even though)\s+(?:\w+\s+){0,4}(?:chez|avec|with|on)\s*$")
+_CURRENT_BEFORE = re.compile(
+    r"(?:je suis|on est|nous sommes|j.?ai|i.?m|we.?re|i am)\s+(?:\w+\s+){0,2}(?:chez|avec|with|on)\s*$"
+    r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$")
+
+
+@dataclass(frozen=True)
+class NamedOperator:
+    """An operator named in a message, with its relation to the complaint."""
+
+    match: Match
+    role: str
+    by: str  # "cue", "model" or "default"
+
+    @property
+    def value(self) -> str:
+        return self.match.value
+
+
+def _cue(folded: str, m: Match, several: bool) -> str | None:
+    before = folded[max(0, m.start - _WINDOW):m.start]
+    end = None
+    for end in _CLAUSE_END.finditer(before):
+        pass
+    if end is not None:
+        before = before[end.end():]
+    after = folded[m.end:m.end + _WINDOW]
+    if _CONTRAST.search(before):
+        return OTHER
+    if _MOVED_TO.search(before) or _CURRENT_BEFORE.search(before):
+        # « je suis passé chez Free », « maintenant je suis chez Free »: unless the words
+        # after say otherwise (« j'étais chez Free avant »), this one is the current one.
+        return FORMER if _AFTER_RE[FORMER].match(after) else CURRENT
+    for role in (FORMER, NEW, OTHER):
+        if _BEFORE_RE[role].search(before):
+            return role
+    # « Orange capte » says something only beside another operator (« SFR rien, Orange
+    # capte »); alone it is a sarcasm or the start of a complaint.
+    for role in (FORMER, NEW, OTHER) if several else (FORMER, NEW):
+        if _AFTER_RE[role].match(after):
+            return role
+    return None
+
+
+def _model_role(m: Match, spans: Sequence[Mapping[str, Any]]) -> str | None:
+    for span in spans:
+        if span.get("entity") != "operator" or not span.get("role"):
+            continue
+        if span["end"] <= m.start or span["start"] >= m.end:
+            continue
+        if float(span.get("confidence_role") or 0.0) >= ROLE_THRESHOLD \
+                and span["role"] in ROLES:
+            return str(span["role"])
+    return None
+
+
+def assign_roles(text: str, matches: Sequence[Match],
+                 spans: Sequence[Mapping[str, Any]]) -> list[NamedOperator]:
+    """Each operator named in `text` with its role: an explicit cue first, then the
+    model's role, else current. A name said twice keeps its first role that is current
+    (« SFR… j'ai quitté SFR » is still about SFR if one mention is the complaint)."""
+    if len(matches) == 0:
+        return []
+    folded = fold(text)
+    named = []
+    for m in matches:
+        cue = _cue(folded, m, several=len({x.value for x in matches}) > 1)
+        if cue is not None:
+            named.append(NamedOperator(m, cue, "cue"))
+            continue
+        model = _model_role(m, spans)
+        named.append(NamedOperator(m, model or CURRENT, "model" if model else "default"))
+    return named
+
+
+def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOperator | None:
+    """The operator complained about: the first current one. With none, the one left is
+    at fault when the complaint is about the relation itself (billed or held after
+    leaving, a number not released); otherwise nobody (the dialogue asks)."""
+    if not named:
+        return None
+    # An operator named twice, once as the complaint: the complaint wins.
+    current = [n for n in named if n.role == CURRENT]
+    if current:
+        return current[0]
+    if category in ("billing", "contract", "customer_service", "number_portability"):
+        former = [n for n in named if n.role == FORMER]
+        if len({n.value for n in former}) == 1:
+            return former[0]
+    return None
+
+
+def set_aside(text: str, named: Sequence[NamedOperator]) -> str:
+    """`text` with the clauses about operators not at fault blanked (same length): « j'ai
+    gardé mon mobile chez Sosh » says nothing about the sector of the complaint."""
+    folded = fold(text)
+    chars = list(text)
+    for n in named:
+        if n.role == CURRENT:
+            continue
+        start = max(0, n.match.start - _WINDOW)
+        for end in _CLAUSE_END.finditer(folded, start, n.match.start):
+            start = end.end()
+        for i in range(start, n.match.end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def previous_operator(named: Sequence[NamedOperator], operator: str | None) -> str | None:
+    """For a move between operators: the one left, when it is not the one at fault."""
+    for n in named:
+        if n.role == FORMER and n.value != operator:
+            return n.value
+    return None
