@@ -864,6 +864,8 @@ class DialogueEngine:
         """Takes every field the message gives (without overwriting, unless `override`)."""
         for slot in self.slots:
             slot.absorb(d, m, override)
+        if m.p.previous_operator and (override or d.previous_operator is None):
+            d.previous_operator = m.p.previous_operator
 
     def _settle(self, d: Draft) -> None:
         """Fills what follows from the rest: a single possible sector, fibre's technology."""
@@ -966,6 +968,9 @@ class DialogueEngine:
             value = self.slots[name].shown(d, lang)
             if value is not None:
                 rows.append(("photos" if name == "photo" else name, value))
+            previous = self._previous_operator(d) if name == "operator" else None
+            if previous:
+                rows.append(("previous_operator", self.taxonomy.operators[previous].name))
         return rows
 
     def _ask_fix(self, w: _Work) -> None:
@@ -1210,6 +1215,7 @@ class DialogueEngine:
             "operator": None if d.operators else d.operator,
             "operators": list(d.operators) or ([d.operator] if d.operator else []),
             "operator_text": None if d.operators else d.operator_text,
+            "previous_operator": self._previous_operator(d),
             "category": d.category,
             "technology": d.technology,
             "location": d.location,
@@ -1236,6 +1242,15 @@ class DialogueEngine:
         state.draft = None
         state.last_alert_id = reference
         self._ask_rating(w)
+
+    def _previous_operator(self, d: Draft) -> str | None:
+        """The operator left, for a number-portability problem with another at fault."""
+        previous = d.previous_operator
+        if (d.category != "number_portability" or previous not in self.taxonomy.operators
+                or previous == d.operator or d.operators
+                or d.sector not in self.taxonomy.operators[previous].sectors):
+            return None
+        return previous
 
     def _share(self, d: Draft, lang: str) -> ShareReply:
         ids = d.operators or ([d.operator] if d.operator else [])

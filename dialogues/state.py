@@ -45,6 +45,9 @@ class Draft:
     # once « Vous parlez de l'opérateur « Nova » ? »; "" once the person chose to type
     # the name: the name typed next is taken as typed.
     operator_guess: str | None = None
+    # A number not carried over when moving between operators: the one left (the alert's
+    # `operator` is the one at fault). Kept only for a number-portability problem.
+    previous_operator: str | None = None
 
     def add_description(self, text: str) -> None:
         text = text.strip()

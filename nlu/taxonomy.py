@@ -81,6 +81,12 @@ class Taxonomy:
                 problems.append(f"technology {technology} does not apply to sector {sector}")
         if alert.get("user_type") not in self.user_types:
             problems.append(f"unknown user type {alert.get('user_type')!r}")
+        previous = alert.get("previous_operator")
+        if previous is not None:
+            if category != "number_portability":
+                problems.append("a previous operator is kept only for number portability")
+            elif previous not in self.operators or previous == operator:
+                problems.append(f"previous operator {previous!r} is unknown or the same")
         problems += self._operators_problems(alert)
         return problems
 

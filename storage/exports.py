@@ -100,6 +100,7 @@ CSV_COLUMNS: list[str] = [
     "operator_group",
     "operator_text",
     "operators",
+    "previous_operator",
     "technology",
     "location",
     "department",
@@ -239,6 +240,7 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
         "operator_text": alert.get("operator_text"),
         # Every operator id of the alert (several for a dead zone), joined by « | » in CSV.
         "operators": _operators_cell(alert),
+        "previous_operator": alert.get("previous_operator"),
         "technology": alert.get("technology"),
         "location": alert.get("location"),
         "department": department_of(alert.get("location")),

@@ -103,6 +103,8 @@ class Alert(Base):
     sector: Mapped[str | None] = mapped_column(String(16), index=True)
     operator: Mapped[str | None] = mapped_column(String(32), index=True)
     operator_text: Mapped[str | None] = mapped_column(String(120))
+    # Number portability: the operator left, when the one at fault (`operator`) is another.
+    previous_operator: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str | None] = mapped_column(String(32), index=True)
     technology: Mapped[str | None] = mapped_column(String(16))
     location: Mapped[str | None] = mapped_column(String(120))

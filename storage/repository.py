@@ -19,7 +19,8 @@ from storage.models import (
     TelegramUpdate, utcnow,
 )
 
-ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "category", "technology",
+ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "previous_operator",
+                "category", "technology",
                 "location", "description", "contacted_customer_service", "advice_sheet",
                 "advice_rating", "shared", "language")
 UPDATABLE = frozenset({"advice_rating", "shared"})

@@ -58,6 +58,13 @@ PARSES = {p.text: p for p in [
             technology="fibre"),
     _report("la 4G de ma box ne marche plus", "outage", "fixed", None, technology="4g"),
     _report("SFR me prélève après résiliation", "billing", None, "sfr"),
+    # A move: the operator left is kept beside the one at fault, for portability only
+    # (a correction of the problem to « facture » must drop it).
+    _report("je passe de SFR à Free et mon numéro n'a pas suivi", "number_portability",
+            "mobile", "free", previous_operator="sfr",
+            operator_roles=(("sfr", "former"), ("free", "current"))),
+    _report("je passe de Bouygues à SFR, ils me facturent les deux", "billing", "mobile",
+            "sfr", previous_operator="bouygues"),
     _report("courrier jamais distribué à Rennes", "mail_delivery", "postal", "la_poste",
             location="Rennes"),
     _report("j'ai un souci avec Bouygues", None, None, "bouygues"),
@@ -154,6 +161,10 @@ def _check_operators(alert: dict) -> None:
 
 def _check_alert(alert: dict) -> None:
     assert TAXONOMY.alert_problems(alert) == [], alert
+    # The operator left is kept only beside another one at fault, for portability.
+    if alert["previous_operator"] is not None:
+        assert alert["category"] == "number_portability", alert
+        assert alert["previous_operator"] != alert["operator"], alert
     _check_operators(alert)
     assert not PERSONAL.search(alert["description"])
 

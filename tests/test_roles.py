@@ -1,0 +1,196 @@
+"""Who is complained about (issue 19, item 1) and long messages read sentence by sentence
+(item 2), without the model: the raw parse is written here, the reading is the project's.
+
+Each text names operators that are not at fault: the one left, the one to come, the
+neighbours', a comparison. The alert's operator must be the one complained about, or
+none (then the dialogue asks) — never silently the first name in the message.
+"""
+from __future__ import annotations
+
+import pytest
+
+from nlu.interpret import Interpreter
+from nlu.sentences import mix_ranking, sentences
+
+
+def raw(intent: str, confidence: float = 0.9, entities: list | None = None,
+        parts: list | None = None) -> dict:
+    ranking = [{"name": intent, "confidence": confidence}]
+    if intent != "report_other":
+        ranking.append({"name": "report_other", "confidence": round(1 - confidence, 4)})
+    data = {"intent": ranking[0], "intent_ranking": ranking, "entities": entities or []}
+    if parts is not None:
+        data["sentences"] = parts
+    return data
+
+
+@pytest.mark.parametrize(("text", "category", "operator", "roles"), [
+    ("j'étais chez SFR, depuis que je suis passé chez Free la fibre coupe tous les soirs",
+     "outage", "free", {"sfr": "former", "free": "current"}),
+    ("SFR me prélève encore 35 euros alors que je suis chez Free depuis juin",
+     "billing", "sfr", {"sfr": "current", "free": "other"}),
+    ("je pars chez Bouygues le mois prochain, Orange ne capte rien chez moi à Gap",
+     "coverage", "orange", {"bouygues": "new", "orange": "current"}),
+    ("Free mobile c'est pire que Orange, aucun réseau à Brest",
+     "coverage", "free", {"free": "current", "orange": "other"}),
+    ("mes voisins chez Orange captent très bien, moi avec SFR j'ai zéro barre",
+     "coverage", "sfr", {"orange": "other", "sfr": "current"}),
+    ("j'ai gardé mon mobile chez Sosh mais la box Free coupe tout le temps",
+     "outage", "free", {"orange": "other", "free": "current"}),
+    ("I switched from SFR to Bouygues and my internet keeps dropping",
+     "outage", "bouygues", {"sfr": "former", "bouygues": "current"}),
+    ("Colissimo perd tous mes colis, avant avec Chronopost jamais de souci",
+     "parcel_delivery", "la_poste", {"la_poste": "current", "chronopost": "former"}),
+    ("ma femme est chez Bouygues et elle capte, moi chez SFR rien du tout",
+     "coverage", "sfr", {"bouygues": "other", "sfr": "current"}),
+    # Nobody at fault is named: the operator is asked, not guessed.
+    ("je vais partir chez Free, ici rien ne capte", "coverage", None, {"free": "new"}),
+    # Billed by the one left: the one left is at fault.
+    ("j'ai résilié SFR il y a deux mois et ils continuent de me facturer",
+     "billing", "sfr", {"sfr": "former"}),
+])
+def test_the_operator_is_the_one_complained_about(
+        interpreter: Interpreter, text: str, category: str, operator: str | None,
+        roles: dict[str, str]) -> None:
+    result = interpreter.interpret(text, raw(f"report_{category}"))
+    assert result.operator == operator
+    assert dict(result.operator_roles) == roles
+
+
+def test_the_model_role_counts_when_no_word_says_it(interpreter: Interpreter) -> None:
+    text = "Orange au top pendant dix ans, SFR coupe tous les soirs"
+    start = text.index("Orange")
+    spans = [{"entity": "operator", "start": start, "end": start + 6, "value": "orange",
+              "role": "former", "confidence_role": 0.8, "confidence_entity": 0.9}]
+    assert interpreter.interpret(text, raw("report_outage", entities=spans)).operator == "sfr"
+    # An unsure role is not trusted: the first name stays the one at fault.
+    spans[0]["confidence_role"] = 0.3
+    assert interpreter.interpret(text, raw("report_outage", entities=spans)).operator == "orange"
+
+
+@pytest.mark.parametrize(("text", "operator", "previous"), [
+    ("je passe de SFR à Free et mon numéro n'a pas été porté", "free", "sfr"),
+    ("Orange refuse de me donner mon RIO, je pars chez Free", "orange", None),
+])
+def test_a_move_keeps_the_operator_left_for_portability(
+        interpreter: Interpreter, text: str, operator: str, previous: str | None) -> None:
+    result = interpreter.interpret(text, raw("report_number_portability"))
+    assert (result.operator, result.previous_operator) == (operator, previous)
+    # Not a portability problem: no operator left is kept.
+    assert interpreter.interpret(text, raw("report_billing")).previous_operator is None
+
+
+def test_the_sector_of_a_line_kept_elsewhere_does_not_count(interpreter: Interpreter) -> None:
+    # « mobile » is said about Sosh, kept aside: the complaint is the Free box.
+    result = interpreter.interpret(
+        "j'ai gardé mon mobile chez Sosh mais la box Free coupe tout le temps",
+        raw("report_outage"))
+    assert result.sector == "fixed"
+
+
+def test_sarcasm_alone_is_no_role(interpreter: Interpreter) -> None:
+    result = interpreter.interpret("Orange marche super bien, 3 jours sans internet bravo",
+                                   raw("report_outage"))
+    assert result.operator == "orange"
+
+
+def test_roles_travel_in_the_parse_record(interpreter: Interpreter) -> None:
+    from nlu.interpret import ParseResult
+
+    result = interpreter.interpret("je passe de SFR à Free et mon numéro n'a pas été porté",
+                                   raw("report_number_portability"))
+    again = ParseResult.from_json(result.to_json())
+    assert again.operator_roles == result.operator_roles == (("sfr", "former"),
+                                                             ("free", "current"))
+    assert again.previous_operator == "sfr"
+
+
+# -- long messages -------------------------------------------------------------------
+STORY = ("Le technicien devait passer mardi pour réparer, personne n'est venu. Depuis "
+         "dimanche nous n'avons plus du tout internet ni le téléphone fixe à la maison. "
+         "Et le service client me raccroche au nez à chaque appel.")
+
+
+def test_a_long_story_is_cut_into_its_sentences() -> None:
+    assert sentences(STORY) == [
+        "Le technicien devait passer mardi pour réparer, personne n'est venu.",
+        "Depuis dimanche nous n'avons plus du tout internet ni le téléphone fixe à la maison.",
+        "Et le service client me raccroche au nez à chaque appel.",
+    ]
+    assert sentences("plus de réseau depuis hier. Merci.") == []  # short: read whole
+
+
+def ranking(**scores: float) -> list[dict]:
+    return [{"name": f"report_{k}", "confidence": v} for k, v in scores.items()]
+
+
+def test_the_complaint_most_sentences_make_wins_and_the_others_are_noted() -> None:
+    whole = [("report_fibre_connection", 0.45), ("report_outage", 0.40),
+             ("report_customer_service", 0.15)]
+    parts = [{"intent_ranking": ranking(fibre_connection=0.6, outage=0.4)},
+             {"intent_ranking": ranking(outage=0.95, slow_speed=0.05)},
+             {"intent_ranking": ranking(customer_service=0.9, outage=0.1)}]
+    mixed, noted = mix_ranking(whole, parts, weight=0.5)
+    assert mixed[0][0] == "report_outage"
+    assert sum(c for _, c in mixed) == pytest.approx(1.0)  # the report mass is kept
+    assert noted == ("outage", "customer_service")
+    # With no weight on the sentences the whole message decides.
+    assert mix_ranking(whole, parts, weight=0.0)[0][0][0] == "report_fibre_connection"
+
+
+def test_other_complaints_are_kept_beside_the_category(interpreter: Interpreter) -> None:
+    parts = [{"intent_ranking": ranking(fibre_connection=0.6, outage=0.4)},
+             {"intent_ranking": ranking(outage=0.95, slow_speed=0.05)},
+             {"intent_ranking": ranking(customer_service=0.9, outage=0.1)}]
+    result = interpreter.interpret(STORY, raw("report_outage", 0.9, parts=parts))
+    assert result.category == "outage"
+    # The sentence about customer service is noted, not taken for the whole; the one
+    # about the technician is too unsure to note.
+    assert result.other_categories == ("customer_service",)
+
+
+# -- the dialogue ----------------------------------------------------------------------
+def test_a_portability_alert_keeps_and_shows_the_operator_left() -> None:
+    import asyncio
+
+    from advice_content.library import AdviceLibrary
+    from dialogues.engine import DialogueEngine
+    from dialogues.events import ChoiceEvent, TextEvent
+    from dialogues.state import DialogueState
+    from nlu.interpret import ParseResult
+    from nlu.taxonomy import Taxonomy
+
+    text = "je passe de SFR à Free et mon numéro n'a pas suivi, je suis à Lyon"
+    parse = ParseResult(text=text, intent="report", confidence=0.95, is_report=True,
+                        category="number_portability", sector="mobile", operator="free",
+                        operator_text="Free", location="Lyon", category_confidence=0.9,
+                        category_candidates=(("number_portability", 0.9),),
+                        previous_operator="sfr",
+                        operator_roles=(("sfr", "former"), ("free", "current")))
+
+    class Nlu:
+        async def parse(self, t: str) -> ParseResult:
+            return parse if t == text else ParseResult(text=t, intent="deny",
+                                                       confidence=0.9, is_report=False)
+
+    taxonomy = Taxonomy.load()
+    engine = DialogueEngine(Nlu(), AdviceLibrary.load(taxonomy), taxonomy)
+
+    async def play() -> tuple[list[str], dict]:
+        state, shown = DialogueState(), []
+        turn = await engine.handle(state, TextEvent(text))
+        for _ in range(8):
+            shown += [r.text for r in turn.replies]
+            if turn.alert is not None:
+                return shown, turn.alert
+            if turn.state.expecting == "confirmation":
+                event = ChoiceEvent("confirm:send")
+            else:  # press the first button offered (« non » for customer service…)
+                event = ChoiceEvent(turn.replies[-1].choices[0].value)
+            turn = await engine.handle(turn.state, event)
+        raise AssertionError(shown)
+
+    shown, alert = asyncio.run(play())
+    summary = next(t for t in shown if "Voici votre signalement" in t).replace("\xa0", " ")
+    assert "• Opérateur : Free\n• Opérateur quitté : SFR\n" in summary
+    assert (alert["operator"], alert["previous_operator"]) == ("free", "sfr")
