@@ -42,7 +42,7 @@ CANDIDATES = 3
 ENTITY_THRESHOLD = 0.5
 
 OFF_TOPIC_INTENTS = frozenset({"out_of_scope", "chitchat", "consumer_dispute"})
-OFF_TOPIC_REPORT_MASS = 0.15
+OFF_TOPIC_REPORT_MASS = 0.3
 # Commands ("annuler", "stop", "aide") inside a longer message that the model also reads as
 # a report, or that names an operator, are part of a report.
 COMMAND_INTENTS = frozenset({"cancel", "restart", "help", "deny"})
@@ -478,7 +478,11 @@ class Interpreter:
                         previous = previous_operator(named, operator)
             else:
                 operator_text = self._unknown_operator(text, spans)
-        technology = self.find_technology(text)
+        # What is said of the operators not at fault is not the complaint's: « j'étais
+        # chez SFR avec l'ADSL, chez Free la fibre coupe » is about fibre.
+        aside = set_aside(text, named)
+        technology = self.find_technology(aside) or (
+            None if aside != text else self.find_technology(text))
         location = self.find_location(text, spans)
         user_type = self.find_user_type(text)
         scam = False
@@ -498,7 +502,7 @@ class Interpreter:
         ) == "mobile":
             category = _MOBILE_EQUIVALENT[category]
         # The clauses about operators not at fault say nothing of the complaint's sector.
-        sector = self.resolve_sector(set_aside(text, named), category, operator, technology)
+        sector = self.resolve_sector(aside, category, operator, technology)
         if (is_report and operator is None and operator_text is None and not operators
                 and self._is_about_mail(text, category, sector)):
             operator, sector = "la_poste", "postal"

@@ -150,6 +150,21 @@ class Places:
                 starts.setdefault(first, []).append(commune)
         self._aliases = {first: found for first, found in starts.items()
                          if len(found) == 1 and first not in self._by_name}
+        # « Clermont » for Clermont-Ferrand rather than Clermont (Oise), « Aix » for
+        # Aix-en-Provence: a city of 30,000 people or more, three times the size of any
+        # other commune whose name starts with the same word, and ten times the size of a
+        # commune bearing that word alone.
+        for first, found in starts.items():
+            ranked = sorted(found, key=lambda c: -c.population)
+            big = ranked[0]
+            if big.population < 30_000 or (len(ranked) > 1
+                                           and big.population < 3 * ranked[1].population):
+                continue
+            same = self._by_name.get(first)
+            if not same:
+                self._aliases[first] = [big]
+            elif big.population >= 10 * same[0].population:
+                self._by_name[first] = [big, *same]
         self._by_prefix: dict[str, list[str]] | None = None  # built on first typo
         self._departments: dict[str, str] = {}
         if DEPARTMENTS_PATH.exists():
@@ -305,8 +320,10 @@ class Places:
                 # region's name is a commune last.
                 opening = i == 0 or bool(re.search(
                     r"[.!?…]\s*$", text[:_offset(text, words, i)]))
+                # « la ligne coupée c'est celle de ma mère à Riom »: even where lower-case
+                # names count, a capitalised one comes first.
                 ranked.append(((negated, not said, not located, not (capital or answer),
-                                name in _REGIONS, capital and opening and not answer, -n, i),
+                                not capital, name in _REGIONS, capital and opening and not answer, -n, i),
                                i, commune.label(postcode)))
         if not ranked and answer:
             ranked = self._near_misses(words, departments)

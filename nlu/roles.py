@@ -133,13 +133,34 @@ _CURRENT_BEFORE = re.compile(
     r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$")
 
 
+# « c'est Bouygues le problème », « c'est SFR qui coupe », « la faute à Orange »: blamed
+# in so many words, whatever else the message says of it.
+_BLAME_BEFORE = re.compile(r"(?:c.?est|it.?s|la faute (?:a|de)|faute a|blame)\s+(?:bien\s+|donc\s+)?$")
+_BLAME_AFTER = re.compile(r"^\s*(?:le (?:probleme|souci|responsable|fautif|coupable)|"
+                          r"qui (?:coupe|bloque|refuse|preleve|facture|ne)|the problem|to blame)")
+# A sentence that only praises (« tout s'est très bien passé côté RED », « Colissimo,
+# Chronopost, même UPS trouvent la maison ») clears the operators it names…
+_PRAISE = re.compile(
+    r"\b(?:jamais (?:eu )?(?:de |un |le moindre )?(?:souci|probleme|pb)|aucun (?:souci|probleme|pb)"
+    r"|(?:tout|ca|ils?|elles?) (?:s.?est |se sont )?(?:tres |super |parfaitement )?bien passee?s?"
+    r"|(?:tout |ca )?(?:arrive|arrivent|marche|marchent|fonctionne|fonctionnent|capte|captent"
+    r"|passe|passent) (?:tres |super |toujours |parfaitement )?bien|trouvent (?:la|ma|notre) "
+    r"(?:maison|adresse)|nickel|impeccable|rien a dire|never had (?:a|any) (?:problem|issue)"
+    r"|works? (?:fine|perfectly|great))\b")
+# …unless it also complains.
+_COMPLAINT = re.compile(r"\b(?:ne|n|pas|plus|rien|aucune?|zero|coupe\w*|panne|perd\w*|bloque\w*|"
+                        r"preleve\w*|factur\w*|rame\w*|lent\w*|nul\w*|galer\w*|catastroph\w*|"
+                        r"horrible|honte|not|no|never|nothing|lost|cut|slow|down)\b")
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?\n]+|$)")
+
+
 @dataclass(frozen=True)
 class NamedOperator:
     """An operator named in a message, with its relation to the complaint."""
 
     match: Match
     role: str
-    by: str  # "cue", "model" or "default"
+    by: str  # "blame", "praise", "cue", "model" or "default"
 
     @property
     def value(self) -> str:
@@ -191,9 +212,18 @@ def assign_roles(text: str, matches: Sequence[Match],
     if len(matches) == 0:
         return []
     folded = fold(text)
+    several = len({x.value for x in matches}) > 1
+    praised = _praised_sentences(folded) if several else []
     named = []
     for m in matches:
-        cue = _cue(folded, m, several=len({x.value for x in matches}) > 1)
+        if _BLAME_BEFORE.search(folded[max(0, m.start - 20):m.start]) and \
+                _BLAME_AFTER.match(folded[m.end:m.end + 40]):
+            named.append(NamedOperator(m, CURRENT, "blame"))
+            continue
+        if any(start <= m.start < end for start, end in praised):
+            named.append(NamedOperator(m, OTHER, "praise"))
+            continue
+        cue = _cue(folded, m, several)
         if cue is not None:
             named.append(NamedOperator(m, cue, "cue"))
             continue
@@ -202,14 +232,29 @@ def assign_roles(text: str, matches: Sequence[Match],
     return named
 
 
+def _praised_sentences(folded: str) -> list[tuple[int, int]]:
+    """Where the sentences that praise and do not complain are."""
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(folded)
+            if _PRAISE.search(m.group(0))
+            and not _COMPLAINT.search(_PRAISE.sub(" ", m.group(0)))]
+
+
 def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOperator | None:
     """The operator complained about: the first current one. With none, the one left is
     at fault when the complaint is about the relation itself (billed or held after
     leaving, a number not released); otherwise nobody (the dialogue asks)."""
     if not named:
         return None
-    # An operator named twice, once as the complaint: the complaint wins.
+    blamed = [n for n in named if n.by == "blame"]
+    if blamed:
+        return blamed[0]
+    # An operator named twice, once as the complaint: the complaint wins, unless another
+    # sentence praises it (« je suis partie chez RED… tout s'est bien passé côté RED »).
+    praised = {n.value for n in named if n.by == "praise"}
     current = [n for n in named if n.role == CURRENT]
+    for n in current:
+        if n.value not in praised:
+            return n
     if current:
         return current[0]
     if category in ("billing", "contract", "customer_service", "number_portability"):
@@ -230,9 +275,15 @@ def set_aside(text: str, named: Sequence[NamedOperator]) -> str:
         start = max(0, n.match.start - _WINDOW)
         for end in _CLAUSE_END.finditer(folded, start, n.match.start):
             start = end.end()
-        for i in range(start, n.match.end):
+        # …up to the end of its clause: « j'étais chez SFR avec l'ADSL, » is all aside.
+        stop = _CLAUSE_OR_COMMA.search(folded, n.match.end)
+        end = stop.start() if stop else len(text)
+        for i in range(start, end):
             chars[i] = " "
     return "".join(chars)
+
+
+_CLAUSE_OR_COMMA = re.compile(r"[,.!?;:\n()]|\bmais\b|\bbut\b|\bet (?:moi|la|depuis)\b")
 
 
 def previous_operator(named: Sequence[NamedOperator], operator: str | None) -> str | None:

@@ -97,3 +97,22 @@ def test_nearest_agrees_with_a_scan_of_every_commune() -> None:
         near = min(communes, key=lambda c: _km(lat, lon, c.latitude, c.longitude))
         expected = near.label() if _km(lat, lon, near.latitude, near.longitude) <= 15 else None
         assert PLACES.nearest(lat, lon) == expected
+
+
+@pytest.mark.parametrize(("text", "answer", "expected"), [
+    # People say « Clermont » for Clermont-Ferrand, « Charleville » for Charleville-Mézières.
+    ("Clermont", True, "Clermont-Ferrand (63)"),
+    ("en 5G à Clermont (vers la place de Jaude) ça rame", False, "Clermont-Ferrand (63)"),
+    ("Charleville", True, "Charleville-Mézières (08000)"),
+    # …but a commune that bears the name alone and is not dwarfed keeps it.
+    ("Bourg", True, "Bourg (33710)"),
+])
+def test_the_city_people_mean_by_a_short_name(text: str, answer: bool, expected: str) -> None:
+    assert PLACES.read(text, answer=answer) == expected
+
+
+def test_a_capitalised_commune_comes_before_a_lower_case_word() -> None:
+    # « la ligne » is also Ligné (44): where lower-case names count, Riom still wins.
+    text = ("Pardon je me suis mal expliqué : la ligne coupée c'est celle de ma mère, chez "
+            "elle à Riom. Moi j'habite Clermont mais ma ligne marche très bien.")
+    assert PLACES.read(text, answer=True) == "Riom (63200)"

@@ -194,3 +194,28 @@ def test_a_portability_alert_keeps_and_shows_the_operator_left() -> None:
     summary = next(t for t in shown if "Voici votre signalement" in t).replace("\xa0", " ")
     assert "• Opérateur : Free\n• Opérateur quitté : SFR\n" in summary
     assert (alert["operator"], alert["previous_operator"]) == ("free", "sfr")
+
+
+@pytest.mark.parametrize(("text", "category", "operator"), [
+    # Praise clears the operators of a sentence; the complaint is elsewhere.
+    ("d'habitude tout arrive bien, Colissimo, Chronopost, même UPS trouvent la maison. "
+     "Mais DPD, c'est la troisième fois qu'on me laisse un avis de passage",
+     "parcel_delivery", "dpd"),
+    ("j'étais chez Bouygues pour mon portable. En avril je suis partie chez RED by SFR, tout "
+     "s'est très bien passé côté RED. Mais Bouygues continue de me prélever 24,99 euros",
+     "billing", "bouygues"),
+    # Blamed in so many words.
+    ("Free me dit que c'est Orange qui gère la ligne, mais c'est bien Free le problème, "
+     "la box coupe tous les soirs", "outage", "free"),
+])
+def test_praise_and_blame(interpreter: Interpreter, text: str, category: str,
+                          operator: str) -> None:
+    assert interpreter.interpret(text, raw(f"report_{category}")).operator == operator
+
+
+def test_the_technology_of_the_operator_left_is_not_the_complaints(
+        interpreter: Interpreter) -> None:
+    result = interpreter.interpret(
+        "Pendant 12 ans j'étais chez SFR avec l'ADSL, jamais un souci. En mars je suis passé "
+        "chez Free et depuis le 2 mai plus d'internet du tout", raw("report_outage"))
+    assert (result.operator, result.technology, result.sector) == ("free", None, "fixed")
