@@ -180,11 +180,23 @@ _SET_ASIDE_WORDS = re.compile(
 _NEGATED_VERB_BEFORE = re.compile(r"\bn(?:e\s+|\W)(?!est\b|etait\b|sont\b)\w+\s*$")
 
 
+# « oubliez la commune », « la Bbox du magasin va très bien »: put aside as well.
+_PUT_ASIDE = re.compile(
+    r"\b(?:oubliez|oublie|oublier|forget)\W+(?:(?:le|la|les|l|mon|ma|mes|the|my)\W+)?[\w-]+"
+    r"|\b(?:le|la|les|l|mon|ma|mes|the|my)\W+[\w-]+(?:\W+(?!va\b|vont\b)[\w-]+){0,3}\W+"
+    r"(?:va|vont|marche|marchent|fonctionne|fonctionnent|is|are|works?)\W+"
+    r"(?:(?:tres|super|parfaitement|tout a fait|tres tres|really|perfectly)\W+)?"
+    r"(?:bien|fine|ok|nickel)\b")
+
+
 def _without_set_aside(folded: str) -> str:
-    return _SET_ASIDE_WORDS.sub(
+    kept = _SET_ASIDE_WORDS.sub(
         lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[:m.start()]) else " ",
         folded)
+    return _PUT_ASIDE.sub(lambda m: " " * len(m.group(0)), kept)
 
+
+_FROM_PLACE = re.compile(r"\b(?:depuis|from)\s+[A-ZÀ-Ý][\w'’-]*")
 
 # A problem offered instead of one set aside when the model is unsure: likely enough.
 _PROBLEM_OFFERED = 0.1
@@ -453,13 +465,16 @@ class DialogueEngine:
         # Operators' names are no places, even when a town bears one (Orange): only a
         # postcode or a département next to it makes it the town.
         cleaned = self._brands.sub(" ", text.replace(p.operator_text or "\0", " "))
+        # « ma fille gère le forfait depuis Paris »: where someone is, not the place.
+        cleaned = _FROM_PLACE.sub(" ", cleaned)
         if current and fold(current.split(" (")[0]) in fold(text):
             answering = True  # « c'est pas strasbourg c'est schiltigheim »: about the place
         found = [label for _, label in self.places.read_all(cleaned, answer=answering)
                  if label != current]
         if found:
             return found[0]
-        if p.location:
+        if p.location and not re.search(
+                rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE):
             # The model's place ("a plouha" in a sentence), with the postcodes around it.
             pinned = " ".join([p.location, *_POSTCODES.findall(text)])
             named = self.places.read(pinned, answer=True)
@@ -469,7 +484,8 @@ class DialogueEngine:
         found_code = self.places.read_postcode(cleaned)
         if found_code and found_code != current and (answering or p.location):
             return found_code
-        if not p.location or (current and fold(p.location) in fold(current)):
+        if not p.location or (current and fold(p.location) in fold(current)) or re.search(
+                rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE):
             return None
         return p.location[:120]
 
@@ -661,6 +677,13 @@ class DialogueEngine:
             given["category"] = problem
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
+        if named and not any(n in given and not self.slots[n].same(draft, given[n])
+                             for n in self.slots.all_named_in(text)) and any(
+                k not in ("category",) and not self.slots[k].same(draft, v)
+                for k, v in given.items()):
+            # « c'est la facture du forfait portable pro »: « pro » names no field to
+            # change here; what the sentence states that differs does.
+            named = None
         if named:
             # "non, le lieu c'est Lyon": only the fields named change (« la médiathèque
             # est à la commune, c'est la mairie du Tampon qui signale »: place and who).
@@ -673,7 +696,8 @@ class DialogueEngine:
             new = {k: v for k, v in given.items() if not self.slots[k].same(draft, v)}
             changes = {k: v for k, v in new.items() if k not in ("category", "sector")}
             for fallback in ("sector", "category"):
-                if not changes and not late_answers and fallback in new:
+                if not changes and not late_answers and fallback in new and (
+                        fallback != "sector" or self._sector_fits(draft, new["sector"])):
                     changes = {fallback: new[fallback]}
             if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
                     and not problem and p.intent != "deny" and not _confirms(m)):
@@ -721,6 +745,12 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _sector_fits(self, draft: Draft, sector: object) -> bool:
+        """Whether a sector read in a sentence at the summary fits the operator noted
+        (« j'ai retrouvé le courrier » of SFR's is no postal problem)."""
+        operator = self.taxonomy.operators.get(draft.operator or "")
+        return operator is None or sector in operator.sectors
 
     def _problems_instead(self, draft: Draft, p: ParseResult,
                           kept: ParseResult | None) -> tuple[str | None, list[str]]:

@@ -77,6 +77,13 @@ def every_reading(table: tuple[tuple[str, str], ...], folded: str) -> list[str]:
     return list(dict.fromkeys(value for _, value in found))
 
 
+# « c'est un problème personnel » says who is writing, not that the problem is wrong.
+_NOT_NAMING = re.compile(r"\b(?:un |mon |notre )?probleme (?:personnel|perso|prive|professionnel"
+                         r"|pro)\b|\b(?:pour|oubliez|oublie|oublier) la commune\b"
+                         r"|\b(?:numero|telephone|tel|standard|cote|pres|devant|derriere|"
+                         r"place|rue|ecole) de la mairie\b")
+
+
 @dataclass(frozen=True)
 class Question:
     """A message key, its buttons and the values its text needs."""
@@ -877,6 +884,10 @@ _CONTACTED_ANSWERS = (
 )
 # A message that says customer service was already tried: "j'ai déjà appelé le service
 # client", "le 3900 ne répond jamais", "I called support twice".
+_CONTACTED_OFTEN = re.compile(
+    r"\b(?:deja|already) (?:appele|appelee|contacte|contactee|relance|ecrit a|called|contacted)\b"
+    r"|\b(?:appele|appelee|contacte|contactee|relance|called|contacted|rang|phoned)(?:\W+\w+){0,2}?"
+    r"\W+(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|two|three|\d+) (?:fois|times)\b")
 _CONTACTED_FACT = re.compile(
     r"\b(?:appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
     r"called|contacted|rang|phoned|emailed|wrote to)\b(?:\W+\w+){0,4}?\W+(?:le |au |the |)"
@@ -975,8 +986,12 @@ class ContactedSlot(Slot):
     words = r"service client|customer service"
 
     def stated(self, m: Message) -> Any:
-        # "j'ai déjà appelé trois fois le service client": nothing to ask about it later.
-        return "yes" if _CONTACTED_FACT.search(fold(m.text)) else None
+        # "j'ai déjà appelé trois fois le service client", « on a déjà appelé SFR plusieurs
+        # fois », « je n'ai pas encore contacté Orange »: nothing to ask about it later.
+        folded = fold(m.text)
+        if _CONTACTED_FACT.search(folded) or _CONTACTED_OFTEN.search(folded):
+            return "yes"
+        return "no" if _NEVER_CONTACTED.search(folded) else None
 
     def read(self, d: Draft, m: Message) -> bool:
         # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
@@ -1042,8 +1057,14 @@ _USER_TYPE_WORDS = (
 )
 # The same, as whole words anywhere in a sentence (« excusez-moi », « depuis 3 mois » and
 # « ma fille » say nothing about who reports).
+# « le numéro de la mairie », « dans ma commune » name no one who reports.
 _USER_TYPE_MENTIONS = tuple((value, rf"\b(?:{pattern})") for value, pattern in (
-    *_USER_TYPE_WORDS[:2],
+    ("local_authority", r"collectivit|(?:pour|c.est|de la part de|au nom de|nous sommes|chez|"
+                        r"je suis|je travaille (?:a|pour)|mais|plutot) (?:a |de )?(?:la |notre )?"
+                        r"commune\b|(?<!\bde )(?<!\bdu )(?<!\bde la )(?<!\bde notre )(?:la |notre |ma )?mairie\b|"
+                        r"maire\b|"
+                        r"authority|council|municipal"),
+    _USER_TYPE_WORDS[1],
     ("individual", r"particulier|individuel|perso(?:nnel|nal|nnelle)?\b|private"),
 ))
 
@@ -1167,4 +1188,4 @@ class Slots:
         folded = fold(text)
         return [name for name in ("operator", "category", "sector", "location", "technology",
                                   "user_type", "contacted_customer_service", "description")
-                if re.search(rf"\b(?:{self.by_name[name].words})", folded)]
+                if re.search(rf"\b(?:{self.by_name[name].words})", _NOT_NAMING.sub(" ", folded))]

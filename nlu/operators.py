@@ -86,7 +86,7 @@ class OperatorFinder:
         self._numbers = {re.sub(r"\D", "", n): v for n, v in service_numbers.items()}
         # A number on its own, not an amount, a duration or part of a longer number.
         self._number_pattern = re.compile(
-            rf"(?<![\d,.€$])(?:{numbers})(?![\d,]|\s*(?:€|e\b|eur|euros?|h\b|min|ko|mo|go|"
+            rf"(?<![\d,.€$])(?:{numbers})(?!\d|,\d|\s*(?:€|e\b|eur|euros?|h\b|min|ko|mo|go|"
             rf"gb|mb|km|ans?\b|jours?\b|fois|%))"
         ) if numbers else None
 

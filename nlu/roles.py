@@ -151,7 +151,10 @@ _PRAISE = re.compile(
 _COMPLAINT = re.compile(r"\b(?:ne|n|pas|plus|rien|aucune?|zero|coupe\w*|panne|perd\w*|bloque\w*|"
                         r"preleve\w*|factur\w*|rame\w*|lent\w*|nul\w*|galer\w*|catastroph\w*|"
                         r"horrible|honte|not|no|never|nothing|lost|cut|slow|down)\b")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?\n]+|$)")
+# Sentences, and the parts of one that turn to another subject (« …captent nickel, moi
+# avec Bouygues rien »).
+_TURN = r"\b(?:moi|mais|par contre|alors que|tandis que|but|whereas)\b"
+_SENTENCE = re.compile(rf"(?:{_TURN})?(?:(?!{_TURN})[^.!?;\n])+(?:[.!?;\n]+|$|(?={_TURN}))")
 
 
 @dataclass(frozen=True)
@@ -264,20 +267,23 @@ def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOpera
     return None
 
 
-def set_aside(text: str, named: Sequence[NamedOperator]) -> str:
+def set_aside(text: str, named: Sequence[NamedOperator], at_fault: str | None = None) -> str:
     """`text` with the clauses about operators not at fault blanked (same length): « j'ai
-    gardé mon mobile chez Sosh » says nothing about the sector of the complaint."""
+    gardé mon mobile chez Sosh » says nothing about the sector of the complaint, nor « ma
+    box internet est chez Free » when Bouygues is the one at fault."""
     folded = fold(text)
     chars = list(text)
     for n in named:
-        if n.role == CURRENT:
-            continue
+        if n.value == at_fault or (n.role == CURRENT and at_fault is None):
+            continue  # what is said of the one at fault counts, whatever its role here
         start = max(0, n.match.start - _WINDOW)
         for end in _CLAUSE_END.finditer(folded, start, n.match.start):
             start = end.end()
         # …up to the end of its clause: « j'étais chez SFR avec l'ADSL, » is all aside.
         stop = _CLAUSE_OR_COMMA.search(folded, n.match.end)
         end = stop.start() if stop else len(text)
+        # …but not over the next operator named (« passé de SFR à Free Mobile »).
+        end = min([end, *(o.match.start for o in named if o.match.start >= n.match.end)])
         for i in range(start, end):
             chars[i] = " "
     return "".join(chars)

@@ -132,7 +132,8 @@ def _without_training_cache() -> contextlib.ExitStack:
 # believes entity examples and lookup tables are used; our PersistedCRFEntityExtractor
 # learns from both. These notices are false here.
 _FALSE_NOTICES = ("You have defined training data consisting of lookup tables",
-                  "You have defined training data consisting of entity examples")
+                  "You have defined training data consisting of entity examples",
+                  "You have defined training data with entities that have roles/groups")
 
 
 @contextlib.contextmanager

@@ -38,7 +38,8 @@ def test_parse_survives_hostile_input_and_keeps_order(trained_model: Path) -> No
     records = [json.loads(line) for line in out]  # nothing but JSON on stdout
     for record in records:
         assert list(record) == [*ParseResult.CONTRACT_KEYS, "category_candidates", "scam",
-                                "language"]
+                                "language", "operator_roles", "previous_operator",
+                                "other_categories"]
         assert ParseResult.from_json(record).to_json() == record  # what the service sends
 
     first, empty, huge, broken, emoji, injected, command, blank, english = records

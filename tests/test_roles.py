@@ -204,6 +204,12 @@ def test_a_portability_alert_keeps_and_shows_the_operator_left() -> None:
     ("j'étais chez Bouygues pour mon portable. En avril je suis partie chez RED by SFR, tout "
      "s'est très bien passé côté RED. Mais Bouygues continue de me prélever 24,99 euros",
      "billing", "bouygues"),
+    # The praise stops where the sentence turns to the person (« moi… »).
+    ("Mes voisins sont chez SFR et ils captent nickel dans le lotissement, moi avec Bouygues "
+     "je dois monter à l'étage", "coverage", "bouygues"),
+    # A service number followed by a comma still names its operator.
+    ("45 minutes d'attente au 3900, transférée 4 fois, et raccroché au nez",
+     "customer_service", "orange"),
     # Blamed in so many words.
     ("Free me dit que c'est Orange qui gère la ligne, mais c'est bien Free le problème, "
      "la box coupe tous les soirs", "outage", "free"),
@@ -219,3 +225,20 @@ def test_the_technology_of_the_operator_left_is_not_the_complaints(
         "Pendant 12 ans j'étais chez SFR avec l'ADSL, jamais un souci. En mars je suis passé "
         "chez Free et depuis le 2 mai plus d'internet du tout", raw("report_outage"))
     assert (result.operator, result.technology, result.sector) == ("free", None, "fixed")
+
+
+def test_what_is_set_aside_stops_at_the_next_operator(interpreter: Interpreter) -> None:
+    # « Free Mobile » settles the sector, even right after the operator left.
+    result = interpreter.interpret(
+        "Passé de SFR à Free Mobile avec mon RIO, j'ai perdu mon numéro",
+        raw("report_number_portability"))
+    assert (result.operator, result.sector, result.previous_operator) == ("free", "mobile", "sfr")
+
+
+def test_another_operators_line_says_nothing_of_the_sector(interpreter: Interpreter) -> None:
+    # Bouygues is at fault (billing a mobile plan after she left); Free only has her box.
+    result = interpreter.interpret(
+        "j'étais chez Bouygues pour mon portable. En avril je suis partie chez RED by SFR, "
+        "tout s'est très bien passé côté RED. Mais Bouygues continue de me prélever 24,99 "
+        "euros. Ma box internet est chez Free, rien à voir avec ça.", raw("report_billing"))
+    assert (result.operator, result.sector) == ("bouygues", "mobile")
