@@ -884,6 +884,9 @@ _CONTACTED_ANSWERS = (
 )
 # A message that says customer service was already tried: "j'ai déjà appelé le service
 # client", "le 3900 ne répond jamais", "I called support twice".
+_HEDGED = re.compile(r"\b(?:peut.?etre|je (?:ne )?sais pas|j.?sais pas|je ne sais plus|pas sure?|"
+                     r"aucune idee|je ne peux pas (?:vous )?(?:le )?dire|maybe|not sure|no idea|"
+                     r"don.?t know|can.?t tell)\b")
 _CONTACTED_OFTEN = re.compile(
     r"\b(?:deja|already) (?:appele|appelee|contacte|contactee|relance|ecrit a|called|contacted)\b"
     r"|\b(?:appele|appelee|contacte|contactee|relance|called|contacted|rang|phoned)(?:\W+\w+){0,2}?"
@@ -1013,6 +1016,8 @@ class ContactedSlot(Slot):
         if _NEVER_REACHED.search(m.folded):
             return "no"
         if _CONTACT_WORDS.search(m.folded):
+            if _HEDGED.search(m.folded):
+                return "unknown"  # « elle les a peut-être appelés, je ne sais pas »
             # « mon mari les a appelés hier, donc si », « ma fille a téléphoné à Colissimo »
             changed = _changed_mind(m.folded)
             if changed:
@@ -1059,8 +1064,9 @@ _USER_TYPE_WORDS = (
 # « ma fille » say nothing about who reports).
 # « le numéro de la mairie », « dans ma commune » name no one who reports.
 _USER_TYPE_MENTIONS = tuple((value, rf"\b(?:{pattern})") for value, pattern in (
-    ("local_authority", r"collectivit|(?:pour|c.est|de la part de|au nom de|nous sommes|chez|"
-                        r"je suis|je travaille (?:a|pour)|mais|plutot) (?:a |de )?(?:la |notre )?"
+    ("local_authority", r"collectivit|(?:(?:ecris|signale|ecrivons|signalons|appelle) pour|"
+                        r"c.est|de la part de|au nom de|nous sommes|chez|je suis|"
+                        r"je travaille (?:a|pour)|mais|plutot) (?:a |de )?(?:la |notre )?"
                         r"commune\b|(?<!\bde )(?<!\bdu )(?<!\bde la )(?<!\bde notre )(?:la |notre |ma )?mairie\b|"
                         r"maire\b|"
                         r"authority|council|municipal"),

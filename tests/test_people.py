@@ -41,12 +41,6 @@ KNOWN_GAPS: dict[str, str] = {
     "f_peter-issigeac":
         "a category correction in a sentence (« it isn't weak signal any longer, there is "
         "no service ») and a second town named as a landmark change the place instead",
-    "f_lucien-laguiole":
-        "a place correction that names the old place after the new one (« on vit à "
-        "Espalion l'hiver, mais le problème c'est à Laguiole ») keeps the first town read",
-    "f_margaret-villetoureix":
-        "« That's all correct now, thank you » after a correction is not read as a yes "
-        "(the summary is shown again, then « What would you like to change? »)",
 }
 
 
