@@ -143,6 +143,62 @@ _SHOPPING = re.compile(
     r"best (?:provider|plan|deal|offer)|cheapest (?:plan|provider|offer|deal))"
 )
 
+# Posts that are no report whatever telecom words they hold (issue 19, item 3; found on the
+# real-style calibration sets c and e): an ad, a job offer, praise or thanks, a how-to
+# question, news, a joke — as long as nothing in them complains.
+_GREETING = r"^\W*(?:(?:bonjour|bonsoir|salut|hello|coucou|hi)(?: a tous| tout le monde| all)?\W+)?"
+# (intent, pattern, which words of complaint make it a report after all: True for any,
+# "strong" for plain ones only)
+_GENRES = (
+    ("out_of_scope", re.compile(
+        _GREETING + r"(?:vends|vend|a vendre|je vends|vente|donne|a donner|recherche emploi|"
+        r"cherche (?:un )?(?:emploi|job|poste|stage|alternance))\b|\b(?:recrute|recrutons|"
+        r"on recrute|offre d.emploi|postulez|envoyez (?:votre|vos) cv|h/f|cdi|cdd|"
+        r"hiring|we.?re hiring|job offer)\b"), "strong"),
+    ("out_of_scope", re.compile(
+        _GREETING + r"(?:un (?:grand |immense |gros )?bravo|bravo (?:a|au|aux)|(?:je (?:voulais|"
+        r"voudrais|tiens a) (?:dire |adresser )?(?:un (?:grand )?)?)?merci (?:beaucoup )?(?:a|au|aux)"
+        r" (?:(?:toute|tout|la|le|l.|les|cette|ce|mon|ma|notre)\s*)*(?:equipe|technicien|"
+        r"technicienne|vendeu|conseill|livreu|facteur|factrice|boutique|agence|personnel)|"
+        r"avis 5/5|5/5|5 etoiles|shout ?out|kudos|big thanks|huge thanks)"), True),
+    ("out_of_scope", re.compile(
+        r"^\W*(?:comment (?:on |je |faire |fait-on |peut-on |puis-je )|qq1 sait|quelqu.un sait|"
+        r"savez-vous (?:si|comment)|est-ce que quelqu.un sait|how (?:do|can) (?:i|you|we) |"
+        r"does anyone know)[^?]*\?[^?]{0,40}$"), True),
+    ("out_of_scope", re.compile(
+        r"\b(?:d.apres|selon|vu (?:dans|sur)|lu dans|lu sur|according to)\s+(?:bfm|univers "
+        r"freebox|le parisien|ouest-france|ouest france|la montagne|le monde|le figaro|les echos|"
+        r"20 minutes|france ?info|franceinfo|la depeche|le progres|sud ouest|l.article|la presse|"
+        r"les news|the news)"), True),
+    ("chitchat", re.compile(
+        r"\bpourquoi [^?]{3,80}\? ?parce qu|\bblague du jour"), "strong"),
+)
+# What makes a post with those marks a report after all (« bravo SFR, 3 jours sans
+# internet », « comment on fait quand la box ne marche plus ? »).
+_COMPLAINS = re.compile(
+    r"\b(?:pas|plus|rien|jamais|aucune?|sans|toujours pas|coupe\w*|panne\w*|bloque\w*|perdu\w*|"
+    r"factur\w*|preleve\w*|impossible|attend\w*|injoignable|probleme\w*|souci\w*|galere\w*|"
+    r"nul|nulle|honte|scandal\w*|arnaqu\w*|inadmissible|marre|ras le bol|rame\w*|lent\w*|"
+    r"not|no|never|nothing|still|broken|slow|lost|worst|useless|can.?t|won.?t|doesn.?t|"
+    r"didn.?t)\b|\bn['’ ](?:a|ai|ont|est|y a)\b|\bne\b")
+
+
+# In an ad or a joke, only plain words of complaint count (« facture fournie » is none).
+_COMPLAINS_PLAINLY = re.compile(
+    r"\b(?:panne|coupe\w*|ne (?:marche|fonctionne|capte)|plus de (?:reseau|internet|connexion|"
+    r"tonalite)|toujours pas|jamais (?:recu|livre|venu|arrive)|rembours\w*|arnaqu\w*|scandal\w*|"
+    r"inadmissible|honte)\b")
+
+
+def _not_a_report(folded: str) -> str | None:
+    """The intent of a post that only looks like a report (an ad, praise, a how-to…)."""
+    for intent, pattern, unless in _GENRES:
+        complains = _COMPLAINS_PLAINLY if unless == "strong" else _COMPLAINS
+        if pattern.search(folded) and not complains.search(folded):
+            return intent
+    return None
+
+
 # Where an English homograph ("free", "orange", "red") is the provider.
 _PROVIDER_BEFORE = re.compile(
     r"\b(?:with|from|at|by|to|called|contacted|customer of|client of|switched to|moved to|"
@@ -436,6 +492,8 @@ class Interpreter:
         rule = None
         if _SHOPPING.search(fold(text)):
             rule = "out_of_scope"
+        elif is_report and (genre := _not_a_report(fold(text))):
+            rule = genre  # an ad, a job offer, praise, a how-to question, news, a joke
         elif is_report and known is None and self._other_companies.find(text):
             rule = "consumer_dispute"
         if rule:
@@ -472,12 +530,18 @@ class Interpreter:
         if intent not in NO_FIELDS_INTENTS:
             operators = self.find_operators(text, language)
             named = self.named_operators(text, spans, language)
+            # The one complained about; none when every one named is someone else's, left
+            # or to come (« je pars chez Free, ici rien ne capte »).
+            chosen = at_fault(named, category or next(iter(candidates), (None,))[0])
+            if operators and chosen is not None and (chosen.by == "blame" or (
+                    chosen.value not in operators and all(
+                        n.role != CURRENT for n in named if n.value in operators))):
+                # « Orange et SFR m'ont dit non… Free a annulé », « alors que SFR et
+                # Bouygues la proposent »: the group named is not the one at fault.
+                operators = ()
             if operators:
                 pass  # several: no single operator, no text as written
             elif named:
-                # The one complained about; none when every one named is someone
-                # else's, left or to come (« je pars chez Free, ici rien ne capte »).
-                chosen = at_fault(named, category or next(iter(candidates), (None,))[0])
                 if chosen is not None:
                     operator, operator_text = chosen.value, chosen.match.surface
                     if category == "number_portability":

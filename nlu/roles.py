@@ -47,6 +47,14 @@ _BEFORE = {
         r"(?:left|quit|cancelled|canceled) (?:my (?:\w+ )?(?:with|at) )?",
         r"(?:my )?(?:old|former|previous) (?:provider|carrier|operator|isp|contract)"
         r"(?: (?:with|at|was))?",
+        # « Résilié SFR, passé chez Free », « quitté Orange en mars »
+        r"(?:^|[.!?:]\s*)(?:resilie|resiliee|quitte|quittee)(?: chez)?",
+        # « ancien client Bouygues », « apres 12 ans chez Orange », « passage de Bouygues a »
+        r"(?:ancien(?:ne)?s?|ex)[- ]?(?:client|abonne)e?s?(?: (?:de|chez|d'))?",
+        r"apres (?:\d+|\w+) (?:ans|annees|mois|semaines) (?:chez|avec)",
+        r"(?:passage|migration|transfert|portabilite|depart|changement) (?:de (?:mon numero )?)?"
+        r"(?:de chez|de|d')",
+        r"(?:ditched|dropped|swapped|traded|after (?:\d+|\w+) years (?:with|at|on))",
     ),
     NEW: (
         r"(?:je|j|on|nous|jvais) ?(?:vais|va|allons|compte|comptons|pense|pensons|veux|voulons|"
@@ -58,6 +66,8 @@ _BEFORE = {
         r"(?:je|on) (?:partirai|passerai|irai|prendrai|partira|passera|ira)(?: \w+)? "
         r"(?:chez|vers|a)",
         r"(?:bientot|prochainement|direction|cap sur)(?: (?:chez|a))?",
+        r"(?:hesite|hesites|hesitons|songe|pense|envisage|reflechis) (?:a|de) (?:partir|aller|passer|"
+        r"prendre|migrer)(?: \w+)? (?:chez|a|vers)",
         r"(?:resilie|resilier|resiliation) (?:\w+ ){0,3}(?:pour (?:aller |passer )?)(?:chez|a)",
         r"(?:going|moving|switching|will switch|will move|gonna switch|gonna move|"
         r"about to switch|about to move|planning to (?:switch|move|go)) (?:over )?to",
@@ -80,6 +90,7 @@ _BEFORE = {
         r"(?:deuxieme ligne|2e ligne|autre ligne|autre forfait|ligne pro|ligne perso)"
         r" (?:(?:est|sont|c.?est|reste|aussi) )*(?:chez|avec|sur|a)",
         r"(?:worse|better|slower|faster|cheaper|dearer|more expensive) than",
+        r"(?:hesite|hesitais|hesitait|hesite) (?:\w+ )?(?:avec|entre)",
         r"(?:unlike|compared (?:to|with)|like with|same as|whereas|while)",
         r"(?:neighbou?rs?|wife|husband|son|daughter|mum|mom|dad|friends?|colleagues?|partner|"
         r"flatmates?|family)(?: (?:who (?:are|is|has|have)|are|is|has|have|all))* "
@@ -136,8 +147,20 @@ _CURRENT_BEFORE = re.compile(
 # « c'est Bouygues le problème », « c'est SFR qui coupe », « la faute à Orange »: blamed
 # in so many words, whatever else the message says of it.
 _BLAME_BEFORE = re.compile(r"(?:c.?est|it.?s|la faute (?:a|de)|faute a|blame)\s+(?:bien\s+|donc\s+)?$")
-_BLAME_AFTER = re.compile(r"^\s*(?:le (?:probleme|souci|responsable|fautif|coupable)|"
-                          r"qui (?:coupe|bloque|refuse|preleve|facture|ne)|the problem|to blame)")
+_BLAME_AFTER = re.compile(r"^\s*(?:et\s+)?(?:c.est\s+(?:eux|lui|elle)\s+)?(?:le (?:probleme|souci|"
+                          r"responsable|fautif|coupable)|qui (?:coupe|bloque|refuse|preleve|"
+                          r"facture|ne|m.a|me)|the problem|to blame)")
+# « SFR me réclame 180 € », « Orange, mon ancien opérateur, m'envoie une facture », « Free a
+# annulé », « Bouygues est de loin le pire »: named as the one doing what the person
+# complains of.
+_DOES_WRONG = re.compile(
+    r"^\s*(?:,[^,.]{0,40},\s*)?(?:(?:m.a|nous a|m.ont|nous ont)\s+(?:\w+\s+){0,2}?(?:facture|preleve|"
+    r"reclame|debite|coupe|annule|raccroche|colle|attribue|resilie|bloque|refuse|envoye|perdu|"
+    r"fait le coup|fait ce coup)|(?:me|nous)\s+(?:facture|preleve|reclame|debite|harcele|relance|"
+    r"bloque|fait subir|envoie (?:une |des )?(?:\W?facture|relance)|reclament|prelevent|facturent)|m.envoie (?:une |des )?(?:\W?facture|relance)|"
+    r"continue(?:nt)? (?:de|a) (?:me|nous)|refuse(?:nt)? (?:de|que)|(?:a|ont) (?:annule|coupe|perdu|"
+    r"resilie|bloque)|(?:est|c.est) (?:de loin |vraiment |clairement )?(?:le|la) pire|"
+    r"(?:charged|billed|keeps charging|refuses|cancelled|canceled|cut off|is the worst))")
 # A sentence that only praises (« tout s'est très bien passé côté RED », « Colissimo,
 # Chronopost, même UPS trouvent la maison ») clears the operators it names…
 _PRAISE = re.compile(
@@ -146,15 +169,25 @@ _PRAISE = re.compile(
     r"|(?:tout |ca )?(?:arrive|arrivent|marche|marchent|fonctionne|fonctionnent|capte|captent"
     r"|passe|passent) (?:tres |super |toujours |parfaitement )?bien|trouvent (?:la|ma|notre) "
     r"(?:maison|adresse)|nickel|impeccable|rien a dire|never had (?:a|any) (?:problem|issue)"
-    r"|works? (?:fine|perfectly|great))\b")
+    r"|works? (?:fine|perfectly|great)|(?:a ete|est|etait|sont|ont ete) (?:tres |super |plutot |"
+    r"vraiment )?(?:correct|corrects|nickel|top|parfait|impeccable|reglo)|ca va\b"
+    r"|(?:marche|marchent|fonctionne|fonctionnent|capte|captent) (?:impeccablement|parfaitement"
+    r"|nickel|sans souci|sans probleme|a merveille))\b")
 # …unless it also complains.
 _COMPLAINT = re.compile(r"\b(?:ne|n|pas|plus|rien|aucune?|zero|coupe\w*|panne|perd\w*|bloque\w*|"
                         r"preleve\w*|factur\w*|rame\w*|lent\w*|nul\w*|galer\w*|catastroph\w*|"
                         r"horrible|honte|not|no|never|nothing|lost|cut|slow|down)\b")
 # Sentences, and the parts of one that turn to another subject (« …captent nickel, moi
 # avec Bouygues rien »).
-_TURN = r"\b(?:moi|mais|par contre|alors que|tandis que|but|whereas)\b"
+_TURN = (r"\b(?:moi|mais|par contre|alors que|tandis que|la mienne|le mien|les miens|but|"
+         r"whereas|mine)\b")
 _SENTENCE = re.compile(rf"(?:{_TURN})?(?:(?!{_TURN})[^.!?;\n])+(?:[.!?;\n]+|$|(?={_TURN}))")
+
+
+_LEFT_FOR = re.compile(r"(?:^|\W)(?:je |j.?ai |on |nous )?(?:quitte|quitter|quittant|lache|resilie|"
+                       r"swapped|switched|traded|left)\s*$")
+_FOR = re.compile(r"^\s*(?:pour|for|contre)\b")
+_LIST_GAP = re.compile(r"\s*(?:,|et|ou|ni|&|and|or|/)\s*(?:chez\s+)?")
 
 
 @dataclass(frozen=True)
@@ -219,9 +252,18 @@ def assign_roles(text: str, matches: Sequence[Match],
     praised = _praised_sentences(folded) if several else []
     named = []
     for m in matches:
-        if _BLAME_BEFORE.search(folded[max(0, m.start - 20):m.start]) and \
-                _BLAME_AFTER.match(folded[m.end:m.end + 40]):
+        after = folded[m.end:m.end + 60]
+        if (_BLAME_BEFORE.search(folded[max(0, m.start - 20):m.start])
+                and _BLAME_AFTER.match(after)) or (several and _DOES_WRONG.match(after)):
             named.append(NamedOperator(m, CURRENT, "blame"))
+            continue
+        if _LEFT_FOR.search(folded[max(0, m.start - 30):m.start]) and _FOR.match(after):
+            named.append(NamedOperator(m, FORMER, "cue"))  # « je quitte Orange pour RED »
+            continue
+        if named and named[-1].by in ("cue", "praise") and named[-1].role != CURRENT and \
+                _LIST_GAP.fullmatch(folded[named[-1].match.end:m.start]):
+            # « alors que SFR et Bouygues la proposent »: a list shares its role.
+            named.append(NamedOperator(m, named[-1].role, "cue"))
             continue
         if any(start <= m.start < end for start, end in praised):
             named.append(NamedOperator(m, OTHER, "praise"))

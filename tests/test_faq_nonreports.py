@@ -38,3 +38,47 @@ def test_a_question_without_a_problem_is_answered(text: str, answer: str) -> Non
 ])
 def test_a_question_that_describes_a_problem_is_no_faq(text: str) -> None:
     assert FAQ.answer(text) is None
+
+
+# -- posts that only look like reports (issue 19, item 3; found on the real-style
+# calibration sets), read with a model that is sure they are reports ---------------------
+def _report_raw(category: str = "billing") -> dict:
+    return {"intent": {"name": f"report_{category}", "confidence": 0.95},
+            "intent_ranking": [{"name": f"report_{category}", "confidence": 0.95},
+                               {"name": "out_of_scope", "confidence": 0.05}],
+            "entities": []}
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("Vends iPhone 13 débloqué tous opérateurs, acheté chez Bouygues, facture fournie",
+     "out_of_scope"),
+    ("Bonjour à tous, je vends une Freebox Revolution en bon état, 20€, à récupérer à Issoire",
+     "out_of_scope"),
+    ("Recrute technicien raccordement fibre H/F, secteur Vendée, CDI, interventions pour "
+     "Orange", "out_of_scope"),
+    ("Un grand bravo au technicien Orange venu ce matin à Quimperlé : ponctuel, poli",
+     "out_of_scope"),
+    ("Merci à toute l'équipe de la boutique Orange de Pau pour leur patience avec mon père",
+     "out_of_scope"),
+    ("qq1 sait si le forfait Free Mobile à 19,99 inclut l'itinérance au Maroc ? je pars en "
+     "août", "out_of_scope"),
+    ("Free augmente la Freebox Révolution de 5 € d'après Univers Freebox, moi j'ai la Delta",
+     "out_of_scope"),
+    ("Pourquoi le facteur ne joue jamais à cache-cache ? Parce qu'il passe toujours après "
+     "tout le monde 😂", "chitchat"),
+])
+def test_ads_praise_howto_news_and_jokes_are_no_reports(interpreter, text, intent) -> None:
+    result = interpreter.interpret(text, _report_raw())
+    assert (result.is_report, result.intent, result.category, result.operator) == (
+        False, intent, None, None)
+
+
+@pytest.mark.parametrize("text", [
+    "Bravo SFR, 3 jours sans internet et personne au téléphone",
+    "Merci à l'équipe Orange pour rien, toujours pas de ligne après 2 semaines",
+    "Comment on fait quand la box ne marche plus depuis lundi ?",
+    "Vends ma Livebox, de toute façon elle est en panne depuis 1 mois et Orange s'en fiche",
+    "mdr le rétablissement prévu à 18h c'était il y a deux jours, Sosh box toujours morte",
+])
+def test_the_same_posts_that_complain_stay_reports(interpreter, text) -> None:
+    assert interpreter.interpret(text, _report_raw("outage")).is_report

@@ -242,3 +242,35 @@ def test_another_operators_line_says_nothing_of_the_sector(interpreter: Interpre
         "tout s'est très bien passé côté RED. Mais Bouygues continue de me prélever 24,99 "
         "euros. Ma box internet est chez Free, rien à voir avec ça.", raw("report_billing"))
     assert (result.operator, result.sector) == ("bouygues", "mobile")
+
+
+@pytest.mark.parametrize(("text", "category", "operator"), [
+    # Found on the real-style calibration set e (a writer who never saw the training data).
+    ("Je quitte Orange pour RED, RIO donné, et ça fait 8 jours que mon numéro n'est "
+     "toujours pas transféré", "number_portability", "sfr"),
+    ("Ancien client Bouygues, désormais chez Sosh : la portabilité a échoué",
+     "number_portability", "orange"),
+    ("Quitté Orange pour Bouygues en février, Orange m'a quand même facturé mars ET avril",
+     "billing", "orange"),
+    ("résilié SFR, passé chez free, et SFR me réclame 180 € de frais de résiliation",
+     "contract", "sfr"),
+    ("Franchement j'hésite à partir chez Free vu ce que SFR me fait subir : 3 méga le soir",
+     "slow_speed", "sfr"),
+    ("Après 12 ans chez Orange j'ai craqué pour les prix de B&You. Depuis, impossible "
+     "d'envoyer un SMS", "coverage", "bouygues"),
+    ("tjrs pas de fibre chez moi a Pessac alors que SFR et Bouygues la proposent aux "
+     "voisins d'en face. Orange me dit d'attendre", "fibre_connection", "orange"),
+    ("Orange et SFR m'ont dit non, seul Free pouvait raccorder ma maison. Et Free a annulé "
+     "trois rendez-vous", "fibre_connection", "free"),
+    ("Orange, mon ancien opérateur, m'envoie une \"facture de clôture\" de 97 €, je suis "
+     "chez Free depuis mars", "billing", "orange"),
+    ("Je quitte Free pour Sosh et franchement Free a été correct jusqu'au bout. C'est Sosh "
+     "qui m'a envoyé une SIM bloquée", "number_portability", "orange"),
+    ("mon mari a une ligne SFR qui marche impeccablement à Fougères, la mienne chez Orange "
+     "affiche appels d'urgence uniquement", "coverage", "orange"),
+    ("Swapped Lebara for Lyca and mobile data is unusable in Marseille now",
+     "coverage", "lycamobile"),
+])
+def test_who_is_at_fault_in_real_style_messages(interpreter: Interpreter, text: str,
+                                                category: str, operator: str) -> None:
+    assert interpreter.interpret(text, raw(f"report_{category}")).operator == operator
