@@ -182,7 +182,8 @@ _NEGATED_VERB_BEFORE = re.compile(r"\bn(?:e\s+|\W)(?!est\b|etait\b|sont\b)\w+\s*
 
 # « oubliez la commune », « la Bbox du magasin va très bien »: put aside as well.
 _PUT_ASIDE = re.compile(
-    r"\b(?:oubliez|oublie|oublier|forget)\W+(?:(?:le|la|les|l|mon|ma|mes|the|my)\W+)?[\w-]+"
+    r"\b(?:oubliez|oublie|oublier|forget|scratch|ignore)\W+(?:(?:le|la|les|l|mon|ma|mes|the|my)\W+)?"
+    r"[\w-]+(?:\W+part)?"
     r"|\b(?:le|la|les|l|mon|ma|mes|the|my)\W+[\w-]+(?:\W+(?!va\b|vont\b)[\w-]+){0,3}\W+"
     r"(?:va|vont|marche|marchent|fonctionne|fonctionnent|is|are|works?)\W+"
     r"(?:(?:tres|super|parfaitement|tout a fait|tres tres|really|perfectly)\W+)?"
@@ -467,12 +468,16 @@ class DialogueEngine:
         cleaned = self._brands.sub(" ", text.replace(p.operator_text or "\0", " "))
         # « ma fille gère le forfait depuis Paris »: where someone is, not the place.
         cleaned = _FROM_PLACE.sub(" ", cleaned)
-        if current and fold(current.split(" (")[0]) in fold(text):
-            answering = True  # « c'est pas strasbourg c'est schiltigheim »: about the place
+        name = current.split(" (")[0] if current else ""
+        if current and fold(name) in fold(text) and name not in text:
+            # « c'est pas strasbourg c'est schiltigheim »: about the place, in lower case
+            # (one who writes « c'est bien à Chaville » writes communes with a capital).
+            answering = True
         found = [label for _, label in self.places.read_all(cleaned, answer=answering)
                  if label != current]
         if found:
-            return found[0]
+            # « c'est toujours Marseille » at « Marseille (13005) »: the same commune.
+            return current if name and found[0].split(" (")[0] == name else found[0]
         if p.location and not re.search(
                 rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE):
             # The model's place ("a plouha" in a sentence), with the postcodes around it.

@@ -424,6 +424,15 @@ class Interpreter:
             counts[m.value] += 1
         return counts
 
+    def _narrowed(self, category: str | None, operator: str | None) -> set[str]:
+        """The sectors the category and the operator leave."""
+        candidates = set(self.taxonomy.sectors)
+        for narrowed in (set(self.taxonomy.categories[category].sectors) if category else None,
+                         set(self.taxonomy.operators[operator].sectors) if operator else None):
+            if narrowed and candidates & narrowed:
+                candidates &= narrowed
+        return candidates
+
     def resolve_sector(
         self, text: str, category: str | None, operator: str | None, technology: str | None
     ) -> str | None:
@@ -437,6 +446,14 @@ class Interpreter:
             if narrowed and candidates & narrowed:
                 candidates &= narrowed
         if len(candidates) == 1:
+            technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
+            hints = self.sector_hints(text)
+            if (technology_sector in candidates and hints.get(technology_sector, 0) <= 1
+                    and any(n for s, n in hints.items() if s != technology_sector)
+                    and len(self._narrowed(category, operator)) > 1):
+                # « la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box
+                # says fixed, the 4G is the way round it; asked, not guessed.
+                return None
             return next(iter(candidates))
         hints = {s: n for s, n in self.sector_hints(text).items() if s in candidates and n}
         if hints:

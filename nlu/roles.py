@@ -96,6 +96,8 @@ _BEFORE = {
         r"flatmates?|family)(?: (?:who (?:are|is|has|have)|are|is|has|have|all))* "
         r"(?:with|on|at|using|has|have)",
         r"(?:kept|keep|still have) (?:my )?(?:\w+ )?(?:with|at|on)",
+        r"(?:mobile|portable|box|fixe|internet|ligne|forfait|tel|telephone)\W+(?:lui|elle|eux)\W+"
+        r"(?:\w+\W+){0,3}(?:chez|avec|a)",
     ),
 }
 # Cues written just after the name (folded text, matched at its start).
@@ -110,6 +112,11 @@ _AFTER = {
         r"des la fin|a la fin de mon engagement|next month|soon)",
     ),
     OTHER: (
+        r"\W*(?:c.est|ce sont|is|it.?s) (?:celui|celle|ceux|celles|la ligne|le portable|le tel)"
+        r" (?:de|d.) ?(?:mon|ma|mes|my|notre) ",
+        r"\W*(?:c.est|is|it.?s) (?:mon|ma|my) (?:coloc|colocataire|mari|femme|fils|fille|voisine?|"
+        r"pere|mere|copain|copine|frere|soeur|collegue|flatmate|husband|wife|son|daughter)\b",
+        r"\W*c.est (?:mon|ma) (?:portable|mobile|tel|telephone|forfait)\W+(?!qui)",
         r"(?: (?:eux|elles?|lui|ils|il))? ?(?:ca |ils |il )?(?:capte|captent|passe|passent|"
         r"marche|marchent|fonctionne|fonctionnent|a du reseau|ont du reseau|ont la fibre|"
         r"a la fibre|n.?ont aucun souci|n.?a aucun souci|aucun souci|aucun probleme|"
@@ -141,6 +148,8 @@ _CONTRAST = re.compile(r"(?:alors que|tandis que|pourtant|bien que|meme si|where
                        r"|even though)\s+(?:\w+\s+){0,4}(?:chez|avec|with|on)\s*$")
 _CURRENT_BEFORE = re.compile(
     r"(?:je suis|on est|nous sommes|j.?ai|i.?m|we.?re|i am)\s+(?:\w+\s+){0,2}(?:chez|avec|with|on)\s*$"
+    r"|(?:souscrit|abonnee?|engagee?|signe|pris (?:un forfait |une box |la fibre |un abonnement )?)"
+    r"\s+(?:\w+\s+)?chez\s*$"
     r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$")
 
 
@@ -149,7 +158,8 @@ _CURRENT_BEFORE = re.compile(
 _BLAME_BEFORE = re.compile(r"(?:c.?est|it.?s|la faute (?:a|de)|faute a|blame)\s+(?:bien\s+|donc\s+)?$")
 _BLAME_AFTER = re.compile(r"^\s*(?:et\s+)?(?:c.est\s+(?:eux|lui|elle)\s+)?(?:le (?:probleme|souci|"
                           r"responsable|fautif|coupable)|qui (?:coupe|bloque|refuse|preleve|"
-                          r"facture|ne|m.a|me)|the problem|to blame)")
+                          r"facture|ne|m.a|me)|qu.il (?:faut|convient d.?) ?(?:mettre|indiquer|noter"
+                          r"|inscrire)|the problem|to blame)")
 # « SFR me réclame 180 € », « Orange, mon ancien opérateur, m'envoie une facture », « Free a
 # annulé », « Bouygues est de loin le pire »: named as the one doing what the person
 # complains of.
@@ -171,6 +181,7 @@ _PRAISE = re.compile(
     r"(?:maison|adresse)|nickel|impeccable|rien a dire|never had (?:a|any) (?:problem|issue)"
     r"|works? (?:fine|perfectly|great)|(?:a ete|est|etait|sont|ont ete) (?:tres |super |plutot |"
     r"vraiment )?(?:correct|corrects|nickel|top|parfait|impeccable|reglo)|ca va\b"
+    r"|(?:est|sont|a ete|ont ete) bien (?:arrivee?s?|livree?s?|recue?s?)"
     r"|(?:marche|marchent|fonctionne|fonctionnent|capte|captent) (?:impeccablement|parfaitement"
     r"|nickel|sans souci|sans probleme|a merveille))\b")
 # …unless it also complains.
@@ -184,6 +195,14 @@ _TURN = (r"\b(?:moi|mais|par contre|alors que|tandis que|la mienne|le mien|les m
 _SENTENCE = re.compile(rf"(?:{_TURN})?(?:(?!{_TURN})[^.!?;\n])+(?:[.!?;\n]+|$|(?={_TURN}))")
 
 
+# « Ce qui m'énerve vraiment, c'est Orange », « le vrai problème c'est SFR »: the complaint
+# said outright, above whatever else is blamed along the way.
+_MAIN_BEFORE = re.compile(
+    r"(?:ce qui m.enerve|ce qui me gene|ce qui ne va pas|le (?:vrai |seul |gros |principal )?"
+    r"(?:probleme|souci)|mon (?:vrai |seul )?(?:probleme|souci)|the (?:real |main )?problem)"
+    r"(?:\s+\w+){0,2}\W+(?:c.?est|est|is|reste)\s+$")
+_CALLED = re.compile(r"(?:appels?|appele|appelee|contacte|contactee|ecrit|mails?)\W+(?:\w+\W+){0,2}"
+                     r"(?:c.etait |c.est |etaient )?(?:a|au|chez)\s*$")
 _LEFT_FOR = re.compile(r"(?:^|\W)(?:je |j.?ai |on |nous )?(?:quitte|quitter|quittant|lache|resilie|"
                        r"swapped|switched|traded|left)\s*$")
 _FOR = re.compile(r"^\s*(?:pour|for|contre)\b")
@@ -220,6 +239,10 @@ def _cue(folded: str, m: Match, several: bool) -> str | None:
     for role in (FORMER, NEW, OTHER):
         if _BEFORE_RE[role].search(before):
             return role
+    # « les appels, c'était à Free » beside another operator: the one called, not the
+    # one complained of.
+    if several and _CALLED.search(before):
+        return OTHER
     # « Orange capte » says something only beside another operator (« SFR rien, Orange
     # capte »); alone it is a sarcasm or the start of a complaint.
     for role in (FORMER, NEW, OTHER) if several else (FORMER, NEW):
@@ -253,6 +276,9 @@ def assign_roles(text: str, matches: Sequence[Match],
     named = []
     for m in matches:
         after = folded[m.end:m.end + 60]
+        if _MAIN_BEFORE.search(folded[max(0, m.start - 50):m.start]):
+            named.append(NamedOperator(m, CURRENT, "main"))
+            continue
         if (_BLAME_BEFORE.search(folded[max(0, m.start - 20):m.start])
                 and _BLAME_AFTER.match(after)) or (several and _DOES_WRONG.match(after)):
             named.append(NamedOperator(m, CURRENT, "blame"))
@@ -290,7 +316,7 @@ def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOpera
     leaving, a number not released); otherwise nobody (the dialogue asks)."""
     if not named:
         return None
-    blamed = [n for n in named if n.by == "blame"]
+    blamed = [n for n in named if n.by == "main"] or [n for n in named if n.by == "blame"]
     if blamed:
         return blamed[0]
     # An operator named twice, once as the complaint: the complaint wins, unless another

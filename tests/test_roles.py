@@ -274,3 +274,19 @@ def test_another_operators_line_says_nothing_of_the_sector(interpreter: Interpre
 def test_who_is_at_fault_in_real_style_messages(interpreter: Interpreter, text: str,
                                                 category: str, operator: str) -> None:
     assert interpreter.interpret(text, raw(f"report_{category}")).operator == operator
+
+
+@pytest.mark.parametrize(("text", "category", "operator"), [
+    # Corrections at the summary of people writer j (a dev set since it was first measured).
+    ("le portable Orange c'est celui de mon mari et lui il capte, c'est le mien qui capte "
+     "pas et moi je suis chez Free Mobile", "coverage", "free"),
+    ("mon abonnement n'est pas chez SFR mais chez Prixtel, qui emprunte le réseau de SFR. "
+     "C'est donc Prixtel qu'il convient d'indiquer.", "coverage", "prixtel"),
+    ("le Colissimo c'est l'autre commande, qui est bien arrivée ; celle qui a disparu était "
+     "livrée par Chronopost", "parcel_delivery", "chronopost"),
+    ("En fait les appels, c'était à Free pour la résiliation ; SFR, je ne les ai jamais "
+     "contactés pour cette hausse", "contract", "sfr"),
+])
+def test_the_operator_of_a_correction_sentence(interpreter: Interpreter, text: str,
+                                               category: str, operator: str) -> None:
+    assert interpreter.interpret(text, raw(f"report_{category}")).operator == operator
