@@ -437,20 +437,16 @@ class Interpreter:
         self, text: str, category: str | None, operator: str | None, technology: str | None
     ) -> str | None:
         """The sector when the message settles it, else None (the dialogue will ask)."""
-        candidates = set(self.taxonomy.sectors)
-        for narrowed in (
-            set(self.taxonomy.categories[category].sectors) if category else None,
-            set(self.taxonomy.operators[operator].sectors) if operator else None,
-            {TECHNOLOGY_SECTOR[technology]} if technology in TECHNOLOGY_SECTOR else None,
-        ):
-            if narrowed and candidates & narrowed:
-                candidates &= narrowed
+        before_technology = self._narrowed(category, operator)
+        candidates = set(before_technology)
+        technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
+        if technology_sector in candidates:
+            candidates = {technology_sector}
         if len(candidates) == 1:
-            technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
             hints = self.sector_hints(text)
-            if (technology_sector in candidates and hints.get(technology_sector, 0) <= 1
-                    and any(n for s, n in hints.items() if s != technology_sector)
-                    and len(self._narrowed(category, operator)) > 1):
+            if (candidates == {technology_sector} and len(before_technology) > 1
+                    and hints.get(technology_sector, 0) <= 1
+                    and any(n for s, n in hints.items() if s != technology_sector)):
                 # « la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box
                 # says fixed, the 4G is the way round it; asked, not guessed.
                 return None
