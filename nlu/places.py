@@ -143,12 +143,17 @@ class Places:
             found.sort(key=lambda c: -c.population)
         # « Sarlat » for Sarlat-la-Canéda: the first word of one sizeable commune's name,
         # when no commune bears it alone.
+        # « Saint-Dié » for Saint-Dié-des-Vosges: the same with its first two words.
         starts: dict[str, list[Commune]] = {}
+        pairs: dict[str, list[Commune]] = {}
         for commune, key in zip(communes, keys):
             first, _, rest = key.partition(" ")
             if rest and len(first) >= 4 and commune.population >= 3000:
                 starts.setdefault(first, []).append(commune)
-        self._aliases = {first: found for first, found in starts.items()
+            words = key.split()
+            if len(words) >= 3 and commune.population >= 3000 and len(words[1]) >= 3:
+                pairs.setdefault(" ".join(words[:2]), []).append(commune)
+        self._aliases = {first: found for first, found in (*starts.items(), *pairs.items())
                          if len(found) == 1 and first not in self._by_name}
         # « Clermont » for Clermont-Ferrand rather than Clermont (Oise), « Aix » for
         # Aix-en-Provence: a city of 30,000 people or more, three times the size of any
@@ -277,7 +282,7 @@ class Places:
                 if used & set(range(i, i + n)):
                     continue
                 name = " ".join(words[i:i + n])
-                found = self._by_name.get(name) or (self._aliases.get(name) if n == 1 else None)
+                found = self._by_name.get(name) or (self._aliases.get(name) if n <= 2 else None)
                 before = words[max(0, i - 2):i]
                 if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
                         len(before) == 2 and before[1] in ("de", "du", "des", "d")

@@ -35,7 +35,8 @@ _BEFORE = {
         r"(?:\s+\S+){0,4}?\s+(?:chez|avec|de|d')",
         r"(?:ai|a|as|avons|avez|avait|avais|j.?etais|suis|sommes) (?:\w+ )?"
         r"(?:quitte|resilie|lache|laisse tomber|fui)(?: (?:chez|de chez))?",
-        r"(?:parti|partie|partis|sorti|sortie|venu|venue|viens|venant|arrive|arrivee|"
+        r"(?:parti|partie|partis|pars|part|partons|sorti|sortie|venu|venue|viens|venant|"
+        r"arrive|arrivee|"
         r"passe|passee|passes|passer|passant|changer|change|migre|migrer|bascule)"
         r" (?:de chez|de|d')",
         r"(?:mon |ma |mes )?(?:ancien|ancienne|anciens|ex|precedent|precedente) "
@@ -82,6 +83,8 @@ _BEFORE = {
         r"papa|parents|copain|copine|collegues?|amis?|amie|potes?|frere|soeur|conjoint|"
         r"compagne|compagnon|beau-frere|belle-soeur|beau-pere|belle-mere|cousin|cousine|"
         r"gens|tout le monde|autres|ceux|celles|boulot|bureau|travail|taf)"
+        # « ma voisine du dessus est chez SFR », « les voisins d'en face sont chez Free »
+        r"(?: (?:du|d.en|d.a|de) (?:dessus|dessous|face|cote|palier|gauche|droite))?"
         r"(?: (?:qui|sont|est|ont|a|ayant|avec|en|sous|aussi|tous|toutes|on|eux|elle|lui|ils"
         r"|elles|c.?est|etait|etaient|moi|nous))*"
         r" (?:chez|avec|sur|sous|en|a)",
@@ -93,7 +96,8 @@ _BEFORE = {
         r"(?:hesite|hesitais|hesitait|hesite) (?:\w+ )?(?:avec|entre)",
         r"(?:unlike|compared (?:to|with)|like with|same as|whereas|while)",
         r"(?:neighbou?rs?|wife|husband|son|daughter|mum|mom|dad|friends?|colleagues?|partner|"
-        r"flatmates?|family)(?: (?:who (?:are|is|has|have)|are|is|has|have|all))* "
+        r"flatmates?|family)(?:,? (?:who (?:are|is|has|have)|who.?s|who.?re|are|is|has|have|"
+        r"all))* "
         r"(?:with|on|at|using|has|have)",
         r"(?:kept|keep|still have) (?:my )?(?:\w+ )?(?:with|at|on)",
         r"(?:mobile|portable|box|fixe|internet|ligne|forfait|tel|telephone)\W+(?:lui|elle|eux)\W+"
@@ -147,7 +151,10 @@ _MOVED_TO = re.compile(r"(?:suis|sommes|est|es|j.?ai|on a|avons) (?:\w+ )?(?:pas
 _CONTRAST = re.compile(r"(?:alors que|tandis que|pourtant|bien que|meme si|whereas|while|although"
                        r"|even though)\s+(?:\w+\s+){0,4}(?:chez|avec|with|on)\s*$")
 _CURRENT_BEFORE = re.compile(
-    r"(?:je suis|on est|nous sommes|j.?ai|i.?m|we.?re|i am)\s+(?:\w+\s+){0,2}(?:chez|avec|with|on)\s*$"
+    # (« j'ai résilié chez Orange » is the one left)
+    r"(?:je suis|on est|nous sommes|j.?ai|i.?m|we.?re|i am)\s+"
+    r"(?:(?!resili|quitt|lach|fui)\w+\s+){0,2}"
+    r"(?:chez|avec|with|on)\s*$"
     r"|(?:souscrit|abonnee?|engagee?|signe|pris (?:un forfait |une box |la fibre |un abonnement )?)"
     r"\s+(?:\w+\s+)?chez\s*$"
     r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$")
@@ -170,7 +177,11 @@ _DOES_WRONG = re.compile(
     r"bloque|fait subir|envoie (?:une |des )?(?:\W?facture|relance)|reclament|prelevent|facturent)|m.envoie (?:une |des )?(?:\W?facture|relance)|"
     r"continue(?:nt)? (?:de|a) (?:me|nous)|refuse(?:nt)? (?:de|que)|(?:a|ont) (?:annule|coupe|perdu|"
     r"resilie|bloque)|(?:est|c.est) (?:de loin |vraiment |clairement )?(?:le|la) pire|"
-    r"(?:charged|billed|keeps charging|refuses|cancelled|canceled|cut off|is the worst))")
+    r"(?:charged|billed|keeps charging|refuses|cancelled|canceled|cut off|is the worst)"
+    # « et DPD le déclare livré alors que j'étais là »
+    r"|(?:le |la |l.|les |me |m.)?(?:a |ont )?(?:declare|declarent|indique|indiquent|marque|"
+    r"marquent|affiche|mis|met|mettent)\w* (?:comme |en )?(?:livre|distribue|remis|delivered)"
+    r"|(?:marked|shows|declared) (?:it |my parcel )?(?:as )?delivered)")
 # A sentence that only praises (« tout s'est très bien passé côté RED », « Colissimo,
 # Chronopost, même UPS trouvent la maison ») clears the operators it names…
 _PRAISE = re.compile(
@@ -235,7 +246,11 @@ def _cue(folded: str, m: Match, several: bool) -> str | None:
     if _MOVED_TO.search(before) or _CURRENT_BEFORE.search(before):
         # « je suis passé chez Free », « maintenant je suis chez Free »: unless the words
         # after say otherwise (« j'étais chez Free avant »), this one is the current one.
-        return FORMER if _AFTER_RE[FORMER].match(after) else CURRENT
+        # « je signe chez Bouygues la semaine prochaine »: the one to come.
+        for role in (FORMER, NEW):
+            if _AFTER_RE[role].match(after):
+                return role
+        return CURRENT
     for role in (FORMER, NEW, OTHER):
         if _BEFORE_RE[role].search(before):
             return role
@@ -310,25 +325,37 @@ def _praised_sentences(folded: str) -> list[tuple[int, int]]:
             and not _COMPLAINT.search(_PRAISE.sub(" ", m.group(0)))]
 
 
+# Complaints about the relation itself, which the operator left can be at fault for.
+_RELATION = frozenset({"billing", "contract", "customer_service", "number_portability"})
+
+
 def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOperator | None:
     """The operator complained about: the first current one. With none, the one left is
     at fault when the complaint is about the relation itself (billed or held after
     leaving, a number not released); otherwise nobody (the dialogue asks)."""
     if not named:
         return None
-    blamed = [n for n in named if n.by == "main"] or [n for n in named if n.by == "blame"]
+    # The one left, blamed for a last bill, is not the one at fault for a fibre line the new
+    # one never connects (« j'ai résilié chez Orange pour prendre la fibre chez Free…
+    # Orange m'a envoyé une dernière facture, mais c'est un autre sujet »).
+    relation = category in _RELATION
+    left = {n.value for n in named if n.role == FORMER}
+    blamed = [n for n in named if n.by == "main"] or [
+        n for n in named if n.by == "blame" and (relation or n.value not in left)]
     if blamed:
         return blamed[0]
     # An operator named twice, once as the complaint: the complaint wins, unless another
     # sentence praises it (« je suis partie chez RED… tout s'est bien passé côté RED »).
     praised = {n.value for n in named if n.by == "praise"}
     current = [n for n in named if n.role == CURRENT]
+    if not relation:  # the one left comes last, even where it is also named as current
+        current.sort(key=lambda n: n.value in left)
     for n in current:
         if n.value not in praised:
             return n
     if current:
         return current[0]
-    if category in ("billing", "contract", "customer_service", "number_portability"):
+    if relation:
         former = [n for n in named if n.role == FORMER]
         if len({n.value for n in former}) == 1:
             return former[0]
@@ -349,6 +376,9 @@ def set_aside(text: str, named: Sequence[NamedOperator], at_fault: str | None = 
             start = end.end()
         # …up to the end of its clause: « j'étais chez SFR avec l'ADSL, » is all aside.
         stop = _CLAUSE_OR_COMMA.search(folded, n.match.end)
+        while stop and _RELATIVE.match(folded, stop.end()):
+            # « chez Orange, où j'étais depuis 15 ans avec l'ADSL, »: the clause about it
+            stop = _CLAUSE_OR_COMMA.search(folded, stop.end())
         end = stop.start() if stop else len(text)
         # …but not over the next operator named (« passé de SFR à Free Mobile »).
         end = min([end, *(o.match.start for o in named if o.match.start >= n.match.end)])
@@ -357,6 +387,7 @@ def set_aside(text: str, named: Sequence[NamedOperator], at_fault: str | None = 
     return "".join(chars)
 
 
+_RELATIVE = re.compile(r"\s*(?:ou|qui|que|qu.|chez qui|avec qui|dont|where|who|which)\b")
 _CLAUSE_OR_COMMA = re.compile(r"[,.!?;:\n()]|\bmais\b|\bbut\b|\bet (?:moi|la|depuis)\b")
 
 

@@ -45,6 +45,11 @@ def sentences(text: str) -> list[str]:
     return kept[:MAX_SENTENCES] if len(kept) >= MIN_SENTENCES else []
 
 
+def is_long(text: str) -> bool:
+    """A message of several sentences worth reading alone."""
+    return bool(sentences(text))
+
+
 def _definite(raw: Mapping[str, Any]) -> dict[str, float]:
     return {r["name"]: float(r["confidence"]) for r in raw.get("intent_ranking") or []
             if r["name"].startswith(REPORT_PREFIX) and r["name"] != UNSPECIFIED}

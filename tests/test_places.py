@@ -104,6 +104,12 @@ def test_nearest_agrees_with_a_scan_of_every_commune() -> None:
     ("Clermont", True, "Clermont-Ferrand (63)"),
     ("en 5G à Clermont (vers la place de Jaude) ça rame", False, "Clermont-Ferrand (63)"),
     ("Charleville", True, "Charleville-Mézières (08000)"),
+    # « Saint-Dié » for Saint-Dié-des-Vosges: its first two words, not Die (Drôme).
+    ("internet est très lent chez moi à Saint-Dié depuis des semaines", False,
+     "Saint-Dié-des-Vosges (88100)"),
+    ("St Dié", True, "Saint-Dié-des-Vosges (88100)"),
+    ("Saint-Brevin", True, "Saint-Brevin-les-Pins (44250)"),
+    ("à Die", False, "Die (26150)"),
     # …but a commune that bears the name alone and is not dwarfed keeps it.
     ("Bourg", True, "Bourg (33710)"),
 ])
