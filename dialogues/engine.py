@@ -25,7 +25,8 @@ from dialogues import privacy
 from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
-from dialogues.slots import REASK, Message, Question, Slot, Slots, first_reading
+from dialogues.slots import (CONTACTED_SAID, REASK, Message, Question, Slot, Slots, every_reading,
+                             first_reading)
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -152,14 +153,15 @@ _RATINGS = (
 _CONFIRM_START = re.compile(
     r"^\W*(?:(?:mais|ben|bah|ah|oh|alors|bon|eh bien|well|so)\W+)*(?:ok|okay|oki|oui|yes|yep|"
     r"yeah|ouais|oe|ouep|wi|voila|parfait|exact|exactement|tres bien|super|nickel|impec\w*|"
-    r"d.?accord|daccord|c.?est (?:bon|ok|correct|exact|juste|parfait|tout bon|ca|bien ca)|"
+    r"d.?accord|daccord|c.?est (?:bon|ok|correct|exact|juste|parfait|tout bon|ca|bien ca|"
+    r"bien cela|cela)|"
     r"c bon|cest bon|tout est (?:bon|ok|correct|juste)|that.?s (?:right|correct|fine|it|all)|"
     r"all (?:good|correct)|looks (?:good|right)|correct|valide|go ahead|great|perfect|fine|"
     r"sounds good)\b")
-_SEND_WORDS = re.compile(r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|send|submit|"
-                         r"go ahead|vas[- ]y)\b")
+_SEND_WORDS = re.compile(r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|enregistr\w*|"
+                         r"send|submit|go ahead|vas[- ]y)\b")
 _NOT_SENDING = re.compile(r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
-                          r"(?:envoy|transmet|valid|send|submit)")
+                          r"(?:envoy|transmet|valid|enregistr|send|submit)")
 
 
 # « le problème est le même », "the problem is the same": a field named, not changed.
@@ -198,6 +200,12 @@ def _without_set_aside(folded: str) -> str:
 
 
 _FROM_PLACE = re.compile(r"\b(?:depuis|from)\s+[A-ZÀ-Ý][\w'’-]*")
+
+# What a postal problem is about, in so many words.
+_POSTAL_THINGS = (
+    ("mail_delivery", r"\b(?:lettres?|courriers?|recommandee?s?|plis?|letters?)\b"),
+    ("parcel_delivery", r"\b(?:colis|paquets?|parcels?|packages?)\b"),
+)
 
 # A problem offered instead of one set aside when the model is unsure: likely enough.
 _PROBLEM_OFFERED = 0.1
@@ -668,6 +676,11 @@ class DialogueEngine:
         # jamais appelé le service client ») says more than the words it contains.
         late_answers = self._late_answers(draft, m)
         given.update(late_answers)
+        if given.get("category") == "customer_service" and CONTACTED_SAID.search(m.folded):
+            # « j'ai envoyé un mail au service client, resté sans réponse ; donc oui
+            # contacté »: the answer to a question, not a new problem.
+            del given["category"]
+            problem, problems = None, []
         if named and named not in given and self.slots[named].reads_corrections:
             # « mettez professionnel : c'est la ligne du GAEC »: the named field's own
             # reader, as if its question had been asked.
@@ -684,7 +697,7 @@ class DialogueEngine:
             named = None  # « …mais le problème est le même »: the field is named unchanged
         if named and not any(n in given and not self.slots[n].same(draft, given[n])
                              for n in self.slots.all_named_in(text)) and any(
-                k not in ("category",) and not self.slots[k].same(draft, v)
+                (k != "category" or problem) and not self.slots[k].same(draft, v)
                 for k, v in given.items()):
             # « c'est la facture du forfait portable pro »: « pro » names no field to
             # change here; what the sentence states that differs does.
@@ -774,10 +787,20 @@ class DialogueEngine:
         for parse in reports:
             if parse.category and fits(parse.category):
                 return parse.category, []
+        # « c'est pas un colis, c'est une lettre recommandée »: the thing sent, named.
+        if draft.sector == "postal":
+            things = [c for c in every_reading(_POSTAL_THINGS, fold(kept.text)) if fits(c)]
+            if len(things) == 1:
+                return things[0], []
         if not reports:
             return None, []
-        return None, [c for c, score in reports[0].category_candidates
-                      if fits(c) and score >= _PROBLEM_OFFERED][:2]
+        likely = [c for c, score in reports[0].category_candidates
+                  if fits(c) and score >= _PROBLEM_OFFERED][:2]
+        # « pas une lettre mais plutôt un colis », the model torn between the two: what is
+        # left once the letter is set aside names one of them in the words of its button.
+        named = _named_choice(kept.text, [(label("category", c, lang), c)
+                                          for c in likely for lang in ("fr", "en")])
+        return (named, []) if named else (None, likely)
 
     def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""
@@ -881,6 +904,15 @@ class DialogueEngine:
         """Changes only these fields, says what changed, re-asks what they made invalid."""
         lang = w.lang
         before = dict(self._summary_fields(draft, lang))
+        probe = copy.deepcopy(draft)
+        for name, value in changes.items():
+            self.slots[name].set(probe, value)
+        self._settle(probe)
+        kept = {n: v for n, v in changes.items() if self.slots[n].same(probe, v)}
+        if kept:
+            # « dsl c pa sosh, g changé pr RED »: a value the others make impossible (a
+            # DSL line on a mobile) is a misreading; the rest changes, it does not.
+            changes = kept
         for name, value in changes.items():
             self.slots[name].set(draft, value)
         self._settle(draft)

@@ -508,8 +508,16 @@ class OperatorSlot(Slot):
     def mentioned(self, m: Message) -> list[Any]:
         # Only single operators: « SFR c'était avant, c'est Free maintenant ».
         stated = self.stated(m)
+        # Not those the sentence gives another role only ("our neighbour, who's with SFR",
+        # « j'étais chez SFR avant », « je pars chez Free le mois prochain »), unless it
+        # sets a name aside (« le forfait de mon fils est chez Bouygues, pas chez SFR »).
+        roles: dict[str, set[str]] = {}
+        if not self._sets_a_name_aside(m.p.text):
+            for operator, role in m.p.operator_roles:
+                roles.setdefault(operator, set()).add(role)
         named = [(o, self.taxonomy.operators[o].name, ())
-                 for o in self._networks_named(m.text, None, keep_set_aside=True)]
+                 for o in self._networks_named(m.text, None, keep_set_aside=True)
+                 if "current" in roles.get(o, {"current"})]
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
         unlisted = self._unlisted_named(m)
@@ -555,6 +563,12 @@ class OperatorSlot(Slot):
                 self.set(d, (None, None, tuple(named)))
                 return True
         return super().answer(d, m)
+
+    def _sets_a_name_aside(self, text: str) -> bool:
+        """Whether a text sets an operator's name aside (« pas chez SFR »), anywhere."""
+        folded = fold(text)
+        return any(_SET_ASIDE.search(folded[:match.start()])
+                   for match in self._brand_pattern.finditer(folded))
 
     def _networks_named(self, text: str, sector: str | None,
                         keep_set_aside: bool = False) -> list[str]:
@@ -728,8 +742,11 @@ TECHNOLOGY_WORDS = (
     ("2g", r"\b2 ?g\b|\bedge\b|\bgprs\b"),
     ("fibre", r"\bfibre|\bfiber|\bftth\b|\bfttx\b"),
     ("vdsl", r"\bvdsl"),
+    # « dsl » alone is SMS for « désolé »: a DSL line is named with a word around it.
     ("adsl", r"\badsl|\bcuivre\b|\bcopper\b|\bligne (?:telephonique|fixe|classique)\b|"
-             r"\bfil du telephone\b|\bdsl\b"),
+             r"\bligne (?:de )?telephon\w* (?:fixe )?classique\b|\btelephone (?:fixe )?classique\b|"
+             r"\bfil du telephone\b|\b(?:en|la|une|ma|ligne|connexion|my|the|a|par)\W+dsl\b|"
+             r"\bdsl\W+(?:line|connection|ligne|connexion)\b"),
     ("cable", r"\bcable\b|\bcoax|\bfttla\b|\bnumericable\b"),
     ("satellite", r"\bsatellite|\bparabole\b|\bstarlink\b"),
     ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b"),
@@ -891,8 +908,12 @@ _CONTACTED_OFTEN = re.compile(
     r"\b(?:deja|already) (?:appele|appelee|contacte|contactee|relance|ecrit a|called|contacted)\b"
     r"|\b(?:appele|appelee|contacte|contactee|relance|called|contacted|rang|phoned)(?:\W+\w+){0,2}?"
     r"\W+(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|two|three|\d+) (?:fois|times)\b")
+# « donc oui contacté », "so yes, they've been called": the answer itself, at the summary.
+CONTACTED_SAID = re.compile(r"\b(?:oui|si|yes|bien)\W+(?:\w+\W+)?(?:contacte|contactes|contactee|"
+                            r"appele|appeles|appelee|joints?|contacted|called)\b")
 _CONTACTED_FACT = re.compile(
-    r"\b(?:appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
+    r"\b(?:envoye (?:un |des |plusieurs )?(?:mails?|courriers?|messages?|lettres?) (?:au|a)|"
+    r"appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
     r"called|contacted|rang|phoned|emailed|wrote to)\b(?:\W+\w+){0,4}?\W+(?:le |au |the |)"
     r"(?:service client|service clients|serv client|sav|hotline|support|conseiller|"
     r"customer service|customer support|helpline|3900|1023|1064|3244|3631)\b"
@@ -929,12 +950,17 @@ _CONTACT_COUNT = re.compile(r"\b(?:(?:une|deux|trois|quatre|cinq|dix|plusieurs|\
                             r"reclamations)|a plusieurs reprises|once|twice|three times|"
                             r"\d+ times)\b(?! par| a day| a week)")
 # « je n'ai jamais appelé », "I never contacted them": said of customer service only.
+# (« SFR je les ai jamais contacter »: the infinitive for the participle is common)
 _NEVER_CONTACTED = re.compile(
-    r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appele|contacte|ecrit)|"
-    r"(?:appele|contacte|ecrit a|joint) personne|jamais (?:appele|contacte|ecrit)|"
+    r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appel|contact|ecrit)\w*|"
+    r"(?:appele|contacte|ecrit a|joint) personne|jamais (?:appel|contact|ecrit)\w*|"
+    # « je ne les ai pas encore contactés », with or without its « ne »
+    r"(?:les|l|leur) ?(?:ai|avons|a) (?:pas encore|pas|jamais|encore pas) (?:\w+ )?"
+    r"(?:appel|contact|ecrit|joint)\w*|"
     r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write to|email))\b")
 
-_CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait)\W+"
+_CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait|"
+                             r"so(?=\W+(?:yes|no)\s*(?:[,.!;]|$)))\W+"
                              r"(non|no|nope|oui|yes|si)\b")
 # At the summary, the answer to « avez-vous contacté le service client ? » written out.
 _PUT_DOWN = re.compile(r"\b(?:mettre|mettez|mets|met|cochez|cocher|indiquez|indiquer|repondre|"
@@ -950,7 +976,10 @@ _SOMEONE_CONTACTED = re.compile(
     r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)(?:telephone|appele|ecrit|contacte)\w* "
     r"(?:a|au|aux|chez|le|la|l)\b"
     r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)eu (?:\w+ ){1,3}(?:au tel|au telephone|en ligne)\b"
-    r"|\b(?:called|phoned|rang|contacted|emailed|reached) (?:them|the|customer|support|their)\b")
+    r"|\b(?:called|phoned|rang|contacted|emailed|reached) (?:them|the|customer|support|their)\b"
+    # "she did call Orange last Tuesday", "they've been contacted"
+    r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
+    r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b")
 # « je ne les ai jamais eus », "never got through".
 _NEVER_REACHED = re.compile(
     r"\b(?:ne |n.)?(?:les |l.)?(?:ai|avons|a) jamais (?:eus?|pu (?:les |le )?joindre|reussi)"
@@ -992,9 +1021,11 @@ class ContactedSlot(Slot):
         # "j'ai déjà appelé trois fois le service client", « on a déjà appelé SFR plusieurs
         # fois », « je n'ai pas encore contacté Orange »: nothing to ask about it later.
         folded = fold(m.text)
+        if _NEVER_CONTACTED.search(folded):
+            return "no"  # « je n'ai pas contacté leur service client »
         if _CONTACTED_FACT.search(folded) or _CONTACTED_OFTEN.search(folded):
             return "yes"
-        return "no" if _NEVER_CONTACTED.search(folded) else None
+        return None
 
     def read(self, d: Draft, m: Message) -> bool:
         # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
@@ -1022,6 +1053,8 @@ class ContactedSlot(Slot):
             changed = _changed_mind(m.folded)
             if changed:
                 return changed
+            if _NEVER_CONTACTED.search(m.folded):
+                return "no"  # « c'est la banque que j'ai appelée, SFR jamais »
             if _SOMEONE_CONTACTED.search(m.folded):
                 return "yes"
         if self.stated(m) or (contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)):

@@ -371,10 +371,13 @@ CORRECTION_VALUES = {
 CONTACTED_SAID = {
     "yes": ["mon mari les a appelés hier, donc si", "ma fille a téléphoné à {operator} vendredi",
             "pour le service client il faut mettre oui", "on les a bien contactés en fait",
-            "si si enfin, mon fils les a appelés"],
+            "si si enfin, mon fils les a appelés",
+            "oh wait, my wife did call {operator} last Tuesday, so yes, they've been contacted"],
     "no": ["pour le service client il faut mettre non", "je ne les ai jamais eus au téléphone",
            "en fait non, on n'a jamais appelé le service client",
-           "attendez, cochez non pour le service client"],
+           "attendez, cochez non pour le service client",
+           "ceux que j'ai appelés plusieurs fois c'est la banque, {operator} je les ai jamais "
+           "contacter en fait"],
 }
 
 
