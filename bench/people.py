@@ -47,6 +47,12 @@ async def run(verbose: bool) -> None:
           f"({100 * len(right) / total:.0f} %)")
     print(f"saved with no question asked twice:   {len(once)}/{total} "
           f"({100 * len(once) / total:.0f} %)")
+    corrected = [o for o in outcomes if o.person.correction]
+    if corrected:
+        # Issue 19's target: a correction at the summary applied, every other field right.
+        print(f"corrections at the summary applied right: "
+              f"{sum(o.right for o in corrected)}/{len(corrected)} "
+              f"({100 * sum(o.right for o in corrected) / len(corrected):.0f} %)")
     counts = [o.messages for o in outcomes if o.saved]
     if counts:
         print(f"messages to the alert: median {statistics.median(counts)} (all saved)")
