@@ -179,9 +179,22 @@ _GENRES = (
         r"freebox|le parisien|ouest-france|ouest france|la montagne|le monde|le figaro|les echos|"
         r"20 minutes|france ?info|franceinfo|la depeche|le progres|sud ouest|l.article|la presse|"
         r"les news|the news)"), True),
+    # Questions before buying or going (« Bouygues ils ont une offre pour les moins de 26
+    # ans ? », « le bureau de poste est ouvert le 15 août ? », « vaut mieux Bouygues ou
+    # SFR pour la fibre ? »): short, asked, and complaining of nothing.
+    ("out_of_scope", re.compile(
+        r"^(?=[^?]{0,110}\?\W*$)[^?]*\b(?:vaut mieux|(?:ils|elles|vous) (?:ont|avez|proposent|"
+        r"font) (?:une|des) (?:offres?|forfaits?|promos?|box)|il y a (?:une|des) (?:offres?|"
+        r"promos?)|c.?est (?:dispo|disponible|sur le reseau|quel reseau|combien|bien pour|"
+        r"mieux)|c (?:dispo|bien pour)|(?:est|sont) (?:ouvert|ouverte|ouverts|ferme|fermee|"
+        r"fermes) (?:le|les|ce|cette|demain|dimanche|samedi)|livrent? (?:le|les) (?:samedi|"
+        r"dimanche|lundi)|quel (?:est le )?(?:tarif|prix)|combien (?:coute|ca coute|pour)|"
+        r"is it (?:available|worth)|which is better|do they (?:have|offer|deliver))\b"), True),
     ("chitchat", re.compile(
         r"\bpourquoi [^?]{3,80}\? ?parce qu|\bblague du jour"), "strong"),
 )
+# « …ou pas ? » closes a question; it complains of nothing.
+_OR_NOT = re.compile(r"\s*\b(?:ou (?:pas|non)|or not)$")
 # What makes a post with those marks a report after all (« bravo SFR, 3 jours sans
 # internet », « comment on fait quand la box ne marche plus ? »).
 _COMPLAINS = re.compile(
@@ -201,9 +214,12 @@ _COMPLAINS_PLAINLY = re.compile(
 
 def _not_a_report(folded: str) -> str | None:
     """The intent of a post that only looks like a report (an ad, praise, a how-to…)."""
+    core = folded.rstrip(" ?!.")
+    question = folded.rstrip(" !.").endswith("?") or bool(_OR_NOT.search(core))
+    asked = _OR_NOT.sub("", core).rstrip() + (" ?" if question else "")
     for intent, pattern, unless in _GENRES:
         complains = _COMPLAINS_PLAINLY if unless == "strong" else _COMPLAINS
-        if pattern.search(folded) and not complains.search(folded):
+        if pattern.search(asked) and not complains.search(asked):
             return intent
     return None
 
@@ -514,7 +530,7 @@ class Interpreter:
         rule = None
         if _SHOPPING.search(fold(text)):
             rule = "out_of_scope"
-        elif is_report and (genre := _not_a_report(fold(text))):
+        elif (is_report or top_name == "inform") and (genre := _not_a_report(fold(text))):
             rule = genre  # an ad, a job offer, praise, a how-to question, news, a joke
         elif is_report and known is None and self._other_companies.find(text):
             rule = "consumer_dispute"

@@ -66,9 +66,20 @@ def _report_raw(category: str = "billing") -> dict:
      "out_of_scope"),
     ("Pourquoi le facteur ne joue jamais à cache-cache ? Parce qu'il passe toujours après "
      "tout le monde 😂", "chitchat"),
+    # Questions before buying or going (non-report set h, a dev set).
+    ("vaut mieux bouygues ou sfr pour la fibre sur toulouse ??", "out_of_scope"),
+    ("Bouygues ils ont une offre pour les moins de 26 ans ?", "out_of_scope"),
+    ("le bureau de poste de Riom est ouvert le 15 aout ?", "out_of_scope"),
+    ("lyca c bien pour appeler au senegal ou pas", "out_of_scope"),
 ])
 def test_ads_praise_howto_news_and_jokes_are_no_reports(interpreter, text, intent) -> None:
     result = interpreter.interpret(text, _report_raw())
+    assert (result.is_report, result.intent, result.category, result.operator) == (
+        False, intent, None, None)
+    # …nor when the model reads it as an answer naming an operator.
+    result = interpreter.interpret(text, {**_report_raw(), "intent": {
+        "name": "inform", "confidence": 0.6}, "intent_ranking": [
+        {"name": "inform", "confidence": 0.6}, {"name": "report_billing", "confidence": 0.4}]})
     assert (result.is_report, result.intent, result.category, result.operator) == (
         False, intent, None, None)
 
@@ -79,6 +90,8 @@ def test_ads_praise_howto_news_and_jokes_are_no_reports(interpreter, text, inten
     "Comment on fait quand la box ne marche plus depuis lundi ?",
     "Vends ma Livebox, de toute façon elle est en panne depuis 1 mois et Orange s'en fiche",
     "mdr le rétablissement prévu à 18h c'était il y a deux jours, Sosh box toujours morte",
+    "c'est normal que la box SFR soit coupée tous les soirs, vaut mieux que je change ?",
+    "le bureau de poste est fermé le samedi et mon colis n'est toujours pas arrivé ?",
 ])
 def test_the_same_posts_that_complain_stay_reports(interpreter, text) -> None:
     assert interpreter.interpret(text, _report_raw("outage")).is_report
