@@ -758,7 +758,9 @@ class DialogueEngine:
             w.state.correcting = True
             self._ask(w, named)
             return
-        if p.intent == "deny":
+        if p.intent == "deny" or kept is not None or _CORRECTING.search(m.folded):
+            # « non pas un colis, c'est une lettre » when nothing in it could be read: a
+            # correction all the same, so the fields to correct, one tap each.
             self._ask_fix(w)
             return
         w.say("not_understood")

@@ -667,6 +667,12 @@ CASES = [
           "confirmation", says="Non → Oui"),
         S(SEND, "rating", saved={"category": "billing", "contacted_customer_service": "yes"}),
     ]),
+    Case("a correction at the summary that names nothing readable offers what to correct", [
+        S("le débit de ma fibre SFR est très lent à Lyon"),
+        S(C("contacted_customer_service:no"), "confirmation"),
+        S("non en fait c'est pas ça, c'est autre chose", says="Que voulez-vous corriger"),
+        S(C("fix:category"), "category"),
+    ]),
     Case("a second send of the same summary saves nothing twice", [
         S("colis Mondial Relay jamais livré au point relais", "location"),
         S("Lille", "contacted_customer_service"),
