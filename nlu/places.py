@@ -57,6 +57,11 @@ _REGIONS = {"bretagne", "normandie", "alsace", "lorraine", "picardie", "champagn
 _GENERIC = {"saint", "sainte", "mont", "port", "pont", "bourg", "ville", "bois", "plan",
             "passage", "chapelle", "pin", "fort", "perche", "vallee", "roche", "garde",
             "tour", "barre", "haye", "motte", "ferte", "fontaine", "gare", "poste", "place"}
+# Words that link the parts of a commune's name (« Bailleul-Sir-Berthoult »), and words of
+# sentences that begin some (« Bon Repos sur Blavet »).
+_LINKING = {"sur", "sous", "les", "lez", "de", "des", "du", "en", "la", "le", "l", "d", "et",
+            "aux", "au", "saint", "sainte", "notre", "pres", "dit", "entre", "devant", "del",
+            "dels", "sir", "val", "bon", "bas", "haut", "hautes", "grand", "petit", "vieux"}
 # Words after which a name is a hamlet or a street, not the commune: « au lieu-dit les
 # Granges », « rue de Paris ».
 _NOT_A_COMMUNE_AFTER = {"dit", "hameau", "quartier", "rue", "route", "chemin", "avenue", "bd",
@@ -151,7 +156,11 @@ class Places:
             if rest and len(first) >= 4 and commune.population >= 3000:
                 starts.setdefault(first, []).append(commune)
             words = key.split()
-            if len(words) >= 3 and commune.population >= 3000 and len(words[1]) >= 3:
+            if len(words) >= 3 and len(words[1]) >= 3 and (
+                    commune.population >= 3000 or (commune.population >= 1000 and not (
+                        {words[0], words[1]} & _LINKING or words[0] in _GENERIC))):
+                # « Font-Romeu » for Font-Romeu-Odeillo-Via: smaller communes too, when
+                # the two words are both names (never « le bas », « bon repos »).
                 pairs.setdefault(" ".join(words[:2]), []).append(commune)
         self._aliases = {first: found for first, found in (*starts.items(), *pairs.items())
                          if len(found) == 1 and first not in self._by_name}
@@ -330,7 +339,8 @@ class Places:
                 ranked.append(((negated, not said, not located, not (capital or answer),
                                 not capital, name in _REGIONS, capital and opening and not answer, -n, i),
                                i, commune.label(postcode)))
-        if not ranked and answer:
+        if not ranked and answer and "?" not in text:
+            # (« faut-il porter plainte ? » is a question back, not « Plaintel » mistyped)
             ranked = self._near_misses(words, departments)
         ranked.sort()
         return [(i, label) for _, i, label in ranked]

@@ -42,6 +42,9 @@ PLACES = Places.load()
     ("near Sarlat", True, "Sarlat-la-Canéda (24200)"),
     ("au Lamentin", True, "Le Lamentin (97232)"),
     ("saint brieu, dan les cote d armor", True, "Saint-Brieuc (22000)"),  # one typo
+    # The first two words of a smaller commune's name, when both are names.
+    ("notre maison à Font-Romeu, le technicien", False, "Font-Romeu-Odeillo-Via (66120)"),
+    ("aux saintes maries", True, "Saintes-Maries-de-la-Mer (13460)"),
 ])
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
     assert PLACES.read(typed, answer=answer) == label
@@ -49,7 +52,8 @@ def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) ->
 
 @pytest.mark.parametrize("text", ["j'ai une orange", "vue sur mer", "dans le centre-ville",
                                   "chez moi", "pas de réseau", "au lieu dit les granges",
-                                  "depuis le passage du cyclone"])
+                                  "depuis le passage du cyclone", "merci, bon repos à vous",
+                                  "le bas de la rue"])
 def test_ordinary_words_are_no_place(text: str) -> None:
     assert PLACES.read(text) is None
 
@@ -58,6 +62,13 @@ def test_ordinary_words_are_no_place(text: str) -> None:
                                     "chez mes parents", "mon quartier", "partout en france"])
 def test_everyday_answers_to_where_are_no_commune(answer: str) -> None:
     assert PLACES.read(answer, answer=True) is None
+
+
+def test_a_question_back_is_no_mistyped_commune() -> None:
+    """« faut-il porter plainte ? » asked at « où ? »: not Plaintel with a typo."""
+    assert PLACES.read("est-ce qu'il faut porter plainte à la gendarmerie pour ça ?",
+                       answer=True) is None
+    assert PLACES.read("plaintell", answer=True) == "Plaintel (22940)"
 
 
 @pytest.mark.parametrize("latitude,longitude,label", [
