@@ -66,6 +66,15 @@ POSTAL_IMPLICIT_CATEGORIES = frozenset({None, "mail_delivery", "billing", "custo
                                         "other"})
 _QUOTED = re.compile(r"«[^»]{0,120}»|\"[^\"]{0,120}\"|“[^”]{0,120}”"
                      r"|(?<!\w)'[^']{0,120}'(?!\w)")
+# « pas de fibre », « toujours pas la fibre », "no fibre": a technology said to be missing.
+_MISSING_BEFORE = re.compile(r"\b(?:pas|sans|no|not|without|toujours pas|pas encore|jamais eu)"
+                             r"(?:\W+(?:de|d|la|le|l|du|the|any|encore|eu|acces a|droit a))*\W*$")
+# A parcel SMS that asks for money when no parcel is awaited is the classic scam.
+_NO_PARCEL_AWAITED = re.compile(
+    r"\b(?:j.?attends?|j.?attendais|attend|attendons|on attend|n.?attends?) (?:pas|aucun|rien|"
+    r"jamais)(?: de| d.un| d.une)? ?(?:colis|paquet|livraison|commande)?\b(?<!rien)"
+    r"|\b(?:not|never) (?:expecting|waiting for|ordered) (?:a|any|anything)\b"
+    r"|\bpas commande\b|\brien commande\b")
 _OWN_OPERATOR = re.compile(
     r"\b(?:mon operateur|mon forfait|ma ligne|ma box|mon abonnement|mon contrat|sans mon accord"
     r"|ma facture|m.a (?:souscrit|abonne|inscrit|facture|preleve|debite|fait payer|compte)"
@@ -91,7 +100,8 @@ def without_set_aside(text: str) -> str:
 
 
 # Slow data on a mobile is a coverage problem in the taxonomy ("data lente").
-_MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
+# Slow data on a phone is coverage.
+MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
 
 # Conversational intents whose messages never carry a category or an operator. An
 # uncertain message (nlu_fallback) keeps its fields: "Quimper" alone still names a place.
@@ -414,8 +424,14 @@ class Interpreter:
         return not (_PROVIDER_BEFORE.search(before) and _PROVIDER_AFTER.match(after))
 
     def find_technology(self, text: str) -> str | None:
+        """The first technology named, passing over one said to be missing (« pas de
+        fibre ici, l'ADSL… ») when another is named; « pas de 4G » alone is the 4G."""
         found = self._technologies.find(text)
-        return found[0].value if found else None
+        folded = fold(text)
+        present = [m for m in found
+                   if not _MISSING_BEFORE.search(folded[max(0, m.start - 24):m.start])]
+        chosen = present or found
+        return chosen[0].value if chosen else None
 
     def find_location(self, text: str, spans: Sequence[Mapping[str, Any]]) -> str | None:
         communes = self._communes.find(text)
@@ -468,12 +484,7 @@ class Interpreter:
         if technology_sector in candidates:
             candidates = {technology_sector}
         if len(candidates) == 1:
-            hints = self.sector_hints(text)
-            if (candidates == {technology_sector} and len(before_technology) > 1
-                    and hints.get(technology_sector, 0) <= 1
-                    and any(n for s, n in hints.items() if s != technology_sector)):
-                # « la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box
-                # says fixed, the 4G is the way round it; asked, not guessed.
+            if self._stopgap(text, category, operator, technology):
                 return None
             return next(iter(candidates))
         hints = {s: n for s, n in self.sector_hints(text).items() if s in candidates and n}
@@ -482,6 +493,18 @@ class Interpreter:
             if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
                 return ranked[0][0]
         return None
+
+    def _stopgap(self, text: str, category: str | None, operator: str | None,
+                 technology: str | None) -> bool:
+        """« la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box says
+        fixed, the technology named is the way round it, not the line complained of."""
+        before_technology = self._narrowed(category, operator)
+        technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
+        if technology_sector not in before_technology or len(before_technology) < 2:
+            return False
+        hints = self.sector_hints(text)
+        return (hints.get(technology_sector, 0) <= 1
+                and any(n for s, n in hints.items() if s != technology_sector))
 
     # -- the whole message -----------------------------------------------------------
     def interpret(self, text: str, raw: Mapping[str, Any] | None,
@@ -602,14 +625,20 @@ class Interpreter:
             if category is None and "unsolicited_sales" in [c for c, _ in candidates]:
                 category = "unsolicited_sales"
                 category_confidence = dict(candidates)["unsolicited_sales"]
+            elif category == "parcel_delivery" and _NO_PARCEL_AWAITED.search(fold(text)):
+                # « un SMS dit que mon colis est bloqué, payer 1,99 €, mais j'attends pas
+                # de colis »: the parcel is the bait, not the problem.
+                category = "unsolicited_sales"
             if category == "unsolicited_sales" and not self._own_operator(text):
                 operator = operator_text = None
                 operators = ()
                 scam = True
-        if category in _MOBILE_EQUIVALENT and self.resolve_sector(
+        if category in MOBILE_EQUIVALENT and self.resolve_sector(
             text, None, operator, technology
         ) == "mobile":
-            category = _MOBILE_EQUIVALENT[category]
+            category = MOBILE_EQUIVALENT[category]
+        if self._stopgap(aside, category, operator, technology):
+            technology = None  # the 4G of the phones, while the box is down
         # The clauses about operators not at fault say nothing of the complaint's sector.
         sector = self.resolve_sector(aside, category, operator, technology)
         if (is_report and operator is None and operator_text is None and not operators

@@ -24,6 +24,8 @@ CURRENT, FORMER, NEW, OTHER = "current", "former", "new", "other"
 ROLES = (CURRENT, FORMER, NEW, OTHER)
 # A model role below this confidence is not trusted.
 ROLE_THRESHOLD = 0.6
+# …and when the message names no other operator.
+LONE_ROLE_THRESHOLD = 0.8
 # How far before a name its cue may start (« j'étais pendant dix ans chez »).
 _WINDOW = 60
 
@@ -266,13 +268,14 @@ def _cue(folded: str, m: Match, several: bool) -> str | None:
     return None
 
 
-def _model_role(m: Match, spans: Sequence[Mapping[str, Any]]) -> str | None:
+def _model_role(m: Match, spans: Sequence[Mapping[str, Any]],
+                threshold: float = ROLE_THRESHOLD) -> str | None:
     for span in spans:
         if span.get("entity") != "operator" or not span.get("role"):
             continue
         if span["end"] <= m.start or span["start"] >= m.end:
             continue
-        if float(span.get("confidence_role") or 0.0) >= ROLE_THRESHOLD \
+        if float(span.get("confidence_role") or 0.0) >= threshold \
                 and span["role"] in ROLES:
             return str(span["role"])
     return None
@@ -313,7 +316,9 @@ def assign_roles(text: str, matches: Sequence[Match],
         if cue is not None:
             named.append(NamedOperator(m, cue, "cue"))
             continue
-        model = _model_role(m, spans)
+        # The only operator named is the one complained of, unless the model is quite
+        # sure (« le technicien Bouygues n'est jamais venu » is no other's technician).
+        model = _model_role(m, spans, ROLE_THRESHOLD if several else LONE_ROLE_THRESHOLD)
         named.append(NamedOperator(m, model or CURRENT, "model" if model else "default"))
     return named
 

@@ -61,6 +61,17 @@ def test_postal_codes(text: str, expected: str | None) -> None:
         ("je suis maire d'un village", "local_authority"),
         ("à titre perso", "individual"),
         ("for my small business", "business"),
+        # A trade that opens a sentence, a gîte let, the firm's phone.
+        ("je comprends pas. Plombier à Chasseneuil-du-Poitou.", "business"),
+        ("Demat. Patron pêcheur au Guilvinec. Au port Bouygues passe pas", "business"),
+        ("je suis ostreiculteur a Locmariaquer", "business"),
+        ("je loue un gîte à Cajarc, les touristes se plaignent", "business"),
+        ("le portable de l'entreprise je pense", "business"),
+        ("le terminal de carte bleue met 2 minutes", "business"),
+        # A letter from the préfecture, a chemist's on call: nobody says who writes.
+        ("les lettres de la CAF et de la préfecture on les reçoit pas", None),
+        ("Pharmacie de garde ce soir ?", None),
+        ("Taxi à Rennes ce matin", None),
     ],
 )
 def test_user_type_needs_the_person_to_say_it(
@@ -108,3 +119,26 @@ def test_several_operators_named_as_a_group(interpreter: Interpreter, text: str,
     else:
         assert len(result.operators) <= 1
         assert result.operators == ((result.operator,) if result.operator else ())
+
+
+def test_a_parcel_sms_asking_money_when_none_is_awaited_is_a_scam(
+    interpreter: Interpreter,
+) -> None:
+    """The model reads a parcel; the SMS that asks for 1,99 € while no parcel is awaited is
+    the classic scam: its brand is the victim, not the operator at fault."""
+    text = ("j'ai reçu un sms qui dit que mon colis est bloqué et qu'il faut payer 1,99 "
+            "euros pour les frais de livraison, signé Colissimo, mais j'attends pas de colis")
+    result = interpreter.interpret(text, raw("report_parcel_delivery", 0.99))
+    assert (result.category, result.operator, result.scam) == ("unsolicited_sales", None, True)
+    lost = interpreter.interpret("mon colis Colissimo est bloqué depuis 10 jours, j'attends "
+                                 "toujours", raw("report_parcel_delivery", 0.99))
+    assert (lost.category, lost.operator) == ("parcel_delivery", "la_poste")
+
+
+def test_the_4g_of_the_phones_while_the_box_is_down_is_no_mobile_problem(
+    interpreter: Interpreter,
+) -> None:
+    text = ("dans notre coloc à Montpellier la Freebox est morte depuis samedi, plus "
+            "d'internet, plus rien, on bosse nos partiels sur la 4G de nos téléphones")
+    result = interpreter.interpret(text, raw("report_outage", 0.99))
+    assert result.sector != "mobile" and result.technology is None
