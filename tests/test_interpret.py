@@ -142,3 +142,14 @@ def test_the_4g_of_the_phones_while_the_box_is_down_is_no_mobile_problem(
             "d'internet, plus rien, on bosse nos partiels sur la 4G de nos téléphones")
     result = interpreter.interpret(text, raw("report_outage", 0.99))
     assert result.sector != "mobile" and result.technology is None
+
+
+@pytest.mark.parametrize(("text", "technology"), [
+    ("ici pas de fibre, l'ADSL d'Orange nous donne 1 méga", "adsl"),
+    ("toujours pas la fibre, on est en VDSL et ça rame", "vdsl"),
+    ("pas de 4G depuis ce matin", "4g"),  # the only one named is the one complained of
+])
+def test_a_technology_said_to_be_missing_gives_way_to_the_one_there(
+    interpreter: Interpreter, text: str, technology: str
+) -> None:
+    assert interpreter.find_technology(text) == technology
