@@ -37,7 +37,8 @@ from nlu.text import fold, language_evidence, words
 
 # Words that say a message corrects what was said before.
 _CORRECTING = re.compile(
-    r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|"
+    r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|correction|"
+    r"je rectifie|rectification|(?:je me suis |me suis )?mal (?:explique|exprime)e?s?|"
     r"sorry|actually|i meant|rather|my mistake)\b")
 
 # « non, c'est SFR… »: a « non » that leads into a correction (not one that ends a
@@ -450,7 +451,7 @@ class DialogueEngine:
         elif phase in (Phase.IDLE, Phase.RATING):
             self._on_idle_text(w, p, text)
         elif phase is Phase.CONFIRMING:
-            self._on_summary_text(w, p, text, await self._parse_kept(text))
+            self._on_summary_text(w, p, text, await self._parse_kept(text), offered)
         else:
             self._on_collect_text(w, p, text, offered)
 
@@ -663,10 +664,14 @@ class DialogueEngine:
         self._put(w, slot.question_again(d, w.lang))
 
     def _on_summary_text(self, w: _Work, p: ParseResult, text: str,
-                         kept: ParseResult | None = None) -> None:
+                         kept: ParseResult | None = None,
+                         offered: list[list[str]] | None = None) -> None:
         draft = w.state.draft
         assert draft is not None
         m = Message(p, text)
+        # The values of a field offered last (« Que dois-je noter à la place ? »).
+        pending = [o for o in offered or []
+                   if not o[1].startswith(("confirm:", "action:", "fix:"))]
         # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives
         # (or, if the model is unsure of it, the ones it may be).
         problem, problems = self._problems_instead(draft, p, kept)
@@ -681,6 +686,12 @@ class DialogueEngine:
             # contacté »: the answer to a question, not a new problem.
             del given["category"]
             problem, problems = None, []
+        category = self.taxonomy.categories.get(str(given.get("category")))
+        if (category and "sector" not in given and draft.sector
+                and draft.sector not in category.sectors):
+            # « je suis allée au bureau de poste pour réclamer » read as a mobile problem:
+            # another area's problem, with no word of that area, is a misreading.
+            del given["category"]
         if named and named not in given and self.slots[named].reads_corrections:
             # « mettez professionnel : c'est la ligne du GAEC »: the named field's own
             # reader, as if its question had been asked.
@@ -741,6 +752,13 @@ class DialogueEngine:
             w.say("which_value", (
                 *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
                 Choice(button("other_category", w.lang), "category:?")))
+            return
+        if not changes and pending and _confirms(m) and not named:
+            # "Yes ok send" to « Que dois-je noter à la place ? »: the change asked for is
+            # not made silently, nor the alert sent without it: the choice, explained.
+            w.say("which_value_again", (*(Choice(label_text, value)
+                                          for label_text, value in pending),
+                                        Choice(button("keep", w.lang), "confirm:send")))
             return
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
         if not changes and not (named and named not in given) and _confirms(m):
@@ -906,6 +924,7 @@ class DialogueEngine:
         """Changes only these fields, says what changed, re-asks what they made invalid."""
         lang = w.lang
         before = dict(self._summary_fields(draft, lang))
+        old_category = draft.category
         probe = copy.deepcopy(draft)
         for name, value in changes.items():
             self.slots[name].set(probe, value)
@@ -918,16 +937,32 @@ class DialogueEngine:
         for name, value in changes.items():
             self.slots[name].set(draft, value)
         self._settle(draft)
+        if not self._say_changed(w, before, draft):
+            w.say("nothing_changed")
+        # « c'est surtout le facteur qui ne passe plus » (was customer service): a problem
+        # whose place was never asked asks it before the summary (the place counts; the
+        # technology can wait for the summary's « Corriger »).
+        w.state.correcting = not ("location" in self._questions_of(draft.category)
+                                  and "location" not in self._questions_of(old_category)
+                                  and self.slots["location"].needed(draft))
+        self._next(w)
+
+    def _say_changed(self, w: _Work, before: dict[str, str], draft: Draft) -> bool:
+        """« C'est corrigé : Opérateur : SFR → Free », the fields shown that changed; False
+        when none did."""
+        lang = w.lang
         after = dict(self._summary_fields(draft, lang))
         lines = [f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
                  f"{before.get(name, '—')} → {value}"
                  for name, value in after.items() if before.get(name) != value]
         if lines:
             w.ask("\n".join([msg("updated", lang), *lines]))
-        else:
-            w.say("nothing_changed")
-        w.state.correcting = True
-        self._next(w)
+        return bool(lines)
+
+    def _questions_of(self, category: str | None) -> tuple[str, ...]:
+        """The follow-up questions a problem asks (technology, place)."""
+        found = self.taxonomy.categories.get(category or "")
+        return found.asks if found else ()
 
     def _absorb(self, d: Draft, m: Message, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
@@ -1111,10 +1146,15 @@ class DialogueEngine:
         elif kind == "sector" and arg in self.taxonomy.sectors and d is None:
             self._start(w, Draft(sector=arg))
         elif d is not None:
+            shown = (dict(self._summary_fields(d, w.lang))
+                     if state.phase is Phase.CONFIRMING else None)
             outcome = self._choose_value(w, d, kind, arg)
             if outcome == "invalid":
                 self._stale(w)
             elif outcome == "set":
+                if shown is not None:  # « Facturation » pressed at the summary: say so
+                    self._settle(d)
+                    self._say_changed(w, shown, d)
                 self._after_value(w, d, kind)
         else:
             self._stale(w)

@@ -308,6 +308,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Que dois-je noter à la place ?",
         "en": "What should I note instead?",
     },
+    "which_value_again": {
+        "fr": "Touchez ce qu'il faut noter à la place, ou « Envoyer tel quel » si le "
+              "résumé est juste.",
+        "en": "Tap what I should note instead, or “Send as it is” if the summary is right.",
+    },
     "nothing_changed": {
         "fr": "C'était déjà noté ainsi.",
         "en": "That was already noted.",
@@ -416,6 +421,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 BUTTONS: dict[str, dict[str, str]] = {
     "send": {"fr": "✅ Envoyer l'alerte", "en": "✅ Send the alert"},
+    "keep": {"fr": "✅ Envoyer tel quel", "en": "✅ Send as it is"},
     "add_photo": {"fr": "📷 Ajouter une photo", "en": "📷 Add a photo"},
     "fix": {"fr": "✏️ Corriger", "en": "✏️ Change something"},
     "cancel": {"fr": "❌ Abandonner", "en": "❌ Drop it"},

@@ -17,6 +17,7 @@ one class here, one column (and migration) in storage, and its texts.
 from __future__ import annotations
 
 import re
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -26,7 +27,7 @@ import yaml
 from dialogues.messages import button, label
 from dialogues.replies import Choice
 from dialogues.state import Draft
-from nlu.interpret import ParseResult, without_set_aside
+from nlu.interpret import MOBILE_EQUIVALENT, ParseResult, without_set_aside
 from nlu.lexicon import EXAMPLES_DIR, Lexicon
 from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from nlu.text import fold, words
@@ -272,9 +273,20 @@ class CategorySlot(Slot):
             return True
         # An answer to "what is the problem?" is about the problem alone: its likeliest
         # category is taken when it clearly leads (the summary shows it, one tap to fix).
-        candidates = [(c, s) for c, s in m.p.category_candidates
-                      if d.sector is None or d.sector in self.taxonomy.categories[c].sectors]
-        if (m.p.is_report and candidates and candidates[0][1] >= ANSWER_THRESHOLD
+        merged: dict[str, float] = {}
+        for c, s in m.p.category_candidates:  # « internet rame » on a phone: coverage
+            c = MOBILE_EQUIVALENT.get(c, c) if d.sector == "mobile" else c
+            merged[c] = merged.get(c, 0.0) + s
+        candidates = sorted(
+            ((c, s) for c, s in merged.items()
+             if d.sector is None or d.sector in self.taxonomy.categories[c].sectors),
+            key=lambda cs: -cs[1])
+        # « sa capte mal enfin internet rame a mort » on a mobile: the problems of the area
+        # known share the whole score (slow home internet is no choice on a phone).
+        # Only when those problems hold most of the score to begin with.
+        total = sum(s for _, s in candidates) if d.sector else 1.0
+        if (m.p.is_report and candidates and total >= 0.5
+                and candidates[0][1] / total >= ANSWER_THRESHOLD
                 and not _only_contacted(m, candidates[0][0])):
             self.set(d, candidates[0][0])
             return True
@@ -454,6 +466,11 @@ _ELSEWHERE = re.compile(r"\b(?:chez|i.?m with|we.?re with|switched to|moved to)\
 _NOW_NAMED = re.compile(r"\b(?:c.?est|it.?s)\s+([\w&+-]+)\s+(?:(?:mon|notre|my|our)\s+"
                         r"(?:operateur|fournisseur|operator|provider)\s+)?"
                         r"(?:maintenant|desormais|now|depuis|since)\b")
+# « mon fournisseur d'accès c'est FAImaison », « notre internet est chez Alsatis », "my
+# provider is Zen".
+_PROVIDER_IS = re.compile(r"\b(?:mon|ma|notre|my|our) (?:fournisseur(?: d.acces)?|operateur|fai|"
+                          r"box|internet|provider|operator|isp)\W+(?:c.?est|est|is|:)\W+"
+                          r"(?:(?:de|chez|avec|with)\W+)?([\w&+-]+)")
 _NOT_AN_OPERATOR = frozenset("moi toi lui eux nous vous elle elles me you us them".split())
 
 
@@ -534,7 +551,7 @@ class OperatorSlot(Slot):
         """An operator outside the list that a correction names, as typed (« c'est Only
         maintenant »: a capital then, a word may follow « c'est »)."""
         typed = {fold(w): w for w in re.findall(r"[\w&+-]+", m.p.text or m.text)}
-        for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True)):
+        for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True), (_PROVIDER_IS, True)):
             for match in pattern.finditer(m.folded):
                 name = typed.get(match.group(1))
                 # « Only » is a word too, but not with a capital.
@@ -562,6 +579,13 @@ class OperatorSlot(Slot):
             if len(named) > 1:
                 self.set(d, (None, None, tuple(named)))
                 return True
+        stated = self.stated(m)
+        if (stated is not None and stated[0] and not stated[2]
+                and stated[0] not in self._networks_named(m.text, None)):
+            # « C'est Alsatis, une petite société. Pas Orange. »: the name set aside is no
+            # answer; the other one, even outside the list, is.
+            unread = dataclasses.replace(m.p, operator=None, operator_text=None, operators=())
+            return self.read(d, Message(unread, m.text))
         return super().answer(d, m)
 
     def _sets_a_name_aside(self, text: str) -> bool:
@@ -736,8 +760,8 @@ class OperatorSlot(Slot):
 # A technology in words, hedged or not: « la 4G je crois », « le vieux fil de cuivre »,
 # « fibre optique normalement », "copper line". The parse's lexicon comes first.
 TECHNOLOGY_WORDS = (
-    ("5g", r"\b5 ?g\b|\b5g\+"),
-    ("4g", r"\b4 ?g\b|\b4g\+|\blte\b"),
+    ("5g", r"\b5 ?g\b(?! fixe| box| home)|\b5g\+"),
+    ("4g", r"(?<!box )\b4 ?g\b(?! fixe| box| home)|\b4g\+|\blte\b"),
     ("3g", r"\b3 ?g\b|\bh\+|\bhspa|\bumts\b"),
     ("2g", r"\b2 ?g\b|\bedge\b|\bgprs\b"),
     ("fibre", r"\bfibre|\bfiber|\bftth\b|\bfttx\b"),
@@ -749,7 +773,9 @@ TECHNOLOGY_WORDS = (
              r"\bdsl\W+(?:line|connection|ligne|connexion)\b"),
     ("cable", r"\bcable\b|\bcoax|\bfttla\b|\bnumericable\b"),
     ("satellite", r"\bsatellite|\bparabole\b|\bstarlink\b"),
-    ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b"),
+    # « la box 4G de Bouygues, celle avec la carte SIM »: a home line over the air.
+    ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b|"
+              r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b|\b[45] ?g (?:fixe|box|home)\b"),
 )
 
 
@@ -757,6 +783,16 @@ TECHNOLOGY_WORDS = (
 _NO_SIGNAL = (r"sans objet|aucun (?:signal|reseau|reseaux)|pas de (?:signal|reseau)|rien ne "
               r"(?:capte|passe|s.affiche)|(?:il n.y a |y a |)rien du tout|no signal|no service|"
               r"nothing shows")
+
+
+# « la fibre est annoncée pour l'an prochain », « en attendant la fibre »: a technology to come
+# is not the line complained of.
+_NOT_YET = re.compile(
+    r"\b(?:la |le |du )?(?:fibre|fiber|5g|ftth)\b(?:\W+\w+){0,3}?\W+"
+    r"(?:est |sera |serait |nous est |a ete |)(?:annoncee?|prevue?|promise?|attendue?|"
+    r"arrive(?! pas)|arrivera|arriverait|pas encore|coming|planned|promised)\b"
+    r"|\b(?:en attendant|on attend|attendons|j.attends|promet|promettent|promis|waiting for|until)"
+    r"\W+(?:\w+\W+){0,2}?(?:fibre|fiber|5g)\b")
 
 
 class TechnologySlot(Slot):
@@ -769,18 +805,22 @@ class TechnologySlot(Slot):
 
     def read(self, d: Draft, m: Message) -> bool:
         # « l'adsl par le fil, on a pas la fibre »: what is set aside does not count.
-        found = first_reading(TECHNOLOGY_WORDS, fold(without_set_aside(m.text)))
+        found = first_reading(TECHNOLOGY_WORDS,
+                              _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
         allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
         if found and (not allowed or found in allowed):
             d.technology = found
             return True
-        if m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded):
-            d.technology = "unknown"  # « sans objet, il n'y a aucun signal »: none to name
+        if m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded) and not (
+                "?" in m.text and m.p.intent != "dont_know"):
+            # « sans objet, il n'y a aucun signal »: none to name. ("You speak Polish
+            # maybe?" is a question back, no « I don't know ».)
+            d.technology = "unknown"
             return True
         return False
 
     def mentioned(self, m: Message) -> list[Any]:
-        return every_reading(TECHNOLOGY_WORDS, m.folded)
+        return every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", m.folded))
 
     def needed(self, d: Draft) -> bool:
         return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
@@ -901,7 +941,9 @@ _CONTACTED_ANSWERS = (
 )
 # A message that says customer service was already tried: "j'ai déjà appelé le service
 # client", "le 3900 ne répond jamais", "I called support twice".
-_HEDGED = re.compile(r"\b(?:peut.?etre|je (?:ne )?sais pas|j.?sais pas|je ne sais plus|pas sure?|"
+# (« pas sur le portable » is no « pas sûr »)
+_HEDGED = re.compile(r"\b(?:peut.?etre|je (?:ne )?sais pas|j.?sais pas|je ne sais plus|"
+                     r"pas sure?(?! (?:le|la|les|l|mon|ma|mes|son|sa|un|une|ce|cette|place)\b)|"
                      r"aucune idee|je ne peux pas (?:vous )?(?:le )?dire|maybe|not sure|no idea|"
                      r"don.?t know|can.?t tell)\b")
 _CONTACTED_OFTEN = re.compile(
@@ -980,6 +1022,16 @@ _SOMEONE_CONTACTED = re.compile(
     # "she did call Orange last Tuesday", "they've been contacted"
     r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
     r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b")
+# « je suis allée deux fois au bureau de poste pour réclamer », « j'ai fait une
+# réclamation »: a complaint made in person or in writing is a contact.
+_COMPLAINED = re.compile(
+    r"\b(?:suis|sommes|est|etais|etait) (?:alle|allee|alles|allees|passe|passee|passes|"
+    r"retourne|retournee)s? (?:\w+ ){0,3}?(?:au bureau de poste|a la poste|en boutique|"
+    r"a la boutique|en agence|a l.agence|au guichet|au magasin)\b(?=.*\b(?:reclam|plaindre|"
+    r"demander|signaler|expliquer|rien pu|rien fait|note))"
+    r"|\b(?:ai|avons|a) (?:fait|depose|deposee|envoye|ouvert|redige) (?:une|des|plusieurs|deux|"
+    r"trois|\d+) (?:reclamations?|plaintes?|tickets?)\b"
+    r"|\b(?:went|been) (?:\w+ ){0,2}?to the (?:post office|shop|store) to complain\b")
 # « je ne les ai jamais eus », "never got through".
 _NEVER_REACHED = re.compile(
     r"\b(?:ne |n.)?(?:les |l.)?(?:ai|avons|a) jamais (?:eus?|pu (?:les |le )?joindre|reussi)"
@@ -1023,7 +1075,8 @@ class ContactedSlot(Slot):
         folded = fold(m.text)
         if _NEVER_CONTACTED.search(folded):
             return "no"  # « je n'ai pas contacté leur service client »
-        if _CONTACTED_FACT.search(folded) or _CONTACTED_OFTEN.search(folded):
+        if (_CONTACTED_FACT.search(folded) or _CONTACTED_OFTEN.search(folded)
+                or _COMPLAINED.search(folded)):
             return "yes"
         return None
 
@@ -1057,6 +1110,8 @@ class ContactedSlot(Slot):
                 return "no"  # « c'est la banque que j'ai appelée, SFR jamais »
             if _SOMEONE_CONTACTED.search(m.folded):
                 return "yes"
+        if _COMPLAINED.search(m.folded) and not _NEVER_CONTACTED.search(m.folded):
+            return "yes"
         if self.stated(m) or (contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)):
             return "yes"
         return "no" if _NEVER_CONTACTED.search(m.folded) else None

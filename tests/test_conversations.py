@@ -827,3 +827,154 @@ async def test_two_new_values_in_a_sentence_at_the_summary_are_both_buttons(bot)
     assert "Technologie\u00a0: VDSL" in out.replies[-1].plain_text()
     out = await bot.send(SEND)
     assert (out.alert["technology"], out.alert["category"]) == ("vdsl", "slow_speed")
+
+
+def _said(out) -> str:
+    return "\n".join(r.plain_text() for r in out.replies)
+
+
+def _offered(out) -> set[str]:
+    return {c.value for r in out.replies for c in r.choices}
+
+
+async def test_yes_to_what_should_i_note_instead_is_no_send(bot) -> None:
+    """"Yes ok send" to « Que dois-je noter à la place ? »: the change asked for is neither
+    dropped silently nor guessed; the choice comes back, explained, with a way to send the
+    summary as it is. The button then says what changed."""
+    await bot.send("le débit de mon ADSL Orange est très lent à Lyon")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    out = await bot.send("c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus")
+    assert _offered(out) == {"technology:fibre", "technology:vdsl"}
+    out = await bot.send("oui c'est bon envoyez")
+    assert out.alert is None and out.expecting == "confirmation"
+    assert _offered(out) == {"technology:fibre", "technology:vdsl", "confirm:send"}
+    assert "Envoyer tel quel" in _said(out)
+    out = await bot.send(ChoiceEvent("technology:vdsl"))
+    assert "Technologie\u00a0: ADSL → VDSL" in _said(out), _said(out)
+    out = await bot.send(SEND)
+    assert out.alert["technology"] == "vdsl"
+
+
+async def test_a_correction_that_names_the_real_problem_changes_it(bot) -> None:
+    """« Correction : les lettres sont arrivées, ce qui manque c'est un colis » changes the
+    problem, it is not kept as a detail of the old one."""
+    await bot.send("plus aucun courrier reçu à mon adresse à Kourou depuis trois semaines : "
+                   "ni lettres, ni relevés, ni factures")
+    out = await bot.send("oui, je suis allé au bureau de poste, ils n'ont rien pu me dire")
+    assert out.expecting == "confirmation"
+    out = await bot.send("Correction : les lettres ont fini par arriver hier. Ce qui manque "
+                         "toujours, c'est un colis Colissimo bloqué depuis trois semaines.")
+    assert "→ Colis" in _said(out), _said(out)
+    out = await bot.send(SEND)
+    assert (out.alert["category"], out.alert["operator"]) == ("parcel_delivery", "la_poste")
+
+
+async def test_a_new_problem_at_the_summary_asks_the_place_it_needs(bot) -> None:
+    """From customer service (no place asked) to letters not delivered (a place matters):
+    « je me suis mal expliqué » changes the problem, and the place is asked once."""
+    await bot.send("J'essaie depuis trois semaines de joindre La Poste : le 36 31 me fait "
+                   "tourner dans un menu sans fin et personne ne répond à mes lettres.")
+    out = await bot.send("oui, à de multiples reprises")
+    assert out.expecting == "confirmation"
+    out = await bot.send("Je me suis mal expliqué : ce qui me fait écrire, c'est surtout que le "
+                         "facteur ne monte plus au hameau, nous ne recevons plus notre courrier.")
+    assert "Service client → Courrier" in _said(out), _said(out)
+    assert out.expecting == "location"
+    out = await bot.send("Luz-Saint-Sauveur")
+    assert out.expecting == "confirmation"
+    out = await bot.send(SEND)
+    assert out.alert["category"] == "mail_delivery"
+    assert out.alert["location"].startswith("Luz-Saint-Sauveur")
+
+
+async def test_a_complaint_made_at_the_post_office_is_a_contact(bot) -> None:
+    """« si si, je suis allée au bureau de poste pour réclamer »: customer service was
+    contacted; the model's odd reading of it (a mobile problem) changes nothing else."""
+    await bot.send("depuis deux mois le facteur ne met pas le courrier dans notre bâtiment "
+                   "à Clichy-sous-Bois, les lettres de la préfecture on les reçoit pas")
+    out = await bot.send("non, j'ai pas appelé")
+    assert out.expecting == "confirmation"
+    assert "Particulier" in out.replies[-1].plain_text()  # a préfecture's letter: no council
+    out = await bot.send("Si si, pardon, je suis allée deux fois au bureau de poste de la ville "
+                         "pour réclamer, la dame elle a noté mais rien.")
+    assert "Service client contacté\u00a0: Non → Oui" in _said(out), _said(out)
+    out = await bot.send(SEND)
+    assert (out.alert["category"], out.alert["contacted_customer_service"]) == (
+        "mail_delivery", "yes")
+
+
+async def test_answers_read_what_is_there_now(bot) -> None:
+    """« C'est de l'ADSL, la fibre est annoncée » is ADSL; « C'est Alsatis. Pas Orange. » is
+    Alsatis, as typed; « ce n'est pas sur le portable, c'est sur le fixe » is the area only
+    (« pas sur » is no « pas sûr »)."""
+    out = await bot.send("plus de téléphone ni d'internet depuis mardi à Saint-Pierre-des-"
+                         "Landes, on est chez Orange, la box est éteinte")
+    for _ in range(3):
+        if out.expecting == "technology":
+            break
+        out = await bot.send(ChoiceEvent("sector:fixed") if out.expecting == "sector" else "non")
+    assert out.expecting == "technology"
+    out = await bot.send("C'est de l'ADSL, la fibre est annoncée pour l'an prochain parait-il")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert "Technologie\u00a0: ADSL" in out.replies[-1].plain_text()
+
+    await bot.send(ChoiceEvent("new:alert"))
+    out = await bot.send("je loue un gîte à Cajarc, internet très lent, les touristes se "
+                         "plaignent")
+    for _ in range(3):
+        if out.expecting == "operator":
+            break
+        out = await bot.send("non")
+    assert out.expecting == "operator"
+    out = await bot.send("C'est Alsatis, une petite société. Pas Orange.")
+    assert out.expecting != "operator"
+    out = await bot.send("non")
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send("je ne sais pas")
+    assert "Opérateur\u00a0: Alsatis" in out.replies[-1].plain_text()
+
+
+async def test_a_line_and_a_provider_named_at_the_summary(bot) -> None:
+    """« ce n'est pas sur le portable qu'ils m'appellent, c'est sur le fixe » changes the
+    area only; « on n'a plus l'ADSL, c'est une box 4G » the technology; « mon fournisseur
+    d'accès c'est FAImaison, pas Orange » the operator, as typed."""
+    await bot.send("je reçois des appels de démarchage plusieurs fois par jour sur mon "
+                   "portable Orange, à La Châtre")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("Pardonnez-moi, je me suis trompée : ce n'est pas sur le portable "
+                         "qu'ils m'appellent, c'est sur le téléphone fixe de la maison.")
+    said = _said(out)
+    assert "Mobile → Internet et fixe" in said and "Service client" not in said.split(
+        "Voici")[0], said
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("à Nouan-le-Fuzelier notre internet Bouygues est d'une lenteur, on a l'ADSL")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("on n'a plus l'ADSL, c'est une box 4G maintenant")
+    assert "ADSL → THD radio ou box 4G" in _said(out), _said(out)
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("ma connexion fibre à Nantes est très instable depuis 2 semaines, c'est "
+                   "sur le réseau Orange")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:yes"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("mon fournisseur d'accès c'est FAImaison, le FAI associatif nantais, "
+                         "pas Orange. FAImaison passe par les lignes d'Orange.")
+    assert "Orange → FAImaison" in _said(out), _said(out)
+    out = await bot.send(SEND)
+    assert (out.alert["operator"], out.alert["operator_text"]) == (None, "FAImaison")
+
+
+async def test_an_answer_about_the_problem_is_read_within_the_area_known(bot) -> None:
+    """« sa capte mal enfin internet rame a mort » on a mobile: slow home internet is no
+    choice there, so the signal it describes is the answer."""
+    out = await bot.send("slt jsui a porto vecchio et g plu de 4g depui 1 semaine avc sosh "
+                         "rien ne charge a part la nuit")
+    if out.expecting == "category":
+        out = await bot.send("sa capte mal enfin internet rame a mort")
+        assert out.expecting != "category", _said(out)
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send("non")
+    assert "Pas de réseau mobile" in out.replies[-1].plain_text()
