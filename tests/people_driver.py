@@ -85,8 +85,10 @@ class Outcome:
             if name == "operators":  # several operators: which ones, in any order
                 ok = sorted(meant or []) == sorted(got or [])
             elif name in ("location", "operator_text"):
+                # « Le Guilvinec » is the commune officially named « Guilvinec ».
+                bare = re.sub(r"^(?:le|la|les|l')\s*", "", fold(str(meant))) if meant else ""
                 ok = meant is None and got is None or (
-                    meant is not None and got is not None and fold(str(meant)) in fold(got))
+                    meant is not None and got is not None and bare in fold(got))
             else:
                 ok = meant == got
             if not ok:
@@ -145,6 +147,21 @@ def _button_for(person: Person, slot: str) -> ChoiceEvent | TextEvent | None:
 Send = Callable[[Any], Awaitable[Any]]
 
 
+def values_of(out: Any) -> set[str]:
+    return {c.value for r in out.replies for c in r.choices}
+
+
+def _offered_match(person: Person, offered: set[str]) -> str | None:
+    """The button, among those offered after a correction, that says what the person
+    meant (« Facturation » when they meant billing), if any."""
+    if any(v.startswith("confirm:") for v in offered):
+        return None  # the summary again: the correction was taken
+    for name, meant in person.expect.items():
+        if isinstance(meant, str) and f"{name}:{meant}" in offered:
+            return f"{name}:{meant}"
+    return None
+
+
 async def play(send: Send, person: Person) -> Outcome:
     outcome = Outcome(person)
 
@@ -184,6 +201,11 @@ async def play(send: Send, person: Person) -> Outcome:
                 correction_sent = True
                 outcome.extra += 1
                 out = await say(TextEvent(person.correction))
+                pressed = _offered_match(person, values_of(out))
+                if pressed:
+                    # « Que dois-je noter à la place ? » with the value meant as a button:
+                    # the person presses it, as anyone would.
+                    out = await say(ChoiceEvent(pressed))
                 continue
             out = await say(TextEvent(person.confirm))
             if out.alert is None and out.expecting == "confirmation":

@@ -35,9 +35,6 @@ KNOWN_GAPS: dict[str, str] = {
     "d_dyslexique_livebox":
         "« ah non en fé sa coupe pa vrément, c plutau tré tré lan tou le tan »: a category "
         "correction in phonetic spelling is not read (outage stays instead of slow speed)",
-    "f_ginette-riom":
-        "a first message about slowness that also says « ça saute tout le temps » is read "
-        "as an outage (before the summary; her operator correction is now read)",
     "f_peter-issigeac":
         "a category correction in a sentence (« it isn't weak signal any longer, there is "
         "no service ») and a second town named as a landmark change the place instead",
