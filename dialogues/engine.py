@@ -35,6 +35,12 @@ from nlu.places import Places
 from nlu.taxonomy import Taxonomy
 from nlu.text import fold, language_evidence, words
 
+# « ce qui me reste en travers, c'est leur service client »: the service is the problem.
+_SERVICE_IS_THE_PROBLEM = re.compile(
+    r"\bc.est (?:surtout |plutot |vraiment )?(?:leur|le|son|votre) (?:service client|sav)\b"
+    r"|\b(?:probleme|souci|plainte)\W+(?:\w+\W+)?(?:c.est|est) (?:leur|le|son) (?:service client|sav)\b"
+    r"|\b(?:it.?s|is) (?:really |mainly )?(?:their|the) customer service\b")
+
 # Words that say a message corrects what was said before.
 _CORRECTING = re.compile(
     r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|correction|"
@@ -124,8 +130,8 @@ def _named_choice(text: str, offered: list[list[str]]) -> str | None:
     same way (« An outage, no connection at all. » for "Outage, service down"; never
     « pas une panne » for « Panne, service coupé »): the one clear best, or None."""
     typed = _content(text)
-    if not typed or len(words(fold(text))) > 12:
-        return None
+    if not typed or len(words(fold(text))) > 12 or "?" in text:
+        return None  # (« Vous savez quand la fibre arrive ? » presses no « Fibre »)
     scores: dict[str, int] = {}
     for label_text, value in offered:
         matches = [t_neg == l_neg for t, t_neg in typed for lw, l_neg in _content(label_text)
@@ -704,6 +710,22 @@ class DialogueEngine:
             del given["location"]  # « je suis chez Vialis maintenant »: an operator
         if problem:
             given["category"] = problem
+        implied = self.taxonomy.categories.get(str(given.get("category")))
+        technology = implied.implies.get("technology") if implied else None
+        if technology and given.get("technology") not in (None, technology):
+            # « on n'est pas en fibre, c'est du VDSL, l'immeuble n'est pas raccordé »: no
+            # fibre connection for a VDSL line; the technology is what it changes.
+            del given["category"]
+            problem, problems = None, []
+        if (named == "contacted_customer_service" and named not in given
+                and "category" not in given and _SERVICE_IS_THE_PROBLEM.search(m.folded)
+                and self._fits(draft, "customer_service")):
+            given["category"] = "customer_service"
+        if (named == "contacted_customer_service" and named not in given
+                and given.get("category") == "customer_service"):
+            # « ce qui me reste en travers, c'est leur service client » names the problem,
+            # not the question « avez-vous contacté le service client ? ».
+            named = None
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
         if named and not any(n in given and not self.slots[n].same(draft, given[n])
@@ -783,6 +805,10 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _fits(self, draft: Draft, category: str) -> bool:
+        """Whether a problem fits the area noted."""
+        return draft.sector is None or draft.sector in self.taxonomy.categories[category].sectors
 
     def _sector_fits(self, draft: Draft, sector: object) -> bool:
         """Whether a sector read in a sentence at the summary fits the operator noted

@@ -27,9 +27,9 @@ import yaml
 from dialogues.messages import button, label
 from dialogues.replies import Choice
 from dialogues.state import Draft
-from nlu.interpret import MOBILE_EQUIVALENT, ParseResult, without_set_aside
+from nlu.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, ParseResult, without_set_aside
 from nlu.lexicon import EXAMPLES_DIR, Lexicon
-from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from nlu.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
 from nlu.text import fold, words
 
 # Buttons for the operator question: the largest operators of each sector.
@@ -41,7 +41,8 @@ OPERATOR_BUTTONS = {
 # The technologies offered for each sector, most frequent first.
 SECTOR_TECHNOLOGIES = {
     "mobile": ("4g", "5g", "3g", "2g"),
-    "fixed": ("fibre", "adsl", "vdsl", "cable", "satellite", "radio"),
+    # 4G last: a home line over 4G (« la box 4G ») is a fixed line too.
+    "fixed": ("fibre", "adsl", "vdsl", "cable", "satellite", "radio", "4g"),
 }
 SKIP_WORDS = frozenset(
     fold(w) for w in """passer passe skip next suivant aucun aucune non no nope nan pas
@@ -444,6 +445,19 @@ def operator_named(text: str) -> str | None:
     return name
 
 
+def _capitalised_name(text: str) -> str | None:
+    """« C'est le réseau public du département, Ardèche Drôme Numérique. »: two to four
+    capitalised words inside a sentence, in an answer to "which operator?"."""
+    for match in _CAPITALISED.finditer(text):
+        start = text[:match.start()].rstrip()
+        if start and start[-1] not in ".!?…":  # not the capital that opens a sentence
+            return match.group(0)
+    return None
+
+
+_CAPITALISED = re.compile(r"[A-ZÀ-Ý][\w’'-]+(?:\s+(?:de |du |des |d’|d')?[A-ZÀ-Ý][\w’'-]+){1,3}")
+
+
 # « La Banque Postale », « Le Réseau Breton »: an article, then capitalised words.
 _ARTICLE_AND_NAME = re.compile(r"^(?i:la|le|les|l[’'])\s*[A-ZÀ-Ý]")
 
@@ -538,8 +552,8 @@ class OperatorSlot(Slot):
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
         unlisted = self._unlisted_named(m)
-        if unlisted:
-            named.append((None, unlisted, ()))
+        if unlisted and not any(fold(unlisted) in fold(v[1] or "") for v in named):
+            named.append((None, unlisted, ()))  # (not « NRJ » of « NRJ Mobile »)
         return named
 
     def button_for(self, value: Any, lang: str) -> Choice | None:
@@ -627,7 +641,7 @@ class OperatorSlot(Slot):
         # An operator outside the list, written in a sentence: kept as written.
         if "?" in m.text:
             return False  # a question is no operator's name
-        name = operator_named(m.text)
+        name = operator_named(m.text) or _capitalised_name(m.text)
         whole = name == m.text.strip()
         known = self._brands.get(fold(name or ""))
         if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk
@@ -760,8 +774,8 @@ class OperatorSlot(Slot):
 # A technology in words, hedged or not: « la 4G je crois », « le vieux fil de cuivre »,
 # « fibre optique normalement », "copper line". The parse's lexicon comes first.
 TECHNOLOGY_WORDS = (
-    ("5g", r"\b5 ?g\b(?! fixe| box| home)|\b5g\+"),
-    ("4g", r"(?<!box )\b4 ?g\b(?! fixe| box| home)|\b4g\+|\blte\b"),
+    ("5g", r"\b5 ?g\b|\b5g\+"),
+    ("4g", r"\b4 ?g\b|\b4g\+|\blte\b"),
     ("3g", r"\b3 ?g\b|\bh\+|\bhspa|\bumts\b"),
     ("2g", r"\b2 ?g\b|\bedge\b|\bgprs\b"),
     ("fibre", r"\bfibre|\bfiber|\bftth\b|\bfttx\b"),
@@ -773,9 +787,7 @@ TECHNOLOGY_WORDS = (
              r"\bdsl\W+(?:line|connection|ligne|connexion)\b"),
     ("cable", r"\bcable\b|\bcoax|\bfttla\b|\bnumericable\b"),
     ("satellite", r"\bsatellite|\bparabole\b|\bstarlink\b"),
-    # « la box 4G de Bouygues, celle avec la carte SIM »: a home line over the air.
-    ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b|"
-              r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b|\b[45] ?g (?:fixe|box|home)\b"),
+    ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b"),
 )
 
 
@@ -801,6 +813,10 @@ class TechnologySlot(Slot):
     words = r"technologie|techno|technology"
 
     def stated(self, m: Message) -> Any:
+        # « Vous savez quand la fibre arrive ? »: a technology to come is not the line's.
+        if m.p.technology and m.p.technology not in self.mentioned(m) and _NOT_YET.search(
+                m.folded):
+            return None
         return m.p.technology
 
     def read(self, d: Draft, m: Message) -> bool:
@@ -808,7 +824,8 @@ class TechnologySlot(Slot):
         found = first_reading(TECHNOLOGY_WORDS,
                               _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
         allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
-        if found and (not allowed or found in allowed):
+        if found and (not allowed or found in allowed or (
+                d.sector == "fixed" and FIXED_WIRELESS.search(m.folded))):
             d.technology = found
             return True
         if m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded) and not (
@@ -820,7 +837,10 @@ class TechnologySlot(Slot):
         return False
 
     def mentioned(self, m: Message) -> list[Any]:
-        return every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", m.folded))
+        found = every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", m.folded))
+        if "vdsl" in found and "adsl" in found and not re.search(r"\badsl", m.folded):
+            found.remove("adsl")  # « du VDSL sur la ligne téléphonique »: one line
+        return found
 
     def needed(self, d: Draft) -> bool:
         return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
@@ -833,9 +853,9 @@ class TechnologySlot(Slot):
         implied = category.implies.get("technology") if category else None
         if implied and d.technology is None:
             d.technology = implied
-        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTOR and d.sector
-                                    and TECHNOLOGY_SECTOR[d.technology] != d.sector):
-            d.technology = None  # 4G on a fixed line: asked again if the problem needs it
+        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTORS and d.sector
+                                    and d.sector not in TECHNOLOGY_SECTORS[d.technology]):
+            d.technology = None  # ADSL on a mobile: asked again if the problem needs it
 
     def question(self, d: Draft, lang: str) -> Question:
         techs = SECTOR_TECHNOLOGIES.get(d.sector or "", ())

@@ -66,9 +66,13 @@ POSTAL_IMPLICIT_CATEGORIES = frozenset({None, "mail_delivery", "billing", "custo
                                         "other"})
 _QUOTED = re.compile(r"«[^»]{0,120}»|\"[^\"]{0,120}\"|“[^”]{0,120}”"
                      r"|(?<!\w)'[^']{0,120}'(?!\w)")
+# A home line over 4G or 5G: « la box 4G », « 4G fixe », "4G router".
+FIXED_WIRELESS = re.compile(r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b"
+                            r"|\b[45] ?g (?:fixe|box|home|router)\b")
 # « pas de fibre », « toujours pas la fibre », "no fibre": a technology said to be missing.
 _MISSING_BEFORE = re.compile(r"\b(?:pas|sans|no|not|without|toujours pas|pas encore|jamais eu)"
-                             r"(?:\W+(?:de|d|la|le|l|du|the|any|encore|eu|acces a|droit a))*\W*$")
+                             r"(?:\W+(?:de|d|la|le|l|du|en|the|any|encore|eu|acces a|droit a))*"
+                             r"\W*$")
 # A parcel SMS that asks for money when no parcel is awaited is the classic scam.
 _NO_PARCEL_AWAITED = re.compile(
     r"\b(?:j.?attends?|j.?attendais|attend|attendons|on attend|n.?attends?) (?:pas|aucun|rien|"
@@ -480,7 +484,7 @@ class Interpreter:
         """The sector when the message settles it, else None (the dialogue will ask)."""
         before_technology = self._narrowed(category, operator)
         candidates = set(before_technology)
-        technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
+        technology_sector = self._technology_sector(text, technology)
         if technology_sector in candidates:
             candidates = {technology_sector}
         if len(candidates) == 1:
@@ -494,14 +498,22 @@ class Interpreter:
                 return ranked[0][0]
         return None
 
+    @staticmethod
+    def _technology_sector(text: str, technology: str | None) -> str | None:
+        """The sector a technology tells: 4G is mobile, but « la box 4G » is a home line."""
+        if technology in ("4g", "5g") and FIXED_WIRELESS.search(fold(text)):
+            return "fixed"
+        return TECHNOLOGY_SECTOR.get(technology or "")
+
     def _stopgap(self, text: str, category: str | None, operator: str | None,
                  technology: str | None) -> bool:
         """« la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box says
         fixed, the technology named is the way round it, not the line complained of."""
         before_technology = self._narrowed(category, operator)
         technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
-        if technology_sector not in before_technology or len(before_technology) < 2:
-            return False
+        if (technology_sector not in before_technology or len(before_technology) < 2
+                or self._technology_sector(text, technology) != technology_sector):
+            return False  # (« la box 4G » is the line itself)
         hints = self.sector_hints(text)
         return (hints.get(technology_sector, 0) <= 1
                 and any(n for s, n in hints.items() if s != technology_sector))

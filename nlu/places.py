@@ -48,6 +48,8 @@ _EVERYDAY = {"village", "villages", "maison", "maisons", "campagne", "quartier",
              "chez", "moi", "home", "house", "work", "office", "town", "city", "country",
              "hameau", "commune", "chateau", "eglise", "mairie", "centre ville", "la ville",
              "le village", "la maison", "la campagne", "le quartier", "la mer", "la montagne"}
+# « au Mans », « aux Vans »: the article the preposition swallowed.
+_CONTRACTED = {"au": "le", "aux": "les"}
 # « le bureau de poste de Felletin »: after these, « de X » is the commune itself.
 _OF_THE_COMMUNE = {"poste", "bureau", "gare"}
 # Regions that are also (small) communes: « envoyé par ma sœur de Bretagne ».
@@ -292,6 +294,9 @@ class Places:
                     continue
                 name = " ".join(words[i:i + n])
                 found = self._by_name.get(name) or (self._aliases.get(name) if n <= 2 else None)
+                if not found and i and words[i - 1] in _CONTRACTED:
+                    # « au Mans », « aux Vans »: Le Mans, Les Vans.
+                    found = self._by_name.get(f"{_CONTRACTED[words[i - 1]]} {name}")
                 before = words[max(0, i - 2):i]
                 if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
                         len(before) == 2 and before[1] in ("de", "du", "des", "d")

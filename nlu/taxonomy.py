@@ -9,12 +9,15 @@ import yaml
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yml")
 
-# Technologies tell the sector on their own.
+# Technologies tell the sector on their own…
 TECHNOLOGY_SECTOR = {
     "2g": "mobile", "3g": "mobile", "4g": "mobile", "5g": "mobile",
     "adsl": "fixed", "vdsl": "fixed", "fibre": "fixed", "cable": "fixed",
     "satellite": "fixed", "radio": "fixed",
 }
+# …except that a home line may also run over 4G or 5G (« la box 4G », « 4G fixe »).
+TECHNOLOGY_SECTORS = {technology: (sector,) for technology, sector in TECHNOLOGY_SECTOR.items()}
+TECHNOLOGY_SECTORS.update({"4g": ("mobile", "fixed"), "5g": ("mobile", "fixed")})
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ class Taxonomy:
         if technology is not None:
             if technology not in self.technologies:
                 problems.append(f"unknown technology {technology!r}")
-            elif sector == "postal" or (technology in TECHNOLOGY_SECTOR
-                                        and TECHNOLOGY_SECTOR[technology] != sector):
+            elif sector == "postal" or (technology in TECHNOLOGY_SECTORS
+                                        and sector not in TECHNOLOGY_SECTORS[technology]):
                 problems.append(f"technology {technology} does not apply to sector {sector}")
         if alert.get("user_type") not in self.user_types:
             problems.append(f"unknown user type {alert.get('user_type')!r}")

@@ -953,7 +953,7 @@ async def test_a_line_and_a_provider_named_at_the_summary(bot) -> None:
     out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
     assert out.expecting == "confirmation"
     out = await bot.send("on n'a plus l'ADSL, c'est une box 4G maintenant")
-    assert "ADSL → THD radio ou box 4G" in _said(out), _said(out)
+    assert "ADSL → 4G" in _said(out), _said(out)  # a home line over 4G
 
     await bot.send(ChoiceEvent("new:alert"))
     await bot.send("ma connexion fibre à Nantes est très instable depuis 2 semaines, c'est "
@@ -978,3 +978,70 @@ async def test_an_answer_about_the_problem_is_read_within_the_area_known(bot) ->
     while out.expecting not in ("confirmation", None):
         out = await bot.send("non")
     assert "Pas de réseau mobile" in out.replies[-1].plain_text()
+
+
+async def test_corrections_that_name_one_field_among_others(bot) -> None:
+    """« j'ai dit Bouygues parce que c'est leur réseau, mais mon forfait est chez NRJ
+    Mobile » is the operator (never a network problem); « on n'est pas en fibre, c'est du
+    VDSL, l'immeuble n'est pas raccordé » is the technology (no fibre connection for a VDSL
+    line); « ce qui me reste en travers, c'est leur service client » is the problem."""
+    await bot.send("Bouygues augmente mon forfait de 3 € par mois sans me demander mon avis, "
+                   "j'habite à Firminy")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("Je me suis trompé : j'ai dit Bouygues parce que c'est leur réseau, "
+                         "mais mon forfait est chez NRJ Mobile, c'est marqué sur mes papiers.")
+    said = _said(out)
+    assert "Bouygues Telecom → NRJ Mobile" in said and "Problème\u00a0: Contrat" in said, said
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("ma connexion fibre Free coupe 5 fois par jour à Saint-Martin-d'Hères")
+    await bot.send(ChoiceEvent("category:outage"))
+    out = await bot.send(ChoiceEvent("contacted_customer_service:yes"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("Ah zut, je dis n'importe quoi : c'est toujours Free, mais on n'est pas "
+                         "en fibre, l'immeuble n'est pas raccordé. C'est du VDSL sur la ligne "
+                         "téléphonique.")
+    said = _said(out)
+    assert "Fibre → VDSL" in said and "Raccordement" not in said, said
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("je n'arrive pas à résilier mon forfait Prixtel, ils me disent qu'il faut "
+                   "envoyer un courrier alors que la loi dit qu'on peut le faire en ligne")
+    out = await bot.send("Oui, 6 mails et 2 appels.")
+    assert out.expecting == "confirmation"
+    out = await bot.send("En fait c'est réglé pour la résiliation, elle est passée hier. Ce qui "
+                         "me reste en travers, c'est leur service client : six mails sans une "
+                         "seule réponse.")
+    assert "→ Service client" in _said(out), _said(out)
+
+
+async def test_a_question_back_presses_no_button(bot) -> None:
+    """« Vous savez quand la fibre arrive à Vallon ? » at « quelle technologie ? » is a
+    question, not the « Fibre » button: the question comes back."""
+    out = await bot.send("camping à Vallon-Pont-d'Arc, notre connexion internet Orange est "
+                         "tellement lente que les clients se plaignent")
+    assert out.expecting == "technology"
+    out = await bot.send("Vous savez quand la fibre arrive à Vallon ?")
+    assert out.expecting == "technology"
+    out = await bot.send("ADSL")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:yes"))
+    assert "Technologie\u00a0: ADSL" in out.replies[-1].plain_text()
+
+
+async def test_an_unlisted_operator_in_a_sentence_is_the_answer(bot) -> None:
+    """« C'est le réseau public du département, Ardèche Drôme Numérique. » answers « quel
+    opérateur ? » with the name, as written."""
+    out = await bot.send("à Lamastre on attend la fibre depuis 2 ans : éligible sur la carte, "
+                         "mais à chaque commande on nous répond « adresse non raccordable »")
+    for _ in range(3):
+        if out.expecting == "operator":
+            break
+        out = await bot.send("non")
+    assert out.expecting == "operator"
+    out = await bot.send("C'est le réseau public du département, Ardèche Drôme Numérique. On "
+                         "n'a même pas pu choisir de fournisseur.")
+    assert out.expecting != "operator", _said(out)
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send("non")
+    assert "Opérateur\u00a0: Ardèche Drôme Numérique" in out.replies[-1].plain_text()

@@ -244,6 +244,10 @@ def test_inconsistent_alerts_are_refused_by_the_rules() -> None:
                    {"technology": "fibre"}, {"sector": "postal"}, {"user_type": "robot"},
                    {"operator": "nobody"}):
         assert TAXONOMY.alert_problems({**good, **change}), change
+    # A home line over 4G (« la box 4G ») is fixed and 4G; ADSL is never mobile.
+    box = {**good, "sector": "fixed", "category": "slow_speed"}
+    assert TAXONOMY.alert_problems(box) == []
+    assert TAXONOMY.alert_problems({**box, "technology": "3g"})
     several = {**good, "operator": None, "operators": ["orange", "sfr"]}
     assert TAXONOMY.alert_problems(several) == []
     assert TAXONOMY.alert_problems({**good, "operators": ["orange"]}) == []

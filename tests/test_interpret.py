@@ -153,3 +153,14 @@ def test_a_technology_said_to_be_missing_gives_way_to_the_one_there(
     interpreter: Interpreter, text: str, technology: str
 ) -> None:
     assert interpreter.find_technology(text) == technology
+
+
+def test_a_box_4g_is_a_home_line_over_4g(interpreter: Interpreter) -> None:
+    """« ma box 4G ne marche plus »: the technology is 4G and the line a home one (4G alone
+    stays mobile)."""
+    box = interpreter.interpret("ma box 4G Bouygues ne marche plus depuis hier",
+                                raw("report_outage", 0.99))
+    assert (box.technology, box.sector) == ("4g", "fixed")
+    phone = interpreter.interpret("plus de 4G sur mon Bouygues depuis hier",
+                                  raw("report_outage", 0.99))
+    assert (phone.technology, phone.sector) == ("4g", "mobile")

@@ -45,6 +45,9 @@ PLACES = Places.load()
     # The first two words of a smaller commune's name, when both are names.
     ("notre maison à Font-Romeu, le technicien", False, "Font-Romeu-Odeillo-Via (66120)"),
     ("aux saintes maries", True, "Saintes-Maries-de-la-Mer (13460)"),
+    # « au », « aux » swallow the article of Le Mans, Les Vans.
+    ("je suis au Mans depuis lundi", False, "Le Mans (72)"),
+    ("vigneron aux Vans en Ardèche", False, "Les Vans (07140)"),
 ])
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
     assert PLACES.read(typed, answer=answer) == label
@@ -53,7 +56,7 @@ def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) ->
 @pytest.mark.parametrize("text", ["j'ai une orange", "vue sur mer", "dans le centre-ville",
                                   "chez moi", "pas de réseau", "au lieu dit les granges",
                                   "depuis le passage du cyclone", "merci, bon repos à vous",
-                                  "le bas de la rue"])
+                                  "le bas de la rue", "au port", "je vais au bureau"])
 def test_ordinary_words_are_no_place(text: str) -> None:
     assert PLACES.read(text) is None
 
