@@ -828,8 +828,8 @@ class TechnologySlot(Slot):
                 d.sector == "fixed" and FIXED_WIRELESS.search(m.folded))):
             d.technology = found
             return True
-        if m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded) and not (
-                "?" in m.text and m.p.intent != "dont_know"):
+        asking = "?" in m.text and not re.match(rf"\W*(?:{DONT_KNOW})\b", m.folded)
+        if not asking and (m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded)):
             # « sans objet, il n'y a aucun signal »: none to name. ("You speak Polish
             # maybe?" is a question back, no « I don't know ».)
             d.technology = "unknown"

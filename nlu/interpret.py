@@ -73,6 +73,11 @@ FIXED_WIRELESS = re.compile(r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b"
 _MISSING_BEFORE = re.compile(r"\b(?:pas|sans|no|not|without|toujours pas|pas encore|jamais eu)"
                              r"(?:\W+(?:de|d|la|le|l|du|en|the|any|encore|eu|acces a|droit a))*"
                              r"\W*$")
+# Mail that does not come: « plus aucun courrier n'est distribué », « on ne reçoit rien ».
+_NOT_DELIVERED = re.compile(
+    r"\b(?:plus|aucun|jamais|pas|rien|ne|n)\b[^.!?]{0,40}\b(?:distribue|distribues|distribuee|"
+    r"distribuees|recu|recus|recue|recues|recoit|recevons|recoivent|arrive|arrivent|passe)\b"
+    r"|\b(?:not|never|no)\b[^.!?]{0,40}\b(?:delivered|received|arrived)\b")
 # A parcel SMS that asks for money when no parcel is awaited is the classic scam.
 _NO_PARCEL_AWAITED = re.compile(
     r"\b(?:j.?attends?|j.?attendais|attend|attendons|on attend|n.?attends?) (?:pas|aucun|rien|"
@@ -567,7 +572,10 @@ class Interpreter:
             rule = "out_of_scope"
         elif (is_report or top_name == "inform") and (genre := _not_a_report(fold(text))):
             rule = genre  # an ad, a job offer, praise, a how-to question, news, a joke
-        elif is_report and known is None and self._other_companies.find(text):
+        elif (is_report and known is None and self._other_companies.find(text)
+              and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))):
+            # (« plus aucun courrier distribué, on attend des papiers de la CAF » is the
+            # post's problem, whoever the letters are from)
             rule = "consumer_dispute"
         if rule:
             is_report, top_name = False, rule

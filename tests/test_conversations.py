@@ -1045,3 +1045,15 @@ async def test_an_unlisted_operator_in_a_sentence_is_the_answer(bot) -> None:
     while out.expecting not in ("confirmation", None):
         out = await bot.send("non")
     assert "Opérateur\u00a0: Ardèche Drôme Numérique" in out.replies[-1].plain_text()
+
+
+async def test_a_question_at_the_technology_question_is_no_i_dont_know(bot) -> None:
+    """"You speak Polish maybe?" is a question back (the model reads « maybe » as « I don't
+    know »): answered, and the technology is asked again, not skipped."""
+    out = await bot.send("Hello. I am from Poland, I work in Forbach. My phone Lebara not work "
+                         "since 3 days, no call, no internet, nothing. Please help.")
+    assert out.expecting == "technology"
+    out = await bot.send("You speak polish maybe?")
+    assert out.expecting == "technology", _said(out)
+    out = await bot.send("I don't know")
+    assert out.expecting == "contacted_customer_service"

@@ -164,3 +164,15 @@ def test_a_box_4g_is_a_home_line_over_4g(interpreter: Interpreter) -> None:
     phone = interpreter.interpret("plus de 4G sur mon Bouygues depuis hier",
                                   raw("report_outage", 0.99))
     assert (phone.technology, phone.sector) == ("4g", "mobile")
+
+
+def test_mail_not_delivered_is_the_posts_whoever_sends_it(interpreter: Interpreter) -> None:
+    """« plus aucun courrier distribué… des papiers de la CAF »: La Poste's problem, not a
+    dispute with the CAF; a complaint about the CAF itself stays a dispute."""
+    mail = interpreter.interpret("depuis deux semaines plus aucun courrier n'est distribué dans "
+                                 "notre immeuble, on attend des papiers de la CAF",
+                                 raw("report_mail_delivery", 0.9))
+    assert mail.is_report and mail.operator == "la_poste"
+    caf = interpreter.interpret("la CAF refuse de verser mes allocations depuis deux mois",
+                                raw("report_billing", 0.9))
+    assert not caf.is_report
