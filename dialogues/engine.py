@@ -41,6 +41,12 @@ _SERVICE_IS_THE_PROBLEM = re.compile(
     r"|\b(?:probleme|souci|plainte)\W+(?:\w+\W+)?(?:c.est|est) (?:leur|le|son) (?:service client|sav)\b"
     r"|\b(?:it.?s|is) (?:really |mainly )?(?:their|the) customer service\b")
 
+_GIVEN_BEFORE = re.compile(r"\bj.ai (?:mis|dit|écrit|ecrit|indiqué|indique|tapé|tape|marqué|marque)"
+                           r"\s+\S+(?:[\s-]\S+)?\s+(?=parce|car\b|mais\b|alors\b)"
+                           r"|\bI (?:put|said|wrote|typed)\s+\S+(?:\s\S+)?\s+(?=because|but\b)",
+                           re.IGNORECASE)
+_BUT = re.compile(r"\b(?:mais|sauf|but|except|however|par contre)\b")
+
 # Words that say a message corrects what was said before.
 _CORRECTING = re.compile(
     r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|correction|"
@@ -180,7 +186,8 @@ _SAME = re.compile(r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|p
 # isn't weak signal any longer".
 _SET_ASIDE_WORDS = re.compile(
     r"\b(?:pas|plus|non|not|isn\W?t|no longer|plutot que|au lieu de|instead of|rather than|"
-    r"quitte)\s+"
+    r"quitte|j.ai (?:mis|dit|ecrit|indique|tape|marque)(?= \w+ (?:parce|car|mais|alors))|"
+    r"i (?:put|said|wrote|typed)(?= \w+ (?:because|but)))\s+"
     r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+"
     r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?")
 
@@ -483,6 +490,9 @@ class DialogueEngine:
         cleaned = self._brands.sub(" ", text.replace(p.operator_text or "\0", " "))
         # « ma fille gère le forfait depuis Paris »: where someone is, not the place.
         cleaned = _FROM_PLACE.sub(" ", cleaned)
+        # « j'ai mis Colomiers parce que j'y ai habité, mais j'habite à Blagnac »: the
+        # place given before, now explained away.
+        cleaned = _GIVEN_BEFORE.sub(" ", cleaned)
         name = current.split(" (")[0] if current else ""
         if current and fold(name) in fold(text) and name not in text:
             # « c'est pas strasbourg c'est schiltigheim »: about the place, in lower case
@@ -710,6 +720,15 @@ class DialogueEngine:
             del given["location"]  # « je suis chez Vialis maintenant »: an operator
         if problem:
             given["category"] = problem
+        if _confirms(m) and not _CORRECTING.search(m.folded) and not _BUT.search(m.folded):
+            # « Oui c'est bon, vous pouvez envoyer. Bonne journée », « Sim, ok, envoyez »: a
+            # yes reads no place from its greeting, no area from a word; a place is changed
+            # only when it is said as one (« oui, à Lyon »).
+            given.pop("sector", None)
+            place = str(given.get("location") or "").split(" (")[0]
+            if place and not re.search(r"\b(?:a|au|aux|en|in|at|sur|vers|pres de|c.est)\s+"
+                                       + re.escape(fold(place).split("-")[0]), m.folded):
+                del given["location"]
         implied = self.taxonomy.categories.get(str(given.get("category")))
         technology = implied.implies.get("technology") if implied else None
         if technology and given.get("technology") not in (None, technology):
@@ -735,7 +754,11 @@ class DialogueEngine:
             # « c'est la facture du forfait portable pro »: « pro » names no field to
             # change here; what the sentence states that differs does.
             named = None
-        if named:
+        if self._sets_area_aside(draft, text, kept, given):
+            # « Erreur moi. Pas portable. Problème box internet maison. »: the area set
+            # aside, another given; that is the change (the problem stays what it was).
+            changes = {"sector": given["sector"]}
+        elif named:
             # "non, le lieu c'est Lyon": only the fields named change (« la médiathèque
             # est à la commune, c'est la mairie du Tampon qui signale »: place and who).
             changes = {n: given[n] for n in self.slots.all_named_in(text) if n in given}
@@ -768,7 +791,9 @@ class DialogueEngine:
         if doubts:
             w.say("which_value", tuple(doubts))  # « la fibre ou le VDSL, je sais plus »
             return
-        if not changes and problems and not _confirms(m):
+        if not changes and problems and not _confirms(m) and not (
+                named and named != "category" and named in given):
+            # (« non en fait mettez particulier » restates who writes: no problem offered)
             # "it isn't weak signal any longer, no service at all": the problems it may
             # mean, one tap each (never a guess).
             w.say("which_value", (
@@ -805,6 +830,17 @@ class DialogueEngine:
             return
         w.say("not_understood")
         self._summary(w)
+
+    def _sets_area_aside(self, draft: Draft, text: str, kept: ParseResult | None,
+                         given: dict[str, object]) -> bool:
+        """Whether a sentence sets the area noted aside (« pas portable ») and gives
+        another one that the operator serves."""
+        if kept is None or draft.sector is None or given.get("sector") in (None, draft.sector):
+            return False
+        aside = " ".join(set(words(fold(text))) - set(words(fold(kept.text))))
+        area = self.slots["sector"]
+        return (area.mentioned(Message(kept, aside)) == [draft.sector]
+                and self._sector_fits(draft, given["sector"]))
 
     def _fits(self, draft: Draft, category: str) -> bool:
         """Whether a problem fits the area noted."""

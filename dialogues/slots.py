@@ -337,7 +337,7 @@ _SECTOR_WORDS = (
     ("mobile", r"\b(?:internet mobile|data|donnees mobiles|mobile data|4g|5g|3g|portable|"
                r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable)\b"),
     ("fixed", r"\b(?:internet|box|fixe|fibre|adsl|vdsl|landline|wifi|wi-fi|broadband|"
-              r"home internet|ligne fixe|la ligne|modem|routeur|router|tele|tv)\b"),
+              r"home internet|ligne fixe|modem|routeur|router|tele|tv)\b"),
     ("postal", r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|mail|"
                r"letters?|poste|facteur|recommande|recommandee)\b"),
 )
@@ -525,6 +525,10 @@ class OperatorSlot(Slot):
             more = self._networks_named(m.text, "mobile" if "mobile" in sectors else None)
             return (None, None, tuple(dict.fromkeys([*m.p.operators, *more])))
         if m.p.operator or m.p.operator_text:
+            known = None if m.p.operator else self._brands.get(fold(m.p.operator_text or ""))
+            if known and (m.p.operator_text or "")[:1].isupper():
+                # "Orange I think" in English: the brand, written as one, is the operator.
+                return (known, self.taxonomy.operators[known].name, ())
             return (m.p.operator, m.p.operator_text, ())
         return None
 
@@ -1183,6 +1187,12 @@ _USER_TYPE_MENTIONS = tuple((value, rf"\b(?:{pattern})") for value, pattern in (
 ))
 
 
+_PUT_USER_TYPE = re.compile(
+    r"\b(?:mettez|mettre|mets|met|cochez|cocher|indiquez|notez|put|mark|tick)\W+(?:en |as |comme )?"
+    r"((?:particulier|individuel|perso|entreprise|professionnel|pro|collectivite|mairie|commune|"
+    r"business|individual|private|local authority|council)\w*)")
+
+
 class UserTypeSlot(Slot):
     """Never asked: the summary shows « Particulier » unless a message said otherwise."""
 
@@ -1191,6 +1201,10 @@ class UserTypeSlot(Slot):
     words = r"statut|user type|particulier|entreprise|collectivite|professionn?el|pro\b|mairie"
 
     def stated(self, m: Message) -> Any:
+        # « pas moi à titre perso. Mettez collectivité »: the value to put, said outright.
+        put = _PUT_USER_TYPE.search(m.folded)
+        if put:
+            return first_reading(_USER_TYPE_WORDS, put.group(1))
         return m.p.user_type
 
     def read(self, d: Draft, m: Message) -> bool:

@@ -159,7 +159,9 @@ _NOT_PLACES = frozenset(
     fold(w) for w in """Internet Mobile Fibre Box Noël Pâques Janvier Février Mars Avril Mai Juin
     Juillet Août Septembre Octobre Novembre Décembre Lundi Mardi Mercredi Jeudi Vendredi Samedi
     Dimanche I Je Il Elle On Nous Vous Ils All Home Chaque Chez Partir Cause Mon Ma Mes Un
-    Une Le La Les Ce Cette Plus Paris-Orly""".split()
+    Une Le La Les Ce Cette Plus Paris-Orly January February March April May June July August
+    September October November December Monday Tuesday Wednesday Thursday Friday Saturday
+    Sunday Christmas Easter""".split()
 )
 
 # Shopping for an offer is not a report: "quelle box choisir ?", "c'est combien la fibre ?"

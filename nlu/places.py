@@ -48,6 +48,8 @@ _EVERYDAY = {"village", "villages", "maison", "maisons", "campagne", "quartier",
              "chez", "moi", "home", "house", "work", "office", "town", "city", "country",
              "hameau", "commune", "chateau", "eglise", "mairie", "centre ville", "la ville",
              "le village", "la maison", "la campagne", "le quartier", "la mer", "la montagne"}
+# Words that put a place after them: « à Hossegor », "near Montalivet".
+_AT = {"a", "au", "vers", "sur", "pres", "in", "at", "near"}
 # « au Mans », « aux Vans »: the article the preposition swallowed.
 _CONTRACTED = {"au": "le", "aux": "les"}
 # « le bureau de poste de Felletin »: after these, « de X » is the commune itself.
@@ -166,6 +168,16 @@ class Places:
                 pairs.setdefault(" ".join(words[:2]), []).append(commune)
         self._aliases = {first: found for first, found in (*starts.items(), *pairs.items())
                          if len(found) == 1 and first not in self._by_name}
+        # « à Hossegor », « à Montalivet »: the last part of a commune's name, as locals say
+        # it (Soorts-Hossegor, Vendays-Montalivet); read only capitalised after « à ».
+        tails: dict[str, list[Commune]] = {}
+        for commune, key in zip(communes, keys):
+            words = key.split()
+            if len(words) >= 2 and commune.population >= 1000 and len(words[-1]) >= 6:
+                tails.setdefault(words[-1], []).append(commune)
+        self._tails = {tail: found for tail, found in tails.items()
+                       if len(found) == 1 and tail not in self._by_name
+                       and tail not in _LINKING | _GENERIC | _EVERYDAY}
         # « Clermont » for Clermont-Ferrand rather than Clermont (Oise), « Aix » for
         # Aix-en-Provence: a city of 30,000 people or more, three times the size of any
         # other commune whose name starts with the same word, and ten times the size of a
@@ -297,6 +309,9 @@ class Places:
                 if not found and i and words[i - 1] in _CONTRACTED:
                     # « au Mans », « aux Vans »: Le Mans, Les Vans.
                     found = self._by_name.get(f"{_CONTRACTED[words[i - 1]]} {name}")
+                if (not found and n == 1 and name in self._tails and name in capitalised
+                        and (answer or i and words[i - 1] in _AT)):
+                    found = self._tails[name]
                 before = words[max(0, i - 2):i]
                 if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
                         len(before) == 2 and before[1] in ("de", "du", "des", "d")

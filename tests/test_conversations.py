@@ -829,6 +829,15 @@ async def test_two_new_values_in_a_sentence_at_the_summary_are_both_buttons(bot)
     assert (out.alert["technology"], out.alert["category"]) == ("vdsl", "slow_speed")
 
 
+async def _to_summary(bot, contacted: str, first: str):
+    """A new report from `first`, customer service answered, at the summary."""
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send(first)
+    out = await bot.send(ChoiceEvent(f"contacted_customer_service:{contacted}"))
+    assert out.expecting == "confirmation", _said(out)
+    return out
+
+
 def _said(out) -> str:
     return "\n".join(r.plain_text() for r in out.replies)
 
@@ -938,28 +947,23 @@ async def test_a_line_and_a_provider_named_at_the_summary(bot) -> None:
     """« ce n'est pas sur le portable qu'ils m'appellent, c'est sur le fixe » changes the
     area only; « on n'a plus l'ADSL, c'est une box 4G » the technology; « mon fournisseur
     d'accès c'est FAImaison, pas Orange » the operator, as typed."""
-    await bot.send("je reçois des appels de démarchage plusieurs fois par jour sur mon "
-                   "portable Orange, à La Châtre")
-    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
-    assert out.expecting == "confirmation"
+    out = await _to_summary(bot, "no",
+        "je reçois des appels de démarchage plusieurs fois par jour sur mon portable Orange, "
+        "à La Châtre")
     out = await bot.send("Pardonnez-moi, je me suis trompée : ce n'est pas sur le portable "
                          "qu'ils m'appellent, c'est sur le téléphone fixe de la maison.")
     said = _said(out)
     assert "Mobile → Internet et fixe" in said and "Service client" not in said.split(
         "Voici")[0], said
 
-    await bot.send(ChoiceEvent("new:alert"))
-    await bot.send("à Nouan-le-Fuzelier notre internet Bouygues est d'une lenteur, on a l'ADSL")
-    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
-    assert out.expecting == "confirmation"
+    out = await _to_summary(bot, "no",
+        "à Nouan-le-Fuzelier notre internet Bouygues est d'une lenteur, on a l'ADSL")
     out = await bot.send("on n'a plus l'ADSL, c'est une box 4G maintenant")
     assert "ADSL → 4G" in _said(out), _said(out)  # a home line over 4G
 
-    await bot.send(ChoiceEvent("new:alert"))
-    await bot.send("ma connexion fibre à Nantes est très instable depuis 2 semaines, c'est "
-                   "sur le réseau Orange")
-    out = await bot.send(ChoiceEvent("contacted_customer_service:yes"))
-    assert out.expecting == "confirmation"
+    out = await _to_summary(bot, "yes",
+        "ma connexion fibre à Nantes est très instable depuis 2 semaines, c'est sur le réseau"
+        " Orange")
     out = await bot.send("mon fournisseur d'accès c'est FAImaison, le FAI associatif nantais, "
                          "pas Orange. FAImaison passe par les lignes d'Orange.")
     assert "Orange → FAImaison" in _said(out), _said(out)
@@ -985,10 +989,9 @@ async def test_corrections_that_name_one_field_among_others(bot) -> None:
     Mobile » is the operator (never a network problem); « on n'est pas en fibre, c'est du
     VDSL, l'immeuble n'est pas raccordé » is the technology (no fibre connection for a VDSL
     line); « ce qui me reste en travers, c'est leur service client » is the problem."""
-    await bot.send("Bouygues augmente mon forfait de 3 € par mois sans me demander mon avis, "
-                   "j'habite à Firminy")
-    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
-    assert out.expecting == "confirmation"
+    out = await _to_summary(bot, "no",
+        "Bouygues augmente mon forfait de 3 € par mois sans me demander mon avis, j'habite à "
+        "Firminy")
     out = await bot.send("Je me suis trompé : j'ai dit Bouygues parce que c'est leur réseau, "
                          "mais mon forfait est chez NRJ Mobile, c'est marqué sur mes papiers.")
     said = _said(out)
@@ -1057,3 +1060,84 @@ async def test_a_question_at_the_technology_question_is_no_i_dont_know(bot) -> N
     assert out.expecting == "technology", _said(out)
     out = await bot.send("I don't know")
     assert out.expecting == "contacted_customer_service"
+
+
+async def test_a_yes_with_a_greeting_changes_nothing(bot) -> None:
+    """« Oui c'est bon, vous pouvez envoyer. Bonne journée » (Bonne is a commune), « Sim, ok,
+    envoyez » (« sim » is a mobile word): a yes sends what the summary says."""
+    out = await _to_summary(bot, "yes",
+        "la fibre SFR coupe tous les matins à Blagnac depuis trois semaines")
+    out = await bot.send("Oui c'est bon, vous pouvez envoyer. Bonne journée")
+    assert out.alert is not None and out.alert["location"].startswith("Blagnac")
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("SFR continue de prélever 39,99 chaque mois sur la box alors qu'on a résilié")
+    out = await bot.send(ChoiceEvent("contacted_customer_service:no"))
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send(ChoiceEvent("sector:fixed") if out.expecting == "sector" else "non")
+    out = await bot.send("Sim, ok, envoyez")
+    assert out.alert is not None and out.alert["sector"] == "fixed"
+
+
+async def test_who_reports_is_read_from_what_is_put_not_what_is_set_aside(bot) -> None:
+    """« …pas moi à titre perso. Mettez collectivité. » is the town hall; « la ligne est à
+    mon nom » changes no area; "fibre installed in January" names no place."""
+    await bot.send("plus de téléphone fixe ni d'internet à l'école de Lauzun depuis l'orage, "
+                   "c'est chez Orange")
+    out = await bot.send(ChoiceEvent("technology:adsl"))
+    out = await bot.send(ChoiceEvent("contacted_customer_service:yes"))
+    assert out.expecting == "confirmation"
+    out = await bot.send("Correction : l'abonnement de l'école est au nom de la commune, donc "
+                         "c'est la mairie qui signale, pas moi à titre perso. Mettez collectivité.")
+    assert "Vous êtes\u00a0: Collectivité" in out.replies[-1].plain_text(), _said(out)
+
+    out = await _to_summary(bot, "yes",
+        "jai pris un forfait chez bouygues en gardant mon numero et sa fait 10 jours que jai "
+        "plus de numero du tout, a Auch")
+    out = await bot.send("non en fait mettez particulier, c a titre perso, la ligne est a mon nom")
+    assert "Domaine\u00a0: Mobile" in out.replies[-1].plain_text(), _said(out)
+
+    out = await _to_summary(bot, "yes",
+        "Our Orange internet in Villeréal has been dreadfully slow since the autumn, it's "
+        "ADSL")
+    out = await bot.send("Sorry, my wife reminds me we had fibre installed in January, so it's "
+                         "not ADSL any more, it's fibre.")
+    said = _said(out)
+    assert "ADSL → Fibre" in said and "January" not in said, said
+
+
+async def test_corrections_that_explain_what_was_said_before(bot) -> None:
+    """« j'ai mis Colomiers parce que j'y ai habité, mais j'habite à Blagnac » is Blagnac;
+    « Erreur moi. Pas portable. Problème box internet maison. » changes the area only;
+    "Orange I think" typed in English is Orange, so "mine is Free" changes it."""
+    out = await _to_summary(bot, "yes",
+        "la fibre SFR coupe tous les matins entre 6h et 9h à Purpan depuis trois semaines")
+    out = await bot.send("Pardon : j'ai mis Colomiers parce que j'y ai habité des années, mais "
+                         "depuis septembre j'habite à Blagnac, c'est là qu'est la box.")
+    assert "→ Blagnac" in _said(out), _said(out)
+
+    await bot.send(ChoiceEvent("new:alert"))
+    await bot.send("Moi sourd. Service client Bouygues seulement par téléphone. Impossible pour "
+                   "moi. Personne aide.")
+    out = await bot.send(ChoiceEvent("sector:mobile"))
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send(ChoiceEvent("contacted_customer_service:yes")
+                             if out.expecting == "contacted_customer_service" else "non")
+    out = await bot.send("Erreur moi. Pas portable. Problème box internet maison. Bbox.")
+    said = _said(out)
+    assert "Mobile → Internet et fixe" in said and "Problème\u00a0: Service client" in said, said
+
+    await bot.send(ChoiceEvent("new:alert"))
+    out = await bot.send("In our student flat in Talence the mobile internet is super slow in "
+                         "the evening, pages don't load at all")
+    while out.expecting not in ("operator", None):
+        out = await bot.send(ChoiceEvent("category:coverage")
+                             if out.expecting == "category" else "I don't know")
+    out = await bot.send("Orange I think, it's the SIM card I bought at the airport")
+    while out.expecting not in ("confirmation", None):
+        out = await bot.send("No" if out.expecting == "contacted_customer_service"
+                             else "I don't know")
+    assert "Operator: Orange" in out.replies[-1].plain_text()
+    out = await bot.send("Oh wait, my bad: the Orange SIM is my flatmate's. Mine is Free, I "
+                         "switched to Free Mobile last month, so please put Free.")
+    assert "Orange → Free" in _said(out), _said(out)

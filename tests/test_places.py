@@ -48,6 +48,9 @@ PLACES = Places.load()
     # « au », « aux » swallow the article of Le Mans, Les Vans.
     ("je suis au Mans depuis lundi", False, "Le Mans (72)"),
     ("vigneron aux Vans en Ardèche", False, "Les Vans (07140)"),
+    # The last part of a name, as locals say it, capitalised after « à » or as an answer.
+    ("on a un surf shop à Hossegor et depuis samedi", False, "Soorts-Hossegor (40150)"),
+    ("Montalivet", True, "Vendays-Montalivet (33930)"),
 ])
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
     assert PLACES.read(typed, answer=answer) == label
@@ -56,7 +59,8 @@ def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) ->
 @pytest.mark.parametrize("text", ["j'ai une orange", "vue sur mer", "dans le centre-ville",
                                   "chez moi", "pas de réseau", "au lieu dit les granges",
                                   "depuis le passage du cyclone", "merci, bon repos à vous",
-                                  "le bas de la rue", "au port", "je vais au bureau"])
+                                  "le bas de la rue", "au port", "je vais au bureau",
+                                  "à la même adresse"])
 def test_ordinary_words_are_no_place(text: str) -> None:
     assert PLACES.read(text) is None
 
