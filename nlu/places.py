@@ -356,14 +356,32 @@ class Places:
                     r"[.!?…]\s*$", text[:_offset(text, words, i)]))
                 # « la ligne coupée c'est celle de ma mère à Riom »: even where lower-case
                 # names count, a capitalised one comes first.
+                # « vers St Cyprien à Toulouse »: a district of the city named right after
+                # (a commune of that name lies elsewhere).
+                city = self._district_of(words, i + n, commune)
                 ranked.append(((negated, not said, not located, not (capital or answer),
-                                not capital, name in _REGIONS, capital and opening and not answer, -n, i),
-                               i, commune.label(postcode)))
+                                not capital, name in _REGIONS,
+                                capital and opening and not answer, -n, i),
+                               i, (city or commune).label(None if city else postcode)))
         if not ranked and answer and "?" not in text:
             # (« faut-il porter plainte ? » is a question back, not « Plaintel » mistyped)
             ranked = self._near_misses(words, departments)
         ranked.sort()
         return [(i, label) for _, i, label in ranked]
+
+    def _district_of(self, words: list[str], after: int, commune: Commune) -> Commune | None:
+        """The city when « à <city> » follows the name, a city of 100,000 people or more
+        in another département and ten times its size: the name is then one of its
+        districts (never « de Marseille à Paris »)."""
+        if after + 1 >= len(words) or words[after] not in ("a", "au"):
+            return None
+        for n in (3, 2, 1):
+            city = self._by_name.get(" ".join(words[after + 1:after + 1 + n]))
+            if city:
+                big = city[0]
+                return big if (big.population >= max(100_000, 10 * commune.population)
+                               and big.department != commune.department) else None
+        return None
 
     def _near_misses(self, words: list[str], departments: set[str]) -> list:
         """« saint brieu » for Saint-Brieuc: one typo in a name of six letters or more,

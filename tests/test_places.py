@@ -51,6 +51,10 @@ PLACES = Places.load()
     # The last part of a name, as locals say it, capitalised after « à » or as an answer.
     ("on a un surf shop à Hossegor et depuis samedi", False, "Soorts-Hossegor (40150)"),
     ("Montalivet", True, "Vendays-Montalivet (33930)"),
+    # A district named like a small commune elsewhere, then its city.
+    ("livreur vers st cyprien a toulouse, plus de 4g", False, "Toulouse (31)"),
+    ("un colis envoyé de Marseille à Paris", False, "Paris (75)"),  # as before
+    ("à Saint-Cyprien à côté de Perpignan", False, "Saint-Cyprien (66750)"),
 ])
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
     assert PLACES.read(typed, answer=answer) == label
