@@ -20,7 +20,7 @@ NLU_PYTHON_VERSION := 3.10
 find_python = $(shell (pyenv which python$(1) 2>/dev/null) || command -v python$(1) || echo python$(1))
 PYTHON_BOT := $(call find_python,$(BOT_PYTHON_VERSION))
 PYTHON_NLU := $(call find_python,$(NLU_PYTHON_VERSION))
-NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml nlu/lexicon.yml nlu/taxonomy.yml \
+NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml reading/lexicon.yml domain/taxonomy.yml \
 	nlu/training.py nlu/components.py
 
 .PHONY: run chat test test-on test-nlu test-bot train eval retrain bench install system clean

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 
 SHEETS_DIR = Path(__file__).with_name("sheets")
 LANGUAGES = ("fr", "en")

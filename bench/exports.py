@@ -35,7 +35,7 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, literal, update  # noqa: E402
 
-from nlu.taxonomy import Taxonomy  # noqa: E402
+from domain.taxonomy import Taxonomy  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Alert  # noqa: E402
 from storage.seed import seed_alerts  # noqa: E402

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Config  # noqa: E402
-from nlu.remote import RemoteNlu  # noqa: E402
+from bot.nlu_client import RemoteNlu  # noqa: E402
 
 NLU_PYTHON = str(Config.from_env(os.environ).nlu_python)
 

@@ -8,7 +8,7 @@ and sentence weight: category confident and right, confidently wrong, right in o
 (confident and right, or among the three offered), non-reports left alone, sector and
 operator on reports (operator also on messages naming several operators), then the
 abstention curve for each sentence weight (the share of the sentence-by-sentence reading,
-nlu/sentences.py). The model parses each message once; only the reading is repeated.
+reading/sentences.py). The model parses each message once; only the reading is repeated.
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from typing import Any, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlu.evaluate import CURVE_THRESHOLDS, FIELD_ANSWERS, load_cases  # noqa: E402
-from nlu.interpret import CANDIDATES, CATEGORY_THRESHOLD, ParseResult  # noqa: E402
+from domain.parse import CANDIDATES, ParseResult  # noqa: E402
+from reading.interpret import CATEGORY_THRESHOLD  # noqa: E402
 try:
-    from nlu.sentences import SENTENCE_WEIGHT  # noqa: E402
+    from reading.sentences import SENTENCE_WEIGHT  # noqa: E402
 except ImportError:  # an older checkout, measured for the "before" figures
     SENTENCE_WEIGHT = 0.0
 

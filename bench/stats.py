@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.staff.stats import dashboard, load_customer_base  # noqa: E402
-from nlu.taxonomy import Taxonomy  # noqa: E402
+from domain.taxonomy import Taxonomy  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.seed import seed_alerts  # noqa: E402
 from storage.staff import AlertFilter, StaffRepository  # noqa: E402

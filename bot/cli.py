@@ -235,7 +235,7 @@ def cmd_purge(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _seed(config: Config, count: int) -> int:
-    from nlu.taxonomy import Taxonomy
+    from domain.taxonomy import Taxonomy
     from storage.db import Database
     from storage.seed import seed_alerts
 

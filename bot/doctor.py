@@ -103,7 +103,7 @@ async def _database(config: Config) -> Check:
 
 
 async def _nlu(config: Config) -> Check:
-    from nlu.remote import RemoteNlu
+    from bot.nlu_client import RemoteNlu
 
     if config.nlu != "service":
         remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
@@ -128,7 +128,7 @@ def _advice(today: date | None) -> Check:
     from advice_content.library import (
         STALE_AFTER_MONTHS, AdviceError, AdviceLibrary, paris_today,
     )
-    from nlu.taxonomy import Taxonomy
+    from domain.taxonomy import Taxonomy
 
     try:
         library = AdviceLibrary.load(Taxonomy.load())

@@ -15,8 +15,8 @@ from bot.metrics import TurnMetrics
 from bot.nlu_process import NluSupervisor
 from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
-from nlu.remote import RemoteNlu
-from nlu.taxonomy import Taxonomy
+from bot.nlu_client import RemoteNlu
+from domain.taxonomy import Taxonomy
 from storage.db import Database
 from storage.photos import PhotoRejected, PhotoStore
 from storage.private import private_dir, tighten

@@ -21,7 +21,7 @@ from dialogues.events import (
     ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, SharedEvent, TextEvent,
     UnsupportedEvent, command_from_text,
 )
-from dialogues import privacy
+from domain import privacy
 from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
@@ -30,10 +30,10 @@ from dialogues.slots import (CONTACTED_SAID, REASK, Message, Question, Slot, Slo
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nlu.interpret import NluUnavailable, ParseResult, empty_result
-from nlu.places import Places
-from nlu.taxonomy import Taxonomy
-from nlu.text import fold, language_evidence, words
+from domain.parse import NluUnavailable, ParseResult, empty_result
+from reading.places import Places
+from domain.taxonomy import Taxonomy
+from domain.text import fold, language_evidence, words
 
 # « ce qui me reste en travers, c'est leur service client »: the service is the problem.
 _SERVICE_IS_THE_PROBLEM = re.compile(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from nlu.text import fold
+from domain.text import fold
 
 FAQ_PATH = Path(__file__).with_name("faq.yml")
 # A question: a question mark, or a first word that asks.

@@ -27,10 +27,11 @@ import yaml
 from dialogues.messages import button, label
 from dialogues.replies import Choice
 from dialogues.state import Draft
-from nlu.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, ParseResult, without_set_aside
-from nlu.lexicon import EXAMPLES_DIR, Lexicon
-from nlu.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
-from nlu.text import fold, words
+from domain.parse import ParseResult
+from reading.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, without_set_aside
+from reading.lexicon import EXAMPLES_DIR, Lexicon
+from domain.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
+from domain.text import fold, words
 
 # Buttons for the operator question: the largest operators of each sector.
 OPERATOR_BUTTONS = {
@@ -56,7 +57,7 @@ DONT_KNOW = (r"(?:(?:je |on |nous |j.?)?(?:ne |n.)?(?:sais|sait|savons|savez|sav
              r"(?:i )?(?:don.?t|do not) (?:know|remember)|"
              r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore)")
 # The score a category needs among the definite problems when the message answers the
-# question "what is the problem?" (a first message needs nlu.interpret's threshold).
+# question "what is the problem?" (a first message needs reading.interpret's threshold).
 ANSWER_THRESHOLD = 0.6
 CONVERSATIONAL = frozenset({"greet", "thank", "goodbye", "chitchat", "out_of_scope",
                             "consumer_dispute", "affirm", "deny", "dont_know", "cancel",

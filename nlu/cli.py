@@ -30,7 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 async def parse_stream(model: Path, source: BinaryIO, out: TextIO) -> None:
     """One JSON line out for every line in, in order, flushed."""
-    from nlu.interpret import empty_result
+    from domain.parse import empty_result
     from nlu.parser import NluParser
 
     parser = await NluParser.load(model)
@@ -76,7 +76,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_retrain(args: argparse.Namespace) -> int:
     """Candidate trained with the annotations, measured against the model in service on
     the held-out sets, promoted only when nothing gets worse (nlu/retrain.py)."""
-    from nlu.retrain import RetrainRunning, retrain
+    from model_records.files import RetrainRunning
+    from nlu.retrain import retrain
 
     sets = None
     if args.heldout:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from nlu.interpret import CATEGORY_THRESHOLD, ParseResult
-from nlu.text import fold
+from domain.parse import ParseResult
+from reading.interpret import CATEGORY_THRESHOLD
+from domain.text import fold
 
 if TYPE_CHECKING:
     from nlu.parser import NluParser

@@ -7,10 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from nlu.interpret import CATEGORY_THRESHOLD, Interpreter, ParseResult, empty_result
-from nlu.lexicon import Lexicon
-from nlu.sentences import sentences
-from nlu.taxonomy import Taxonomy
+from domain.parse import ParseResult, empty_result
+from reading.interpret import CATEGORY_THRESHOLD, Interpreter
+from reading.lexicon import Lexicon
+from reading.sentences import sentences
+from domain.taxonomy import Taxonomy
 
 # Longer messages are cut for the model: the facts come first, and the classifier
 # gains nothing from a 100 kB paste. The full text is still returned and stored.
@@ -58,7 +59,7 @@ class NluParser:
             return None
         async with self._lock:
             raw = dict(await self._model.parse(shown))
-            # A long story is also read sentence by sentence (nlu/sentences.py).
+            # A long story is also read sentence by sentence (reading/sentences.py).
             parts = sentences(shown)
             if parts:
                 raw["sentences"] = [await self._model.parse(part) for part in parts]

@@ -5,7 +5,7 @@ the database or the disk.
 
 Staff exports (`alerts_csv`, `alerts_json`; `AlertsCsv`, `AlertsJson` in pieces)
     One record per alert, with every taxonomy id next to its French label (from
-    nlu/taxonomy.yml), the département derived from the location, and the number
+    domain/taxonomy.yml), the département derived from the location, and the number
     of photos. Photos appear in the JSON by sha256 only: never a server path.
     The conversation id is not exported.
 
@@ -67,7 +67,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.paris import month_of
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
 from storage.db import Database
 from storage.inline import inline

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import insert, select
 
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.counts import rebuild
 from storage.db import Database
 from storage.models import Alert, Conversation

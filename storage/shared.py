@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy import delete, select, update
 
-from dialogues.privacy import mask
+from domain.privacy import mask
 from storage.db import Database
 from storage.inline import inline
 from storage.models import Counter, PendingUpload, TelegramUpdate
@@ -160,7 +160,7 @@ class TelegramUpdates:
 def kept_update(update: dict[str, Any]) -> dict[str, Any]:
     """What handling an update later needs (the server may stop first), and nothing
     more: who sent it (ids and app language, no names), where to answer, the text masked
-    (dialogues.privacy, in the person's language) with its command, the button pressed,
+    (domain.privacy, in the person's language) with its command, the button pressed,
     the files' ids, the place shared. No captions, file names, forwarded or quoted
     messages, and of a shared contact only that it was one."""
     kept: dict[str, Any] = {"update_id": update.get("update_id")}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from nlu.interpret import Interpreter
-from nlu.lexicon import Lexicon
-from nlu.taxonomy import Taxonomy
+from reading.interpret import Interpreter
+from reading.lexicon import Lexicon
+from domain.taxonomy import Taxonomy
 
 # python-telegram-bot 22: opt in now to the durations it will give as timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -132,7 +132,7 @@ _PLACES = []
 
 def _places():
     """The communes, loaded once for the whole test session (0.4 s each time)."""
-    from nlu.places import Places
+    from reading.places import Places
 
     if not _PLACES:
         _PLACES.append(Places.load())

@@ -21,8 +21,8 @@ import yaml
 
 from dialogues.events import ChoiceEvent, TextEvent
 from dialogues.slots import TECHNOLOGY_WORDS, first_reading
-from nlu.taxonomy import Taxonomy
-from nlu.text import fold
+from domain.taxonomy import Taxonomy
+from domain.text import fold
 
 PEOPLE_DIR = Path(__file__).with_name("people")
 TAXONOMY = Taxonomy.load()

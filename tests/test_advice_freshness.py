@@ -11,7 +11,7 @@ from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary, months_lat
 from bot.doctor import doctor, run_checks
 from bot.staff import model_views
 from bot.web.app import create_app
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.staff import StaffRepository
 from tests.conftest import web_config
 from tests.test_staff import PASSWORD, log_in

@@ -29,9 +29,9 @@ from advice_content.library import AdviceLibrary
 from dialogues.engine import DialogueEngine
 from dialogues.events import ChoiceEvent, CommandEvent, PhotoEvent, TextEvent
 from dialogues.state import DialogueState, Draft, Phase
-from nlu.interpret import ParseResult
-from nlu.taxonomy import Taxonomy
-from nlu.text import fold
+from domain.parse import ParseResult
+from domain.taxonomy import Taxonomy
+from domain.text import fold
 
 TAXONOMY = Taxonomy.load()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.exports import (
     CSV_COLUMNS,
     AlertsCsv,

@@ -21,7 +21,7 @@ from sqlalchemy import insert, update
 
 from bot.web.app import create_app
 from bot.wiring import Runtime
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.db import Database
 from storage.exports import CSV_COLUMNS, OPENDATA_COLUMNS, alerts_csv, alerts_json, opendata_csv
 from storage.models import Alert, AlertPhoto, Conversation, Photo

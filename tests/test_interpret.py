@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.interpret import POSTAL_CODE, Interpreter
+from reading.interpret import POSTAL_CODE, Interpreter
 
 
 def raw(intent: str, confidence: float = 0.9, entities: list | None = None) -> dict:

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from nlu.evaluate import HELDOUT_SETS
-from nlu.interpret import CATEGORY_THRESHOLD
+from reading.interpret import CATEGORY_THRESHOLD
 
 TYPOS_AND_PRODUCTS = [
     ("bouygeus me coupe internet tous les soirs", "bouygues"),

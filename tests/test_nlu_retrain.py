@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.staff import model_views
-from nlu.retrain import compare, figures_path, history_path, previous_path, verdict
+from model_records.files import compare, figures_path, history_path, previous_path, verdict
 from storage.models import Message
 from storage.staff import StaffRepository
 from tests.conftest import web_config

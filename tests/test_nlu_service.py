@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from nlu.interpret import NluUnavailable, ParseResult
-from nlu.remote import RemoteNlu
+from domain.parse import NluUnavailable, ParseResult
+from bot.nlu_client import RemoteNlu
 from tests.conftest import make_bot
 
 MESSAGES = [

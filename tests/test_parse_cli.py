@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nlu.interpret import ParseResult
+from domain.parse import ParseResult
 
 
 def run_parse(stdin: bytes, model: Path) -> subprocess.CompletedProcess[bytes]:

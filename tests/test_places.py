@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlu.places import Places, _km
+from reading.places import Places, _km
 
 PLACES = Places.load()
 

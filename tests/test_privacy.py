@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dialogues.events import ChoiceEvent
-from dialogues.privacy import MARKS, mask
+from domain.privacy import MARKS, mask
 from tests.conftest import to_the_summary
 
 FR_MARK = MARKS["fr"]

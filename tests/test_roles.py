@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.interpret import Interpreter
-from nlu.sentences import mix_ranking, sentences
+from reading.interpret import Interpreter
+from reading.sentences import mix_ranking, sentences
 
 
 def raw(intent: str, confidence: float = 0.9, entities: list | None = None,
@@ -95,7 +95,7 @@ def test_sarcasm_alone_is_no_role(interpreter: Interpreter) -> None:
 
 
 def test_roles_travel_in_the_parse_record(interpreter: Interpreter) -> None:
-    from nlu.interpret import ParseResult
+    from domain.parse import ParseResult
 
     result = interpreter.interpret("je passe de SFR à Free et mon numéro n'a pas été porté",
                                    raw("report_number_portability"))
@@ -144,7 +144,7 @@ def test_other_complaints_are_kept_beside_the_category(interpreter: Interpreter)
              {"intent_ranking": ranking(customer_service=0.9, outage=0.1)}]
     result = interpreter.interpret(STORY, raw("report_outage", 0.9, parts=parts))
     # A long story whose sentences disagree is not sure enough for a category of its
-    # own (margin and sentence weight, nlu/interpret.py and nlu/sentences.py): the
+    # own (margin and sentence weight, reading/interpret.py and reading/sentences.py): the
     # whole message's problem is offered first.
     assert result.category is None and result.category_choices(3)[0] == "outage"
     # The sentence about customer service is noted, not taken for the whole; the one
@@ -165,8 +165,8 @@ def test_a_portability_alert_keeps_and_shows_the_operator_left() -> None:
     from dialogues.engine import DialogueEngine
     from dialogues.events import ChoiceEvent, TextEvent
     from dialogues.state import DialogueState
-    from nlu.interpret import ParseResult
-    from nlu.taxonomy import Taxonomy
+    from domain.parse import ParseResult
+    from domain.taxonomy import Taxonomy
 
     text = "je passe de SFR à Free et mon numéro n'a pas suivi, je suis à Lyon"
     parse = ParseResult(text=text, intent="report", confidence=0.95, is_report=True,

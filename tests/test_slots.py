@@ -8,8 +8,8 @@ import pytest
 from dialogues.engine import _confirms
 from dialogues.slots import Message, Slots, contacted_answer, operator_named
 from dialogues.state import Draft
-from nlu.interpret import empty_result
-from nlu.taxonomy import Taxonomy
+from domain.parse import empty_result
+from domain.taxonomy import Taxonomy
 
 TAXONOMY = Taxonomy.load()
 SLOTS = Slots(TAXONOMY)

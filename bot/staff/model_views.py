@@ -1,7 +1,7 @@
 """/staff/model: the NLU model in service, its figures, and retraining it (admins).
 
 The figures come from the files `jalerte nlu retrain` writes beside the model
-(nlu/retrain.py: `nlu.json` for the model in service, `history.json` for each run).
+(model_records/files.py: `nlu.json` for the model in service, `history.json` for each run).
 An admin (`JALERTE_STAFF_ADMINS`) starts a retrain with the staff annotations: it runs
 in the background as `jalerte nlu retrain --with-annotations`, its output in
 `<data dir>/retrain.log` and its state in `<data dir>/retrain-job.json` (files, so that
@@ -30,11 +30,11 @@ from bot.config import Config
 from bot.staff.auth import check_csrf, csrf_token
 from bot.staff.review import paris
 from bot.staff.views import STAFF_USER, _base_context, staff_only
-from nlu.retrain import (
+from model_records.files import (
     METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
     read_json, write_json_atomic,
 )
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.private import FILE_MODE, open_private, private_dir
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from bot.staff.auth import (
 from bot.staff.stats import dashboard, load_customer_base, operator_key
 from bot.web.app import address_of
 from dialogues.messages import label
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.exports import (
     AlertsCsv, AlertsJson, OpenDataCounts, annotations_to_rasa_yaml, show_bidi_controls,
 )

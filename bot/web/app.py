@@ -24,7 +24,7 @@ from bot.metrics import metrics_endpoint
 from bot.web.clients import OpenSockets, client_address
 from bot.web.history import history
 from bot.wiring import Runtime, load_secret, runtime
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 from storage.staff import StaffRepository
 from dialogues.events import ChoiceEvent, PhotoEvent, SharedEvent, TextEvent
 from storage.db import Election

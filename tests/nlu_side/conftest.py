@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from nlu.parser import NluParser
-from nlu.taxonomy import Taxonomy
+from domain.taxonomy import Taxonomy
 
 
 @pytest.fixture(scope="session")

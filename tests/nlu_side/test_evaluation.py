@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nlu.evaluate import HELDOUT_SETS, evaluate_parser
-from nlu.interpret import CATEGORY_THRESHOLD
+from reading.interpret import CATEGORY_THRESHOLD
 
 
 async def test_abstention_contract(nlu) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from nlu.retrain import (
-    figures_path, history_path, lock_path, previous_path, retrain, retrain_lock,
-    RetrainRunning, without_held_out,
+from model_records.files import (
+    RetrainRunning, figures_path, history_path, lock_path, previous_path, retrain_lock,
 )
+from nlu.retrain import retrain, without_held_out
 
 DATA = Path(__file__).with_name("retrain_data")
 TINY = {"examples_dir": DATA / "examples", "with_lexicon": False,

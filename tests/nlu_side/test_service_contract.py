@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nlu.interpret import ParseResult
+from domain.parse import ParseResult
 from nlu.service import MAX_BATCH, make_app
 
 MESSAGES = [

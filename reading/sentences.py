@@ -26,7 +26,7 @@ MIN_SENTENCE_WORDS = 4
 # real-style calibration set c and the independent set a (bench/realstyle.py): at the same
 # rate of confidently wrong categories, mixing in the sentences gave no more categories
 # right than the whole message alone, so it was 0. Measured again with the real public
-# training data and the long-message margin (nlu/interpret.py), on the calibration sets c
+# training data and the long-message margin (reading/interpret.py), on the calibration sets c
 # and e at threshold 0.75: weight 0 → 0.3 takes confidently wrong from 2.9 to 1.4 % (c)
 # and 6.2 to 3.1 % (e), right in one press from 0.971 to 0.979 and 0.923 to 0.946, and
 # confident and right from 0.886 to 0.836 and 0.777 to 0.646 (more long stories get the

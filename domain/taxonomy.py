@@ -1,4 +1,4 @@
-"""The taxonomy of alerts (nlu/taxonomy.yml): ids for sectors, categories, operators…"""
+"""The taxonomy of alerts (domain/taxonomy.yml): ids for sectors, categories, operators…"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

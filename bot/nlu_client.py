@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from nlu.interpret import NluUnavailable, ParseResult
+from domain.parse import NluUnavailable, ParseResult
 
 
 class RemoteNlu:

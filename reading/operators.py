@@ -16,8 +16,8 @@ from typing import Iterable, Mapping
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import extractOne
 
-from nlu.lexicon import Match, PhraseMatcher
-from nlu.text import fold
+from reading.lexicon import Match, PhraseMatcher
+from domain.text import fold
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9&+]*")
 

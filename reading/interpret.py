@@ -8,16 +8,16 @@ technology and keywords, and conversational messages never carry a category or o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from nlu.lexicon import Lexicon, Match, PhraseMatcher
-from nlu.operators import OperatorFinder
-from nlu.roles import (CURRENT, NamedOperator, assign_roles, at_fault, previous_operator,
-                        set_aside)
-from nlu.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
-from nlu.sentences import SENTENCE_WEIGHT, is_long, mix_ranking
-from nlu.text import detect_language, fold, words
+from domain.parse import CANDIDATES, ParseResult, empty_result
+from domain.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
+from domain.text import detect_language, fold, words
+from reading.lexicon import Lexicon, Match, PhraseMatcher
+from reading.operators import OperatorFinder
+from reading.roles import (CURRENT, NamedOperator, assign_roles, at_fault, previous_operator,
+                           set_aside)
+from reading.sentences import SENTENCE_WEIGHT, is_long, mix_ranking
 
 REPORT_PREFIX = "report_"
 UNSPECIFIED = "unspecified"
@@ -43,14 +43,13 @@ INFORM_REPORT_MASS = 0.25
 # Abstaining when a long message's sentences each state another problem was tried: it
 # took right answers away and no wrong one.
 CATEGORY_THRESHOLD = 0.75
-# A long message (nlu/sentences.py: 140 characters, two sentences) tells several things;
+# A long message (reading/sentences.py: 140 characters, two sentences) tells several things;
 # the model is confidently wrong on it more often. Measured on the two real-style
 # calibration sets (c and e, 205 long reports, 65 short): at 0.75 long ones are 5.4 %
 # confidently wrong, right in one press 0.932, confident and right 0.839; at 0.85 3.9 %,
 # 0.946, 0.810; at 0.9 2.9 %, 0.956, 0.761. Short ones at 0.75 are 4.6 %, 0.938, 0.877 and
 # gain little from more. So a long message needs this much more than a short one.
 LONG_MESSAGE_MARGIN = 0.10
-CANDIDATES = 3
 # Model spans for operators outside the lexicon need this confidence.
 ENTITY_THRESHOLD = 0.5
 
@@ -256,100 +255,6 @@ _PROVIDER_AFTER = re.compile(
 
 _EMOJI_INTENTS = {"👍": "affirm", "👌": "affirm", "✅": "affirm", "👎": "deny", "❌": "deny",
                   "🙏": "thank", "👋": "greet"}
-
-
-class NluUnavailable(Exception):
-    """The NLU could not answer (its service is down or restarting): nothing was parsed."""
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    """What a message means, in taxonomy ids (None where unknown)."""
-
-    text: str
-    intent: str | None
-    confidence: float
-    is_report: bool
-    sector: str | None = None
-    category: str | None = None
-    operator: str | None = None
-    operator_text: str | None = None
-    user_type: str | None = None
-    technology: str | None = None
-    location: str | None = None
-    language: str = "fr"
-    # Probability of the category alone (`confidence` is that of the intent: for a
-    # report, of all report intents together).
-    category_confidence: float = 0.0
-    # (intent, confidence) of the model's best guesses.
-    ranking: tuple[tuple[str, float], ...] = field(default=())
-    # The likely categories of a report, best first, with their probabilities: what the
-    # dialogue offers when `category` is null (not confident enough to be given).
-    category_candidates: tuple[tuple[str, float], ...] = field(default=())
-    # A scam impersonating a brand: nobody's operator is at fault.
-    scam: bool = False
-    # Every operator named, in order: () when none is, (operator,) for one, several for
-    # « ni Orange ni SFR » or « aucun opérateur ne capte » (then `operator` is null).
-    operators: tuple[str, ...] = field(default=())
-    # Every known operator named, with its relation to the complaint (current, former,
-    # new, other): « j'étais chez SFR, Free coupe tous les soirs » → (sfr, former),
-    # (free, current). `operator` is the one at fault.
-    operator_roles: tuple[tuple[str, str], ...] = field(default=())
-    # For a number-portability problem, the operator left (when it is not at fault).
-    previous_operator: str | None = None
-    # Other problems a sentence of a long message states clearly, besides `category`.
-    other_categories: tuple[str, ...] = field(default=())
-
-    CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
-                     "operator", "operators", "operator_text", "user_type", "technology",
-                     "location")
-
-    def to_json(self) -> dict[str, Any]:
-        """The `jalerte parse` record: the contract's keys, the candidates, then what the
-        dialogue also reads (a scam's impersonated brand is no operator; the language)."""
-        record = {k: getattr(self, k) for k in self.CONTRACT_KEYS}
-        record["operators"] = list(self.operators)
-        record["category_candidates"] = [
-            {"category": c, "score": s} for c, s in self.category_candidates
-        ]
-        record["scam"] = self.scam
-        record["language"] = self.language
-        record["operator_roles"] = [{"operator": o, "role": r} for o, r in self.operator_roles]
-        record["previous_operator"] = self.previous_operator
-        record["other_categories"] = list(self.other_categories)
-        return record
-
-    @classmethod
-    def from_json(cls, record: Mapping[str, Any]) -> "ParseResult":
-        """The result a `to_json` record describes (what the parse service sends)."""
-        candidates = tuple((str(c["category"]), float(c["score"]))
-                           for c in record.get("category_candidates") or ())
-        category = record.get("category")
-        return cls(
-            **{k: record.get(k) for k in cls.CONTRACT_KEYS
-               if k not in ("text", "confidence", "is_report", "operators")},
-            operators=tuple(str(o) for o in record.get("operators") or ()),
-            text=str(record.get("text") or ""),
-            confidence=float(record.get("confidence") or 0.0),
-            is_report=bool(record.get("is_report")),
-            language=str(record.get("language") or "fr"),
-            category_confidence=dict(candidates).get(category, 0.0) if category else 0.0,
-            category_candidates=candidates,
-            scam=bool(record.get("scam")),
-            operator_roles=tuple((str(r["operator"]), str(r["role"]))
-                                 for r in record.get("operator_roles") or ()),
-            previous_operator=record.get("previous_operator"),
-            other_categories=tuple(str(c) for c in record.get("other_categories") or ()),
-        )
-
-    def category_choices(self, limit: int = CANDIDATES) -> list[str]:
-        """The most likely report categories, best first (for 'did you mean…')."""
-        return [c for c, _ in self.category_candidates][:limit]
-
-
-def empty_result(text: str) -> ParseResult:
-    return ParseResult(text=text, intent=None, confidence=0.0, is_report=False,
-                       language=detect_language(text))
 
 
 class Interpreter:

@@ -1,0 +1,1 @@
+"""The NLU model in service and the records beside it (see `files`)."""
