@@ -23,7 +23,7 @@ PYTHON_NLU := $(call find_python,$(NLU_PYTHON_VERSION))
 NLU_SOURCES := $(wildcard nlu/data/*.yml) nlu/config.yml reading/lexicon.yml domain/taxonomy.yml \
 	nlu/training.py nlu/components.py
 
-.PHONY: run chat test test-on test-nlu test-bot train eval retrain bench install system clean
+.PHONY: run chat test test-fast test-on test-nlu test-bot train eval retrain bench install system clean
 
 run: $(MODEL) $(STAMP)
 	$(BIN)/jalerte db upgrade
@@ -38,6 +38,12 @@ test: system $(MODEL) $(STAMP)
 	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(NLU_BIN)/python -m pytest -q tests/nlu_side || status=1; \
 	JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(BIN)/python -m pytest -q || status=1; \
 	exit $$status
+
+# The fast lane while working: engine tables on a scripted NLU, slots, readers, the field
+# registry, layers, storage on SQLite; no model, no browser, no PostgreSQL, no server
+# process (about 35 s on 2 cores; `make test` runs everything).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m fast
 
 # The bot's tests on another day and in another time zone, the whole process under Debian's
 # faketime: `make test-on DATE='2027-08-15 10:00:00' TZ=Asia/Tokyo [FILES=tests/test_x.py]`.

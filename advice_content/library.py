@@ -11,10 +11,9 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -37,11 +36,6 @@ MONTHS = {
 
 class AdviceError(ValueError):
     """The advice content is incomplete or malformed (raised at start, never later)."""
-
-
-def paris_today() -> date:
-    """Today's date in France, for callers of the freshness rule (never read by the rule)."""
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def months_later(day: date, months: int) -> date:

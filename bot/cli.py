@@ -19,12 +19,16 @@ class JsonLogFormatter(logging.Formatter):
     """One JSON object per line for log collectors. The bot never logs what people
     wrote (only channels, ids, counts and errors), so neither does this."""
 
+    def __init__(self, worker: str | None = None):
+        super().__init__()
+        self.worker = worker
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
                  "level": record.levelname, "logger": record.name,
                  "message": record.getMessage()}
-        if os.environ.get("JALERTE_WORKER"):
-            entry["worker"] = os.environ["JALERTE_WORKER"]
+        if self.worker:
+            entry["worker"] = self.worker
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -32,7 +36,7 @@ class JsonLogFormatter(logging.Formatter):
 
 def _setup_logging(config: Config) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter() if config.log_format == "json" else
+    handler.setFormatter(JsonLogFormatter(config.worker) if config.log_format == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(handlers=[handler],
                         level=getattr(logging, config.log_level, logging.WARNING))
@@ -84,8 +88,8 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.web.app import run
 
-    workers = args.workers or int(os.environ.get("JALERTE_WORKERS") or 1)
-    if workers > 1 and not os.environ.get("JALERTE_WORKER"):
+    workers = args.workers or config.workers
+    if workers > 1 and config.worker is None:
         from bot.workers import run_workers
 
         return run_workers(config, workers)

@@ -53,6 +53,10 @@ class Config:
     # Retention (storage/retention.py): transcripts, drafts and photos; alerts' free text.
     retention_transcript_days: int = 90
     retention_free_text_days: int = 365
+    # `jalerte run --workers N` (or JALERTE_WORKERS): how many server processes; each one
+    # it starts gets its number (JALERTE_WORKER, "0" first), None in a single process.
+    workers: int = 1
+    worker: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -106,6 +110,8 @@ class Config:
                                          or 365),
             nlu_python=Path(environ.get("JALERTE_NLU_PYTHON")
                             or PROJECT_DIR / ".venv-nlu" / "bin" / "python"),
+            workers=int(environ.get("JALERTE_WORKERS") or 1),
+            worker=environ.get("JALERTE_WORKER") or None,
         )
 
     @property

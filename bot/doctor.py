@@ -4,7 +4,6 @@ be fixed."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import shutil
 from dataclasses import dataclass
@@ -125,9 +124,8 @@ async def _nlu(config: Config) -> Check:
 
 def _advice(today: date | None) -> Check:
     """Advice sheets whose facts were checked too long ago (today in Paris by default)."""
-    from advice_content.library import (
-        STALE_AFTER_MONTHS, AdviceError, AdviceLibrary, paris_today,
-    )
+    from advice_content.library import STALE_AFTER_MONTHS, AdviceError, AdviceLibrary
+    from domain.dates import paris_today
     from domain.taxonomy import Taxonomy
 
     try:

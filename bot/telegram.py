@@ -18,7 +18,6 @@ import contextlib
 import hmac
 import html
 import logging
-import os
 import re
 import secrets
 import weakref
@@ -257,7 +256,7 @@ class TelegramChannel:
             await app.start()
             if self.updater is not None:
                 await self.updater.initialize()
-            elif os.environ.get("JALERTE_WORKER", "0") == "0":
+            elif (self.config.worker or "0") == "0":
                 # Webhook: acknowledged to Telegram but not handled when the server stopped.
                 await self._replay()
             log.info("Telegram: serving @%s", app.bot.username)

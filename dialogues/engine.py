@@ -30,6 +30,7 @@ from dialogues.slots import (CONTACTED_SAID, REASK, Message, Question, Slot, Slo
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
+from domain.fields import FIELD
 from domain.parse import NluUnavailable, ParseResult, empty_result
 from reading.places import Places
 from domain.taxonomy import Taxonomy
@@ -379,8 +380,9 @@ class DialogueEngine:
             work.state.language = language
         offered, work.state.offered = work.state.offered, []
         if isinstance(event, TextEvent):
-            # Nothing personal goes further than this line: not the parser, not the
-            # transcript, not the alert.
+            # Nothing personal goes further than this line: not the parser (local, it
+            # stores nothing, yet it sees masked text only; `preparse` masks the same
+            # way), not the transcript, not the alert (tests/test_parser_sees_masked_text).
             masked, removed = privacy.mask(event.text, work.state.language)
             event = TextEvent(masked)
             if removed:
@@ -767,12 +769,17 @@ class DialogueEngine:
             # problem only when it states nothing else.
             # « ma box RED à la maison, pas le forfait mobile » (the operator restated):
             # its sector, and its problem only when it states nothing else.
+            # What is said in passing (« c'est la résiliation depuis mars ») changes only
+            # when nothing else does.
             new = {k: v for k, v in given.items() if not self.slots[k].same(draft, v)}
-            changes = {k: v for k, v in new.items() if k not in ("category", "sector")}
+            changes = {k: v for k, v in new.items()
+                       if k not in ("category", "sector") and not FIELD[k].incidental}
             for fallback in ("sector", "category"):
                 if not changes and not late_answers and fallback in new and (
                         fallback != "sector" or self._sector_fits(draft, new["sector"])):
                     changes = {fallback: new[fallback]}
+            if not changes and not late_answers:
+                changes = {k: v for k, v in new.items() if FIELD[k].incidental}
             if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
                     and not problem and p.intent != "deny" and not _confirms(m)):
                 # « une précision : il ne reste que 160 €, mais le problème est le même »:
@@ -1133,7 +1140,7 @@ class DialogueEngine:
         for name in Slots.SHOWN:
             value = self.slots[name].shown(d, lang)
             if value is not None:
-                rows.append(("photos" if name == "photo" else name, value))
+                rows.append((FIELD[name].label_key, value))
             previous = self._previous_operator(d) if name == "operator" else None
             if previous:
                 rows.append(("previous_operator", self.taxonomy.operators[previous].name))
@@ -1381,17 +1388,11 @@ class DialogueEngine:
         alert = {
             "id": reference,
             "language": lang,
-            "user_type": d.user_type or "individual",
-            "sector": d.sector,
-            "operator": None if d.operators else d.operator,
+            # Every field the dialogue fills and the alert stores (the field registry's).
+            **{slot.name: slot.recorded(d) for slot in self.slots if FIELD[slot.name].stored},
             "operators": list(d.operators) or ([d.operator] if d.operator else []),
             "operator_text": None if d.operators else d.operator_text,
             "previous_operator": self._previous_operator(d),
-            "category": d.category,
-            "technology": d.technology,
-            "location": d.location,
-            "description": d.description,
-            "contacted_customer_service": d.contacted_customer_service or "unknown",
             "photos": list(d.photos),
             "advice_rating": None,
             "shared": False,

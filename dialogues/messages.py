@@ -1,6 +1,7 @@
 """Everything the bot says, in French (first) and English. Short: read on a phone."""
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "hint_contacted_customer_service": {
         "fr": "Répondez simplement par oui ou par non, ou touchez un bouton.",
         "en": "Just answer yes or no, or tap a button.",
+    },
+    "hint_started_on": {
+        "fr": "Répondez par une date (« le 12 novembre », « lundi ») ou une durée "
+              "(« depuis 3 semaines »), ou touchez un bouton.",
+        "en": "Answer with a date (\"November 12\", \"Monday\") or how long "
+              "(\"for 3 weeks\"), or tap a button.",
     },
     "hint_user_type": {
         "fr": "Dites-moi si vous écrivez pour vous, pour une entreprise ou pour une "
@@ -233,6 +240,23 @@ TEXTS: dict[str, dict[str, str]] = {
               "(ou « passer »).",
         "en": "Where does this happen? Give the town or postal code (or \"skip\").",
     },
+    "ask_started_on": {
+        "fr": "Depuis quand avez-vous ce problème ?",
+        "en": "When did the problem start?",
+    },
+    "ask_started_on_again": {
+        "fr": "Depuis quand ? Une date (« le 12 novembre », « lundi ») ou une durée "
+              "(« depuis 3 semaines ») me suffit, ou touchez un bouton.",
+        "en": "Since when? A date (\"November 12\", \"Monday\") or how long (\"for 3 "
+              "weeks\") is enough, or tap a button.",
+    },
+    "today": {"fr": "aujourd'hui", "en": "today"},
+    "yesterday": {"fr": "hier", "en": "yesterday"},
+    "days_span": {"fr": "{n} jours", "en": "{n} days"},
+    "week_span": {"fr": "1 semaine", "en": "1 week"},
+    "weeks_span": {"fr": "{n} semaines", "en": "{n} weeks"},
+    "month_span": {"fr": "1 mois", "en": "1 month"},
+    "months_span": {"fr": "{n} mois", "en": "{n} months"},
     "ask_description": {
         "fr": "Décrivez le problème en une ou deux phrases.",
         "en": "Describe the problem in one or two sentences.",
@@ -430,6 +454,10 @@ BUTTONS: dict[str, dict[str, str]] = {
     "several_operators": {"fr": "Plusieurs opérateurs", "en": "Several operators"},
     "all_operators": {"fr": "Aucun ne capte (les 4)", "en": "None works (all 4)"},
     "dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
+    "started_today": {"fr": "Aujourd'hui", "en": "Today"},
+    "started_yesterday": {"fr": "Hier", "en": "Yesterday"},
+    "started_week": {"fr": "Plus d'une semaine", "en": "Over a week"},
+    "started_month": {"fr": "Plus d'un mois", "en": "Over a month"},
     "yes": {"fr": "Oui", "en": "Yes"},
     "no_specify": {"fr": "Non, je précise", "en": "No, I'll type it"},
     "yes_cancel": {"fr": "Oui, abandonner", "en": "Yes, drop it"},
@@ -457,6 +485,19 @@ def button(key: str, language: str) -> str:
 @lru_cache(maxsize=1)
 def _labels() -> dict[str, dict[str, dict[str, str]]]:
     return yaml.safe_load(Path(__file__).with_name("labels.yml").read_text(encoding="utf-8"))
+
+
+def day_text(day: date, language: str, year: bool = True) -> str:
+    """« 1er novembre 2026 », "November 1, 2026" (without the year: « 1er novembre »)."""
+    month = label("months", str(day.month), language)
+    if language == "fr":
+        return f"{'1er' if day.day == 1 else day.day} {month}" + (f" {day.year}" if year else "")
+    return f"{month} {day.day}" + (f", {day.year}" if year else "")
+
+
+def has_labels(kind: str) -> bool:
+    """Whether the values of `kind` (a field's name) have labels."""
+    return kind in _labels()["fr"]
 
 
 def label(kind: str, value: str, language: str) -> str:

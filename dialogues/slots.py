@@ -10,25 +10,31 @@ Each slot declares, in one place:
                  `asks` for technology and location);
   - `problem`  — its consistency rule with the other slots (asked again when broken);
   - `shown`    — its line in the summary.
-A slot's name is its draft attribute, button prefix (`operator:free`), label key
-(`labels.yml`), correction target (`fix:operator`) and alert column. Adding a field is
-one class here, one column (and migration) in storage, and its texts.
+A slot's name is its field's in the registry (domain/fields.py): its draft attribute,
+button prefix (`operator:free`), label key (`labels.yml`), correction target
+(`fix:operator`) and alert column; the registry gives the orders (questions, summary,
+corrections) and the problems that ask it. Adding a field is an entry there, one class
+here, its texts, and a column (with its migration) in storage.
 """
 from __future__ import annotations
 
 import re
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 
 import yaml
 
-from dialogues.messages import button, label
+from dialogues.messages import button, day_text, label, text as text_of
 from dialogues.replies import Choice
 from dialogues.state import Draft
+from domain.fields import CORRECTABLE, FIELD, NAMED_ORDER, QUESTION_ORDER, SUMMARY_ORDER
+from domain.dates import paris_today
 from domain.parse import ParseResult
 from reading.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, without_set_aside
+from reading.dates import started_on
 from reading.lexicon import EXAMPLES_DIR, Lexicon
 from domain.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
 from domain.text import fold, words
@@ -112,6 +118,11 @@ class Message:
         return fold(self.text).strip(" .!?")
 
     @cached_property
+    def today(self) -> date:
+        """The day the message is read, in Paris (« hier » is the day before)."""
+        return paris_today()
+
+    @cached_property
     def skip(self) -> bool:
         """"non", "passer", "je ne sais pas": the person declines the question."""
         return self.folded in SKIP_WORDS or self.p.intent in ("deny", "dont_know")
@@ -129,14 +140,17 @@ class Slot:
     name: str = ""
     # Words that name this field in a correction: « le lieu est faux ».
     words: str = ""
-    # Offered in « Modifier » at the summary.
-    fixable: bool = True
     # Its reader may read a correction that names the field (« mettez professionnel »);
     # free-text readers (an operator's name, a place) would take any words.
     reads_corrections: bool = False
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
+
+    @property
+    def fixable(self) -> bool:
+        """Offered in « Modifier » at the summary (the field registry says)."""
+        return FIELD[self.name].correctable
 
     # -- the value in the draft ---------------------------------------------------------
     def value(self, d: Draft) -> Any:
@@ -147,6 +161,10 @@ class Slot:
 
     def empty(self, d: Draft) -> bool:
         return self.value(d) is None
+
+    def recorded(self, d: Draft) -> Any:
+        """The value the saved alert records."""
+        return self.value(d)
 
     def same(self, d: Draft, value: Any) -> bool:
         """Whether `value` is what the draft already says."""
@@ -495,6 +513,10 @@ class OperatorSlot(Slot):
 
     name = "operator"
     words = r"operateur|operator|fournisseur|transporteur|carrier|provider"
+
+    def recorded(self, d: Draft) -> Any:
+        # An alert about several operators names them in `operators`, not here.
+        return None if d.operators else d.operator
 
     def value(self, d: Draft) -> Any:
         return (d.operator, d.operator_text, tuple(d.operators))
@@ -914,6 +936,77 @@ class LocationSlot(Slot):
         return d.location
 
 
+class StartedSlot(Slot):
+    """« Depuis quand ? »: the day the problem started, read from any message that says it
+    with its anchor (« depuis 3 semaines », "since Monday") or typed as the answer
+    (« hier », « le 12 novembre »); asked for the problems the field registry names."""
+
+    name = "started_on"
+    reads_corrections = True
+    words = (r"depuis quand|date de debut|debut du probleme|(?:ca |le probleme )?a commence|"
+             r"since when|start date|when (?:it|the problem) started")
+    # The buttons: how long ago, as a lower bound (« plus d'une semaine »: 7 days).
+    AGO = {"today": 0, "yesterday": 1, "week": 7, "month": 30}
+
+    def stated(self, m: Message) -> Any:
+        day = started_on(m.text, m.today)
+        return day.isoformat() if day else None
+
+    def read(self, d: Draft, m: Message) -> bool:
+        day = started_on(m.text, m.today, answer=True)
+        if day is not None:
+            d.started_on = day.isoformat()
+            return True
+        if m.skip or re.search(rf"\b(?:{DONT_KNOW})\b", m.folded):
+            d.skip(self.name)
+            return True
+        return False
+
+    def needed(self, d: Draft) -> bool:
+        return self._asks(d) and d.started_on is None and self.name not in d.skipped
+
+    def question(self, d: Draft, lang: str) -> Question:
+        return Question("ask_started_on", self._choices(lang))
+
+    def question_again(self, d: Draft, lang: str) -> Question:
+        return Question("ask_started_on_again", self._choices(lang))
+
+    def _choices(self, lang: str) -> tuple[Choice, ...]:
+        return (*(Choice(button(f"started_{key}", lang), f"{self.name}:{key}")
+                  for key in self.AGO), Choice(button("dont_know", lang), f"{self.name}:skip"))
+
+    def choose(self, d: Draft, arg: str) -> bool | Question:
+        if arg == "skip":
+            d.started_on = None
+            d.skip(self.name)
+            return True
+        if arg not in self.AGO:
+            return False
+        d.started_on = (paris_today() - timedelta(days=self.AGO[arg])).isoformat()
+        return True
+
+    def shown(self, d: Draft, lang: str) -> str | None:
+        if not d.started_on:
+            return None
+        return since_text(date.fromisoformat(d.started_on), paris_today(), lang)
+
+
+def since_text(start: date, today: date, lang: str) -> str:
+    """« hier », « le 16 novembre (3 semaines) », "November 16 (3 weeks)"."""
+    days = (today - start).days
+    if days <= 1:
+        return text_of("today" if days <= 0 else "yesterday", lang)
+    when = day_text(start, lang, year=start.year != today.year)
+    weeks, months = days // 7, days // 30
+    if months >= 1:
+        span = text_of("months_span" if months > 1 else "month_span", lang, n=months)
+    elif weeks >= 1:
+        span = text_of("weeks_span" if weeks > 1 else "week_span", lang, n=weeks)
+    else:
+        span = text_of("days_span", lang, n=days)
+    return f"{'le ' if lang == 'fr' else ''}{when} ({span})"
+
+
 class DescriptionSlot(Slot):
     name = "description"
     words = r"description|descriptif"
@@ -1094,6 +1187,9 @@ class ContactedSlot(Slot):
     reads_corrections = True
     words = r"service client|customer service"
 
+    def recorded(self, d: Draft) -> Any:
+        return d.contacted_customer_service or "unknown"
+
     def stated(self, m: Message) -> Any:
         # "j'ai déjà appelé trois fois le service client", « on a déjà appelé SFR plusieurs
         # fois », « je n'ai pas encore contacté Orange »: nothing to ask about it later.
@@ -1201,6 +1297,9 @@ class UserTypeSlot(Slot):
     reads_corrections = True
     words = r"statut|user type|particulier|entreprise|collectivite|professionn?el|pro\b|mairie"
 
+    def recorded(self, d: Draft) -> Any:
+        return d.user_type or "individual"
+
     def stated(self, m: Message) -> Any:
         # « pas moi à titre perso. Mettez collectivité »: the value to put, said outright.
         put = _PUT_USER_TYPE.search(m.folded)
@@ -1238,7 +1337,6 @@ class PhotoSlot(Slot):
     """Asked only from the summary's « Ajouter une photo »."""
 
     name = "photo"
-    fixable = False
 
     def value(self, d: Draft) -> Any:
         return d.photos
@@ -1281,18 +1379,15 @@ def shorten(text: str, limit: int) -> str:
 class Slots:
     """Every slot of the alert, by name, in the orders the dialogue uses them."""
 
-    # The order questions are asked in (a category before its follow-ups).
-    ASKED = ("category", "sector", "operator", "technology", "location", "description",
-             "contacted_customer_service")
-    # The order of the summary's lines ("photos" is the photo slot's line).
-    SHOWN = ("category", "sector", "operator", "technology", "location", "user_type",
-             "contacted_customer_service", "photo", "description")
+    # The order questions are asked in and the summary's lines: the field registry's.
+    ASKED = QUESTION_ORDER
+    SHOWN = SUMMARY_ORDER
     # Button prefixes of earlier releases, still on keyboards people have on screen.
     ALIASES = {"contacted": "contacted_customer_service"}
 
     def __init__(self, taxonomy: Taxonomy):
         units = (CategorySlot, SectorSlot, OperatorSlot, TechnologySlot, LocationSlot,
-                 DescriptionSlot, ContactedSlot, UserTypeSlot, PhotoSlot)
+                 StartedSlot, DescriptionSlot, ContactedSlot, UserTypeSlot, PhotoSlot)
         self.by_name: dict[str, Slot] = {u.name: u(taxonomy) for u in units}
 
     def __getitem__(self, name: str) -> Slot:
@@ -1306,7 +1401,7 @@ class Slots:
 
     @property
     def fixable(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self if s.fixable)
+        return tuple(name for name in CORRECTABLE if name in self.by_name)
 
     def named_in(self, text: str) -> str | None:
         """The field a correction names: « le lieu est faux » → location."""
@@ -1315,6 +1410,5 @@ class Slots:
 
     def all_named_in(self, text: str) -> list[str]:
         folded = fold(text)
-        return [name for name in ("operator", "category", "sector", "location", "technology",
-                                  "user_type", "contacted_customer_service", "description")
+        return [name for name in NAMED_ORDER
                 if re.search(rf"\b(?:{self.by_name[name].words})", _NOT_NAMING.sub(" ", folded))]

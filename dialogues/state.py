@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from domain.fields import EXPECTING
+
 
 class Phase(str, Enum):
     IDLE = "idle"  # no report in progress
@@ -14,10 +16,9 @@ class Phase(str, Enum):
     RATING = "rating"  # alert saved, "was the advice useful?" asked
 
 
-# What `expecting` may name: a field the bot asks for, or a step (the contract of
-# `jalerte chat --json`).
-EXPECTING = ("user_type", "sector", "operator", "category", "technology", "location",
-             "description", "photo", "contacted_customer_service", "confirmation", "rating")
+# What `expecting` may name (a field the bot asks for, or a step): the contract of
+# `jalerte chat --json`, from the field registry.
+__all__ = ["EXPECTING", "MAX_DESCRIPTION", "MAX_PHOTOS", "DialogueState", "Draft", "Phase"]
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
 
@@ -35,6 +36,8 @@ class Draft:
     user_type: str | None = None
     technology: str | None = None
     location: str | None = None
+    # The day the problem started (ISO, « 2026-11-16 »).
+    started_on: str | None = None
     description: str = ""
     contacted_customer_service: str | None = None
     photos: list[dict] = field(default_factory=list)

@@ -81,9 +81,10 @@ class ParseResult:
         candidates = tuple((str(c["category"]), float(c["score"]))
                            for c in record.get("category_candidates") or ())
         category = record.get("category")
+        optional: dict[str, Any] = {k: record.get(k) for k in cls.CONTRACT_KEYS
+                                    if k not in ("text", "confidence", "is_report", "operators")}
         return cls(
-            **{k: record.get(k) for k in cls.CONTRACT_KEYS
-               if k not in ("text", "confidence", "is_report", "operators")},
+            **optional,
             operators=tuple(str(o) for o in record.get("operators") or ()),
             text=str(record.get("text") or ""),
             confidence=float(record.get("confidence") or 0.0),

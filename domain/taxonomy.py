@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import yaml
+
+from domain.fields import asked_by
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yml")
 
@@ -16,7 +18,8 @@ TECHNOLOGY_SECTOR = {
     "satellite": "fixed", "radio": "fixed",
 }
 # …except that a home line may also run over 4G or 5G (« la box 4G », « 4G fixe »).
-TECHNOLOGY_SECTORS = {technology: (sector,) for technology, sector in TECHNOLOGY_SECTOR.items()}
+TECHNOLOGY_SECTORS: dict[str, tuple[str, ...]] = {
+    technology: (sector,) for technology, sector in TECHNOLOGY_SECTOR.items()}
 TECHNOLOGY_SECTORS.update({"4g": ("mobile", "fixed"), "5g": ("mobile", "fixed")})
 
 
@@ -34,7 +37,8 @@ class Category:
     id: str
     label: str
     sectors: tuple[str, ...]
-    # The follow-up questions the dialogue asks for this problem ("technology", "location").
+    # The follow-up questions the dialogue asks for this problem ("technology", "location"),
+    # from the field registry.
     asks: tuple[str, ...] = ()
     # Fields the problem settles on its own: a fibre connection is over fibre.
     implies: Mapping[str, str] = field(default_factory=dict)
@@ -58,7 +62,7 @@ class Taxonomy:
         found = self.categories.get(category) if isinstance(category, str) else None
         return found is not None and sector in found.several_operators
 
-    def alert_problems(self, alert: Mapping[str, object]) -> list[str]:
+    def alert_problems(self, alert: Mapping[str, Any]) -> list[str]:
         """Why an alert record breaks the taxonomy's rules (empty when it is consistent):
         known ids, a category valid for the sector, an operator serving the sector (or
         free text), a technology only for fixed or mobile and of the same sector."""
@@ -69,7 +73,7 @@ class Taxonomy:
             problems.append(f"unknown sector {sector!r}")
         if category not in self.categories:
             problems.append(f"unknown category {category!r}")
-        elif sector not in self.categories[category].sectors:
+        elif sector not in self.categories[str(category)].sectors:
             problems.append(f"category {category} does not apply to sector {sector}")
         if operator is not None:
             if operator not in self.operators:
@@ -129,7 +133,7 @@ class Taxonomy:
             user_types=dict(raw["user_types"]),
             sectors=dict(raw["sectors"]),
             categories={
-                cid: Category(cid, c["label"], tuple(c["sectors"]), tuple(c.get("asks") or ()),
+                cid: Category(cid, c["label"], tuple(c["sectors"]), asked_by(cid),
                               dict(c.get("implies") or {}),
                               tuple(c.get("several_operators") or ()))
                 for cid, c in raw["categories"].items()

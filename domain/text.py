@@ -20,7 +20,7 @@ def _fold_char(ch: str) -> str:
     return folded
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """code point → folded character, filled on first sight (for `str.translate`)."""
 
     def __missing__(self, code: int) -> str:

@@ -5,7 +5,7 @@ import atexit
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Text
 
 import numpy as np
 import rasa.shared.utils.io
@@ -18,6 +18,9 @@ from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor, CRFToke
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import coo_matrix, csr_matrix, vstack
+
+if TYPE_CHECKING:
+    import sklearn_crfsuite
 
 
 @DefaultV1Recipe.register(

@@ -62,11 +62,12 @@ import json
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from domain.fields import export_columns
 from domain.taxonomy import Taxonomy
 from storage.paris import month_of
 
@@ -84,33 +85,8 @@ __all__ = [
     "opendata_csv",
 ]
 
-CSV_COLUMNS: list[str] = [
-    "id",
-    "created_at",
-    "channel",
-    "language",
-    "user_type",
-    "user_type_label",
-    "sector",
-    "sector_label",
-    "category",
-    "category_label",
-    "operator",
-    "operator_label",
-    "operator_group",
-    "operator_text",
-    "operators",
-    "previous_operator",
-    "technology",
-    "location",
-    "department",
-    "description",
-    "contacted_customer_service",
-    "advice_sheet",
-    "advice_rating",
-    "shared",
-    "photo_count",
-]
+# The record's columns come from the field registry (domain/fields.py), in its order.
+CSV_COLUMNS: list[str] = ["id", "created_at", "channel", *export_columns()]
 
 OPENDATA_COLUMNS: list[str] = ["month", "sector", "category", "operator", "department", "count"]
 
@@ -223,35 +199,28 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
     category = taxonomy.categories.get(alert.get("category") or "")
     operator = taxonomy.operators.get(alert.get("operator") or "")
     photos = alert.get("photos") or []
-    return {
-        "id": alert.get("id"),
-        "created_at": alert.get("created_at"),
-        "channel": alert.get("channel"),
-        "language": alert.get("language"),
-        "user_type": alert.get("user_type"),
+    # Every column as stored, then the ones derived from another.
+    record = {column: _as_written(alert.get(column)) for column in CSV_COLUMNS}
+    record.update({
         "user_type_label": taxonomy.user_types.get(alert.get("user_type") or ""),
-        "sector": alert.get("sector"),
         "sector_label": taxonomy.sectors.get(alert.get("sector") or ""),
-        "category": alert.get("category"),
         "category_label": category.label if category else None,
-        "operator": alert.get("operator"),
         "operator_label": operator.name if operator else None,
         "operator_group": operator.group if operator else None,
-        "operator_text": alert.get("operator_text"),
         # Every operator id of the alert (several for a dead zone), joined by « | » in CSV.
         "operators": _operators_cell(alert),
-        "previous_operator": alert.get("previous_operator"),
-        "technology": alert.get("technology"),
-        "location": alert.get("location"),
         "department": department_of(alert.get("location")),
-        "description": alert.get("description"),
-        "contacted_customer_service": alert.get("contacted_customer_service"),
-        "advice_sheet": alert.get("advice_sheet"),
-        "advice_rating": alert.get("advice_rating"),
         "shared": bool(alert.get("shared")),
         "photo_count": len(photos),
         "photos": [photo["sha256"] for photo in photos],
-    }
+    })
+    return record
+
+
+def _as_written(value: Any) -> Any:
+    """A stored value as the exports write it: a day as « 2026-11-16 »."""
+    return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) \
+        else value
 
 
 def _operators_cell(alert: Mapping[str, Any]) -> list[str]:

@@ -22,14 +22,16 @@ import asyncio
 import time
 import weakref
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from storage.db import Database
 from storage.paris import register_sqlite
+
+if TYPE_CHECKING:  # the database closes its inline writer: it imports this module
+    from storage.db import Database
 
 LOCK_WAIT = 30.0  # seconds, as the async engine's busy timeout
 

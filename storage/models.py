@@ -1,10 +1,10 @@
 """Database tables. Ids of the taxonomy are stored as plain strings."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import BigInteger as sa_BigInteger
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -108,6 +108,8 @@ class Alert(Base):
     category: Mapped[str | None] = mapped_column(String(32), index=True)
     technology: Mapped[str | None] = mapped_column(String(16))
     location: Mapped[str | None] = mapped_column(String(120))
+    # The day (in Paris) the problem started, as the person said it; None when not said.
+    started_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, default="")
     contacted_customer_service: Mapped[str] = mapped_column(String(8), default="unknown")
     advice_sheet: Mapped[str | None] = mapped_column(String(64))

@@ -9,26 +9,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+
+from domain.dates import PARIS, PARIS_TZ, in_paris
 from sqlalchemy.sql.elements import ColumnElement
 
-PARIS_TZ = "Europe/Paris"
-PARIS = ZoneInfo(PARIS_TZ)
 
-SQLITE_MONTH = "paris_month"  # the SQL function SQLite connections get (`register_sqlite`)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC instant; a naive one is UTC already (SQLite)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def in_paris(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(PARIS)
+SQLITE_MONTH = "paris_month"  # the SQL functions SQLite connections get (`register_sqlite`)
+SQLITE_DAYS_SINCE = "paris_days_since"
 
 
 def month_of(moment: datetime) -> str:
@@ -52,9 +41,31 @@ def _sqlite_month(stored: Any) -> str | None:
         return None
 
 
+def _sqlite_days_since(day: Any, stored: Any) -> int | None:
+    """`days_since_sql` for SQLite's stored text: days from `day` to the Paris day of the
+    instant `stored`."""
+    if day is None or stored is None:
+        return None
+    try:
+        moment = in_paris(datetime.fromisoformat(str(stored)))
+        return (moment.date() - date.fromisoformat(str(day)[:10])).days
+    except ValueError:
+        return None
+
+
 def register_sqlite(dbapi_connection: Any) -> None:
-    """Gives a SQLite connection `paris_month(created_at)` (SQLite knows no time zones)."""
+    """Gives a SQLite connection `paris_month(created_at)` and `paris_days_since(day,
+    created_at)` (SQLite knows no time zones)."""
     dbapi_connection.create_function(SQLITE_MONTH, 1, _sqlite_month, deterministic=True)
+    dbapi_connection.create_function(SQLITE_DAYS_SINCE, 2, _sqlite_days_since,
+                                     deterministic=True)
+
+
+def days_since_sql(dialect: str, day: Any, column: Any) -> ColumnElement[int]:
+    """The days from `day` (a date) to the Paris day of the stored instant `column`."""
+    if dialect == "postgresql":
+        return func.date(func.timezone(PARIS_TZ, column)) - day
+    return getattr(func, SQLITE_DAYS_SINCE)(day, column)
 
 
 def month_sql(dialect: str, column: Any) -> ColumnElement[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Date, String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
 from storage.db import Database
@@ -19,17 +20,26 @@ from storage.models import (
     TelegramUpdate, utcnow,
 )
 
-ALERT_FIELDS = ("user_type", "sector", "operator", "operator_text", "previous_operator",
-                "category", "technology",
-                "location", "description", "contacted_customer_service", "advice_sheet",
-                "advice_rating", "shared", "language")
 UPDATABLE = frozenset({"advice_rating", "shared"})
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as JSON carries it: a day (`started_on`) as « 2026-11-16 »."""
+    return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) \
+        else value
+
+
+def _column_value(name: str, value: Any) -> Any:
+    """A record's value as its column takes it: a day given as « 2026-11-16 » as a date."""
+    if isinstance(value, str) and isinstance(Alert.__table__.c[name].type, Date):
+        return date.fromisoformat(value)
+    return value
 
 
 def alert_to_json(alert: Alert) -> dict[str, Any]:
     """The saved alert with taxonomy ids: the record `jalerte chat --json` prints."""
     data: dict[str, Any] = {"id": alert.id}
-    data.update({name: getattr(alert, name) for name in ALERT_FIELDS})
+    data.update({name: _plain(getattr(alert, name)) for name in ALERT_FIELDS})
     data.update(
         operators=alert.operators,
         channel=alert.channel,
@@ -200,7 +210,8 @@ class TurnRecord:
         if problems:
             raise InconsistentAlert("; ".join(problems))
         alert = Alert(id=record["id"], conversation_id=self.conversation.id, channel=channel,
-                      photos=[], **{name: record.get(name) for name in ALERT_FIELDS})
+                      photos=[], **{name: _column_value(name, record.get(name))
+                                    for name in ALERT_FIELDS})
         several = list(record.get("operators") or ())
         alert.operator_links = ([AlertOperator(operator=o, position=n)
                                  for n, o in enumerate(several)] if len(several) > 1 else [])

@@ -21,8 +21,14 @@ from storage.models import (
     Counter, Message,
     StaffSession, StaffUser,
 )
-from storage.paris import day_start, month_sql
-from storage.repository import ALERT_FIELDS, alert_to_json, iso_utc
+from storage.paris import day_start, days_since_sql, month_sql
+from domain.fields import ALERT_FIELDS, FIELD
+
+# How long a problem had lasted when reported, in days: each bucket's lower bound (the
+# buttons « hier », « plus d'une semaine », « plus d'un mois » fall on a bound).
+DURATION_BUCKETS = (0, 1, 2, 7, 30, 90)
+STARTED_ASKED_BY = FIELD["started_on"].categories or ()
+from storage.repository import alert_to_json, iso_utc
 
 # Argon2id, a memory-hard KDF (64 MiB, 3 passes): slow for an attacker, ~50 ms here.
 _hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
@@ -289,6 +295,22 @@ class StaffRepository:
             result = await session.stream(query)
             async for rows in result.partitions():
                 yield [tuple(row) for row in rows]
+
+    async def started_durations(self, flt: AlertFilter) -> dict[int | None, int]:
+        """The filtered alerts whose problem asks when it started, counted by how long it
+        had lasted when reported: the lower bound of its `DURATION_BUCKETS` bucket in days,
+        or None when the person did not say. One GROUP BY."""
+        days = days_since_sql(self.db.engine.dialect.name, Alert.started_on, Alert.created_at)
+        bucket = case(*((days < upper, lower) for lower, upper
+                        in zip(DURATION_BUCKETS, DURATION_BUCKETS[1:])),
+                      else_=DURATION_BUCKETS[-1])
+        bucket = case((Alert.started_on.is_(None), None), else_=bucket)
+        asking = [c for c in STARTED_ASKED_BY]
+        where = and_(*flt.conditions(), Alert.category.in_(asking))
+        async with self.db.session() as session:
+            rows = await session.execute(select(bucket, func.count()).where(where)
+                                         .group_by(bucket))
+            return {row[0]: row[1] for row in rows}
 
     async def alert_groups(self, flt: AlertFilter) -> list[tuple[dict, int]]:
         """The filtered alerts grouped by every field the statistics use, with counts.

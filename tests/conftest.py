@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,29 @@ def pytest_configure(config: pytest.Config) -> None:
     if NLU_ENV:
         for line in RASA_NOISE:
             config.addinivalue_line("filterwarnings", line)
+
+
+# What keeps a test out of the fast lane (`make test-fast`: no model, no browser, no
+# PostgreSQL, no server process): the fixtures that bring those, and the modules that
+# start them themselves.
+SLOW_FIXTURES = frozenset({"trained_model", "nlu", "nlu_python", "bot", "sqlite_bot",
+                           "postgres_server", "database_url", "browser", "page"})
+SLOW_MODULES = frozenset({"test_browser", "test_browser_review", "test_accessibility",
+                          "test_run", "test_run_workers", "test_workers", "test_people",
+                          "test_nlu", "test_nlu_service", "test_nlu_retrain", "test_parse_cli",
+                          "test_chat_cli", "test_poller_election", "test_fake_telegram",
+                          "test_telegram", "test_operations", "test_web", "test_web_hardening",
+                          "test_staff", "test_staff_review", "test_migrations",
+                          "test_env_example", "test_security_floor"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks `fast` the tests of the fast lane (engine tables on a scripted NLU, slots,
+    readers, storage on SQLite): `pytest -m fast`."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module not in SLOW_MODULES and not SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.fast)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -229,3 +253,54 @@ async def to_the_summary(bot, first: str = "colis DPD perdu depuis 10 jours à L
         if state.expecting == "confirmation":
             return
         await bot.send("Lyon" if state.expecting == "location" else "non", user=user)
+
+
+# -- fixtures several modules share (imports inside: the NLU environment has none of these)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def browser():
+    """Debian's headless Chromium, through Playwright."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def fake():
+    """The local server playing Telegram's Bot API."""
+    from tests.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as telegram:
+        yield telegram
+
+
+@pytest.fixture
+async def console(aiohttp_client, sqlite_bot, tmp_path):
+    """The staff console of a bot on SQLite, with one account (agent / STAFF_PASSWORD)."""
+    from bot.web.app import create_app
+    from storage.staff import StaffRepository
+
+    config = web_config(tmp_path, staff_secure_cookies=False)
+    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
+    await StaffRepository(sqlite_bot.db).add_user("agent", STAFF_PASSWORD)
+    client.config = config
+    return client
+
+
+@pytest.fixture
+async def site(aiohttp_server, sqlite_bot, tmp_path) -> str:
+    """The demo page with the widget, served by a bot on SQLite: its URL."""
+    from bot.web.app import create_app
+
+    server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    return str(server.make_url("/"))

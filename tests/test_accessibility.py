@@ -10,9 +10,7 @@ from playwright.async_api import expect
 
 from bot.web.app import create_app
 from tests.conftest import to_the_summary, web_config
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    ARTIFACTS, PHONE, bot_says, browser, choose, open_connected, site,
-)
+from tests.test_browser import ARTIFACTS, PHONE, bot_says, choose, open_connected
 
 AXE = Axe()
 BLOCKING = {"serious", "critical"}

@@ -3,7 +3,7 @@ checked more than twelve months before today. Today is given to them by the test
 test changes its verdict with the calendar."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 

@@ -5,8 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from bot.web.app import create_app
 from tests.conftest import to_the_summary, web_config
@@ -15,24 +14,6 @@ from tests.images import jpeg_with_gps
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def site(aiohttp_server, sqlite_bot, tmp_path) -> str:
-    server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
-    return str(server.make_url("/"))
 
 
 async def open_connected(page, site: str | None) -> None:
@@ -68,6 +49,8 @@ async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, si
     await field.press("Enter")
     await bot_says(page, "technologie")
     await choose(page, "4G")
+    await bot_says(page, "Depuis quand")
+    await choose(page, "Plus d'un mois")
     await bot_says(page, "service client")
 
     photo = tmp_path / "antenne.jpg"

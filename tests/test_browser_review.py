@@ -12,7 +12,7 @@ from dialogues.events import ChoiceEvent
 from storage.models import Annotation, Message
 from storage.staff import StaffRepository
 from tests.conftest import web_config
-from tests.test_browser import ARTIFACTS, PHONE, browser  # noqa: F401
+from tests.test_browser import ARTIFACTS, PHONE
 from tests.test_staff_review import ANSWERS, Story
 
 PASSWORD = "correct horse battery staple"

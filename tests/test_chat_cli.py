@@ -37,6 +37,7 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
         json.dumps({"photo": str(pdf)}),
         "Plouha",
         "{}",
+        "depuis hier",
         "non",
         json.dumps({"photo": str(photo)}),
         '{"choice": "confirm:send"}',
@@ -44,7 +45,7 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     ], trained_model, tmp_path / "data")
 
     assert [t["expecting"] for t in turns] == [
-        "technology", "location", "location", "contacted_customer_service",
+        "technology", "location", "location", "started_on", "started_on",
         "contacted_customer_service", "confirmation", "confirmation", "rating", None,
     ]
     for turn in turns:
@@ -52,7 +53,7 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
         for reply in turn["replies"]:
             assert isinstance(reply["text"], str) and isinstance(reply["choices"], list)
     assert "JPEG, PNG ou WEBP" in turns[2]["replies"][0]["text"]
-    saved = turns[7]
+    saved = turns[8]
     assert saved["alert_id"] and saved["alert"]["id"] == saved["alert_id"]
     alert = saved["alert"]
     assert (alert["category"], alert["operator"], alert["sector"], alert["technology"],
@@ -62,7 +63,8 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     [stored] = alert["photos"]
     with Image.open(tmp_path / "data" / "photos" / stored["path"]) as im:
         assert not im.getexif().get_ifd(GPS_IFD)
-    assert turns[8]["alert"]["advice_rating"] == "useful"
+    assert alert["started_on"] is not None  # « depuis hier »
+    assert turns[9]["alert"]["advice_rating"] == "useful"
 
 
 def test_forget_is_a_json_command() -> None:

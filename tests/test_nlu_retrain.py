@@ -22,7 +22,6 @@ from model_records.files import compare, figures_path, history_path, previous_pa
 from storage.models import Message
 from storage.staff import StaffRepository
 from tests.conftest import web_config
-from tests.test_browser import browser  # noqa: F401  (a fixture)
 from tests.test_staff import PASSWORD, csrf_of, log_in
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -159,7 +158,6 @@ async def console_for_model(aiohttp_client, sqlite_bot, tiny_models, tmp_path, n
     from bot.web.app import create_app
 
     config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
-    model = config.model_path
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     repo = StaffRepository(sqlite_bot.db)
     await repo.add_user("agent", PASSWORD)

@@ -81,7 +81,7 @@ async def test_the_bot_says_the_nlu_is_down_loses_nothing_and_goes_on_when_back(
         process = _start(nlu_python, trained_model, socket)  # the supervisor's restart
         assert await remote.wait_healthy(within=90)
         out = await bot.send("à Nantes")
-        assert out.expecting == "contacted_customer_service"
+        assert out.expecting == "started_on"  # the next question: « Depuis quand ? »
         state = await bot.service.state_of("cli", "alice")
         assert state.draft.location == "Nantes (44)"
     finally:

@@ -64,6 +64,7 @@ async def test_photo_in_a_conversation_is_saved_with_the_alert(bot) -> None:
     await bot.send("colis Chronopost arrivé écrasé à Nantes")
     out = await bot.send(IncomingPhoto(jpeg_with_gps()))
     assert "Photo ajoutée (1/3)" in out.replies[0].text
+    await bot.send("hier")  # since when
     await bot.send("non")  # customer service
     assert (await bot.send(IncomingPhoto(image_bytes("WEBP")))).expecting == "confirmation"
     out = await bot.send(ChoiceEvent("confirm:send"))

@@ -24,7 +24,7 @@ from storage.db import Database, Election, lock_key
 from storage.shared import TelegramUpdates
 from tests.conftest import web_config
 from tests.test_run import free_port
-from tests.test_telegram import bot_says, fake, texts  # noqa: F401  (fake: a fixture)
+from tests.test_telegram import bot_says, texts
 
 ALICE, BOB, CAROL = 4242, 777, 5151
 SECRET = "election-test-secret"

@@ -315,8 +315,6 @@ def test_the_examples_that_must_stay(text: str) -> None:
 def test_a_long_hostile_message_is_masked_at_once(hostile: str) -> None:
     """Every message goes through `mask` before its turn: a pattern that backtracks over
     a long run of digits would hold the conversation (it took 8 s here once)."""
-    import time
-
     started = time.perf_counter()
     mask(hostile)
     assert time.perf_counter() - started < 2

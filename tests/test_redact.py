@@ -18,8 +18,7 @@ from tests.conftest import to_the_summary, web_config
 from tests.images import image_bytes
 from tests.test_accessibility import assert_accessible
 from tests.test_browser import ARTIFACTS
-from tests.test_browser import browser  # noqa: F401  (fixture)
-from tests.test_staff import PASSWORD, console, csrf_of, log_in, make_alert  # noqa: F401
+from tests.test_staff import PASSWORD, csrf_of, log_in, make_alert
 
 
 def white(fmt: str, size=(200, 120)) -> bytes:

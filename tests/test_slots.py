@@ -8,6 +8,7 @@ import pytest
 from dialogues.engine import _confirms
 from dialogues.slots import Message, Slots, contacted_answer, operator_named
 from dialogues.state import Draft
+from domain.fields import FIELD, QUESTION_ORDER
 from domain.parse import empty_result
 from domain.taxonomy import Taxonomy
 
@@ -192,13 +193,14 @@ def test_sending_from_the_summary_in_words(text: str, sends: bool) -> None:
 
 
 def test_the_questions_a_problem_needs_come_from_the_taxonomy() -> None:
-    asked = {c: tuple(n for n in ("technology", "location")
+    follow_ups = tuple(n for n in QUESTION_ORDER if FIELD[n].categories is not None)
+    asked = {c: tuple(n for n in follow_ups
                       if SLOTS[n].needed(Draft(category=c, sector=TAXONOMY.categories[c].sectors[0])))
              for c in TAXONOMY.categories}
     assert asked == {c: TAXONOMY.categories[c].asks if TAXONOMY.categories[c].sectors[0] != "postal"
                      else tuple(a for a in TAXONOMY.categories[c].asks if a != "technology")
                      for c in TAXONOMY.categories}
-    assert asked["billing"] == () and asked["parcel_delivery"] == ("location",)
+    assert asked["billing"] == () and asked["parcel_delivery"] == ("location", "started_on")
 
 
 def test_every_slot_has_one_name_everywhere() -> None:

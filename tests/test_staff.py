@@ -21,21 +21,12 @@ from dialogues.service import IncomingPhoto
 from storage.models import Alert
 from storage.counts import rebuild
 from storage.staff import StaffRepository
-from tests.conftest import web_config
+from tests.conftest import STAFF_PASSWORD, web_config
 from tests.images import jpeg_with_gps
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = STAFF_PASSWORD
 XSS = ['<script>alert("x")</script>', '<img src=x onerror=alert(1)>',
        '[lien](javascript:alert(1))', "{{ 7*7 }} {% if true %}jinja{% endif %}"]
-
-
-@pytest.fixture
-async def console(aiohttp_client, sqlite_bot, tmp_path):
-    config = web_config(tmp_path, staff_secure_cookies=False)
-    client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
-    await StaffRepository(sqlite_bot.db).add_user("agent", PASSWORD)
-    client.config = config
-    return client
 
 
 async def csrf_of(client, path: str) -> str:
@@ -169,17 +160,19 @@ class Clock:
 
 @pytest.fixture
 def clock(console) -> Clock:
-    from bot.staff.views import THROTTLE
+    from bot.staff.common import THROTTLE
+    from bot.web.base import CONSOLE
 
     clock = Clock()
-    console.server.app[THROTTLE].clock = clock
+    console.server.app[CONSOLE][THROTTLE].clock = clock
     return clock
 
 
 @pytest.fixture
 async def proxied(aiohttp_client, sqlite_bot, tmp_path):
     """The console behind a reverse proxy (JALERTE_TRUSTED_PROXIES), on a test clock."""
-    from bot.staff.views import THROTTLE
+    from bot.staff.common import THROTTLE
+    from bot.web.base import CONSOLE
     from bot.web.clients import trusted_proxies
 
     config = web_config(tmp_path, staff_secure_cookies=False,
@@ -187,7 +180,7 @@ async def proxied(aiohttp_client, sqlite_bot, tmp_path):
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     await StaffRepository(sqlite_bot.db).add_user("agent", PASSWORD)
     client.clock = Clock()
-    client.server.app[THROTTLE].clock = client.clock
+    client.server.app[CONSOLE][THROTTLE].clock = client.clock
     return client
 
 

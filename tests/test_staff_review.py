@@ -13,7 +13,7 @@ from dialogues.service import parse_unsure
 from storage.models import MARK_CORRECTED, MARK_REPEATED, MARK_UNSURE, Annotation, Message
 from storage.review import ConversationFilter, InboxFilter, ReviewRepository
 from storage.staff import StaffRepository
-from tests.test_staff import PASSWORD, XSS, console, csrf_of, log_in  # noqa: F401
+from tests.test_staff import XSS, csrf_of, log_in
 
 ANSWERS = {"location": "75011", "contacted_customer_service": "non",
            "technology": ChoiceEvent("technology:unknown"),

@@ -13,9 +13,7 @@ from bot.web.summary import format_date
 from tests.clock import DST, MONTH_STARTS, Moment, around, at, by_month
 from tests.conftest import web_config
 from tests.test_accessibility import assert_accessible, save_an_alert
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    ARTIFACTS, PHONE, browser, open_connected,
-)
+from tests.test_browser import ARTIFACTS, PHONE, open_connected
 from tests.test_web import open_session, turn
 
 DESCRIPTION = "colis Chronopost perdu depuis 10 jours"

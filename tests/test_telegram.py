@@ -7,7 +7,6 @@ import signal
 import sys
 
 import aiohttp
-import pytest
 
 from bot.web.app import create_app
 from tests.conftest import web_config
@@ -16,12 +15,6 @@ from tests.images import image_bytes, jpeg_with_gps
 from tests.test_run import free_port
 
 ALICE, BOB = 4242, 777
-
-
-@pytest.fixture
-async def fake():
-    async with FakeTelegram() as telegram:
-        yield telegram
 
 
 def texts(fake: FakeTelegram, chat: int) -> list[str]:
@@ -130,6 +123,8 @@ async def test_webhook_checks_its_secret(fake, sqlite_bot, aiohttp_server, tmp_p
     await send(fake.text_update(ALICE, "pas de réseau Orange à Brest"))
     await bot_says(fake, ALICE, "technologie")
     await send(fake.callback_update(ALICE, "technology:4g"))
+    await bot_says(fake, ALICE, "Depuis quand")
+    await send(fake.callback_update(ALICE, "started_on:yesterday"))
     await bot_says(fake, ALICE, "service client")
     await send(fake.photo_update(ALICE, jpeg_with_gps()))
     await bot_says(fake, ALICE, "Photo ajoutée")

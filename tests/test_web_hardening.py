@@ -13,7 +13,6 @@ from bot.web.app import create_app
 from dialogues.messages import text
 from tests.conftest import web_config
 from tests.fake_telegram import FakeTelegram
-from tests.test_browser import browser, site  # noqa: F401  (fixtures)
 
 
 def assert_safe_headers(response, path: str) -> None:

@@ -61,15 +61,13 @@ def setup_staff_sessions(app: web.Application, secret: bytes, secure: bool) -> N
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """CSP and friends on every /staff answer, errors and redirects included."""
+    """CSP and friends on every answer of the console, errors and redirects included."""
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        if request.path.startswith("/staff"):
-            exc.headers.update(SECURITY_HEADERS)
+        exc.headers.update(SECURITY_HEADERS)
         raise
-    if request.path.startswith("/staff"):
-        response.headers.update(SECURITY_HEADERS)
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 

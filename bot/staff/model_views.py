@@ -25,15 +25,20 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary, paris_today
+from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary
+from domain.dates import paris_today
 from bot.config import Config
+from bot.web.base import CONFIG
 from bot.staff.auth import check_csrf, csrf_token
+from bot.staff.common import (
+    STAFF_USER, base_context, staff_only,
+)
 from bot.staff.review import paris
-from bot.staff.views import STAFF_USER, _base_context, staff_only
 from model_records.files import (
     METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
     read_json, write_json_atomic,
 )
+from domain.fields import FIELDS
 from domain.taxonomy import Taxonomy
 from storage.private import FILE_MODE, open_private, private_dir
 
@@ -44,9 +49,8 @@ RETRAIN_ARGS: tuple[str, ...] = ("nlu", "retrain", "--with-annotations")
 LOG_TAIL_LINES = 40
 
 FIELD_LABELS = {
-    "intent": "intention", "is_report": "signalement ou non", "category": "problème",
-    "sector": "secteur", "operator": "opérateur", "operator_text": "opérateur (tel qu'écrit)",
-    "user_type": "type de déclarant", "technology": "technologie", "location": "lieu",
+    **{f.name: f.staff.lower() for f in FIELDS},
+    "intent": "intention", "is_report": "signalement ou non",
     "category|report": "problème (signalements seuls)",
     "confidently wrong category": "problème donné et faux (moins = mieux)",
     "confidently wrong sector": "secteur donné et faux (moins = mieux)",
@@ -56,9 +60,7 @@ SET_LABELS = {"project": "jeu du projet", "independent": "jeu indépendant"}
 
 
 def _config(request: web.Request) -> Config:
-    from bot.web.app import CONFIG
-
-    return request.app[CONFIG] if CONFIG in request.app else Config.from_env(os.environ)
+    return request.config_dict[CONFIG]
 
 
 def _job_path(config: Config) -> Path:
@@ -204,7 +206,7 @@ async def model_page(request: web.Request) -> web.Response:
         model_info = None
     session = await get_session(request)
     user = request.get(STAFF_USER)
-    response = aiohttp_jinja2.render_template("model.html", request, _base_context(
+    response = aiohttp_jinja2.render_template("model.html", request, base_context(
         request, csrf_token=csrf_token(session), model=model_info,
         in_service=in_service, in_service_since=_paris(in_service.get("in_service_since")),
         figure_rows=_figure_rows(in_service.get("figures")),
@@ -276,5 +278,5 @@ async def _wait_for_jobs(app: web.Application) -> None:
 def setup_model_views(app: web.Application) -> None:
     app[JOBS] = set()
     app.on_cleanup.append(_wait_for_jobs)
-    app.router.add_get("/staff/model", model_page)
-    app.router.add_post("/staff/model/retrain", start_retrain)
+    app.router.add_get("/model", model_page)
+    app.router.add_post("/model/retrain", start_retrain)

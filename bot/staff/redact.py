@@ -30,8 +30,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import String, cast, delete, select, update
 
 from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.views import (
-    PHOTO_ROOT, STAFF_REPO, STAFF_USER, _base_context, path_id, staff_only,
+from bot.staff.common import (
+    PHOTO_ROOT, STAFF_REPO, STAFF_USER, base_context, path_id, staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo
 from storage.photos import FORMATS, store_file
@@ -150,7 +150,7 @@ async def _photo_of(request: web.Request) -> tuple[str, int, Photo]:
     """The alert's photo at position n (1-based), else 404."""
     alert_id = request.match_info["alert_id"]
     n = path_id(request, "n") or 0  # 0: no such photo
-    db = request.app[STAFF_REPO]().db
+    db = request.config_dict[STAFF_REPO]().db
     async with db.session() as session:
         found = (await session.execute(
             select(Photo).join(AlertPhoto, AlertPhoto.photo_sha256 == Photo.sha256)
@@ -162,7 +162,7 @@ async def _photo_of(request: web.Request) -> tuple[str, int, Photo]:
 
 
 def _read(request: web.Request, photo: Photo) -> bytes:
-    path = request.app[PHOTO_ROOT]() / photo.path
+    path = request.config_dict[PHOTO_ROOT]() / photo.path
     if not path.is_file():
         raise web.HTTPNotFound(text="Le fichier de cette photo n'est plus sur le disque.")
     return path.read_bytes()
@@ -178,7 +178,7 @@ async def _render(request: web.Request, alert_id: str, n: int, photo: Photo,
                   status: int = 200) -> web.Response:
     session = await get_session(request)
     query = _zone_query(values)
-    return aiohttp_jinja2.render_template("redact.html", request, _base_context(
+    return aiohttp_jinja2.render_template("redact.html", request, base_context(
         request, alert_id=alert_id, n=n, photo=photo, values=values, zones=zones,
         error=error, fields=FIELDS, field_labels=FIELD_LABELS, max_zones=MAX_ZONES,
         preview_query=urlencode(query), csrf_token=csrf_token(session),
@@ -220,13 +220,13 @@ async def apply(request: web.Request) -> web.StreamResponse:
     if not zones:
         return await _render(request, alert_id, n, photo, form, [],
                              "Indiquez au moins une zone à masquer.", status=400)
-    root: Path = request.app[PHOTO_ROOT]()
+    root: Path = request.config_dict[PHOTO_ROOT]()
     data = _read(request, photo)
     fmt = _format_of(photo)
     loop = asyncio.get_running_loop()
     redacted, width, height = await loop.run_in_executor(None, redact_bytes, data, fmt, zones)
     new = await loop.run_in_executor(None, _store, root, redacted, fmt, width, height)
-    await _repoint(request.app[STAFF_REPO]().db, photo, new)
+    await _repoint(request.config_dict[STAFF_REPO]().db, photo, new)
     if new["path"] != photo.path:
         _erase(root, photo.path)
     log.info("photo of alert %s redacted by %s (%d zones)", alert_id, request[STAFF_USER],
@@ -269,6 +269,6 @@ def _erase(root: Path, relative: str) -> None:
 
 def setup_redact(app: web.Application) -> None:
     r = app.router
-    r.add_get("/staff/alerts/{alert_id}/photos/{n}/redact", redact_page)
-    r.add_get("/staff/alerts/{alert_id}/photos/{n}/preview.png", preview)
-    r.add_post("/staff/alerts/{alert_id}/photos/{n}/redact", apply)
+    r.add_get("/alerts/{alert_id}/photos/{n}/redact", redact_page)
+    r.add_get("/alerts/{alert_id}/photos/{n}/preview.png", preview)
+    r.add_post("/alerts/{alert_id}/photos/{n}/redact", apply)

@@ -11,11 +11,12 @@ from aiohttp_session import get_session
 
 from bot.staff import charts
 from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.views import (
-    CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, _base_context, path_id, query_date,
+from bot.staff.common import (
+    CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, base_context, path_id, query_date,
     query_page, staff_only,
 )
 from dialogues.messages import label
+from domain.fields import QUESTIONS
 from storage.paris import day_start, in_paris
 from storage.review import (
     OUTCOMES, PAGE_SIZE, ConversationFilter, InboxFilter, ReviewRepository,
@@ -33,9 +34,6 @@ INTENT_LABELS = {
     "consumer_dispute": "Litige de consommation", "inform": "Information",
     "nlu_fallback": "Non compris",
 }
-# The questions in the order the dialogue asks them, then the steps after them.
-QUESTIONS = ("category", "sector", "operator", "technology", "location", "description",
-             "contacted_customer_service", "photo", "user_type")
 STEP_EXTRA = {"photo": "Photo", "summary": "Récapitulatif", "cancel": "Abandon demandé",
               "rating": "Avis sur les conseils"}
 FLAGS = {"unsure": "Bot incertain", "corrected": "Bot corrigé par la personne",
@@ -65,7 +63,7 @@ def percent(part: int, whole: int) -> str:
 
 
 def _review(request: web.Request) -> ReviewRepository:
-    return ReviewRepository(request.app[STAFF_REPO]().db)
+    return ReviewRepository(request.config_dict[STAFF_REPO]().db)
 
 
 def _period(q) -> tuple[datetime | None, datetime | None]:
@@ -99,7 +97,7 @@ async def conversations_page(request: web.Request) -> web.Response:
     rows, total = await _review(request).conversations(flt, page)
     kept = _kept(request)
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("conversations.html", request, _base_context(
+    return aiohttp_jinja2.render_template("conversations.html", request, base_context(
         request, rows=rows, total=total, page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), filters=kept,
         query=urlencode(kept), channels=CHANNELS, languages=LANGUAGES, outcomes=OUTCOMES,
@@ -120,7 +118,7 @@ async def inbox_page(request: web.Request) -> web.Response:
     here = "/staff/inbox" + ("?" + urlencode({**kept, "page": page}) if kept or page > 1
                              else "")
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("inbox.html", request, _base_context(
+    return aiohttp_jinja2.render_template("inbox.html", request, base_context(
         request, items=items, total=total, page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), filters=kept,
         query=urlencode(kept), status=flt.status, channels=CHANNELS, intents=INTENTS,
@@ -129,7 +127,7 @@ async def inbox_page(request: web.Request) -> web.Response:
 
 def _parse_values(request: web.Request, parse: dict) -> dict[str, str | None]:
     """What the model understood, as an annotation (unknown ids dropped)."""
-    tax = request.app[TAXONOMY]
+    tax = request.config_dict[TAXONOMY]
 
     def keep(name: str, allowed) -> str | None:
         value = parse.get(name)
@@ -155,7 +153,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     if values["intent"] is None:
         raise web.HTTPBadRequest(
             text="Le modèle n'a reconnu aucune intention : choisissez la bonne avec « Corriger ».")
-    await request.app[STAFF_REPO]().annotate(message_id, request[STAFF_USER], values)
+    await request.config_dict[STAFF_REPO]().annotate(message_id, request[STAFF_USER], values)
     target = str(form.get("next") or "")
     raise web.HTTPFound(target if target.startswith("/staff/inbox") else "/staff/inbox")
 
@@ -194,7 +192,7 @@ async def funnel_page(request: web.Request) -> web.Response:
                                       "Part", "Messages avant l'alerte (médiane)"], by_channel)))
     kept = _kept(request)
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("funnel.html", request, _base_context(
+    return aiohttp_jinja2.render_template("funnel.html", request, base_context(
         request, funnel=f, blocks=blocks, filters=kept, channels=CHANNELS,
         csrf_token=csrf_token(session)))
 
@@ -207,7 +205,7 @@ def setup_review(app: web.Application) -> None:
                        channel_labels=CHANNEL_LABELS, language_labels=LANGUAGE_LABELS,
                        intent_labels=INTENT_LABELS)
     r = app.router
-    r.add_get("/staff/conversations", conversations_page)
-    r.add_get("/staff/inbox", inbox_page)
-    r.add_post("/staff/messages/{message_id}/review", confirm)
-    r.add_get("/staff/funnel", funnel_page)
+    r.add_get("/conversations", conversations_page)
+    r.add_get("/inbox", inbox_page)
+    r.add_post("/messages/{message_id}/review", confirm)
+    r.add_get("/funnel", funnel_page)

@@ -2,18 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
-import os
-import re
-import secrets
 import weakref
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import Any, AsyncIterator
 
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web, web_response
@@ -21,7 +14,15 @@ from sqlalchemy import text as sql
 
 from bot.config import Config
 from bot.metrics import metrics_endpoint
-from bot.web.clients import OpenSockets, client_address
+from bot.web.base import (
+    CHANNEL, CONFIG, CONSOLE, OPEN_BY_ADDRESS, RUNTIME, SECRET, SOCKETS, STATIC, RuntimeSlot,
+    address_of, issued_session, new_session_id, origin_allowed, rt_of, shared_of, within_rate,
+)
+from bot.web.clients import OpenSockets
+from bot.web.privacy import privacy_page
+from bot.web.summary import accessibility_page, summary
+from bot.staff.auth import SECURITY_HEADERS
+from bot.staff.views import create_console
 from bot.web.history import history
 from bot.wiring import Runtime, load_secret, runtime
 from domain.taxonomy import Taxonomy
@@ -29,53 +30,13 @@ from storage.staff import StaffRepository
 from dialogues.events import ChoiceEvent, PhotoEvent, SharedEvent, TextEvent
 from storage.db import Election
 from storage.photos import MAX_BYTES, PhotoRejected
-from storage.shared import SharedState, TelegramUpdates
-
-if TYPE_CHECKING:
-    from bot.telegram import TelegramChannel
+from storage.shared import TelegramUpdates
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).with_name("static")
-CHANNEL = "web"
 MAX_FRAME_CHARS = 32 * 1024  # a chat message, not a document
 IDLE_CLOSE = 4000  # close code of a socket left idle (JALERTE_WEB_IDLE_SECONDS), reason "idle"
 UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does not have
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{40}$")
-SECRET = web.AppKey("secret", bytes)
-
-
-def new_session_id(secret: bytes) -> str:
-    """A session id only this server can issue: 24 random characters and their HMAC.
-    A client-chosen id (or one from another server) is replaced, so nobody can pick an
-    id to read someone's conversation, and any worker can check an id by itself."""
-    token = secrets.token_urlsafe(18)
-    return token + _session_tag(secret, token)
-
-
-def _session_tag(secret: bytes, token: str) -> str:
-    digest = hmac.new(secret, b"web-session:" + token.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:12]).decode()
-
-
-def issued_session(secret: bytes, session: str) -> bool:
-    return bool(SESSION_ID.match(session)) and hmac.compare_digest(
-        _session_tag(secret, session[:24]), session[24:])
-
-class RuntimeSlot:
-    """Filled at start-up (the model loads then); app state itself is frozen by then."""
-
-    def __init__(self, rt: Runtime | None = None):
-        self.rt = rt
-        self.shared: SharedState | None = None
-        self.telegram: TelegramChannel | None = None
-
-
-CONFIG = web.AppKey("config", Config)
-RUNTIME = web.AppKey("runtime", RuntimeSlot)
-SOCKETS = web.AppKey("sockets", weakref.WeakSet)
-OPEN_BY_ADDRESS = web.AppKey("open_by_address", OpenSockets)
-
 ERRORS = {
     "bad_frame": ("Ce message n'a pas pu être lu.", "This message could not be read."),
     "too_large": ("Ce message est trop long.", "This message is too long."),
@@ -95,53 +56,6 @@ ERRORS = {
 }
 
 
-def rt_of(app: web.Application) -> Runtime:
-    rt = app[RUNTIME].rt
-    if rt is None:
-        raise web.HTTPServiceUnavailable(text="starting")
-    return rt
-
-
-def shared_of(app: web.Application) -> SharedState:
-    """Uploads and rate counters in the database: every worker sees the same."""
-    slot = app[RUNTIME]
-    rt = rt_of(app)
-    if slot.shared is None or slot.shared.db is not rt.db:
-        slot.shared = SharedState(rt.db)
-    return slot.shared
-
-
-# What is counted per address: the AddressLimits field and its window in seconds.
-_PER_ADDRESS = {"turns": ("turns_per_minute", 60), "uploads": ("uploads_per_minute", 60),
-                "notices": ("notices_per_minute", 60), "sessions": ("sessions_per_hour", 3600)}
-
-
-def address_of(request: web.Request) -> str:
-    """The client's address, keyed with the server's secret: counters never hold an
-    address in clear (see bot.web.clients)."""
-    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
-                             request.app[CONFIG].trusted_proxies)
-    digest = hmac.new(request.app[SECRET], b"address:" + address.encode(), hashlib.sha256)
-    return digest.hexdigest()[:24]
-
-
-async def within_rate(app: web.Application, session: str | None, address: str,
-                      what: str = "turns") -> bool:
-    """Within JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
-    address's limit for `what`; every limit is counted in one statement."""
-    field, window = _PER_ADDRESS[what]
-    limit = getattr(app[CONFIG].web_address_limits, field)
-    keys = {f"addr:{what}:{address}": window} if limit else {}
-    if session is not None:
-        keys[f"web:{rt_of(app).service.user_key(CHANNEL, session)}"] = 60
-    if not keys:
-        return True
-    counts = await shared_of(app).hits(keys)
-    limits = ([limit] if limit else []) + (
-        [app[CONFIG].web_messages_per_minute] if session is not None else [])
-    return all(count <= most for count, most in zip(counts, limits))
-
-
 def error_body(code: str, lang: str) -> dict[str, str]:
     french, english = ERRORS[code]
     return {"type": "error", "code": code, "message": english if lang == "en" else french}
@@ -149,14 +63,6 @@ def error_body(code: str, lang: str) -> dict[str, str]:
 
 def _lang(request: web.Request) -> str:
     return "en" if request.query.get("lang") == "en" else "fr"
-
-
-def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None or "*" in allowed:
-        return True  # not a browser, or any site may embed the widget
-    own = f"{request.scheme}://{request.host}"
-    return origin.rstrip("/") in allowed or origin.rstrip("/") == own
 
 
 PURGE_EVERY = 24 * 3600.0
@@ -230,7 +136,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
                        if request.path == "/" else "no-referrer")
     headers.setdefault("Content-Security-Policy",
                        DEMO_CSP if request.path == "/" else DEFAULT_CSP)
-    if request.app[CONFIG].staff_secure_cookies:
+    if request.config_dict[CONFIG].staff_secure_cookies:
         headers["Strict-Transport-Security"] = HSTS
     headers["Server"] = SERVER
 
@@ -241,6 +147,10 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 # -- routes ---------------------------------------------------------------------------
+async def _into_console(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/staff/alerts", headers=SECURITY_HEADERS)
+
+
 async def demo_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "demo.html", headers={"Cache-Control": "no-cache"})
 
@@ -260,9 +170,9 @@ async def pages_css(request: web.Request) -> web.FileResponse:
         "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300"})
 
 
-async def livez(_request: web.Request) -> web.Response:
+async def livez(request: web.Request) -> web.Response:
     """Liveness: the process answers (restart it if not). Depends on nothing else."""
-    return web.json_response({"status": "ok", "worker": os.environ.get("JALERTE_WORKER")})
+    return web.json_response({"status": "ok", "worker": request.app[CONFIG].worker})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -282,7 +192,7 @@ async def healthz(request: web.Request) -> web.Response:
     ok = rt is not None and database and nlu
     telegram = request.app[RUNTIME].telegram
     return web.json_response({"status": "ok" if ok else "unavailable", "model": nlu,
-                              "database": database, "worker": os.environ.get("JALERTE_WORKER"),
+                              "database": database, "worker": request.app[CONFIG].worker,
                               # the process elected to poll Telegram (one among all)
                               "telegram_poller": telegram is not None and telegram.polling},
                              status=200 if ok else 503)
@@ -529,10 +439,13 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
         app[RUNTIME].telegram = setup_telegram(app, config, lambda: rt_of(app).service,
                                                lambda: TelegramUpdates(rt_of(app).db),
                                                config.telegram_poller_retry)
-    from bot.staff.views import setup_staff
-
-    setup_staff(app, lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
-                lambda: rt_of(app).photos.root, app[SECRET], config.staff_secure_cookies)
+    # The staff console: an application of its own under /staff (its sessions, headers
+    # and templates); « /staff » itself leads into it.
+    app.router.add_get("/staff", _into_console)
+    app[CONSOLE] = create_console(
+        lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
+        lambda: rt_of(app).photos.root, app[SECRET], config.staff_secure_cookies)
+    app.add_subapp("/staff", app[CONSOLE])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", demo_page)
@@ -545,12 +458,8 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
         app.router.add_get("/metrics", metrics_endpoint(config.metrics_token))
     app.router.add_get("/ws", websocket)
     app.router.add_post("/upload", upload)
-    from bot.web.summary import accessibility_page, summary
-
     app.router.add_post("/summary", summary)  # the alert's summary, printable (widget)
     app.router.add_get("/accessibilite", accessibility_page)  # « Déclaration d'accessibilité »
-    from bot.web.privacy import privacy_page
-
     app.router.add_get("/confidentialite", privacy_page)  # the notice the bot gives in chat
     app.router.add_get("/privacy", privacy_page)
     return app
@@ -559,7 +468,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
 def run(config: Config) -> None:
     """`jalerte run`: serves until SIGINT/SIGTERM, then closes everything and returns."""
     base = f"http://{config.host}:{config.port}"
-    worker = os.environ.get("JALERTE_WORKER")  # set by `jalerte run --workers N`
+    worker = config.worker  # set by `jalerte run --workers N`
 
     def announce(_message: str) -> None:
         if worker is None:

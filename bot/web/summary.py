@@ -13,26 +13,21 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.web.app import (
+from bot.web.base import (
     CHANNEL, CONFIG, SECRET, STATIC, address_of, issued_session, origin_allowed, rt_of,
     within_rate,
 )
-from dialogues.messages import label
+from dialogues.messages import day_text, has_labels, label
+from domain.fields import FIELD, SUMMARY_ORDER
 from storage.models import Alert, AlertPhoto, Conversation
 from storage.paris import in_paris
 
 REFERENCE = re.compile(r"^JA-[A-Z0-9]{8}$")
-MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}
 TEXTS = {
     "fr": {
         "title": "Récapitulatif de votre alerte", "reference": "Référence",
@@ -105,11 +100,7 @@ def headers(nonce: str) -> dict[str, str]:
 
 def format_date(moment: datetime, lang: str) -> str:
     local = in_paris(moment)  # SQLite gives naive UTC datetimes back
-    month = MONTHS[lang][local.month - 1]
-    day = "1er" if lang == "fr" and local.day == 1 else str(local.day)
-    if lang == "fr":
-        return f"{day} {month} {local.year} à {local:%H:%M}"
-    return f"{month} {day}, {local.year} at {local:%H:%M}"
+    return f"{day_text(local.date(), lang)} {'à' if lang == 'fr' else 'at'} {local:%H:%M}"
 
 
 def markdown_html(md: str) -> str:
@@ -179,21 +170,28 @@ def render_summary(alert: Alert, advice_sheet, operator_name: str | None, photo_
     rows = [
         (t["reference"], f'<span class="ref">{html.escape(alert.id)}</span>'),
         (t["date"], html.escape(format_date(alert.created_at, lang))),
-        (label("fields", "user_type", lang), html.escape(field("user_type", alert.user_type))),
-        (label("fields", "sector", lang), html.escape(field("sector", alert.sector))),
-        (label("fields", "category", lang), html.escape(field("category", alert.category))),
-        (label("fields", "operator", lang), html.escape(operator_name or t["none"])),
     ]
-    if alert.technology:
-        rows.append((label("fields", "technology", lang),
-                     html.escape(field("technology", alert.technology))))
-    rows.append((label("fields", "location", lang), html.escape(alert.location or t["none"])))
-    rows.append((label("fields", "contacted_customer_service", lang),
-                 html.escape(field("contacted_customer_service",
-                                   alert.contacted_customer_service))))
-    if photo_count:
-        rows.append((label("fields", "photos", lang),
-                     html.escape(t["photos_n"].format(n=photo_count))))
+    # The summary's lines in the registry's order; a follow-up question's line only when
+    # the problem asks it or it was given; the description is the person's own, not here.
+    for name in SUMMARY_ORDER:
+        f = FIELD[name]
+        value = photo_count if name == "photo" else getattr(alert, name, None)
+        if name == "description" or (f.categories is not None and not value
+                                     and alert.category not in f.categories):
+            continue
+        if name == "operator":
+            shown = operator_name or t["none"]
+        elif name == "photo":
+            if not photo_count:
+                continue
+            shown = t["photos_n"].format(n=photo_count)
+        elif isinstance(value, date):
+            shown = day_text(value, lang)
+        elif has_labels(name):
+            shown = field(name, value)
+        else:
+            shown = value or t["none"]
+        rows.append((label("fields", f.label_key, lang), html.escape(shown)))
     fields = "\n".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in rows)
     advice = ""
     if advice_sheet is not None:

@@ -1,0 +1,119 @@
+"""What the web app's parts share: the app's keys, its runtime, session ids, the
+client's address and the rate limits. Imports no other part of bot.web, so the app, its
+pages (summary, privacy) and the staff console all import it, and nothing imports back.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.web.clients import OpenSockets, client_address
+from bot.wiring import Runtime
+from storage.shared import SharedState
+
+if TYPE_CHECKING:
+    from bot.telegram import TelegramChannel
+
+STATIC = Path(__file__).with_name("static")
+CHANNEL = "web"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{40}$")
+SECRET = web.AppKey("secret", bytes)
+
+
+def new_session_id(secret: bytes) -> str:
+    """A session id only this server can issue: 24 random characters and their HMAC.
+    A client-chosen id (or one from another server) is replaced, so nobody can pick an
+    id to read someone's conversation, and any worker can check an id by itself."""
+    token = secrets.token_urlsafe(18)
+    return token + _session_tag(secret, token)
+
+
+def _session_tag(secret: bytes, token: str) -> str:
+    digest = hmac.new(secret, b"web-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def issued_session(secret: bytes, session: str) -> bool:
+    return bool(SESSION_ID.match(session)) and hmac.compare_digest(
+        _session_tag(secret, session[:24]), session[24:])
+
+
+class RuntimeSlot:
+    """Filled at start-up (the model loads then); app state itself is frozen by then."""
+
+    def __init__(self, rt: Runtime | None = None):
+        self.rt = rt
+        self.shared: SharedState | None = None
+        self.telegram: TelegramChannel | None = None
+
+
+CONFIG = web.AppKey("config", Config)
+RUNTIME = web.AppKey("runtime", RuntimeSlot)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+OPEN_BY_ADDRESS = web.AppKey("open_by_address", OpenSockets)
+# The staff console, the application mounted at /staff.
+CONSOLE = web.AppKey("console", web.Application)
+
+
+def rt_of(app: web.Application) -> Runtime:
+    rt = app[RUNTIME].rt
+    if rt is None:
+        raise web.HTTPServiceUnavailable(text="starting")
+    return rt
+
+
+def shared_of(app: web.Application) -> SharedState:
+    """Uploads and rate counters in the database: every worker sees the same."""
+    slot = app[RUNTIME]
+    rt = rt_of(app)
+    if slot.shared is None or slot.shared.db is not rt.db:
+        slot.shared = SharedState(rt.db)
+    return slot.shared
+
+
+# What is counted per address: the AddressLimits field and its window in seconds.
+_PER_ADDRESS = {"turns": ("turns_per_minute", 60), "uploads": ("uploads_per_minute", 60),
+                "notices": ("notices_per_minute", 60), "sessions": ("sessions_per_hour", 3600)}
+
+
+def address_of(request: web.Request) -> str:
+    """The client's address, keyed with the server's secret: counters never hold an
+    address in clear (see bot.web.clients)."""
+    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                             request.config_dict[CONFIG].trusted_proxies)
+    digest = hmac.new(request.config_dict[SECRET], b"address:" + address.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
+async def within_rate(app: web.Application, session: str | None, address: str,
+                      what: str = "turns") -> bool:
+    """Within JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
+    address's limit for `what`; every limit is counted in one statement."""
+    field, window = _PER_ADDRESS[what]
+    limit = getattr(app[CONFIG].web_address_limits, field)
+    keys = {f"addr:{what}:{address}": window} if limit else {}
+    if session is not None:
+        keys[f"web:{rt_of(app).service.user_key(CHANNEL, session)}"] = 60
+    if not keys:
+        return True
+    counts = await shared_of(app).hits(keys)
+    limits = ([limit] if limit else []) + (
+        [app[CONFIG].web_messages_per_minute] if session is not None else [])
+    return all(count <= most for count, most in zip(counts, limits))
+
+
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or "*" in allowed:
+        return True  # not a browser, or any site may embed the widget
+    own = f"{request.scheme}://{request.host}"
+    return origin.rstrip("/") in allowed or origin.rstrip("/") == own
