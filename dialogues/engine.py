@@ -14,7 +14,7 @@ import re
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote, urlencode
 
 from dialogues.events import (
@@ -132,7 +132,7 @@ def _same_word(a: str, b: str) -> bool:
     return common >= 5 or common == min(len(a), len(b)) >= 4
 
 
-def _named_choice(text: str, offered: list[list[str]]) -> str | None:
+def _named_choice(text: str, offered: Sequence[Sequence[str]]) -> str | None:
     """The value of the offered button whose telling words a short answer uses, said the
     same way (« An outage, no connection at all. » for "Outage, service down"; never
     « pas une panne » for « Panne, service coupé »): the one clear best, or None."""
@@ -277,13 +277,13 @@ class Turn:
     state: DialogueState
     parse: ParseResult | None = None
     # A new alert to save (all fields), or changes to the last saved one.
-    alert: dict | None = None
-    alert_update: dict | None = None
+    alert: dict[str, Any] | None = None
+    alert_update: dict[str, Any] | None = None
     # The event as it may be stored: typed personal data already masked.
     event: Event | None = None
     # The person dropped their draft (« Abandonner »): its photos, and its transcript,
     # are to be erased, as the question promised. None when nothing was dropped.
-    dropped: list[dict] | None = None
+    dropped: list[dict[str, Any]] | None = None
     # The person asked to be forgotten: erase their conversation, photos and the free
     # text of their alerts (counts stay).
     forget: bool = False
@@ -298,16 +298,16 @@ class _Work:
     state: DialogueState
     replies: list[Reply] = field(default_factory=list)
     parse: ParseResult | None = None
-    alert: dict | None = None
-    alert_update: dict | None = None
-    dropped: list[dict] | None = None
+    alert: dict[str, Any] | None = None
+    alert_update: dict[str, Any] | None = None
+    dropped: list[dict[str, Any]] | None = None
     forget: bool = False
 
     @property
     def lang(self) -> str:
         return self.state.language
 
-    def say(self, key: str, choices: tuple[Choice, ...] = (), **values) -> None:
+    def say(self, key: str, choices: tuple[Choice, ...] = (), **values: Any) -> None:
         self.ask(msg(key, self.lang, **values), choices)
 
     def ask(self, text: str, choices: tuple[Choice, ...] = ()) -> None:
@@ -433,9 +433,9 @@ class DialogueEngine:
             w.say("nlu_unavailable")
             self._reask(w)
             return
-        confirming = w.state.phase is Phase.CONFIRMING and w.state.draft is not None
+        draft = w.state.draft if w.state.phase is Phase.CONFIRMING else None
         place = self._place(p, text, answering=w.state.expecting == "location",
-                            current=w.state.draft.location if confirming else None)
+                            current=draft.location if draft is not None else None)
         if place != p.location:
             p = dataclasses.replace(p, location=place)
         w.parse = p
@@ -717,7 +717,8 @@ class DialogueEngine:
             if self.slots[named].read(probe, m):
                 given[named] = self.slots[named].value(probe)
         given.update(self._other_values(draft, m, given))
-        operator_text = fold((given.get("operator") or (None, None))[1] or "")
+        operator = given.get("operator")
+        operator_text = fold(operator[1] or "") if isinstance(operator, (tuple, list)) else ""
         if operator_text and fold(str(given.get("location", ""))) == operator_text:
             del given["location"]  # « je suis chez Vialis maintenant »: an operator
         if problem:
@@ -926,10 +927,10 @@ class DialogueEngine:
         return []
 
     def _new_mentions(self, draft: Draft, m: Message,
-                      given: dict[str, object]) -> dict[str, list]:
+                      given: dict[str, object]) -> dict[str, list[Any]]:
         """The values other than the one noted that a sentence names, field by field (the
         fields the model or a first reading already changed left out)."""
-        others: dict[str, list] = {}
+        others: dict[str, list[Any]] = {}
         # What the sentence sets aside (« pas une entreprise », « c'est plus Orange »)
         # may be the old value, never the new one.
         kept = Message(m.p, _without_set_aside(fold(m.text)))
@@ -1245,7 +1246,9 @@ class DialogueEngine:
     def _choose_value(self, w: _Work, d: Draft, kind: str, arg: str) -> str:
         """Applies a field button: "set", "asked" (a follow-up question) or "invalid"."""
         slot = self.slots.get(kind)
-        outcome = slot.choose(d, arg) if slot is not None else False
+        if slot is None:
+            return "invalid"
+        outcome = slot.choose(d, arg)
         if isinstance(outcome, Question):
             w.state.phase, w.state.expecting = Phase.COLLECTING, slot.name
             if outcome is REASK:
@@ -1418,9 +1421,9 @@ class DialogueEngine:
     def _previous_operator(self, d: Draft) -> str | None:
         """The operator left, for a number-portability problem with another at fault."""
         previous = d.previous_operator
-        if (d.category != "number_portability" or previous not in self.taxonomy.operators
-                or previous == d.operator or d.operators
-                or d.sector not in self.taxonomy.operators[previous].sectors):
+        known = self.taxonomy.operators.get(previous) if previous else None
+        if (d.category != "number_portability" or known is None or previous == d.operator
+                or d.operators or d.sector not in known.sectors):
             return None
         return previous
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class CommandEvent:
 class PhotoEvent:
     """A picture, already checked and cleaned by the service: `photo` or `error` is set."""
 
-    photo: dict | None = None  # StoredPhoto.to_dict()
+    photo: dict[str, Any] | None = None  # StoredPhoto.to_dict()
     error: str | None = None  # PhotoRejected.reason
 
 

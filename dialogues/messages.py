@@ -484,7 +484,9 @@ def button(key: str, language: str) -> str:
 
 @lru_cache(maxsize=1)
 def _labels() -> dict[str, dict[str, dict[str, str]]]:
-    return yaml.safe_load(Path(__file__).with_name("labels.yml").read_text(encoding="utf-8"))
+    labels: dict[str, dict[str, dict[str, str]]] = yaml.safe_load(
+        Path(__file__).with_name("labels.yml").read_text(encoding="utf-8"))
+    return labels
 
 
 def day_text(day: date, language: str, year: bool = True) -> str:
@@ -500,7 +502,7 @@ def has_labels(kind: str) -> bool:
     return kind in _labels()["fr"]
 
 
-def label(kind: str, value: str, language: str) -> str:
+def label(kind: str, value: object, language: str) -> str:
     """A short label for a taxonomy id (`kind`: a slot name — sector, category, user_type… — or "fields")."""
     table = _labels().get(language) or _labels()["fr"]
     return table[kind].get(str(value), str(value))

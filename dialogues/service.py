@@ -40,24 +40,24 @@ class IncomingPhoto:
 
 class PhotoIngest(Protocol):
     def ingest(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
-    def remove(self, photos: list[dict]) -> None: ...
+    def remove(self, photos: list[dict[str, Any]]) -> None: ...
 
 
 class TurnRecordLike(Protocol):
-    state: dict
+    state: dict[str, Any]
     conversation_id: int
 
     def add_message(self, sender: str, kind: str, text: str | None = None,
                     payload: Any = None, nlu: Any = None, attachments: Any = None,
                     step: str | None = None, marks: int | None = None) -> None: ...
-    def set_state(self, state: dict, language: str) -> None: ...
-    async def save_alert(self, record: dict, channel: str) -> dict: ...
-    async def update_alert(self, changes: dict) -> dict | None: ...
+    def set_state(self, state: dict[str, Any], language: str) -> None: ...
+    async def save_alert(self, record: dict[str, Any], channel: str) -> dict[str, Any]: ...
+    async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None: ...
     async def last_message_id(self) -> int | None: ...
     async def erase_messages(self, since_id: int) -> None: ...
-    async def unused_photos(self, photos: list[dict]) -> list[dict]: ...
-    async def forget_person(self) -> list[dict]: ...
-    async def drop_unused_photo_rows(self, photos: list[dict]) -> None: ...
+    async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+    async def forget_person(self) -> list[dict[str, Any]]: ...
+    async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None: ...
 
 
 class TurnObserver(Protocol):
@@ -80,7 +80,7 @@ class TurnOutput:
     replies: list[Reply]
     expecting: str | None
     alert_id: str | None = None
-    alert: dict | None = None
+    alert: dict[str, Any] | None = None
     language: str = "fr"
     saved: bool = False  # a new alert this turn (not a rating of the last one)
     confidence: float | None = None  # the model's, when the turn read text
@@ -160,7 +160,7 @@ class ConversationService:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock
-        erased_photos: list[dict] = []
+        erased_photos: list[dict[str, Any]] = []
         alert = None
         async with self.store.turn(channel, key) as record:
             stored_state = record.state
@@ -251,7 +251,7 @@ def step_of(phase: str | None, expecting: str | None) -> str | None:
             "collecting": expecting}.get(phase or "")
 
 
-def parse_unsure(nlu: dict | None) -> bool:
+def parse_unsure(nlu: dict[str, Any] | None) -> bool:
     """A parse the bot should not have trusted (the transcript's "hésitation du bot")."""
     if not nlu:
         return False
@@ -259,7 +259,7 @@ def parse_unsure(nlu: dict | None) -> bool:
                 or (nlu.get("is_report") and not nlu.get("category")))
 
 
-def turn_marks(before: dict, turn: Turn, event: Event) -> TurnMarks:
+def turn_marks(before: dict[str, Any], turn: Turn, event: Event) -> TurnMarks:
     """What the console needs to know of a turn, from the state before and after it."""
     asked = step_of(before.get("phase"), before.get("expecting"))
     now = step_of(turn.state.phase.value, turn.state.expecting)

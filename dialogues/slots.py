@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -168,7 +168,7 @@ class Slot:
 
     def same(self, d: Draft, value: Any) -> bool:
         """Whether `value` is what the draft already says."""
-        return self.value(d) == value
+        return bool(self.value(d) == value)
 
     # -- reading messages ---------------------------------------------------------------
     def stated(self, m: Message) -> Any:
@@ -536,8 +536,8 @@ class OperatorSlot(Slot):
 
     def same(self, d: Draft, value: Any) -> bool:
         # « RED » and « RED by SFR » are one operator.
-        return (value[0] is not None and value[0] == d.operator) or self.value(d) == (
-            *value[:2], tuple(value[2]) if len(value) > 2 else ())
+        return (value[0] is not None and value[0] == d.operator) or bool(self.value(d) == (
+            *value[:2], tuple(value[2]) if len(value) > 2 else ()))
 
     def stated(self, m: Message) -> Any:
         if len(m.p.operators) > 1:
@@ -573,8 +573,9 @@ class OperatorSlot(Slot):
         if not self._sets_a_name_aside(m.p.text):
             for operator, role in m.p.operator_roles:
                 roles.setdefault(operator, set()).add(role)
-        named = [(o, self.taxonomy.operators[o].name, ())
-                 for o in self._networks_named(m.text, None, keep_set_aside=True)
+        named: list[tuple[str | None, str | None, tuple[Any, ...]]] = [
+            (o, self.taxonomy.operators[o].name, ())
+            for o in self._networks_named(m.text, None, keep_set_aside=True)
                  if "current" in roles.get(o, {"current"})]
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
@@ -585,13 +586,13 @@ class OperatorSlot(Slot):
 
     def button_for(self, value: Any, lang: str) -> Choice | None:
         operator = value[0] if not value[2] else None
-        return (Choice(self.taxonomy.operators[operator].name, f"operator:{operator}")
-                if operator in self.taxonomy.operators else None)
+        known = self.taxonomy.operators.get(operator) if isinstance(operator, str) else None
+        return Choice(known.name, f"operator:{operator}") if known else None
 
     def _unlisted_named(self, m: Message) -> str | None:
         """An operator outside the list that a correction names, as typed (« c'est Only
         maintenant »: a capital then, a word may follow « c'est »)."""
-        typed = {fold(w): w for w in re.findall(r"[\w&+-]+", m.p.text or m.text)}
+        typed: dict[str, str] = {fold(w): w for w in re.findall(r"[\w&+-]+", m.p.text or m.text)}
         for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True), (_PROVIDER_IS, True)):
             for match in pattern.finditer(m.folded):
                 name = typed.get(match.group(1))
@@ -1396,7 +1397,7 @@ class Slots:
     def get(self, name: str | None) -> Slot | None:
         return self.by_name.get(self.ALIASES.get(name or "", name or ""))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Slot]:
         return iter(self.by_name.values())
 
     @property

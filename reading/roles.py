@@ -377,8 +377,8 @@ def set_aside(text: str, named: Sequence[NamedOperator], at_fault: str | None = 
         if n.value == at_fault or (n.role == CURRENT and at_fault is None):
             continue  # what is said of the one at fault counts, whatever its role here
         start = max(0, n.match.start - _WINDOW)
-        for end in _CLAUSE_END.finditer(folded, start, n.match.start):
-            start = end.end()
+        for clause in _CLAUSE_END.finditer(folded, start, n.match.start):
+            start = clause.end()
         # …up to the end of its clause: « j'étais chez SFR avec l'ADSL, » is all aside.
         stop = _CLAUSE_OR_COMMA.search(folded, n.match.end)
         while stop and _RELATIVE.match(folded, stop.end()):

@@ -11,7 +11,7 @@ as `other_categories` (shown to staff with the message).
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
 REPORT_PREFIX = "report_"
@@ -64,7 +64,7 @@ def mix_ranking(ranking: Sequence[tuple[str, float]], parts: Sequence[Mapping[st
     """The whole message's ranking with its definite problems re-weighed by the
     sentences' readings (the whole's report mass is unchanged), and the problems a
     single sentence states clearly besides (best first)."""
-    votes: Counter[str] = Counter()
+    votes: defaultdict[str, float] = defaultdict(float)
     total = 0.0
     tops: list[str] = []
     for raw in parts:
