@@ -215,7 +215,7 @@ def main() -> None:
     env = {"JALERTE_STAFF_SECURE_COOKIES": "false", "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
            **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
               for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")}}
-    subprocess.run([sys.executable, "-m", "bot.cli", "staff", "add-user", STAFF],
+    subprocess.run([sys.executable, "-m", "bot.process.cli", "staff", "add-user", STAFF],
                    input=PASSWORD + "\n", text=True, check=True, capture_output=True,
                    env={**os.environ, "JALERTE_DATA_DIR": str(data)})
     proc, port = start_bot(data, **env)

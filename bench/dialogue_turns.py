@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Config  # noqa: E402
-from bot.wiring import runtime  # noqa: E402
+from bot.process.config import Config  # noqa: E402
+from bot.process.wiring import runtime  # noqa: E402
 from dialogues.events import ChoiceEvent, TextEvent  # noqa: E402
 
 FIRST_MESSAGES = [

@@ -50,10 +50,10 @@ async def serve(url: str, data_dir: Path) -> None:
     """The real app on `url` (exports read the database only: no model, no dialogue),
     plus the pre-streaming export handler at /staff/bench/in-memory/{name} (under the
     staff cookie's path). Prints its port, serves until its stdin closes."""
-    from bot.config import Config
-    from bot.staff.views import STAFF_REPO, TAXONOMY, parse_filter, staff_only
-    from bot.web.app import create_app
-    from bot.wiring import Runtime
+    from bot.process.config import Config
+    from bot.console.views import STAFF_REPO, TAXONOMY, parse_filter, staff_only
+    from bot.channels.web.app import create_app
+    from bot.process.wiring import Runtime
     from storage.exports import alerts_csv, alerts_json, opendata_csv
     from storage.photos import PhotoStore
 

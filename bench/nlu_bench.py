@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Config  # noqa: E402
+from bot.process.config import Config  # noqa: E402
 from nlu.evaluate import HELDOUT_SETS, load_cases  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def time_training() -> tuple[float, Path]:
     model = tmp / "nlu.tar.gz"
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "train", "--model", str(model)],
+        [sys.executable, "-m", "bot.process.cli", "train", "--model", str(model)],
         check=True, env={**os.environ, "JALERTE_BUILD_DIR": str(tmp / "build")},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

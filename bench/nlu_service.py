@@ -27,8 +27,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Config  # noqa: E402
-from bot.nlu_client import RemoteNlu  # noqa: E402
+from bot.process.config import Config  # noqa: E402
+from bot.process.nlu_client import RemoteNlu  # noqa: E402
 
 NLU_PYTHON = str(Config.from_env(os.environ).nlu_python)
 
@@ -159,7 +159,7 @@ def start_bot(data: Path, *args: str, profile: str | None = None,
         if not env.get(name):
             environ.pop(name, None)
     profiler = ["-m", "cProfile", "-o", profile] if profile else []
-    return subprocess.Popen([sys.executable, *profiler, "-m", "bot.cli", "run", *args],
+    return subprocess.Popen([sys.executable, *profiler, "-m", "bot.process.cli", "run", *args],
                             env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Config  # noqa: E402
-from bot.wiring import runtime  # noqa: E402
+from bot.process.config import Config  # noqa: E402
+from bot.process.wiring import runtime  # noqa: E402
 from tests.people_driver import first_message_complete, load_people, play  # noqa: E402
 
 

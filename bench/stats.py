@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.staff.stats import dashboard, load_customer_base  # noqa: E402
+from bot.console.stats import dashboard, load_customer_base  # noqa: E402
 from domain.taxonomy import Taxonomy  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.seed import seed_alerts  # noqa: E402

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.config import Config  # noqa: E402
-from bot.wiring import runtime  # noqa: E402
+from bot.process.config import Config  # noqa: E402
+from bot.process.wiring import runtime  # noqa: E402
 from dialogue_turns import ANSWERS, FIRST_MESSAGES  # noqa: E402
 from dialogues.events import ChoiceEvent, TextEvent  # noqa: E402
 from dialogues.state import DialogueState  # noqa: E402

@@ -1,6 +1,6 @@
 """The parse record: what one message means, in taxonomy ids.
 
-The parse service (nlu/) produces it, the client (bot/nlu_client.py) carries it as JSON,
+The parse service (nlu/) produces it, the client (bot/process/nlu_client.py) carries it as JSON,
 and the dialogue reads it. Plain data: no Rasa, no I/O.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ candidate replaces the model only when no figure of any set gets worse, atomical
 Beside the model: `<name>.json` holds the figures of the model in service (and when it
 came into service), `history.json` one entry per retrain (before, after, verdict,
 durations). A running parse service notices the new file and swaps models
-(bot/nlu_process.py).
+(bot/process/nlu_process.py).
 
 This module imports no Rasa at import time: the bot reads the figure files with it.
 """

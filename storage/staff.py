@@ -486,7 +486,7 @@ def _mark(lines: Iterable[TranscriptLine]) -> None:
 
 class LoginTries:
     """Staff login tries, in the `counters` table every worker shares (the policy is
-    bot.staff.auth.LoginThrottle's). A row is a key and a moment (`window`, Unix
+    bot.console.auth.LoginThrottle's). A row is a key and a moment (`window`, Unix
     seconds) with a count: failures per window, the moment a key may next be checked,
     the checks in progress. Each write is one atomic statement."""
 

@@ -86,7 +86,7 @@ def interpreter(taxonomy: Taxonomy) -> Interpreter:
 
 @pytest.fixture(scope="session")
 def nlu_python() -> str:
-    from bot.config import Config
+    from bot.process.config import Config
 
     python = Config.from_env(os.environ).nlu_python
     assert python.exists(), f"the NLU environment is missing ({python}): run `make install`"
@@ -106,7 +106,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         from nlu.training import train
 
         return train(model, workdir / "build", progress=lambda _msg: None)
-    from bot.config import Config
+    from bot.process.config import Config
 
     python = str(Config.from_env(os.environ).nlu_python)
     subprocess.run([python, "-m", "nlu.cli", "train", "--model", str(model), "--build-dir",
@@ -118,7 +118,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def nlu(trained_model: Path, nlu_python: str, tmp_path_factory: pytest.TempPathFactory):
     """The model behind a real parse service process, as `jalerte run` starts it."""
-    from bot.nlu_process import NluSupervisor
+    from bot.process.nlu_process import NluSupervisor
 
     supervisor = NluSupervisor(trained_model, tmp_path_factory.mktemp("nlu-service"),
                                python=nlu_python)
@@ -139,7 +139,7 @@ class Bot:
 
     @property
     def runtime(self):
-        from bot.wiring import Runtime
+        from bot.process.wiring import Runtime
 
         return Runtime(self.service, self.db, self.nlu, self.repository, self.photos)
 
@@ -223,9 +223,9 @@ def web_config(tmp_path: Path, **overrides):
     """A server configuration for tests (no Telegram unless asked)."""
     from dataclasses import replace
 
-    from bot.config import Config
+    from bot.process.config import Config
 
-    from bot.web.clients import AddressLimits
+    from bot.channels.web.clients import AddressLimits
 
     base = Config.from_env({"JALERTE_DATA_DIR": str(tmp_path / "data")})
     # Every test client is 127.0.0.1 and the counters outlive a test: per-address limits
@@ -287,7 +287,7 @@ async def fake():
 @pytest.fixture
 async def console(aiohttp_client, sqlite_bot, tmp_path):
     """The staff console of a bot on SQLite, with one account (agent / STAFF_PASSWORD)."""
-    from bot.web.app import create_app
+    from bot.channels.web.app import create_app
     from storage.staff import StaffRepository
 
     config = web_config(tmp_path, staff_secure_cookies=False)
@@ -300,7 +300,7 @@ async def console(aiohttp_client, sqlite_bot, tmp_path):
 @pytest.fixture
 async def site(aiohttp_server, sqlite_bot, tmp_path) -> str:
     """The demo page with the widget, served by a bot on SQLite: its URL."""
-    from bot.web.app import create_app
+    from bot.channels.web.app import create_app
 
     server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
     return str(server.make_url("/"))

@@ -8,7 +8,7 @@ import re
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from tests.conftest import to_the_summary, web_config
 from tests.test_browser import ARTIFACTS, PHONE, bot_says, choose, open_connected
 

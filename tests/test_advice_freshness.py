@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary, months_later
-from bot.doctor import doctor, run_checks
-from bot.staff import model_views
-from bot.web.app import create_app
+from bot.process.doctor import doctor, run_checks
+from bot.console import model_views
+from bot.channels.web.app import create_app
 from domain.taxonomy import Taxonomy
 from storage.staff import StaffRepository
 from tests.conftest import web_config

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from tests.conftest import to_the_summary, web_config
 from tests.images import jpeg_with_gps
 

@@ -7,7 +7,7 @@ import re
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from dialogues.events import ChoiceEvent
 from storage.models import Annotation, Message
 from storage.staff import StaffRepository

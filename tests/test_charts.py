@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bot.staff.charts import (
+from bot.console.charts import (
     bar_chart,
     data_table,
     format_number,

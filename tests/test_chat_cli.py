@@ -16,7 +16,7 @@ def chat(lines: list[str], model: Path, data_dir: Path) -> list[dict]:
     env = {**os.environ, "JALERTE_MODEL_PATH": str(model), "JALERTE_DATA_DIR": str(data_dir)}
     env.pop("JALERTE_DATABASE_URL", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--json"],
+        [sys.executable, "-m", "bot.process.cli", "chat", "--json"],
         input=("\n".join(lines) + "\n").encode(), capture_output=True, env=env, timeout=180,
         check=False,
     )
@@ -68,7 +68,7 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
 
 
 def test_forget_is_a_json_command() -> None:
-    from bot.terminal import event_from_json_line
+    from bot.channels.terminal import event_from_json_line
     from dialogues.events import CommandEvent
 
     assert event_from_json_line('{"command": "forget"}') == CommandEvent("forget")

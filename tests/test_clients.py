@@ -1,11 +1,11 @@
-"""Who a request comes from (bot.web.clients): the key per-address limits count under."""
+"""Who a request comes from (bot.channels.web.clients): the key per-address limits count under."""
 from __future__ import annotations
 
 import ipaddress
 
 from hypothesis import given, strategies as st
 
-from bot.web.clients import client_address, trusted_proxies
+from bot.channels.web.clients import client_address, trusted_proxies
 
 PROXY = trusted_proxies("10.0.0.0/8, fd00::/8")
 hops = st.lists(st.one_of(st.ip_addresses().map(str), st.text(max_size=12)), max_size=5)

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from multidict import MultiDict
 
-from bot.staff.review import _period, paris
-from bot.staff.stats import dashboard, groups_of, load_customer_base
+from bot.console.review import _period, paris
+from bot.console.stats import dashboard, groups_of, load_customer_base
 from storage.exports import opendata_csv
 from storage.retention import purge
 from storage.review import ReviewRepository

@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import insert, update
 
-from bot.web.app import create_app
-from bot.wiring import Runtime
+from bot.channels.web.app import create_app
+from bot.process.wiring import Runtime
 from domain.taxonomy import Taxonomy
 from storage.db import Database
 from storage.exports import CSV_COLUMNS, OPENDATA_COLUMNS, alerts_csv, alerts_json, opendata_csv

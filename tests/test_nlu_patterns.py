@@ -140,7 +140,7 @@ async def test_non_reports_have_no_candidates(nlu) -> None:
 
 def test_make_eval_prints_both_sets_with_the_curve(trained_model) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "nlu", "eval", "--json"],
+        [sys.executable, "-m", "bot.process.cli", "nlu", "eval", "--json"],
         env={**os.environ, "JALERTE_MODEL_PATH": str(trained_model)},
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout

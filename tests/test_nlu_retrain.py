@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.staff import model_views
+from bot.console import model_views
 from model_records.files import compare, figures_path, history_path, previous_path, verdict
 from storage.models import Message
 from storage.staff import StaffRepository
@@ -123,7 +123,7 @@ async def test_cli_retrain_with_annotations_from_the_database(sqlite_bot, tiny_m
            "JALERTE_NLU_PYTHON": nlu_python, "JALERTE_DATA_DIR": str(tmp_path / "data")}
     old = sha(model)
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot.cli", "nlu", "retrain",
+        subprocess.run, [sys.executable, "-m", "bot.process.cli", "nlu", "retrain",
                          "--with-annotations", *TINY_ARGS],
         cwd=PROJECT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
         timeout=600)
@@ -155,7 +155,7 @@ def admin_console_config(tiny_models, tmp_path: Path, nlu_python: str, monkeypat
 @pytest.fixture
 async def console_for_model(aiohttp_client, sqlite_bot, tiny_models, tmp_path, nlu_python,
                             monkeypatch):
-    from bot.web.app import create_app
+    from bot.channels.web.app import create_app
 
     config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
@@ -251,7 +251,7 @@ async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model
 # -- the running bot picks the new model up --------------------------------------------------
 async def test_the_parse_service_swaps_to_a_promoted_model_without_a_pause(
         tiny_models, tmp_path, nlu_python) -> None:
-    from bot.nlu_process import NluSupervisor
+    from bot.process.nlu_process import NluSupervisor
 
     model = install_base(tiny_models, tmp_path / "models")
     supervisor = NluSupervisor(model, tmp_path / "run", python=nlu_python)
@@ -306,7 +306,7 @@ async def test_an_admin_retrains_from_the_console_in_a_browser(
     (its Refresh header: no script) until the candidate is put in service."""
     from playwright.async_api import expect
 
-    from bot.web.app import create_app
+    from bot.channels.web.app import create_app
 
     config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
     model = config.model_path

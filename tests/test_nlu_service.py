@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from domain.parse import NluUnavailable, ParseResult
-from bot.nlu_client import RemoteNlu
+from bot.process.nlu_client import RemoteNlu
 from tests.conftest import make_bot
 
 MESSAGES = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import logging
 
-from bot.cli import JsonLogFormatter
-from bot.doctor import run_checks
+from bot.process.cli import JsonLogFormatter
+from bot.process.doctor import run_checks
 from storage.db import upgrade
 from tests.conftest import web_config
 

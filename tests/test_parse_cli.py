@@ -13,7 +13,7 @@ from domain.parse import ParseResult
 def run_parse(stdin: bytes, model: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "JALERTE_MODEL_PATH": str(model)}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "parse"],
+        [sys.executable, "-m", "bot.process.cli", "parse"],
         input=stdin, capture_output=True, env=env, timeout=120, check=False,
     )
 

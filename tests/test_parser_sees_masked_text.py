@@ -28,14 +28,18 @@ class SpyNlu:
         return empty_result(text)
 
 
+SPY = SpyNlu()
+ENGINE = DialogueEngine(SPY, AdviceLibrary.load(TAXONOMY), TAXONOMY)
+
+
 @settings(max_examples=40, deadline=None)
 @given(personal=st.sampled_from(PERSONAL),
        before=st.sampled_from(["Orange me harcèle, rappelez-moi au", "my number is",
                                "pas de réseau, écrivez-moi à", ""]),
        language=st.sampled_from(["fr", "en"]))
 async def test_the_parser_never_sees_what_is_masked(personal, before, language) -> None:
-    spy = SpyNlu()
-    engine = DialogueEngine(spy, AdviceLibrary.load(TAXONOMY), TAXONOMY)
+    spy, engine = SPY, ENGINE
+    spy.seen.clear()
     event = TextEvent(f"{before} {personal} merci")
     state = DialogueState(language=language)
     await engine.preparse(event)
@@ -48,8 +52,8 @@ async def test_the_parser_never_sees_what_is_masked(personal, before, language) 
 
 @pytest.mark.parametrize("text", ["plus de réseau Free à Rodez depuis lundi"])
 async def test_text_with_nothing_personal_is_parsed_as_typed(text) -> None:
-    spy = SpyNlu()
-    engine = DialogueEngine(spy, AdviceLibrary.load(TAXONOMY), TAXONOMY)
+    spy, engine = SPY, ENGINE
+    spy.seen.clear()
     await engine.preparse(TextEvent(text))
     await engine.handle(DialogueState(), TextEvent(text))
     assert set(spy.seen) == {text}

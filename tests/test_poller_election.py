@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import text
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from storage.db import Database, Election, lock_key
 from storage.shared import TelegramUpdates
 from tests.conftest import web_config
@@ -252,7 +252,7 @@ class Server:
     async def start(self) -> None:
         with self.log.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", env=self.env,
+                sys.executable, "-m", "bot.process.cli", "run", env=self.env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
 
     async def health(self, http: aiohttp.ClientSession) -> dict | None:

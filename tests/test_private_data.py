@@ -30,7 +30,7 @@ def readable_by_others(root: Path) -> dict[str, str]:
 @pytest.mark.parametrize("umask", [0o022, 0o002], ids=["umask 022", "umask 002"])
 async def test_what_the_server_creates_in_its_data_directory_is_its_own_whatever_the_umask(
         tmp_path, umask) -> None:
-    from bot.wiring import load_secret
+    from bot.process.wiring import load_secret
     from storage.db import Database
     from storage.photos import PhotoStore
     from storage.shared import SharedState
@@ -58,7 +58,7 @@ async def test_files_an_earlier_version_left_readable_are_narrowed_at_start_and_
         nlu, tmp_path, caplog) -> None:
     """An upgrade: the data directory, the database and its log, the secret, photos and
     logs were made 0755/0644; the next start makes them the service user's and says so."""
-    from bot.wiring import runtime
+    from bot.process.wiring import runtime
 
     config = replace(web_config(tmp_path), nlu=f"unix:{nlu.socket}")
     data = Path(config.data_dir)

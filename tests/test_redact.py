@@ -10,8 +10,8 @@ from PIL import Image
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from bot.staff.redact import Zone, ZoneError, parse_zones, redact_bytes
-from bot.web.app import create_app
+from bot.console.redact import Zone, ZoneError, parse_zones, redact_bytes
+from bot.channels.web.app import create_app
 from storage.models import AlertPhoto, Message, Photo
 from storage.staff import StaffRepository
 from tests.conftest import to_the_summary, web_config

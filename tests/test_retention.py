@@ -95,7 +95,7 @@ def test_jalerte_purge_runs_with_a_progress_bar(tmp_path) -> None:
 
     env = {**os.environ, "JALERTE_DATA_DIR": str(tmp_path / "data")}
     env.pop("JALERTE_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "purge"], env=env,
+    done = subprocess.run([sys.executable, "-m", "bot.process.cli", "purge"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "[" in done.stderr and "Purge : 0 messages" in done.stderr

@@ -22,7 +22,7 @@ def start_server(model: Path, data_dir: Path, **env: str) -> tuple[subprocess.Po
     environ = {**os.environ, "JALERTE_MODEL_PATH": str(model), "JALERTE_DATA_DIR": str(data_dir),
                "JALERTE_PORT": str(port), **env}
     environ.pop("JALERTE_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=environ,
+    proc = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run"], env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -33,7 +33,7 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
            str(data), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url,
            "JALERTE_METRICS_TOKEN": "scrape"}
     env.pop("JALERTE_NLU", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run", "--workers", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,7 +111,7 @@ async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_kille
                "JALERTE_TELEGRAM_API_URL": fake.url, "JALERTE_TELEGRAM_POLLER_RETRY": "0.5"}
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", "--workers", "2", env=env,
+                sys.executable, "-m", "bot.process.cli", "run", "--workers", "2", env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
         base = f"http://127.0.0.1:{port}"
 

@@ -40,7 +40,7 @@ def test_the_bot_runs_on_a_supported_python_without_rasa() -> None:
 
 def test_starting_the_bot_imports_no_rasa_and_prints_no_warning() -> None:
     """Everything `jalerte run` imports, in a fresh interpreter with warnings shown."""
-    probe = ("import sys, bot.cli, bot.web.app, bot.wiring, bot.telegram, bot.staff.views;"
+    probe = ("import sys, bot.process.cli, bot.channels.web.app, bot.process.wiring, bot.channels.telegram, bot.console.views;"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('rasa', 'tensorflow', 'sanic', 'uvloop')))")
     done = subprocess.run([sys.executable, "-W", "default", "-c", probe],

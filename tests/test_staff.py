@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.staff.auth import COOKIE, fernet_key
-from bot.staff.charts import format_number, significant
-from bot.web.app import create_app
-from bot.wiring import load_secret
+from bot.console.auth import COOKIE, fernet_key
+from bot.console.charts import format_number, significant
+from bot.channels.web.app import create_app
+from bot.process.wiring import load_secret
 from dialogues.events import ChoiceEvent
 from dialogues.service import IncomingPhoto
 from storage.models import Alert
@@ -160,8 +160,8 @@ class Clock:
 
 @pytest.fixture
 def clock(console) -> Clock:
-    from bot.staff.common import THROTTLE
-    from bot.web.base import CONSOLE
+    from bot.console.common import THROTTLE
+    from bot.channels.web.base import CONSOLE
 
     clock = Clock()
     console.server.app[CONSOLE][THROTTLE].clock = clock
@@ -171,9 +171,9 @@ def clock(console) -> Clock:
 @pytest.fixture
 async def proxied(aiohttp_client, sqlite_bot, tmp_path):
     """The console behind a reverse proxy (JALERTE_TRUSTED_PROXIES), on a test clock."""
-    from bot.staff.common import THROTTLE
-    from bot.web.base import CONSOLE
-    from bot.web.clients import trusted_proxies
+    from bot.console.common import THROTTLE
+    from bot.channels.web.base import CONSOLE
+    from bot.channels.web.clients import trusted_proxies
 
     config = web_config(tmp_path, staff_secure_cookies=False,
                         trusted_proxies=trusted_proxies("127.0.0.1, ::1"))
@@ -409,7 +409,7 @@ def test_staff_cli_creates_lists_and_removes_accounts(tmp_path) -> None:
     env.pop("JALERTE_DATABASE_URL", None)
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "staff", *args], input=stdin,
+        return subprocess.run([sys.executable, "-m", "bot.process.cli", "staff", *args], input=stdin,
                               capture_output=True, text=True, env=env, timeout=60, check=False)
 
     assert cli("add-user", "claire", stdin="short\n").returncode == 2
@@ -496,8 +496,8 @@ async def test_bidi_controls_written_by_people_are_shown_not_obeyed(console, sql
 async def test_small_rates_per_100000_customers_are_not_zero(console, sqlite_bot,
                                                              monkeypatch) -> None:
     """1 alert for 7 million customers is 0,014 per 100 000, not « 0 »."""
-    from bot.staff import views
-    from bot.staff.stats import CustomerBase
+    from bot.console import views
+    from bot.console.stats import CustomerBase
 
     monkeypatch.setattr(views, "load_customer_base", lambda: [
         CustomerBase("orange", "fixed", 7_000_000, "test", "2026-01-01"),

@@ -1,7 +1,7 @@
 """The statistics from one SQL GROUP BY equal those counted alert by alert."""
 from __future__ import annotations
 
-from bot.staff.stats import dashboard, groups_of, load_customer_base
+from bot.console.stats import dashboard, groups_of, load_customer_base
 from storage.counts import rebuild
 from storage.models import Alert
 from storage.seed import seed_alerts, valid_combinations

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from bot.web.app import create_app
-from bot.web.summary import format_date
+from bot.channels.web.app import create_app
+from bot.channels.web.summary import format_date
 from tests.clock import DST, MONTH_STARTS, Moment, around, at, by_month
 from tests.conftest import web_config
 from tests.test_accessibility import assert_accessible, save_an_alert

@@ -8,7 +8,7 @@ import sys
 
 import aiohttp
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from tests.conftest import web_config
 from tests.fake_telegram import FakeTelegram
 from tests.images import image_bytes, jpeg_with_gps
@@ -148,7 +148,7 @@ async def test_jalerte_run_serves_telegram_through_the_configured_api_url(
            "JALERTE_TELEGRAM_API_URL": fake.url}
     env.pop("JALERTE_DATABASE_URL", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env,
+        sys.executable, "-m", "bot.process.cli", "run", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         async with aiohttp.ClientSession() as http:
@@ -169,7 +169,7 @@ async def test_jalerte_run_serves_telegram_through_the_configured_api_url(
 
 
 def test_long_html_is_split_under_telegrams_limit() -> None:
-    from bot.telegram import render, split_message
+    from bot.channels.telegram import render, split_message
     from dialogues.replies import Reply
 
     paragraphs = "\n\n".join(f"Paragraphe {i} " + "x" * 900 for i in range(12))

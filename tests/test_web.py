@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from tests.conftest import clear_of_a_minute_change, web_config
 from tests.images import PDF, jpeg_with_gps
 
@@ -258,7 +258,7 @@ def _sample(text: str, name: str) -> float:
 
 
 async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_path) -> None:
-    from bot.metrics import TurnMetrics
+    from bot.process.metrics import TurnMetrics
 
     sqlite_bot.service.observer = TurnMetrics()
     config = web_config(tmp_path, metrics_token="prometheus-only")
@@ -286,7 +286,7 @@ async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_pa
 def limited_app(tmp_path, sqlite_bot, trusted: str | None = None, **limits):
     from dataclasses import replace
 
-    from bot.web.clients import AddressLimits, trusted_proxies
+    from bot.channels.web.clients import AddressLimits, trusted_proxies
 
     config = web_config(tmp_path, web_address_limits=replace(AddressLimits(), **limits),
                         trusted_proxies=trusted_proxies(trusted))
@@ -415,7 +415,7 @@ async def test_an_idle_socket_is_closed_and_its_conversation_goes_on(
 
     from dataclasses import replace
 
-    from bot.web.clients import AddressLimits
+    from bot.channels.web.clients import AddressLimits
 
     config = web_config(tmp_path, web_idle_seconds=2.0,
                         web_address_limits=replace(AddressLimits(), connections=1))
@@ -487,7 +487,7 @@ async def test_addresses_at_their_cap_leave_the_last_tenth_to_new_people(
         aiohttp_client, sqlite_bot, tmp_path) -> None:
     from dataclasses import replace
 
-    from bot.web.clients import AddressLimits, trusted_proxies
+    from bot.channels.web.clients import AddressLimits, trusted_proxies
 
     # Set by hand so that three addresses at their cap (3 × 8) would be more than the
     # server's 20: the last two sockets are kept for addresses holding none.

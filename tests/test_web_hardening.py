@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.web.app import create_app
+from bot.channels.web.app import create_app
 from dialogues.messages import text
 from tests.conftest import web_config
 from tests.fake_telegram import FakeTelegram

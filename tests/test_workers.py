@@ -78,7 +78,7 @@ async def test_many_people_across_workers_lose_no_message(
 
 
 async def _web_workers(aiohttp_client, nlu, taxonomy, tmp_path, database_url, **config):
-    from bot.web.app import create_app
+    from bot.channels.web.app import create_app
     from tests.conftest import web_config
 
     workers = await _workers(nlu, taxonomy, tmp_path, database_url, n=2)

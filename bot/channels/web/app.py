@@ -12,19 +12,19 @@ import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web, web_response
 from sqlalchemy import text as sql
 
-from bot.config import Config
-from bot.metrics import metrics_endpoint
-from bot.web.base import (
+from bot.process.config import Config
+from bot.process.metrics import metrics_endpoint
+from bot.channels.web.base import (
     CHANNEL, CONFIG, CONSOLE, OPEN_BY_ADDRESS, RUNTIME, SECRET, SOCKETS, STATIC, RuntimeSlot,
     address_of, issued_session, new_session_id, origin_allowed, rt_of, shared_of, within_rate,
 )
-from bot.web.clients import OpenSockets
-from bot.web.privacy import privacy_page
-from bot.web.summary import accessibility_page, summary
-from bot.staff.auth import SECURITY_HEADERS
-from bot.staff.views import create_console
-from bot.web.history import history
-from bot.wiring import Runtime, load_secret, runtime
+from bot.channels.web.clients import OpenSockets
+from bot.channels.web.privacy import privacy_page
+from bot.channels.web.summary import accessibility_page, summary
+from bot.console.auth import SECURITY_HEADERS
+from bot.console.views import create_console
+from bot.channels.web.history import history
+from bot.process.wiring import Runtime, load_secret, runtime
 from domain.taxonomy import Taxonomy
 from storage.staff import StaffRepository
 from dialogues.events import ChoiceEvent, PhotoEvent, SharedEvent, TextEvent
@@ -434,7 +434,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     if config.telegram_token:
         # Webhooks on every worker; long polling by the one process the database elects
         # among all (Telegram answers 409 to a second poller of the same token).
-        from bot.telegram import setup_telegram
+        from bot.channels.telegram import setup_telegram
 
         app[RUNTIME].telegram = setup_telegram(app, config, lambda: rt_of(app).service,
                                                lambda: TelegramUpdates(rt_of(app).db),

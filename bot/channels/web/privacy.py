@@ -7,7 +7,7 @@ from string import Template
 
 from aiohttp import web
 
-from bot.web.base import CONFIG, STATIC
+from bot.channels.web.base import CONFIG, STATIC
 from dialogues.messages import text
 
 CSP = ("default-src 'none'; style-src 'self'; form-action 'none'; frame-ancestors 'none'; "

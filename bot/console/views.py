@@ -14,17 +14,17 @@ from markupsafe import Markup
 from aiohttp import web
 from aiohttp_session import get_session
 
-from bot.staff import charts, model_views, redact, review
-from bot.staff.auth import (
+from bot.console import charts, model_views, redact, review
+from bot.console.auth import (
     SECURITY_HEADERS, SID, LoginThrottle, check_csrf, csrf_token, in_words,
     security_headers, setup_staff_sessions, start_session,
 )
-from bot.staff.common import (
+from bot.console.common import (
     CHANNELS, INTENTS, PHOTO_ROOT, STAFF_REPO, STAFF_USER, TAXONOMY, THROTTLE, base_context,
     parse_filter, path_id, query_page, safe_next, staff_only, staff_repo,
 )
-from bot.staff.stats import dashboard, load_customer_base, operator_key
-from bot.web.base import address_of
+from bot.console.stats import dashboard, load_customer_base, operator_key
+from bot.channels.web.base import address_of
 from dialogues.messages import has_labels, label
 from domain.fields import FIELD, FIELDS
 from domain.taxonomy import Taxonomy

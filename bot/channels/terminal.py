@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from bot.config import Config
-from bot.wiring import runtime
+from bot.process.config import Config
+from bot.process.wiring import runtime
 from dialogues.events import ChoiceEvent, CommandEvent, Event, LocationEvent, TextEvent
 from dialogues.replies import render_plain
 from dialogues.service import IncomingPhoto, TurnOutput

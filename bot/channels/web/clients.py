@@ -11,7 +11,7 @@ The limits are generous: a town hall's network or a mobile operator's shared add
 (CGNAT) puts many honest people behind one address, and an outage brings them at once.
 Open sockets are the exception, since the server has few (`JALERTE_WEB_MAX_CONNECTIONS`
 per worker, 200 by default): one address may hold a twentieth of them (10), sockets
-nobody uses are closed (bot.web.app, `JALERTE_WEB_IDLE_SECONDS`), and the last tenth of
+nobody uses are closed (bot.channels.web.app, `JALERTE_WEB_IDLE_SECONDS`), and the last tenth of
 the server's sockets goes only to addresses holding none, so that addresses at their
 cap, however many, always leave room for someone new.
 """

@@ -35,7 +35,7 @@ from telegram.ext import (
     ContextTypes, ExtBot, MessageHandler, Updater, filters,
 )
 
-from bot.config import Config
+from bot.process.config import Config
 from dialogues.events import (
     ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, TextEvent, UnsupportedEvent,
 )

@@ -1,5 +1,5 @@
 """What the web app's parts share: the app's keys, its runtime, session ids, the
-client's address and the rate limits. Imports no other part of bot.web, so the app, its
+client's address and the rate limits. Imports no other part of bot.channels.web, so the app, its
 pages (summary, privacy) and the staff console all import it, and nothing imports back.
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.config import Config
-from bot.web.clients import OpenSockets, client_address
-from bot.wiring import Runtime
+from bot.process.config import Config
+from bot.channels.web.clients import OpenSockets, client_address
+from bot.process.wiring import Runtime
 from storage.shared import SharedState
 
 if TYPE_CHECKING:
-    from bot.telegram import TelegramChannel
+    from bot.channels.telegram import TelegramChannel
 
 STATIC = Path(__file__).with_name("static")
 CHANNEL = "web"
@@ -87,7 +87,7 @@ _PER_ADDRESS = {"turns": ("turns_per_minute", 60), "uploads": ("uploads_per_minu
 
 def address_of(request: web.Request) -> str:
     """The client's address, keyed with the server's secret: counters never hold an
-    address in clear (see bot.web.clients)."""
+    address in clear (see bot.channels.web.clients)."""
     address = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
                              request.config_dict[CONFIG].trusted_proxies)
     digest = hmac.new(request.config_dict[SECRET], b"address:" + address.encode(), hashlib.sha256)

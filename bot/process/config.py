@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from bot.web.clients import AddressLimits, IpNetwork, trusted_proxies
+from bot.channels.web.clients import AddressLimits, IpNetwork, trusted_proxies
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

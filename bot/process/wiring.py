@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from advice_content.library import AdviceLibrary
-from bot.config import Config
-from bot.metrics import TurnMetrics
-from bot.nlu_process import NluSupervisor
+from bot.process.config import Config
+from bot.process.metrics import TurnMetrics
+from bot.process.nlu_process import NluSupervisor
 from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
-from bot.nlu_client import RemoteNlu
+from bot.process.nlu_client import RemoteNlu
 from domain.taxonomy import Taxonomy
 from storage.db import Database
 from storage.photos import PhotoRejected, PhotoStore

@@ -164,7 +164,7 @@ class LoginThrottle:
 
     async def attempt(self, name: str, address: str) -> LoginTry:
         """Whether this try's password may be checked now; `address` is already keyed
-        (bot.web.app.address_of)."""
+        (bot.channels.web.app.address_of)."""
         tries, now = self._store(), self.clock()
         account = hmac.new(self._secret, b"staff-login:" + name.lower().encode(),
                            hashlib.sha256).hexdigest()[:16]

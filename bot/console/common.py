@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from bot.staff.auth import SID, USER, LoginThrottle, csrf_token
+from bot.console.auth import SID, USER, LoginThrottle, csrf_token
 from domain.taxonomy import Taxonomy
 from storage.staff import AlertFilter, StaffRepository
 

@@ -6,7 +6,7 @@ An admin (`JALERTE_STAFF_ADMINS`) starts a retrain with the staff annotations: i
 in the background as `jalerte nlu retrain --with-annotations`, its output in
 `<data dir>/retrain.log` and its state in `<data dir>/retrain-job.json` (files, so that
 any worker shows it). A promoted model is picked up by the running parse service
-(bot/nlu_process.py watches the model file). The page also says which advice sheets were
+(bot/process/nlu_process.py watches the model file). The page also says which advice sheets were
 checked too long ago (advice_content/library.py decides, from today's date in Paris).
 """
 from __future__ import annotations
@@ -27,13 +27,13 @@ from aiohttp_session import get_session
 
 from advice_content.library import STALE_AFTER_MONTHS, AdviceLibrary
 from domain.dates import paris_today
-from bot.config import Config
-from bot.web.base import CONFIG
-from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.common import (
+from bot.process.config import Config
+from bot.channels.web.base import CONFIG
+from bot.console.auth import check_csrf, csrf_token
+from bot.console.common import (
     STAFF_USER, base_context, staff_only,
 )
-from bot.staff.review import paris
+from bot.console.review import paris
 from model_records.files import (
     METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
     read_json, write_json_atomic,
@@ -248,7 +248,7 @@ async def launch_retrain(app: web.Application, config: Config, user: str) -> int
            "JALERTE_NLU_PYTHON": str(config.nlu_python), "PYTHONUNBUFFERED": "1"}
     with open_private(_log_path(config), "wb") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", *RETRAIN_ARGS, stdin=asyncio.subprocess.DEVNULL,
+            sys.executable, "-m", "bot.process.cli", *RETRAIN_ARGS, stdin=asyncio.subprocess.DEVNULL,
             stdout=output, stderr=output, env=env, start_new_session=True)
     job = {"state": "running", "pid": process.pid, "by": user, "started_at": now_iso()}
     write_json_atomic(_job_path(config), job, FILE_MODE)

@@ -25,14 +25,14 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import Config
+from bot.process.config import Config
 
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
 
 
 async def _supervise(config: Config, workers: int) -> int:
-    from bot.nlu_process import NluSupervisor
+    from bot.process.nlu_process import NluSupervisor
     from storage.db import upgrade
     from storage.private import OTHERS, private_dir
 
@@ -60,7 +60,7 @@ async def _supervise(config: Config, workers: int) -> int:
                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         while not stopping.is_set():
             processes[index] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", env=env,
+                sys.executable, "-m", "bot.process.cli", "run", env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 umask=OTHERS)  # its metrics files, written by prometheus_client: 0600
             code = await processes[index].wait()

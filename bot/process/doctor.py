@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bot.config import Config
+from bot.process.config import Config
 from storage.private import exposed, private_dir
 
 MIN_FREE_BYTES = 1024 ** 3  # photos and the database need room
@@ -102,7 +102,7 @@ async def _database(config: Config) -> Check:
 
 
 async def _nlu(config: Config) -> Check:
-    from bot.nlu_client import RemoteNlu
+    from bot.process.nlu_client import RemoteNlu
 
     if config.nlu != "service":
         remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bot.config import Config
+from bot.process.config import Config
 
 log = logging.getLogger("jalerte")
 
@@ -71,7 +71,7 @@ def cmd_nlu_eval(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(config: Config, args: argparse.Namespace) -> int:
-    from bot.terminal import chat_interactive, chat_json
+    from bot.channels.terminal import chat_interactive, chat_json
 
     if args.json:
         out = sys.stdout
@@ -86,11 +86,11 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from bot.web.app import run
+    from bot.channels.web.app import run
 
     workers = args.workers or config.workers
     if workers > 1 and config.worker is None:
-        from bot.workers import run_workers
+        from bot.process.workers import run_workers
 
         return run_workers(config, workers)
     run(config)
@@ -257,7 +257,7 @@ def cmd_seed_alerts(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
-    from bot.doctor import doctor
+    from bot.process.doctor import doctor
 
     return doctor(config)
 

@@ -9,9 +9,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from bot.staff import charts
-from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.common import (
+from bot.console import charts
+from bot.console.auth import check_csrf, csrf_token
+from bot.console.common import (
     CHANNELS, INTENTS, STAFF_REPO, STAFF_USER, TAXONOMY, base_context, path_id, query_date,
     query_page, staff_only,
 )

@@ -20,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 
-from bot.nlu_client import RemoteNlu
+from bot.process.nlu_client import RemoteNlu
 from storage.private import OTHERS, open_private, private_dir
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.web.base import (
+from bot.channels.web.base import (
     CHANNEL, CONFIG, SECRET, STATIC, address_of, issued_session, origin_allowed, rt_of,
     within_rate,
 )

@@ -29,8 +29,8 @@ from aiohttp_session import get_session
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import String, cast, delete, select, update
 
-from bot.staff.auth import check_csrf, csrf_token
-from bot.staff.common import (
+from bot.console.auth import check_csrf, csrf_token
+from bot.console.common import (
     PHOTO_ROOT, STAFF_REPO, STAFF_USER, base_context, path_id, staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo

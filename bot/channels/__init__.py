@@ -1,0 +1,1 @@
+"""Where people talk to the bot: Telegram, the terminal, the web widget's server."""
