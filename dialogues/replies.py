@@ -64,19 +64,6 @@ class ShareReply(Reply):
         return data
 
 
-@dataclass(frozen=True)
-class ImageReply(Reply):
-    """A picture to show, by public URL (never a path on the server)."""
-
-    url: str = ""
-    kind: str = "image"
-
-    def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
-        data["url"] = self.url
-        return data
-
-
 def render_plain(replies: list[Reply] | tuple[Reply, ...]) -> str:
     """Every reply as plain text, choices numbered: the terminal's rendering."""
     blocks = []

@@ -13,8 +13,9 @@ import logging
 import os
 import sys
 import signal
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Sequence, TextIO
+from typing import BinaryIO, Mapping, Sequence, TextIO
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_DIR / "models" / "nlu.tar.gz"
@@ -137,15 +138,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class NluSettings:
+    """What the NLU process reads of its environment, once (the bot's `Config` has the
+    same names and defaults; the bot passes its own values as arguments anyway)."""
+
+    model: Path = DEFAULT_MODEL
+    build_dir: Path = PROJECT_DIR / "build"
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "NluSettings":
+        return cls(model=Path(environ.get("JALERTE_MODEL_PATH") or DEFAULT_MODEL),
+                   build_dir=Path(environ.get("JALERTE_BUILD_DIR") or PROJECT_DIR / "build"),
+                   log_level=(environ.get("JALERTE_LOG_LEVEL") or "WARNING").upper())
+
+
+def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser:
+    settings = settings or NluSettings()
     parser = argparse.ArgumentParser(prog="jalerte-nlu", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    model = os.environ.get("JALERTE_MODEL_PATH") or str(DEFAULT_MODEL)
+    model = str(settings.model)
 
     p = sub.add_parser("train", help="train the model (deterministic)")
     p.add_argument("--model", default=model, help="where to write the model")
-    p.add_argument("--build-dir", default=os.environ.get("JALERTE_BUILD_DIR")
-                   or str(PROJECT_DIR / "build"), help="scratch space for training")
+    p.add_argument("--build-dir", default=str(settings.build_dir),
+                   help="scratch space for training")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
@@ -164,8 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "annotations), compare it with the model on the held-out sets and "
                        "promote it only when nothing gets worse (exit 1: kept the current)")
     p.add_argument("--model", default=model, help="the model in service (replaced on success)")
-    p.add_argument("--build-dir", default=str(Path(os.environ.get("JALERTE_BUILD_DIR")
-                                                   or PROJECT_DIR / "build") / "retrain"),
+    p.add_argument("--build-dir", default=str(settings.build_dir / "retrain"),
                    help="scratch space")
     p.add_argument("--annotations", action="append",
                    help="Rasa NLU YAML to train on beside nlu/data/, repeatable")
@@ -188,9 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = (os.environ.get("JALERTE_LOG_LEVEL") or "WARNING").upper()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+    settings = NluSettings.from_env(os.environ)
+    args = build_parser(settings).parse_args(argv)
+    logging.basicConfig(stream=sys.stderr,
+                        level=getattr(logging, settings.log_level, logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 

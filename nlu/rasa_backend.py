@@ -20,6 +20,10 @@ QUIET_ENV = {
 }
 
 
+# Any module but the project's own (`warnings` matches this against the module's name).
+OTHERS_MODULES = r"(?!(?:nlu|reading|domain|model_records)(?:\.|$))"
+
+
 def quiet_rasa() -> None:
     """Silence telemetry, TensorFlow banners and Rasa's debug logs (stdout stays clean)."""
     for key, value in QUIET_ENV.items():
@@ -33,9 +37,10 @@ def quiet_rasa() -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
     )
-    # Deprecation notices from Rasa's dependencies say nothing to a person running the bot.
+    # Deprecation notices from Rasa and its dependencies say nothing to a person running
+    # the bot; those of our own modules are still shown.
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("ignore", category=category, module=OTHERS_MODULES)
     for name in ("rasa", "tensorflow", "absl", "apscheduler", "urllib3", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -194,9 +194,12 @@ _FAILING = re.compile(r"\b(?:panne|pannes|coupe|coupee|coupes|coupure|coupures|r
 
 
 def _held_since(folded: str, anchor_start: int) -> bool:
-    """Whether the words before an anchor say what is held, not what fails."""
-    before = " ".join(folded[:anchor_start].split()[-4:])
-    return bool(_HOLDING.search(before)) and not _FAILING.search(before)
+    """Whether the words just before an anchor say what is held (« on a Free depuis »,
+    « client depuis »), and nothing earlier in the clause says that something fails
+    (« plus d'internet sur ma box SFR depuis samedi » is a start)."""
+    before = folded[:anchor_start]
+    clause = re.split(r"[.!?;,:]", before)[-1]
+    return bool(_HOLDING.search(" ".join(before.split()[-4:]))) and not _FAILING.search(clause)
 
 
 def started_on(text: str, today: date, answer: bool = False) -> date | None:

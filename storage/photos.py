@@ -88,18 +88,29 @@ def clean_image(data: bytes) -> tuple[bytes, str, int, int]:
             raise PhotoRejected("corrupt") from None
     if fmt not in FORMATS:
         raise PhotoRejected("not_an_image")
-    mode = "RGBA" if oriented.mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
-    oriented = oriented.convert(mode)
-    # A fresh image from raw pixels carries no EXIF, GPS, XMP, ICC or text chunks.
-    clean = Image.frombytes(oriented.mode, oriented.size, oriented.tobytes())
+    encoded = encode_without_metadata(oriented.convert(pixel_mode(oriented.mode, fmt)), fmt)
+    return encoded, fmt, oriented.width, oriented.height
+
+
+def pixel_mode(mode: str, fmt: str) -> str:
+    """The mode a picture is re-encoded in: transparency kept where the format has it."""
+    return "RGBA" if mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
+
+
+def encode_without_metadata(pixels: Image.Image, fmt: str,
+                            jpeg_subsampling: int | None = None) -> bytes:
+    """`pixels` re-encoded in `fmt` from a fresh image of its raw pixels, which carries no
+    EXIF, GPS, XMP, ICC or text chunks (the one encoder of photos and redactions)."""
+    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
     out = io.BytesIO()
     if fmt == "JPEG":
-        clean.save(out, "JPEG", quality=85, optimize=True)
+        options = {} if jpeg_subsampling is None else {"subsampling": jpeg_subsampling}
+        clean.save(out, "JPEG", quality=85, optimize=True, **options)
     elif fmt == "PNG":
         clean.save(out, "PNG", optimize=True)
     else:
         clean.save(out, "WEBP", quality=85)
-    return out.getvalue(), fmt, clean.width, clean.height
+    return out.getvalue()
 
 
 class PhotoStore:

@@ -220,11 +220,6 @@ class StaffRepository:
             return list((await session.execute(select(StaffUser.name).order_by(StaffUser.name)))
                         .scalars())
 
-    async def has_user(self, name: str) -> bool:
-        async with self.db.session() as session:
-            found = await session.execute(select(StaffUser.id).where(StaffUser.name == name))
-            return found.first() is not None
-
     async def check_password(self, name: str, password: str) -> bool:
         async with self.db.session() as session:
             user = (await session.execute(select(StaffUser).where(StaffUser.name == name))

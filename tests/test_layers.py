@@ -112,3 +112,26 @@ def test_no_module_imports_itself_back() -> None:
                     seen.add(nxt)
                     stack.append((nxt, (*path, nxt)))
     assert not cycles, cycles[:5]
+
+
+# The configuration is read once, by these, and passed down.
+READS_CONFIGURATION = {"bot/process/config.py", "nlu/cli.py"}
+
+
+def test_the_environment_is_read_once_by_the_configuration() -> None:
+    readers = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                key = None
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                        node.func, "id", "")) in ("get", "getenv") and node.args:
+                    key = node.args[0]
+                elif isinstance(node, ast.Subscript) and getattr(node.value, "attr", "") == \
+                        "environ":
+                    key = node.slice
+                if (isinstance(key, ast.Constant) and isinstance(key.value, str)
+                        and key.value.startswith("JALERTE_")):
+                    readers.append(f"{path.relative_to(ROOT)}: {key.value}")
+    assert all(r.split(":")[0] in READS_CONFIGURATION for r in readers), readers

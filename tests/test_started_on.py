@@ -210,6 +210,7 @@ def test_since_when_something_is_held_is_not_since_when_it_fails(text) -> None:
     ("chez Free, plus d'internet depuis lundi", date(2026, 11, 30)),
     ("ma box est en panne depuis 3 jours", date(2026, 12, 4)),
     ("la fibre coupe depuis le 1er décembre", date(2026, 12, 1)),
+    ("Bonjour, plus d'internet sur ma box SFR depuis samedi à Albi", date(2026, 12, 5)),
 ])
 def test_what_fails_since_a_day_is_still_read_next_to_what_is_held(text, day) -> None:
     assert started_on(text, TODAY) == day

@@ -34,7 +34,7 @@ from bot.console.common import (
     PHOTO_ROOT, STAFF_REPO, STAFF_USER, base_context, path_id, staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo
-from storage.photos import FORMATS, store_file
+from storage.photos import FORMATS, encode_without_metadata, pixel_mode, store_file
 
 log = logging.getLogger(__name__)
 MAX_ZONES = 3
@@ -92,24 +92,17 @@ def redact_bytes(data: bytes, fmt: str, zones: list[Zone]) -> tuple[bytes, int, 
     """The picture with the zones filled with black, re-encoded without metadata."""
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         im.load()
-        mode = "RGBA" if im.mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
+        mode = pixel_mode(im.mode, fmt)
         pixels = im.convert(mode)
     draw = ImageDraw.Draw(pixels)
     for zone in zones:
         if fmt == "JPEG":
             zone = zone.widened(JPEG_BLOCK, pixels.width, pixels.height)
         draw.rectangle(zone.box(), fill=(0, 0, 0, 255) if mode == "RGBA" else (0, 0, 0))
-    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # no metadata
-    out = io.BytesIO()
-    if fmt == "JPEG":
-        # 4:4:4 (no chroma subsampling): the decoder's chroma upsampling would otherwise
-        # bleed a tint of the neighbouring blocks into the black ones.
-        clean.save(out, "JPEG", quality=85, optimize=True, subsampling=0)
-    elif fmt == "PNG":
-        clean.save(out, "PNG", optimize=True)
-    else:
-        clean.save(out, "WEBP", quality=85)
-    return out.getvalue(), clean.width, clean.height
+    # 4:4:4 for JPEG (no chroma subsampling): the decoder's chroma upsampling would
+    # otherwise bleed a tint of the neighbouring blocks into the black ones.
+    encoded = encode_without_metadata(pixels, fmt, jpeg_subsampling=0)
+    return encoded, pixels.width, pixels.height
 
 
 def preview_png(data: bytes, fmt: str, zones: list[Zone]) -> bytes:
