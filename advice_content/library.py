@@ -6,6 +6,7 @@ the sheet is written from them, and a sheet whose check is more than STALE_AFTER
 old is stale: `AdviceLibrary.stale(today)` lists them for `jalerte doctor` and the staff
 console. The rule takes `today` from its caller and never reads the clock itself.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -27,10 +28,34 @@ STALE_AFTER_MONTHS = 12
 _LINK = re.compile(r"\[([^\]]+)\]\((https://[^)\s]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 
@@ -80,8 +105,14 @@ class AdviceSheet:
     def plain_text(self) -> str:
         """The sheet for channels without formatting: links written out in full, the
         sources by name only (a phone screen, not a bibliography)."""
-        body = _LINK.sub(lambda m: f"{m.group(1)} : {m.group(2)}" if self.language == "fr"
-                         else f"{m.group(1)}: {m.group(2)}", self.advice)
+        body = _LINK.sub(
+            lambda m: (
+                f"{m.group(1)} : {m.group(2)}"
+                if self.language == "fr"
+                else f"{m.group(1)}: {m.group(2)}"
+            ),
+            self.advice,
+        )
         body = _BOLD.sub(lambda m: m.group(1), body)
         sources = self._sources_line([s.label + self._read_on(s) for s in self.sources])
         return f"{self.title}\n\n{body}\n\n{sources}".strip()
@@ -157,9 +188,14 @@ def parse_sheet(path: Path) -> AdviceSheet:
     if late:
         raise AdviceError(f"{path}: sources read after the check date {checked}: {late}")
     return AdviceSheet(
-        id=str(meta["id"]), title=str(meta["title"]), language=str(meta["language"]),
-        sectors=tuple(meta["sectors"]), categories=tuple(meta["categories"]),
-        advice=advice, checked=checked, sources=sources,
+        id=str(meta["id"]),
+        title=str(meta["title"]),
+        language=str(meta["language"]),
+        sectors=tuple(meta["sectors"]),
+        categories=tuple(meta["categories"]),
+        advice=advice,
+        checked=checked,
+        sources=sources,
     )
 
 
@@ -174,7 +210,9 @@ class AdviceLibrary:
                 for category in sheet.categories:
                     key = (sheet.language, sector, category)
                     if key in self._index:
-                        raise AdviceError(f"two sheets for {key}: {self._index[key].id}, {sheet.id}")
+                        raise AdviceError(
+                            f"two sheets for {key}: {self._index[key].id}, {sheet.id}"
+                        )
                     self._index[key] = sheet
         self.validate(taxonomy)
 
@@ -202,7 +240,8 @@ class AdviceLibrary:
             raise AdviceError(f"advice sheets missing for {missing}")
         for sheet in self.sheets:
             unknown = (set(sheet.sectors) - set(taxonomy.sectors)) | (
-                set(sheet.categories) - set(taxonomy.categories))
+                set(sheet.categories) - set(taxonomy.categories)
+            )
             if unknown:
                 raise AdviceError(f"{sheet.id} ({sheet.language}): unknown ids {sorted(unknown)}")
         # A translation states the same facts: checked the same day against the same reads.
@@ -210,9 +249,13 @@ class AdviceLibrary:
         for sheet in self.sheets:
             other = first.setdefault(sheet.id, sheet)
             if (sheet.checked, {(s.url, s.read) for s in sheet.sources}) != (
-                    other.checked, {(s.url, s.read) for s in other.sources}):
-                raise AdviceError(f"{sheet.id}: {other.language} and {sheet.language} differ "
-                                  "in their check date or sources")
+                other.checked,
+                {(s.url, s.read) for s in other.sources},
+            ):
+                raise AdviceError(
+                    f"{sheet.id}: {other.language} and {sheet.language} differ "
+                    "in their check date or sources"
+                )
 
     def sheet_for(self, sector: str | None, category: str, language: str) -> AdviceSheet:
         """The sheet for this problem; without a sector, the category's first sector."""
@@ -229,7 +272,9 @@ class AdviceLibrary:
             if sheet.stale_on(today):
                 seen = found.get(sheet.id)
                 found[sheet.id] = StaleSheet(
-                    sheet.id, seen.title if seen else sheet.title,
+                    sheet.id,
+                    seen.title if seen else sheet.title,
                     min(sheet.checked, seen.checked) if seen else sheet.checked,
-                    (*seen.languages, sheet.language) if seen else (sheet.language,))
+                    (*seen.languages, sheet.language) if seen else (sheet.language,),
+                )
         return sorted(found.values(), key=lambda s: (s.checked, s.id))

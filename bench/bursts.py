@@ -12,6 +12,7 @@ latency during it (p50, p99, max). Target: below 1 GB, no turn beyond 200 ms.
 
     .venv/bin/python bench/bursts.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,10 @@ class Watch:
             while not self.stop:
                 async with http.ws_connect(f"{base.replace('http', 'ws')}/ws") as ws:
                     await ws.receive_json()
-                    frame: dict = {"type": "message",
-                                   "text": FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)]}
+                    frame: dict = {
+                        "type": "message",
+                        "text": FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)],
+                    }
                     conversation += 1
                     for _ in range(12):
                         if self.stop:
@@ -79,8 +82,7 @@ class Watch:
                         started = time.perf_counter()
                         await ws.send_json(frame)
                         turn = await ws.receive_json(timeout=60)
-                        self.latencies.append((time.time(),
-                                               (time.perf_counter() - started) * 1000))
+                        self.latencies.append((time.time(), (time.perf_counter() - started) * 1000))
                         if turn.get("alert_id") or turn.get("type") != "turn":
                             break
                         frame = next_frame(turn)
@@ -93,9 +95,11 @@ class Watch:
             print(f"{name:<34} peak RSS {peak:5.0f} MB, no background turn meanwhile")
             return
         p99 = during[min(len(during) - 1, int(len(during) * 0.99))]
-        print(f"{name:<34} peak RSS {peak:5.0f} MB; {len(during):4d} background turns: "
-              f"p50 {statistics.median(during):4.0f} ms, p99 {p99:4.0f} ms, "
-              f"max {during[-1]:4.0f} ms ({end - start:.1f} s)")
+        print(
+            f"{name:<34} peak RSS {peak:5.0f} MB; {len(during):4d} background turns: "
+            f"p50 {statistics.median(during):4.0f} ms, p99 {p99:4.0f} ms, "
+            f"max {during[-1]:4.0f} ms ({end - start:.1f} s)"
+        )
 
 
 async def uploads(base: str, files: list[bytes], content_type: str) -> list[int]:
@@ -116,8 +120,7 @@ async def uploads(base: str, files: list[bytes], content_type: str) -> list[int]
 async def frames(base: str) -> None:
     async def socket(n: int) -> None:
         async with aiohttp.ClientSession() as http:
-            async with http.ws_connect(f"{base.replace('http', 'ws')}/ws",
-                                       max_msg_size=0) as ws:
+            async with http.ws_connect(f"{base.replace('http', 'ws')}/ws", max_msg_size=0) as ws:
                 await ws.receive_json()
                 for i in range(20):
                     if i % 3 == 0:
@@ -133,15 +136,23 @@ async def frames(base: str) -> None:
 
 async def logins(base: str, count: int) -> list[int]:
     """Each guess as a browser makes it: the login page (its CSRF token), then the form."""
+
     async def one() -> int:
         # unsafe: the jar keeps cookies of an IP address (127.0.0.1)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.get(f"{base}/staff/login") as page:
                 token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
-            async with http.post(f"{base}/staff/login", allow_redirects=False, data={
-                    "name": STAFF, "password": "wrong guess",
-                    "csrf_token": token.group(1) if token else ""}) as r:
+            async with http.post(
+                f"{base}/staff/login",
+                allow_redirects=False,
+                data={
+                    "name": STAFF,
+                    "password": "wrong guess",
+                    "csrf_token": token.group(1) if token else "",
+                },
+            ) as r:
                 return r.status
+
     return await asyncio.gather(*(one() for _ in range(count)))
 
 
@@ -175,7 +186,8 @@ async def run(base: str, pid: int) -> None:
     sampler = asyncio.create_task(watch.sample())
     timings = Path(tempfile.mkdtemp(prefix="jalerte-bursts-")) / "people.json"
     background = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--people", base, "60", str(timings))
+        sys.executable, __file__, "--people", base, "60", str(timings)
+    )
     await asyncio.sleep(3)
     marks = [("nothing (baseline)", time.time())]
     await asyncio.sleep(3)
@@ -212,12 +224,22 @@ def main() -> None:
         asyncio.run(people_until_told(base, seconds, out))
         return
     data = Path(tempfile.mkdtemp(prefix="jalerte-bursts-"))
-    env = {"JALERTE_STAFF_SECURE_COOKIES": "false", "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
-           **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
-              for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")}}
-    subprocess.run([sys.executable, "-m", "bot.process.cli", "staff", "add-user", STAFF],
-                   input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-                   env={**os.environ, "JALERTE_DATA_DIR": str(data)})
+    env = {
+        "JALERTE_STAFF_SECURE_COOKIES": "false",
+        "JALERTE_WEB_MESSAGES_PER_MINUTE": "100000",
+        **{
+            f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
+            for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")
+        },
+    }
+    subprocess.run(
+        [sys.executable, "-m", "bot.process.cli", "staff", "add-user", STAFF],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "JALERTE_DATA_DIR": str(data)},
+    )
     proc, port = start_bot(data, **env)
     try:
         wait_healthy(port)

@@ -5,6 +5,7 @@ question the bot asks (the first offered choice, a town for the place, "non" for
 customer service) and press "send" at the summary. Prints the count per
 conversation, the median and the turn latency. Run with `make bench`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,14 +43,18 @@ FIRST_MESSAGES = [
     "UPS a laissé un avis de passage alors que j'étais là",
     "la 4G Free ne passe pas dans mon bureau à Lyon",
 ]
-ANSWERS = {"location": "Rennes", "contacted_customer_service": "non",
-           "description": "Le problème dure depuis des semaines."}
+ANSWERS = {
+    "location": "Rennes",
+    "contacted_customer_service": "non",
+    "description": "Le problème dure depuis des semaines.",
+}
 
 
 async def run() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="jalerte-bench-"))
-    config = Config.from_env({**os.environ, "JALERTE_DATA_DIR": str(data_dir),
-                              "JALERTE_DATABASE_URL": ""})
+    config = Config.from_env(
+        {**os.environ, "JALERTE_DATA_DIR": str(data_dir), "JALERTE_DATABASE_URL": ""}
+    )
     counts, latencies = [], []
     async with runtime(config) as rt:
         for n, first in enumerate(FIRST_MESSAGES):
@@ -72,11 +77,15 @@ async def run() -> None:
                     event = TextEvent("je ne sais pas")
             counts.append(sent)
             print(f"{sent:3d}  {first}")
-    print(f"\nmessages to a saved alert: median {statistics.median(counts)}, "
-          f"min {min(counts)}, max {max(counts)} over {len(counts)} conversations")
+    print(
+        f"\nmessages to a saved alert: median {statistics.median(counts)}, "
+        f"min {min(counts)}, max {max(counts)} over {len(counts)} conversations"
+    )
     latencies.sort()
-    print(f"turn latency (NLU + SQLite write): p50 {statistics.median(latencies):.1f} ms, "
-          f"p95 {latencies[int(len(latencies) * 0.95)]:.1f} ms")
+    print(
+        f"turn latency (NLU + SQLite write): p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ on the same app, and checks that both give the same bytes.
     .venv/bin/python bench/exports.py [--alerts 200000] [--before]
                                       [--postgres | --database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,24 +58,35 @@ async def serve(url: str, data_dir: Path) -> None:
     from storage.exports import alerts_csv, alerts_json, opendata_csv
     from storage.photos import PhotoStore
 
-    before = {"alerts.csv": (alerts_csv, "text/csv", "alertes.csv"),
-              "alerts.json": (alerts_json, "application/json", "alertes.json"),
-              "opendata.csv": (opendata_csv, "text/csv", "alertes-opendata.csv")}
+    before = {
+        "alerts.csv": (alerts_csv, "text/csv", "alertes.csv"),
+        "alerts.json": (alerts_json, "application/json", "alertes.json"),
+        "opendata.csv": (opendata_csv, "text/csv", "alertes-opendata.csv"),
+    }
 
     @staff_only("api")
     async def in_memory(request: web.Request) -> web.Response:
         writer, content_type, filename = before[request.match_info["name"]]
         flt, _ = parse_filter(request)
         alerts, _ = await request.app[STAFF_REPO]().alerts(flt, page_size=None)
-        return web.Response(body=writer(alerts, request.app[TAXONOMY]),
-                            content_type=content_type, charset="utf-8", headers={
-                                "Content-Disposition": f'attachment; filename="{filename}"'})
+        return web.Response(
+            body=writer(alerts, request.app[TAXONOMY]),
+            content_type=content_type,
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     db = await Database.open(url, migrate=False)
-    rt = Runtime(service=None, db=db, nlu=None, repository=None,  # type: ignore[arg-type]
-                 photos=PhotoStore(data_dir / "photos"))
-    config = replace(Config.from_env({"JALERTE_DATA_DIR": str(data_dir)}),
-                     staff_secure_cookies=False)
+    rt = Runtime(
+        service=None,
+        db=db,
+        nlu=None,
+        repository=None,  # type: ignore[arg-type]
+        photos=PhotoStore(data_dir / "photos"),
+    )
+    config = replace(
+        Config.from_env({"JALERTE_DATA_DIR": str(data_dir)}), staff_secure_cookies=False
+    )
     app = create_app(config, rt=rt)
     app.router.add_get("/staff/bench/in-memory/{name}", in_memory)
     runner = web.AppRunner(app, access_log=None)
@@ -115,8 +127,11 @@ class Download:
 async def _log_in(http: aiohttp.ClientSession, base: str) -> None:
     page = await (await http.get(f"{base}/staff/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    answer = await http.post(f"{base}/staff/login", allow_redirects=False, data={
-        "csrf_token": token, "name": STAFF, "password": PASSWORD, "next": "/staff/alerts"})
+    answer = await http.post(
+        f"{base}/staff/login",
+        allow_redirects=False,
+        data={"csrf_token": token, "name": STAFF, "password": PASSWORD, "next": "/staff/alerts"},
+    )
     assert answer.status == 302, answer.status
 
 
@@ -136,8 +151,12 @@ async def _fetch(http: aiohttp.ClientSession, url: str) -> tuple[float, float, i
 
 async def download(url: str, path: str, data_dir: Path) -> Download:
     """`path` from a fresh server process: memory measured for that download alone."""
-    server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(data_dir)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", url, str(data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
@@ -170,10 +189,15 @@ async def prepare(url: str, count: int) -> None:
         async with db.session() as session, session.begin():
             # What people write: a sentence, and a place with a postcode (the last two
             # digits of the id give the département, so the open data has ~100 of them).
-            await session.execute(update(Alert).values(
-                description=literal("Plus de réseau depuis trois jours, même dehors ; "
-                                    "référence ") + Alert.id,
-                location=literal("Commune (") + func.substr(Alert.id, 15, 2) + "100)"))
+            await session.execute(
+                update(Alert).values(
+                    description=literal(
+                        "Plus de réseau depuis trois jours, même dehors ; référence "
+                    )
+                    + Alert.id,
+                    location=literal("Commune (") + func.substr(Alert.id, 15, 2) + "100)",
+                )
+            )
         await StaffRepository(db).add_user(STAFF, PASSWORD)
         print(f"seeding {count:,} alerts: {time.perf_counter() - started:.0f} s", flush=True)
     finally:
@@ -187,18 +211,23 @@ async def run(url: str, count: int, before: bool) -> None:
 
 
 async def measure(url: str, before: bool, data_dir: Path) -> None:
-    modes = [("streamed", "/staff/export/")] + ([("in memory", "/staff/bench/in-memory/")]
-                                                if before else [])
-    print(f"{'export':<13} {'handler':<10} {'seconds':>8} {'1st byte':>9} {'MB':>7} "
-          f"{'server RSS growth':>18}")
+    modes = [("streamed", "/staff/export/")] + (
+        [("in memory", "/staff/bench/in-memory/")] if before else []
+    )
+    print(
+        f"{'export':<13} {'handler':<10} {'seconds':>8} {'1st byte':>9} {'MB':>7} "
+        f"{'server RSS growth':>18}"
+    )
     for name in EXPORTS:
         digests = set()
         for mode, prefix in modes:
             result = await download(url, prefix + name, data_dir)
             digests.add(result.sha256)
-            print(f"{name:<13} {mode:<10} {result.seconds:>8.2f} {result.first_byte:>8.2f}s "
-                  f"{result.size / 1e6:>7.1f} {result.rss_growth_kb / 1024:>14.1f} MB",
-                  flush=True)
+            print(
+                f"{name:<13} {mode:<10} {result.seconds:>8.2f} {result.first_byte:>8.2f}s "
+                f"{result.size / 1e6:>7.1f} {result.rss_growth_kb / 1024:>14.1f} MB",
+                flush=True,
+            )
         if before:
             print(f"{'':<13} same bytes: {'yes' if len(digests) == 1 else 'NO'}", flush=True)
 
@@ -206,10 +235,16 @@ async def measure(url: str, before: bool, data_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=200_000)
-    parser.add_argument("--before", action="store_true",
-                        help="also time the in-memory handler the exports had before")
-    parser.add_argument("--postgres", action="store_true",
-                        help="a throwaway PostgreSQL cluster (Debian's server binaries)")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also time the in-memory handler the exports had before",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a throwaway PostgreSQL cluster (Debian's server binaries)",
+    )
     parser.add_argument("--database-url", help="an empty database (postgresql+asyncpg://…)")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "DATA_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -231,8 +266,7 @@ def main() -> None:
     else:
         print("SQLite")
         with tempfile.TemporaryDirectory(prefix="jalerte-exports-") as folder:
-            asyncio.run(run(f"sqlite+aiosqlite:///{folder}/exports.db", args.alerts,
-                            args.before))
+            asyncio.run(run(f"sqlite+aiosqlite:///{folder}/exports.db", args.alerts, args.before))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Prints: alerts acknowledged to people and whether every one is in the database; 
 cut off and whether each one went on to save an alert; « réessayez » answers during the
 fault; how long after the fault turns succeed again; errors of any other kind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,8 @@ async def person(base: str, n: int, until: float, tally: Tally) -> None:
         while time.monotonic() < until:
             try:
                 url = f"{base.replace('http', 'ws')}/ws?lang=fr" + (
-                    f"&session={session}" if session else "")
+                    f"&session={session}" if session else ""
+                )
                 async with http.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
                     hello = await ws.receive_json(timeout=30)
                     if hello.get("type") != "session":
@@ -79,20 +81,30 @@ async def person(base: str, n: int, until: float, tally: Tally) -> None:
                             continue  # the same frame again, as the widget lets one do
                         now = time.monotonic()
                         tally.last_ok = now
-                        if (tally.fault_over is not None and tally.first_ok_after_fault is None
-                                and now >= tally.fault_over):
+                        if (
+                            tally.fault_over is not None
+                            and tally.first_ok_after_fault is None
+                            and now >= tally.fault_over
+                        ):
                             tally.first_ok_after_fault = now
                         if turn.get("alert_id"):
                             tally.acked.add(turn["alert_id"])
                             if n in tally.cut_off:
                                 tally.resumed.add(n)
                             conversation += 1
-                            frame = {"type": "message", "text":
-                                     FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)]}
+                            frame = {
+                                "type": "message",
+                                "text": FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)],
+                            }
                         else:
                             frame = next_frame(turn)
-            except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError, TypeError,
-                    ValueError):
+            except (
+                aiohttp.ClientError,
+                ConnectionError,
+                asyncio.TimeoutError,
+                TypeError,
+                ValueError,
+            ):
                 if time.monotonic() < until:
                     tally.cut_off.add(n)
                     await asyncio.sleep(0.3)
@@ -100,8 +112,9 @@ async def person(base: str, n: int, until: float, tally: Tally) -> None:
 
 def worker_pids(supervisor: int) -> dict[str, int]:
     found = {}
-    for pid in subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True,
-                              text=True).stdout.split():
+    for pid in subprocess.run(
+        ["pgrep", "-P", str(supervisor)], capture_output=True, text=True
+    ).stdout.split():
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         for entry in environ:
             if entry.startswith(b"JALERTE_WORKER="):
@@ -109,8 +122,7 @@ def worker_pids(supervisor: int) -> dict[str, int]:
     return found
 
 
-async def fault(kind: str, after: float, supervisor: int, cluster: Cluster,
-                tally: Tally) -> None:
+async def fault(kind: str, after: float, supervisor: int, cluster: Cluster, tally: Tally) -> None:
     await asyncio.sleep(after)
     tally.fault_at = time.monotonic()
     if kind == "kill":
@@ -120,14 +132,21 @@ async def fault(kind: str, after: float, supervisor: int, cluster: Cluster,
         tally.fault_over = time.monotonic()
     else:
         data = str(cluster.dir / "data")
-        await asyncio.to_thread(cluster._run, "pg_ctl", "-D", data, "-m", "immediate", "-w",
-                                "stop")
+        await asyncio.to_thread(cluster._run, "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
         print(f"t={after:.0f}s: PostgreSQL stopped (immediate)")
         await asyncio.sleep(3)
         await asyncio.to_thread(
-            cluster._run, "pg_ctl", "-D", data, "-l", str(cluster.dir / "log"), "-w", "-o",
+            cluster._run,
+            "pg_ctl",
+            "-D",
+            data,
+            "-l",
+            str(cluster.dir / "log"),
+            "-w",
+            "-o",
             f"-p {cluster.port} -k {cluster.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start")
+            "start",
+        )
         tally.fault_over = time.monotonic()
         print(f"t={after + 3 + tally.fault_over - tally.fault_at - 3:.0f}s: PostgreSQL started")
 
@@ -150,11 +169,14 @@ def main() -> None:
     args = parser.parse_args()
     cluster = Cluster()
     database = asyncio.run(create_database(cluster.start(), "jalerte_faults"))
-    proc, port = start_bot(Path(tempfile.mkdtemp(prefix="jalerte-faults-")), "--workers", "2",
-                           JALERTE_DATABASE_URL=database,
-                           JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
-                           **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
-                              for what in ("CONNECTIONS", "SESSIONS", "TURNS")})
+    proc, port = start_bot(
+        Path(tempfile.mkdtemp(prefix="jalerte-faults-")),
+        "--workers",
+        "2",
+        JALERTE_DATABASE_URL=database,
+        JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
+        **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0" for what in ("CONNECTIONS", "SESSIONS", "TURNS")},
+    )
     tally = Tally()
     try:
         wait_healthy(port)
@@ -164,8 +186,8 @@ def main() -> None:
             until = time.monotonic() + args.seconds
             await asyncio.gather(
                 fault(args.kind, args.seconds / 3, proc.pid, cluster, tally),
-                *(person(f"http://127.0.0.1:{port}", n, until, tally)
-                  for n in range(args.people)))
+                *(person(f"http://127.0.0.1:{port}", n, until, tally) for n in range(args.people)),
+            )
 
         asyncio.run(run())
         stored = asyncio.run(stored_alerts(database))
@@ -175,15 +197,23 @@ def main() -> None:
         cluster.stop()
     lost = tally.acked - stored
     print(f"{args.people} people, {args.seconds:.0f} s, {tally.turns} turns")
-    print(f"alerts acknowledged: {len(tally.acked)}, in the database: "
-          f"{len(tally.acked & stored)}, lost: {len(lost)}")
-    print(f"people cut off: {len(tally.cut_off)}, of whom went on to save an alert: "
-          f"{len(tally.resumed)}")
-    print(f"« réessayez » answers: {tally.retry_told}; other errors: "
-          f"{len(tally.other_errors)} {sorted(set(tally.other_errors))}")
+    print(
+        f"alerts acknowledged: {len(tally.acked)}, in the database: "
+        f"{len(tally.acked & stored)}, lost: {len(lost)}"
+    )
+    print(
+        f"people cut off: {len(tally.cut_off)}, of whom went on to save an alert: "
+        f"{len(tally.resumed)}"
+    )
+    print(
+        f"« réessayez » answers: {tally.retry_told}; other errors: "
+        f"{len(tally.other_errors)} {sorted(set(tally.other_errors))}"
+    )
     if tally.first_ok_after_fault is not None and tally.fault_over is not None:
-        print(f"turns succeed again {tally.first_ok_after_fault - tally.fault_over:.2f} s "
-              f"after the fault ended")
+        print(
+            f"turns succeed again {tally.first_ok_after_fault - tally.fault_over:.2f} s "
+            f"after the fault ended"
+        )
 
 
 if __name__ == "__main__":

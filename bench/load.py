@@ -11,6 +11,7 @@ bot (45 turns/s, p99 5.5 s at 32 concurrent).
 
 `--postgres` runs a throwaway PostgreSQL cluster (as the tests do) instead of SQLite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,9 @@ def next_frame(turn: dict) -> dict:
     return {"type": "message", "text": "je ne sais pas"}
 
 
-async def client(base: str, n: int, until: float, latencies: list[float],
-                 stats: dict[str, int]) -> None:
+async def client(
+    base: str, n: int, until: float, latencies: list[float], stats: dict[str, int]
+) -> None:
     async with aiohttp.ClientSession() as http:
         conversation = 0
         while time.monotonic() < until:
@@ -98,8 +100,9 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
     own_before = time.process_time()
     cpu_before = [cpu_seconds(p) for p in pids]
     started = time.monotonic()
-    await asyncio.gather(*(client(base, n, started + seconds, latencies, stats)
-                           for n in range(clients)))
+    await asyncio.gather(
+        *(client(base, n, started + seconds, latencies, stats) for n in range(clients))
+    )
     elapsed = time.monotonic() - started
     cpu = [cpu_seconds(p) - b for p, b in zip(pids, cpu_before)]
     latencies.sort()
@@ -108,21 +111,31 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
     def pct(q: float) -> float:
         return latencies[min(turns - 1, int(turns * q))]
 
-    print(f"{clients} concurrent conversations for {elapsed:.0f} s: {turns} turns, "
-          f"{turns / elapsed:.1f} turns/s, {stats['alerts']} alerts saved, "
-          f"{stats['errors']} errors")
-    print(f"turn latency: p50 {statistics.median(latencies):.0f} ms, p95 {pct(0.95):.0f} ms, "
-          f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms")
+    print(
+        f"{clients} concurrent conversations for {elapsed:.0f} s: {turns} turns, "
+        f"{turns / elapsed:.1f} turns/s, {stats['alerts']} alerts saved, "
+        f"{stats['errors']} errors"
+    )
+    print(
+        f"turn latency: p50 {statistics.median(latencies):.0f} ms, p95 {pct(0.95):.0f} ms, "
+        f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms"
+    )
     names = {pid: _name(pid) for pid in pids}
-    print("CPU per turn: " + ", ".join(f"{names[pid]} {1000 * c / turns:.1f} ms"
-                                       for pid, c in zip(pids, cpu) if c > 0.01))
+    print(
+        "CPU per turn: "
+        + ", ".join(
+            f"{names[pid]} {1000 * c / turns:.1f} ms" for pid, c in zip(pids, cpu) if c > 0.01
+        )
+    )
     others = [("load generator", time.process_time() - own_before)]
     pg_after = {p: cpu_seconds(p) for p in _postgres()}
     if pg_after:  # connections opened meanwhile count whole
         others.append(("PostgreSQL", sum(c - pg_before.get(p, 0.0) for p, c in pg_after.items())))
-    print("and beside the bot: " + ", ".join(f"{name} {1000 * c / turns:.1f} ms"
-                                             for name, c in others)
-          + f" (this machine: {os.cpu_count()} cores)")
+    print(
+        "and beside the bot: "
+        + ", ".join(f"{name} {1000 * c / turns:.1f} ms" for name, c in others)
+        + f" (this machine: {os.cpu_count()} cores)"
+    )
 
 
 async def rasa_parses(port: int, clients: int, seconds: float) -> None:
@@ -136,8 +149,9 @@ async def rasa_parses(port: int, clients: int, seconds: float) -> None:
         i = n
         while time.monotonic() < until:
             started = time.perf_counter()
-            async with http.post(f"http://127.0.0.1:{port}/model/parse",
-                                 json={"text": texts[i % len(texts)]}) as response:
+            async with http.post(
+                f"http://127.0.0.1:{port}/model/parse", json={"text": texts[i % len(texts)]}
+            ) as response:
                 await response.read()
                 errors += response.status != 200
             latencies.append((time.perf_counter() - started) * 1000)
@@ -148,17 +162,30 @@ async def rasa_parses(port: int, clients: int, seconds: float) -> None:
         await asyncio.gather(*(one(n, started + seconds, http) for n in range(clients)))
         elapsed = time.monotonic() - started
     latencies.sort()
-    print(f"stock `rasa run`, {clients} concurrent clients: {len(latencies) / elapsed:.1f} "
-          f"bare parses/s, p50 {statistics.median(latencies):.0f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99)]:.0f} ms, {errors} errors")
+    print(
+        f"stock `rasa run`, {clients} concurrent clients: {len(latencies) / elapsed:.1f} "
+        f"bare parses/s, p50 {statistics.median(latencies):.0f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99)]:.0f} ms, {errors} errors"
+    )
 
 
 def stock_rasa(clients: int, seconds: float) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [str(ROOT / ".venv-nlu" / "bin" / "rasa"), "run", "--enable-api", "-m", str(MODEL),
-         "--port", str(port), "-i", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(ROOT / ".venv-nlu" / "bin" / "rasa"),
+            "run",
+            "--enable-api",
+            "-m",
+            str(MODEL),
+            "--port",
+            str(port),
+            "-i",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -179,10 +206,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--rasa", action="store_true",
-                        help="then stock `rasa run` on the same model, same clients")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="run the bot (one process) under cProfile, stats to FILE")
+    parser.add_argument(
+        "--rasa", action="store_true", help="then stock `rasa run` on the same model, same clients"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the bot (one process) under cProfile, stats to FILE"
+    )
     args = parser.parse_args()
     cluster = None
     database = ""
@@ -192,22 +221,33 @@ def main() -> None:
 
         cluster = Cluster()
         database = asyncio.run(create_database(cluster.start(), "jalerte_load"))
-    proc, port = start_bot(Path(tempfile.mkdtemp(prefix="jalerte-load-")),
-                           "--workers", str(args.workers), profile=args.profile,
-                           JALERTE_DATABASE_URL=database,
-                           JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
-                           JALERTE_WEB_MAX_CONNECTIONS="1000",
-                           # every simulated person comes from 127.0.0.1
-                           **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
-                              for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")})
+    proc, port = start_bot(
+        Path(tempfile.mkdtemp(prefix="jalerte-load-")),
+        "--workers",
+        str(args.workers),
+        profile=args.profile,
+        JALERTE_DATABASE_URL=database,
+        JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
+        JALERTE_WEB_MAX_CONNECTIONS="1000",
+        # every simulated person comes from 127.0.0.1
+        **{
+            f"JALERTE_WEB_{what}_PER_ADDRESS": "0"
+            for what in ("CONNECTIONS", "SESSIONS", "TURNS", "UPLOADS")
+        },
+    )
     try:
         wait_healthy(port)
         time.sleep(1 if args.workers > 1 else 0)  # every worker up
-        children = [int(pid) for pid in subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
+        children = [
+            int(pid)
+            for pid in subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
         print(f"{args.workers} worker(s) on {'PostgreSQL' if args.postgres else 'SQLite'}")
-        asyncio.run(load(f"http://127.0.0.1:{port}", args.clients, args.seconds,
-                         [proc.pid, *children]))
+        asyncio.run(
+            load(f"http://127.0.0.1:{port}", args.clients, args.seconds, [proc.pid, *children])
+        )
     finally:
         proc.terminate()
         proc.wait(30)

@@ -2,6 +2,7 @@
 
 Usage: .venv-nlu/bin/python bench/nlu_inprocess.py MODEL < texts.json > times.json
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,7 @@ model) and with the NLU service already up.
 Issue 10's targets: overhead p50 ≤ 1 ms, bot ≤ 150 MB, NLU ≤ 800 MB, cold start ≤ 12 s,
 start with the NLU up ≤ 2 s.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,23 +55,30 @@ def rss_mb(pid: int) -> float:
 
 def percentiles(values: list[float]) -> str:
     values = sorted(values)
-    return (f"p50 {statistics.median(values):.2f} ms, "
-            f"p95 {values[int(len(values) * 0.95)]:.2f} ms")
+    return f"p50 {statistics.median(values):.2f} ms, p95 {values[int(len(values) * 0.95)]:.2f} ms"
 
 
 def start_service(sock: Path) -> subprocess.Popen:
-    return subprocess.Popen([NLU_PYTHON, "-m", "nlu.cli", "serve", "--model", str(MODEL),
-                             "--socket", str(sock)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [NLU_PYTHON, "-m", "nlu.cli", "serve", "--model", str(MODEL), "--socket", str(sock)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def latency() -> None:
     import json
 
     messages = texts()[:400]
-    inproc = json.loads(subprocess.run(
-        [NLU_PYTHON, str(ROOT / "bench" / "nlu_inprocess.py"), str(MODEL)],
-        input=json.dumps(messages), capture_output=True, text=True, check=True).stdout)
+    inproc = json.loads(
+        subprocess.run(
+            [NLU_PYTHON, str(ROOT / "bench" / "nlu_inprocess.py"), str(MODEL)],
+            input=json.dumps(messages),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     workdir = Path(tempfile.mkdtemp(prefix="jalerte-nlu-"))
     sock = workdir / "nlu.sock"
     child = start_service(sock)
@@ -87,14 +95,18 @@ async def latency() -> None:
             transport.append(served[-1] - (remote.last_parse_ms or 0.0))
         batch_started = time.perf_counter()
         for start in range(0, len(messages), 100):
-            await remote.parse_many(messages[start:start + 100])
+            await remote.parse_many(messages[start : start + 100])
         batch = (time.perf_counter() - batch_started) * 1000 / len(messages)
         print(f"parse in process      {percentiles(inproc)} over {len(messages)} messages")
         print(f"parse over the socket {percentiles(served)}")
-        print(f"overhead p50          {statistics.median(served) - statistics.median(inproc):.2f} ms"
-              " (difference of the two medians, measured in two processes: noisy)")
-        print(f"overhead per request  {percentiles(transport)} (round trip minus the "
-              "service's own parse time, Server-Timing)")
+        print(
+            f"overhead p50          {statistics.median(served) - statistics.median(inproc):.2f} ms"
+            " (difference of the two medians, measured in two processes: noisy)"
+        )
+        print(
+            f"overhead per request  {percentiles(transport)} (round trip minus the "
+            "service's own parse time, Server-Timing)"
+        )
         print(f"batches of 100        {batch:.2f} ms per message")
         print(f"NLU service RSS       {rss_mb(child.pid):.0f} MB")
     finally:
@@ -130,7 +142,9 @@ def warm_start() -> None:
         proc, port = start_bot(workdir / "data", JALERTE_NLU=f"unix:{sock}")
         try:
             wait_healthy(port)
-            print(f"`jalerte run` start with the NLU already up: {time.monotonic() - started:.2f} s")
+            print(
+                f"`jalerte run` start with the NLU already up: {time.monotonic() - started:.2f} s"
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
@@ -147,21 +161,30 @@ async def _healthy(sock: Path) -> None:
         await remote.close()
 
 
-def start_bot(data: Path, *args: str, profile: str | None = None,
-              **env: str) -> tuple[subprocess.Popen, int]:
+def start_bot(
+    data: Path, *args: str, profile: str | None = None, **env: str
+) -> tuple[subprocess.Popen, int]:
     """`jalerte run ARGS` with its data in `data` (SQLite unless JALERTE_DATABASE_URL is
     given), its own parse service unless JALERTE_NLU is, on a free port; under cProfile
     (written to `profile` when it stops) if asked."""
     port = free_port()
-    environ = {**os.environ, "JALERTE_MODEL_PATH": str(MODEL), "JALERTE_DATA_DIR": str(data),
-               "JALERTE_PORT": str(port), **env}
+    environ = {
+        **os.environ,
+        "JALERTE_MODEL_PATH": str(MODEL),
+        "JALERTE_DATA_DIR": str(data),
+        "JALERTE_PORT": str(port),
+        **env,
+    }
     for name in ("JALERTE_DATABASE_URL", "JALERTE_NLU"):
         if not env.get(name):
             environ.pop(name, None)
     profiler = ["-m", "cProfile", "-o", profile] if profile else []
-    return subprocess.Popen([sys.executable, *profiler, "-m", "bot.process.cli", "run", *args],
-                            env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
+    return subprocess.Popen(
+        [sys.executable, *profiler, "-m", "bot.process.cli", "run", *args],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ), port
 
 
 def cold_start() -> None:
@@ -169,9 +192,12 @@ def cold_start() -> None:
     proc, port = start_bot(Path(tempfile.mkdtemp(prefix="jalerte-run-")))
     try:
         wait_healthy(port)
-        print(f"`jalerte run` cold start to healthy (bot + NLU): {time.monotonic() - started:.1f} s")
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                  text=True).stdout.split()
+        print(
+            f"`jalerte run` cold start to healthy (bot + NLU): {time.monotonic() - started:.1f} s"
+        )
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         print(f"bot worker RSS        {rss_mb(proc.pid):.0f} MB")
         for child in children:
             print(f"its NLU process RSS   {rss_mb(int(child)):.0f} MB")

@@ -6,6 +6,7 @@ Each case runs in a fresh process (peak RSS is per process): a 48-megapixel JPEG
 
     .venv/bin/python bench/photos.py
 """
+
 from __future__ import annotations
 
 import io
@@ -65,8 +66,10 @@ def run_case(name: str, path: str) -> None:
     with ThreadPoolExecutor(copies) as pool:
         results = list(pool.map(one, range(copies)))
     peak = peak_mb()
-    print(f"{name:24s} {len(data) / 1e6:5.1f} MB file  peak +{peak - before:5.0f} MB  "
-          f"{time.perf_counter() - started:5.2f} s  → {results[0]}")
+    print(
+        f"{name:24s} {len(data) / 1e6:5.1f} MB file  peak +{peak - before:5.0f} MB  "
+        f"{time.perf_counter() - started:5.2f} s  → {results[0]}"
+    )
 
 
 if __name__ == "__main__":

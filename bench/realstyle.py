@@ -10,6 +10,7 @@ operator on reports (operator also on messages naming several operators), then t
 abstention curve for each sentence weight (the share of the sentence-by-sentence reading,
 reading/sentences.py). The model parses each message once; only the reading is repeated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nlu.evaluate import CURVE_THRESHOLDS, FIELD_ANSWERS, load_cases  # noqa: E402
 from domain.parse import CANDIDATES, ParseResult  # noqa: E402
 from reading.interpret import CATEGORY_THRESHOLD  # noqa: E402
+
 try:
     from reading.sentences import SENTENCE_WEIGHT  # noqa: E402
 except ImportError:  # an older checkout, measured for the "before" figures
@@ -31,8 +33,11 @@ except ImportError:  # an older checkout, measured for the "before" figures
 
 def figures(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult]) -> dict:
     reports = [(c, r) for c, r in zip(cases, results) if c["is_report"]]
-    non = [(c, r) for c, r in zip(cases, results)
-           if not c["is_report"] and c["intent"] not in FIELD_ANSWERS]
+    non = [
+        (c, r)
+        for c, r in zip(cases, results)
+        if not c["is_report"] and c["intent"] not in FIELD_ANSWERS
+    ]
     n = len(reports) or 1
     right = sum(r.category is not None and r.category == c["category"] for c, r in reports)
     wrong = sum(r.category is not None and r.category != c["category"] for c, r in reports)
@@ -40,36 +45,51 @@ def figures(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult]) -> 
         (r.category is not None and r.category == c["category"])
         or (r.category is None and c["category"] in r.category_choices(CANDIDATES))
         or (r.category is None and c["category"] is None)
-        for c, r in reports)
+        for c, r in reports
+    )
     several = [(c, r) for c, r in reports if len(getattr(r, "operator_roles", ())) > 1]
     portability = [(c, r) for c, r in reports if c["category"] == "number_portability"]
     return {
-        "messages": len(cases), "reports": len(reports), "non_reports": len(non),
-        "category_right": right / n, "confidently_wrong": wrong / n,
+        "messages": len(cases),
+        "reports": len(reports),
+        "non_reports": len(non),
+        "category_right": right / n,
+        "confidently_wrong": wrong / n,
         "one_press": one_press / n,
-        "non_reports_left_alone": (sum(not r.is_report and not r.category and not r.operator
-                                       for _, r in non) / len(non)) if non else 1.0,
+        "non_reports_left_alone": (
+            sum(not r.is_report and not r.category and not r.operator for _, r in non) / len(non)
+        )
+        if non
+        else 1.0,
         "sector": sum(r.sector == c["sector"] for c, r in reports) / n,
         "operator": sum(r.operator == c["operator"] for c, r in reports) / n,
-        "operator_several": (sum(r.operator == c["operator"] for c, r in several)
-                             / len(several)) if several else float("nan"),
+        "operator_several": (sum(r.operator == c["operator"] for c, r in several) / len(several))
+        if several
+        else float("nan"),
         "several": len(several),
-        "previous_operator": (sum(getattr(r, "previous_operator", None)
-                                  == c.get("previous_operator")
-                                  for c, r in portability) / len(portability))
-        if portability else float("nan"),
+        "previous_operator": (
+            sum(
+                getattr(r, "previous_operator", None) == c.get("previous_operator")
+                for c, r in portability
+            )
+            / len(portability)
+        )
+        if portability
+        else float("nan"),
     }
 
 
 def show(name: str, f: dict) -> str:
-    return (f"{name}: {f['messages']} messages, {f['reports']} reports, "
-            f"{f['non_reports']} non-reports\n"
-            f"  category confident and right {f['category_right']:.3f}   confidently wrong "
-            f"{f['confidently_wrong']:.1%}   right in one press {f['one_press']:.3f}\n"
-            f"  non-reports left alone {f['non_reports_left_alone']:.1%}   sector "
-            f"{f['sector']:.3f}   operator {f['operator']:.3f}   operator when several are "
-            f"named {f['operator_several']:.3f} ({f['several']})   previous operator "
-            f"(portability) {f['previous_operator']:.3f}")
+    return (
+        f"{name}: {f['messages']} messages, {f['reports']} reports, "
+        f"{f['non_reports']} non-reports\n"
+        f"  category confident and right {f['category_right']:.3f}   confidently wrong "
+        f"{f['confidently_wrong']:.1%}   right in one press {f['one_press']:.3f}\n"
+        f"  non-reports left alone {f['non_reports_left_alone']:.1%}   sector "
+        f"{f['sector']:.3f}   operator {f['operator']:.3f}   operator when several are "
+        f"named {f['operator_several']:.3f} ({f['several']})   previous operator "
+        f"(portability) {f['previous_operator']:.3f}"
+    )
 
 
 async def main() -> int:
@@ -99,31 +119,43 @@ async def main() -> int:
                 return parser.interpreter.interpret(text, raws[text], threshold, weight)
             except TypeError:  # an older interpreter (no sentence reading): the "before"
                 return parser.interpreter.interpret(text, raws[text], threshold)
+
         return [one(c["text"]) for c in cases]
 
     weights = [float(w) for w in args.weights.split(",")]
     for name, cases in sets.items():
         results = read(cases, CATEGORY_THRESHOLD, SENTENCE_WEIGHT)
-        print(show(f"== {name} (threshold {CATEGORY_THRESHOLD}, sentence weight "
-                   f"{SENTENCE_WEIGHT})", figures(cases, results)))
-        print("  curve: threshold → confidently wrong / right in one press / confident and"
-              " right, per sentence weight")
+        print(
+            show(
+                f"== {name} (threshold {CATEGORY_THRESHOLD}, sentence weight {SENTENCE_WEIGHT})",
+                figures(cases, results),
+            )
+        )
+        print(
+            "  curve: threshold → confidently wrong / right in one press / confident and"
+            " right, per sentence weight"
+        )
         print("  " + " " * 9 + "".join(f"   weight {w:<17}" for w in weights))
         for t in CURVE_THRESHOLDS:
             row = []
             for w in weights:
                 f = figures(cases, read(cases, t, w))
-                row.append(f"{f['confidently_wrong']:6.1%} {f['one_press']:.3f} "
-                           f"{f['category_right']:.3f}")
+                row.append(
+                    f"{f['confidently_wrong']:6.1%} {f['one_press']:.3f} {f['category_right']:.3f}"
+                )
             print(f"  {t:7.2f}  " + "   ".join(row))
         if args.errors:
             for c, r in zip(cases, results):
                 if c["is_report"] and r.category is not None and r.category != c["category"]:
-                    print(f"  WRONG {c['category']} → {r.category} "
-                          f"({r.category_confidence:.2f}): {c['text'][:110]!r}")
+                    print(
+                        f"  WRONG {c['category']} → {r.category} "
+                        f"({r.category_confidence:.2f}): {c['text'][:110]!r}"
+                    )
                 if c["is_report"] and r.operator != c["operator"]:
-                    print(f"  OPERATOR {c['operator']} → {r.operator} "
-                          f"{list(r.operator_roles)}: {c['text'][:110]!r}")
+                    print(
+                        f"  OPERATOR {c['operator']} → {r.operator} "
+                        f"{list(r.operator_roles)}: {c['text'][:110]!r}"
+                    )
                 if not c["is_report"] and (r.category or r.operator):
                     print(f"  NON-REPORT touched ({c['intent']}): {c['text'][:110]!r}")
         print()

@@ -6,6 +6,7 @@ computes it (one GROUP BY + the pure aggregation), unfiltered and filtered, 20 t
 
     .venv/bin/python bench/stats.py [--alerts 1000000] [--postgres]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,17 +41,20 @@ async def run(url: str, count: int) -> None:
         await seed_alerts(db, Taxonomy.load(), count, progress=progress)
         print(f"seeding {count:,} alerts: {time.perf_counter() - started:.0f} s")
         repo, bases = StaffRepository(db), load_customer_base()
-        for name, flt in (("all alerts", AlertFilter()),
-                          ("mobile, one category", AlertFilter(sector="mobile",
-                                                               category="coverage"))):
+        for name, flt in (
+            ("all alerts", AlertFilter()),
+            ("mobile, one category", AlertFilter(sector="mobile", category="coverage")),
+        ):
             times = []
             for _ in range(20):
                 started = time.perf_counter()
                 board = dashboard(await repo.alert_groups(flt), bases)
                 times.append((time.perf_counter() - started) * 1000)
             times.sort()
-            print(f"dashboard, {name}: {board.total:,} alerts, p50 "
-                  f"{statistics.median(times):.0f} ms, p95 {times[18]:.0f} ms")
+            print(
+                f"dashboard, {name}: {board.total:,} alerts, p50 "
+                f"{statistics.median(times):.0f} ms, p95 {times[18]:.0f} ms"
+            )
     finally:
         await db.close()
 

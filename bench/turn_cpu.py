@@ -7,6 +7,7 @@ CPU milliseconds per turn for the whole turn and for its parts, one at a time:
 
     .venv/bin/python bench/turn_cpu.py [--conversations 200] [--postgres]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,10 @@ def cpu_ms(started: float, turns: int) -> str:
 
 async def main(count: int, database: str) -> None:
     data = Path(tempfile.mkdtemp(prefix="jalerte-turn-cpu-"))
-    config = dataclasses.replace(Config.from_env({"JALERTE_DATA_DIR": str(data)}),
-                                 **({"database_url": database} if database else {}))
+    config = dataclasses.replace(
+        Config.from_env({"JALERTE_DATA_DIR": str(data)}),
+        **({"database_url": database} if database else {}),
+    )
     async with runtime(config) as rt:
         cached = Cached(rt.service.engine.nlu)
         rt.service.engine.nlu = cached
@@ -83,8 +86,10 @@ async def main(count: int, database: str) -> None:
         events: list = []
         started = time.process_time()
         turns = await conversations(rt.service, count, "run", events)
-        print(f"{turns} turns, {len(cached.cache)} distinct texts "
-              f"({'PostgreSQL' if database else 'SQLite'})")
+        print(
+            f"{turns} turns, {len(cached.cache)} distinct texts "
+            f"({'PostgreSQL' if database else 'SQLite'})"
+        )
         print(f"whole turn (service.handle)          {cpu_ms(started, turns)}")
 
         state = DialogueState()

@@ -5,6 +5,7 @@ question from the draft alone, the asked slot reads its answer, and every slot t
 what any message states about it (`_absorb`). The engine never stores anything itself: a
 turn returns the alert to save, and the service saves it before any reply is sent.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,15 +19,30 @@ from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote, urlencode
 
 from dialogues.events import (
-    ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, SharedEvent, TextEvent,
-    UnsupportedEvent, command_from_text,
+    ChoiceEvent,
+    CommandEvent,
+    Event,
+    LocationEvent,
+    PhotoEvent,
+    SharedEvent,
+    TextEvent,
+    UnsupportedEvent,
+    command_from_text,
 )
 from domain import privacy
 from dialogues.faq import Faq
 from dialogues.messages import button, label, text as msg
 from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
-from dialogues.slots import (CONTACTED_SAID, REASK, Message, Question, Slot, Slots, every_reading,
-                             first_reading)
+from dialogues.slots import (
+    CONTACTED_SAID,
+    REASK,
+    Message,
+    Question,
+    Slot,
+    Slots,
+    every_reading,
+    first_reading,
+)
 from dialogues.state import MAX_DESCRIPTION, MAX_PHOTOS, DialogueState, Draft, Phase
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -40,19 +56,23 @@ from domain.text import fold, language_evidence, words
 _SERVICE_IS_THE_PROBLEM = re.compile(
     r"\bc.est (?:surtout |plutot |vraiment )?(?:leur|le|son|votre) (?:service client|sav)\b"
     r"|\b(?:probleme|souci|plainte)\W+(?:\w+\W+)?(?:c.est|est) (?:leur|le|son) (?:service client|sav)\b"
-    r"|\b(?:it.?s|is) (?:really |mainly )?(?:their|the) customer service\b")
+    r"|\b(?:it.?s|is) (?:really |mainly )?(?:their|the) customer service\b"
+)
 
-_GIVEN_BEFORE = re.compile(r"\bj.ai (?:mis|dit|écrit|ecrit|indiqué|indique|tapé|tape|marqué|marque)"
-                           r"\s+\S+(?:[\s-]\S+)?\s+(?=parce|car\b|mais\b|alors\b)"
-                           r"|\bI (?:put|said|wrote|typed)\s+\S+(?:\s\S+)?\s+(?=because|but\b)",
-                           re.IGNORECASE)
+_GIVEN_BEFORE = re.compile(
+    r"\bj.ai (?:mis|dit|écrit|ecrit|indiqué|indique|tapé|tape|marqué|marque)"
+    r"\s+\S+(?:[\s-]\S+)?\s+(?=parce|car\b|mais\b|alors\b)"
+    r"|\bI (?:put|said|wrote|typed)\s+\S+(?:\s\S+)?\s+(?=because|but\b)",
+    re.IGNORECASE,
+)
 _BUT = re.compile(r"\b(?:mais|sauf|but|except|however|par contre)\b")
 
 # Words that say a message corrects what was said before.
 _CORRECTING = re.compile(
     r"\b(?:non|pardon|en fait|plutot|je me suis trompee?|erreur|je voulais dire|correction|"
     r"je rectifie|rectification|(?:je me suis |me suis )?mal (?:explique|exprime)e?s?|"
-    r"sorry|actually|i meant|rather|my mistake)\b")
+    r"sorry|actually|i meant|rather|my mistake)\b"
+)
 
 # « non, c'est SFR… »: a « non » that leads into a correction (not one that ends a
 # sentence, « Non. C'est SFR »).
@@ -74,8 +94,20 @@ def french_spacing(text: str) -> str:
 
 # Words that press a button when typed, beside the button's own label.
 _CHOICE_WORDS = {
-    "confirm:send": ("envoyer", "envoie", "envoyez", "envoie la", "envoyer l alerte", "valider",
-                     "valide", "je valide", "c est bon envoie", "send", "send it", "submit"),
+    "confirm:send": (
+        "envoyer",
+        "envoie",
+        "envoyez",
+        "envoie la",
+        "envoyer l alerte",
+        "valider",
+        "valide",
+        "je valide",
+        "c est bon envoie",
+        "send",
+        "send it",
+        "submit",
+    ),
     "action:fix": ("corriger", "modifier", "je veux corriger", "edit", "fix"),
     "action:photo": ("ajouter une photo", "add a photo"),
     "operator:several": ("plusieurs", "plusieurs operateurs", "several", "several operators"),
@@ -94,20 +126,24 @@ def _typed_choice(text: str, offered: list[list[str]]) -> str | None:
         if typed == name or typed in _CHOICE_WORDS.get(value, ()):
             return value
         # One slip in a word of five letters or more: "mobil", "fibr", "entreprse".
-        if len(typed) >= 5 and (DamerauLevenshtein.distance(typed, name) <= 1
-                                or (len(typed) >= 4 and name.startswith(typed)
-                                    and len(typed) >= len(name) - 2)):
+        if len(typed) >= 5 and (
+            DamerauLevenshtein.distance(typed, name) <= 1
+            or (len(typed) >= 4 and name.startswith(typed) and len(typed) >= len(name) - 2)
+        ):
             return value
     return None
 
 
 # Words that say what follows them is not so (« pas une panne », "no connection"), up to
 # the next punctuation mark; and words too common to name a button.
-_NEGATION = frozenset("ne n pas non ni jamais sans aucun aucune rien no not nor never "
-                      "without none nothing".split())
-_COMMON = frozenset("avec pour dans plus tout tous toute toutes tres trop autre chose "
-                    "probleme problemes souci soucis service services with that this have "
-                    "other problem issue thing".split())
+_NEGATION = frozenset(
+    "ne n pas non ni jamais sans aucun aucune rien no not nor never without none nothing".split()
+)
+_COMMON = frozenset(
+    "avec pour dans plus tout tous toute toutes tres trop autre chose "
+    "probleme problemes souci soucis service services with that this have "
+    "other problem issue thing".split()
+)
 
 
 def _content(text: str) -> list[tuple[str, bool]]:
@@ -141,8 +177,12 @@ def _named_choice(text: str, offered: Sequence[Sequence[str]]) -> str | None:
         return None  # (« Vous savez quand la fibre arrive ? » presses no « Fibre »)
     scores: dict[str, int] = {}
     for label_text, value in offered:
-        matches = [t_neg == l_neg for t, t_neg in typed for lw, l_neg in _content(label_text)
-                   if _same_word(t, lw)]
+        matches = [
+            t_neg == l_neg
+            for t, t_neg in typed
+            for lw, l_neg in _content(label_text)
+            if _same_word(t, lw)
+        ]
         if matches and all(matches):
             scores[value] = len(matches)
     best = sorted(scores.values(), reverse=True)
@@ -153,13 +193,19 @@ def _named_choice(text: str, offered: Sequence[Sequence[str]]) -> str | None:
 
 # An opinion on the advice, in words: "pas vraiment utile", "super clair merci".
 _RATINGS = (
-    ("not_useful", r"\b(?:pas (?:tres |vraiment |du tout |)(?:utile|clair|aidant)|inutile|"
-                   r"sert a rien|servent a rien|nul|nulle|bof|pas top|ne m.aide pas|"
-                   r"not (?:very |really |)(?:useful|helpful)|useless|unhelpful|"
-                   r"doesn.?t help|did not help|didn.?t help)\b"),
-    ("useful", r"\b(?:utile|utiles|tres utile|clair|claire|parfait|super|top|genial|"
-               r"merci (?:c.est|pour les conseils|beaucoup)|ca m.aide|m.a aide|"
-               r"useful|helpful|great|perfect|very clear|thanks? (?:a lot|for the advice))\b"),
+    (
+        "not_useful",
+        r"\b(?:pas (?:tres |vraiment |du tout |)(?:utile|clair|aidant)|inutile|"
+        r"sert a rien|servent a rien|nul|nulle|bof|pas top|ne m.aide pas|"
+        r"not (?:very |really |)(?:useful|helpful)|useless|unhelpful|"
+        r"doesn.?t help|did not help|didn.?t help)\b",
+    ),
+    (
+        "useful",
+        r"\b(?:utile|utiles|tres utile|clair|claire|parfait|super|top|genial|"
+        r"merci (?:c.est|pour les conseils|beaucoup)|ca m.aide|m.a aide|"
+        r"useful|helpful|great|perfect|very clear|thanks? (?:a lot|for the advice))\b",
+    ),
 )
 
 
@@ -171,16 +217,23 @@ _CONFIRM_START = re.compile(
     r"bien cela|cela)|"
     r"c bon|cest bon|tout est (?:bon|ok|correct|juste)|that.?s (?:right|correct|fine|it|all)|"
     r"all (?:good|correct)|looks (?:good|right)|correct|valide|go ahead|great|perfect|fine|"
-    r"sounds good)\b")
-_SEND_WORDS = re.compile(r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|enregistr\w*|"
-                         r"send|submit|go ahead|vas[- ]y)\b")
-_NOT_SENDING = re.compile(r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
-                          r"(?:envoy|transmet|valid|enregistr|send|submit)")
+    r"sounds good)\b"
+)
+_SEND_WORDS = re.compile(
+    r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|enregistr\w*|"
+    r"send|submit|go ahead|vas[- ]y)\b"
+)
+_NOT_SENDING = re.compile(
+    r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
+    r"(?:envoy|transmet|valid|enregistr|send|submit)"
+)
 
 
 # « le problème est le même », "the problem is the same": a field named, not changed.
-_SAME = re.compile(r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|pareils?|inchange\w*)"
-                   r"|\b(?:is|are|stays?) (?:the same|unchanged)\b")
+_SAME = re.compile(
+    r"\b(?:est|reste|restent|sont) (?:le meme|la meme|les memes|pareils?|inchange\w*)"
+    r"|\b(?:is|are|stays?) (?:the same|unchanged)\b"
+)
 
 
 # « pas une entreprise », « plus le satellite », "not Lyca", « j'ai quitté Orange », "it
@@ -190,7 +243,8 @@ _SET_ASIDE_WORDS = re.compile(
     r"quitte|j.ai (?:mis|dit|ecrit|indique|tape|marque)(?= \w+ (?:parce|car|mais|alors))|"
     r"i (?:put|said|wrote|typed)(?= \w+ (?:because|but)))\s+"
     r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+"
-    r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?")
+    r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?"
+)
 
 # « la box qui ne donne plus internet »: a verb's negation, not a value set aside (but
 # « ce n'est plus le satellite » sets it aside).
@@ -204,13 +258,14 @@ _PUT_ASIDE = re.compile(
     r"|\b(?:le|la|les|l|mon|ma|mes|the|my)\W+[\w-]+(?:\W+(?!va\b|vont\b)[\w-]+){0,3}\W+"
     r"(?:va|vont|marche|marchent|fonctionne|fonctionnent|is|are|works?)\W+"
     r"(?:(?:tres|super|parfaitement|tout a fait|tres tres|really|perfectly)\W+)?"
-    r"(?:bien|fine|ok|nickel)\b")
+    r"(?:bien|fine|ok|nickel)\b"
+)
 
 
 def _without_set_aside(folded: str) -> str:
     kept = _SET_ASIDE_WORDS.sub(
-        lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[:m.start()]) else " ",
-        folded)
+        lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[: m.start()]) else " ", folded
+    )
     return _PUT_ASIDE.sub(lambda m: " " * len(m.group(0)), kept)
 
 
@@ -225,16 +280,21 @@ _POSTAL_THINGS = (
 # A problem offered instead of one set aside when the model is unsure: likely enough.
 _PROBLEM_OFFERED = 0.1
 
-_RESTART_WORDS = re.compile(r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
-                            r"restart|from scratch)\b")
+_RESTART_WORDS = re.compile(
+    r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
+    r"restart|from scratch)\b"
+)
 
 
 def _confirms(m: Message) -> bool:
     """Whether a message at the summary says "yes, send it" (and corrects nothing)."""
     if m.p.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
         return False
-    return (m.p.intent == "affirm" or bool(_CONFIRM_START.match(m.folded))
-            or bool(_SEND_WORDS.search(m.folded)))
+    return (
+        m.p.intent == "affirm"
+        or bool(_CONFIRM_START.match(m.folded))
+        or bool(_SEND_WORDS.search(m.folded))
+    )
 
 
 def _rating_in(folded: str) -> str | None:
@@ -243,9 +303,14 @@ def _rating_in(folded: str) -> str | None:
 
 _POSTCODES = re.compile(r"(?<!\d)\d{5}(?!\d)")
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-SMALL_TALK = {"greet": "welcome", "thank": "thanks", "goodbye": "goodbye",
-              "chitchat": "chitchat", "out_of_scope": "out_of_scope",
-              "consumer_dispute": "consumer_dispute"}
+SMALL_TALK = {
+    "greet": "welcome",
+    "thank": "thanks",
+    "goodbye": "goodbye",
+    "chitchat": "chitchat",
+    "out_of_scope": "out_of_scope",
+    "consumer_dispute": "consumer_dispute",
+}
 
 
 def new_reference() -> str:
@@ -335,8 +400,11 @@ class DialogueEngine:
         self.places = places or Places.load()
         names = {n for op in taxonomy.operators.values() for n in (op.name, *op.brands)}
         self._brands = re.compile(
-            r"(?<!\w)(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-            + r")(?!\w)", re.IGNORECASE)
+            r"(?<!\w)(?:"
+            + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            + r")(?!\w)",
+            re.IGNORECASE,
+        )
         self.nlu = nlu
         self.advice = advice
         self.taxonomy = taxonomy
@@ -366,8 +434,7 @@ class DialogueEngine:
             return found[1]
         return await self.nlu.parse(text)
 
-    async def handle(self, state: DialogueState, event: Event,
-                     language: str | None = None) -> Turn:
+    async def handle(self, state: DialogueState, event: Event, language: str | None = None) -> Turn:
         """Runs one turn; `state` is not modified (the new one is in the result).
 
         `language` is the channel's hint (the widget's data-lang, Telegram's app
@@ -404,8 +471,16 @@ class DialogueEngine:
             self._reask(work)
         if (work.state.phase, work.state.expecting) != asked:
             work.state.unread = 0  # another question: its own count
-        return Turn(work.replies, work.state, work.parse, work.alert, work.alert_update, event,
-                    work.dropped, work.forget)
+        return Turn(
+            work.replies,
+            work.state,
+            work.parse,
+            work.alert,
+            work.alert_update,
+            event,
+            work.dropped,
+            work.forget,
+        )
 
     # -- text -----------------------------------------------------------------------
     async def _on_text(self, w: _Work, raw_text: str, offered: list[list[str]]) -> None:
@@ -420,8 +495,11 @@ class DialogueEngine:
         if len(text) > MAX_DESCRIPTION:
             w.say("too_long", limit=MAX_DESCRIPTION)
             text = text[:MAX_DESCRIPTION]
-        repeated = (w.state.phase is Phase.RATING and w.state.confirmed_with is not None
-                    and fold(text).strip(" .!") == w.state.confirmed_with)
+        repeated = (
+            w.state.phase is Phase.RATING
+            and w.state.confirmed_with is not None
+            and fold(text).strip(" .!") == w.state.confirmed_with
+        )
         typed = None if repeated else _typed_choice(text, offered)
         if typed:
             self._on_choice(w, typed)
@@ -434,8 +512,12 @@ class DialogueEngine:
             self._reask(w)
             return
         draft = w.state.draft if w.state.phase is Phase.CONFIRMING else None
-        place = self._place(p, text, answering=w.state.expecting == "location",
-                            current=draft.location if draft is not None else None)
+        place = self._place(
+            p,
+            text,
+            answering=w.state.expecting == "location",
+            current=draft.location if draft is not None else None,
+        )
         if place != p.location:
             p = dataclasses.replace(p, location=place)
         w.parse = p
@@ -454,9 +536,15 @@ class DialogueEngine:
             self._reask(w)
         elif p.intent == "cancel" and not self._answers_question(w, p, text):
             self._ask_cancel(w)
-        elif p.intent == "restart" and not self._answers_question(w, p, text) and (
-                w.state.draft is None or len(words(fold(text))) <= 4
-                or _RESTART_WORDS.search(fold(text))):
+        elif (
+            p.intent == "restart"
+            and not self._answers_question(w, p, text)
+            and (
+                w.state.draft is None
+                or len(words(fold(text))) <= 4
+                or _RESTART_WORDS.search(fold(text))
+            )
+        ):
             # « On recommence » drops a report: only a short command does that, never an
             # answer the model mistook for one.
             self._restart(w)
@@ -482,8 +570,9 @@ class DialogueEngine:
         except NluUnavailable:
             return None
 
-    def _place(self, p: ParseResult, text: str, answering: bool,
-               current: str | None = None) -> str | None:
+    def _place(
+        self, p: ParseResult, text: str, answering: bool, current: str | None = None
+    ) -> str | None:
         """The place a message gives, as « Commune (postcode) » when the communes know
         it: "st flour 15", "Saint-Flour (15100)" and "15100 Saint-Flour" are one place.
         `current`: the place already noted; a correction names another one."""
@@ -500,13 +589,17 @@ class DialogueEngine:
             # « c'est pas strasbourg c'est schiltigheim »: about the place, in lower case
             # (one who writes « c'est bien à Chaville » writes communes with a capital).
             answering = True
-        found = [label for _, label in self.places.read_all(cleaned, answer=answering)
-                 if label != current]
+        found = [
+            label
+            for _, label in self.places.read_all(cleaned, answer=answering)
+            if label != current
+        ]
         if found:
             # « c'est toujours Marseille » at « Marseille (13005) »: the same commune.
             return current if name and found[0].split(" (")[0] == name else found[0]
         if p.location and not re.search(
-                rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE):
+            rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE
+        ):
             # The model's place ("a plouha" in a sentence), with the postcodes around it.
             pinned = " ".join([p.location, *_POSTCODES.findall(text)])
             named = self.places.read(pinned, answer=True)
@@ -516,8 +609,11 @@ class DialogueEngine:
         found_code = self.places.read_postcode(cleaned)
         if found_code and found_code != current and (answering or p.location):
             return found_code
-        if not p.location or (current and fold(p.location) in fold(current)) or re.search(
-                rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE):
+        if (
+            not p.location
+            or (current and fold(p.location) in fold(current))
+            or re.search(rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE)
+        ):
             return None
         return p.location[:120]
 
@@ -526,8 +622,9 @@ class DialogueEngine:
         read as a call for help to the model)."""
         if w.state.phase is Phase.CONFIRMING and w.state.draft is not None:
             # « Parfait, vous pouvez valider », or a correction
-            return _confirms(Message(p, text)) or self._corrects_summary(w.state.draft,
-                                                                         Message(p, text))
+            return _confirms(Message(p, text)) or self._corrects_summary(
+                w.state.draft, Message(p, text)
+            )
         slot = self.slots.get(w.state.expecting)
         if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
             return False
@@ -593,8 +690,9 @@ class DialogueEngine:
         )
         w.say(key, choices)
 
-    def _on_collect_text(self, w: _Work, p: ParseResult, text: str,
-                         offered: list[list[str]]) -> None:
+    def _on_collect_text(
+        self, w: _Work, p: ParseResult, text: str, offered: list[list[str]]
+    ) -> None:
         draft = w.state.draft
         assert draft is not None
         slot = self.slots.get(w.state.expecting)
@@ -602,8 +700,7 @@ class DialogueEngine:
         if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
             # « An outage, no connection at all. » for "Outage, service down": the words
             # of a button offered, when the answer gives no value of its own.
-            named = _named_choice(text, [o for o in offered
-                                         if o[1].startswith(f"{slot.name}:")])
+            named = _named_choice(text, [o for o in offered if o[1].startswith(f"{slot.name}:")])
             if named:
                 self._on_choice(w, named)
                 return
@@ -615,7 +712,9 @@ class DialogueEngine:
         if describing and not answered:
             draft.description = before.description
         self._absorb(draft, m, override=False)
-        self._take_corrections(w, draft, before, m, answered=slot.name if answered and slot else None)
+        self._take_corrections(
+            w, draft, before, m, answered=slot.name if answered and slot else None
+        )
         if p.is_report and not describing:
             draft.add_description(text)
         only_described = dataclasses.replace(before, description=draft.description) == draft
@@ -681,15 +780,19 @@ class DialogueEngine:
             w.ask(text)
         self._put(w, slot.question_again(d, w.lang))
 
-    def _on_summary_text(self, w: _Work, p: ParseResult, text: str,
-                         kept: ParseResult | None = None,
-                         offered: list[list[str]] | None = None) -> None:
+    def _on_summary_text(
+        self,
+        w: _Work,
+        p: ParseResult,
+        text: str,
+        kept: ParseResult | None = None,
+        offered: list[list[str]] | None = None,
+    ) -> None:
         draft = w.state.draft
         assert draft is not None
         m = Message(p, text)
         # The values of a field offered last (« Que dois-je noter à la place ? »).
-        pending = [o for o in offered or []
-                   if not o[1].startswith(("confirm:", "action:", "fix:"))]
+        pending = [o for o in offered or [] if not o[1].startswith(("confirm:", "action:", "fix:"))]
         # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives
         # (or, if the model is unsure of it, the ones it may be).
         problem, problems = self._problems_instead(draft, p, kept)
@@ -705,8 +808,12 @@ class DialogueEngine:
             del given["category"]
             problem, problems = None, []
         category = self.taxonomy.categories.get(str(given.get("category")))
-        if (category and "sector" not in given and draft.sector
-                and draft.sector not in category.sectors):
+        if (
+            category
+            and "sector" not in given
+            and draft.sector
+            and draft.sector not in category.sectors
+        ):
             # « je suis allée au bureau de poste pour réclamer » read as a mobile problem:
             # another area's problem, with no word of that area, is a misreading.
             del given["category"]
@@ -729,8 +836,11 @@ class DialogueEngine:
             # only when it is said as one (« oui, à Lyon »).
             given.pop("sector", None)
             place = str(given.get("location") or "").split(" (")[0]
-            if place and not re.search(r"\b(?:a|au|aux|en|in|at|sur|vers|pres de|c.est)\s+"
-                                       + re.escape(fold(place).split("-")[0]), m.folded):
+            if place and not re.search(
+                r"\b(?:a|au|aux|en|in|at|sur|vers|pres de|c.est)\s+"
+                + re.escape(fold(place).split("-")[0]),
+                m.folded,
+            ):
                 del given["location"]
         implied = self.taxonomy.categories.get(str(given.get("category")))
         technology = implied.implies.get("technology") if implied else None
@@ -739,21 +849,35 @@ class DialogueEngine:
             # fibre connection for a VDSL line; the technology is what it changes.
             del given["category"]
             problem, problems = None, []
-        if (named == "contacted_customer_service" and named not in given
-                and "category" not in given and _SERVICE_IS_THE_PROBLEM.search(m.folded)
-                and self._fits(draft, "customer_service")):
+        if (
+            named == "contacted_customer_service"
+            and named not in given
+            and "category" not in given
+            and _SERVICE_IS_THE_PROBLEM.search(m.folded)
+            and self._fits(draft, "customer_service")
+        ):
             given["category"] = "customer_service"
-        if (named == "contacted_customer_service" and named not in given
-                and given.get("category") == "customer_service"):
+        if (
+            named == "contacted_customer_service"
+            and named not in given
+            and given.get("category") == "customer_service"
+        ):
             # « ce qui me reste en travers, c'est leur service client » names the problem,
             # not the question « avez-vous contacté le service client ? ».
             named = None
         if named and _SAME.search(m.folded) and not _CORRECTING.search(m.folded):
             named = None  # « …mais le problème est le même »: the field is named unchanged
-        if named and not any(n in given and not self.slots[n].same(draft, given[n])
-                             for n in self.slots.all_named_in(text)) and any(
+        if (
+            named
+            and not any(
+                n in given and not self.slots[n].same(draft, given[n])
+                for n in self.slots.all_named_in(text)
+            )
+            and any(
                 (k != "category" or problem) and not self.slots[k].same(draft, v)
-                for k, v in given.items()):
+                for k, v in given.items()
+            )
+        ):
             # « c'est la facture du forfait portable pro »: « pro » names no field to
             # change here; what the sentence states that differs does.
             named = None
@@ -773,16 +897,28 @@ class DialogueEngine:
             # What is said in passing (« c'est la résiliation depuis mars ») changes only
             # when nothing else does.
             new = {k: v for k, v in given.items() if not self.slots[k].same(draft, v)}
-            changes = {k: v for k, v in new.items()
-                       if k not in ("category", "sector") and not FIELD[k].incidental}
+            changes = {
+                k: v
+                for k, v in new.items()
+                if k not in ("category", "sector") and not FIELD[k].incidental
+            }
             for fallback in ("sector", "category"):
-                if not changes and not late_answers and fallback in new and (
-                        fallback != "sector" or self._sector_fits(draft, new["sector"])):
+                if (
+                    not changes
+                    and not late_answers
+                    and fallback in new
+                    and (fallback != "sector" or self._sector_fits(draft, new["sector"]))
+                ):
                     changes = {fallback: new[fallback]}
             if not changes and not late_answers:
                 changes = {k: v for k, v in new.items() if FIELD[k].incidental}
-            if (set(changes) == {"category"} and not _CORRECTING.search(m.folded)
-                    and not problem and p.intent != "deny" and not _confirms(m)):
+            if (
+                set(changes) == {"category"}
+                and not _CORRECTING.search(m.folded)
+                and not problem
+                and p.intent != "deny"
+                and not _confirms(m)
+            ):
                 # « une précision : il ne reste que 160 €, mais le problème est le même »:
                 # more about the same problem, said without a word of correction, is kept
                 # in the description; a problem is changed when the person says so.
@@ -799,21 +935,33 @@ class DialogueEngine:
         if doubts:
             w.say("which_value", tuple(doubts))  # « la fibre ou le VDSL, je sais plus »
             return
-        if not changes and problems and not _confirms(m) and not (
-                named and named != "category" and named in given):
+        if (
+            not changes
+            and problems
+            and not _confirms(m)
+            and not (named and named != "category" and named in given)
+        ):
             # (« non en fait mettez particulier » restates who writes: no problem offered)
             # "it isn't weak signal any longer, no service at all": the problems it may
             # mean, one tap each (never a guess).
-            w.say("which_value", (
-                *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
-                Choice(button("other_category", w.lang), "category:?")))
+            w.say(
+                "which_value",
+                (
+                    *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
+                    Choice(button("other_category", w.lang), "category:?"),
+                ),
+            )
             return
         if not changes and pending and _confirms(m) and not named:
             # "Yes ok send" to « Que dois-je noter à la place ? »: the change asked for is
             # not made silently, nor the alert sent without it: the choice, explained.
-            w.say("which_value_again", (*(Choice(label_text, value)
-                                          for label_text, value in pending),
-                                        Choice(button("keep", w.lang), "confirm:send")))
+            w.say(
+                "which_value_again",
+                (
+                    *(Choice(label_text, value) for label_text, value in pending),
+                    Choice(button("keep", w.lang), "confirm:send"),
+                ),
+            )
             return
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
         if not changes and not (named and named not in given) and _confirms(m):
@@ -839,16 +987,18 @@ class DialogueEngine:
         w.say("not_understood")
         self._summary(w)
 
-    def _sets_area_aside(self, draft: Draft, text: str, kept: ParseResult | None,
-                         given: dict[str, object]) -> bool:
+    def _sets_area_aside(
+        self, draft: Draft, text: str, kept: ParseResult | None, given: dict[str, object]
+    ) -> bool:
         """Whether a sentence sets the area noted aside (« pas portable ») and gives
         another one that the operator serves."""
         if kept is None or draft.sector is None or given.get("sector") in (None, draft.sector):
             return False
         aside = " ".join(set(words(fold(text))) - set(words(fold(kept.text))))
         area = self.slots["sector"]
-        return (area.mentioned(Message(kept, aside)) == [draft.sector]
-                and self._sector_fits(draft, given["sector"]))
+        return area.mentioned(Message(kept, aside)) == [draft.sector] and self._sector_fits(
+            draft, given["sector"]
+        )
 
     def _fits(self, draft: Draft, category: str) -> bool:
         """Whether a problem fits the area noted."""
@@ -860,8 +1010,9 @@ class DialogueEngine:
         operator = self.taxonomy.operators.get(draft.operator or "")
         return operator is None or sector in operator.sectors
 
-    def _problems_instead(self, draft: Draft, p: ParseResult,
-                          kept: ParseResult | None) -> tuple[str | None, list[str]]:
+    def _problems_instead(
+        self, draft: Draft, p: ParseResult, kept: ParseResult | None
+    ) -> tuple[str | None, list[str]]:
         """The problem a sentence at the summary puts instead of the one it sets aside
         (`kept`: the parse without it), of the draft's sector: the model's when it is sure,
         else (None and) the two likeliest; nothing when the sentence sets nothing aside."""
@@ -870,8 +1021,8 @@ class DialogueEngine:
 
         def fits(category: str) -> bool:
             return category not in (draft.category, "other") and (
-                draft.sector is None
-                or draft.sector in self.taxonomy.categories[category].sectors)
+                draft.sector is None or draft.sector in self.taxonomy.categories[category].sectors
+            )
 
         reports = [parse for parse in (kept, p) if parse.is_report]
         for parse in reports:
@@ -884,50 +1035,65 @@ class DialogueEngine:
                 return things[0], []
         if not reports:
             return None, []
-        likely = [c for c, score in reports[0].category_candidates
-                  if fits(c) and score >= _PROBLEM_OFFERED][:2]
+        likely = [
+            c
+            for c, score in reports[0].category_candidates
+            if fits(c) and score >= _PROBLEM_OFFERED
+        ][:2]
         # « pas une lettre mais plutôt un colis », the model torn between the two: what is
         # left once the letter is set aside names one of them in the words of its button.
-        named = _named_choice(kept.text, [(label("category", c, lang), c)
-                                          for c in likely for lang in ("fr", "en")])
+        named = _named_choice(
+            kept.text, [(label("category", c, lang), c) for c in likely for lang in ("fr", "en")]
+        )
         return (named, []) if named else (None, likely)
 
     def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""
         late = {slot.name: slot.late_answer(m) for slot in self.slots}
-        return {name: value for name, value in late.items()
-                if value is not None and not self.slots[name].same(draft, value)}
+        return {
+            name: value
+            for name, value in late.items()
+            if value is not None and not self.slots[name].same(draft, value)
+        }
 
     def _corrects_summary(self, draft: Draft, m: Message) -> bool:
         """Whether a sentence at the summary changes a field (« mon mari les a appelés
         hier, donc si » is no call for help, whatever the model reads)."""
         given = {**self._facts_given(m), **self._late_answers(draft, m)}
         mentions = self._new_mentions(draft, m, given)  # one new value, or a choice of them
-        return bool(mentions) or any(not self.slots[name].same(draft, value)
-                                     for name, value in given.items())
+        return bool(mentions) or any(
+            not self.slots[name].same(draft, value) for name, value in given.items()
+        )
 
-    def _other_values(self, draft: Draft, m: Message,
-                      given: dict[str, object]) -> dict[str, object]:
+    def _other_values(
+        self, draft: Draft, m: Message, given: dict[str, object]
+    ) -> dict[str, object]:
         """« j'ai quitté Orange, je suis chez Free », « ce n'est plus le satellite, c'est la
         fibre », "it's Lebara not Lyca": a sentence at the summary that names the value
         noted and another one, or one other value only, changes the field to the other
         one, whichever the model or a first reading saw (never « déjà noté » then)."""
-        return {name: new[0] for name, new in self._new_mentions(draft, m, given).items()
-                if len(new) == 1}
+        return {
+            name: new[0]
+            for name, new in self._new_mentions(draft, m, given).items()
+            if len(new) == 1
+        }
 
-    def _values_in_doubt(self, draft: Draft, m: Message, given: dict[str, object],
-                         lang: str) -> list[Choice]:
+    def _values_in_doubt(
+        self, draft: Draft, m: Message, given: dict[str, object], lang: str
+    ) -> list[Choice]:
         """« c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus »: the values of the
         first field a sentence names several new ones of, as buttons (never a guess)."""
         for name, new in self._new_mentions(draft, m, given).items():
-            choices = [c for c in (self.slots[name].button_for(v, lang)
-                                   for v in new[:3]) if c is not None]
+            choices = [
+                c for c in (self.slots[name].button_for(v, lang) for v in new[:3]) if c is not None
+            ]
             if len(new) > 1 and len(choices) == len(new[:3]):
                 return choices
         return []
 
-    def _new_mentions(self, draft: Draft, m: Message,
-                      given: dict[str, object]) -> dict[str, list[Any]]:
+    def _new_mentions(
+        self, draft: Draft, m: Message, given: dict[str, object]
+    ) -> dict[str, list[Any]]:
         """The values other than the one noted that a sentence names, field by field (the
         fields the model or a first reading already changed left out)."""
         others: dict[str, list[Any]] = {}
@@ -935,8 +1101,11 @@ class DialogueEngine:
         # may be the old value, never the new one.
         kept = Message(m.p, _without_set_aside(fold(m.text)))
         for slot in self.slots:
-            if not slot.fixable or slot.empty(draft) or (
-                    slot.name in given and not slot.same(draft, given[slot.name])):
+            if (
+                not slot.fixable
+                or slot.empty(draft)
+                or (slot.name in given and not slot.same(draft, given[slot.name]))
+            ):
                 continue
             new = []
             for value in slot.mentioned(kept):
@@ -952,15 +1121,22 @@ class DialogueEngine:
         it is what follows (nothing here, so the question comes back with a hint); in
         « non jamais, et c'est SFR » or « Non. C'est SFR » the « non » answers."""
         lead = _CORRECTION_LEAD.match(m.text)
-        if lead is None or slot.name == "description" or not any(
-                name not in (slot.name, "category") and not self.slots[name].empty(before)
+        if (
+            lead is None
+            or slot.name == "description"
+            or not any(
+                name not in (slot.name, "category")
+                and not self.slots[name].empty(before)
                 and not self.slots[name].same(before, value)
-                for name, value in self._facts_given(m).items()):
+                for name, value in self._facts_given(m).items()
+            )
+        ):
             return m
-        return Message(dataclasses.replace(m.p, intent=None), m.text[lead.end():])
+        return Message(dataclasses.replace(m.p, intent=None), m.text[lead.end() :])
 
-    def _take_corrections(self, w: _Work, draft: Draft, before: Draft, m: Message,
-                          answered: str | None) -> None:
+    def _take_corrections(
+        self, w: _Work, draft: Draft, before: Draft, m: Message, answered: str | None
+    ) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
         message that says it corrects, and states a field already noted otherwise,
         replaces it (and says so) instead of being ignored."""
@@ -969,14 +1145,16 @@ class DialogueEngine:
         lines = []
         for name, value in self._facts_given(m).items():
             old = self.slots[name]
-            if (name in (answered, "category") or old.empty(before) or old.same(before, value)):
+            if name in (answered, "category") or old.empty(before) or old.same(before, value):
                 continue
             self.slots[name].set(draft, value)
             self._settle(draft)
             shown_before = dict(self._summary_fields(before, w.lang)).get(name, "—")
             shown_after = dict(self._summary_fields(draft, w.lang)).get(name, value)
-            lines.append(f"{label('fields', name, w.lang)}{' :' if w.lang == 'fr' else ':'} "
-                         f"{shown_before} → {shown_after}")
+            lines.append(
+                f"{label('fields', name, w.lang)}{' :' if w.lang == 'fr' else ':'} "
+                f"{shown_before} → {shown_after}"
+            )
         if lines:
             w.ask("\n".join([msg("updated", w.lang), *lines]))
 
@@ -1012,9 +1190,11 @@ class DialogueEngine:
         # « c'est surtout le facteur qui ne passe plus » (was customer service): a problem
         # whose place was never asked asks it before the summary (the place counts; the
         # technology can wait for the summary's « Corriger »).
-        w.state.correcting = not ("location" in self._questions_of(draft.category)
-                                  and "location" not in self._questions_of(old_category)
-                                  and self.slots["location"].needed(draft))
+        w.state.correcting = not (
+            "location" in self._questions_of(draft.category)
+            and "location" not in self._questions_of(old_category)
+            and self.slots["location"].needed(draft)
+        )
         self._next(w)
 
     def _say_changed(self, w: _Work, before: dict[str, str], draft: Draft) -> bool:
@@ -1022,9 +1202,12 @@ class DialogueEngine:
         when none did."""
         lang = w.lang
         after = dict(self._summary_fields(draft, lang))
-        lines = [f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
-                 f"{before.get(name, '—')} → {value}"
-                 for name, value in after.items() if before.get(name) != value]
+        lines = [
+            f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
+            f"{before.get(name, '—')} → {value}"
+            for name, value in after.items()
+            if before.get(name) != value
+        ]
         if lines:
             w.ask("\n".join([msg("updated", lang), *lines]))
         return bool(lines)
@@ -1049,8 +1232,12 @@ class DialogueEngine:
     # -- asking ------------------------------------------------------------------------
     def _missing(self, d: Draft) -> tuple[str, str | None]:
         """The next question and, if the answers so far disagree, why it is asked."""
-        if (d.category is None and not d.description and not d.category_guesses
-                and "description" not in d.skipped):
+        if (
+            d.category is None
+            and not d.description
+            and not d.category_guesses
+            and "description" not in d.skipped
+        ):
             return "description", None
         for name in Slots.ASKED:
             slot = self.slots[name]
@@ -1082,8 +1269,11 @@ class DialogueEngine:
         self._settle(draft)
         asked = w.state.expecting
         slot, why = self._missing(draft)
-        if (why in ("operator_mismatch", "category_mismatch") and slot == asked
-                and draft.sector is not None):
+        if (
+            why in ("operator_mismatch", "category_mismatch")
+            and slot == asked
+            and draft.sector is not None
+        ):
             # The person answered this very question and it still disagrees with the
             # area (« Orange » again for a parcel): the area is what was wrong. It is
             # asked now, instead of the same question forever.
@@ -1091,8 +1281,12 @@ class DialogueEngine:
             self._settle(draft)
             slot, why = self._missing(draft)
         complete = draft.category is not None and draft.sector is not None
-        if slot == "confirmation" or (w.state.correcting and why is None and complete and
-                                      slot not in ("category", "sector", "operator")):
+        if slot == "confirmation" or (
+            w.state.correcting
+            and why is None
+            and complete
+            and slot not in ("category", "sector", "operator")
+        ):
             self._summary(w)
             return
         if unanswered and slot == asked and why is None:
@@ -1126,14 +1320,19 @@ class DialogueEngine:
         w.state.correcting = False
         lines = [msg("summary_intro", lang)]
         for name, value in self._summary_fields(d, lang):
-            lines.append(f"• {label('fields', name, lang)} : {value}" if lang == "fr"
-                         else f"• {label('fields', name, lang)}: {value}")
+            lines.append(
+                f"• {label('fields', name, lang)} : {value}"
+                if lang == "fr"
+                else f"• {label('fields', name, lang)}: {value}"
+            )
         lines.append(msg("summary_question", lang))
         choices = [Choice(button("send", lang), "confirm:send")]
         if len(d.photos) < MAX_PHOTOS:
             choices.append(Choice(button("add_photo", lang), "action:photo"))
-        choices += [Choice(button("fix", lang), "action:fix"),
-                    Choice(button("cancel", lang), "action:cancel")]
+        choices += [
+            Choice(button("fix", lang), "action:fix"),
+            Choice(button("cancel", lang), "action:cancel"),
+        ]
         w.ask("\n".join(lines), tuple(choices))
 
     def _summary_fields(self, d: Draft, lang: str) -> list[tuple[str, str]]:
@@ -1151,9 +1350,10 @@ class DialogueEngine:
         lang = w.lang
         w.state.phase = Phase.CONFIRMING
         w.state.expecting = "confirmation"
-        w.say("ask_fix", tuple(
-            Choice(label("fields", f, lang), f"fix:{f}") for f in self.slots.fixable
-        ))
+        w.say(
+            "ask_fix",
+            tuple(Choice(label("fields", f, lang), f"fix:{f}") for f in self.slots.fixable),
+        )
 
     def _reask(self, w: _Work) -> None:
         """Asks the current question again (after help, a bad file, an unknown button…)."""
@@ -1216,8 +1416,9 @@ class DialogueEngine:
         elif kind == "sector" and arg in self.taxonomy.sectors and d is None:
             self._start(w, Draft(sector=arg))
         elif d is not None:
-            shown = (dict(self._summary_fields(d, w.lang))
-                     if state.phase is Phase.CONFIRMING else None)
+            shown = (
+                dict(self._summary_fields(d, w.lang)) if state.phase is Phase.CONFIRMING else None
+            )
             outcome = self._choose_value(w, d, kind, arg)
             if outcome == "invalid":
                 self._stale(w)
@@ -1279,12 +1480,16 @@ class DialogueEngine:
         elif name == "new":
             self._restart(w)
         elif name == "privacy":
-            w.say("privacy", transcript_days=self.retention[0],
-                  free_text_days=self.retention[1])
+            w.say("privacy", transcript_days=self.retention[0], free_text_days=self.retention[1])
             self._reask(w)
         elif name == "forget":
-            w.say("confirm_forget", (Choice(button("yes_forget", w.lang), "forget:yes"),
-                                     Choice(button("no_keep", w.lang), "forget:no")))
+            w.say(
+                "confirm_forget",
+                (
+                    Choice(button("yes_forget", w.lang), "forget:yes"),
+                    Choice(button("no_keep", w.lang), "forget:no"),
+                ),
+            )
 
     def _ask_cancel(self, w: _Work) -> None:
         state = w.state
@@ -1296,8 +1501,13 @@ class DialogueEngine:
         if state.phase is not Phase.CANCELLING:
             state.resume_phase = state.phase
         state.phase, state.expecting = Phase.CANCELLING, "confirmation"
-        w.say("confirm_cancel", (Choice(button("yes_cancel", w.lang), "cancel:yes"),
-                                 Choice(button("no_continue", w.lang), "cancel:no")))
+        w.say(
+            "confirm_cancel",
+            (
+                Choice(button("yes_cancel", w.lang), "cancel:yes"),
+                Choice(button("no_continue", w.lang), "cancel:no"),
+            ),
+        )
 
     def _on_cancel_answer(self, w: _Work, intent: str | None) -> None:
         state = w.state
@@ -1332,8 +1542,11 @@ class DialogueEngine:
     def _on_photo(self, w: _Work, event: PhotoEvent) -> None:
         state = w.state
         if event.error or not event.photo:
-            w.say(f"photo_{event.error}" if f"photo_{event.error}" in _PHOTO_ERRORS
-                  else "photo_not_image")
+            w.say(
+                f"photo_{event.error}"
+                if f"photo_{event.error}" in _PHOTO_ERRORS
+                else "photo_not_image"
+            )
             self._reask(w)
             return
         if state.draft is None or state.phase in (Phase.IDLE, Phase.RATING):
@@ -1408,8 +1621,11 @@ class DialogueEngine:
         sheet = self.advice.sheet_for(d.sector, d.category, lang)
         w.alert = {**alert, "advice_sheet": sheet.id}
         w.say("saved", ref=reference)
-        w.replies.append(AdviceReply(text=sheet.plain_text(), sheet_id=sheet.id,
-                                     title=sheet.title, markdown=sheet.body))
+        w.replies.append(
+            AdviceReply(
+                text=sheet.plain_text(), sheet_id=sheet.id, title=sheet.title, markdown=sheet.body
+            )
+        )
         w.say("no_follow_up")
         if d.category == "unsolicited_sales":
             w.say("spam_pointer")
@@ -1422,8 +1638,13 @@ class DialogueEngine:
         """The operator left, for a number-portability problem with another at fault."""
         previous = d.previous_operator
         known = self.taxonomy.operators.get(previous) if previous else None
-        if (d.category != "number_portability" or known is None or previous == d.operator
-                or d.operators or d.sector not in known.sectors):
+        if (
+            d.category != "number_portability"
+            or known is None
+            or previous == d.operator
+            or d.operators
+            or d.sector not in known.sectors
+        ):
             return None
         return previous
 
@@ -1431,15 +1652,20 @@ class DialogueEngine:
         ids = d.operators or ([d.operator] if d.operator else [])
         operator = ", ".join(self.taxonomy.operators[o].name for o in ids) or None
         category = label("category", d.category or "other", lang).lower()
-        share = msg("share_text", lang, category=category,
-                    operator=f", {operator}" if operator else "")
+        share = msg(
+            "share_text", lang, category=category, operator=f", {operator}" if operator else ""
+        )
         full = f"{share} {self.public_url}"
         links = (
             ("X", "https://x.com/intent/tweet?" + urlencode({"text": full})),
-            ("Facebook", "https://www.facebook.com/sharer/sharer.php?"
-             + urlencode({"u": self.public_url})),
-            ("Telegram", "https://t.me/share/url?"
-             + urlencode({"url": self.public_url, "text": share})),
+            (
+                "Facebook",
+                "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": self.public_url}),
+            ),
+            (
+                "Telegram",
+                "https://t.me/share/url?" + urlencode({"url": self.public_url, "text": share}),
+            ),
             ("WhatsApp", "https://wa.me/?text=" + quote(full)),
         )
         return ShareReply(text=msg("share_intro", lang), links=links, share_text=full)
@@ -1448,9 +1674,14 @@ class DialogueEngine:
         lang = w.lang
         w.state.phase = Phase.RATING
         w.state.expecting = "rating"
-        w.say("ask_rating", (Choice(button("useful", lang), "rating:useful"),
-                             Choice(button("not_useful", lang), "rating:not_useful"),
-                             Choice(button("new_alert", lang), "new:alert")))
+        w.say(
+            "ask_rating",
+            (
+                Choice(button("useful", lang), "rating:useful"),
+                Choice(button("not_useful", lang), "rating:not_useful"),
+                Choice(button("new_alert", lang), "new:alert"),
+            ),
+        )
 
     def _rate(self, w: _Work, rating: str) -> None:
         state = w.state

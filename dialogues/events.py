@@ -1,4 +1,5 @@
 """What a person can send, whatever the channel."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,15 +53,26 @@ class UnsupportedEvent:
     kind: str
 
 
-Event = Union[TextEvent, ChoiceEvent, CommandEvent, PhotoEvent, LocationEvent, SharedEvent,
-              UnsupportedEvent]
+Event = Union[
+    TextEvent, ChoiceEvent, CommandEvent, PhotoEvent, LocationEvent, SharedEvent, UnsupportedEvent
+]
 
 # Command words people type, per language, mapped onto the commands.
 COMMAND_ALIASES = {
-    "start": "start", "demarrer": "start", "aide": "help", "help": "help",
-    "annuler": "cancel", "cancel": "cancel", "nouveau": "new", "new": "new",
-    "oublier": "forget", "oubliez-moi": "forget", "forget": "forget",
-    "confidentialite": "privacy", "donnees": "privacy", "privacy": "privacy",
+    "start": "start",
+    "demarrer": "start",
+    "aide": "help",
+    "help": "help",
+    "annuler": "cancel",
+    "cancel": "cancel",
+    "nouveau": "new",
+    "new": "new",
+    "oublier": "forget",
+    "oubliez-moi": "forget",
+    "forget": "forget",
+    "confidentialite": "privacy",
+    "donnees": "privacy",
+    "privacy": "privacy",
 }
 
 

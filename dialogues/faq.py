@@ -1,4 +1,5 @@
 """Frequent questions (dialogues/faq.yml), answered without leaving the report."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,8 @@ FAQ_PATH = Path(__file__).with_name("faq.yml")
 _QUESTION = re.compile(
     r"\?|^\W*(?:comment|pourquoi|que|qu.est|quel|quelle|quels|quelles|ou|est-ce|est ce|"
     r"peut-on|puis-je|pouvez-vous|c.est quoi|a quoi|ca sert|how|what|why|where|who|can|could|will|"
-    r"is|are|do|does)\b")
+    r"is|are|do|does)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,12 @@ class Faq:
     @classmethod
     def load(cls, path: Path = FAQ_PATH) -> "Faq":
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return cls([(Answer(key, e["fr"], e["en"]),
-                     tuple(re.compile(p) for p in e["patterns"])) for key, e in raw.items()])
+        return cls(
+            [
+                (Answer(key, e["fr"], e["en"]), tuple(re.compile(p) for p in e["patterns"]))
+                for key, e in raw.items()
+            ]
+        )
 
     @staticmethod
     def is_question(text: str) -> bool:

@@ -1,4 +1,5 @@
 """Everything the bot says, in French (first) and English. Short: read on a phone."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,13 +12,13 @@ import yaml
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "fr": "Bonjour ! Je recueille vos alertes sur les problèmes de téléphone, d'internet, "
-              "de courrier ou de colis, pour l'Arcep, le régulateur.\n"
-              "Décrivez votre problème en quelques mots, par exemple : « Pas de réseau "
-              "Orange dans mon village » ou « Free me facture après ma résiliation ».",
+        "de courrier ou de colis, pour l'Arcep, le régulateur.\n"
+        "Décrivez votre problème en quelques mots, par exemple : « Pas de réseau "
+        "Orange dans mon village » ou « Free me facture après ma résiliation ».",
         "en": "Hello! I collect your reports of problems with phone, internet, mail or "
-              "parcel operators for Arcep, the French regulator.\n"
-              "Describe your problem in a few words, for example: \"No Orange network in "
-              "my village\" or \"Free still bills me after I cancelled\".",
+        "parcel operators for Arcep, the French regulator.\n"
+        'Describe your problem in a few words, for example: "No Orange network in '
+        'my village" or "Free still bills me after I cancelled".',
     },
     "describe": {
         "fr": "Décrivez votre problème en quelques mots.",
@@ -25,32 +26,32 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help": {
         "fr": "Je vous aide à signaler un problème avec un opérateur de téléphonie, "
-              "d'internet ou de courrier/colis. Je vous pose quelques questions, vous "
-              "vérifiez le résumé, et l'alerte est enregistrée (sans nom, ni e-mail, ni "
-              "numéro de téléphone).\n"
-              "À tout moment : « annuler » pour abandonner, « recommencer » pour repartir "
-              "de zéro. Vous pouvez joindre jusqu'à 3 photos (JPEG, PNG ou WEBP).\n"
-              "Vos données : /confidentialite ; tout effacer : /oublier.",
+        "d'internet ou de courrier/colis. Je vous pose quelques questions, vous "
+        "vérifiez le résumé, et l'alerte est enregistrée (sans nom, ni e-mail, ni "
+        "numéro de téléphone).\n"
+        "À tout moment : « annuler » pour abandonner, « recommencer » pour repartir "
+        "de zéro. Vous pouvez joindre jusqu'à 3 photos (JPEG, PNG ou WEBP).\n"
+        "Vos données : /confidentialite ; tout effacer : /oublier.",
         "en": "I help you report a problem with a phone, internet, mail or parcel "
-              "operator. I ask a few questions, you check the summary, and the alert is "
-              "saved (no name, email or phone number).\n"
-              "At any time: \"cancel\" to give up, \"start over\" to begin again. You can "
-              "attach up to 3 photos (JPEG, PNG or WEBP).\n"
-              "Your data: /privacy; erase everything: /forget.",
+        "operator. I ask a few questions, you check the summary, and the alert is "
+        "saved (no name, email or phone number).\n"
+        'At any time: "cancel" to give up, "start over" to begin again. You can '
+        "attach up to 3 photos (JPEG, PNG or WEBP).\n"
+        "Your data: /privacy; erase everything: /forget.",
     },
     "privacy": {
         "fr": "Vos données : aucun nom, e-mail ni numéro n'est demandé, et ceux que vous "
-              "écrivez sont masqués. Les photos perdent leurs métadonnées (GPS compris). "
-              "Vos messages et photos sont conservés {transcript_days} jours, puis effacés ; "
-              "vos alertes restent comptées sans nom, leur description est effacée après "
-              "{free_text_days} jours. « Annuler » efface le signalement en cours, "
-              "/oublier efface tout ce que vous avez écrit ici.",
+        "écrivez sont masqués. Les photos perdent leurs métadonnées (GPS compris). "
+        "Vos messages et photos sont conservés {transcript_days} jours, puis effacés ; "
+        "vos alertes restent comptées sans nom, leur description est effacée après "
+        "{free_text_days} jours. « Annuler » efface le signalement en cours, "
+        "/oublier efface tout ce que vous avez écrit ici.",
         "en": "Your data: no name, email or number is asked for, and those you type are "
-              "masked. Photos lose their metadata (GPS included). Your messages and photos "
-              "are kept {transcript_days} days, then erased; your alerts still count, "
-              "anonymously, and their description is erased after {free_text_days} days. "
-              "\"Cancel\" erases the report in progress, /forget erases everything you "
-              "wrote here.",
+        "masked. Photos lose their metadata (GPS included). Your messages and photos "
+        "are kept {transcript_days} days, then erased; your alerts still count, "
+        "anonymously, and their description is erased after {free_text_days} days. "
+        '"Cancel" erases the report in progress, /forget erases everything you '
+        "wrote here.",
     },
     "not_understood": {
         "fr": "Je n'ai pas bien compris.",
@@ -58,46 +59,43 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "nlu_unavailable": {
         "fr": "Le service est momentanément indisponible : je n'ai pas pu lire votre "
-              "message. Renvoyez-le dans un instant ; ce que vous m'avez déjà dit est gardé.",
+        "message. Renvoyez-le dans un instant ; ce que vous m'avez déjà dit est gardé.",
         "en": "The service is briefly unavailable: I could not read your message. Please "
-              "send it again in a moment; what you already told me is kept.",
+        "send it again in a moment; what you already told me is kept.",
     },
     "question_unknown": {
         "fr": "Je ne sais pas répondre à cette question ici : je recueille les alertes sur "
-              "les opérateurs, et la fiche conseil qui suit l'alerte donne les recours.",
+        "les opérateurs, et la fiche conseil qui suit l'alerte donne les recours.",
         "en": "I can't answer that question here: I collect alerts about operators, and the "
-              "advice sheet after the alert lists what you can do.",
+        "advice sheet after the alert lists what you can do.",
     },
     "noted": {
         "fr": "C'est noté.",
         "en": "Noted.",
     },
     "hint_category": {
-        "fr": "Je n'ai pas reconnu le type de problème : touchez celui qui correspond "
-              "le mieux.",
+        "fr": "Je n'ai pas reconnu le type de problème : touchez celui qui correspond le mieux.",
         "en": "I couldn't tell the kind of problem: tap the one that fits best.",
     },
     "hint_sector": {
         "fr": "Dites-moi s'il s'agit du mobile, d'internet ou du fixe à la maison, ou du "
-              "courrier et des colis.",
+        "courrier et des colis.",
         "en": "Tell me whether it is about your mobile, home internet or landline, or mail "
-              "and parcels.",
+        "and parcels.",
     },
     "hint_operator": {
         "fr": "J'attends le nom de l'opérateur (par exemple « Free » ou « SFR »), ou "
-              "« je ne sais pas ».",
-        "en": "I need the operator's name (for example \"Free\" or \"SFR\"), or "
-              "\"I don't know\".",
+        "« je ne sais pas ».",
+        "en": 'I need the operator\'s name (for example "Free" or "SFR"), or "I don\'t know".',
     },
     "hint_technology": {
         "fr": "Choisissez la technologie ci-dessous, ou « je ne sais pas ».",
-        "en": "Pick the technology below, or \"I don't know\".",
+        "en": 'Pick the technology below, or "I don\'t know".',
     },
     "hint_location": {
         "fr": "J'attends une commune ou un code postal, par exemple « Rodez » ou "
-              "« 12000 ». Vous pouvez aussi passer.",
-        "en": "I need a town or a postcode, for example \"Rodez\" or \"12000\". You can "
-              "also skip.",
+        "« 12000 ». Vous pouvez aussi passer.",
+        "en": 'I need a town or a postcode, for example "Rodez" or "12000". You can also skip.',
     },
     "hint_contacted_customer_service": {
         "fr": "Répondez simplement par oui ou par non, ou touchez un bouton.",
@@ -105,15 +103,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "hint_started_on": {
         "fr": "Répondez par une date (« le 12 novembre », « lundi ») ou une durée "
-              "(« depuis 3 semaines »), ou touchez un bouton.",
-        "en": "Answer with a date (\"November 12\", \"Monday\") or how long "
-              "(\"for 3 weeks\"), or tap a button.",
+        "(« depuis 3 semaines »), ou touchez un bouton.",
+        "en": 'Answer with a date ("November 12", "Monday") or how long '
+        '("for 3 weeks"), or tap a button.',
     },
     "hint_user_type": {
-        "fr": "Dites-moi si vous écrivez pour vous, pour une entreprise ou pour une "
-              "collectivité.",
-        "en": "Tell me whether you are writing for yourself, a business or a local "
-              "authority.",
+        "fr": "Dites-moi si vous écrivez pour vous, pour une entreprise ou pour une collectivité.",
+        "en": "Tell me whether you are writing for yourself, a business or a local authority.",
     },
     "hint_description": {
         "fr": "Décrivez le problème en une ou deux phrases, avec vos mots.",
@@ -121,11 +117,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "hint_photo": {
         "fr": "Envoyez une photo (JPEG, PNG ou WEBP) ou touchez « Passer ».",
-        "en": "Send a photo (JPEG, PNG or WEBP) or tap \"Skip\".",
+        "en": 'Send a photo (JPEG, PNG or WEBP) or tap "Skip".',
     },
     "hint_cancel": {
         "fr": "Touchez « Oui, abandonner » ou « Non, continuer ».",
-        "en": "Tap \"Yes, drop it\" or \"No, go on\".",
+        "en": 'Tap "Yes, drop it" or "No, go on".',
     },
     "moving_on": {
         "fr": "Je passe à la suite : vous pourrez corriger dans le résumé.",
@@ -149,37 +145,37 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "chitchat": {
         "fr": "Je suis un assistant automatique : je sais surtout recueillir vos alertes "
-              "sur les opérateurs télécoms et postaux.",
+        "sur les opérateurs télécoms et postaux.",
         "en": "I'm an automated assistant: what I do best is collect your reports about "
-              "telecom and postal operators.",
+        "telecom and postal operators.",
     },
     "out_of_scope": {
         "fr": "Je ne peux pas vous aider sur ce sujet : je recueille les alertes sur les "
-              "opérateurs télécoms et postaux. L'Arcep est l'autorité qui régule ces "
-              "secteurs ; elle ne traite pas les litiges individuels.",
+        "opérateurs télécoms et postaux. L'Arcep est l'autorité qui régule ces "
+        "secteurs ; elle ne traite pas les litiges individuels.",
         "en": "I can't help with that: I collect reports about telecom and postal "
-              "operators. Arcep regulates these sectors; it does not handle individual "
-              "disputes.",
+        "operators. Arcep regulates these sectors; it does not handle individual "
+        "disputes.",
     },
     "consumer_dispute": {
         "fr": "Pour un litige avec un commerçant ou une entreprise hors télécoms et "
-              "courrier, signalez-le sur SignalConso : https://signal.conso.gouv.fr",
+        "courrier, signalez-le sur SignalConso : https://signal.conso.gouv.fr",
         "en": "For a dispute with a shop or a company outside telecoms and mail, report "
-              "it on SignalConso: https://signal.conso.gouv.fr",
+        "it on SignalConso: https://signal.conso.gouv.fr",
     },
     "spam_pointer": {
         "fr": "Bon à savoir : transférez un SMS indésirable au 33700 ; pour un appel, "
-              "envoyez « spam vocal » et le numéro au 33700 (https://www.33700.fr). Depuis "
-              "le 11 août 2026, le démarchage téléphonique exige votre accord préalable, "
-              "sauf s'il vient d'une entreprise avec qui vous avez un contrat en cours et "
-              "porte sur ce contrat. Victime d'une "
-              "arnaque ? Le 17Cyber vous aide et vous oriente vers la plainte : "
-              "https://17cyber.gouv.fr",
+        "envoyez « spam vocal » et le numéro au 33700 (https://www.33700.fr). Depuis "
+        "le 11 août 2026, le démarchage téléphonique exige votre accord préalable, "
+        "sauf s'il vient d'une entreprise avec qui vous avez un contrat en cours et "
+        "porte sur ce contrat. Victime d'une "
+        "arnaque ? Le 17Cyber vous aide et vous oriente vers la plainte : "
+        "https://17cyber.gouv.fr",
         "en": "Good to know: forward an unwanted text to 33700; for a call, text « spam "
-              "vocal » and the number to 33700 (https://www.33700.fr). Since 11 August 2026, "
-              "telephone canvassing needs your prior consent, except from a company you have "
-              "a current contract with, about that contract. Scammed? 17Cyber helps victims and guides them to "
-              "file a complaint: https://17cyber.gouv.fr",
+        "vocal » and the number to 33700 (https://www.33700.fr). Since 11 August 2026, "
+        "telephone canvassing needs your prior consent, except from a company you have "
+        "a current contract with, about that contract. Scammed? 17Cyber helps victims and guides them to "
+        "file a complaint: https://17cyber.gouv.fr",
     },
     "ask_category": {
         "fr": "Quel est le problème ?",
@@ -207,17 +203,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ask_operator_guess": {
         "fr": "Vous parlez de l'opérateur « {name} » ?",
-        "en": "Do you mean the operator \"{name}\"?",
+        "en": 'Do you mean the operator "{name}"?',
     },
     "ask_operators": {
         "fr": "Lesquels ? Écrivez-les (par exemple « Orange et SFR »), ou choisissez :",
-        "en": "Which ones? Type them (for example \"Orange and SFR\"), or choose:",
+        "en": 'Which ones? Type them (for example "Orange and SFR"), or choose:',
     },
     "operators_mismatch": {
         "fr": "Plusieurs opérateurs ne sont possibles que pour un problème de réseau mobile "
-              "(couverture, panne). Indiquez un seul opérateur.",
+        "(couverture, panne). Indiquez un seul opérateur.",
         "en": "Several operators are possible only for a mobile network problem "
-              "(coverage, outage). Give one operator.",
+        "(coverage, outage). Give one operator.",
     },
     "operator_mismatch": {
         "fr": "{operator} ne propose pas ce type de service ({sector}).",
@@ -225,7 +221,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "category_mismatch": {
         "fr": "Ce problème ne correspond pas au domaine « {sector} ».",
-        "en": "This problem doesn't match the area \"{sector}\".",
+        "en": 'This problem doesn\'t match the area "{sector}".',
     },
     "ask_user_type": {
         "fr": "Vous signalez en tant que :",
@@ -236,9 +232,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Which technology is affected?",
     },
     "ask_location": {
-        "fr": "Où cela se passe-t-il ? Indiquez la commune ou le code postal "
-              "(ou « passer »).",
-        "en": "Where does this happen? Give the town or postal code (or \"skip\").",
+        "fr": "Où cela se passe-t-il ? Indiquez la commune ou le code postal (ou « passer »).",
+        "en": 'Where does this happen? Give the town or postal code (or "skip").',
     },
     "ask_started_on": {
         "fr": "Depuis quand avez-vous ce problème ?",
@@ -246,9 +241,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ask_started_on_again": {
         "fr": "Depuis quand ? Une date (« le 12 novembre », « lundi ») ou une durée "
-              "(« depuis 3 semaines ») me suffit, ou touchez un bouton.",
-        "en": "Since when? A date (\"November 12\", \"Monday\") or how long (\"for 3 "
-              "weeks\") is enough, or tap a button.",
+        "(« depuis 3 semaines ») me suffit, ou touchez un bouton.",
+        "en": 'Since when? A date ("November 12", "Monday") or how long ("for 3 '
+        'weeks") is enough, or tap a button.',
     },
     "today": {"fr": "aujourd'hui", "en": "today"},
     "yesterday": {"fr": "hier", "en": "yesterday"},
@@ -267,7 +262,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ask_photo": {
         "fr": "Envoyez votre photo (JPEG, PNG ou WEBP, 10 Mo maximum), ou « passer ».",
-        "en": "Send your photo (JPEG, PNG or WEBP, 10 MB max), or \"skip\".",
+        "en": 'Send your photo (JPEG, PNG or WEBP, 10 MB max), or "skip".',
     },
     "photo_added": {
         "fr": "Photo ajoutée ({count}/{max}).",
@@ -278,27 +273,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You have already attached {max} photos: I won't add more.",
     },
     "photo_too_large": {
-        "fr": "Ce fichier dépasse 10 Mo. J'accepte les photos JPEG, PNG ou WEBP de 10 Mo "
-              "maximum.",
+        "fr": "Ce fichier dépasse 10 Mo. J'accepte les photos JPEG, PNG ou WEBP de 10 Mo maximum.",
         "en": "This file is over 10 MB. I accept JPEG, PNG or WEBP photos up to 10 MB.",
     },
     "photo_not_image": {
         "fr": "Ce fichier n'est pas une photo que je peux lire. J'accepte les images JPEG, "
-              "PNG ou WEBP (10 Mo maximum).",
+        "PNG ou WEBP (10 Mo maximum).",
         "en": "This file is not a picture I can read. I accept JPEG, PNG or WEBP images "
-              "(10 MB max).",
+        "(10 MB max).",
     },
     "photo_corrupt": {
         "fr": "Cette image semble abîmée ou incomplète. Pouvez-vous la renvoyer ? "
-              "(JPEG, PNG ou WEBP, 10 Mo maximum)",
+        "(JPEG, PNG ou WEBP, 10 Mo maximum)",
         "en": "This image looks damaged or incomplete. Could you send it again? "
-              "(JPEG, PNG or WEBP, 10 MB max)",
+        "(JPEG, PNG or WEBP, 10 MB max)",
     },
     "photo_too_many_pixels": {
         "fr": "Cette image est trop grande (plus de 49 mégapixels). Envoyez une photo "
-              "JPEG, PNG ou WEBP plus petite.",
+        "JPEG, PNG ou WEBP plus petite.",
         "en": "This image is too large (over 49 megapixels). Please send a smaller JPEG, "
-              "PNG or WEBP photo.",
+        "PNG or WEBP photo.",
     },
     "photo_first": {
         "fr": "Merci pour la photo, je la garde.",
@@ -334,7 +328,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "which_value_again": {
         "fr": "Touchez ce qu'il faut noter à la place, ou « Envoyer tel quel » si le "
-              "résumé est juste.",
+        "résumé est juste.",
         "en": "Tap what I should note instead, or “Send as it is” if the summary is right.",
     },
     "nothing_changed": {
@@ -351,17 +345,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "confirm_forget": {
         "fr": "Voulez-vous effacer tout ce que vous avez écrit ici et vos photos ? Vos "
-              "signalements envoyés restent comptés, sans leur description ni leurs photos. "
-              "C'est définitif.",
+        "signalements envoyés restent comptés, sans leur description ni leurs photos. "
+        "C'est définitif.",
         "en": "Do you want to erase everything you wrote here and your photos? Reports "
-              "you sent still count, without their description or photos. This cannot be "
-              "undone.",
+        "you sent still count, without their description or photos. This cannot be "
+        "undone.",
     },
     "forgotten": {
         "fr": "C'est fait : vos messages, vos photos et le texte de vos signalements sont "
-              "effacés. Vous pouvez recommencer quand vous voulez.",
+        "effacés. Vous pouvez recommencer quand vous voulez.",
         "en": "Done: your messages, your photos and the text of your reports are erased. "
-              "You can start again whenever you like.",
+        "You can start again whenever you like.",
     },
     "not_forgotten": {
         "fr": "D'accord, rien n'est effacé.",
@@ -389,21 +383,20 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "no_follow_up": {
         "fr": "Les alertes ne font pas l'objet d'un suivi individuel : elles permettent à "
-              "l'Arcep de mesurer les dysfonctionnements de chaque opérateur et d'orienter "
-              "son action.",
+        "l'Arcep de mesurer les dysfonctionnements de chaque opérateur et d'orienter "
+        "son action.",
         "en": "Alerts get no individual follow-up: they let Arcep measure each "
-              "operator's failings and decide where to act.",
+        "operator's failings and decide where to act.",
     },
     "share_intro": {
-        "fr": "Faites connaître la plateforme (le message ne contient aucune donnée "
-              "personnelle) :",
+        "fr": "Faites connaître la plateforme (le message ne contient aucune donnée personnelle) :",
         "en": "Spread the word (the message contains no personal data):",
     },
     "share_text": {
         "fr": "J'ai signalé un problème ({category}{operator}) à l'Arcep. Vous aussi, "
-              "signalez vos problèmes de téléphone, d'internet ou de courrier :",
+        "signalez vos problèmes de téléphone, d'internet ou de courrier :",
         "en": "I reported a problem ({category}{operator}) to Arcep, the French telecom "
-              "regulator. Report yours too:",
+        "regulator. Report yours too:",
     },
     "ask_rating": {
         "fr": "Ces conseils vous ont-ils été utiles ?",
@@ -427,15 +420,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "technical_error": {
         "fr": "Désolé, un problème technique m'empêche de répondre. Ce que vous avez déjà "
-              "donné est conservé : réessayez dans un instant.",
+        "donné est conservé : réessayez dans un instant.",
         "en": "Sorry, a technical problem stops me from answering. What you already gave "
-              "is kept: please try again in a moment.",
+        "is kept: please try again in a moment.",
     },
     "personal_data_removed": {
         "fr": "J'ai retiré de votre message des coordonnées personnelles : les alertes "
-              "restent anonymes, inutile de les donner.",
+        "restent anonymes, inutile de les donner.",
         "en": "I removed personal details from your message: alerts stay anonymous, no "
-              "need to give them.",
+        "need to give them.",
     },
     "unsupported": {
         "fr": "Je ne peux lire que du texte, des photos et une position partagée.",
@@ -485,7 +478,8 @@ def button(key: str, language: str) -> str:
 @lru_cache(maxsize=1)
 def _labels() -> dict[str, dict[str, dict[str, str]]]:
     labels: dict[str, dict[str, dict[str, str]]] = yaml.safe_load(
-        Path(__file__).with_name("labels.yml").read_text(encoding="utf-8"))
+        Path(__file__).with_name("labels.yml").read_text(encoding="utf-8")
+    )
     return labels
 
 

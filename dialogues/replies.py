@@ -1,4 +1,5 @@
 """What the bot sends back, channel-neutral, each with a plain-text fallback."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,9 @@ class ShareReply(Reply):
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
-        data.update(links=[{"network": n, "url": u} for n, u in self.links],
-                    share_text=self.share_text)
+        data.update(
+            links=[{"network": n, "url": u} for n, u in self.links], share_text=self.share_text
+        )
         return data
 
 

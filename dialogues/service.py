@@ -3,6 +3,7 @@
 Channels call `ConversationService.handle`; nothing reaches them before the turn's
 writes (transcript, state, alert) are committed together.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,13 @@ from typing import Any, Callable, Protocol
 
 from dialogues.engine import DialogueEngine, Turn
 from dialogues.events import (
-    ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, SharedEvent, TextEvent,
+    ChoiceEvent,
+    CommandEvent,
+    Event,
+    LocationEvent,
+    PhotoEvent,
+    SharedEvent,
+    TextEvent,
     UnsupportedEvent,
 )
 from dialogues.messages import text as msg
@@ -47,9 +54,17 @@ class TurnRecordLike(Protocol):
     state: dict[str, Any]
     conversation_id: int
 
-    def add_message(self, sender: str, kind: str, text: str | None = None,
-                    payload: Any = None, nlu: Any = None, attachments: Any = None,
-                    step: str | None = None, marks: int | None = None) -> None: ...
+    def add_message(
+        self,
+        sender: str,
+        kind: str,
+        text: str | None = None,
+        payload: Any = None,
+        nlu: Any = None,
+        attachments: Any = None,
+        step: str | None = None,
+        marks: int | None = None,
+    ) -> None: ...
     def set_state(self, state: dict[str, Any], language: str) -> None: ...
     async def save_alert(self, record: dict[str, Any], channel: str) -> dict[str, Any]: ...
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None: ...
@@ -64,8 +79,14 @@ class TurnObserver(Protocol):
     """Told of every turn (metrics): never personal data, only channel, time, outcome."""
 
     def started(self, channel: str) -> None: ...
-    def finished(self, channel: str, seconds: float, output: "TurnOutput",
-                 confidence: float | None, failed: bool) -> None: ...
+    def finished(
+        self,
+        channel: str,
+        seconds: float,
+        output: "TurnOutput",
+        confidence: float | None,
+        failed: bool,
+    ) -> None: ...
 
 
 class ConversationStore(Protocol):
@@ -126,8 +147,9 @@ class ConversationService:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, channel: str, user_id: str, event: Event | IncomingPhoto,
-                     language: str | None = None) -> TurnOutput:
+    async def handle(
+        self, channel: str, user_id: str, event: Event | IncomingPhoto, language: str | None = None
+    ) -> TurnOutput:
         """Runs one turn for this person; never raises (a failure is a polite reply).
 
         `language`: the channel's hint for a new conversation ("fr" or "en").
@@ -146,17 +168,21 @@ class ConversationService:
                 except Exception:  # the person gets an answer whatever happened
                     log.exception("turn failed on %s", channel)
                     failed = True
-                    output = TurnOutput([Reply(msg("technical_error", "fr") + "\n"
-                                               + msg("technical_error", "en"))], None)
+                    output = TurnOutput(
+                        [Reply(msg("technical_error", "fr") + "\n" + msg("technical_error", "en"))],
+                        None,
+                    )
         finally:  # a cancelled turn (the client left) is counted too
             if observer is not None:
                 done = output or TurnOutput([], None)
-                observer.finished(channel, time.perf_counter() - started, done,
-                                  done.confidence, failed)
+                observer.finished(
+                    channel, time.perf_counter() - started, done, done.confidence, failed
+                )
         return output
 
-    async def _turn(self, channel: str, key: str, event: Event | IncomingPhoto,
-                    language: str | None) -> TurnOutput:
+    async def _turn(
+        self, channel: str, key: str, event: Event | IncomingPhoto, language: str | None
+    ) -> TurnOutput:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock
@@ -189,22 +215,32 @@ class ConversationService:
                     alert = await record.update_alert(turn.alert_update) or alert
                 for number, reply in enumerate(turn.replies, start=1):
                     last = number == len(turn.replies)  # the turn's markers: on its last reply
-                    record.add_message("bot", "reply", reply.plain_text(),
-                                       payload=reply.to_json(),
-                                       step=marks.bot_step if last else None,
-                                       marks=marks.bot_marks if last else None)
-                record.set_state({**turn.state.to_dict(), DRAFT_SINCE: draft_since},
-                                 turn.state.language)
+                    record.add_message(
+                        "bot",
+                        "reply",
+                        reply.plain_text(),
+                        payload=reply.to_json(),
+                        step=marks.bot_step if last else None,
+                        marks=marks.bot_marks if last else None,
+                    )
+                record.set_state(
+                    {**turn.state.to_dict(), DRAFT_SINCE: draft_since}, turn.state.language
+                )
         if turn.forget or turn.dropped is not None:
             # Committed: now erase the files nothing refers to any more, and fold
             # SQLite's log into the database so that no copy stays behind.
             self.photos.remove(erased_photos)
             await self.store.after_erasing()
         # Committed: only now may the channel show what the replies confirm.
-        return TurnOutput(turn.replies, turn.expecting,
-                          alert["id"] if alert else None, alert, turn.state.language,
-                          saved=bool(turn.alert),
-                          confidence=turn.parse.confidence if turn.parse else None)
+        return TurnOutput(
+            turn.replies,
+            turn.expecting,
+            alert["id"] if alert else None,
+            alert,
+            turn.state.language,
+            saved=bool(turn.alert),
+            confidence=turn.parse.confidence if turn.parse else None,
+        )
 
     async def state_of(self, channel: str, user_id: str) -> DialogueState:
         async with self.store.turn(channel, self.user_key(channel, user_id)) as record:
@@ -219,21 +255,29 @@ class ConversationService:
         return PhotoEvent(photo=stored.to_dict())
 
     @staticmethod
-    def _record_user(record: TurnRecordLike, event: Event, turn: Turn,
-                     marks: "TurnMarks") -> None:
+    def _record_user(record: TurnRecordLike, event: Event, turn: Turn, marks: "TurnMarks") -> None:
         nlu = None
         if turn.parse is not None:
             nlu = {**turn.parse.to_json(), "ranking": [list(r) for r in turn.parse.ranking]}
         kind, text, payload, attachments = _describe(event)
-        record.add_message("user", kind, text, payload=payload, nlu=nlu, attachments=attachments,
-                           step=marks.user_step, marks=marks.user_marks)
+        record.add_message(
+            "user",
+            kind,
+            text,
+            payload=payload,
+            nlu=nlu,
+            attachments=attachments,
+            step=marks.user_step,
+            marks=marks.user_marks,
+        )
 
 
 # -- review markers (the staff console's inbox and funnel; ids and flags only) ----------
 MARK_UNSURE, MARK_CORRECTED, MARK_REPEATED = 1, 2, 4  # as storage.models.MARK_*
 # How the replies that take a correction begin (before French spacing and punctuation).
-_CORRECTION_REPLIES = tuple(msg(key, lang).rstrip(" :?") for key in ("updated", "ask_fix")
-                            for lang in ("fr", "en"))
+_CORRECTION_REPLIES = tuple(
+    msg(key, lang).rstrip(" :?") for key in ("updated", "ask_fix") for lang in ("fr", "en")
+)
 
 
 @dataclass(frozen=True)
@@ -247,16 +291,23 @@ class TurnMarks:
 def step_of(phase: str | None, expecting: str | None) -> str | None:
     """The dialogue's step as the console names it: a field being asked, the summary,
     the cancel question or the rating; None when no report is in progress."""
-    return {"confirming": "summary", "cancelling": "cancel", "rating": "rating",
-            "collecting": expecting}.get(phase or "")
+    return {
+        "confirming": "summary",
+        "cancelling": "cancel",
+        "rating": "rating",
+        "collecting": expecting,
+    }.get(phase or "")
 
 
 def parse_unsure(nlu: dict[str, Any] | None) -> bool:
     """A parse the bot should not have trusted (the transcript's "hésitation du bot")."""
     if not nlu:
         return False
-    return bool(nlu.get("intent") == "nlu_fallback" or float(nlu.get("confidence") or 0) < 0.5
-                or (nlu.get("is_report") and not nlu.get("category")))
+    return bool(
+        nlu.get("intent") == "nlu_fallback"
+        or float(nlu.get("confidence") or 0) < 0.5
+        or (nlu.get("is_report") and not nlu.get("category"))
+    )
 
 
 def turn_marks(before: dict[str, Any], turn: Turn, event: Event) -> TurnMarks:
@@ -265,8 +316,14 @@ def turn_marks(before: dict[str, Any], turn: Turn, event: Event) -> TurnMarks:
     now = step_of(turn.state.phase.value, turn.state.expecting)
     user = 0
     p = turn.parse  # the four fields the rule reads (the record is built once, for storage)
-    if p is not None and parse_unsure({"intent": p.intent, "confidence": p.confidence,
-                                       "is_report": p.is_report, "category": p.category}):
+    if p is not None and parse_unsure(
+        {
+            "intent": p.intent,
+            "confidence": p.confidence,
+            "is_report": p.is_report,
+            "category": p.category,
+        }
+    ):
         user |= MARK_UNSURE
     chose_fix = isinstance(event, ChoiceEvent) and event.value.startswith("fix:")
     if chose_fix or any(r.text.startswith(_CORRECTION_REPLIES) for r in turn.replies):
@@ -274,8 +331,14 @@ def turn_marks(before: dict[str, Any], turn: Turn, event: Event) -> TurnMarks:
     bot = 0
     # The same question again after a typed answer or a button (a photo sent meanwhile,
     # or a correction, is not a question repeated).
-    if (now is not None and now == asked and now != "cancel" and not user & MARK_CORRECTED
-            and isinstance(event, (TextEvent, ChoiceEvent)) and turn.replies):
+    if (
+        now is not None
+        and now == asked
+        and now != "cancel"
+        and not user & MARK_CORRECTED
+        and isinstance(event, (TextEvent, ChoiceEvent))
+        and turn.replies
+    ):
         bot |= MARK_REPEATED
     return TurnMarks(asked, user, now, bot)
 
@@ -286,6 +349,7 @@ _UNSTORABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: no encoding stor
 def storable(event: Event | IncomingPhoto) -> Event | IncomingPhoto:
     """The event with text every database stores: NUL characters dropped (PostgreSQL
     refuses them), lone surrogates (from JSON "\\ud800" escapes) made U+FFFD."""
+
     def clean(text: str) -> str:
         return _UNSTORABLE.sub("\ufffd", text.replace("\x00", ""))
 
@@ -304,11 +368,19 @@ def _describe(event: Event) -> tuple[str, str | None, Any, Any]:
         TextEvent: lambda e: ("text", e.text, None, None),
         ChoiceEvent: lambda e: ("choice", None, {"value": e.value}, None),
         CommandEvent: lambda e: ("command", f"/{e.name}", None, None),
-        PhotoEvent: lambda e: ("photo", None, None,
-                               [e.photo] if e.photo else [{"rejected": e.error}]),
+        PhotoEvent: lambda e: (
+            "photo",
+            None,
+            None,
+            [e.photo] if e.photo else [{"rejected": e.error}],
+        ),
         # The transcript keeps the rounded place only, as the alert does.
-        LocationEvent: lambda e: ("location", None, {
-            "latitude": round(e.latitude, 2), "longitude": round(e.longitude, 2)}, None),
+        LocationEvent: lambda e: (
+            "location",
+            None,
+            {"latitude": round(e.latitude, 2), "longitude": round(e.longitude, 2)},
+            None,
+        ),
         SharedEvent: lambda e: ("shared", None, {"network": e.network}, None),
         UnsupportedEvent: lambda e: ("unsupported", None, {"kind": e.kind}, None),
     }

@@ -16,6 +16,7 @@ button prefix (`operator:free`), label key (`labels.yml`), correction target
 corrections) and the problems that ask it. Adding a field is an entry there, one class
 here, its texts, and a column (with its migration) in storage.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,26 +53,43 @@ SECTOR_TECHNOLOGIES = {
     "fixed": ("fibre", "adsl", "vdsl", "cable", "satellite", "radio", "4g"),
 }
 SKIP_WORDS = frozenset(
-    fold(w) for w in """passer passe skip next suivant aucun aucune non no nope nan pas
+    fold(w)
+    for w in """passer passe skip next suivant aucun aucune non no nope nan pas
     rien nothing none""".split()
 )
 # « je ne sais pas », « aucune idée », « je ne saurais vous dire », "no idea", "jsp": the
 # person does not know (the answer to a question, or a hedge inside one).
-DONT_KNOW = (r"(?:(?:je |on |nous |j.?)?(?:ne |n.)?(?:sais|sait|savons|savez|savent|se) "
-             r"(?:pas|plus)|j.?sais (?:pas|plus)|chais pas|jsp|aucune id\w*|"
-             r"pas la moindre idee|no idea|no clue|not sure|pas sur|"
-             r"(?:i )?(?:don.?t|do not) (?:know|remember)|"
-             r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore)")
+DONT_KNOW = (
+    r"(?:(?:je |on |nous |j.?)?(?:ne |n.)?(?:sais|sait|savons|savez|savent|se) "
+    r"(?:pas|plus)|j.?sais (?:pas|plus)|chais pas|jsp|aucune id\w*|"
+    r"pas la moindre idee|no idea|no clue|not sure|pas sur|"
+    r"(?:i )?(?:don.?t|do not) (?:know|remember)|"
+    r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore)"
+)
 # The score a category needs among the definite problems when the message answers the
 # question "what is the problem?" (a first message needs reading.interpret's threshold).
 ANSWER_THRESHOLD = 0.6
-CONVERSATIONAL = frozenset({"greet", "thank", "goodbye", "chitchat", "out_of_scope",
-                            "consumer_dispute", "affirm", "deny", "dont_know", "cancel",
-                            "restart", "help"})
+CONVERSATIONAL = frozenset(
+    {
+        "greet",
+        "thank",
+        "goodbye",
+        "chitchat",
+        "out_of_scope",
+        "consumer_dispute",
+        "affirm",
+        "deny",
+        "dont_know",
+        "cancel",
+        "restart",
+        "help",
+    }
+)
 
 
-def first_reading(table: tuple[tuple[str, str], ...], folded: str,
-                  at_start: bool = False) -> str | None:
+def first_reading(
+    table: tuple[tuple[str, str], ...], folded: str, at_start: bool = False
+) -> str | None:
     """The value of the first pattern of `table` found in the text (or that starts it)."""
     for value, pattern in table:
         if re.match(rf"\W*(?:{pattern})\b", folded) if at_start else re.search(pattern, folded):
@@ -81,16 +99,19 @@ def first_reading(table: tuple[tuple[str, str], ...], folded: str,
 
 def every_reading(table: tuple[tuple[str, str], ...], folded: str) -> list[str]:
     """The values of every pattern of `table` found in the text, in the text's order."""
-    found = sorted((m.start(), value) for value, pattern in table
-                   for m in re.finditer(pattern, folded))
+    found = sorted(
+        (m.start(), value) for value, pattern in table for m in re.finditer(pattern, folded)
+    )
     return list(dict.fromkeys(value for _, value in found))
 
 
 # « c'est un problème personnel » says who is writing, not that the problem is wrong.
-_NOT_NAMING = re.compile(r"\b(?:un |mon |notre )?probleme (?:personnel|perso|prive|professionnel"
-                         r"|pro)\b|\b(?:pour|oubliez|oublie|oublier) la commune\b"
-                         r"|\b(?:numero|telephone|tel|standard|cote|pres|devant|derriere|"
-                         r"place|rue|ecole) de la mairie\b")
+_NOT_NAMING = re.compile(
+    r"\b(?:un |mon |notre )?probleme (?:personnel|perso|prive|professionnel"
+    r"|pro)\b|\b(?:pour|oubliez|oublie|oublier) la commune\b"
+    r"|\b(?:numero|telephone|tel|standard|cote|pres|devant|derriere|"
+    r"place|rue|ecole) de la mairie\b"
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +145,7 @@ class Message:
 
     @cached_property
     def skip(self) -> bool:
-        """"non", "passer", "je ne sais pas": the person declines the question."""
+        """ "non", "passer", "je ne sais pas": the person declines the question."""
         return self.folded in SKIP_WORDS or self.p.intent in ("deny", "dont_know")
 
     @cached_property
@@ -298,16 +319,24 @@ class CategorySlot(Slot):
             c = MOBILE_EQUIVALENT.get(c, c) if d.sector == "mobile" else c
             merged[c] = merged.get(c, 0.0) + s
         candidates = sorted(
-            ((c, s) for c, s in merged.items()
-             if d.sector is None or d.sector in self.taxonomy.categories[c].sectors),
-            key=lambda cs: -cs[1])
+            (
+                (c, s)
+                for c, s in merged.items()
+                if d.sector is None or d.sector in self.taxonomy.categories[c].sectors
+            ),
+            key=lambda cs: -cs[1],
+        )
         # « sa capte mal enfin internet rame a mort » on a mobile: the problems of the area
         # known share the whole score (slow home internet is no choice on a phone).
         # Only when those problems hold most of the score to begin with.
         total = sum(s for _, s in candidates) if d.sector else 1.0
-        if (m.p.is_report and candidates and total >= 0.5
-                and candidates[0][1] / total >= ANSWER_THRESHOLD
-                and not _only_contacted(m, candidates[0][0])):
+        if (
+            m.p.is_report
+            and candidates
+            and total >= 0.5
+            and candidates[0][1] / total >= ANSWER_THRESHOLD
+            and not _only_contacted(m, candidates[0][0])
+        ):
             self.set(d, candidates[0][0])
             return True
         return False
@@ -324,20 +353,31 @@ class CategorySlot(Slot):
         return {"sector": label("sector", d.sector, lang)}
 
     def question(self, d: Draft, lang: str) -> Question:
-        allowed = tuple(c for c, cat in self.taxonomy.categories.items()
-                        if d.sector is None or d.sector in cat.sectors)
+        allowed = tuple(
+            c
+            for c, cat in self.taxonomy.categories.items()
+            if d.sector is None or d.sector in cat.sectors
+        )
         guesses = tuple(g for g in d.category_guesses if g in allowed)
         if guesses:
-            choices = (*self._buttons(guesses, lang),
-                       Choice(button("other_category", lang), "category:?"))
-            return Question("ask_category_guess", choices,
-                            {"guess": label("category", guesses[0], lang).lower()})
+            choices = (
+                *self._buttons(guesses, lang),
+                Choice(button("other_category", lang), "category:?"),
+            )
+            return Question(
+                "ask_category_guess",
+                choices,
+                {"guess": label("category", guesses[0], lang).lower()},
+            )
         return Question("ask_category", self._buttons(allowed, lang))
 
     def give_up(self, d: Draft, m: Message) -> None:
         # The model's likeliest guess, or « Autre problème » (one tap to fix at the summary).
-        allowed = [c for c, cat in self.taxonomy.categories.items()
-                   if d.sector is None or d.sector in cat.sectors]
+        allowed = [
+            c
+            for c, cat in self.taxonomy.categories.items()
+            if d.sector is None or d.sector in cat.sectors
+        ]
         self.set(d, next((g for g in d.category_guesses if g in allowed), "other"))
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
@@ -353,12 +393,21 @@ class CategorySlot(Slot):
 
 
 _SECTOR_WORDS = (
-    ("mobile", r"\b(?:internet mobile|data|donnees mobiles|mobile data|4g|5g|3g|portable|"
-               r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable)\b"),
-    ("fixed", r"\b(?:internet|box|fixe|fibre|adsl|vdsl|landline|wifi|wi-fi|broadband|"
-              r"home internet|ligne fixe|modem|routeur|router|tele|tv)\b"),
-    ("postal", r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|mail|"
-               r"letters?|poste|facteur|recommande|recommandee)\b"),
+    (
+        "mobile",
+        r"\b(?:internet mobile|data|donnees mobiles|mobile data|4g|5g|3g|portable|"
+        r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable)\b",
+    ),
+    (
+        "fixed",
+        r"\b(?:internet|box|fixe|fibre|adsl|vdsl|landline|wifi|wi-fi|broadband|"
+        r"home internet|ligne fixe|modem|routeur|router|tele|tv)\b",
+    ),
+    (
+        "postal",
+        r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|mail|"
+        r"letters?|poste|facteur|recommande|recommandee)\b",
+    ),
 )
 
 
@@ -404,8 +453,11 @@ class SectorSlot(Slot):
         d.sector = self.options(d)[0]  # the likeliest, shown at the summary
 
     def options(self, d: Draft) -> tuple[str, ...]:
-        options = [s for s in self.taxonomy.sectors
-                   if not d.category or s in self.taxonomy.categories[d.category].sectors]
+        options = [
+            s
+            for s in self.taxonomy.sectors
+            if not d.category or s in self.taxonomy.categories[d.category].sectors
+        ]
         if d.operator:
             narrowed = [s for s in options if s in self.taxonomy.operators[d.operator].sectors]
             options = narrowed or options
@@ -429,10 +481,14 @@ _OPERATOR_LEAD = re.compile(
     r"l.operateur(?: c.est| est)?|(?:je suis|on est|nous sommes|c.est) (?:chez|avec)|"
     r"(?:nous passons|on passe|je passe|ca passe) par|(?:abonne|abonnee|client|cliente)s? chez|"
     r"chez|avec|it.s|it is|with|we.re with|we are with|we use|i use|i.m with|"
-    r"(?:my|our) (?:provider|carrier|operator) is)?\s*", re.I)
+    r"(?:my|our) (?:provider|carrier|operator) is)?\s*",
+    re.I,
+)
 _OPERATOR_TAIL = re.compile(
     r"\s*(?:[,;:.!?(]|\s(?:un|une|qui|que|mais|et|pour|depuis|a|the|a small|which|who|but|"
-    r"since)\s).*$", re.I)
+    r"since)\s).*$",
+    re.I,
+)
 
 
 @lru_cache(maxsize=1)
@@ -455,7 +511,7 @@ def operator_named(text: str) -> str | None:
     start = lead.end() if lead else 0
     rest = text.strip()[start:]
     tail = _OPERATOR_TAIL.search(fold(rest))
-    name = (rest[:tail.start()] if tail else rest).strip(" \"'«»")
+    name = (rest[: tail.start()] if tail else rest).strip(" \"'«»")
     named = words(fold(name))
     if not named or len(named) > 4:
         return None  # no letters we can read, a sentence
@@ -468,7 +524,7 @@ def _capitalised_name(text: str) -> str | None:
     """« C'est le réseau public du département, Ardèche Drôme Numérique. »: two to four
     capitalised words inside a sentence, in an answer to "which operator?"."""
     for match in _CAPITALISED.finditer(text):
-        start = text[:match.start()].rstrip()
+        start = text[: match.start()].rstrip()
         if start and start[-1] not in ".!?…":  # not the capital that opens a sentence
             return match.group(0)
     return None
@@ -482,28 +538,36 @@ _ARTICLE_AND_NAME = re.compile(r"^(?i:la|le|les|l[’'])\s*[A-ZÀ-Ý]")
 
 
 # First words that start a sentence, never an operator's name.
-_NOT_A_NAME = frozenset("""a au aux le la les l de du des d un une je j il elle on nous vous
+_NOT_A_NAME = frozenset(
+    """a au aux le la les l de du des d un une je j il elle on nous vous
     ils elles ca sert est sont pas ne n quoi comment pourquoi quand ou si mais et donc car
     ce cet cette ces mon ma mes ton ta tes son sa ses notre votre leur y en the i it is a an
-    what why how when where who my your we you they this that there""".split())
+    what why how when where who my your we you they this that there""".split()
+)
 
 
 # Words before a name that set it aside: « pas Orange », « sauf chez Free », "not SFR".
-_SET_ASIDE = re.compile(r"\b(?:pas|plus|sauf|hormis|excepte|except|not|but)\W+(?:(?:chez|avec|"
-                        r"de|d|le|la|l|with|at)\W+)?$")
+_SET_ASIDE = re.compile(
+    r"\b(?:pas|plus|sauf|hormis|excepte|except|not|but)\W+(?:(?:chez|avec|"
+    r"de|d|le|la|l|with|at)\W+)?$"
+)
 
 
 # An operator outside the list in a correction at the summary: « je suis chez Vialis
 # maintenant », « c'est Only mon opérateur maintenant », "I'm with Vialis now".
 _ELSEWHERE = re.compile(r"\b(?:chez|i.?m with|we.?re with|switched to|moved to)\s+([\w&+-]+)")
-_NOW_NAMED = re.compile(r"\b(?:c.?est|it.?s)\s+([\w&+-]+)\s+(?:(?:mon|notre|my|our)\s+"
-                        r"(?:operateur|fournisseur|operator|provider)\s+)?"
-                        r"(?:maintenant|desormais|now|depuis|since)\b")
+_NOW_NAMED = re.compile(
+    r"\b(?:c.?est|it.?s)\s+([\w&+-]+)\s+(?:(?:mon|notre|my|our)\s+"
+    r"(?:operateur|fournisseur|operator|provider)\s+)?"
+    r"(?:maintenant|desormais|now|depuis|since)\b"
+)
 # « mon fournisseur d'accès c'est FAImaison », « notre internet est chez Alsatis », "my
 # provider is Zen".
-_PROVIDER_IS = re.compile(r"\b(?:mon|ma|notre|my|our) (?:fournisseur(?: d.acces)?|operateur|fai|"
-                          r"box|internet|provider|operator|isp)\W+(?:c.?est|est|is|:)\W+"
-                          r"(?:(?:de|chez|avec|with)\W+)?([\w&+-]+)")
+_PROVIDER_IS = re.compile(
+    r"\b(?:mon|ma|notre|my|our) (?:fournisseur(?: d.acces)?|operateur|fai|"
+    r"box|internet|provider|operator|isp)\W+(?:c.?est|est|is|:)\W+"
+    r"(?:(?:de|chez|avec|with)\W+)?([\w&+-]+)"
+)
 _NOT_AN_OPERATOR = frozenset("moi toi lui eux nous vous elle elles me you us them".split())
 
 
@@ -536,15 +600,21 @@ class OperatorSlot(Slot):
 
     def same(self, d: Draft, value: Any) -> bool:
         # « RED » and « RED by SFR » are one operator.
-        return (value[0] is not None and value[0] == d.operator) or bool(self.value(d) == (
-            *value[:2], tuple(value[2]) if len(value) > 2 else ()))
+        return (value[0] is not None and value[0] == d.operator) or bool(
+            self.value(d) == (*value[:2], tuple(value[2]) if len(value) > 2 else ())
+        )
 
     def stated(self, m: Message) -> Any:
         if len(m.p.operators) > 1:
             # « Bouygues et Orange ça capte pas. Enfin Free aussi en fait »: the other
             # networks the same message names join the list.
-            sectors = set.intersection(*(set(self.taxonomy.operators[o].sectors)
-                                         for o in m.p.operators if o in self.taxonomy.operators))
+            sectors = set.intersection(
+                *(
+                    set(self.taxonomy.operators[o].sectors)
+                    for o in m.p.operators
+                    if o in self.taxonomy.operators
+                )
+            )
             more = self._networks_named(m.text, "mobile" if "mobile" in sectors else None)
             return (None, None, tuple(dict.fromkeys([*m.p.operators, *more])))
         if m.p.operator or m.p.operator_text:
@@ -576,7 +646,8 @@ class OperatorSlot(Slot):
         named: list[tuple[str | None, str | None, tuple[Any, ...]]] = [
             (o, self.taxonomy.operators[o].name, ())
             for o in self._networks_named(m.text, None, keep_set_aside=True)
-                 if "current" in roles.get(o, {"current"})]
+            if "current" in roles.get(o, {"current"})
+        ]
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
         unlisted = self._unlisted_named(m)
@@ -597,10 +668,16 @@ class OperatorSlot(Slot):
             for match in pattern.finditer(m.folded):
                 name = typed.get(match.group(1))
                 # « Only » is a word too, but not with a capital.
-                if (name and (name[0].isupper() or not capital
-                              and match.group(1) not in self._ordinary_words)
-                        and match.group(1) not in _NOT_A_NAME | _NOT_AN_OPERATOR
-                        and match.group(1) not in self._brands):
+                if (
+                    name
+                    and (
+                        name[0].isupper()
+                        or not capital
+                        and match.group(1) not in self._ordinary_words
+                    )
+                    and match.group(1) not in _NOT_A_NAME | _NOT_AN_OPERATOR
+                    and match.group(1) not in self._brands
+                ):
                     return name
         return None
 
@@ -610,7 +687,8 @@ class OperatorSlot(Slot):
         if category is None:
             return True
         return bool(category.several_operators) and (
-            d.sector is None or d.sector in category.several_operators)
+            d.sector is None or d.sector in category.several_operators
+        )
 
     def answer(self, d: Draft, m: Message) -> bool:
         # Asked « quel opérateur ? » about a dead zone, people list the networks they
@@ -622,8 +700,12 @@ class OperatorSlot(Slot):
                 self.set(d, (None, None, tuple(named)))
                 return True
         stated = self.stated(m)
-        if (stated is not None and stated[0] and not stated[2]
-                and stated[0] not in self._networks_named(m.text, None)):
+        if (
+            stated is not None
+            and stated[0]
+            and not stated[2]
+            and stated[0] not in self._networks_named(m.text, None)
+        ):
             # « C'est Alsatis, une petite société. Pas Orange. »: the name set aside is no
             # answer; the other one, even outside the list, is.
             unread = dataclasses.replace(m.p, operator=None, operator_text=None, operators=())
@@ -633,19 +715,26 @@ class OperatorSlot(Slot):
     def _sets_a_name_aside(self, text: str) -> bool:
         """Whether a text sets an operator's name aside (« pas chez SFR »), anywhere."""
         folded = fold(text)
-        return any(_SET_ASIDE.search(folded[:match.start()])
-                   for match in self._brand_pattern.finditer(folded))
+        return any(
+            _SET_ASIDE.search(folded[: match.start()])
+            for match in self._brand_pattern.finditer(folded)
+        )
 
-    def _networks_named(self, text: str, sector: str | None,
-                        keep_set_aside: bool = False) -> list[str]:
+    def _networks_named(
+        self, text: str, sector: str | None, keep_set_aside: bool = False
+    ) -> list[str]:
         """The operators of `sector` a text names, in order, without those it sets
         aside (« c'est SFR pas Orange », « tous sauf Free ») unless `keep_set_aside`."""
         folded = fold(text)
         found = []
         for match in self._brand_pattern.finditer(folded):  # longest names first
             operator = self._brands[match.group(0)]
-            if (sector and sector not in self.taxonomy.operators[operator].sectors
-                    or not keep_set_aside and _SET_ASIDE.search(folded[:match.start()])):
+            if (
+                sector
+                and sector not in self.taxonomy.operators[operator].sectors
+                or not keep_set_aside
+                and _SET_ASIDE.search(folded[: match.start()])
+            ):
                 continue
             found.append(operator)
         return list(dict.fromkeys(found))
@@ -678,9 +767,12 @@ class OperatorSlot(Slot):
         if guess and (m.p.intent == "deny" or m.folded in SKIP_WORDS):
             d.operator_guess = ""  # « non » to « Nova ? »: the name is asked, then taken
             return True
-        if (not name or m.folded in _plain_phrases()
-                or (whole and m.p.is_report and guess != "")
-                or (guess and m.conversational)):
+        if (
+            not name
+            or m.folded in _plain_phrases()
+            or (whole and m.p.is_report and guess != "")
+            or (guess and m.conversational)
+        ):
             return False  # « oui », « merci », « plus rien ne marche »: no name
         if guess is None and self.may_be_a_word(name, m, whole):
             d.operator_guess = name[:120]  # « Nova », « Neuf »: asked once, then taken
@@ -692,8 +784,11 @@ class OperatorSlot(Slot):
         """Whether a name may be an ordinary word instead: every word of it is a word
         people use in reports, or the model reads the message as small talk (or, typed
         alone, as a report)."""
-        return (m.conversational or (whole and m.p.is_report)
-                or all(w in self._ordinary_words for w in words(fold(name))))
+        return (
+            m.conversational
+            or (whole and m.p.is_report)
+            or all(w in self._ordinary_words for w in words(fold(name)))
+        )
 
     @cached_property
     def _ordinary_words(self) -> frozenset[str]:
@@ -705,9 +800,14 @@ class OperatorSlot(Slot):
         text = m.text.strip()
         if d.operator_guess:
             self.set(d, (None, d.operator_guess))
-        elif (m.short and "?" not in text and any(c.isalpha() for c in text)
-                and not (m.conversational or m.p.is_report)
-                and m.folded not in _plain_phrases() and m.folded not in SKIP_WORDS):
+        elif (
+            m.short
+            and "?" not in text
+            and any(c.isalpha() for c in text)
+            and not (m.conversational or m.p.is_report)
+            and m.folded not in _plain_phrases()
+            and m.folded not in SKIP_WORDS
+        ):
             self.set(d, (None, text[:120]))
         else:
             self.set(d, (None, None))
@@ -715,8 +815,9 @@ class OperatorSlot(Slot):
 
     @cached_property
     def _brands(self) -> dict[str, str]:
-        return {fold(n): op.id for op in self.taxonomy.operators.values()
-                for n in (op.name, *op.brands)}
+        return {
+            fold(n): op.id for op in self.taxonomy.operators.values() for n in (op.name, *op.brands)
+        }
 
     def several_allowed(self, d: Draft) -> bool:
         """Whether this problem may name several operators (mobile coverage, outage)."""
@@ -728,35 +829,49 @@ class OperatorSlot(Slot):
     def problem(self, d: Draft) -> str | None:
         if d.operators and d.category and d.sector and not self.several_allowed(d):
             return "operators_mismatch"
-        if d.operators and d.sector and any(
-                d.sector not in self.taxonomy.operators[o].sectors for o in d.operators):
+        if (
+            d.operators
+            and d.sector
+            and any(d.sector not in self.taxonomy.operators[o].sectors for o in d.operators)
+        ):
             return "operators_mismatch"
         if d.operator and d.sector and d.sector not in self.taxonomy.operators[d.operator].sectors:
             return "operator_mismatch"
         return None
 
     def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
-        return {"operator": self.taxonomy.operators[d.operator].name if d.operator else "",
-                "sector": label("sector", d.sector, lang)}
+        return {
+            "operator": self.taxonomy.operators[d.operator].name if d.operator else "",
+            "sector": label("sector", d.sector, lang),
+        }
 
     def question(self, d: Draft, lang: str) -> Question:
         if d.operator_guess:
-            return Question("ask_operator_guess", (
-                Choice(button("yes", lang), "operator:typed"),
-                Choice(button("no_specify", lang), "operator:other")),
-                {"name": d.operator_guess})
+            return Question(
+                "ask_operator_guess",
+                (
+                    Choice(button("yes", lang), "operator:typed"),
+                    Choice(button("no_specify", lang), "operator:other"),
+                ),
+                {"name": d.operator_guess},
+            )
         if d.operator_guess == "":
-            return Question("ask_operator_name",
-                            (Choice(button("dont_know", lang), "operator:unknown"),))
+            return Question(
+                "ask_operator_name", (Choice(button("dont_know", lang), "operator:unknown"),)
+            )
         ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
-        several = ((Choice(button("several_operators", lang), "operator:several"),)
-                   if self.several_allowed(d) else ())
-        choices = (*(Choice(self.taxonomy.operators[i].name, f"operator:{i}") for i in ids),
-                   *several,
-                   Choice(button("other_operator", lang), "operator:other"),
-                   Choice(button("dont_know", lang), "operator:unknown"))
-        return Question("ask_operator_postal" if d.sector == "postal" else "ask_operator",
-                        choices)
+        several = (
+            (Choice(button("several_operators", lang), "operator:several"),)
+            if self.several_allowed(d)
+            else ()
+        )
+        choices = (
+            *(Choice(self.taxonomy.operators[i].name, f"operator:{i}") for i in ids),
+            *several,
+            Choice(button("other_operator", lang), "operator:other"),
+            Choice(button("dont_know", lang), "operator:unknown"),
+        )
+        return Question("ask_operator_postal" if d.sector == "postal" else "ask_operator", choices)
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg == "other":
@@ -786,9 +901,13 @@ class OperatorSlot(Slot):
 
     def follow_up(self, d: Draft, question: Question, lang: str) -> Question:
         if question.key == "ask_operators":
-            return Question(question.key, (
-                Choice(button("all_operators", lang), "operator:all"),
-                Choice(button("dont_know", lang), "operator:unknown")))
+            return Question(
+                question.key,
+                (
+                    Choice(button("all_operators", lang), "operator:all"),
+                    Choice(button("dont_know", lang), "operator:unknown"),
+                ),
+            )
         return question
 
     def shown(self, d: Draft, lang: str) -> str | None:
@@ -809,10 +928,13 @@ TECHNOLOGY_WORDS = (
     ("fibre", r"\bfibre|\bfiber|\bftth\b|\bfttx\b"),
     ("vdsl", r"\bvdsl"),
     # « dsl » alone is SMS for « désolé »: a DSL line is named with a word around it.
-    ("adsl", r"\badsl|\bcuivre\b|\bcopper\b|\bligne (?:telephonique|fixe|classique)\b|"
-             r"\bligne (?:de )?telephon\w* (?:fixe )?classique\b|\btelephone (?:fixe )?classique\b|"
-             r"\bfil du telephone\b|\b(?:en|la|une|ma|ligne|connexion|my|the|a|par)\W+dsl\b|"
-             r"\bdsl\W+(?:line|connection|ligne|connexion)\b"),
+    (
+        "adsl",
+        r"\badsl|\bcuivre\b|\bcopper\b|\bligne (?:telephonique|fixe|classique)\b|"
+        r"\bligne (?:de )?telephon\w* (?:fixe )?classique\b|\btelephone (?:fixe )?classique\b|"
+        r"\bfil du telephone\b|\b(?:en|la|une|ma|ligne|connexion|my|the|a|par)\W+dsl\b|"
+        r"\bdsl\W+(?:line|connection|ligne|connexion)\b",
+    ),
     ("cable", r"\bcable\b|\bcoax|\bfttla\b|\bnumericable\b"),
     ("satellite", r"\bsatellite|\bparabole\b|\bstarlink\b"),
     ("radio", r"\bthd radio\b|\bwimax\b|\bboucle locale radio\b|\bradio\b"),
@@ -820,9 +942,11 @@ TECHNOLOGY_WORDS = (
 
 
 # No technology to name: nothing shows on the phone.
-_NO_SIGNAL = (r"sans objet|aucun (?:signal|reseau|reseaux)|pas de (?:signal|reseau)|rien ne "
-              r"(?:capte|passe|s.affiche)|(?:il n.y a |y a |)rien du tout|no signal|no service|"
-              r"nothing shows")
+_NO_SIGNAL = (
+    r"sans objet|aucun (?:signal|reseau|reseaux)|pas de (?:signal|reseau)|rien ne "
+    r"(?:capte|passe|s.affiche)|(?:il n.y a |y a |)rien du tout|no signal|no service|"
+    r"nothing shows"
+)
 
 
 # « la fibre est annoncée pour l'an prochain », « en attendant la fibre »: a technology to come
@@ -832,7 +956,8 @@ _NOT_YET = re.compile(
     r"(?:est |sera |serait |nous est |a ete |)(?:annoncee?|prevue?|promise?|attendue?|"
     r"arrive(?! pas)|arrivera|arriverait|pas encore|coming|planned|promised)\b"
     r"|\b(?:en attendant|on attend|attendons|j.attends|promet|promettent|promis|waiting for|until)"
-    r"\W+(?:\w+\W+){0,2}?(?:fibre|fiber|5g)\b")
+    r"\W+(?:\w+\W+){0,2}?(?:fibre|fiber|5g)\b"
+)
 
 
 class TechnologySlot(Slot):
@@ -842,18 +967,19 @@ class TechnologySlot(Slot):
 
     def stated(self, m: Message) -> Any:
         # « Vous savez quand la fibre arrive ? »: a technology to come is not the line's.
-        if m.p.technology and m.p.technology not in self.mentioned(m) and _NOT_YET.search(
-                m.folded):
+        if m.p.technology and m.p.technology not in self.mentioned(m) and _NOT_YET.search(m.folded):
             return None
         return m.p.technology
 
     def read(self, d: Draft, m: Message) -> bool:
         # « l'adsl par le fil, on a pas la fibre »: what is set aside does not count.
-        found = first_reading(TECHNOLOGY_WORDS,
-                              _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
+        found = first_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
         allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
-        if found and (not allowed or found in allowed or (
-                d.sector == "fixed" and FIXED_WIRELESS.search(m.folded))):
+        if found and (
+            not allowed
+            or found in allowed
+            or (d.sector == "fixed" and FIXED_WIRELESS.search(m.folded))
+        ):
             d.technology = found
             return True
         asking = "?" in m.text and not re.match(rf"\W*(?:{DONT_KNOW})\b", m.folded)
@@ -871,7 +997,7 @@ class TechnologySlot(Slot):
         return found
 
     def needed(self, d: Draft) -> bool:
-        return (self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES)
+        return self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES
 
     def give_up(self, d: Draft, m: Message) -> None:
         d.technology = "unknown"
@@ -881,8 +1007,11 @@ class TechnologySlot(Slot):
         implied = category.implies.get("technology") if category else None
         if implied and d.technology is None:
             d.technology = implied
-        if d.sector == "postal" or (d.technology in TECHNOLOGY_SECTORS and d.sector
-                                    and d.sector not in TECHNOLOGY_SECTORS[d.technology]):
+        if d.sector == "postal" or (
+            d.technology in TECHNOLOGY_SECTORS
+            and d.sector
+            and d.sector not in TECHNOLOGY_SECTORS[d.technology]
+        ):
             d.technology = None  # ADSL on a mobile: asked again if the problem needs it
 
     def question(self, d: Draft, lang: str) -> Question:
@@ -914,8 +1043,12 @@ class LocationSlot(Slot):
             d.skip("location")
             return True
         text = m.text.strip()
-        if m.short and not m.conversational and not m.p.is_report and any(
-                c.isalnum() for c in text):
+        if (
+            m.short
+            and not m.conversational
+            and not m.p.is_report
+            and any(c.isalnum() for c in text)
+        ):
             d.location = _PREPOSITION.sub("", text)[:120] or text[:120]
             return True
         return False
@@ -944,8 +1077,10 @@ class StartedSlot(Slot):
 
     name = "started_on"
     reads_corrections = True
-    words = (r"depuis quand|date de debut|debut du probleme|(?:ca |le probleme )?a commence|"
-             r"since when|start date|when (?:it|the problem) started")
+    words = (
+        r"depuis quand|date de debut|debut du probleme|(?:ca |le probleme )?a commence|"
+        r"since when|start date|when (?:it|the problem) started"
+    )
     # The buttons: how long ago, as a lower bound (« plus d'une semaine »: 7 days).
     AGO = {"today": 0, "yesterday": 1, "week": 7, "month": 30}
 
@@ -973,8 +1108,10 @@ class StartedSlot(Slot):
         return Question("ask_started_on_again", self._choices(lang))
 
     def _choices(self, lang: str) -> tuple[Choice, ...]:
-        return (*(Choice(button(f"started_{key}", lang), f"{self.name}:{key}")
-                  for key in self.AGO), Choice(button("dont_know", lang), f"{self.name}:skip"))
+        return (
+            *(Choice(button(f"started_{key}", lang), f"{self.name}:{key}") for key in self.AGO),
+            Choice(button("dont_know", lang), f"{self.name}:skip"),
+        )
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg == "skip":
@@ -1034,8 +1171,9 @@ class DescriptionSlot(Slot):
         return Question("ask_description" if d.category else "describe")
 
     def question_again(self, d: Draft, lang: str) -> Question:
-        return Question(self.question(d, lang).key,
-                        (Choice(button("skip", lang), "description:skip"),))
+        return Question(
+            self.question(d, lang).key, (Choice(button("skip", lang), "description:skip"),)
+        )
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
         if arg != "skip":
@@ -1045,33 +1183,44 @@ class DescriptionSlot(Slot):
 
     def shown(self, d: Draft, lang: str) -> str | None:
         description = shorten(d.description, 200)
-        return f"« {description} »" if lang == "fr" else f"\"{description}\""
+        return f"« {description} »" if lang == "fr" else f'"{description}"'
 
 
 # An answer to "have you contacted customer service?" in a sentence: its first words
 # ("non, jamais réussi à les joindre", "oui deux fois par téléphone", "pas encore").
 _CONTACTED_ANSWERS = (
     ("unknown", DONT_KNOW),
-    ("no", r"(?:non|nan|no|nope|nao|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
-           r"aucun contact|impossible de les joindre)"),
-    ("yes", r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
-            r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
-            r"(?:une|deux|trois|\d+) fois)"),
+    (
+        "no",
+        r"(?:non|nan|no|nope|nao|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
+        r"aucun contact|impossible de les joindre)",
+    ),
+    (
+        "yes",
+        r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
+        r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
+        r"(?:une|deux|trois|\d+) fois)",
+    ),
 )
 # A message that says customer service was already tried: "j'ai déjà appelé le service
 # client", "le 3900 ne répond jamais", "I called support twice".
 # (« pas sur le portable » is no « pas sûr »)
-_HEDGED = re.compile(r"\b(?:peut.?etre|je (?:ne )?sais pas|j.?sais pas|je ne sais plus|"
-                     r"pas sure?(?! (?:le|la|les|l|mon|ma|mes|son|sa|un|une|ce|cette|place)\b)|"
-                     r"aucune idee|je ne peux pas (?:vous )?(?:le )?dire|maybe|not sure|no idea|"
-                     r"don.?t know|can.?t tell)\b")
+_HEDGED = re.compile(
+    r"\b(?:peut.?etre|je (?:ne )?sais pas|j.?sais pas|je ne sais plus|"
+    r"pas sure?(?! (?:le|la|les|l|mon|ma|mes|son|sa|un|une|ce|cette|place)\b)|"
+    r"aucune idee|je ne peux pas (?:vous )?(?:le )?dire|maybe|not sure|no idea|"
+    r"don.?t know|can.?t tell)\b"
+)
 _CONTACTED_OFTEN = re.compile(
     r"\b(?:deja|already) (?:appele|appelee|contacte|contactee|relance|ecrit a|called|contacted)\b"
     r"|\b(?:appele|appelee|contacte|contactee|relance|called|contacted|rang|phoned)(?:\W+\w+){0,2}?"
-    r"\W+(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|two|three|\d+) (?:fois|times)\b")
+    r"\W+(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|two|three|\d+) (?:fois|times)\b"
+)
 # « donc oui contacté », "so yes, they've been called": the answer itself, at the summary.
-CONTACTED_SAID = re.compile(r"\b(?:oui|si|yes|bien)\W+(?:\w+\W+)?(?:contacte|contactes|contactee|"
-                            r"appele|appeles|appelee|joints?|contacted|called)\b")
+CONTACTED_SAID = re.compile(
+    r"\b(?:oui|si|yes|bien)\W+(?:\w+\W+)?(?:contacte|contactes|contactee|"
+    r"appele|appeles|appelee|joints?|contacted|called)\b"
+)
 _CONTACTED_FACT = re.compile(
     r"\b(?:envoye (?:un |des |plusieurs )?(?:mails?|courriers?|messages?|lettres?) (?:au|a)|"
     r"appele|appelee|appelle|contacte|contactee|ecrit|relance|joint|telephone|"
@@ -1084,32 +1233,45 @@ _CONTACTED_FACT = re.compile(
 
 
 # Words before the answer: « mais oui justement », « ben non », « ah bah oui ».
-_FILLERS = re.compile(r"^\W*(?:(?:mais|ben|bah|bein|eh|ah|oh|euh|alors|bon|eh bien|hmm|well|"
-                      r"so|oh well|ha|hein|si)\W+)+")
+_FILLERS = re.compile(
+    r"^\W*(?:(?:mais|ben|bah|bein|eh|ah|oh|euh|alors|bon|eh bien|hmm|well|"
+    r"so|oh well|ha|hein|si)\W+)+"
+)
 # The same facts anywhere in an answer, when its first words do not say: « Monsieur le
 # Maire a adressé un courrier à SFR », « nn j'ai contacté personne ».
 _CONTACTED_ANYWHERE = (
-    ("no", r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appele|contacte|"
-           r"ecrit|joint|essaye|eu le temps)|(?:appele|contacte|ecrit a|joint) personne|"
-           r"pas (?:encore |)(?:appele|contacte|ecrit)|jamais (?:appele|contacte|ecrit)|"
-           r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write|email|"
-           r"ring|phone|reach)|not yet|pas encore|nn|nope|nan)\b"),
-    ("unknown", r"\b(?:(?:sais|sait|se|sé) (?:pas|pa|plus) si|je ne sais (?:pas|plus)|"
-                r"chais pas|jsp|jsais pas|aucune idee|not sure (?:if|whether)|"
-                r"(?:don.?t|do not) (?:know|remember) (?:if|whether))\b"),
-    ("yes", r"\b(?:appele|appelee|telephone|ecrit|envoye|adresse (?:un|une|plusieurs)|"
-            r"reclamation|reclamations|ticket|courrier|courriel|mail|formulaire|chat|tchat|"
-            r"boutique|agence|guichet|accueil|conseiller|hotline|plusieurs fois|"
-            r"called|rang|phoned|wrote|emailed|complained|complaint|ticket|chatted|"
-            r"(?:une|deux|trois|quatre|cinq|dix|\d+) (?:fois|appels|reclamations)|"
-            r"(?:once|twice|three times|\d+ times))\b"),
+    (
+        "no",
+        r"\b(?:(?:n.?ai|n.?avons|n.?a) (?:pas|jamais|encore pas) (?:\w+ )?(?:appele|contacte|"
+        r"ecrit|joint|essaye|eu le temps)|(?:appele|contacte|ecrit a|joint) personne|"
+        r"pas (?:encore |)(?:appele|contacte|ecrit)|jamais (?:appele|contacte|ecrit)|"
+        r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write|email|"
+        r"ring|phone|reach)|not yet|pas encore|nn|nope|nan)\b",
+    ),
+    (
+        "unknown",
+        r"\b(?:(?:sais|sait|se|sé) (?:pas|pa|plus) si|je ne sais (?:pas|plus)|"
+        r"chais pas|jsp|jsais pas|aucune idee|not sure (?:if|whether)|"
+        r"(?:don.?t|do not) (?:know|remember) (?:if|whether))\b",
+    ),
+    (
+        "yes",
+        r"\b(?:appele|appelee|telephone|ecrit|envoye|adresse (?:un|une|plusieurs)|"
+        r"reclamation|reclamations|ticket|courrier|courriel|mail|formulaire|chat|tchat|"
+        r"boutique|agence|guichet|accueil|conseiller|hotline|plusieurs fois|"
+        r"called|rang|phoned|wrote|emailed|complained|complaint|ticket|chatted|"
+        r"(?:une|deux|trois|quatre|cinq|dix|\d+) (?:fois|appels|reclamations)|"
+        r"(?:once|twice|three times|\d+ times))\b",
+    ),
 )
 
 
 # How often they tried (« oui deux fois »), not how often it fails (« deux fois par jour »).
-_CONTACT_COUNT = re.compile(r"\b(?:(?:une|deux|trois|quatre|cinq|dix|plusieurs|\d+) (?:fois|appels|"
-                            r"reclamations)|a plusieurs reprises|once|twice|three times|"
-                            r"\d+ times)\b(?! par| a day| a week)")
+_CONTACT_COUNT = re.compile(
+    r"\b(?:(?:une|deux|trois|quatre|cinq|dix|plusieurs|\d+) (?:fois|appels|"
+    r"reclamations)|a plusieurs reprises|once|twice|three times|"
+    r"\d+ times)\b(?! par| a day| a week)"
+)
 # « je n'ai jamais appelé », "I never contacted them": said of customer service only.
 # (« SFR je les ai jamais contacter »: the infinitive for the participle is common)
 _NEVER_CONTACTED = re.compile(
@@ -1118,17 +1280,23 @@ _NEVER_CONTACTED = re.compile(
     # « je ne les ai pas encore contactés », with or without its « ne »
     r"(?:les|l|leur) ?(?:ai|avons|a) (?:pas encore|pas|jamais|encore pas) (?:\w+ )?"
     r"(?:appel|contact|ecrit|joint)\w*|"
-    r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write to|email))\b")
+    r"(?:didn.?t|did not|haven.?t|have not|never) (?:\w+ )?(?:call|contact|write to|email))\b"
+)
 
-_CHANGE_OF_MIND = re.compile(r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait|"
-                             r"so(?=\W+(?:yes|no)\s*(?:[,.!;]|$)))\W+"
-                             r"(non|no|nope|oui|yes|si)\b")
+_CHANGE_OF_MIND = re.compile(
+    r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait|"
+    r"so(?=\W+(?:yes|no)\s*(?:[,.!;]|$)))\W+"
+    r"(non|no|nope|oui|yes|si)\b"
+)
 # At the summary, the answer to « avez-vous contacté le service client ? » written out.
-_PUT_DOWN = re.compile(r"\b(?:mettre|mettez|mets|met|cochez|cocher|indiquez|indiquer|repondre|"
-                       r"put|mark|tick|change it to|make it)\W+(oui|non|yes|no)\b")
+_PUT_DOWN = re.compile(
+    r"\b(?:mettre|mettez|mets|met|cochez|cocher|indiquez|indiquer|repondre|"
+    r"put|mark|tick|change it to|make it)\W+(oui|non|yes|no)\b"
+)
 _CONTACT_WORDS = re.compile(
     r"\b(?:appel\w*|contact\w*|telephon\w*|joint|joindre|ecrit|tel|service client|sav|"
-    r"hotline|called|rang|phoned|contacted|reached|emailed|wrote|customer service)\b")
+    r"hotline|called|rang|phoned|contacted|reached|emailed|wrote|customer service)\b"
+)
 # Someone did: « mon mari les a appelés », « Jean-Pierre a eu Bouygues au tel », « on les a
 # bien contactés », « ma fille a téléphoné à Colissimo », "my wife called them".
 _SOMEONE_CONTACTED = re.compile(
@@ -1140,7 +1308,8 @@ _SOMEONE_CONTACTED = re.compile(
     r"|\b(?:called|phoned|rang|contacted|emailed|reached) (?:them|the|customer|support|their)\b"
     # "she did call Orange last Tuesday", "they've been contacted"
     r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
-    r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b")
+    r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b"
+)
 # « je suis allée deux fois au bureau de poste pour réclamer », « j'ai fait une
 # réclamation »: a complaint made in person or in writing is a contact.
 _COMPLAINED = re.compile(
@@ -1150,12 +1319,14 @@ _COMPLAINED = re.compile(
     r"demander|signaler|expliquer|rien pu|rien fait|note))"
     r"|\b(?:ai|avons|a) (?:fait|depose|deposee|envoye|ouvert|redige) (?:une|des|plusieurs|deux|"
     r"trois|\d+) (?:reclamations?|plaintes?|tickets?)\b"
-    r"|\b(?:went|been) (?:\w+ ){0,2}?to the (?:post office|shop|store) to complain\b")
+    r"|\b(?:went|been) (?:\w+ ){0,2}?to the (?:post office|shop|store) to complain\b"
+)
 # « je ne les ai jamais eus », "never got through".
 _NEVER_REACHED = re.compile(
     r"\b(?:ne |n.)?(?:les |l.)?(?:ai|avons|a) jamais (?:eus?|pu (?:les |le )?joindre|reussi)"
     r"|\bnever (?:got through|reached them|managed to reach)\b"
-    r"|\b(?:on|je|il|elle) (?:ne |n.)(?:les |l.)?(?:a|ai|avons) (?:pas|jamais) (?:appele|contacte)")
+    r"|\b(?:on|je|il|elle) (?:ne |n.)(?:les |l.)?(?:a|ai|avons) (?:pas|jamais) (?:appele|contacte)"
+)
 
 
 def _changed_mind(folded: str) -> str | None:
@@ -1168,14 +1339,18 @@ _SERVICE_COMPLAINT = re.compile(
     r"injoignable|ne repond|repond pas|repondent pas|raccroch|aucune (?:solution|reponse)|"
     r"sans (?:solution|reponse)|personne ne|impossible de (?:les |le )?joindre|attente|"
     r"balade|renvoie|incompetent|mal (?:reçu|recu|accueilli)|never answer|no answer|"
-    r"unreachable|hangs? up|can.?t reach|no solution|useless|rude")
+    r"unreachable|hangs? up|can.?t reach|no solution|useless|rude"
+)
 
 
 def _only_contacted(m: Message, category: str | None) -> bool:
     """« oui j'ai appelé le service client deux fois »: the message says they called
     customer service, not that customer service is the problem."""
-    return (category == "customer_service" and bool(_CONTACTED_FACT.search(m.folded))
-            and not _SERVICE_COMPLAINT.search(m.folded))
+    return (
+        category == "customer_service"
+        and bool(_CONTACTED_FACT.search(m.folded))
+        and not _SERVICE_COMPLAINT.search(m.folded)
+    )
 
 
 def contacted_answer(folded: str) -> str | None:
@@ -1197,8 +1372,11 @@ class ContactedSlot(Slot):
         folded = fold(m.text)
         if _NEVER_CONTACTED.search(folded):
             return "no"  # « je n'ai pas contacté leur service client »
-        if (_CONTACTED_FACT.search(folded) or _CONTACTED_OFTEN.search(folded)
-                or _COMPLAINED.search(folded)):
+        if (
+            _CONTACTED_FACT.search(folded)
+            or _CONTACTED_OFTEN.search(folded)
+            or _COMPLAINED.search(folded)
+        ):
             return "yes"
         return None
 
@@ -1206,8 +1384,12 @@ class ContactedSlot(Slot):
         # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
         # words it contains.
         anywhere = None if "?" in m.text else first_reading(_CONTACTED_ANYWHERE, m.folded)
-        value = (_changed_mind(m.folded) or contacted_answer(m.folded) or anywhere
-                 or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or ""))
+        value = (
+            _changed_mind(m.folded)
+            or contacted_answer(m.folded)
+            or anywhere
+            or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or "")
+        )
         if value:
             d.contacted_customer_service = value
             return True
@@ -1234,7 +1416,9 @@ class ContactedSlot(Slot):
                 return "yes"
         if _COMPLAINED.search(m.folded) and not _NEVER_CONTACTED.search(m.folded):
             return "yes"
-        if self.stated(m) or (contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)):
+        if self.stated(m) or (
+            contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)
+        ):
             return "yes"
         return "no" if _NEVER_CONTACTED.search(m.folded) else None
 
@@ -1265,30 +1449,40 @@ class ContactedSlot(Slot):
 
 _USER_TYPE_WORDS = (
     ("local_authority", r"collectivit|mairie|commune|maire|authority|council|municipal"),
-    ("business", r"entreprise|societe|pro\b|professionn?el|business|company|commer|artisan|"
-                 r"gaec|exploitation|boutique|magasin|cabinet|garage|gite|atelier|restaurant|"
-                 r"hotel|camping"),
+    (
+        "business",
+        r"entreprise|societe|pro\b|professionn?el|business|company|commer|artisan|"
+        r"gaec|exploitation|boutique|magasin|cabinet|garage|gite|atelier|restaurant|"
+        r"hotel|camping",
+    ),
     ("individual", r"particulier|individu|perso|private|myself|moi"),
 )
 # The same, as whole words anywhere in a sentence (« excusez-moi », « depuis 3 mois » and
 # « ma fille » say nothing about who reports).
 # « le numéro de la mairie », « dans ma commune » name no one who reports.
-_USER_TYPE_MENTIONS = tuple((value, rf"\b(?:{pattern})") for value, pattern in (
-    ("local_authority", r"collectivit|(?:(?:ecris|signale|ecrivons|signalons|appelle) pour|"
-                        r"c.est|de la part de|au nom de|nous sommes|chez|je suis|"
-                        r"je travaille (?:a|pour)|mais|plutot) (?:a |de )?(?:la |notre )?"
-                        r"commune\b|(?<!\bde )(?<!\bdu )(?<!\bde la )(?<!\bde notre )(?:la |notre |ma )?mairie\b|"
-                        r"maire\b|"
-                        r"authority|council|municipal"),
-    _USER_TYPE_WORDS[1],
-    ("individual", r"particulier|individuel|perso(?:nnel|nal|nnelle)?\b|private"),
-))
+_USER_TYPE_MENTIONS = tuple(
+    (value, rf"\b(?:{pattern})")
+    for value, pattern in (
+        (
+            "local_authority",
+            r"collectivit|(?:(?:ecris|signale|ecrivons|signalons|appelle) pour|"
+            r"c.est|de la part de|au nom de|nous sommes|chez|je suis|"
+            r"je travaille (?:a|pour)|mais|plutot) (?:a |de )?(?:la |notre )?"
+            r"commune\b|(?<!\bde )(?<!\bdu )(?<!\bde la )(?<!\bde notre )(?:la |notre |ma )?mairie\b|"
+            r"maire\b|"
+            r"authority|council|municipal",
+        ),
+        _USER_TYPE_WORDS[1],
+        ("individual", r"particulier|individuel|perso(?:nnel|nal|nnelle)?\b|private"),
+    )
+)
 
 
 _PUT_USER_TYPE = re.compile(
     r"\b(?:mettez|mettre|mets|met|cochez|cocher|indiquez|notez|put|mark|tick)\W+(?:en |as |comme )?"
     r"((?:particulier|individuel|perso|entreprise|professionnel|pro|collectivite|mairie|commune|"
-    r"business|individual|private|local authority|council)\w*)")
+    r"business|individual|private|local authority|council)\w*)"
+)
 
 
 class UserTypeSlot(Slot):
@@ -1371,9 +1565,9 @@ def shorten(text: str, limit: int) -> str:
     """`text` cut at a word boundary to at most `limit` characters, with "…"."""
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[:cut.rindex(" ")]
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:.") + "…"
 
 
@@ -1387,8 +1581,18 @@ class Slots:
     ALIASES = {"contacted": "contacted_customer_service"}
 
     def __init__(self, taxonomy: Taxonomy):
-        units = (CategorySlot, SectorSlot, OperatorSlot, TechnologySlot, LocationSlot,
-                 StartedSlot, DescriptionSlot, ContactedSlot, UserTypeSlot, PhotoSlot)
+        units = (
+            CategorySlot,
+            SectorSlot,
+            OperatorSlot,
+            TechnologySlot,
+            LocationSlot,
+            StartedSlot,
+            DescriptionSlot,
+            ContactedSlot,
+            UserTypeSlot,
+            PhotoSlot,
+        )
         self.by_name: dict[str, Slot] = {u.name: u(taxonomy) for u in units}
 
     def __getitem__(self, name: str) -> Slot:
@@ -1411,5 +1615,8 @@ class Slots:
 
     def all_named_in(self, text: str) -> list[str]:
         folded = fold(text)
-        return [name for name in NAMED_ORDER
-                if re.search(rf"\b(?:{self.by_name[name].words})", _NOT_NAMING.sub(" ", folded))]
+        return [
+            name
+            for name in NAMED_ORDER
+            if re.search(rf"\b(?:{self.by_name[name].words})", _NOT_NAMING.sub(" ", folded))
+        ]

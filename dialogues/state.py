@@ -1,4 +1,5 @@
 """A conversation's state: plain data, saved as JSON after every turn."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -99,6 +100,7 @@ class DialogueState:
             values["resume_phase"] = Phase(values["resume_phase"])
         if values.get("draft") is not None:
             draft_fields = {f.name for f in fields(Draft)}
-            values["draft"] = Draft(**{k: v for k, v in values["draft"].items()
-                                       if k in draft_fields})
+            values["draft"] = Draft(
+                **{k: v for k, v in values["draft"].items() if k in draft_fields}
+            )
         return cls(**values)

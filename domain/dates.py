@@ -4,6 +4,7 @@ Instants are UTC everywhere they are stored; a day a person means (« hier », a
 a statistics month) is a day in Paris. Tests control the clock (time-machine, faketime):
 nothing here caches the date.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

@@ -16,6 +16,7 @@ the alert's JSON and of the export columns); the dialogue's orders are ranks:
 Adding a field: an entry here, its slot class (dialogues/slots.py), its texts
 (dialogues/labels.yml, dialogues/messages.py) and a migration (storage/).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,42 +57,87 @@ class Field:
         return (self.name,) if self.export is None else self.export
 
 
-def _record(name: str, staff: str, export: tuple[str, ...] | None = None,
-            stored: bool = True) -> Field:
+def _record(
+    name: str, staff: str, export: tuple[str, ...] | None = None, stored: bool = True
+) -> Field:
     """A field of the saved alert that the dialogue neither asks nor shows."""
-    return Field(name, correctable=False, expects=False, stored=stored, export=export,
-                 staff=staff)
+    return Field(name, correctable=False, expects=False, stored=stored, export=export, staff=staff)
 
 
 FIELDS: tuple[Field, ...] = (
     _record("language", "Langue"),
-    Field("user_type", summary=7, named=6, export=("user_type", "user_type_label"),
-          staff="Déclarant"),
-    Field("sector", question=2, summary=2, named=3, export=("sector", "sector_label"),
-          staff="Secteur"),
-    Field("category", question=1, summary=1, named=2, export=("category", "category_label"),
-          staff="Problème"),
-    Field("operator", question=3, summary=3, named=1,
-          export=("operator", "operator_label", "operator_group"), staff="Opérateur"),
+    Field(
+        "user_type", summary=7, named=6, export=("user_type", "user_type_label"), staff="Déclarant"
+    ),
+    Field(
+        "sector", question=2, summary=2, named=3, export=("sector", "sector_label"), staff="Secteur"
+    ),
+    Field(
+        "category",
+        question=1,
+        summary=1,
+        named=2,
+        export=("category", "category_label"),
+        staff="Problème",
+    ),
+    Field(
+        "operator",
+        question=3,
+        summary=3,
+        named=1,
+        export=("operator", "operator_label", "operator_group"),
+        staff="Opérateur",
+    ),
     _record("operator_text", "Opérateur (tel qu'écrit)"),
     # Every operator of an alert about several (a row each in storage, not a column).
     _record("operators", "Opérateurs", stored=False),
     _record("previous_operator", "Opérateur quitté"),
-    Field("technology", question=4, summary=4, named=5, staff="Technologie",
-          categories=(*_NETWORK, "fibre_connection")),
-    Field("location", question=5, summary=5, named=4, export=("location", "department"),
-          staff="Lieu", categories=(*_NETWORK, "fibre_connection", "parcel_delivery",
-                                    "mail_delivery")),
-    Field("started_on", question=6, summary=6, named=9, staff="Début du problème",
-          categories=(*_NETWORK, "parcel_delivery", "mail_delivery"), incidental=True),
+    Field(
+        "technology",
+        question=4,
+        summary=4,
+        named=5,
+        staff="Technologie",
+        categories=(*_NETWORK, "fibre_connection"),
+    ),
+    Field(
+        "location",
+        question=5,
+        summary=5,
+        named=4,
+        export=("location", "department"),
+        staff="Lieu",
+        categories=(*_NETWORK, "fibre_connection", "parcel_delivery", "mail_delivery"),
+    ),
+    Field(
+        "started_on",
+        question=6,
+        summary=6,
+        named=9,
+        staff="Début du problème",
+        categories=(*_NETWORK, "parcel_delivery", "mail_delivery"),
+        incidental=True,
+    ),
     Field("description", question=7, summary=10, named=8, staff="Description"),
-    Field("contacted_customer_service", question=8, summary=8, named=7,
-          staff="Service client contacté"),
+    Field(
+        "contacted_customer_service",
+        question=8,
+        summary=8,
+        named=7,
+        staff="Service client contacté",
+    ),
     _record("advice_sheet", "Fiche conseil"),
     _record("advice_rating", "Avis sur la fiche"),
     _record("shared", "Partagée"),
-    Field("photo", summary=9, correctable=False, stored=False, export=("photo_count",),
-          label="photos", staff="Photos"),
+    Field(
+        "photo",
+        summary=9,
+        correctable=False,
+        stored=False,
+        export=("photo_count",),
+        label="photos",
+        staff="Photos",
+    ),
 )
 FIELD = {f.name: f for f in FIELDS}
 # Steps the bot may wait for besides a field.
@@ -112,8 +158,9 @@ NAMED_ORDER = _ranked("named")
 # What `expecting` may name: a field the bot asks for, or a step.
 EXPECTING = tuple(f.name for f in FIELDS if f.expects) + STEPS
 # The questions, in the order the dialogue asks them, then the ones asked on request.
-QUESTIONS = QUESTION_ORDER + tuple(n for n in SUMMARY_ORDER if n not in QUESTION_ORDER
-                                   and FIELD[n].expects)
+QUESTIONS = QUESTION_ORDER + tuple(
+    n for n in SUMMARY_ORDER if n not in QUESTION_ORDER and FIELD[n].expects
+)
 # The columns of the alert record.
 ALERT_FIELDS = tuple(f.name for f in FIELDS if f.stored)
 # The fields « Modifier » offers at the summary, in the order of the questions.

@@ -3,6 +3,7 @@
 The parse service (nlu/) produces it, the client (bot/process/nlu_client.py) carries it as JSON,
 and the dialogue reads it. Plain data: no Rasa, no I/O.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +13,19 @@ from domain.text import detect_language
 
 # How many likely categories a report offers when the model is unsure.
 CANDIDATES = 3
+# The parse record's fields that the held-out sets check (`jalerte nlu eval`), and that the
+# model's records keep figures for.
+EVALUATED = (
+    "intent",
+    "is_report",
+    "category",
+    "sector",
+    "operator",
+    "operator_text",
+    "user_type",
+    "technology",
+    "location",
+)
 
 
 class NluUnavailable(Exception):
@@ -56,9 +70,20 @@ class ParseResult:
     # Other problems a sentence of a long message states clearly, besides `category`.
     other_categories: tuple[str, ...] = field(default=())
 
-    CONTRACT_KEYS = ("text", "intent", "confidence", "is_report", "sector", "category",
-                     "operator", "operators", "operator_text", "user_type", "technology",
-                     "location")
+    CONTRACT_KEYS = (
+        "text",
+        "intent",
+        "confidence",
+        "is_report",
+        "sector",
+        "category",
+        "operator",
+        "operators",
+        "operator_text",
+        "user_type",
+        "technology",
+        "location",
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The `jalerte parse` record: the contract's keys, the candidates, then what the
@@ -78,11 +103,15 @@ class ParseResult:
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> "ParseResult":
         """The result a `to_json` record describes (what the parse service sends)."""
-        candidates = tuple((str(c["category"]), float(c["score"]))
-                           for c in record.get("category_candidates") or ())
+        candidates = tuple(
+            (str(c["category"]), float(c["score"])) for c in record.get("category_candidates") or ()
+        )
         category = record.get("category")
-        optional: dict[str, Any] = {k: record.get(k) for k in cls.CONTRACT_KEYS
-                                    if k not in ("text", "confidence", "is_report", "operators")}
+        optional: dict[str, Any] = {
+            k: record.get(k)
+            for k in cls.CONTRACT_KEYS
+            if k not in ("text", "confidence", "is_report", "operators")
+        }
         return cls(
             **optional,
             operators=tuple(str(o) for o in record.get("operators") or ()),
@@ -93,8 +122,9 @@ class ParseResult:
             category_confidence=dict(candidates).get(category, 0.0) if category else 0.0,
             category_candidates=candidates,
             scam=bool(record.get("scam")),
-            operator_roles=tuple((str(r["operator"]), str(r["role"]))
-                                 for r in record.get("operator_roles") or ()),
+            operator_roles=tuple(
+                (str(r["operator"]), str(r["role"])) for r in record.get("operator_roles") or ()
+            ),
             previous_operator=record.get("previous_operator"),
             other_categories=tuple(str(c) for c in record.get("other_categories") or ()),
         )
@@ -105,5 +135,6 @@ class ParseResult:
 
 
 def empty_result(text: str) -> ParseResult:
-    return ParseResult(text=text, intent=None, confidence=0.0, is_report=False,
-                       language=detect_language(text))
+    return ParseResult(
+        text=text, intent=None, confidence=0.0, is_report=False, language=detect_language(text)
+    )

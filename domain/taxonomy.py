@@ -1,4 +1,5 @@
 """The taxonomy of alerts (domain/taxonomy.yml): ids for sectors, categories, operators…"""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,13 +14,21 @@ TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yml")
 
 # Technologies tell the sector on their own…
 TECHNOLOGY_SECTOR = {
-    "2g": "mobile", "3g": "mobile", "4g": "mobile", "5g": "mobile",
-    "adsl": "fixed", "vdsl": "fixed", "fibre": "fixed", "cable": "fixed",
-    "satellite": "fixed", "radio": "fixed",
+    "2g": "mobile",
+    "3g": "mobile",
+    "4g": "mobile",
+    "5g": "mobile",
+    "adsl": "fixed",
+    "vdsl": "fixed",
+    "fibre": "fixed",
+    "cable": "fixed",
+    "satellite": "fixed",
+    "radio": "fixed",
 }
 # …except that a home line may also run over 4G or 5G (« la box 4G », « 4G fixe »).
 TECHNOLOGY_SECTORS: dict[str, tuple[str, ...]] = {
-    technology: (sector,) for technology, sector in TECHNOLOGY_SECTOR.items()}
+    technology: (sector,) for technology, sector in TECHNOLOGY_SECTOR.items()
+}
 TECHNOLOGY_SECTORS.update({"4g": ("mobile", "fixed"), "5g": ("mobile", "fixed")})
 
 
@@ -83,8 +92,9 @@ class Taxonomy:
         if technology is not None:
             if technology not in self.technologies:
                 problems.append(f"unknown technology {technology!r}")
-            elif sector == "postal" or (technology in TECHNOLOGY_SECTORS
-                                        and sector not in TECHNOLOGY_SECTORS[technology]):
+            elif sector == "postal" or (
+                technology in TECHNOLOGY_SECTORS and sector not in TECHNOLOGY_SECTORS[technology]
+            ):
                 problems.append(f"technology {technology} does not apply to sector {sector}")
         if alert.get("user_type") not in self.user_types:
             problems.append(f"unknown user type {alert.get('user_type')!r}")
@@ -133,9 +143,14 @@ class Taxonomy:
             user_types=dict(raw["user_types"]),
             sectors=dict(raw["sectors"]),
             categories={
-                cid: Category(cid, c["label"], tuple(c["sectors"]), asked_by(cid),
-                              dict(c.get("implies") or {}),
-                              tuple(c.get("several_operators") or ()))
+                cid: Category(
+                    cid,
+                    c["label"],
+                    tuple(c["sectors"]),
+                    asked_by(cid),
+                    dict(c.get("implies") or {}),
+                    tuple(c.get("several_operators") or ()),
+                )
                 for cid, c in raw["categories"].items()
             },
             operators={

@@ -1,4 +1,5 @@
 """Text helpers shared by the lexicon matcher and the post-processing."""
+
 from __future__ import annotations
 
 import re

@@ -4,8 +4,9 @@
 `history.json` one entry per retrain, `<name>.previous.tar.gz` the model it replaced, and
 a lock file the running retrain holds. The retraining job (nlu/retrain.py, NLU side)
 writes them; the staff console (bot side) reads them and starts a retrain. Standard
-library only: both environments import it.
+library and the parse record's field names only: both environments import it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,10 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from domain.parse import EVALUATED
+
 # (key in the figures, label, higher is better). The figures `jalerte nlu eval` reports per
 # held-out set; the abstention curve and the confusion matrix are not verdicts.
-FIELD_METRICS = ("intent", "is_report", "category", "sector", "operator", "operator_text",
-                 "user_type", "technology", "location")
+FIELD_METRICS = EVALUATED
 METRICS: tuple[tuple[str, str, bool], ...] = (
     *((f"accuracy.{name}", name, True) for name in FIELD_METRICS),
     ("category_accuracy_on_reports", "category|report", True),
@@ -33,6 +35,7 @@ METRICS: tuple[tuple[str, str, bool], ...] = (
 HISTORY_KEEP = 100
 # Figures are rounded to 4 decimals (as `jalerte nlu eval --json`): equal below that.
 EPSILON = 5e-5
+
 
 def model_base(model: Path) -> str:
     name = model.name
@@ -103,8 +106,9 @@ class Change:
         return gain > EPSILON
 
 
-def compare(before: Mapping[str, Mapping[str, float]] | None,
-            after: Mapping[str, Mapping[str, float]]) -> list[Change]:
+def compare(
+    before: Mapping[str, Mapping[str, float]] | None, after: Mapping[str, Mapping[str, float]]
+) -> list[Change]:
     """Every metric of every held-out set, before (None: no model in service) and after."""
     changes = []
     for set_name, figures in after.items():
@@ -135,8 +139,11 @@ def changes_table(changes: Sequence[Change]) -> str:
     for change in changes:
         if change.set_name != current:
             current = change.set_name
-            lines += ["" if lines else "", f"== {current}",
-                      f"  {'':<28}{'before':>8}{'after':>8}{'change':>9}"]
+            lines += [
+                "" if lines else "",
+                f"== {current}",
+                f"  {'':<28}{'before':>8}{'after':>8}{'change':>9}",
+            ]
         before = "—" if change.before is None else f"{change.before:.3f}"
         delta = change.delta
         shown = "" if delta is None else f"{delta:+.3f}"

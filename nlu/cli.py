@@ -3,6 +3,7 @@
 Runs on Python 3.10 with Rasa 3.6.21 (.venv-nlu). The bot's `jalerte train`, `jalerte
 parse` and `jalerte nlu eval` hand over to these.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,11 +90,15 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     out = sys.stdout
     sys.stdout = sys.stderr  # Rasa and TensorFlow print: stdout carries the report alone
     try:
-        result = retrain(Path(args.model), Path(args.build_dir),
-                         [Path(f) for f in args.annotations or []], sets=sets,
-                         examples_dir=Path(args.examples_dir) if args.examples_dir else None,
-                         pipeline_config=Path(args.config) if args.config else None,
-                         with_lexicon=not args.no_lexicon)
+        result = retrain(
+            Path(args.model),
+            Path(args.build_dir),
+            [Path(f) for f in args.annotations or []],
+            sets=sets,
+            examples_dir=Path(args.examples_dir) if args.examples_dir else None,
+            pipeline_config=Path(args.config) if args.config else None,
+            with_lexicon=not args.no_lexicon,
+        )
     except RetrainRunning as exc:
         print(f"jalerte-nlu: {exc}", file=sys.stderr)
         return 3
@@ -120,14 +125,20 @@ def _is_loopback(host: str) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.socket is None and not _is_loopback(args.host):
         # Rasa's environment keeps old pinned libraries: it must never face a network.
-        print(f"jalerte-nlu: refusing to listen on {args.host}: loopback (127.0.0.1, ::1) "
-              "or --socket only", file=sys.stderr)
+        print(
+            f"jalerte-nlu: refusing to listen on {args.host}: loopback (127.0.0.1, ::1) "
+            "or --socket only",
+            file=sys.stderr,
+        )
         return 2
     from nlu.service import serve
 
     async def main() -> None:
-        task = asyncio.ensure_future(serve(Path(args.model), args.host, args.port,
-                                           Path(args.socket) if args.socket else None))
+        task = asyncio.ensure_future(
+            serve(
+                Path(args.model), args.host, args.port, Path(args.socket) if args.socket else None
+            )
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
@@ -149,9 +160,11 @@ class NluSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "NluSettings":
-        return cls(model=Path(environ.get("JALERTE_MODEL_PATH") or DEFAULT_MODEL),
-                   build_dir=Path(environ.get("JALERTE_BUILD_DIR") or PROJECT_DIR / "build"),
-                   log_level=(environ.get("JALERTE_LOG_LEVEL") or "WARNING").upper())
+        return cls(
+            model=Path(environ.get("JALERTE_MODEL_PATH") or DEFAULT_MODEL),
+            build_dir=Path(environ.get("JALERTE_BUILD_DIR") or PROJECT_DIR / "build"),
+            log_level=(environ.get("JALERTE_LOG_LEVEL") or "WARNING").upper(),
+        )
 
 
 def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser:
@@ -162,8 +175,9 @@ def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser
 
     p = sub.add_parser("train", help="train the model (deterministic)")
     p.add_argument("--model", default=model, help="where to write the model")
-    p.add_argument("--build-dir", default=str(settings.build_dir),
-                   help="scratch space for training")
+    p.add_argument(
+        "--build-dir", default=str(settings.build_dir), help="scratch space for training"
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("parse", help="parse stdin, one message per line, into JSON lines")
@@ -172,20 +186,28 @@ def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser
 
     p = sub.add_parser("eval", help="accuracy on the held-out sets")
     p.add_argument("--model", default=model)
-    p.add_argument("--file", action="append",
-                   help="held-out YAML file, repeatable (default: both held-out sets)")
+    p.add_argument(
+        "--file",
+        action="append",
+        help="held-out YAML file, repeatable (default: both held-out sets)",
+    )
     p.add_argument("--errors", action="store_true", help="list every wrong field")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("retrain", help="train a candidate with extra data (staff "
-                       "annotations), compare it with the model on the held-out sets and "
-                       "promote it only when nothing gets worse (exit 1: kept the current)")
+    p = sub.add_parser(
+        "retrain",
+        help="train a candidate with extra data (staff "
+        "annotations), compare it with the model on the held-out sets and "
+        "promote it only when nothing gets worse (exit 1: kept the current)",
+    )
     p.add_argument("--model", default=model, help="the model in service (replaced on success)")
-    p.add_argument("--build-dir", default=str(settings.build_dir / "retrain"),
-                   help="scratch space")
-    p.add_argument("--annotations", action="append",
-                   help="Rasa NLU YAML to train on beside nlu/data/, repeatable")
+    p.add_argument("--build-dir", default=str(settings.build_dir / "retrain"), help="scratch space")
+    p.add_argument(
+        "--annotations",
+        action="append",
+        help="Rasa NLU YAML to train on beside nlu/data/, repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print the run's record as JSON")
     # For tests: a tiny data set trains in seconds.
     p.add_argument("--examples-dir", help=argparse.SUPPRESS)
@@ -196,8 +218,9 @@ def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser
 
     p = sub.add_parser("serve", help="serve the trained model over HTTP (loopback or socket)")
     p.add_argument("--model", default=model)
-    p.add_argument("--host", default="127.0.0.1",
-                   help="loopback address to listen on (any other is refused)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to listen on (any other is refused)"
+    )
     p.add_argument("--port", type=int, default=5055)
     p.add_argument("--socket", help="listen on this Unix socket instead of a port")
     p.set_defaults(func=cmd_serve)
@@ -207,9 +230,11 @@ def build_parser(settings: NluSettings | None = None) -> argparse.ArgumentParser
 def main(argv: Sequence[str] | None = None) -> int:
     settings = NluSettings.from_env(os.environ)
     args = build_parser(settings).parse_args(argv)
-    logging.basicConfig(stream=sys.stderr,
-                        level=getattr(logging, settings.log_level, logging.WARNING),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, settings.log_level, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return args.func(args)
 
 

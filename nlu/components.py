@@ -1,4 +1,5 @@
 """Custom Rasa components (referenced by module path from nlu/config.yml)."""
+
 from __future__ import annotations
 
 import atexit
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
     import sklearn_crfsuite
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SparseLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Rasa's logistic regression, with the same features, model and predictions, at a
     third of the cost per message.
@@ -59,8 +58,11 @@ class SparseLogisticRegressionClassifier(LogisticRegressionClassifier):
 
 def _sentence_row(message: Message) -> csr_matrix | None:
     """The message's sparse sentence features side by side, as one CSR row."""
-    parts = [f.features for f in message.features
-             if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
+    parts = [
+        f.features
+        for f in message.features
+        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+    ]
     if not parts:
         return None
     cols, data, offset = [], [], 0
@@ -70,13 +72,10 @@ def _sentence_row(message: Message) -> csr_matrix | None:
         data.append(part.data)
         offset += part.shape[1]
     col = np.concatenate(cols)
-    return coo_matrix((np.concatenate(data), (np.zeros_like(col), col)),
-                      shape=(1, offset)).tocsr()
+    return coo_matrix((np.concatenate(data), (np.zeros_like(col), col)), shape=(1, offset)).tocsr()
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class PersistedCRFEntityExtractor(CRFEntityExtractor):
     """Rasa's CRF entity extractor, which keeps its trained CRFs in the model.
 
@@ -92,11 +91,18 @@ class PersistedCRFEntityExtractor(CRFEntityExtractor):
         with self._model_storage.write_to(self._resource) as model_dir:
             for tag, tagger in (self.entity_taggers or {}).items():
                 (model_dir / f"crf_{tag}.crfsuite").write_bytes(
-                    Path(tagger.modelfile.name).read_bytes())
+                    Path(tagger.modelfile.name).read_bytes()
+                )
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> CRFEntityExtractor:
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> CRFEntityExtractor:
         try:
             with model_storage.read_from(resource) as model_dir:
                 order = rasa.shared.utils.io.read_json_file(model_dir / "crf_order.json")

@@ -1,5 +1,6 @@
 """Held-out evaluation: per-field accuracy, confidently wrong answers, the confusion
 between categories and the abstention curve that sets the category threshold."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from domain.parse import ParseResult
+from domain.parse import EVALUATED, ParseResult
 from reading.interpret import CATEGORY_THRESHOLD
 from domain.text import fold
 
@@ -24,8 +25,7 @@ HELDOUT_SETS = {
     "independent": tuple(sorted((HELDOUT_DIR / "independent").glob("*.yml"))),
 }
 HELDOUT_PATH = HELDOUT_SETS["project"][0]
-FIELDS = ("intent", "is_report", "category", "sector", "operator", "operator_text",
-          "user_type", "technology", "location")
+FIELDS = EVALUATED
 # Short answers that rightly carry fields ("chez Free"): not counted as non-reports.
 FIELD_ANSWERS = frozenset({"inform"})
 CURVE_THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -108,24 +108,25 @@ class EvalReport:
             "accuracy": {name: round(self.accuracy(name), 4) for name in FIELDS},
             "category_accuracy_on_reports": round(self.category_accuracy_on_reports, 4),
             "category_abstained_on_reports": round(
-                self._rate(self.category_abstained_on_reports), 4),
+                self._rate(self.category_abstained_on_reports), 4
+            ),
             "abstained_answer_in_candidates": self.abstained_answer_in_candidates,
             "confidently_wrong_category": round(self.confidently_wrong_category, 4),
             "confidently_wrong_sector": round(self.confidently_wrong_sector, 4),
             "non_reports": self.non_reports,
             "non_reports_left_alone": round(self.non_reports_left_alone, 4),
-            "abstention_curve": [
-                {k: round(v, 4) for k, v in vars(p).items()} for p in self.curve
-            ],
+            "abstention_curve": [{k: round(v, 4) for k, v in vars(p).items()} for p in self.curve],
         }
 
     def to_text(self, show_errors: bool = False) -> str:
-        lines = [f"== {self.name}: {self.total} messages ({self.reports} reports)", "",
-                 "Per-field accuracy (null must match null):"]
+        lines = [
+            f"== {self.name}: {self.total} messages ({self.reports} reports)",
+            "",
+            "Per-field accuracy (null must match null):",
+        ]
         lines += [f"  {name:<14} {self.accuracy(name):6.3f}" for name in FIELDS]
         lines += [
-            f"  {'category|report':<14} {self.category_accuracy_on_reports:6.3f}"
-            "  (reports only)",
+            f"  {'category|report':<14} {self.category_accuracy_on_reports:6.3f}  (reports only)",
             "",
             f"Confidently wrong category: {self.confidently_wrong_category:6.1%} of reports"
             f" (no category, offered as choices: "
@@ -142,7 +143,8 @@ class EvalReport:
         ]
         lines += [
             f"  {p.threshold:9.2f}  {p.coverage:8.1%}  {p.precision:9.1%}  {p.accuracy:8.3f}"
-            f"  {p.confidently_wrong:17.1%}" for p in self.curve
+            f"  {p.confidently_wrong:17.1%}"
+            for p in self.curve
         ]
         lines += ["", "Confusion between categories (rows: expected, columns: predicted):"]
         labels = sorted({e for e, _ in self.confusion} | {p for _, p in self.confusion})
@@ -156,8 +158,12 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def evaluate(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult],
-             name: str = "held-out", curve: list[CurvePoint] | None = None) -> EvalReport:
+def evaluate(
+    cases: Sequence[dict[str, Any]],
+    results: Sequence[ParseResult],
+    name: str = "held-out",
+    curve: list[CurvePoint] | None = None,
+) -> EvalReport:
     """Compares parse results with the expected fields, case by case."""
     report = EvalReport(name=name, curve=curve or [])
     for case, result in zip(cases, results, strict=True):
@@ -174,7 +180,8 @@ def evaluate(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult],
             if result.category is None and case["category"] is not None:
                 report.category_abstained_on_reports += 1
                 report.abstained_answer_in_candidates += (
-                    case["category"] in result.category_choices())
+                    case["category"] in result.category_choices()
+                )
             elif result.category != case["category"]:
                 report.category_wrong_on_reports += 1
             if result.sector is not None and result.sector != case["sector"]:
@@ -190,8 +197,9 @@ def evaluate(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult],
     return report
 
 
-def curve_point(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult],
-                threshold: float) -> CurvePoint:
+def curve_point(
+    cases: Sequence[dict[str, Any]], results: Sequence[ParseResult], threshold: float
+) -> CurvePoint:
     """Coverage and errors of the category when `results` were read with `threshold`."""
     reports = given = right = wrong = correct_all = 0
     for case, result in zip(cases, results, strict=True):
@@ -212,16 +220,18 @@ def curve_point(cases: Sequence[dict[str, Any]], results: Sequence[ParseResult],
     )
 
 
-async def evaluate_parser(parser: "NluParser",
-                          sets: Mapping[str, Iterable[Path]] | None = None) -> list[EvalReport]:
+async def evaluate_parser(
+    parser: "NluParser", sets: Mapping[str, Iterable[Path]] | None = None
+) -> list[EvalReport]:
     """Every held-out set through `parser`, at the parser's own category threshold."""
     sets = {name: tuple(paths) for name, paths in (sets or HELDOUT_SETS).items()}
     raws = {}
     for paths in sets.values():
         for case in load_cases(*paths):
             raws[case["text"]] = await parser.raw_parse(case["text"])
-    return evaluate_sets(lambda texts: [raws[t] for t in texts], parser.read,
-                         CATEGORY_THRESHOLD, sets)
+    return evaluate_sets(
+        lambda texts: [raws[t] for t in texts], parser.read, CATEGORY_THRESHOLD, sets
+    )
 
 
 def evaluate_sets(

@@ -1,4 +1,5 @@
 """The NLU service: one model per process, loaded off the loop, safe to call from async code."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,9 @@ class NluParser:
                 raw["sentences"] = [await self._model.parse(part) for part in parts]
             return raw
 
-    def read(self, text: str, raw: dict | None,
-             category_threshold: float = CATEGORY_THRESHOLD) -> ParseResult:
+    def read(
+        self, text: str, raw: dict | None, category_threshold: float = CATEGORY_THRESHOLD
+    ) -> ParseResult:
         """Taxonomy fields from the model's answer for `text`."""
         if raw is None:
             return empty_result(text)

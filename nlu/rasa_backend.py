@@ -1,4 +1,5 @@
 """The only module that runs a Rasa model (import cost ~3 s: TensorFlow comes with it)."""
+
 from __future__ import annotations
 
 import asyncio

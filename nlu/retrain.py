@@ -13,6 +13,7 @@ durations). A running parse service notices the new file and swaps models
 
 This module imports no Rasa at import time: the bot reads the figure files with it.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,20 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from model_records.files import (
-    HISTORY_KEEP, Change, changes_table, compare, figures_path, flat_figures, history_path,
-    now_iso, promote, read_json, retrain_lock, sha256_of, verdict, write_json_atomic,
+    HISTORY_KEEP,
+    Change,
+    changes_table,
+    compare,
+    figures_path,
+    flat_figures,
+    history_path,
+    now_iso,
+    promote,
+    read_json,
+    retrain_lock,
+    sha256_of,
+    verdict,
+    write_json_atomic,
 )
 
 Progress = Callable[[str], None]
@@ -45,20 +58,32 @@ class RetrainResult:
 
     def to_text(self) -> str:
         seconds = self.entry.get("seconds", {})
-        lines = [f"Annotations: {self.entry.get('annotations', 0)} examples"
-                 f" ({', '.join(self.entry.get('annotation_files') or []) or 'none'})"
-                 + (f"; {self.entry['held_out_dropped']} left out: they are held-out messages"
-                    if self.entry.get("held_out_dropped") else ""),
-                 f"Training {seconds.get('training', 0):.0f} s, evaluation "
-                 f"{seconds.get('evaluation', 0):.0f} s", "",
-                 changes_table(self.changes), ""]
+        lines = [
+            f"Annotations: {self.entry.get('annotations', 0)} examples"
+            f" ({', '.join(self.entry.get('annotation_files') or []) or 'none'})"
+            + (
+                f"; {self.entry['held_out_dropped']} left out: they are held-out messages"
+                if self.entry.get("held_out_dropped")
+                else ""
+            ),
+            f"Training {seconds.get('training', 0):.0f} s, evaluation "
+            f"{seconds.get('evaluation', 0):.0f} s",
+            "",
+            changes_table(self.changes),
+            "",
+        ]
         if self.promoted:
-            lines.append(f"PROMOTED: the candidate replaces {self.entry['model']}"
-                         + (f" (previous model kept as {self.entry['previous']})"
-                            if self.entry.get("previous") else "") + ". Why:")
+            lines.append(
+                f"PROMOTED: the candidate replaces {self.entry['model']}"
+                + (
+                    f" (previous model kept as {self.entry['previous']})"
+                    if self.entry.get("previous")
+                    else ""
+                )
+                + ". Why:"
+            )
         else:
-            lines.append(f"KEPT the current model {self.entry['model']}: the candidate is "
-                         "worse on")
+            lines.append(f"KEPT the current model {self.entry['model']}: the candidate is worse on")
         lines += [f"  - {reason}" for reason in self.reasons]
         return "\n".join(lines)
 
@@ -71,16 +96,20 @@ def count_examples(paths: Sequence[Path]) -> int:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for entry in data.get("nlu") or []:
             if "intent" in entry:
-                total += sum(1 for line in str(entry.get("examples") or "").splitlines()
-                             if line.strip().startswith("- "))
+                total += sum(
+                    1
+                    for line in str(entry.get("examples") or "").splitlines()
+                    if line.strip().startswith("- ")
+                )
     return total
 
 
 _ENTITY = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
-def without_held_out(paths: Sequence[Path], target: Path,
-                     sets: Mapping[str, Sequence[Path]] | None) -> tuple[list[Path], int]:
+def without_held_out(
+    paths: Sequence[Path], target: Path, sets: Mapping[str, Sequence[Path]] | None
+) -> tuple[list[Path], int]:
     """Copies of the annotation files without the examples whose text is a held-out
     message (a message staff corrected may be one: training on it would flatter the
     figures it is judged by). Returns the copies and how many examples were dropped."""
@@ -92,8 +121,12 @@ def without_held_out(paths: Sequence[Path], target: Path,
     def key(text: str) -> str:
         return " ".join(fold(_ENTITY.sub(r"\1", text)).split())
 
-    held_out = {key(case["text"]) for paths_ in (sets or HELDOUT_SETS).values() if paths_
-                for case in load_cases(*paths_)}
+    held_out = {
+        key(case["text"])
+        for paths_ in (sets or HELDOUT_SETS).values()
+        if paths_
+        for case in load_cases(*paths_)
+    }
     target.mkdir(parents=True, exist_ok=True)
     copies, dropped = [], 0
     for index, path in enumerate(paths):
@@ -102,21 +135,27 @@ def without_held_out(paths: Sequence[Path], target: Path,
             if "intent" not in entry:
                 continue
             lines = str(entry.get("examples") or "").splitlines()
-            kept = [line for line in lines
-                    if not (line.strip().startswith("- ") and key(line.strip()[2:]) in held_out)]
+            kept = [
+                line
+                for line in lines
+                if not (line.strip().startswith("- ") and key(line.strip()[2:]) in held_out)
+            ]
             dropped += len(lines) - len(kept)
             entry["examples"] = "".join(f"{line}\n" for line in kept)
-        data["nlu"] = [e for e in data.get("nlu") or []
-                       if "intent" not in e or e["examples"].strip()]
+        data["nlu"] = [
+            e for e in data.get("nlu") or [] if "intent" not in e or e["examples"].strip()
+        ]
         copy = target / path.name if index == 0 else target / f"{index}_{path.name}"
-        copy.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6),
-                        encoding="utf-8")
+        copy.write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6), encoding="utf-8"
+        )
         copies.append(copy)
     return copies, dropped
 
 
-async def _figures(model: Path, sets: Mapping[str, Sequence[Path]] | None
-                   ) -> dict[str, dict[str, float]]:
+async def _figures(
+    model: Path, sets: Mapping[str, Sequence[Path]] | None
+) -> dict[str, dict[str, float]]:
     from nlu.evaluate import evaluate_parser
     from nlu.parser import NluParser
 
@@ -128,14 +167,22 @@ async def _figures(model: Path, sets: Mapping[str, Sequence[Path]] | None
 def _set_sizes(sets: Mapping[str, Sequence[Path]] | None) -> dict[str, int]:
     from nlu.evaluate import HELDOUT_SETS, load_cases
 
-    return {name: len(load_cases(*paths)) for name, paths in (sets or HELDOUT_SETS).items()
-            if paths}
+    return {
+        name: len(load_cases(*paths)) for name, paths in (sets or HELDOUT_SETS).items() if paths
+    }
 
 
-def retrain(model: Path, build_dir: Path, annotation_files: Sequence[Path] = (), *,
-            sets: Mapping[str, Sequence[Path]] | None = None,
-            examples_dir: Path | None = None, pipeline_config: Path | None = None,
-            with_lexicon: bool = True, progress: Progress = _stderr) -> RetrainResult:
+def retrain(
+    model: Path,
+    build_dir: Path,
+    annotation_files: Sequence[Path] = (),
+    *,
+    sets: Mapping[str, Sequence[Path]] | None = None,
+    examples_dir: Path | None = None,
+    pipeline_config: Path | None = None,
+    with_lexicon: bool = True,
+    progress: Progress = _stderr,
+) -> RetrainResult:
     """Trains a candidate with the annotations, evaluates it against `model` and promotes
     it when nothing gets worse. Writes the figure files beside `model`."""
     import asyncio
@@ -146,16 +193,24 @@ def retrain(model: Path, build_dir: Path, annotation_files: Sequence[Path] = (),
         started_at, started = now_iso(), time.perf_counter()
         build_dir.mkdir(parents=True, exist_ok=True)
         annotation_files, held_out_dropped = without_held_out(
-            [Path(p) for p in annotation_files], build_dir / "annotations", sets)
+            [Path(p) for p in annotation_files], build_dir / "annotations", sets
+        )
         if held_out_dropped:
-            progress(f"{held_out_dropped} annotated examples are held-out messages: "
-                     "not trained on")
+            progress(f"{held_out_dropped} annotated examples are held-out messages: not trained on")
         candidate = build_dir / "candidate.tar.gz"
-        progress(f"Retrain: training a candidate with {count_examples(annotation_files)} "
-                 "annotated examples")
-        train(candidate, build_dir / "candidate_build", progress=progress,
-              examples_dir=examples_dir or EXAMPLES_DIR, extra_files=annotation_files,
-              pipeline_config=pipeline_config or PIPELINE_CONFIG, with_lexicon=with_lexicon)
+        progress(
+            f"Retrain: training a candidate with {count_examples(annotation_files)} "
+            "annotated examples"
+        )
+        train(
+            candidate,
+            build_dir / "candidate_build",
+            progress=progress,
+            examples_dir=examples_dir or EXAMPLES_DIR,
+            extra_files=annotation_files,
+            pipeline_config=pipeline_config or PIPELINE_CONFIG,
+            with_lexicon=with_lexicon,
+        )
         trained = time.perf_counter()
 
         has_current = model.exists()
@@ -182,29 +237,42 @@ def retrain(model: Path, build_dir: Path, annotation_files: Sequence[Path] = (),
             "promoted": promoted,
             "reasons": reasons,
             "candidate_sha256": sha256_of(candidate),
-            "seconds": {"training": round(trained - started, 1),
-                        "evaluation": round(evaluated - trained, 1)},
+            "seconds": {
+                "training": round(trained - started, 1),
+                "evaluation": round(evaluated - trained, 1),
+            },
         }
         in_service = read_json(figures_path(model)) or {}
         if promoted:
             previous = promote(candidate, model)
             entry["previous"] = str(previous) if previous else None
-            in_service = {"model": model.name, "sha256": entry["candidate_sha256"],
-                          "in_service_since": now_iso(), "trained_at": started_at,
-                          "annotations": entry["annotations"], "held_out": entry["held_out"],
-                          "figures": after}
+            in_service = {
+                "model": model.name,
+                "sha256": entry["candidate_sha256"],
+                "in_service_since": now_iso(),
+                "trained_at": started_at,
+                "annotations": entry["annotations"],
+                "held_out": entry["held_out"],
+                "figures": after,
+            }
         elif has_current and (not in_service or in_service.get("figures") != before):
             # The model in service had no figures yet (trained by `make train`): now it has.
             stat = model.stat()
-            in_service = {"model": model.name, "sha256": sha256_of(model),
-                          "in_service_since": datetime.fromtimestamp(
-                              stat.st_mtime, timezone.utc).isoformat(timespec="seconds"),
-                          "trained_at": None, "annotations": in_service.get("annotations"),
-                          "held_out": entry["held_out"], "figures": before}
+            in_service = {
+                "model": model.name,
+                "sha256": sha256_of(model),
+                "in_service_since": datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+                "trained_at": None,
+                "annotations": in_service.get("annotations"),
+                "held_out": entry["held_out"],
+                "figures": before,
+            }
         entry["finished_at"] = now_iso()
         entry["seconds"]["total"] = round(time.perf_counter() - started, 1)
         write_json_atomic(figures_path(model), in_service)
         history = read_json(history_path(model), [])
-        history = (history if isinstance(history, list) else [])[-(HISTORY_KEEP - 1):]
+        history = (history if isinstance(history, list) else [])[-(HISTORY_KEEP - 1) :]
         write_json_atomic(history_path(model), [*history, entry])
         return RetrainResult(promoted, reasons, changes, entry)

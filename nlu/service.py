@@ -10,6 +10,7 @@ The model is loaded once, before the service listens. Text is parsed by `NluPars
 which never shows Rasa a leading "/" (its `/intent{…}` syntax). Bad requests get a JSON
 error with a 4xx status, never a traceback. Run it with `jalerte-nlu serve`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +43,7 @@ async def parse(request: web.Request) -> web.Response:
     try:
         body: Any = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return _error(400, "the body must be JSON: {\"text\": …} or {\"texts\": […]}")
+        return _error(400, 'the body must be JSON: {"text": …} or {"texts": […]}')
     except web.HTTPRequestEntityTooLarge:
         return _error(413, f"the body is larger than {MAX_BODY} bytes")
     parser = request.app[PARSER]
@@ -52,7 +53,7 @@ async def parse(request: web.Request) -> web.Response:
     else:
         texts = body.get("texts") if isinstance(body, dict) else None
         if not (isinstance(texts, list) and all(isinstance(t, str) for t in texts)):
-            return _error(400, "expected {\"text\": string} or {\"texts\": [string, …]}")
+            return _error(400, 'expected {"text": string} or {"texts": [string, …]}')
         if len(texts) > MAX_BATCH:
             return _error(413, f"at most {MAX_BATCH} texts per request")
         answer = {"results": [(await parser.parse(t)).to_json() for t in texts]}
@@ -70,8 +71,9 @@ def make_app(parser: NluParser, model_name: str) -> web.Application:
     return app
 
 
-async def serve(model_path: Path, host: str = "127.0.0.1", port: int | None = None,
-                socket: Path | None = None) -> None:
+async def serve(
+    model_path: Path, host: str = "127.0.0.1", port: int | None = None, socket: Path | None = None
+) -> None:
     """Loads the model, then serves until cancelled (SIGINT/SIGTERM in `jalerte-nlu`)."""
     parser = await NluParser.load(model_path)
     runner = web.AppRunner(make_app(parser, model_path.name), access_log=None)
@@ -83,8 +85,11 @@ async def serve(model_path: Path, host: str = "127.0.0.1", port: int | None = No
     else:
         site = web.TCPSite(runner, host, port or 5055)
     await site.start()
-    print(f"jalerte-nlu: model {model_path.name} loaded, listening on "
-          f"{socket or f'http://{host}:{port or 5055}'}", flush=True)
+    print(
+        f"jalerte-nlu: model {model_path.name} loaded, listening on "
+        f"{socket or f'http://{host}:{port or 5055}'}",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:

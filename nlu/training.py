@@ -1,4 +1,5 @@
 """Builds the training data (hand-written examples + lexicon) and trains the model."""
+
 from __future__ import annotations
 
 import contextlib
@@ -68,10 +69,14 @@ yaml.SafeDumper.add_representer(
 )
 
 
-def assemble_training_data(target: Path, taxonomy: Taxonomy, lexicon: Lexicon,
-                           examples_dir: Path = EXAMPLES_DIR,
-                           extra_files: Sequence[Path] = (),
-                           with_lexicon: bool = True) -> list[Path]:
+def assemble_training_data(
+    target: Path,
+    taxonomy: Taxonomy,
+    lexicon: Lexicon,
+    examples_dir: Path = EXAMPLES_DIR,
+    extra_files: Sequence[Path] = (),
+    with_lexicon: bool = True,
+) -> list[Path]:
     """Writes every training file Rasa needs into `target` (a build directory):
     the examples of `examples_dir`, then `extra_files` (staff annotations, see
     nlu/retrain.py) as `extra_<n>_<name>`, then the lexicon's tables."""
@@ -121,19 +126,21 @@ def _without_training_cache() -> contextlib.ExitStack:
 
     stack = contextlib.ExitStack()
     stack.enter_context(mock.patch.object(GraphTrainer, "train", train_without_fingerprints))
-    stack.enter_context(mock.patch.object(TrainingHook, "on_before_node",
-                                          lambda self, *a, **k: {}))
-    stack.enter_context(mock.patch.object(TrainingHook, "on_after_node",
-                                          lambda self, *a, **k: None))
+    stack.enter_context(mock.patch.object(TrainingHook, "on_before_node", lambda self, *a, **k: {}))
+    stack.enter_context(
+        mock.patch.object(TrainingHook, "on_after_node", lambda self, *a, **k: None)
+    )
     return stack
 
 
 # Rasa looks for components *named* CRFEntityExtractor (or DIET, Mitie) before it
 # believes entity examples and lookup tables are used; our PersistedCRFEntityExtractor
 # learns from both. These notices are false here.
-_FALSE_NOTICES = ("You have defined training data consisting of lookup tables",
-                  "You have defined training data consisting of entity examples",
-                  "You have defined training data with entities that have roles/groups")
+_FALSE_NOTICES = (
+    "You have defined training data consisting of lookup tables",
+    "You have defined training data consisting of entity examples",
+    "You have defined training data with entities that have roles/groups",
+)
 
 
 @contextlib.contextmanager
@@ -144,8 +151,7 @@ def _without_lookup_table_notice():
         shown = warnings.showwarning
 
         def showwarning(message, category, *args, **kwargs):
-            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning,
-                                     FutureWarning)):
+            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
                 return
             if category.__name__ == "MovedIn20Warning":  # Rasa's own SQLAlchemy 1.4 use
                 return
@@ -176,8 +182,9 @@ def train(
     lexicon = Lexicon.load(taxonomy)
     progress(f"[1/3] Assembling training data in {build_dir}")
     data_dir = build_dir / "nlu_data"
-    files = assemble_training_data(data_dir, taxonomy, lexicon, examples_dir, extra_files,
-                                   with_lexicon)
+    files = assemble_training_data(
+        data_dir, taxonomy, lexicon, examples_dir, extra_files, with_lexicon
+    )
     progress(f"      {len(files)} files ({', '.join(f.name for f in files)})")
 
     progress("[2/3] Loading Rasa (TensorFlow import takes a few seconds)")
@@ -192,8 +199,11 @@ def train(
     out_dir = build_dir / "model_out"
     out_dir.mkdir(parents=True, exist_ok=True)
     # Rasa prints its own "model saved at <temporary place>" on stdout: not ours to show.
-    with contextlib.redirect_stdout(io.StringIO()), skip_training_cache, \
-            _without_lookup_table_notice():
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        skip_training_cache,
+        _without_lookup_table_notice(),
+    ):
         result = train_nlu(
             config=str(pipeline_config),
             nlu_data=str(data_dir),

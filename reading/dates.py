@@ -10,6 +10,7 @@ enough: « hier », « lundi », « 3 semaines », « le 12/11 ».
 A duration is a lower bound: « plus d'un mois » starts 30 days before today. Days of the
 week and dates are the most recent past ones: « depuis lundi » typed on a Monday is a week.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,30 +19,114 @@ from datetime import date, timedelta
 from domain.text import fold
 
 _NUMBERS = {
-    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "quinze": 15, "vingt": 20,
-    "quelques": 3, "plusieurs": 3, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
-    "four": 4, "five": 5, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "several": 3, "a few": 3, "few": 3,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "quinze": 15,
+    "vingt": 20,
+    "quelques": 3,
+    "plusieurs": 3,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "several": 3,
+    "a few": 3,
+    "few": 3,
 }
 _UNITS = {
-    "jour": 1, "jours": 1, "jrs": 1, "j": 1, "day": 1, "days": 1,
-    "semaine": 7, "semaines": 7, "sem": 7, "week": 7, "weeks": 7,
-    "mois": 30, "month": 30, "months": 30,
-    "an": 365, "ans": 365, "annee": 365, "annees": 365, "year": 365, "years": 365,
+    "jour": 1,
+    "jours": 1,
+    "jrs": 1,
+    "j": 1,
+    "day": 1,
+    "days": 1,
+    "semaine": 7,
+    "semaines": 7,
+    "sem": 7,
+    "week": 7,
+    "weeks": 7,
+    "mois": 30,
+    "month": 30,
+    "months": 30,
+    "an": 365,
+    "ans": 365,
+    "annee": 365,
+    "annees": 365,
+    "year": 365,
+    "years": 365,
 }
 _MONTHS = {
-    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4,
-    "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9,
-    "sept": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "july": 7, "august": 8, "aug": 8, "september": 9, "october": 10,
-    "november": 11, "december": 12,
+    "janvier": 1,
+    "janv": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
 }
 _WEEKDAYS = {
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5,
-    "dimanche": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-    "saturday": 5, "sunday": 6,
+    "lundi": 0,
+    "mardi": 1,
+    "mercredi": 2,
+    "jeudi": 3,
+    "vendredi": 4,
+    "samedi": 5,
+    "dimanche": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 
 _NUMBER = r"(?:\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
@@ -50,41 +135,73 @@ _MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _WEEKDAY = r"(?:" + "|".join(_WEEKDAYS) + r")"
 # « depuis », « ça fait », « il y a », "since", "for": what makes a time the start of the
 # problem in a message that was not asked when.
-_SINCE = (r"(?:depuis|depui|dpuis|dps|since|a partir d[eu']?|starting|(?:ca |cela |tout |le probleme |"
-          r"la panne |la coupure )?a commence|(?:ca |it |the problem |the outage )?(?:started|began)(?: on)?)")
-_FOR = (r"(?:(?:ca|sa|cela|ça) (?:fait|fais|fera)|voila|voici|il y a|ya|y a|"
-        r"for|for the (?:last|past)|over the (?:last|past)|it.s been|its been|been)")
+_SINCE = (
+    r"(?:depuis|depui|dpuis|dps|since|a partir d[eu']?|starting|(?:ca |cela |tout |le probleme |"
+    r"la panne |la coupure )?a commence|(?:ca |it |the problem |the outage )?(?:started|began)(?: on)?)"
+)
+_FOR = (
+    r"(?:(?:ca|sa|cela|ça) (?:fait|fais|fera)|voila|voici|il y a|ya|y a|"
+    r"for|for the (?:last|past)|over the (?:last|past)|it.s been|its been|been)"
+)
 _MORE = r"(?:plus d.|plus de |pres d.|presque |environ |au moins |over |more than |about |almost |at least |nearly |bien |deja )?"
 
 # A duration: « 3 semaines », « une quinzaine de jours », « un mois et demi ».
-_DURATION = (rf"(?P<n>{_NUMBER}|une quinzaine|une dizaine|une huitaine|une vingtaine|"
-             rf"(?:\d+|quelques|plusieurs) (?:bonnes |longues )?)\s*(?:de )?(?P<unit>{_UNIT})\b"
-             r"(?P<half> et demi)?")
-_VAGUE = {"des semaines": 14, "des mois": 60, "des jours": 3, "des annees": 730,
-          "weeks": 14, "months": 60, "days": 3, "years": 730,
-          "longtemps": None, "toujours": None, "ages": None}
+_DURATION = (
+    rf"(?P<n>{_NUMBER}|une quinzaine|une dizaine|une huitaine|une vingtaine|"
+    rf"(?:\d+|quelques|plusieurs) (?:bonnes |longues )?)\s*(?:de )?(?P<unit>{_UNIT})\b"
+    r"(?P<half> et demi)?"
+)
+_VAGUE = {
+    "des semaines": 14,
+    "des mois": 60,
+    "des jours": 3,
+    "des annees": 730,
+    "weeks": 14,
+    "months": 60,
+    "days": 3,
+    "years": 730,
+    "longtemps": None,
+    "toujours": None,
+    "ages": None,
+}
 
 _RELATIVE = (
-    (r"aujourd.?hui|aujourdhui|ce matin|cet apres.?midi|ce soir|tout a l.heure|"
-     r"une heure|deux heures|quelques heures|\d+ ?h(?:eures?)?\b|today|this morning|"
-     r"this afternoon|this evening|tonight|an hour|a few hours|\d+ hours?", 0),
+    (
+        r"aujourd.?hui|aujourdhui|ce matin|cet apres.?midi|ce soir|tout a l.heure|"
+        r"une heure|deux heures|quelques heures|\d+ ?h(?:eures?)?\b|today|this morning|"
+        r"this afternoon|this evening|tonight|an hour|a few hours|\d+ hours?",
+        0,
+    ),
     (r"avant.?hier|day before yesterday", 2),
     (r"hier|yesterday|last night", 1),
     (r"cette nuit", 0),
     (r"la semaine derniere|la semaine passee|last week|une semaine", 7),
-    (r"le (?:week.?end|we) dernier|ce (?:week.?end|we)|le (?:week.?end|we)|(?:last |the |this )?weekend", -1),
+    (
+        r"le (?:week.?end|we) dernier|ce (?:week.?end|we)|le (?:week.?end|we)|(?:last |the |this )?weekend",
+        -1,
+    ),
     (r"le mois dernier|le mois passe|last month|un mois", 30),
     (r"l.an dernier|l.annee derniere|last year|un an", 365),
 )
 
-_DAY_MONTH = re.compile(rf"\b(?:le |the )?(?:1er|(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?) (?:de )?(?P<m>{_MONTH})"
-                        rf"(?: (?P<y>20\d\d))?\b")
-_MONTH_DAY = re.compile(rf"\b(?P<m>{_MONTH}) (?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,? (?P<y>20\d\d))?\b")
-_NUMERIC = re.compile(r"\b(?:le |the )?(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})(?:[/.-](?P<y>(?:20)?\d\d))?\b")
+_DAY_MONTH = re.compile(
+    rf"\b(?:le |the )?(?:1er|(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?) (?:de )?(?P<m>{_MONTH})"
+    rf"(?: (?P<y>20\d\d))?\b"
+)
+_MONTH_DAY = re.compile(
+    rf"\b(?P<m>{_MONTH}) (?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,? (?P<y>20\d\d))?\b"
+)
+_NUMERIC = re.compile(
+    r"\b(?:le |the )?(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})(?:[/.-](?P<y>(?:20)?\d\d))?\b"
+)
 _FIRST_OF = re.compile(rf"\b(?:le )?(?P<first>1er) (?P<m>{_MONTH})")
-_MONTH_ONLY = re.compile(rf"\b(?:(?P<part>(?:le )?debut|(?:la )?mi|(?:la )?fin|early|mid|late|the end of|end of)[ -])?(?:de |d.|of )?(?P<m>{_MONTH})\b"
-                         r"(?: (?P<y>20\d\d))?")
-_DAY_ONLY = re.compile(r"\b(?:le |the )(?P<d>\d{1,2})(?:er|st|nd|rd|th)?(?!\s*(?:[/.-]|\d|h\b|heures?))\b")
+_MONTH_ONLY = re.compile(
+    rf"\b(?:(?P<part>(?:le )?debut|(?:la )?mi|(?:la )?fin|early|mid|late|the end of|end of)[ -])?(?:de |d.|of )?(?P<m>{_MONTH})\b"
+    r"(?: (?P<y>20\d\d))?"
+)
+_DAY_ONLY = re.compile(
+    r"\b(?:le |the )(?P<d>\d{1,2})(?:er|st|nd|rd|th)?(?!\s*(?:[/.-]|\d|h\b|heures?))\b"
+)
 _YEAR_ONLY = re.compile(r"\b(?:l.annee |the year )?(?P<y>20\d\d)\b")
 _WEEKDAY_RE = re.compile(rf"\b(?:ce |last |this |on )?(?P<w>{_WEEKDAY})(?: dernier| passe)?\b")
 
@@ -111,9 +228,15 @@ def _dated(match: re.Match[str], today: date) -> date | None:
     month = int(month_word) if month_word.isdigit() else _MONTHS.get(month_word.rstrip("."))
     part = groups.get("part") or ""
     # « mi-novembre », « fin novembre »: the middle and the last days of the month.
-    day = (int(groups["d"]) if groups.get("d") else
-           15 if part.endswith("mi") or part == "mid" else
-           25 if "fin" in part or "end" in part or part == "late" else 1)
+    day = (
+        int(groups["d"])
+        if groups.get("d")
+        else 15
+        if part.endswith("mi") or part == "mid"
+        else 25
+        if "fin" in part or "end" in part or part == "late"
+        else 1
+    )
     if not month or not 1 <= month <= 12 or not 1 <= day <= 31:
         return None
     year = groups.get("y")
@@ -174,23 +297,31 @@ def _from_time(phrase: str, today: date) -> date | None:
 
 
 _ANCHORED = re.compile(rf"\b{_SINCE}\s+|\b{_FOR}\s+")
-_AGO = re.compile(rf"\b(?P<phrase>{_MORE}{_DURATION}|{_NUMBER} {_UNIT}) (?:ago|que (?:ca|cela) dure|que (?:ca|c.est) (?:dure|comme ca))\b")
+_AGO = re.compile(
+    rf"\b(?P<phrase>{_MORE}{_DURATION}|{_NUMBER} {_UNIT}) (?:ago|que (?:ca|cela) dure|que (?:ca|c.est) (?:dure|comme ca))\b"
+)
 # « depuis que j'ai déménagé », « depuis chez moi »: an anchor that names no time.
-_ANSWER_ONLY = re.compile(r"^\W*(?:(?:c.est |it.s |ca a commence |it started |started |"
-                          r"depuis |since |for |il y a |ca fait |about |environ )?)(?P<phrase>.+)$")
+_ANSWER_ONLY = re.compile(
+    r"^\W*(?:(?:c.est |it.s |ca a commence |it started |started |"
+    r"depuis |since |for |il y a |ca fait |about |environ )?)(?P<phrase>.+)$"
+)
 
 
 # « on a Free depuis mars », « client depuis 10 ans », « j'habite ici depuis 2 ans », « la
 # fibre depuis l'été »: since when the person has something, not since when it fails,
 # unless the same words say that something fails.
-_HOLDING = re.compile(r"\b(?:client|cliente|clients|abonne|abonnee|abonnes|abonnement|chez|contrat|"
-                      r"forfait|fibre|adsl|box|ligne|operateur|on a|j.ai|nous avons|habite|"
-                      r"emmenage|demenage|installe|installee|raccorde|raccordee|customer|"
-                      r"subscriber|with|have had|i.ve had|we.ve had|lived|live here)\b")
-_FAILING = re.compile(r"\b(?:panne|pannes|coupe|coupee|coupes|coupure|coupures|rien|plus d|plus de|"
-                      r"pas d|pas de|marche|fonctionne|lent|lente|capte|reseau|signal|bloque|"
-                      r"recu|arrive|attends|attend|probleme|problemes|bug|down|no|not|nothing|"
-                      r"outage|lost|perdu|retard|toujours|hs|instable|saute|sautent|impossible)\b")
+_HOLDING = re.compile(
+    r"\b(?:client|cliente|clients|abonne|abonnee|abonnes|abonnement|chez|contrat|"
+    r"forfait|fibre|adsl|box|ligne|operateur|on a|j.ai|nous avons|habite|"
+    r"emmenage|demenage|installe|installee|raccorde|raccordee|customer|"
+    r"subscriber|with|have had|i.ve had|we.ve had|lived|live here)\b"
+)
+_FAILING = re.compile(
+    r"\b(?:panne|pannes|coupe|coupee|coupes|coupure|coupures|rien|plus d|plus de|"
+    r"pas d|pas de|marche|fonctionne|lent|lente|capte|reseau|signal|bloque|"
+    r"recu|arrive|attends|attend|probleme|problemes|bug|down|no|not|nothing|"
+    r"outage|lost|perdu|retard|toujours|hs|instable|saute|sautent|impossible)\b"
+)
 
 
 def _held_since(folded: str, anchor_start: int) -> bool:
@@ -209,7 +340,7 @@ def started_on(text: str, today: date, answer: bool = False) -> date | None:
     for match in _ANCHORED.finditer(folded):
         if _held_since(folded, match.start()):
             continue
-        found = _from_time(folded[match.end():match.end() + 40], today)
+        found = _from_time(folded[match.end() : match.end() + 40], today)
         if found is not None:
             return found
     ago = _AGO.search(folded)

@@ -5,6 +5,7 @@ tags spans in context (CRF). This layer, plain Python, settles the fields with t
 lexicon: known brands win over model spans, the sector follows from operator, category,
 technology and keywords, and conversational messages never carry a category or operator.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,14 @@ from domain.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from domain.text import detect_language, fold, words
 from reading.lexicon import Lexicon, Match, PhraseMatcher
 from reading.operators import OperatorFinder
-from reading.roles import (CURRENT, NamedOperator, assign_roles, at_fault, previous_operator,
-                           set_aside)
+from reading.roles import (
+    CURRENT,
+    NamedOperator,
+    assign_roles,
+    at_fault,
+    previous_operator,
+    set_aside,
+)
 from reading.sentences import SENTENCE_WEIGHT, is_long, mix_ranking
 
 REPORT_PREFIX = "report_"
@@ -61,28 +68,37 @@ COMMAND_INTENTS = frozenset({"cancel", "restart", "help", "deny"})
 COMMAND_REPORT_MASS = 0.15
 COMMAND_MAX_WORDS = 6
 # Categories where a message about letters with no operator named means La Poste.
-POSTAL_IMPLICIT_CATEGORIES = frozenset({None, "mail_delivery", "billing", "customer_service",
-                                        "other"})
-_QUOTED = re.compile(r"«[^»]{0,120}»|\"[^\"]{0,120}\"|“[^”]{0,120}”"
-                     r"|(?<!\w)'[^']{0,120}'(?!\w)")
+POSTAL_IMPLICIT_CATEGORIES = frozenset(
+    {None, "mail_delivery", "billing", "customer_service", "other"}
+)
+_QUOTED = re.compile(
+    r"«[^»]{0,120}»|\"[^\"]{0,120}\"|“[^”]{0,120}”"
+    r"|(?<!\w)'[^']{0,120}'(?!\w)"
+)
 # A home line over 4G or 5G: « la box 4G », « 4G fixe », "4G router".
-FIXED_WIRELESS = re.compile(r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b"
-                            r"|\b[45] ?g (?:fixe|box|home|router)\b")
+FIXED_WIRELESS = re.compile(
+    r"\b(?:box|routeur|router|modem) (?:\w+ )?[45] ?g\b"
+    r"|\b[45] ?g (?:fixe|box|home|router)\b"
+)
 # « pas de fibre », « toujours pas la fibre », "no fibre": a technology said to be missing.
-_MISSING_BEFORE = re.compile(r"\b(?:pas|sans|no|not|without|toujours pas|pas encore|jamais eu)"
-                             r"(?:\W+(?:de|d|la|le|l|du|en|the|any|encore|eu|acces a|droit a))*"
-                             r"\W*$")
+_MISSING_BEFORE = re.compile(
+    r"\b(?:pas|sans|no|not|without|toujours pas|pas encore|jamais eu)"
+    r"(?:\W+(?:de|d|la|le|l|du|en|the|any|encore|eu|acces a|droit a))*"
+    r"\W*$"
+)
 # Mail that does not come: « plus aucun courrier n'est distribué », « on ne reçoit rien ».
 _NOT_DELIVERED = re.compile(
     r"\b(?:plus|aucun|jamais|pas|rien|ne|n)\b[^.!?]{0,40}\b(?:distribue|distribues|distribuee|"
     r"distribuees|recu|recus|recue|recues|recoit|recevons|recoivent|arrive|arrivent|passe)\b"
-    r"|\b(?:not|never|no)\b[^.!?]{0,40}\b(?:delivered|received|arrived)\b")
+    r"|\b(?:not|never|no)\b[^.!?]{0,40}\b(?:delivered|received|arrived)\b"
+)
 # A parcel SMS that asks for money when no parcel is awaited is the classic scam.
 _NO_PARCEL_AWAITED = re.compile(
     r"\b(?:j.?attends?|j.?attendais|attend|attendons|on attend|n.?attends?) (?:pas|aucun|rien|"
     r"jamais)(?: de| d.un| d.une)? ?(?:colis|paquet|livraison|commande)?\b(?<!rien)"
     r"|\b(?:not|never) (?:expecting|waiting for|ordered) (?:a|any|anything)\b"
-    r"|\bpas commande\b|\brien commande\b")
+    r"|\bpas commande\b|\brien commande\b"
+)
 _OWN_OPERATOR = re.compile(
     r"\b(?:mon operateur|mon forfait|ma ligne|ma box|mon abonnement|mon contrat|sans mon accord"
     r"|ma facture|m.a (?:souscrit|abonne|inscrit|facture|preleve|debite|fait payer|compte)"
@@ -94,16 +110,18 @@ _OWN_OPERATOR = re.compile(
 _SET_ASIDE = re.compile(
     r"\b(?:pas|not|non|plutot que|plutôt que|instead of|rather than)\s+(?:sur\s+)?"
     r"(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on)\s*[\w-]+(?:\s+(?:fixe|portable|mobile))?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _NEGATED_VERB = re.compile(r"(?:\bn['’]|\bne\s|\bn\s)\S*\s*$", re.IGNORECASE)
 
 
 def without_set_aside(text: str) -> str:
     def blank(m: re.Match[str]) -> str:
         # « je n'ai pas la fibre »: a verb's negation, the thing is what is missing.
-        if _NEGATED_VERB.search(text[max(0, m.start() - 14):m.start()]):
+        if _NEGATED_VERB.search(text[max(0, m.start() - 14) : m.start()]):
             return m.group(0)
         return " " * len(m.group(0))
+
     return _SET_ASIDE.sub(blank, text)
 
 
@@ -114,8 +132,17 @@ MOBILE_EQUIVALENT = {"slow_speed": "coverage"}
 # Conversational intents whose messages never carry a category or an operator. An
 # uncertain message (nlu_fallback) keeps its fields: "Quimper" alone still names a place.
 NO_FIELDS_INTENTS = frozenset(
-    {"greet", "thank", "goodbye", "chitchat", "out_of_scope", "consumer_dispute", "help",
-     "cancel", "restart"}
+    {
+        "greet",
+        "thank",
+        "goodbye",
+        "chitchat",
+        "out_of_scope",
+        "consumer_dispute",
+        "help",
+        "cancel",
+        "restart",
+    }
 )
 # « aucun opérateur ne capte », « peu importe l'opérateur », "no carrier works": every
 # network, whatever else the message names.
@@ -123,21 +150,26 @@ _NO_OPERATOR = re.compile(
     r"\b(?:aucun (?:des )?(?:(?:4|quatre) )?operateurs?\b|"
     r"(?:quel que soit|quelque soit|peu importe) l.operateur\b|"
     r"none of the (?:\w+ )?(?:operators|carriers|networks)\b|"
-    r"no (?:operator|carrier) (?:works|has|gets)\b)")
+    r"no (?:operator|carrier) (?:works|has|gets)\b)"
+)
 # « tous les opérateurs », « tous les 4 », "all carriers": every network, unless the
 # message names one operator besides (« SFR ne capte pas alors que tous les opérateurs
 # passent ») or sets one aside (« tous sauf Free »).
 _EVERY_OPERATOR = re.compile(
     r"\b(?:tous les (?:(?:4|quatre) )?operateurs\b|tous les (?:4|quatre)\s*(?:$|[,.;:!?)])|"
-    r"les (?:4|quatre) operateurs\b|(?:every|all) (?:\w+ )?(?:operators|carriers|networks)\b)")
+    r"les (?:4|quatre) operateurs\b|(?:every|all) (?:\w+ )?(?:operators|carriers|networks)\b)"
+)
 _LINKING = re.compile(r"\b(?:et|ni|and|nor|ainsi que)\b|[&+/]")
 _EXCEPT = re.compile(r"\b(?:sauf|a part|excepte|hormis|except|but not)\b")
 # What joins operators named as a group: « Orange, SFR et Free », « ni Orange ni SFR ».
-_LIST_GAP = re.compile(r"^[\s,]*(?:(?:et|ni|and|nor|ainsi que)\s+|[&+/]\s*)?"
-                       r"(?:(?:ni|chez|avec|with)\s+)*$")
+_LIST_GAP = re.compile(
+    r"^[\s,]*(?:(?:et|ni|and|nor|ainsi que)\s+|[&+/]\s*)?"
+    r"(?:(?:ni|chez|avec|with)\s+)*$"
+)
 # Words the model may tag as an operator that name no operator at all.
 NOT_AN_OPERATOR = frozenset(
-    fold(w) for w in """operateur opérateur operator box internet reseau réseau mobile fixe
+    fold(w)
+    for w in """operateur opérateur operator box internet reseau réseau mobile fixe
     livreur transporteur facteur poste telephone téléphone portable forfait fibre ligne
     service client clients provider carrier my mon ma la le les un une the""".split()
 )
@@ -155,7 +187,8 @@ _PLACE_AFTER_PREPOSITION = re.compile(
     rf"\s+({_NAME}(?: (?:sur|sous|en|lès|les|le|la|de)(?: |-){_NAME}| {_NAME})?)"
 )
 _NOT_PLACES = frozenset(
-    fold(w) for w in """Internet Mobile Fibre Box Noël Pâques Janvier Février Mars Avril Mai Juin
+    fold(w)
+    for w in """Internet Mobile Fibre Box Noël Pâques Janvier Février Mars Avril Mai Juin
     Juillet Août Septembre Octobre Novembre Décembre Lundi Mardi Mercredi Jeudi Vendredi Samedi
     Dimanche I Je Il Elle On Nous Vous Ils All Home Chaque Chez Partir Cause Mon Ma Mes Un
     Une Le La Les Ce Cette Plus Paris-Orly January February March April May June July August
@@ -179,39 +212,64 @@ _GREETING = r"^\W*(?:(?:bonjour|bonsoir|salut|hello|coucou|hi)(?: a tous| tout l
 # (intent, pattern, which words of complaint make it a report after all: True for any,
 # "strong" for plain ones only)
 _GENRES = (
-    ("out_of_scope", re.compile(
-        _GREETING + r"(?:vends|vend|a vendre|je vends|vente|donne|a donner|recherche emploi|"
-        r"cherche (?:un )?(?:emploi|job|poste|stage|alternance))\b|\b(?:recrute|recrutons|"
-        r"on recrute|offre d.emploi|postulez|envoyez (?:votre|vos) cv|h/f|cdi|cdd|"
-        r"hiring|we.?re hiring|job offer)\b"), "strong"),
-    ("out_of_scope", re.compile(
-        _GREETING + r"(?:un (?:grand |immense |gros )?bravo|bravo (?:a|au|aux)|(?:je (?:voulais|"
-        r"voudrais|tiens a) (?:dire |adresser )?(?:un (?:grand )?)?)?merci (?:beaucoup )?(?:a|au|aux)"
-        r" (?:(?:toute|tout|la|le|l.|les|cette|ce|mon|ma|notre)\s*)*(?:equipe|technicien|"
-        r"technicienne|vendeu|conseill|livreu|facteur|factrice|boutique|agence|personnel)|"
-        r"avis 5/5|5/5|5 etoiles|shout ?out|kudos|big thanks|huge thanks)"), True),
-    ("out_of_scope", re.compile(
-        r"^\W*(?:comment (?:on |je |faire |fait-on |peut-on |puis-je )|qq1 sait|quelqu.un sait|"
-        r"savez-vous (?:si|comment)|est-ce que quelqu.un sait|how (?:do|can) (?:i|you|we) |"
-        r"does anyone know)[^?]*\?[^?]{0,40}$"), True),
-    ("out_of_scope", re.compile(
-        r"\b(?:d.apres|selon|vu (?:dans|sur)|lu dans|lu sur|according to)\s+(?:bfm|univers "
-        r"freebox|le parisien|ouest-france|ouest france|la montagne|le monde|le figaro|les echos|"
-        r"20 minutes|france ?info|franceinfo|la depeche|le progres|sud ouest|l.article|la presse|"
-        r"les news|the news)"), True),
+    (
+        "out_of_scope",
+        re.compile(
+            _GREETING + r"(?:vends|vend|a vendre|je vends|vente|donne|a donner|recherche emploi|"
+            r"cherche (?:un )?(?:emploi|job|poste|stage|alternance))\b|\b(?:recrute|recrutons|"
+            r"on recrute|offre d.emploi|postulez|envoyez (?:votre|vos) cv|h/f|cdi|cdd|"
+            r"hiring|we.?re hiring|job offer)\b"
+        ),
+        "strong",
+    ),
+    (
+        "out_of_scope",
+        re.compile(
+            _GREETING
+            + r"(?:un (?:grand |immense |gros )?bravo|bravo (?:a|au|aux)|(?:je (?:voulais|"
+            r"voudrais|tiens a) (?:dire |adresser )?(?:un (?:grand )?)?)?merci (?:beaucoup )?(?:a|au|aux)"
+            r" (?:(?:toute|tout|la|le|l.|les|cette|ce|mon|ma|notre)\s*)*(?:equipe|technicien|"
+            r"technicienne|vendeu|conseill|livreu|facteur|factrice|boutique|agence|personnel)|"
+            r"avis 5/5|5/5|5 etoiles|shout ?out|kudos|big thanks|huge thanks)"
+        ),
+        True,
+    ),
+    (
+        "out_of_scope",
+        re.compile(
+            r"^\W*(?:comment (?:on |je |faire |fait-on |peut-on |puis-je )|qq1 sait|quelqu.un sait|"
+            r"savez-vous (?:si|comment)|est-ce que quelqu.un sait|how (?:do|can) (?:i|you|we) |"
+            r"does anyone know)[^?]*\?[^?]{0,40}$"
+        ),
+        True,
+    ),
+    (
+        "out_of_scope",
+        re.compile(
+            r"\b(?:d.apres|selon|vu (?:dans|sur)|lu dans|lu sur|according to)\s+(?:bfm|univers "
+            r"freebox|le parisien|ouest-france|ouest france|la montagne|le monde|le figaro|les echos|"
+            r"20 minutes|france ?info|franceinfo|la depeche|le progres|sud ouest|l.article|la presse|"
+            r"les news|the news)"
+        ),
+        True,
+    ),
     # Questions before buying or going (« Bouygues ils ont une offre pour les moins de 26
     # ans ? », « le bureau de poste est ouvert le 15 août ? », « vaut mieux Bouygues ou
     # SFR pour la fibre ? »): short, asked, and complaining of nothing.
-    ("out_of_scope", re.compile(
-        r"^(?=[^?]{0,110}\?\W*$)[^?]*\b(?:vaut mieux|(?:ils|elles|vous) (?:ont|avez|proposent|"
-        r"font) (?:une|des) (?:offres?|forfaits?|promos?|box)|il y a (?:une|des) (?:offres?|"
-        r"promos?)|c.?est (?:dispo|disponible|sur le reseau|quel reseau|combien|bien pour|"
-        r"mieux)|c (?:dispo|bien pour)|(?:est|sont) (?:ouvert|ouverte|ouverts|ferme|fermee|"
-        r"fermes) (?:le|les|ce|cette|demain|dimanche|samedi)|livrent? (?:le|les) (?:samedi|"
-        r"dimanche|lundi)|quel (?:est le )?(?:tarif|prix)|combien (?:coute|ca coute|pour)|"
-        r"is it (?:available|worth)|which is better|do they (?:have|offer|deliver))\b"), True),
-    ("chitchat", re.compile(
-        r"\bpourquoi [^?]{3,80}\? ?parce qu|\bblague du jour"), "strong"),
+    (
+        "out_of_scope",
+        re.compile(
+            r"^(?=[^?]{0,110}\?\W*$)[^?]*\b(?:vaut mieux|(?:ils|elles|vous) (?:ont|avez|proposent|"
+            r"font) (?:une|des) (?:offres?|forfaits?|promos?|box)|il y a (?:une|des) (?:offres?|"
+            r"promos?)|c.?est (?:dispo|disponible|sur le reseau|quel reseau|combien|bien pour|"
+            r"mieux)|c (?:dispo|bien pour)|(?:est|sont) (?:ouvert|ouverte|ouverts|ferme|fermee|"
+            r"fermes) (?:le|les|ce|cette|demain|dimanche|samedi)|livrent? (?:le|les) (?:samedi|"
+            r"dimanche|lundi)|quel (?:est le )?(?:tarif|prix)|combien (?:coute|ca coute|pour)|"
+            r"is it (?:available|worth)|which is better|do they (?:have|offer|deliver))\b"
+        ),
+        True,
+    ),
+    ("chitchat", re.compile(r"\bpourquoi [^?]{3,80}\? ?parce qu|\bblague du jour"), "strong"),
 )
 # « …ou pas ? » closes a question; it complains of nothing.
 _OR_NOT = re.compile(r"\s*\b(?:ou (?:pas|non)|or not)$")
@@ -222,14 +280,16 @@ _COMPLAINS = re.compile(
     r"factur\w*|preleve\w*|impossible|attend\w*|injoignable|probleme\w*|souci\w*|galere\w*|"
     r"nul|nulle|honte|scandal\w*|arnaqu\w*|inadmissible|marre|ras le bol|rame\w*|lent\w*|"
     r"not|no|never|nothing|still|broken|slow|lost|worst|useless|can.?t|won.?t|doesn.?t|"
-    r"didn.?t)\b|\bn['’ ](?:a|ai|ont|est|y a)\b|\bne\b")
+    r"didn.?t)\b|\bn['’ ](?:a|ai|ont|est|y a)\b|\bne\b"
+)
 
 
 # In an ad or a joke, only plain words of complaint count (« facture fournie » is none).
 _COMPLAINS_PLAINLY = re.compile(
     r"\b(?:panne|coupe\w*|ne (?:marche|fonctionne|capte)|plus de (?:reseau|internet|connexion|"
     r"tonalite)|toujours pas|jamais (?:recu|livre|venu|arrive)|rembours\w*|arnaqu\w*|scandal\w*|"
-    r"inadmissible|honte)\b")
+    r"inadmissible|honte)\b"
+)
 
 
 def _not_a_report(folded: str) -> str | None:
@@ -247,14 +307,23 @@ def _not_a_report(folded: str) -> str | None:
 # Where an English homograph ("free", "orange", "red") is the provider.
 _PROVIDER_BEFORE = re.compile(
     r"\b(?:with|from|at|by|to|called|contacted|customer of|client of|switched to|moved to|"
-    r"joined|left)\s+$")
+    r"joined|left)\s+$"
+)
 _PROVIDER_AFTER = re.compile(
     r"\s*(?:$|[.,;:!?)]|(?:is|are|has|have|keeps|kept|was|were|won't|wont|doesn't|didn't|"
     r"never|still|mobile|box|fibre|fiber|internet|broadband|customer|support|again|for|"
-    r"since|and|but|charged|cut|cuts|sent|says|said|told|refuses|refused|won't)\b)")
+    r"since|and|but|charged|cut|cuts|sent|says|said|told|refuses|refused|won't)\b)"
+)
 
-_EMOJI_INTENTS = {"👍": "affirm", "👌": "affirm", "✅": "affirm", "👎": "deny", "❌": "deny",
-                  "🙏": "thank", "👋": "greet"}
+_EMOJI_INTENTS = {
+    "👍": "affirm",
+    "👌": "affirm",
+    "✅": "affirm",
+    "👎": "deny",
+    "❌": "deny",
+    "🙏": "thank",
+    "👋": "greet",
+}
 
 
 class Interpreter:
@@ -263,8 +332,12 @@ class Interpreter:
     def __init__(self, taxonomy: Taxonomy, lexicon: Lexicon):
         self.taxonomy = taxonomy
         self.lexicon = lexicon
-        self._operators = OperatorFinder(lexicon.operator_spellings, lexicon.service_numbers,
-                                         lexicon.ordinary_words, lexicon.fuzzy_min_length)
+        self._operators = OperatorFinder(
+            lexicon.operator_spellings,
+            lexicon.service_numbers,
+            lexicon.ordinary_words,
+            lexicon.fuzzy_min_length,
+        )
         self._spellings = frozenset(fold(s).strip() for s in lexicon.operator_spellings)
         self._mail_words = PhraseMatcher({w: "mail" for w in lexicon.mail_words})
         self._parcel_words = PhraseMatcher({w: "parcel" for w in lexicon.parcel_words})
@@ -288,11 +361,11 @@ class Interpreter:
             return m
         return None
 
-    def named_operators(self, text: str, spans: Sequence[Mapping[str, Any]] = (),
-                        language: str = "fr") -> list[NamedOperator]:
+    def named_operators(
+        self, text: str, spans: Sequence[Mapping[str, Any]] = (), language: str = "fr"
+    ) -> list[NamedOperator]:
         """Every known operator `text` names, in order, each with its role."""
-        found = [m for m in self._operators.find(text)
-                 if not self._is_homograph(text, m, language)]
+        found = [m for m in self._operators.find(text) if not self._is_homograph(text, m, language)]
         return assign_roles(text, found, spans)
 
     def find_operators(self, text: str, language: str = "fr") -> tuple[str, ...]:
@@ -300,13 +373,13 @@ class Interpreter:
         opérateurs » (the four networks), « ni Orange ni SFR », « Orange, SFR et Free »
         (names joined only by commas, et, ni…); () otherwise (« c'est SFR pas Orange »)."""
         folded = fold(text)
-        found = [m for m in self._operators.find(text)
-                 if not self._is_homograph(text, m, language)]
+        found = [m for m in self._operators.find(text) if not self._is_homograph(text, m, language)]
         if _NO_OPERATOR.search(folded) and not _EXCEPT.search(folded):
             # "none of the networks work, I tried Orange and SFR": the ones tried, not
             # four, when several are named (counting an untried one would be a guess).
-            tried = tuple(dict.fromkeys(m.value for m in found
-                                        if fold(m.surface).strip() in self._spellings))
+            tried = tuple(
+                dict.fromkeys(m.value for m in found if fold(m.surface).strip() in self._spellings)
+            )
             return tried if len(tried) > 1 else self.taxonomy.ALL_NETWORKS
         if _EVERY_OPERATOR.search(folded):
             named = {m.value for m in found}
@@ -317,7 +390,7 @@ class Interpreter:
         chain: list[str] = []
         linked = False
         for previous, m in zip([None, *found], found):
-            gap = folded[previous.end:m.start] if previous is not None else ""
+            gap = folded[previous.end : m.start] if previous is not None else ""
             joined = previous is not None and _LIST_GAP.match(gap)
             if not joined:
                 if len(chain) > 1 and linked:
@@ -336,7 +409,7 @@ class Interpreter:
         # written where a provider goes: "my internet with free is so slow".
         if (m.surface[:1].isupper() and m.start > 0) or m.surface.isupper():
             return False
-        before, after = fold(text[:m.start]), fold(text[m.end:])
+        before, after = fold(text[: m.start]), fold(text[m.end :])
         return not (_PROVIDER_BEFORE.search(before) and _PROVIDER_AFTER.match(after))
 
     def find_technology(self, text: str) -> str | None:
@@ -344,8 +417,9 @@ class Interpreter:
         fibre ici, l'ADSL… ») when another is named; « pas de 4G » alone is the 4G."""
         found = self._technologies.find(text)
         folded = fold(text)
-        present = [m for m in found
-                   if not _MISSING_BEFORE.search(folded[max(0, m.start - 24):m.start])]
+        present = [
+            m for m in found if not _MISSING_BEFORE.search(folded[max(0, m.start - 24) : m.start])
+        ]
         chosen = present or found
         return chosen[0].value if chosen else None
 
@@ -355,7 +429,7 @@ class Interpreter:
             return communes[0].surface
         for span in spans:
             if span["entity"] == "location" and _confident(span):
-                value = text[span["start"]:span["end"]].strip(" ,.;:!?")
+                value = text[span["start"] : span["end"]].strip(" ,.;:!?")
                 if value and not self._operators.find(value):
                     return value
         for m in _PLACE_AFTER_PREPOSITION.finditer(text):
@@ -384,8 +458,10 @@ class Interpreter:
     def _narrowed(self, category: str | None, operator: str | None) -> set[str]:
         """The sectors the category and the operator leave."""
         candidates = set(self.taxonomy.sectors)
-        for narrowed in (set(self.taxonomy.categories[category].sectors) if category else None,
-                         set(self.taxonomy.operators[operator].sectors) if operator else None):
+        for narrowed in (
+            set(self.taxonomy.categories[category].sectors) if category else None,
+            set(self.taxonomy.operators[operator].sectors) if operator else None,
+        ):
             if narrowed and candidates & narrowed:
                 candidates &= narrowed
         return candidates
@@ -417,23 +493,32 @@ class Interpreter:
             return "fixed"
         return TECHNOLOGY_SECTOR.get(technology or "")
 
-    def _stopgap(self, text: str, category: str | None, operator: str | None,
-                 technology: str | None) -> bool:
+    def _stopgap(
+        self, text: str, category: str | None, operator: str | None, technology: str | None
+    ) -> bool:
         """« la Freebox est morte, on bosse sur la 4G de nos téléphones »: the box says
         fixed, the technology named is the way round it, not the line complained of."""
         before_technology = self._narrowed(category, operator)
         technology_sector = TECHNOLOGY_SECTOR.get(technology or "")
-        if (technology_sector not in before_technology or len(before_technology) < 2
-                or self._technology_sector(text, technology) != technology_sector):
+        if (
+            technology_sector not in before_technology
+            or len(before_technology) < 2
+            or self._technology_sector(text, technology) != technology_sector
+        ):
             return False  # (« la box 4G » is the line itself)
         hints = self.sector_hints(text)
-        return (hints.get(technology_sector, 0) <= 1
-                and any(n for s, n in hints.items() if s != technology_sector))
+        return hints.get(technology_sector, 0) <= 1 and any(
+            n for s, n in hints.items() if s != technology_sector
+        )
 
     # -- the whole message -----------------------------------------------------------
-    def interpret(self, text: str, raw: Mapping[str, Any] | None,
-                  category_threshold: float = CATEGORY_THRESHOLD,
-                  sentence_weight: float = SENTENCE_WEIGHT) -> ParseResult:
+    def interpret(
+        self,
+        text: str,
+        raw: Mapping[str, Any] | None,
+        category_threshold: float = CATEGORY_THRESHOLD,
+        sentence_weight: float = SENTENCE_WEIGHT,
+    ) -> ParseResult:
         """The fields of `text` from the model's raw parse; `category_threshold` is
         changed only by the evaluation, to draw the abstention curve."""
         language = detect_language(text)
@@ -442,8 +527,9 @@ class Interpreter:
         ranking = tuple(
             (r["name"], float(r["confidence"])) for r in raw.get("intent_ranking") or []
         )
-        ranking, other_categories = mix_ranking(ranking, raw.get("sentences") or (),
-                                                sentence_weight)
+        ranking, other_categories = mix_ranking(
+            ranking, raw.get("sentences") or (), sentence_weight
+        )
         top_name, top_conf = ranking[0] if ranking else (None, 0.0)
         if not any(ch.isalnum() for ch in text):
             emoji = next((i for e, i in _EMOJI_INTENTS.items() if e in text), None)
@@ -458,19 +544,31 @@ class Interpreter:
         )
         # Short answers ("chez Free", "à Lyon") are 1–4 words; a sentence naming an
         # operator that the model calls "inform" is a report it was unsure about.
-        if (not is_report and top_name == "inform" and report_mass >= INFORM_REPORT_MASS
-                and n_words >= INFORM_MAX_WORDS):
+        if (
+            not is_report
+            and top_name == "inform"
+            and report_mass >= INFORM_REPORT_MASS
+            and n_words >= INFORM_MAX_WORDS
+        ):
             is_report = True
         # "le poteau téléphonique Orange est tombé": a sentence that names an operator
         # and that the model half reads as a report is one.
-        if (not is_report and known is not None and top_name in OFF_TOPIC_INTENTS
-                and report_mass >= OFF_TOPIC_REPORT_MASS and n_words >= INFORM_MAX_WORDS):
+        if (
+            not is_report
+            and known is not None
+            and top_name in OFF_TOPIC_INTENTS
+            and report_mass >= OFF_TOPIC_REPORT_MASS
+            and n_words >= INFORM_MAX_WORDS
+        ):
             is_report = True
         # "je veux résilier mais Free refuse, je veux tout annuler": command words inside
         # a description are not a command. A command is short and names no operator.
-        if (not is_report and top_name in COMMAND_INTENTS
-                and report_mass >= COMMAND_REPORT_MASS
-                and (known is not None or n_words > COMMAND_MAX_WORDS)):
+        if (
+            not is_report
+            and top_name in COMMAND_INTENTS
+            and report_mass >= COMMAND_REPORT_MASS
+            and (known is not None or n_words > COMMAND_MAX_WORDS)
+        ):
             is_report = True
         # Not the regulator's remit: a shop, a bank, an airline with no operator named; a
         # question about which offer to buy.
@@ -479,8 +577,12 @@ class Interpreter:
             rule = "out_of_scope"
         elif (is_report or top_name == "inform") and (genre := _not_a_report(fold(text))):
             rule = genre  # an ad, a job offer, praise, a how-to question, news, a joke
-        elif (is_report and known is None and self._other_companies.find(text)
-              and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))):
+        elif (
+            is_report
+            and known is None
+            and self._other_companies.find(text)
+            and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))
+        ):
             # (« plus aucun courrier distribué, on attend des papiers de la CAF » is the
             # post's problem, whoever the letters are from)
             rule = "consumer_dispute"
@@ -490,13 +592,21 @@ class Interpreter:
         # A category's score is its probability given that the message is a report of a
         # definite problem: the mass taken by command words, small talk or "I have a
         # problem with SFR" (unspecified) does not make the category less certain.
-        specific = [(n[len(REPORT_PREFIX):], c) for n, c in ranking
-                    if n.startswith(REPORT_PREFIX) and n[len(REPORT_PREFIX):] != UNSPECIFIED]
+        specific = [
+            (n[len(REPORT_PREFIX) :], c)
+            for n, c in ranking
+            if n.startswith(REPORT_PREFIX) and n[len(REPORT_PREFIX) :] != UNSPECIFIED
+        ]
         specific_mass = sum(c for _, c in specific)
-        candidates = tuple(
-            (n, round(c / specific_mass, 4)) for n, c in specific
-            if n in self.taxonomy.categories
-        )[:CANDIDATES] if is_report and specific_mass > 0 else ()
+        candidates = (
+            tuple(
+                (n, round(c / specific_mass, 4))
+                for n, c in specific
+                if n in self.taxonomy.categories
+            )[:CANDIDATES]
+            if is_report and specific_mass > 0
+            else ()
+        )
         category = None
         category_confidence = 0.0
         if is_report:
@@ -504,8 +614,11 @@ class Interpreter:
             top_conf = report_mass
             top_report = next((n for n, _ in ranking if n.startswith(REPORT_PREFIX)), None)
             needed = category_threshold + (LONG_MESSAGE_MARGIN if is_long(text) else 0.0)
-            if (candidates and top_report != REPORT_PREFIX + UNSPECIFIED
-                    and candidates[0][1] >= min(needed, 0.99)):
+            if (
+                candidates
+                and top_report != REPORT_PREFIX + UNSPECIFIED
+                and candidates[0][1] >= min(needed, 0.99)
+            ):
                 category, category_confidence = candidates[0]
         elif top_name and top_conf >= INTENT_THRESHOLD:
             intent = top_name
@@ -522,9 +635,17 @@ class Interpreter:
             # The one complained about; none when every one named is someone else's, left
             # or to come (« je pars chez Free, ici rien ne capte »).
             chosen = at_fault(named, category or next(iter(candidates), (None,))[0])
-            if operators and chosen is not None and (chosen.by == "blame" or (
-                    chosen.value not in operators and all(
-                        n.role != CURRENT for n in named if n.value in operators))):
+            if (
+                operators
+                and chosen is not None
+                and (
+                    chosen.by == "blame"
+                    or (
+                        chosen.value not in operators
+                        and all(n.role != CURRENT for n in named if n.value in operators)
+                    )
+                )
+            ):
                 # « Orange et SFR m'ont dit non… Free a annulé », « alors que SFR et
                 # Bouygues la proposent »: the group named is not the one at fault.
                 operators = ()
@@ -541,7 +662,8 @@ class Interpreter:
         # chez SFR avec l'ADSL, chez Free la fibre coupe » is about fibre.
         aside = set_aside(text, named, operator)
         technology = self.find_technology(aside) or (
-            None if aside != text else self.find_technology(text))
+            None if aside != text else self.find_technology(text)
+        )
         location = self.find_location(text, spans)
         user_type = self.find_user_type(text)
         scam = False
@@ -560,31 +682,48 @@ class Interpreter:
                 operator = operator_text = None
                 operators = ()
                 scam = True
-        if category in MOBILE_EQUIVALENT and self.resolve_sector(
-            text, None, operator, technology
-        ) == "mobile":
+        if (
+            category in MOBILE_EQUIVALENT
+            and self.resolve_sector(text, None, operator, technology) == "mobile"
+        ):
             category = MOBILE_EQUIVALENT[category]
         if self._stopgap(aside, category, operator, technology):
             technology = None  # the 4G of the phones, while the box is down
         # The clauses about operators not at fault say nothing of the complaint's sector.
         sector = self.resolve_sector(aside, category, operator, technology)
-        if (is_report and operator is None and operator_text is None and not operators
-                and self._is_about_mail(text, category, sector)):
+        if (
+            is_report
+            and operator is None
+            and operator_text is None
+            and not operators
+            and self._is_about_mail(text, category, sector)
+        ):
             operator, sector = "la_poste", "postal"
         if intent in NO_FIELDS_INTENTS:
             sector = user_type = technology = location = None
         return ParseResult(
-            text=text, intent=intent, confidence=round(top_conf, 4), is_report=is_report,
-            sector=sector, category=category, operator=operator, operator_text=operator_text,
-            user_type=user_type, technology=technology, location=location,
-            language=language, category_confidence=round(category_confidence, 4),
+            text=text,
+            intent=intent,
+            confidence=round(top_conf, 4),
+            is_report=is_report,
+            sector=sector,
+            category=category,
+            operator=operator,
+            operator_text=operator_text,
+            user_type=user_type,
+            technology=technology,
+            location=location,
+            language=language,
+            category_confidence=round(category_confidence, 4),
             ranking=tuple((n, round(c, 4)) for n, c in ranking[:5]),
-            category_candidates=candidates, scam=scam,
+            category_candidates=candidates,
+            scam=scam,
             operators=operators or ((operator,) if operator else ()),
             operator_roles=tuple(dict.fromkeys((n.value, n.role) for n in named)),
             previous_operator=previous,
-            other_categories=tuple(c for c in other_categories
-                                   if is_report and c != category) if is_report else (),
+            other_categories=tuple(c for c in other_categories if is_report and c != category)
+            if is_report
+            else (),
         )
 
     def is_scam(self, text: str) -> bool:
@@ -611,7 +750,7 @@ class Interpreter:
                 continue
             if span.get("role") not in (None, CURRENT):
                 continue  # « j'étais chez Vialis »: named, not complained about
-            value = text[span["start"]:span["end"]].strip(" ,.;:!?'\"")
+            value = text[span["start"] : span["end"]].strip(" ,.;:!?'\"")
             if value and fold(value) not in NOT_AN_OPERATOR and len(value) > 1:
                 return value
         return None

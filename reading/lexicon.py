@@ -1,4 +1,5 @@
 """Spellings and keywords from reading/lexicon.yml, and the matchers built on them."""
+
 from __future__ import annotations
 
 import re
@@ -51,7 +52,7 @@ class PhraseMatcher:
     def find(self, text: str) -> list[Match]:
         folded = fold(text)
         return [
-            Match(m.start(), m.end(), self._values[m.group(0)], text[m.start():m.end()])
+            Match(m.start(), m.end(), self._values[m.group(0)], text[m.start() : m.end()])
             for m in self._pattern.finditer(folded)
         ]
 

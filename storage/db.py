@@ -1,5 +1,6 @@
 """The database: async engine and sessions for the app, Alembic migrations at start, and
 elections (work that one process among all those on the database does)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,11 @@ import hashlib
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine,
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
 )
 from sqlalchemy.pool import NullPool
 
@@ -43,7 +48,7 @@ def ensure_sqlite_dir(url: str) -> None:
     (less the umask), and gives its -wal and -shm files the database file's mode. Files
     an earlier version left readable by others are narrowed, and that is logged."""
     prefix = "sqlite+aiosqlite:///"
-    name = url[len(prefix):] if url.startswith(prefix) else ""
+    name = url[len(prefix) :] if url.startswith(prefix) else ""
     if name and name != ":memory:" and not name.startswith("file:"):
         path = Path(name)
         private_dir(path.parent)
@@ -99,8 +104,9 @@ def upsert_insert(dialect: str, table):
 
 def lock_key(name: str) -> int:
     """A signed 64-bit key for PostgreSQL's advisory locks."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
-                          signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 async def upgrade_engine(engine: AsyncEngine) -> None:
@@ -138,8 +144,9 @@ class Database:
         transaction on the same `serialise` name has ended (PostgreSQL: an advisory lock
         released at commit or rollback; SQLite: the database's write lock)."""
         if self.engine.dialect.name == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                  {"key": lock_key(serialise)})
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(serialise)}
+            )
         else:
             await session.connection(execution_options={WRITE_LOCK: True})
 
@@ -162,8 +169,9 @@ class Database:
     async def _checkpoint(self) -> bool:
         """True when the whole log went into the database and the log is empty."""
         async with self.engine.connect() as conn:
-            busy, _log, _done = (await conn.exec_driver_sql(
-                "PRAGMA wal_checkpoint(TRUNCATE)")).one()
+            busy, _log, _done = (
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            ).one()
         return busy == 0
 
     async def _fold_later(self) -> None:
@@ -207,8 +215,14 @@ class Election:
     lock is released (at `stop()` too), so that the next holder starts after it.
     """
 
-    def __init__(self, db: Database, name: str, lead: Callable[[], Awaitable[None]],
-                 step_down: Callable[[], Awaitable[None]], every: float = 5.0):
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        lead: Callable[[], Awaitable[None]],
+        step_down: Callable[[], Awaitable[None]],
+        every: float = 5.0,
+    ):
         self.name = name
         self.every = every
         self.leading = False
@@ -296,8 +310,9 @@ class Election:
             return self._lock_file()
         if self._conn is None:
             self._conn = await self._connect()
-        return bool(await self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"),
-                                            {"key": self._key}))
+        return bool(
+            await self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key})
+        )
 
     async def _connect(self) -> AsyncConnection:
         if self._engine is None:
@@ -309,11 +324,15 @@ class Election:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             # A client gone without a word (a machine lost) is noticed by the server within
             # about 25 s, which then releases the lock, rather than after the system's 2 h.
-            for setting, value in (("tcp_keepalives_idle", "10"),
-                                   ("tcp_keepalives_interval", "5"),
-                                   ("tcp_keepalives_count", "3")):
-                await conn.execute(text("SELECT set_config(:name, :value, false)"),
-                                   {"name": setting, "value": value})
+            for setting, value in (
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+            ):
+                await conn.execute(
+                    text("SELECT set_config(:name, :value, false)"),
+                    {"name": setting, "value": value},
+                )
             driver = (await conn.get_raw_connection()).driver_connection
             if hasattr(driver, "add_termination_listener"):  # asyncpg: told at once
                 driver.add_termination_listener(self._terminated)

@@ -54,6 +54,7 @@ Rasa training data (`annotations_to_rasa_yaml`)
     annotated as an `operator` entity, and synonyms from what people wrote to the
     operator ids. See the function for how texts are made safe for Rasa's reader.
 """
+
 from __future__ import annotations
 
 import csv
@@ -132,8 +133,9 @@ def _cell(value: Any) -> str:
 
 
 def _csv_writer(buffer: io.StringIO) -> Any:
-    return csv.writer(buffer, delimiter=CSV_DELIMITER, quoting=csv.QUOTE_MINIMAL,
-                      lineterminator="\r\n")
+    return csv.writer(
+        buffer, delimiter=CSV_DELIMITER, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"
+    )
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -201,26 +203,29 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
     photos = alert.get("photos") or []
     # Every column as stored, then the ones derived from another.
     record = {column: _as_written(alert.get(column)) for column in CSV_COLUMNS}
-    record.update({
-        "user_type_label": taxonomy.user_types.get(alert.get("user_type") or ""),
-        "sector_label": taxonomy.sectors.get(alert.get("sector") or ""),
-        "category_label": category.label if category else None,
-        "operator_label": operator.name if operator else None,
-        "operator_group": operator.group if operator else None,
-        # Every operator id of the alert (several for a dead zone), joined by « | » in CSV.
-        "operators": _operators_cell(alert),
-        "department": department_of(alert.get("location")),
-        "shared": bool(alert.get("shared")),
-        "photo_count": len(photos),
-        "photos": [photo["sha256"] for photo in photos],
-    })
+    record.update(
+        {
+            "user_type_label": taxonomy.user_types.get(alert.get("user_type") or ""),
+            "sector_label": taxonomy.sectors.get(alert.get("sector") or ""),
+            "category_label": category.label if category else None,
+            "operator_label": operator.name if operator else None,
+            "operator_group": operator.group if operator else None,
+            # Every operator id of the alert (several for a dead zone), joined by « | » in CSV.
+            "operators": _operators_cell(alert),
+            "department": department_of(alert.get("location")),
+            "shared": bool(alert.get("shared")),
+            "photo_count": len(photos),
+            "photos": [photo["sha256"] for photo in photos],
+        }
+    )
     return record
 
 
 def _as_written(value: Any) -> Any:
     """A stored value as the exports write it: a day as « 2026-11-16 »."""
-    return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) \
-        else value
+    return (
+        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+    )
 
 
 def _operators_cell(alert: Mapping[str, Any]) -> list[str]:
@@ -333,23 +338,39 @@ class OpenDataCounts:
         self._departments: dict[str | None, str] = {}
         self._month: str | None = None
 
-    def add(self, month: str, sector: str | None, category: str | None,
-            operator: str | None, location: str | None, count: int = 1) -> None:
+    def add(
+        self,
+        month: str,
+        sector: str | None,
+        category: str | None,
+        operator: str | None,
+        location: str | None,
+        count: int = 1,
+    ) -> None:
         """`count` alerts of that month (YYYY-MM, UTC), those ids and that location."""
         department = self._departments.get(location)
         if department is None:
             department = self._departments[location] = department_of(location) or UNKNOWN
         tax = self.taxonomy
-        self.counts[(
-            month,
-            sector if sector in tax.sectors else UNKNOWN,
-            category if category in tax.categories else UNKNOWN,
-            operator if operator in tax.operators else OTHER_OPERATOR,
-            department,
-        )] += count
+        self.counts[
+            (
+                month,
+                sector if sector in tax.sectors else UNKNOWN,
+                category if category in tax.categories else UNKNOWN,
+                operator if operator in tax.operators else OTHER_OPERATOR,
+                department,
+            )
+        ] += count
 
-    def add_in_month_order(self, month: str, sector: str | None, category: str | None,
-                           operator: str | None, location: str | None, count: int) -> None:
+    def add_in_month_order(
+        self,
+        month: str,
+        sector: str | None,
+        category: str | None,
+        operator: str | None,
+        location: str | None,
+        count: int,
+    ) -> None:
         """`add` for groups sorted by month: the previous month is settled when a new
         one begins."""
         if month != self._month:
@@ -371,8 +392,17 @@ class OpenDataCounts:
 
     def rows(self) -> list[tuple[str, str, str, str, str, int]]:
         self._settle()
-        return sorted(self._published, key=lambda r: (r[0], r[1], r[2] == SECRET_CATEGORY,
-                                                      r[2], r[3], _department_sort_key(r[4])))
+        return sorted(
+            self._published,
+            key=lambda r: (
+                r[0],
+                r[1],
+                r[2] == SECRET_CATEGORY,
+                r[2],
+                r[3],
+                _department_sort_key(r[4]),
+            ),
+        )
 
     def csv(self) -> bytes:
         """UTF-8 with BOM, ";", OPENDATA_COLUMNS."""
@@ -388,8 +418,13 @@ def opendata_csv(alerts: list[dict], taxonomy: Taxonomy, threshold: int = 5) -> 
     for alert in alerts:
         # An alert about several operators counts once for each of them.
         for operator in _operators_cell(alert) or [alert.get("operator")]:
-            counts.add(_month(alert.get("created_at")), alert.get("sector"),
-                       alert.get("category"), operator, alert.get("location"))
+            counts.add(
+                _month(alert.get("created_at")),
+                alert.get("sector"),
+                alert.get("category"),
+                operator,
+                alert.get("location"),
+            )
     return counts.csv()
 
 
@@ -406,8 +441,9 @@ _NOT_TEXT = frozenset("\ufeff\ufffe\uffff")
 def _plain(text: str) -> str:
     """One line of text: markup, control characters and line breaks become spaces."""
     chars = [
-        " " if ch in _MARKUP or ch in _NOT_TEXT
-        or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch
+        " "
+        if ch in _MARKUP or ch in _NOT_TEXT or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+        else ch
         for ch in text
     ]
     return " ".join("".join(chars).split())
@@ -421,10 +457,12 @@ def _example_text(text: str) -> str:
 def _find(needle: str, text: str) -> tuple[int, int] | None:
     """The first occurrence of `needle`: as a whole word first, then anywhere."""
     escaped = re.escape(needle)
-    for pattern, flags in ((rf"(?<!\w){escaped}(?!\w)", 0),
-                           (rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE),
-                           (escaped, 0),
-                           (escaped, re.IGNORECASE)):
+    for pattern, flags in (
+        (rf"(?<!\w){escaped}(?!\w)", 0),
+        (rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE),
+        (escaped, 0),
+        (escaped, re.IGNORECASE),
+    ):
         found = re.search(pattern, text, flags)
         if found:
             return found.span()
@@ -452,11 +490,13 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(
-    _Literal, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data),
-                                                           style="|"))
+    _Literal,
+    lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style="|"),
+)
 _Dumper.add_representer(
-    _Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data),
-                                                          style='"'))
+    _Quoted,
+    lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"'),
+)
 
 
 def _examples(lines: Iterable[str]) -> _Literal:
@@ -525,10 +565,16 @@ def annotations_to_rasa_yaml(items: list[dict]) -> str:
     nlu: list[dict[str, Any]] = []
     for intent in sorted(by_intent):
         chosen = by_intent[intent]
-        nlu.append({"intent": intent,
-                    "examples": _examples(chosen[key][1] for key in sorted(chosen))})
+        nlu.append(
+            {"intent": intent, "examples": _examples(chosen[key][1] for key in sorted(chosen))}
+        )
     for operator in sorted(synonyms):
         nlu.append({"synonym": operator, "examples": _examples(sorted(synonyms[operator]))})
 
-    return yaml.dump({"version": _Quoted("3.1"), "nlu": nlu}, Dumper=_Dumper,
-                     allow_unicode=True, sort_keys=False, width=1_000_000)
+    return yaml.dump(
+        {"version": _Quoted("3.1"), "nlu": nlu},
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=1_000_000,
+    )

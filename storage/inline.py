@@ -16,6 +16,7 @@ because nothing there can wait:
 
 PostgreSQL has a real async driver: it keeps the async engine (`inline()` gives None).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,15 +66,22 @@ class InlineSession:
 
 class InlineSQLite:
     def __init__(self, url: str):
-        self.engine = create_engine(url.replace("+aiosqlite", "+pysqlite", 1),
-                                    connect_args={"timeout": 0}, hide_parameters=True)
+        self.engine = create_engine(
+            url.replace("+aiosqlite", "+pysqlite", 1),
+            connect_args={"timeout": 0},
+            hide_parameters=True,
+        )
         self._lock = asyncio.Lock()
 
         @event.listens_for(self.engine, "connect")
         def on_connect(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None  # BEGIN is ours (below)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "secure_delete=ON",
-                           "busy_timeout=0"):
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                "secure_delete=ON",
+                "busy_timeout=0",
+            ):
                 dbapi_connection.execute(f"PRAGMA {pragma}")
             register_sqlite(dbapi_connection)
 

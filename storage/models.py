@@ -1,4 +1,5 @@
 """Database tables. Ids of the taxonomy are stored as plain strings."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -34,8 +35,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    messages: Mapped[list[Message]] = relationship(back_populates="conversation",
-                                                   order_by="Message.id")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id"
+    )
 
 
 class Message(Base):
@@ -43,12 +45,15 @@ class Message(Base):
 
     __tablename__ = "messages"
     # The funnel and the list's filters read these indexes alone.
-    __table_args__ = (Index("ix_messages_step", "step", "sender", "conversation_id"),
-                      Index("ix_messages_marks", "marks", "conversation_id"))
+    __table_args__ = (
+        Index("ix_messages_step", "step", "sender", "conversation_id"),
+        Index("ix_messages_marks", "marks", "conversation_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     sender: Mapped[str] = mapped_column(String(4))  # "user" | "bot"
     kind: Mapped[str] = mapped_column(String(16))  # text, choice, photo, command, location, reply
     text: Mapped[str | None] = mapped_column(Text)
@@ -81,8 +86,9 @@ class Photo(Base):
 class AlertPhoto(Base):
     __tablename__ = "alert_photos"
 
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    alert_id: Mapped[str] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
     photo_sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), primary_key=True)
     position: Mapped[int]
 
@@ -117,10 +123,12 @@ class Alert(Base):
     shared: Mapped[bool] = mapped_column(default=False)
 
     photos: Mapped[list[AlertPhoto]] = relationship(
-        order_by="AlertPhoto.position", lazy="selectin", cascade="all, delete-orphan")
+        order_by="AlertPhoto.position", lazy="selectin", cascade="all, delete-orphan"
+    )
     # The operators of an alert about several (`operator` is then null); none for one.
     operator_links: Mapped[list[AlertOperator]] = relationship(
-        order_by="AlertOperator.position", lazy="selectin", cascade="all, delete-orphan")
+        order_by="AlertOperator.position", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     @property
     def operators(self) -> list[str]:
@@ -136,8 +144,9 @@ class AlertOperator(Base):
 
     __tablename__ = "alert_operators"
 
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    alert_id: Mapped[str] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
     operator: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     position: Mapped[int]
 
@@ -158,8 +167,9 @@ class Annotation(Base):
 
     __tablename__ = "annotations"
 
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
     intent: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str | None] = mapped_column(String(32))
     operator: Mapped[str | None] = mapped_column(String(32))
@@ -199,8 +209,7 @@ class TelegramUpdate(Base):
 
     __tablename__ = "telegram_updates"
 
-    update_id: Mapped[int] = mapped_column(sa_BigInteger, primary_key=True,
-                                           autoincrement=False)
+    update_id: Mapped[int] = mapped_column(sa_BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[Any | None] = mapped_column(JSON)  # emptied once handled
     person: Mapped[str | None] = mapped_column(String(64))  # Conversation.user_key
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,6 +5,7 @@ a month that a person chooses or reads — a console filter, a statistics month,
 data row — is a day or a month in Paris, summer time included: an alert saved at 00:30
 on 1 February in Paris (23:30 UTC on 31 January) counts in February.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
@@ -57,8 +58,7 @@ def register_sqlite(dbapi_connection: Any) -> None:
     """Gives a SQLite connection `paris_month(created_at)` and `paris_days_since(day,
     created_at)` (SQLite knows no time zones)."""
     dbapi_connection.create_function(SQLITE_MONTH, 1, _sqlite_month, deterministic=True)
-    dbapi_connection.create_function(SQLITE_DAYS_SINCE, 2, _sqlite_days_since,
-                                     deterministic=True)
+    dbapi_connection.create_function(SQLITE_DAYS_SINCE, 2, _sqlite_days_since, deterministic=True)
 
 
 def days_since_sql(dialect: str, day: Any, column: Any) -> ColumnElement[int]:

@@ -1,4 +1,5 @@
 """Untrusted pictures in, clean pictures out: whitelisted formats, no metadata, bounded size."""
+
 from __future__ import annotations
 
 import hashlib
@@ -97,8 +98,9 @@ def pixel_mode(mode: str, fmt: str) -> str:
     return "RGBA" if mode in ("RGBA", "LA", "P") and fmt != "JPEG" else "RGB"
 
 
-def encode_without_metadata(pixels: Image.Image, fmt: str,
-                            jpeg_subsampling: int | None = None) -> bytes:
+def encode_without_metadata(
+    pixels: Image.Image, fmt: str, jpeg_subsampling: int | None = None
+) -> bytes:
     """`pixels` re-encoded in `fmt` from a fresh image of its raw pixels, which carries no
     EXIF, GPS, XMP, ICC or text chunks (the one encoder of photos and redactions)."""
     clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())

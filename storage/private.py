@@ -5,6 +5,7 @@ photos and the HMAC secret: no other local account may read any of it.
 Everything created under it goes through these helpers (an explicit mode, which a
 umask can only narrow); `tighten` mends what an earlier version left readable (an
 upgrade) and says so; `exposed` is what `jalerte doctor` reports."""
+
 from __future__ import annotations
 
 import logging
@@ -78,8 +79,12 @@ def tighten(*paths: Path) -> list[Path]:
                     continue
                 fixed.append(path)
     if fixed:
-        log.warning("%d file(s) of the data were readable by other local users, now the "
-                    "service user's only: %s", len(fixed), ", ".join(map(str, fixed)))
+        log.warning(
+            "%d file(s) of the data were readable by other local users, now the "
+            "service user's only: %s",
+            len(fixed),
+            ", ".join(map(str, fixed)),
+        )
     return fixed
 
 

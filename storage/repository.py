@@ -1,4 +1,5 @@
 """Reads and writes of one conversation turn, in a single transaction."""
+
 from __future__ import annotations
 
 import secrets
@@ -16,8 +17,16 @@ from storage.counts import count_alert
 from storage.db import Database
 from storage.inline import inline
 from storage.models import (
-    Alert, AlertOperator, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo,
-    TelegramUpdate, utcnow,
+    Alert,
+    AlertOperator,
+    AlertPhoto,
+    Annotation,
+    Conversation,
+    Message,
+    PendingUpload,
+    Photo,
+    TelegramUpdate,
+    utcnow,
 )
 
 UPDATABLE = frozenset({"advice_rating", "shared"})
@@ -25,8 +34,9 @@ UPDATABLE = frozenset({"advice_rating", "shared"})
 
 def _plain(value: Any) -> Any:
     """A stored value as JSON carries it: a day (`started_on`) as « 2026-11-16 »."""
-    return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) \
-        else value
+    return (
+        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+    )
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -46,9 +56,14 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
         conversation_id=alert.conversation_id,
         created_at=iso_utc(alert.created_at),
         photos=[
-            {"sha256": link.photo.sha256, "path": link.photo.path,
-             "content_type": link.photo.content_type, "size": link.photo.size,
-             "width": link.photo.width, "height": link.photo.height}
+            {
+                "sha256": link.photo.sha256,
+                "path": link.photo.path,
+                "content_type": link.photo.content_type,
+                "size": link.photo.size,
+                "width": link.photo.width,
+                "height": link.photo.height,
+            }
             for link in alert.photos
         ],
     )
@@ -63,11 +78,9 @@ def iso_utc(moment: datetime) -> str:
 
 # A turn's statements, on the tables (plain SQL, not the ORM's unit of work), built once.
 _CONVERSATIONS = Conversation.__table__.c
-_FIND_CONVERSATION = (
-    select(_CONVERSATIONS.id, _CONVERSATIONS.user_key, _CONVERSATIONS.state,
-           _CONVERSATIONS.language)
-    .where(_CONVERSATIONS.channel == bindparam("channel"),
-           _CONVERSATIONS.user_key == bindparam("key")))
+_FIND_CONVERSATION = select(
+    _CONVERSATIONS.id, _CONVERSATIONS.user_key, _CONVERSATIONS.state, _CONVERSATIONS.language
+).where(_CONVERSATIONS.channel == bindparam("channel"), _CONVERSATIONS.user_key == bindparam("key"))
 _UPDATE_CONVERSATION = update(Conversation.__table__).where(_CONVERSATIONS.id == bindparam("cid"))
 _INSERT_MESSAGE = insert(Message.__table__)
 
@@ -87,8 +100,7 @@ class _Conversation:
 class TurnRecord:
     """What one turn reads and writes; committed together when the turn ends."""
 
-    def __init__(self, session: AsyncSession, conversation: _Conversation,
-                 taxonomy: Taxonomy):
+    def __init__(self, session: AsyncSession, conversation: _Conversation, taxonomy: Taxonomy):
         self.session = session
         self.conversation = conversation
         self.taxonomy = taxonomy
@@ -102,15 +114,32 @@ class TurnRecord:
     def conversation_id(self) -> int:
         return self.conversation.id
 
-    def add_message(self, sender: str, kind: str, text: str | None = None,
-                    payload: Any = None, nlu: Any = None, attachments: Any = None,
-                    step: str | None = None, marks: int | None = None) -> None:
+    def add_message(
+        self,
+        sender: str,
+        kind: str,
+        text: str | None = None,
+        payload: Any = None,
+        nlu: Any = None,
+        attachments: Any = None,
+        step: str | None = None,
+        marks: int | None = None,
+    ) -> None:
         """Queued, then written with the turn's other messages in one statement."""
-        self._messages.append(dict(
-            conversation_id=self.conversation.id, sender=sender, kind=kind, text=text,
-            payload=payload, nlu=nlu, attachments=attachments, created_at=utcnow(),
-            step=step, marks=marks,
-        ))
+        self._messages.append(
+            dict(
+                conversation_id=self.conversation.id,
+                sender=sender,
+                kind=kind,
+                text=text,
+                payload=payload,
+                nlu=nlu,
+                attachments=attachments,
+                created_at=utcnow(),
+                step=step,
+                marks=marks,
+            )
+        )
 
     async def _write_messages(self) -> None:
         if self._messages:
@@ -122,24 +151,36 @@ class TurnRecord:
         await self._write_messages()
         c = self.conversation
         if c.changed:
-            await self.session.execute(_UPDATE_CONVERSATION, {
-                "cid": c.id, "state": c.state, "language": c.language, "user_key": c.user_key,
-                "updated_at": utcnow()})
+            await self.session.execute(
+                _UPDATE_CONVERSATION,
+                {
+                    "cid": c.id,
+                    "state": c.state,
+                    "language": c.language,
+                    "user_key": c.user_key,
+                    "updated_at": utcnow(),
+                },
+            )
 
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
         await self._write_messages()
-        return await self.session.scalar(select(func.max(Message.id)).where(
-            Message.conversation_id == self.conversation.id))
+        return await self.session.scalar(
+            select(func.max(Message.id)).where(Message.conversation_id == self.conversation.id)
+        )
 
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
         await self._write_messages()
-        doomed = select(Message.id).where(Message.conversation_id == self.conversation.id,
-                                          Message.id >= since_id)
+        doomed = select(Message.id).where(
+            Message.conversation_id == self.conversation.id, Message.id >= since_id
+        )
         await self.session.execute(delete(Annotation).where(Annotation.message_id.in_(doomed)))
-        await self.session.execute(delete(Message).where(
-            Message.conversation_id == self.conversation.id, Message.id >= since_id))
+        await self.session.execute(
+            delete(Message).where(
+                Message.conversation_id == self.conversation.id, Message.id >= since_id
+            )
+        )
 
     async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of `photos` no alert, pending upload or other draft refers to."""
@@ -148,15 +189,22 @@ class TurnRecord:
             sha = photo.get("sha256")
             if not isinstance(sha, str):
                 continue
-            used = await self.session.scalar(select(func.count()).select_from(AlertPhoto)
-                                             .where(AlertPhoto.photo_sha256 == sha))
+            used = await self.session.scalar(
+                select(func.count()).select_from(AlertPhoto).where(AlertPhoto.photo_sha256 == sha)
+            )
             used = used or await self.session.scalar(
-                select(func.count()).select_from(PendingUpload)
-                .where(cast(PendingUpload.photo, String).contains(sha)))
+                select(func.count())
+                .select_from(PendingUpload)
+                .where(cast(PendingUpload.photo, String).contains(sha))
+            )
             used = used or await self.session.scalar(
-                select(func.count()).select_from(Conversation)
-                .where(Conversation.id != self.conversation.id,
-                       cast(Conversation.state, String).contains(sha)))
+                select(func.count())
+                .select_from(Conversation)
+                .where(
+                    Conversation.id != self.conversation.id,
+                    cast(Conversation.state, String).contains(sha),
+                )
+            )
             if not used:
                 unused.append(photo)
         return unused
@@ -172,23 +220,35 @@ class TurnRecord:
         draft = (self.conversation.state or {}).get("draft") or {}
         photos = [dict(photo) for photo in draft.get("photos") or []]
         await self.erase_messages(0)
-        pending = await self.session.execute(delete(PendingUpload).where(
-            PendingUpload.user_key == self.conversation.user_key).returning(PendingUpload.photo))
+        pending = await self.session.execute(
+            delete(PendingUpload)
+            .where(PendingUpload.user_key == self.conversation.user_key)
+            .returning(PendingUpload.photo)
+        )
         photos += [p for p in pending.scalars() if p]
         # Stored before a stop and not handled yet: dropped, the ids kept so that a
         # redelivery is not handled either.
-        await self.session.execute(update(TelegramUpdate).where(
-            TelegramUpdate.person == self.conversation.user_key,
-            TelegramUpdate.handled_at.is_(None)).values(payload=None, person=None,
-                                                        handled_at=utcnow()))
+        await self.session.execute(
+            update(TelegramUpdate)
+            .where(
+                TelegramUpdate.person == self.conversation.user_key,
+                TelegramUpdate.handled_at.is_(None),
+            )
+            .values(payload=None, person=None, handled_at=utcnow())
+        )
         alert_ids = select(Alert.id).where(Alert.conversation_id == cid)
         linked = await self.session.execute(
-            select(Photo.sha256, Photo.path).join(AlertPhoto)
-            .where(AlertPhoto.alert_id.in_(alert_ids)))
+            select(Photo.sha256, Photo.path)
+            .join(AlertPhoto)
+            .where(AlertPhoto.alert_id.in_(alert_ids))
+        )
         photos += [{"sha256": sha, "path": path} for sha, path in linked.all()]
         await self.session.execute(delete(AlertPhoto).where(AlertPhoto.alert_id.in_(alert_ids)))
-        await self.session.execute(update(Alert).where(Alert.conversation_id == cid)
-                                   .values(description="", operator_text=None))
+        await self.session.execute(
+            update(Alert)
+            .where(Alert.conversation_id == cid)
+            .values(description="", operator_text=None)
+        )
         self.conversation.user_key = secrets.token_hex(32)  # nobody's any more
         self.conversation.state = {}
         self.conversation.changed = True
@@ -209,18 +269,29 @@ class TurnRecord:
         problems = self.taxonomy.alert_problems(record)
         if problems:
             raise InconsistentAlert("; ".join(problems))
-        alert = Alert(id=record["id"], conversation_id=self.conversation.id, channel=channel,
-                      photos=[], **{name: _column_value(name, record.get(name))
-                                    for name in ALERT_FIELDS})
+        alert = Alert(
+            id=record["id"],
+            conversation_id=self.conversation.id,
+            channel=channel,
+            photos=[],
+            **{name: _column_value(name, record.get(name)) for name in ALERT_FIELDS},
+        )
         several = list(record.get("operators") or ())
-        alert.operator_links = ([AlertOperator(operator=o, position=n)
-                                 for n, o in enumerate(several)] if len(several) > 1 else [])
+        alert.operator_links = (
+            [AlertOperator(operator=o, position=n) for n, o in enumerate(several)]
+            if len(several) > 1
+            else []
+        )
         alert.shared = bool(record.get("shared"))
         for position, photo in enumerate(record.get("photos") or []):
             stored = await self.session.get(Photo, photo["sha256"])
             if stored is None:
-                stored = Photo(**{k: photo[k] for k in
-                                  ("sha256", "path", "content_type", "size", "width", "height")})
+                stored = Photo(
+                    **{
+                        k: photo[k]
+                        for k in ("sha256", "path", "content_type", "size", "width", "height")
+                    }
+                )
                 self.session.add(stored)
             alert.photos.append(AlertPhoto(photo=stored, position=position))
         self.session.add(alert)
@@ -255,8 +326,9 @@ class ConversationRepository:
         fast = inline(self.db)
         if fast is not None:  # SQLite: on the loop's thread, the write lock held
             async with fast.write() as session:
-                record = TurnRecord(session, await self._get_or_create(session, channel, user_key),
-                                    self.taxonomy)
+                record = TurnRecord(
+                    session, await self._get_or_create(session, channel, user_key), self.taxonomy
+                )
                 yield record
                 await record.finish()
             return
@@ -265,13 +337,15 @@ class ConversationRepository:
                 # Any worker may take this person's next message: one turn at a time,
                 # each reading what the previous one committed.
                 await self.db.write_transaction(session, f"turn:{channel}:{user_key}")
-                record = TurnRecord(session, await self._get_or_create(session, channel, user_key),
-                                    self.taxonomy)
+                record = TurnRecord(
+                    session, await self._get_or_create(session, channel, user_key), self.taxonomy
+                )
                 yield record
                 await record.finish()
 
-    async def _get_or_create(self, session: AsyncSession, channel: str,
-                             user_key: str) -> _Conversation:
+    async def _get_or_create(
+        self, session: AsyncSession, channel: str, user_key: str
+    ) -> _Conversation:
         find = {"channel": channel, "key": user_key}
         row = (await session.execute(_FIND_CONVERSATION, find)).first()
         if row is None:
@@ -280,10 +354,18 @@ class ConversationRepository:
             now = utcnow()
             await session.execute(
                 self.db.insert(Conversation)
-                .values(channel=channel, user_key=user_key, state={}, language="fr",
-                        created_at=now, updated_at=now)
-                .on_conflict_do_nothing(index_elements=[Conversation.channel,
-                                                        Conversation.user_key]))
+                .values(
+                    channel=channel,
+                    user_key=user_key,
+                    state={},
+                    language="fr",
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[Conversation.channel, Conversation.user_key]
+                )
+            )
             row = (await session.execute(_FIND_CONVERSATION, find)).one()
         return _Conversation(row.id, row.user_key, dict(row.state or {}), row.language)
 
@@ -294,7 +376,8 @@ class ConversationRepository:
     async def transcript(self, channel: str, user_key: str) -> list[Message]:
         async with self.db.session() as session:
             found = await session.execute(
-                select(Message).join(Conversation)
+                select(Message)
+                .join(Conversation)
                 .where(Conversation.channel == channel, Conversation.user_key == user_key)
                 .order_by(Message.id)
             )

@@ -11,6 +11,7 @@
 Every step deletes in batches, so a large purge neither holds a lock for long nor
 needs memory in proportion; SQLite's log is folded into the database at the end.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,7 +23,14 @@ from sqlalchemy import String, cast, delete, func, select, update
 
 from storage.db import Database
 from storage.models import (
-    Alert, AlertPhoto, Annotation, Conversation, Message, PendingUpload, Photo, TelegramUpdate,
+    Alert,
+    AlertPhoto,
+    Annotation,
+    Conversation,
+    Message,
+    PendingUpload,
+    Photo,
+    TelegramUpdate,
 )
 from storage.shared import TelegramUpdates
 
@@ -42,17 +50,25 @@ class PurgeReport:
     steps: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
-        return (f"{self.messages} messages, {self.drafts} brouillons, "
-                f"{self.alert_photos} photos d'alertes, {self.descriptions} descriptions, "
-                f"{self.uploads} envois en attente, {self.updates} messages Telegram jamais "
-                f"traités, {self.files} fichiers effacés")
+        return (
+            f"{self.messages} messages, {self.drafts} brouillons, "
+            f"{self.alert_photos} photos d'alertes, {self.descriptions} descriptions, "
+            f"{self.uploads} envois en attente, {self.updates} messages Telegram jamais "
+            f"traités, {self.files} fichiers effacés"
+        )
 
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 
 
-async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_days: int,
-                now: datetime | None = None, progress: Progress | None = None) -> PurgeReport:
+async def purge(
+    db: Database,
+    photo_root: Path,
+    transcript_days: int,
+    free_text_days: int,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> PurgeReport:
     now = now or datetime.now(timezone.utc)
     old = now - timedelta(days=transcript_days)
     ancient = now - timedelta(days=free_text_days)
@@ -60,12 +76,18 @@ async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_
     tell = progress or (lambda _step, _done, _total: None)
 
     # Transcripts.
-    total = await _count(db, select(func.count()).select_from(Message)
-                         .where(Message.created_at < old))
+    total = await _count(
+        db, select(func.count()).select_from(Message).where(Message.created_at < old)
+    )
     while True:
         async with db.session() as session, session.begin():
-            ids = list((await session.execute(select(Message.id).where(
-                Message.created_at < old).limit(BATCH))).scalars())
+            ids = list(
+                (
+                    await session.execute(
+                        select(Message.id).where(Message.created_at < old).limit(BATCH)
+                    )
+                ).scalars()
+            )
             if not ids:
                 break
             await session.execute(delete(Annotation).where(Annotation.message_id.in_(ids)))
@@ -75,48 +97,71 @@ async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_
 
     # Drafts left untouched since then: their text and photos.
     async with db.session() as session, session.begin():
-        stale = (await session.execute(select(Conversation).where(
-            Conversation.updated_at < old,
-            cast(Conversation.state, String).contains('"draft": {')))).scalars().all()
+        stale = (
+            (
+                await session.execute(
+                    select(Conversation).where(
+                        Conversation.updated_at < old,
+                        cast(Conversation.state, String).contains('"draft": {'),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         for conversation in stale:
-            conversation.state = {k: v for k, v in (conversation.state or {}).items()
-                                  if k in ("language",)}
+            conversation.state = {
+                k: v for k, v in (conversation.state or {}).items() if k in ("language",)
+            }
         report.drafts = len(stale)
     tell("drafts", report.drafts, report.drafts)
 
     # Photos of old alerts (the alert itself stays).
     async with db.session() as session, session.begin():
         old_alerts = select(Alert.id).where(Alert.created_at < old)
-        gone = await session.execute(delete(AlertPhoto).where(
-            AlertPhoto.alert_id.in_(old_alerts)).returning(AlertPhoto.photo_sha256))
+        gone = await session.execute(
+            delete(AlertPhoto)
+            .where(AlertPhoto.alert_id.in_(old_alerts))
+            .returning(AlertPhoto.photo_sha256)
+        )
         report.alert_photos = len(gone.all())
-        await session.execute(delete(Photo).where(
-            ~Photo.sha256.in_(select(AlertPhoto.photo_sha256))))
+        await session.execute(
+            delete(Photo).where(~Photo.sha256.in_(select(AlertPhoto.photo_sha256)))
+        )
     tell("alert photos", report.alert_photos, report.alert_photos)
 
     # Free text of old alerts.
     async with db.session() as session, session.begin():
-        done = await session.execute(update(Alert).where(
-            Alert.created_at < ancient,
-            (Alert.description != "") | Alert.operator_text.is_not(None),
-        ).values(description="", operator_text=None))
+        done = await session.execute(
+            update(Alert)
+            .where(
+                Alert.created_at < ancient,
+                (Alert.description != "") | Alert.operator_text.is_not(None),
+            )
+            .values(description="", operator_text=None)
+        )
         report.descriptions = done.rowcount or 0
     tell("descriptions", report.descriptions, report.descriptions)
 
     # Uploads never sent.
     async with db.session() as session, session.begin():
-        done = await session.execute(delete(PendingUpload).where(
-            PendingUpload.created_at < now - timedelta(minutes=15)))
+        done = await session.execute(
+            delete(PendingUpload).where(PendingUpload.created_at < now - timedelta(minutes=15))
+        )
         report.uploads = done.rowcount or 0
 
     # Telegram updates never handled; and the ids of handled ones, kept against
     # redeliveries for a while.
     async with db.session() as session, session.begin():
-        done = await session.execute(delete(TelegramUpdate).where(
-            TelegramUpdate.handled_at.is_(None), TelegramUpdate.received_at < old))
+        done = await session.execute(
+            delete(TelegramUpdate).where(
+                TelegramUpdate.handled_at.is_(None), TelegramUpdate.received_at < old
+            )
+        )
         report.updates = done.rowcount or 0
-        await session.execute(delete(TelegramUpdate).where(
-            TelegramUpdate.handled_at < now - TelegramUpdates.KEEP_IDS))
+        await session.execute(
+            delete(TelegramUpdate).where(TelegramUpdate.handled_at < now - TelegramUpdates.KEEP_IDS)
+        )
     tell("telegram", report.updates, report.updates)
 
     report.files = await remove_orphan_files(db, photo_root, now, tell)
@@ -124,18 +169,26 @@ async def purge(db: Database, photo_root: Path, transcript_days: int, free_text_
     return report
 
 
-async def remove_orphan_files(db: Database, root: Path, now: datetime,
-                              tell: Progress) -> int:
+async def remove_orphan_files(db: Database, root: Path, now: datetime, tell: Progress) -> int:
     """Picture files no alert, pending upload or draft refers to, older than a day."""
     if not root.exists():
         return 0
     async with db.session() as session:
         used = set((await session.execute(select(AlertPhoto.photo_sha256))).scalars())
-        texts = [str(t) for t in (await session.execute(
-            select(cast(Conversation.state, String)).where(
-                cast(Conversation.state, String).contains("sha256")))).scalars()]
-        texts += [str(t) for t in (await session.execute(
-            select(cast(PendingUpload.photo, String)))).scalars()]
+        texts = [
+            str(t)
+            for t in (
+                await session.execute(
+                    select(cast(Conversation.state, String)).where(
+                        cast(Conversation.state, String).contains("sha256")
+                    )
+                )
+            ).scalars()
+        ]
+        texts += [
+            str(t)
+            for t in (await session.execute(select(cast(PendingUpload.photo, String)))).scalars()
+        ]
     referenced = " ".join(texts)
     files = [p for p in root.rglob("*") if p.is_file()]
     removed = 0

@@ -1,6 +1,7 @@
 """What every worker must see the same: pending uploads, counters (rate limits, login
 tries) and the Telegram updates received. Each operation is one atomic statement, so a
 burst spread over workers cannot pass a limit and an upload is taken once."""
+
 from __future__ import annotations
 
 import secrets
@@ -34,28 +35,36 @@ class SharedState:
 
     # -- uploads ------------------------------------------------------------------------
 
-    async def put_upload(self, user_key: str, photo: dict[str, Any] | None,
-                         error: str | None = None) -> str:
+    async def put_upload(
+        self, user_key: str, photo: dict[str, Any] | None, error: str | None = None
+    ) -> str:
         """Keeps a cleaned photo (or why it was refused) for this person's next frame."""
         upload_id = secrets.token_urlsafe(12)
         async with self.db.session() as session, session.begin():
-            await session.execute(delete(PendingUpload).where(
-                PendingUpload.created_at < datetime.now(timezone.utc) - UPLOAD_TTL))
-            session.add(PendingUpload(id=upload_id, user_key=user_key, photo=photo,
-                                      error=error))
+            await session.execute(
+                delete(PendingUpload).where(
+                    PendingUpload.created_at < datetime.now(timezone.utc) - UPLOAD_TTL
+                )
+            )
+            session.add(PendingUpload(id=upload_id, user_key=user_key, photo=photo, error=error))
         return upload_id
 
-    async def take_upload(self, user_key: str, upload_id: str
-                          ) -> tuple[dict[str, Any] | None, str | None] | None:
+    async def take_upload(
+        self, user_key: str, upload_id: str
+    ) -> tuple[dict[str, Any] | None, str | None] | None:
         """(photo, error) once, only for the person who uploaded it; None if unknown or
         expired."""
         fresh = datetime.now(timezone.utc) - UPLOAD_TTL
         async with self.db.session() as session, session.begin():
             taken = await session.execute(
                 delete(PendingUpload)
-                .where(PendingUpload.id == upload_id, PendingUpload.user_key == user_key,
-                       PendingUpload.created_at >= fresh)
-                .returning(PendingUpload.photo, PendingUpload.error))
+                .where(
+                    PendingUpload.id == upload_id,
+                    PendingUpload.user_key == user_key,
+                    PendingUpload.created_at >= fresh,
+                )
+                .returning(PendingUpload.photo, PendingUpload.error)
+            )
             row = taken.first()
         return (row.photo, row.error) if row else None
 
@@ -70,11 +79,13 @@ class SharedState:
         """`hit` for several keys (key -> window in seconds) in one statement: a turn
         counts against its session's and its address's limits in one round trip."""
         now = self._clock()
-        rows = [{"key": key, "window": int(now // window * window), "count": by}
-                for key, window in windows.items()]
+        rows = [
+            {"key": key, "window": int(now // window * window), "count": by}
+            for key, window in windows.items()
+        ]
         # This runs before every turn: inline on SQLite, a bare connection otherwise.
         fast = inline(self.db)
-        async with (fast.write() if fast else self.db.engine.begin()) as conn:
+        async with fast.write() if fast else self.db.engine.begin() as conn:
             counts = {key: count for key, count in await conn.execute(self._upsert, rows)}
             if now - self._last_sweep > 60:  # old windows go, once a minute per worker
                 self._last_sweep = now
@@ -96,25 +107,36 @@ class TelegramUpdates:
     def __init__(self, db: Database):
         self.db = db
 
-    async def receive(self, update_id: int, payload: dict[str, Any],
-                      person: str | None = None) -> bool:
+    async def receive(
+        self, update_id: int, payload: dict[str, Any], person: str | None = None
+    ) -> bool:
         """Stores the update (what handling it needs, masked: `kept_update`); False if it
         was already received (a redelivery). `person`: the sender's key
         (ConversationService.user_key), so that « Oubliez-moi » finds it."""
-        statement = self.db.insert(TelegramUpdate).values(
-            update_id=update_id, payload=kept_update(payload), person=person,
-            received_at=datetime.now(timezone.utc),
-        ).on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id]).returning(
-            TelegramUpdate.update_id)
+        statement = (
+            self.db.insert(TelegramUpdate)
+            .values(
+                update_id=update_id,
+                payload=kept_update(payload),
+                person=person,
+                received_at=datetime.now(timezone.utc),
+            )
+            .on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id])
+            .returning(TelegramUpdate.update_id)
+        )
         async with self.db.session() as session, session.begin():
             stored = (await session.execute(statement)).first() is not None
             if stored and update_id % 100 == 0:  # now and then, forget old ids
-                await session.execute(delete(TelegramUpdate).where(
-                    TelegramUpdate.handled_at < datetime.now(timezone.utc) - self.KEEP_IDS))
+                await session.execute(
+                    delete(TelegramUpdate).where(
+                        TelegramUpdate.handled_at < datetime.now(timezone.utc) - self.KEEP_IDS
+                    )
+                )
         return stored
 
-    async def polled(self, updates: Sequence[tuple[int, dict[str, Any]]],
-                     people: Mapping[int, str] | None = None) -> list[int]:
+    async def polled(
+        self, updates: Sequence[tuple[int, dict[str, Any]]], people: Mapping[int, str] | None = None
+    ) -> list[int]:
         """Stores a batch fetched by long polling before the poller confirms it (its next
         getUpdates); returns the ids to handle: those new here, and those stored but never
         handled. Telegram gives a batch again to the next poller when the previous one
@@ -127,8 +149,11 @@ class TelegramUpdates:
         async with self.db.session() as session, session.begin():
             for update_id, payload in updates:
                 insert = self.db.insert(TelegramUpdate).values(
-                    update_id=update_id, payload=kept_update(payload),
-                    person=people.get(update_id), received_at=now)
+                    update_id=update_id,
+                    payload=kept_update(payload),
+                    person=people.get(update_id),
+                    received_at=now,
+                )
                 statement = insert.on_conflict_do_update(
                     index_elements=[TelegramUpdate.update_id],
                     set_={"received_at": TelegramUpdate.received_at},  # kept as it was
@@ -137,23 +162,27 @@ class TelegramUpdates:
                 if (await session.execute(statement)).first() is not None:
                     to_handle.append(update_id)
             if any(update_id % 100 == 0 for update_id, _ in updates):
-                await session.execute(delete(TelegramUpdate).where(
-                    TelegramUpdate.handled_at < now - self.KEEP_IDS))
+                await session.execute(
+                    delete(TelegramUpdate).where(TelegramUpdate.handled_at < now - self.KEEP_IDS)
+                )
         return to_handle
 
     async def handled(self, update_id: int) -> None:
         async with self.db.session() as session, session.begin():
-            await session.execute(update(TelegramUpdate)
-                                  .where(TelegramUpdate.update_id == update_id)
-                                  .values(payload=None, person=None,
-                                          handled_at=datetime.now(timezone.utc)))
+            await session.execute(
+                update(TelegramUpdate)
+                .where(TelegramUpdate.update_id == update_id)
+                .values(payload=None, person=None, handled_at=datetime.now(timezone.utc))
+            )
 
     async def unhandled(self) -> list[dict[str, Any]]:
         """Updates stored but never handled (the server stopped meanwhile), oldest first."""
         async with self.db.session() as session:
             found = await session.execute(
-                select(TelegramUpdate.payload).where(TelegramUpdate.handled_at.is_(None))
-                .order_by(TelegramUpdate.update_id))
+                select(TelegramUpdate.payload)
+                .where(TelegramUpdate.handled_at.is_(None))
+                .order_by(TelegramUpdate.update_id)
+            )
             return [payload for payload in found.scalars() if payload]
 
 
@@ -172,23 +201,46 @@ def kept_update(update: dict[str, Any]) -> dict[str, Any]:
         kept["callback_query"] = {
             **_only(query, ("id", "chat_instance", "inline_message_id")),
             **({"from": _person(query["from"])} if "from" in query else {}),
-            **({"data": _masked(query["data"], query.get("from"))}
-               if isinstance(query.get("data"), str) else {}),
+            **(
+                {"data": _masked(query["data"], query.get("from"))}
+                if isinstance(query.get("data"), str)
+                else {}
+            ),
             # The bot's own message under the buttons: what to edit, not what it said.
-            **({"message": _where(query["message"])}
-               if isinstance(query.get("message"), dict) else {}),
+            **(
+                {"message": _where(query["message"])}
+                if isinstance(query.get("message"), dict)
+                else {}
+            ),
         }
     return kept
 
 
 # Technical fields of files (and of polls), enough for python-telegram-bot to read them.
-_FILE = ("file_id", "file_unique_id", "file_size", "width", "height", "duration", "length",
-         "mime_type", "type", "is_animated", "is_video", "emoji", "id", "total_voter_count",
-         "is_closed", "is_anonymous", "allows_multiple_answers")
-_MEDIA = ("photo", "document", "sticker", "voice", "video", "audio", "animation",
-          "video_note")
-_BLANKED = {"contact": {"phone_number": "", "first_name": ""},  # a contact was shared
-            "poll": {"question": "", "options": []}}
+_FILE = (
+    "file_id",
+    "file_unique_id",
+    "file_size",
+    "width",
+    "height",
+    "duration",
+    "length",
+    "mime_type",
+    "type",
+    "is_animated",
+    "is_video",
+    "emoji",
+    "id",
+    "total_voter_count",
+    "is_closed",
+    "is_anonymous",
+    "allows_multiple_answers",
+)
+_MEDIA = ("photo", "document", "sticker", "voice", "video", "audio", "animation", "video_note")
+_BLANKED = {
+    "contact": {"phone_number": "", "first_name": ""},  # a contact was shared
+    "poll": {"question": "", "options": []},
+}
 
 
 def _message(message: dict[str, Any]) -> dict[str, Any]:
@@ -198,9 +250,13 @@ def _message(message: dict[str, Any]) -> dict[str, Any]:
     if isinstance(message.get("text"), str):
         kept["text"] = _masked(message["text"], message.get("from"))
         # The command alone: other entities' offsets are the unmasked text's.
-        commands = [entity for entity in message.get("entities") or ()
-                    if isinstance(entity, dict) and entity.get("type") == "bot_command"
-                    and entity.get("offset") == 0]
+        commands = [
+            entity
+            for entity in message.get("entities") or ()
+            if isinstance(entity, dict)
+            and entity.get("type") == "bot_command"
+            and entity.get("offset") == 0
+        ]
         if commands:
             kept["entities"] = commands[:1]
     if isinstance(message.get("location"), dict):
@@ -230,8 +286,10 @@ def _masked(text: str, sender: Any) -> str:
 
 def _where(message: dict[str, Any]) -> dict[str, Any]:
     """Which message, when, in which chat (no names, titles or bio)."""
-    return {**_only(message, ("message_id", "date")),
-            "chat": _only(message.get("chat"), ("id", "type"))}
+    return {
+        **_only(message, ("message_id", "date")),
+        "chat": _only(message.get("chat"), ("id", "type")),
+    }
 
 
 def _only(value: Any, keys: Sequence[str]) -> dict[str, Any]:

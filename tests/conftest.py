@@ -5,6 +5,7 @@ everything but `tests/nlu_side/`, where the model is reached through a real pars
 (`jalerte-nlu serve` in the NLU environment); the NLU environment (Python 3.10, Rasa)
 runs `tests/nlu_side/` alone, with the model in-process.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -46,15 +47,46 @@ def pytest_configure(config: pytest.Config) -> None:
 # What keeps a test out of the fast lane (`make test-fast`: no model, no browser, no
 # PostgreSQL, no server process): the fixtures that bring those, and the modules that
 # start them themselves.
-SLOW_FIXTURES = frozenset({"trained_model", "nlu", "nlu_python", "bot", "sqlite_bot",
-                           "postgres_server", "database_url", "browser", "page"})
-SLOW_MODULES = frozenset({"test_browser", "test_browser_review", "test_accessibility",
-                          "test_run", "test_run_workers", "test_workers", "test_people",
-                          "test_nlu", "test_nlu_service", "test_nlu_retrain", "test_parse_cli",
-                          "test_chat_cli", "test_poller_election", "test_fake_telegram",
-                          "test_telegram", "test_operations", "test_web", "test_web_hardening",
-                          "test_staff", "test_staff_review", "test_migrations",
-                          "test_env_example", "test_security_floor"})
+SLOW_FIXTURES = frozenset(
+    {
+        "trained_model",
+        "nlu",
+        "nlu_python",
+        "bot",
+        "sqlite_bot",
+        "postgres_server",
+        "database_url",
+        "browser",
+        "page",
+    }
+)
+SLOW_MODULES = frozenset(
+    {
+        "test_browser",
+        "test_browser_review",
+        "test_accessibility",
+        "test_run",
+        "test_run_workers",
+        "test_workers",
+        "test_people",
+        "test_nlu",
+        "test_nlu_service",
+        "test_nlu_retrain",
+        "test_parse_cli",
+        "test_chat_cli",
+        "test_poller_election",
+        "test_fake_telegram",
+        "test_telegram",
+        "test_operations",
+        "test_web",
+        "test_web_hardening",
+        "test_staff",
+        "test_staff_review",
+        "test_migrations",
+        "test_env_example",
+        "test_security_floor",
+    }
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -109,9 +141,21 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from bot.process.config import Config
 
     python = str(Config.from_env(os.environ).nlu_python)
-    subprocess.run([python, "-m", "nlu.cli", "train", "--model", str(model), "--build-dir",
-                    str(workdir / "build")], check=True, stdin=subprocess.DEVNULL,
-                   capture_output=True)
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "nlu.cli",
+            "train",
+            "--model",
+            str(model),
+            "--build-dir",
+            str(workdir / "build"),
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
     return model
 
 
@@ -120,8 +164,9 @@ async def nlu(trained_model: Path, nlu_python: str, tmp_path_factory: pytest.Tem
     """The model behind a real parse service process, as `jalerte run` starts it."""
     from bot.process.nlu_process import NluSupervisor
 
-    supervisor = NluSupervisor(trained_model, tmp_path_factory.mktemp("nlu-service"),
-                               python=nlu_python)
+    supervisor = NluSupervisor(
+        trained_model, tmp_path_factory.mktemp("nlu-service"), python=nlu_python
+    )
     assert await supervisor.start(), supervisor.log_path.read_text(errors="replace")[-3000:]
     yield supervisor.client
     await supervisor.stop()
@@ -163,8 +208,9 @@ def _places():
     return _PLACES[0]
 
 
-async def make_bot(nlu, taxonomy, data_dir: Path, database_url: str | None = None,
-                   secret: bytes = b"test-secret") -> Bot:
+async def make_bot(
+    nlu, taxonomy, data_dir: Path, database_url: str | None = None, secret: bytes = b"test-secret"
+) -> Bot:
     from advice_content.library import AdviceLibrary
     from dialogues.engine import DialogueEngine
     from dialogues.service import ConversationService
@@ -230,8 +276,13 @@ def web_config(tmp_path: Path, **overrides):
     base = Config.from_env({"JALERTE_DATA_DIR": str(tmp_path / "data")})
     # Every test client is 127.0.0.1 and the counters outlive a test: per-address limits
     # are off unless a test sets them (tests/test_web.py does).
-    off = AddressLimits(connections=0, sessions_per_hour=0, turns_per_minute=0,
-                        uploads_per_minute=0, notices_per_minute=0)
+    off = AddressLimits(
+        connections=0,
+        sessions_per_hour=0,
+        turns_per_minute=0,
+        uploads_per_minute=0,
+        notices_per_minute=0,
+    )
     return replace(base, **{"web_address_limits": off, **overrides})
 
 
@@ -244,8 +295,9 @@ async def clear_of_a_minute_change(margin: float = 10.0) -> None:
         await asyncio.sleep(0.5)
 
 
-async def to_the_summary(bot, first: str = "colis DPD perdu depuis 10 jours à Lyon",
-                         user: str = "alice") -> None:
+async def to_the_summary(
+    bot, first: str = "colis DPD perdu depuis 10 jours à Lyon", user: str = "alice"
+) -> None:
     """A parcel report taken to its summary, whatever the bot still asks on the way."""
     await bot.send(first, user=user)
     for _ in range(4):
@@ -268,8 +320,14 @@ async def browser():
     async with async_playwright() as p:
         launched = await p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         yield launched
         await launched.close()

@@ -55,6 +55,7 @@ Not modelled: groups and channels, inline mode, payments, media other than photo
 the bot, automatic url/mention/hashtag entities in the bot's texts, flood limits (use
 :meth:`FakeTelegram.fail` to inject a 429 or any other error).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -124,10 +125,27 @@ class _LogEntry:
 # --------------------------------------------------------------------------------------
 
 _SPACE = frozenset(b" \t\r\n\v\f\0")
-_HTML_TAGS = frozenset({
-    "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler", "tg-emoji",
-    "tg-time", "span", "pre", "code", "blockquote",
-})
+_HTML_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "tg-time",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
+)
 
 
 def _utf16_len(text: str) -> int:
@@ -164,11 +182,14 @@ def _checked_link(url: str) -> str:
         return ""
     is_ip = re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", host) is not None
     labels = host.split(".")
-    if not is_ip and (len(labels) < 2 or not re.fullmatch(r"[a-z]{2,}|xn--[a-z0-9-]+", labels[-1])
-                      or any(not re.fullmatch(r"[a-z0-9_-]+|xn--[a-z0-9-]+", lab) for lab in labels)):
+    if not is_ip and (
+        len(labels) < 2
+        or not re.fullmatch(r"[a-z]{2,}|xn--[a-z0-9-]+", labels[-1])
+        or any(not re.fullmatch(r"[a-z0-9_-]+|xn--[a-z0-9-]+", lab) for lab in labels)
+    ):
         return ""
     netloc = parts.netloc.lower() if "@" not in parts.netloc else parts.netloc
-    rest = url.split("://", 1)[1][len(parts.netloc):]  # path, "?query", "#fragment" as written
+    rest = url.split("://", 1)[1][len(parts.netloc) :]  # path, "?query", "#fragment" as written
     if not rest.startswith("/"):
         rest = "/" + rest
     return f"{parts.scheme.lower()}://{netloc}{rest}"
@@ -176,14 +197,26 @@ def _checked_link(url: str) -> str:
 
 # tdlib's order of entities: by offset, longer first, then by type priority
 _ENTITY_PRIORITY = {
-    "blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20, "text_link": 49,
-    "text_mention": 49, "bold": 90, "italic": 91, "underline": 92, "strikethrough": 93, "spoiler": 94,
-    "custom_emoji": 99, "date_time": 99,
+    "blockquote": 0,
+    "expandable_blockquote": 0,
+    "pre": 11,
+    "code": 20,
+    "text_link": 49,
+    "text_mention": 49,
+    "bold": 90,
+    "italic": 91,
+    "underline": 92,
+    "strikethrough": 93,
+    "spoiler": 94,
+    "custom_emoji": 99,
+    "date_time": 99,
 }
 
 
 def _sort_entities(entities: list[dict]) -> list[dict]:
-    return sorted(entities, key=lambda e: (e["offset"], -e["length"], _ENTITY_PRIORITY.get(e["type"], 50)))
+    return sorted(
+        entities, key=lambda e: (e["offset"], -e["length"], _ENTITY_PRIORITY.get(e["type"], 50))
+    )
 
 
 def _link_user_id(url: str) -> int | None:
@@ -216,7 +249,7 @@ def _decode_html_entity(b: bytes, pos: int) -> tuple[int, int]:
     else:
         while 0x41 <= at(end) <= 0x5A or 0x61 <= at(end) <= 0x7A:
             end += 1
-        res = {b"lt": 0x3C, b"gt": 0x3E, b"amp": 0x26, b"quot": 0x22}.get(b[pos + 1:end], 0)
+        res = {b"lt": 0x3C, b"gt": 0x3E, b"amp": 0x26, b"quot": 0x22}.get(b[pos + 1 : end], 0)
         if not res:
             return 0, pos
     if at(end) == 0x3B:  # ';'
@@ -224,8 +257,10 @@ def _decode_html_entity(b: bytes, pos: int) -> tuple[int, int]:
     return res, end
 
 
-_SURROGATE_ERROR = ("Text contains invalid Unicode characters after decoding HTML entities, "
-                    "check for unmatched surrogate code units")
+_SURROGATE_ERROR = (
+    "Text contains invalid Unicode characters after decoding HTML entities, "
+    "check for unmatched surrogate code units"
+)
 
 
 class _ParseError(Exception):
@@ -268,7 +303,7 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
                 i += 1
             if i >= n:
                 raise _ParseError(f"Unclosed start tag at byte offset {begin}")
-            tag = b[begin + 1:i].decode("utf-8", "replace").lower()
+            tag = b[begin + 1 : i].decode("utf-8", "replace").lower()
             if tag not in _HTML_TAGS:
                 raise _ParseError(f'Unsupported start tag "{tag}" at byte offset {begin}')
             attrs: dict[str, str] = {}
@@ -282,15 +317,19 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
                     i += 1
                 attr_name = b[attr_begin:i].decode("utf-8", "replace")
                 if not attr_name:
-                    raise _ParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin}')
+                    raise _ParseError(
+                        f'Empty attribute name in the tag "{tag}" at byte offset {begin}'
+                    )
                 while i < n and at(i) in _SPACE:
                     i += 1
                 if at(i) != 0x3D:  # '='
                     if tag == "blockquote" and attr_name == "expandable":
                         attrs[attr_name] = ""
                         continue
-                    raise _ParseError("Expected equal sign in declaration of an attribute of the tag "
-                                      f'"{tag}" at byte offset {begin}')
+                    raise _ParseError(
+                        "Expected equal sign in declaration of an attribute of the tag "
+                        f'"{tag}" at byte offset {begin}'
+                    )
                 i += 1
                 while i < n and at(i) in _SPACE:
                     i += 1
@@ -302,7 +341,9 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
                         i += 1
                     value = b[token_begin:i].decode("ascii").lower()
                     if at(i) not in _SPACE and at(i) != 0x3E:
-                        raise _ParseError(f"Unexpected end of name token at byte offset {token_begin}")
+                        raise _ParseError(
+                            f"Unexpected end of name token at byte offset {token_begin}"
+                        )
                 else:  # a quoted string
                     quote = at(i)
                     i += 1
@@ -326,15 +367,22 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
             if tag == "a":
                 argument = attrs.get("href", "")
             elif tag == "code" and attrs.get("class", "").startswith("language-"):
-                argument = attrs["class"][len("language-"):]
+                argument = attrs["class"][len("language-") :]
             elif tag == "span" and attrs.get("class", "").startswith("tg-"):
                 argument = attrs["class"][3:]
             elif tag == "tg-emoji":
                 argument = attrs.get("emoji-id", "")
             if tag == "span" and argument != "spoiler":
                 raise _ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
-            nested.append({"tag": tag, "argument": argument, "attrs": attrs, "offset": utf16,
-                           "begin": len(out)})
+            nested.append(
+                {
+                    "tag": tag,
+                    "argument": argument,
+                    "attrs": attrs,
+                    "offset": utf16,
+                    "begin": len(out),
+                }
+            )
             i += 1  # past '>'
         else:  # an end tag
             if not nested:
@@ -342,7 +390,7 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
             i += 1
             while at(i) not in _SPACE and at(i) != 0x3E:
                 i += 1
-            end_tag = b[begin + 2:i].decode("utf-8", "replace").lower()
+            end_tag = b[begin + 2 : i].decode("utf-8", "replace").lower()
             while i < n and at(i) in _SPACE:
                 i += 1
             if at(i) != 0x3E:
@@ -351,8 +399,10 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
             top = nested.pop()
             tag = top["tag"]
             if end_tag and end_tag != tag:
-                raise _ParseError(f'Unmatched end tag at byte offset {begin}, expected "</{tag}>", '
-                                  f'found "</{end_tag}>"')
+                raise _ParseError(
+                    f'Unmatched end tag at byte offset {begin}, expected "</{tag}>", '
+                    f'found "</{end_tag}>"'
+                )
             if utf16 > top["offset"]:
                 offset, length = top["offset"], utf16 - top["offset"]
                 entity: dict | None = {"offset": offset, "length": length}
@@ -368,7 +418,9 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
                     entity["type"] = "spoiler"
                 elif tag == "tg-emoji":
                     if not top["argument"].isdigit() or int(top["argument"]) == 0:
-                        raise ApiError(400, "Bad Request: Invalid custom emoji identifier specified")
+                        raise ApiError(
+                            400, "Bad Request: Invalid custom emoji identifier specified"
+                        )
                     entity.update(type="custom_emoji", custom_emoji_id=top["argument"])
                 elif tag == "tg-time":
                     unix = top["attrs"].get("unix", "")
@@ -378,20 +430,30 @@ def _parse_html(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]:
                     if top["attrs"].get("format"):
                         entity["date_time_format"] = top["attrs"]["format"]
                 elif tag == "a":
-                    url = top["argument"] or out[top["begin"]:].decode("utf-8", "replace")
+                    url = top["argument"] or out[top["begin"] :].decode("utf-8", "replace")
                     entity = _link_entity(url, offset, length, users)
                 elif tag == "pre":
                     last = entities[-1] if entities else None
-                    if (last and last["type"] == "code" and last["offset"] == offset
-                            and last["length"] == length and last.get("language")):
+                    if (
+                        last
+                        and last["type"] == "code"
+                        and last["offset"] == offset
+                        and last["length"] == length
+                        and last.get("language")
+                    ):
                         last["type"] = "pre"
                         entity = None
                     else:
                         entity["type"] = "pre"
                 elif tag == "code":
                     last = entities[-1] if entities else None
-                    if (last and last["type"] == "pre" and last["offset"] == offset
-                            and last["length"] == length and top["argument"]):
+                    if (
+                        last
+                        and last["type"] == "pre"
+                        and last["offset"] == offset
+                        and last["length"] == length
+                        and top["argument"]
+                    ):
                         last["language"] = top["argument"]
                         entity = None
                     else:
@@ -423,9 +485,17 @@ def _link_entity(url: str, offset: int, length: int, users: dict[int, dict]) -> 
 
 
 _MD2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "code": "Code", "pre": "Pre", "pre_code": "PreCode", "text_link": "TextUrl",
-    "custom_emoji": "CustomEmoji", "blockquote": "BlockQuote",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "pre_code": "PreCode",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
+    "blockquote": "BlockQuote",
 }
 
 
@@ -463,8 +533,13 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
     def close_blockquote(top: dict) -> None:
         length = utf16 - top["offset"]
         if length:
-            entities.append({"type": "expandable_blockquote" if top.get("expandable") else "blockquote",
-                             "offset": top["offset"], "length": length})
+            entities.append(
+                {
+                    "type": "expandable_blockquote" if top.get("expandable") else "blockquote",
+                    "offset": top["offset"],
+                    "length": length,
+                }
+            )
 
     i = 0
     while i < n:
@@ -484,8 +559,14 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
             continue
 
         # "||" right before the end of a line closes an expandable blockquote
-        if (have_blockquote and c == 0x7C and at(i + 1) == 0x7C and at(i + 2) in (0x0A, 0)
-                and nested and nested[-1]["type"] == "blockquote"):
+        if (
+            have_blockquote
+            and c == 0x7C
+            and at(i + 1) == 0x7C
+            and at(i + 2) in (0x0A, 0)
+            and nested
+            and nested[-1]["type"] == "blockquote"
+        ):
             nested[-1]["expandable"] = True
             i += 2
             continue
@@ -524,8 +605,12 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
                 else:
                     etype = "italic"
             elif c == 0x2A:
-                if (at(i + 1) == 0x2A and at(i + 2) == 0x3E and not have_blockquote
-                        and (i == 0 or b[i - 1] == 0x0A)):
+                if (
+                    at(i + 1) == 0x2A
+                    and at(i + 2) == 0x3E
+                    and not have_blockquote
+                    and (i == 0 or b[i - 1] == 0x0A)
+                ):
                     etype = "blockquote"
                     expandable = True
                     have_blockquote = True
@@ -584,16 +669,25 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
             i += 1
             if etype is None:
                 continue
-            nested.append({"type": etype, "argument": argument, "offset": utf16,
-                           "byte_offset": byte_offset, "begin": len(out), "expandable": expandable})
+            nested.append(
+                {
+                    "type": etype,
+                    "argument": argument,
+                    "offset": utf16,
+                    "byte_offset": byte_offset,
+                    "begin": len(out),
+                    "expandable": expandable,
+                }
+            )
             continue
 
         # the end of an entity
         top = nested[-1]
         etype = top["type"]
         if c == 0x0A and etype != "blockquote":
-            raise _ParseError(f"Can't find end of {_MD2_NAMES[etype]} entity at byte offset "
-                              f"{top['byte_offset']}")
+            raise _ParseError(
+                f"Can't find end of {_MD2_NAMES[etype]} entity at byte offset {top['byte_offset']}"
+            )
         skip = utf16 == top["offset"]
         entity: dict | None = None
         if etype in ("underline", "spoiler"):
@@ -602,7 +696,7 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
             i += 2
         elif etype == "text_link":
             if at(i + 1) != 0x28:  # '('
-                url = out[top["begin"]:].decode("utf-8", "replace")
+                url = out[top["begin"] :].decode("utf-8", "replace")
             else:
                 url, i = read_parenthesised(i + 2, "a URL")
             if not skip:
@@ -610,14 +704,24 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
                 skip = entity is None
         elif etype == "custom_emoji":
             if at(i + 1) != 0x28:
-                raise ApiError(400, "Bad Request: Custom emoji entity must contain a tg://emoji URL")
+                raise ApiError(
+                    400, "Bad Request: Custom emoji entity must contain a tg://emoji URL"
+                )
             url, i = read_parenthesised(i + 2, "a custom emoji URL")
             if m := re.fullmatch(r"tg://emoji\?id=(\d+)", url):
-                entity = {"type": "custom_emoji", "offset": top["offset"],
-                          "length": utf16 - top["offset"], "custom_emoji_id": m.group(1)}
+                entity = {
+                    "type": "custom_emoji",
+                    "offset": top["offset"],
+                    "length": utf16 - top["offset"],
+                    "custom_emoji_id": m.group(1),
+                }
             elif m := re.fullmatch(r"tg://time\?unix=(\d+)(?:&format=(\w+))?", url):
-                entity = {"type": "date_time", "offset": top["offset"],
-                          "length": utf16 - top["offset"], "unix_time": int(m.group(1))}
+                entity = {
+                    "type": "date_time",
+                    "offset": top["offset"],
+                    "length": utf16 - top["offset"],
+                    "unix_time": int(m.group(1)),
+                }
                 if m.group(2):
                     entity["date_time_format"] = m.group(2)
             else:
@@ -627,17 +731,22 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
             out.append(0x0A)
             utf16 += 1
             nested.pop()
-            close_blockquote_entity = {"type": "expandable_blockquote" if top.get("expandable")
-                                       else "blockquote", "offset": top["offset"],
-                                       "length": utf16 - top["offset"]}
+            close_blockquote_entity = {
+                "type": "expandable_blockquote" if top.get("expandable") else "blockquote",
+                "offset": top["offset"],
+                "length": utf16 - top["offset"],
+            }
             if not skip:
                 entities.append(close_blockquote_entity)
             i += 1
             continue
         if not skip:
             if entity is None:
-                entity = {"type": "pre" if etype == "pre_code" else etype,
-                          "offset": top["offset"], "length": utf16 - top["offset"]}
+                entity = {
+                    "type": "pre" if etype == "pre_code" else etype,
+                    "offset": top["offset"],
+                    "length": utf16 - top["offset"],
+                }
                 if etype == "pre_code":
                     entity["language"] = top["argument"]
             entities.append(entity)
@@ -648,8 +757,10 @@ def _parse_markdown_v2(text: str, users: dict[int, dict]) -> tuple[str, list[dic
         close_blockquote(nested.pop())
     if nested:
         top = nested[-1]
-        raise _ParseError(f"Can't find end of {_MD2_NAMES[top['type']]} entity at byte offset "
-                          f"{top['byte_offset']}")
+        raise _ParseError(
+            f"Can't find end of {_MD2_NAMES[top['type']]} entity at byte offset "
+            f"{top['byte_offset']}"
+        )
     return out.decode("utf-8", "replace"), _sort_entities(entities)
 
 
@@ -698,7 +809,9 @@ def _parse_markdown(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]
                 else:
                     i += 1
         offset = utf16
-        while i < n and (at(i) != end_char or (is_pre and not (at(i + 1) == 0x60 and at(i + 2) == 0x60))):
+        while i < n and (
+            at(i) != end_char or (is_pre and not (at(i + 1) == 0x60 and at(i + 2) == 0x60))
+        ):
             utf16 += _utf16_units(at(i))
             out.append(at(i))
             i += 1
@@ -712,7 +825,7 @@ def _parse_markdown(text: str, users: dict[int, dict]) -> tuple[str, list[dict]]
                 entities.append({"type": "bold", "offset": offset, "length": length})
             elif c == 0x5B:
                 if at(i + 1) != 0x28:
-                    url = b[begin + 1:i].decode("utf-8", "replace")
+                    url = b[begin + 1 : i].decode("utf-8", "replace")
                 else:
                     i += 2
                     start = i
@@ -750,8 +863,12 @@ def _trim(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
     return result, fixed
 
 
-def parse_formatted_text(text: str, parse_mode: str | None, entities: list | None = None,
-                         users: dict[int, dict] | None = None) -> tuple[str, list[dict]]:
+def parse_formatted_text(
+    text: str,
+    parse_mode: str | None,
+    entities: list | None = None,
+    users: dict[int, dict] | None = None,
+) -> tuple[str, list[dict]]:
     """The text and entities Telegram stores for ``text`` sent with ``parse_mode``.
 
     Raises ApiError(400, "Bad Request: can't parse entities: ...") on malformed markup.
@@ -779,18 +896,69 @@ def parse_formatted_text(text: str, parse_mode: str | None, entities: list | Non
 # --------------------------------------------------------------------------------------
 
 # Parameters whose value is a string even when it looks like JSON ("123", "true"...).
-_STRING_PARAMS = frozenset({
-    "text", "caption", "parse_mode", "url", "secret_token", "ip_address", "callback_query_id",
-    "inline_message_id", "file_id", "language_code", "action", "emoji", "description",
-    "short_description", "name", "title", "query_id", "business_connection_id", "message_effect_id",
-    "photo", "document", "audio", "video", "animation", "voice", "video_note", "sticker", "thumbnail",
-    "certificate", "question", "payload", "currency", "provider_token", "start_parameter",
-    "explanation", "address", "foursquare_id", "foursquare_type", "google_place_id",
-    "google_place_type", "phone_number", "first_name", "last_name", "vcard", "game_short_name",
-    "error_message", "shipping_query_id", "pre_checkout_query_id", "custom_title", "invite_link",
-    "next_offset", "switch_pm_text", "switch_pm_parameter", "web_app_query_id", "set_name",
-    "sticker_set_name", "format", "quote", "quote_parse_mode",
-})
+_STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "url",
+        "secret_token",
+        "ip_address",
+        "callback_query_id",
+        "inline_message_id",
+        "file_id",
+        "language_code",
+        "action",
+        "emoji",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "query_id",
+        "business_connection_id",
+        "message_effect_id",
+        "photo",
+        "document",
+        "audio",
+        "video",
+        "animation",
+        "voice",
+        "video_note",
+        "sticker",
+        "thumbnail",
+        "certificate",
+        "question",
+        "payload",
+        "currency",
+        "provider_token",
+        "start_parameter",
+        "explanation",
+        "address",
+        "foursquare_id",
+        "foursquare_type",
+        "google_place_id",
+        "google_place_type",
+        "phone_number",
+        "first_name",
+        "last_name",
+        "vcard",
+        "game_short_name",
+        "error_message",
+        "shipping_query_id",
+        "pre_checkout_query_id",
+        "custom_title",
+        "invite_link",
+        "next_offset",
+        "switch_pm_text",
+        "switch_pm_parameter",
+        "web_app_query_id",
+        "set_name",
+        "sticker_set_name",
+        "format",
+        "quote",
+        "quote_parse_mode",
+    }
+)
 
 
 def _decode_value(key: str, value: str) -> Any:
@@ -803,7 +971,9 @@ def _decode_value(key: str, value: str) -> Any:
 
 
 async def _read_params(request: web.Request) -> dict:
-    params: dict[str, Any] = {key: _decode_value(key, value) for key, value in request.query.items()}
+    params: dict[str, Any] = {
+        key: _decode_value(key, value) for key, value in request.query.items()
+    }
     ctype = request.content_type
     if request.method not in ("POST", "PUT") or not request.body_exists:
         return params
@@ -819,7 +989,9 @@ async def _read_params(request: web.Request) -> dict:
         while (part := await reader.next()) is not None:
             if part.filename is not None:
                 data = bytes(await part.read(decode=True))
-                params[part.name] = UploadedFile(part.filename, part.headers.get("Content-Type"), data)
+                params[part.name] = UploadedFile(
+                    part.filename, part.headers.get("Content-Type"), data
+                )
             else:
                 params[part.name] = _decode_value(part.name, await part.text())
     elif ctype == "application/x-www-form-urlencoded":
@@ -852,13 +1024,26 @@ def _as_json(value: Any, name: str) -> Any:
     return value
 
 
-_CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-_NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                 "exactly the same as a current content and reply markup of the message")
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 _QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 _KINDS = {  # file_id prefix, file_path folder, extension
@@ -909,8 +1094,12 @@ class FakeTelegram:
         self.token = token
         self.bot_username = bot_username
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
-        self.bot_user: dict = {"id": bot_id, "is_bot": True, "first_name": "J'alerte (test)",
-                               "username": bot_username}
+        self.bot_user: dict = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "J'alerte (test)",
+            "username": bot_username,
+        }
         self.url: str = ""
         self.calls: list[tuple[str, dict]] = []
         self.webhook: dict | None = None
@@ -962,8 +1151,9 @@ class FakeTelegram:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         # handler_cancellation: a long poll the client gave up on ends with its connection
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
-                                     handler_cancellation=True)
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -1013,8 +1203,15 @@ class FakeTelegram:
 
     # ---------------------------------------------------------------- users, chats, ids
 
-    def add_user(self, user_id: int, first_name: str | None = None, *, last_name: str | None = None,
-                 username: str | None = None, language_code: str | None = "fr") -> dict:
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str | None = None,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "fr",
+    ) -> dict:
         """Declare a user who has started the bot (the update builders do it for you)."""
         if user_id <= 0:
             raise ValueError("a user id is a positive integer")
@@ -1077,8 +1274,12 @@ class FakeTelegram:
         unique_id = f"AQAD{n:06d}{kind[:1]}X"
         suffix = ext or default_ext
         file_path = f"{folder}/file_{n}.{suffix}" if suffix else f"{folder}/file_{n}"
-        meta = {"file_id": file_id, "file_unique_id": unique_id, "file_size": len(data),
-                "file_path": file_path}
+        meta = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_size": len(data),
+            "file_path": file_path,
+        }
         self._files[file_id] = {"meta": meta, "data": bytes(data)}
         self._files_by_path[file_path] = file_id
         return meta
@@ -1088,8 +1289,15 @@ class FakeTelegram:
         sizes = []
         for blob, w, h in ((thumb_data, thumb_w, thumb_h), (data, width, height)):
             meta = self._register_file("photo", blob)
-            sizes.append({"file_id": meta["file_id"], "file_unique_id": meta["file_unique_id"],
-                          "file_size": meta["file_size"], "width": w, "height": h})
+            sizes.append(
+                {
+                    "file_id": meta["file_id"],
+                    "file_unique_id": meta["file_unique_id"],
+                    "file_size": meta["file_size"],
+                    "width": w,
+                    "height": h,
+                }
+            )
         for size in sizes:
             self._photo_groups[size["file_id"]] = sizes
         return copy.deepcopy(sizes)
@@ -1103,8 +1311,13 @@ class FakeTelegram:
     def _user_message_update(self, user_id: int, **content: Any) -> dict:
         user = self._user(user_id)
         message_id = self._new_message_id(user_id)
-        message = {"message_id": message_id, "from": user, "chat": self._chat(user_id),
-                   "date": int(time.time()), **content}
+        message = {
+            "message_id": message_id,
+            "from": user,
+            "chat": self._chat(user_id),
+            "date": int(time.time()),
+            **content,
+        }
         self._messages[(user_id, message_id)] = copy.deepcopy(message)
         return {"update_id": self._next_update_id(), "message": message}
 
@@ -1113,7 +1326,9 @@ class FakeTelegram:
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0] if text.strip() else text
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
+            ]
         return self._user_message_update(user_id, **content)
 
     def photo_update(self, user_id: int, data: bytes, caption: str | None = None) -> dict:
@@ -1123,38 +1338,62 @@ class FakeTelegram:
             content["caption"] = caption
         return self._user_message_update(user_id, **content)
 
-    def document_update(self, user_id: int, data: bytes, file_name: str, mime_type: str,
-                        caption: str | None = None) -> dict:
+    def document_update(
+        self, user_id: int, data: bytes, file_name: str, mime_type: str, caption: str | None = None
+    ) -> dict:
         ext = file_name.rsplit(".", 1)[-1] if "." in file_name else None
         meta = self._register_file("document", data, ext)
-        document = {"file_name": file_name, "mime_type": mime_type, "file_id": meta["file_id"],
-                    "file_unique_id": meta["file_unique_id"], "file_size": meta["file_size"]}
+        document = {
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_id": meta["file_id"],
+            "file_unique_id": meta["file_unique_id"],
+            "file_size": meta["file_size"],
+        }
         content: dict[str, Any] = {"document": document}
         if caption is not None:
             content["caption"] = caption
         return self._user_message_update(user_id, **content)
 
     def sticker_update(self, user_id: int, emoji: str = "👍") -> dict:
-        meta = self._register_file("sticker", b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00"
-                                              b"\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00")
-        sticker = {"file_id": meta["file_id"], "file_unique_id": meta["file_unique_id"],
-                   "type": "regular", "width": 512, "height": 512, "is_animated": False,
-                   "is_video": False, "emoji": emoji, "set_name": "JalerteTestStickers",
-                   "file_size": meta["file_size"]}
+        meta = self._register_file(
+            "sticker",
+            b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00"
+            b"\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00",
+        )
+        sticker = {
+            "file_id": meta["file_id"],
+            "file_unique_id": meta["file_unique_id"],
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "set_name": "JalerteTestStickers",
+            "file_size": meta["file_size"],
+        }
         return self._user_message_update(user_id, sticker=sticker)
 
     def voice_update(self, user_id: int, duration: int = 3) -> dict:
         meta = self._register_file("voice", b"OggS\x00\x02" + bytes(200))
-        voice = {"file_id": meta["file_id"], "file_unique_id": meta["file_unique_id"],
-                 "duration": duration, "mime_type": "audio/ogg", "file_size": meta["file_size"]}
+        voice = {
+            "file_id": meta["file_id"],
+            "file_unique_id": meta["file_unique_id"],
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": meta["file_size"],
+        }
         return self._user_message_update(user_id, voice=voice)
 
     def location_update(self, user_id: int, latitude: float, longitude: float) -> dict:
-        return self._user_message_update(user_id, location={"latitude": latitude,
-                                                            "longitude": longitude})
+        return self._user_message_update(
+            user_id, location={"latitude": latitude, "longitude": longitude}
+        )
 
-    def callback_update(self, user_id: int, data: str, message_id: int | None = None, *,
-                        strict: bool = True) -> dict:
+    def callback_update(
+        self, user_id: int, data: str, message_id: int | None = None, *, strict: bool = True
+    ) -> dict:
         """The user presses an inline button on a bot message (default: the bot's last message
         to that chat). With ``strict``, ``data`` must be the callback_data of one of the buttons
         the message currently shows, since a user can press nothing else."""
@@ -1162,24 +1401,35 @@ class FakeTelegram:
         if message_id is None:
             sent = self._sent.get(user_id)
             if not sent:
-                raise LookupError(f"the bot sent nothing to chat {user_id}: no message to press a button on")
+                raise LookupError(
+                    f"the bot sent nothing to chat {user_id}: no message to press a button on"
+                )
             message_id = sent[-1]["message_id"]
         key = (user_id, message_id)
         if key not in self._messages:
             raise LookupError(f"no message {message_id} in chat {user_id}")
         message = copy.deepcopy(self._messages[key])
         if strict:
-            buttons = [button.get("callback_data")
-                       for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-                       for button in row]
+            buttons = [
+                button.get("callback_data")
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                for button in row
+            ]
             if data not in buttons:
-                raise ValueError(f"message {message_id} in chat {user_id} has no button with callback_data "
-                                 f"{data!r} (it has {buttons!r}); pass strict=False to send it anyway")
+                raise ValueError(
+                    f"message {message_id} in chat {user_id} has no button with callback_data "
+                    f"{data!r} (it has {buttons!r}); pass strict=False to send it anyway"
+                )
         self._callback_counter += 1
         query_id = str(self._callback_counter)
         self._open_callbacks.add(query_id)
-        query = {"id": query_id, "from": user, "message": message,
-                 "chat_instance": str((user_id * 2654435761) % (2**62)), "data": data}
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": message,
+            "chat_instance": str((user_id * 2654435761) % (2**62)),
+            "data": data,
+        }
         return {"update_id": self._next_update_id(), "callback_query": query}
 
     def push(self, *updates: dict) -> None:
@@ -1188,8 +1438,10 @@ class FakeTelegram:
             if not isinstance(update.get("update_id"), int):
                 raise ValueError("an update needs an integer update_id")
             if update["update_id"] < self._last_confirmed:
-                raise ValueError(f"update {update['update_id']} is older than the offset the bot already "
-                                 f"confirmed ({self._last_confirmed}): it would never be delivered")
+                raise ValueError(
+                    f"update {update['update_id']} is older than the offset the bot already "
+                    f"confirmed ({self._last_confirmed}): it would never be delivered"
+                )
             self._pending.append(copy.deepcopy(update))
         self._pending.sort(key=lambda u: u["update_id"])
         self._notify()
@@ -1229,16 +1481,32 @@ class FakeTelegram:
 
     def calls_to(self, method: str) -> list[dict]:
         """Params of every call to ``method`` so far."""
-        return [copy.deepcopy(params) for name, params in self.calls if name.lower() == method.lower()]
+        return [
+            copy.deepcopy(params) for name, params in self.calls if name.lower() == method.lower()
+        ]
 
-    def fail(self, method: str, error_code: int = 400, description: str = "Bad Request: test failure", *,
-             times: int = 1, retry_after: int | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        error_code: int = 400,
+        description: str = "Bad Request: test failure",
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+    ) -> None:
         """Make the next ``times`` calls to ``method`` fail with that error (retry_after: a 429)."""
         if retry_after is not None:
             error_code = 429
             description = f"Too Many Requests: retry after {retry_after}"
-        self._failures.append({"method": method.lower(), "code": error_code, "description": description,
-                               "times": times, "retry_after": retry_after})
+        self._failures.append(
+            {
+                "method": method.lower(),
+                "code": error_code,
+                "description": description,
+                "times": times,
+                "retry_after": retry_after,
+            }
+        )
 
     def pause(self, method: str) -> None:
         """Calls to ``method`` from now on wait, before anything is done, until resume()."""
@@ -1253,10 +1521,16 @@ class FakeTelegram:
     def poll_peers(self, pending: bool = False) -> list[tuple[str, int] | None]:
         """The client address (host, port) of every getUpdates so far, in order; `pending`:
         of those not answered yet (long polling, or paused), whose client is still there."""
-        return [entry.peer for entry in self._log if entry.method == "getUpdates"
-                and (not pending or (entry.status is None and entry.description is None))]
+        return [
+            entry.peer
+            for entry in self._log
+            if entry.method == "getUpdates"
+            and (not pending or (entry.status is None and entry.description is None))
+        ]
 
-    async def wait_for(self, predicate: Callable[[FakeTelegram], Any], timeout: float = 10.0) -> Any:
+    async def wait_for(
+        self, predicate: Callable[[FakeTelegram], Any], timeout: float = 10.0
+    ) -> Any:
         """Wait until predicate(self) is truthy (returns it); FakeTelegramTimeout otherwise."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -1269,7 +1543,9 @@ class FakeTelegram:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 name = getattr(predicate, "__name__", repr(predicate))
-                raise FakeTelegramTimeout(f"condition {name} not met after {timeout} s\n{self.dump()}")
+                raise FakeTelegramTimeout(
+                    f"condition {name} not met after {timeout} s\n{self.dump()}"
+                )
             if self._changed is None:
                 await asyncio.sleep(min(remaining, 0.02))
             else:
@@ -1281,15 +1557,18 @@ class FakeTelegram:
             await self.wait_for(lambda fake: len(fake.calls_to(method)) >= count, timeout)
         except FakeTelegramTimeout:
             got = len(self.calls_to(method))
-            raise FakeTelegramTimeout(f"{method} called {got} time(s), expected {count}, after {timeout} s"
-                                      f"\n{self.dump()}") from None
+            raise FakeTelegramTimeout(
+                f"{method} called {got} time(s), expected {count}, after {timeout} s\n{self.dump()}"
+            ) from None
         return self.calls_to(method)
 
     def dump(self, last: int = 30) -> str:
         """Recent calls and the queue, for error messages."""
-        lines = [f"FakeTelegram at {self.url or '(not started)'}: {len(self.calls)} call(s), "
-                 f"{len(self._pending)} pending update(s) {[u['update_id'] for u in self._pending]}, "
-                 f"webhook={self.webhook and self.webhook.get('url')!r}"]
+        lines = [
+            f"FakeTelegram at {self.url or '(not started)'}: {len(self.calls)} call(s), "
+            f"{len(self._pending)} pending update(s) {[u['update_id'] for u in self._pending]}, "
+            f"webhook={self.webhook and self.webhook.get('url')!r}"
+        ]
         entries = self._log[-last:]
         if len(self._log) > last:
             lines.append(f"  ... {len(self._log) - last} earlier call(s)")
@@ -1303,13 +1582,20 @@ class FakeTelegram:
     # ---------------------------------------------------------------- HTTP handlers
 
     def _json(self, payload: dict, status: int = 200) -> web.Response:
-        return web.Response(body=json.dumps(payload, ensure_ascii=False).encode("utf-8"), status=status,
-                            content_type="application/json")
+        return web.Response(
+            body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            status=status,
+            content_type="application/json",
+        )
 
     def _error(self, entry: _LogEntry, error: ApiError) -> web.Response:
         entry.status = error.code
         entry.description = error.description
-        payload: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+        payload: dict[str, Any] = {
+            "ok": False,
+            "error_code": error.code,
+            "description": error.description,
+        }
         if error.parameters:
             payload["parameters"] = error.parameters
         return self._json(payload, error.code)
@@ -1351,8 +1637,10 @@ class FakeTelegram:
             raise
         except Exception as exc:  # a bug of the fake: make it loud, not a silent 500
             self.internal_errors.append(exc)
-            response = self._error(entry, ApiError(500, f"Internal Server Error: FakeTelegram failed "
-                                                        f"on {method}: {exc!r}"))
+            response = self._error(
+                entry,
+                ApiError(500, f"Internal Server Error: FakeTelegram failed on {method}: {exc!r}"),
+            )
         else:
             entry.status = 200
             response = self._json({"ok": True, "result": result})
@@ -1371,27 +1659,39 @@ class FakeTelegram:
             entry.status = 404
             return self._json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
         entry.status = 200
-        return web.Response(body=self._files[file_id]["data"], content_type="application/octet-stream")
+        return web.Response(
+            body=self._files[file_id]["data"], content_type="application/octet-stream"
+        )
 
     def _maybe_fail(self, method: str) -> None:
         for failure in self._failures:
             if failure["method"] == method.lower() and failure["times"] > 0:
                 failure["times"] -= 1
-                parameters = {"retry_after": failure["retry_after"]} if failure["retry_after"] else None
+                parameters = (
+                    {"retry_after": failure["retry_after"]} if failure["retry_after"] else None
+                )
                 self._failures = [f for f in self._failures if f["times"] > 0]
                 raise ApiError(failure["code"], failure["description"], parameters)
 
     # ---------------------------------------------------------------- methods
 
     def _get_me(self, params: dict) -> dict:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _get_updates(self, params: dict) -> list[dict]:
         if self.webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = _as_int(params.get("offset", 0), "offset")
         limit = min(max(_as_int(params.get("limit", 100), "limit"), 1), 100)
         timeout = params.get("timeout", 0)
@@ -1406,7 +1706,9 @@ class FakeTelegram:
         self._confirm(offset)
         self._poll_generation += 1
         generation = self._poll_generation
-        self._poll_terminator = "other getUpdates request; make sure that only one bot instance is running"
+        self._poll_terminator = (
+            "other getUpdates request; make sure that only one bot instance is running"
+        )
         self._notify()  # a pending poll of an older generation must now end with 409
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(float(timeout), 0.0)
@@ -1462,25 +1764,42 @@ class FakeTelegram:
             return None
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise _bad("can't parse inline keyboard button: field \"inline_keyboard\" must be an Array "
-                       "of Arrays")
-        actions = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
-                   "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-                   "copy_text", "callback_game", "pay")
+            raise _bad(
+                'can\'t parse inline keyboard button: field "inline_keyboard" must be an Array '
+                "of Arrays"
+            )
+        actions = (
+            "url",
+            "callback_data",
+            "web_app",
+            "login_url",
+            "switch_inline_query",
+            "switch_inline_query_current_chat",
+            "switch_inline_query_chosen_chat",
+            "copy_text",
+            "callback_game",
+            "pay",
+        )
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                    raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the "
-                               "inline keyboard")
+                    raise _bad(
+                        "can't parse inline keyboard button: Text buttons are unallowed in the "
+                        "inline keyboard"
+                    )
                 if not any(k in button for k in actions):
-                    raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the "
-                               "inline keyboard")
+                    raise _bad(
+                        "can't parse inline keyboard button: Text buttons are unallowed in the "
+                        "inline keyboard"
+                    )
                 if "callback_data" in button:
                     size = len(str(button["callback_data"]).encode("utf-8"))
                     if not 1 <= size <= 64:
                         raise _bad("BUTTON_DATA_INVALID")
                 if "url" in button and not _checked_link(str(button["url"])):
-                    raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
+                    raise _bad(
+                        f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL"
+                    )
         return markup
 
     def _formatted(self, params: dict, text_key: str, entities_key: str) -> tuple[str, list[dict]]:
@@ -1497,8 +1816,10 @@ class FakeTelegram:
         if reply in (None, ""):
             if params.get("reply_to_message_id") in (None, ""):
                 return None
-            reply = {"message_id": params["reply_to_message_id"],
-                     "allow_sending_without_reply": params.get("allow_sending_without_reply", False)}
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply", False),
+            }
         reply = _as_json(reply, "reply_parameters")
         message_id = _as_int(reply.get("message_id"), "message_id")
         target_chat = _as_int(reply.get("chat_id", chat_id), "chat_id")
@@ -1520,8 +1841,12 @@ class FakeTelegram:
         return message
 
     def _new_bot_message(self, chat_id: int, params: dict) -> dict:
-        message: dict[str, Any] = {"message_id": self._new_message_id(chat_id), "from": dict(self.bot_user),
-                                   "chat": self._chat(chat_id), "date": int(time.time())}
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat_id),
+            "from": dict(self.bot_user),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+        }
         reply_to = self._reply_to(params, chat_id)
         if reply_to is not None:
             message["reply_to_message"] = reply_to
@@ -1555,7 +1880,7 @@ class FakeTelegram:
         self._check_can_send(chat_id)
         photo = params.get("photo")
         if isinstance(photo, str) and photo.startswith("attach://"):
-            photo = params.get(photo[len("attach://"):])
+            photo = params.get(photo[len("attach://") :])
         if isinstance(photo, UploadedFile):
             if not photo.data:
                 raise _bad("file must be non-empty")
@@ -1615,8 +1940,11 @@ class FakeTelegram:
             return True
         if "text" not in message:
             raise _bad("there is no text in the message to edit")
-        if (message["text"] == text and message.get("entities", []) == entities
-                and message.get("reply_markup") == markup):
+        if (
+            message["text"] == text
+            and message.get("entities", []) == entities
+            and message.get("reply_markup") == markup
+        ):
             raise _bad(_NOT_MODIFIED)
         message["text"] = text
         message.pop("entities", None)
@@ -1697,15 +2025,22 @@ class FakeTelegram:
         return True
 
     def _get_webhook_info(self, params: dict) -> dict:
-        info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
-                                "pending_update_count": len(self._pending)}
+        info: dict[str, Any] = {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
         if self.webhook is not None:
-            info.update(url=self.webhook["url"],
-                        has_custom_certificate=self.webhook.get("certificate") is not None,
-                        max_connections=_as_int(self.webhook.get("max_connections", 40), "max_connections"),
-                        ip_address="127.0.0.1")
+            info.update(
+                url=self.webhook["url"],
+                has_custom_certificate=self.webhook.get("certificate") is not None,
+                max_connections=_as_int(self.webhook.get("max_connections", 40), "max_connections"),
+                ip_address="127.0.0.1",
+            )
             if self.webhook.get("allowed_updates") is not None:
-                info["allowed_updates"] = _as_json(self.webhook["allowed_updates"], "allowed_updates")
+                info["allowed_updates"] = _as_json(
+                    self.webhook["allowed_updates"], "allowed_updates"
+                )
         return info
 
     @staticmethod

@@ -1,4 +1,5 @@
 """Pictures made on the fly for the photo tests (no binary fixtures in the repository)."""
+
 from __future__ import annotations
 
 import io

@@ -9,6 +9,7 @@ button that matches what they meant (or types the bare value), as the issue's hi
 people do. The outcome says what was saved, which fields are wrong, and which
 questions came twice.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,11 +27,37 @@ from domain.text import fold
 
 PEOPLE_DIR = Path(__file__).with_name("people")
 TAXONOMY = Taxonomy.load()
-CHECKED = ("category", "sector", "operator", "operators", "operator_text", "user_type",
-           "technology", "location", "contacted_customer_service")
+CHECKED = (
+    "category",
+    "sector",
+    "operator",
+    "operators",
+    "operator_text",
+    "user_type",
+    "technology",
+    "location",
+    "contacted_customer_service",
+)
 MAX_MESSAGES = 16
-_NAME_WORDS = {"saint", "sainte", "st", "ste", "le", "la", "les", "sur", "en", "de", "du", "des",
-               "l", "d", "sous", "lez", "les"}
+_NAME_WORDS = {
+    "saint",
+    "sainte",
+    "st",
+    "ste",
+    "le",
+    "la",
+    "les",
+    "sur",
+    "en",
+    "de",
+    "du",
+    "des",
+    "l",
+    "d",
+    "sous",
+    "lez",
+    "les",
+}
 
 
 @dataclass
@@ -87,8 +114,11 @@ class Outcome:
             elif name in ("location", "operator_text"):
                 # « Le Guilvinec » is the commune officially named « Guilvinec ».
                 bare = re.sub(r"^(?:le|la|les|l')\s*", "", fold(str(meant))) if meant else ""
-                ok = meant is None and got is None or (
-                    meant is not None and got is not None and bare in fold(got))
+                ok = (
+                    meant is None
+                    and got is None
+                    or (meant is not None and got is not None and bare in fold(got))
+                )
             else:
                 ok = meant == got
             if not ok:
@@ -115,11 +145,19 @@ def load_people(directory: Path = PEOPLE_DIR) -> list[Person]:
             expect = dict(entry["expect"])
             if expect.get("operator_text") and "operator" not in expect:
                 expect["operator"] = None
-            people.append(Person(
-                name=entry["name"], writer=str(raw["writer"]), first=entry["first"],
-                answers=dict(entry["answers"]), expect=expect,
-                confirm=entry.get("confirm") or "oui", question=entry.get("question"),
-                correction=entry.get("correction"), style=entry.get("style", "")))
+            people.append(
+                Person(
+                    name=entry["name"],
+                    writer=str(raw["writer"]),
+                    first=entry["first"],
+                    answers=dict(entry["answers"]),
+                    expect=expect,
+                    confirm=entry.get("confirm") or "oui",
+                    question=entry.get("question"),
+                    correction=entry.get("correction"),
+                    style=entry.get("style", ""),
+                )
+            )
     return people
 
 
@@ -133,8 +171,11 @@ def _button_for(person: Person, slot: str) -> ChoiceEvent | TextEvent | None:
             return TextEvent(", ".join(names[:-1]) + " et " + names[-1])
         if meant:
             return ChoiceEvent(f"operator:{meant}")
-        return ChoiceEvent("operator:unknown") if not person.expect.get("operator_text") \
+        return (
+            ChoiceEvent("operator:unknown")
+            if not person.expect.get("operator_text")
             else TextEvent(person.expect["operator_text"])
+        )
     if slot == "technology":
         return ChoiceEvent(f"technology:{meant or 'unknown'}")
     if slot == "location":
@@ -214,7 +255,9 @@ async def play(send: Send, person: Person) -> Outcome:
             continue
         if slot in outcome.asked:
             outcome.repeated.append(slot)
-            event = _button_for(person, slot) or TextEvent(person.answers.get(slot, "je ne sais pas"))
+            event = _button_for(person, slot) or TextEvent(
+                person.answers.get(slot, "je ne sais pas")
+            )
         else:
             event = TextEvent(person.answers.get(slot) or "je ne sais pas")
         outcome.asked.append(slot)

@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL cluster for the test session (Debian's server binaries)."""
+
 from __future__ import annotations
 
 import glob
@@ -44,9 +45,17 @@ class Cluster:
     def start(self) -> str:
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-                  "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}"
 
     def stop(self) -> None:

@@ -1,6 +1,7 @@
 """RGAA: axe-core (axe-playwright-python) in Chromium finds no serious or critical violation
 in the widget (open, mid-conversation, after saving), the console's pages, the alert
 summary and the accessibility statement."""
+
 from __future__ import annotations
 
 import re
@@ -23,16 +24,27 @@ async def assert_accessible(page, name: str) -> None:
     results = await AXE.run(page)
     violations = results.response["violations"]
     ARTIFACTS.mkdir(exist_ok=True)
-    review = sorted({f"{i['id']} ({i['impact']}): " + "; ".join(
-        f"{' > '.join(map(str, n['target']))} [{(n['any'] or n['all'] or [{}])[0].get('message', '')}]"
-        for n in i["nodes"]) for i in results.response["incomplete"]})
+    review = sorted(
+        {
+            f"{i['id']} ({i['impact']}): "
+            + "; ".join(
+                f"{' > '.join(map(str, n['target']))} [{(n['any'] or n['all'] or [{}])[0].get('message', '')}]"
+                for n in i["nodes"]
+            )
+            for i in results.response["incomplete"]
+        }
+    )
     (ARTIFACTS / f"axe-{name}.txt").write_text(
         (results.generate_report() if violations else "no violation\n")
-        + "\nto review by hand (axe could not decide):\n" + ("\n".join(review) or "none") + "\n",
-        encoding="utf-8")
+        + "\nto review by hand (axe could not decide):\n"
+        + ("\n".join(review) or "none")
+        + "\n",
+        encoding="utf-8",
+    )
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, f"{name}:\n" + "\n".join(
-        results.generate_report(v["id"]) for v in blocking)
+        results.generate_report(v["id"]) for v in blocking
+    )
 
 
 async def assert_accessible_both_widths(page, name: str) -> None:
@@ -47,12 +59,18 @@ async def assert_accessible_both_widths(page, name: str) -> None:
 
 # A lost parcel to a saved alert: (typed or pressed, what the bot says next) per language.
 SAVE_STEPS = {
-    "fr": [("type", "colis Chronopost perdu depuis 10 jours", "Où"),
-           ("type", "Nantes", "service client"), ("press", "Non", "Tout est correct"),
-           ("press", "Envoyer", "Référence")],
-    "en": [("type", "my Chronopost parcel was lost 10 days ago", "Where"),
-           ("type", "Nantes", "customer service"), ("press", "No", "correct"),
-           ("press", "Send", "Reference")],
+    "fr": [
+        ("type", "colis Chronopost perdu depuis 10 jours", "Où"),
+        ("type", "Nantes", "service client"),
+        ("press", "Non", "Tout est correct"),
+        ("press", "Envoyer", "Référence"),
+    ],
+    "en": [
+        ("type", "my Chronopost parcel was lost 10 days ago", "Where"),
+        ("type", "Nantes", "customer service"),
+        ("press", "No", "correct"),
+        ("press", "Send", "Reference"),
+    ],
 }
 
 
@@ -100,15 +118,24 @@ async def test_accessibility_statement(browser, site):  # noqa: F811
     await page.get_by_role("link", name=re.compile("partiellement conforme")).click()
     await expect(page.get_by_role("heading", name="Déclaration d'accessibilité")).to_be_visible()
     main = page.locator("main")
-    for words in ("partiellement conforme", "axe-core", "Défenseur des droits",
-                  "Retour d'information et contact", "Voies de recours"):
+    for words in (
+        "partiellement conforme",
+        "axe-core",
+        "Défenseur des droits",
+        "Retour d'information et contact",
+        "Voies de recours",
+    ):
         await expect(main).to_contain_text(words)
     await assert_accessible(page, "statement")
     await context.close()
 
 
-async def test_console_has_no_serious_violation(browser, aiohttp_server, sqlite_bot,  # noqa: F811
-                                                tmp_path):
+async def test_console_has_no_serious_violation(
+    browser,
+    aiohttp_server,
+    sqlite_bot,  # noqa: F811
+    tmp_path,
+):
     from dialogues.events import ChoiceEvent
     from storage.staff import StaffRepository
 

@@ -1,6 +1,7 @@
 """Every problem of the taxonomy has its advice sheet, in French and in English, each with
 the date its facts were checked and the sources read; a sheet checked too long ago is
 stale on the date the caller gives (never the machine's calendar)."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,13 @@ from datetime import date
 import pytest
 
 from advice_content.library import (
-    LANGUAGES, SHEETS_DIR, AdviceError, AdviceLibrary, Source, long_date, parse_sheet,
+    LANGUAGES,
+    SHEETS_DIR,
+    AdviceError,
+    AdviceLibrary,
+    Source,
+    long_date,
+    parse_sheet,
 )
 
 
@@ -50,30 +57,42 @@ def test_every_sheet_says_when_and_against_what_it_was_checked(taxonomy) -> None
 
 def test_the_sources_line_dates_each_source_read_on_another_day(taxonomy) -> None:
     sheet = AdviceLibrary.load(taxonomy).sheet_for("fixed", "outage", "fr")
-    sheet = replace(sheet, checked=date(2026, 3, 1), sources=(
-        Source("https://example.org/a", date(2026, 3, 1), "a.org"),
-        Source("https://example.org/b", date(2025, 12, 31), "b.org")))
+    sheet = replace(
+        sheet,
+        checked=date(2026, 3, 1),
+        sources=(
+            Source("https://example.org/a", date(2026, 3, 1), "a.org"),
+            Source("https://example.org/b", date(2025, 12, 31), "b.org"),
+        ),
+    )
     assert sheet.body.endswith(
         "Sources\u00a0: [a.org](https://example.org/a) · [b.org](https://example.org/b) "
-        "(lue le 31 décembre 2025) — informations vérifiées le 1er mars 2026.")
+        "(lue le 31 décembre 2025) — informations vérifiées le 1er mars 2026."
+    )
     assert sheet.plain_text().endswith(
         "Sources\u00a0: a.org · b.org (lue le 31 décembre 2025) — informations vérifiées le "
-        "1er mars 2026.")
+        "1er mars 2026."
+    )
     english = replace(sheet, language="en")
-    assert english.body.endswith("(read on 31 December 2025) — information checked on "
-                                 "1 March 2026.")
+    assert english.body.endswith(
+        "(read on 31 December 2025) — information checked on 1 March 2026."
+    )
 
 
-@pytest.mark.parametrize(("checked", "fresh", "stale"), [
-    (date(2025, 11, 30), [date(2026, 11, 29), date(2026, 11, 30)], [date(2026, 12, 1)]),
-    # 29 February has no anniversary: the check lasts until the end of February.
-    (date(2024, 2, 29), [date(2025, 2, 28)], [date(2025, 3, 1)]),
-    (date(2025, 1, 31), [date(2026, 1, 31)], [date(2026, 2, 1)]),
-    (date(2025, 12, 31), [date(2026, 12, 31)], [date(2027, 1, 1)]),
-    (date(2025, 3, 1), [date(2025, 3, 1), date(2026, 3, 1)], [date(2026, 3, 2)]),
-])
+@pytest.mark.parametrize(
+    ("checked", "fresh", "stale"),
+    [
+        (date(2025, 11, 30), [date(2026, 11, 29), date(2026, 11, 30)], [date(2026, 12, 1)]),
+        # 29 February has no anniversary: the check lasts until the end of February.
+        (date(2024, 2, 29), [date(2025, 2, 28)], [date(2025, 3, 1)]),
+        (date(2025, 1, 31), [date(2026, 1, 31)], [date(2026, 2, 1)]),
+        (date(2025, 12, 31), [date(2026, 12, 31)], [date(2027, 1, 1)]),
+        (date(2025, 3, 1), [date(2025, 3, 1), date(2026, 3, 1)], [date(2026, 3, 2)]),
+    ],
+)
 def test_a_sheet_is_stale_when_checked_more_than_twelve_months_before_today(
-        taxonomy, checked, fresh, stale) -> None:
+    taxonomy, checked, fresh, stale
+) -> None:
     sheet = replace(AdviceLibrary.load(taxonomy).sheets[0], checked=checked)
     assert [sheet.stale_on(day) for day in fresh] == [False] * len(fresh)
     assert [sheet.stale_on(day) for day in stale] == [True] * len(stale)
@@ -92,14 +111,19 @@ def _library_checked_on(tmp_path, dates: dict[str, date], default: date):
 
 
 def test_the_library_lists_the_stale_sheets_for_the_date_given(taxonomy, tmp_path) -> None:
-    root = _library_checked_on(tmp_path, {"coverage": date(2025, 11, 30),
-                                          "contract": date(2025, 12, 15)},
-                               default=date(2026, 6, 15))
+    root = _library_checked_on(
+        tmp_path,
+        {"coverage": date(2025, 11, 30), "contract": date(2025, 12, 15)},
+        default=date(2026, 6, 15),
+    )
     library = AdviceLibrary.load(taxonomy, root=root)
     assert library.stale(date(2026, 11, 29)) == []
     [coverage] = library.stale(date(2026, 12, 1))
     assert (coverage.id, coverage.checked, coverage.languages) == (
-        "coverage", date(2025, 11, 30), ("fr", "en"))
+        "coverage",
+        date(2025, 11, 30),
+        ("fr", "en"),
+    )
     assert coverage.title == "Pas de réseau mobile ou des appels qui coupent"
     assert [s.id for s in library.stale(date(2027, 6, 16))][:2] == ["coverage", "contract"]
     assert len(library.stale(date(2027, 6, 16))) == len({s.id for s in library.sheets})
@@ -113,16 +137,23 @@ def test_a_translation_checked_apart_stops_the_start(taxonomy, tmp_path) -> None
         AdviceLibrary.load(taxonomy, root=root)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: re.sub(r"(?s)^sources:.*?(?=^---)", "", t, count=1, flags=re.M),
-     "front matter keys"),
-    (lambda t: re.sub(r"(?s)^sources:.*?(?=^---)", "sources: []\n", t, count=1, flags=re.M),
-     "at least one source"),
-    (lambda t: t.replace("url: https://", "url: http://", 1), "not an https:// address"),
-    (lambda t: t.replace("checked: 2026-06-15", "checked: 15/06/2026"), "must be a date"),
-    (lambda t: t.replace("checked: 2026-06-15", "checked: 2026-06-14"), "read after"),
-    (lambda t: t + "\nSources : [x](https://example.org)\n", "written from the front matter"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: re.sub(r"(?s)^sources:.*?(?=^---)", "", t, count=1, flags=re.M),
+            "front matter keys",
+        ),
+        (
+            lambda t: re.sub(r"(?s)^sources:.*?(?=^---)", "sources: []\n", t, count=1, flags=re.M),
+            "at least one source",
+        ),
+        (lambda t: t.replace("url: https://", "url: http://", 1), "not an https:// address"),
+        (lambda t: t.replace("checked: 2026-06-15", "checked: 15/06/2026"), "must be a date"),
+        (lambda t: t.replace("checked: 2026-06-15", "checked: 2026-06-14"), "read after"),
+        (lambda t: t + "\nSources : [x](https://example.org)\n", "written from the front matter"),
+    ],
+)
 def test_a_sheet_without_a_proper_check_record_is_refused(tmp_path, change, message) -> None:
     root = _library_checked_on(tmp_path, {}, default=date(2026, 6, 15))
     path = root / "fr" / "outage.md"

@@ -1,6 +1,7 @@
 """Advice sheets age visibly: `jalerte doctor` and the staff model page warn about sheets
 checked more than twelve months before today. Today is given to them by the test, so no
 test changes its verdict with the calendar."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,9 @@ SHEETS = AdviceLibrary.load(Taxonomy.load()).sheets
 # Days taken from the sheets themselves: the first day every sheet is fresh, the first
 # day every sheet is stale (whatever dates later checks write in the sheets).
 ALL_FRESH = min(sheet.checked for sheet in SHEETS)
-ALL_STALE = months_later(max(sheet.checked for sheet in SHEETS), STALE_AFTER_MONTHS) \
-    + timedelta(days=1)
+ALL_STALE = months_later(max(sheet.checked for sheet in SHEETS), STALE_AFTER_MONTHS) + timedelta(
+    days=1
+)
 
 
 async def test_doctor_warns_about_sheets_checked_too_long_ago(tmp_path) -> None:
@@ -38,8 +40,9 @@ async def test_doctor_warns_about_sheets_checked_too_long_ago(tmp_path) -> None:
 def test_doctor_prints_the_warning_with_its_own_mark(tmp_path, capsys) -> None:
     doctor(web_config(tmp_path), today=ALL_STALE)
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("! advice sheets: checked more than 12 months ago")
-               for line in lines)
+    assert any(
+        line.startswith("! advice sheets: checked more than 12 months ago") for line in lines
+    )
     doctor(web_config(tmp_path), today=ALL_FRESH)
     assert "✓ advice sheets: facts checked within 12 months" in capsys.readouterr().out
 
@@ -60,10 +63,13 @@ async def test_the_model_page_names_the_sheets_to_check_again(console, monkeypat
     assert f"{len(ids)} fiche(s) conseils vérifiée(s) il y a plus de 12 mois" in page
     for sheet in SHEETS:
         if sheet.language == "fr":
-            assert f"<code>{sheet.id}</code>, fr, en) : vérifiée le {sheet.checked:%d/%m/%Y}" \
-                in page
+            assert (
+                f"<code>{sheet.id}</code>, fr, en) : vérifiée le {sheet.checked:%d/%m/%Y}" in page
+            )
     monkeypatch.setattr(model_views, "paris_today", lambda: ALL_FRESH)
     page = await (await console.get("/staff/model")).text()
     assert "il y a plus de 12 mois" not in page
-    assert (f"Toutes les fiches ont été vérifiées il y a moins de 12 mois (la plus ancienne "
-            f"le {ALL_FRESH:%d/%m/%Y})") in page
+    assert (
+        f"Toutes les fiches ont été vérifiées il y a moins de 12 mois (la plus ancienne "
+        f"le {ALL_FRESH:%d/%m/%Y})"
+    ) in page

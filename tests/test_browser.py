@@ -1,4 +1,5 @@
 """The widget in a real browser: Debian's Chromium driven by Playwright, phone width."""
+
 from __future__ import annotations
 
 import re
@@ -21,13 +22,13 @@ async def open_connected(page, site: str | None) -> None:
     connection: offline, typed text stays in the field (it is never queued)."""
     await (page.reload() if site is None else page.goto(site))
     await page.get_by_test_id("jalerte-bubble").click()
-    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute(
-        "data-connection", "ready")
+    await expect(page.get_by_test_id("jalerte-panel")).to_have_attribute("data-connection", "ready")
 
 
 async def bot_says(page, text: str) -> None:
     await expect(page.get_by_test_id("jalerte-bot").filter(has_text=text).last).to_be_visible(
-        timeout=15_000)
+        timeout=15_000
+    )
 
 
 async def choose(page, label: str) -> None:
@@ -91,7 +92,8 @@ async def test_keyboard_only(browser, site):
     await page.keyboard.press("Escape")
     await expect(page.get_by_test_id("jalerte-panel")).to_be_hidden()
     assert await page.evaluate(
-        "document.querySelector('[data-jalerte-host], body > *:last-child') !== null")
+        "document.querySelector('[data-jalerte-host], body > *:last-child') !== null"
+    )
     await context.close()
 
 
@@ -114,8 +116,10 @@ async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, t
     from dialogues.events import ChoiceEvent
     from storage.staff import StaffRepository
 
-    for user, first in (("u1", "colis DPD perdu depuis 10 jours"),
-                        ("u2", "Free me facture deux fois ma box")):
+    for user, first in (
+        ("u1", "colis DPD perdu depuis 10 jours"),
+        ("u2", "Free me facture deux fois ma box"),
+    ):
         await to_the_summary(sqlite_bot, first, user=user)
         await sqlite_bot.send(ChoiceEvent("confirm:send"), user=user)
     await StaffRepository(sqlite_bot.db).add_user("agent", "correct horse battery staple")
@@ -123,8 +127,9 @@ async def test_staff_console_in_a_browser(browser, aiohttp_server, sqlite_bot, t
     server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
     base = str(server.make_url("/")).rstrip("/")
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                        accept_downloads=True)
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
     page = await context.new_page()
     await page.goto(f"{base}/staff/alerts")
     await expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
@@ -182,8 +187,9 @@ async def test_erase_my_data_from_the_widget(browser, site):
     await context.close()
 
 
-async def test_an_idle_chat_comes_back_when_the_person_acts(browser, aiohttp_server,
-                                                            sqlite_bot, tmp_path):
+async def test_an_idle_chat_comes_back_when_the_person_acts(
+    browser, aiohttp_server, sqlite_bot, tmp_path
+):
     """The server closes a socket nobody used; the widget stays quiet (no reconnection
     loop) and reconnects, same conversation, when the person writes or chooses again."""
     config = web_config(tmp_path, web_idle_seconds=1.5)

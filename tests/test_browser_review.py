@@ -1,5 +1,6 @@
 """The conversations list, the review inbox and the funnel in a real browser (Chromium
 through Playwright), at desktop and phone width."""
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,9 @@ async def stories(sqlite_bot) -> dict[str, Story]:
 
 async def test_conversations_list_and_its_filters(browser, aiohttp_server, sqlite_bot, tmp_path):
     await stories(sqlite_bot)
-    context, page, _ = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
-                                          {"width": 1280, "height": 900})
+    context, page, _ = await open_console(
+        browser, sqlite_bot, aiohttp_server, tmp_path, {"width": 1280, "height": 900}
+    )
     rows = page.locator("table.conversations tbody tr")
     await expect(rows).to_have_count(3)
     await expect(page.get_by_role("heading", name="Conversations (3)")).to_be_visible()
@@ -97,10 +99,11 @@ async def test_conversations_list_and_its_filters(browser, aiohttp_server, sqlit
 
 async def test_inbox_correct_and_reassign(browser, aiohttp_server, sqlite_bot, tmp_path):
     await stories(sqlite_bot)
-    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
-                                             PHONE)
+    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path, PHONE)
     await page.get_by_role("link", name="À vérifier").click()
-    await expect(page.get_by_role("heading", name=re.compile("Messages à vérifier"))).to_be_visible()
+    await expect(
+        page.get_by_role("heading", name=re.compile("Messages à vérifier"))
+    ).to_be_visible()
     items = page.locator("ol.inbox > li:not(.empty)")
     before = await items.count()
     assert before >= 1
@@ -112,7 +115,9 @@ async def test_inbox_correct_and_reassign(browser, aiohttp_server, sqlite_bot, t
     await lost.get_by_text("Corriger").click()
     await lost.get_by_label("Intention").select_option(label="Hors sujet")
     await lost.get_by_role("button", name="Enregistrer la correction").click()
-    await expect(page.get_by_role("heading", name=re.compile("Messages à vérifier"))).to_be_visible()
+    await expect(
+        page.get_by_role("heading", name=re.compile("Messages à vérifier"))
+    ).to_be_visible()
     await expect(items.filter(has_text="xqzw plomf grutz")).to_have_count(0)
     await expect(items).to_have_count(before - 1)
 
@@ -120,7 +125,9 @@ async def test_inbox_correct_and_reassign(browser, aiohttp_server, sqlite_bot, t
     fix = items.filter(has_text="non c'est SFR pas Free")
     await expect(fix).to_contain_text("Bot corrigé par la personne")
     await fix.get_by_role("button", name="C'est juste").click()
-    await expect(page.get_by_role("heading", name=re.compile("Messages à vérifier"))).to_be_visible()
+    await expect(
+        page.get_by_role("heading", name=re.compile("Messages à vérifier"))
+    ).to_be_visible()
     await expect(items.filter(has_text="non c'est SFR pas Free")).to_have_count(0)
     confirmed_text = "non c'est SFR pas Free"
 
@@ -134,23 +141,31 @@ async def test_inbox_correct_and_reassign(browser, aiohttp_server, sqlite_bot, t
     await page.screenshot(path=str(ARTIFACTS / "staff-inbox-phone.png"), full_page=True)
 
     async with sqlite_bot.db.session() as session:
-        notes = (await session.execute(select(Message.text, Annotation.intent).join(
-            Annotation, Annotation.message_id == Message.id))).all()
+        notes = (
+            await session.execute(
+                select(Message.text, Annotation.intent).join(
+                    Annotation, Annotation.message_id == Message.id
+                )
+            )
+        ).all()
     assert ("xqzw plomf grutz", "out_of_scope") in notes
     assert any(text == confirmed_text and intent for text, intent in notes)
     await context.close()
 
 
-async def test_funnel_against_counts_from_the_conversations(browser, aiohttp_server, sqlite_bot,
-                                                            tmp_path):
+async def test_funnel_against_counts_from_the_conversations(
+    browser, aiohttp_server, sqlite_bot, tmp_path
+):
     made = await stories(sqlite_bot)
-    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
-                                             {"width": 1280, "height": 900})
+    context, page, base = await open_console(
+        browser, sqlite_bot, aiohttp_server, tmp_path, {"width": 1280, "height": 900}
+    )
     await page.get_by_role("link", name="Parcours").click()
     await expect(page.get_by_role("heading", name="Où les personnes s'arrêtent")).to_be_visible()
     await expect(page.locator("#started")).to_have_text(str(len(made)))
     await expect(page.locator("#alerts")).to_have_text(
-        str(sum(1 for s in made.values() if s.alert)))
+        str(sum(1 for s in made.values() if s.alert))
+    )
     saved = [s.sent_before_alert for s in made.values() if s.alert]
     await expect(page.locator("#median")).to_have_text(str(saved[0]))
     funnel = page.locator("section.chart").first
@@ -194,8 +209,7 @@ async def test_a_transcript_reads_well_on_a_phone(browser, aiohttp_server, sqlit
     await to_the_summary(sqlite_bot)
     await sqlite_bot.send(IncomingPhoto(image_bytes("PNG", size=(60, 40))))
     alert = (await sqlite_bot.send(ChoiceEvent("confirm:send"))).alert
-    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
-                                             PHONE)
+    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path, PHONE)
     await page.goto(f"{base}/staff/conversations/{alert['conversation_id']}")
     text = await page.locator("main").inner_text()
     assert re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d", text)  # « 27/11/2026 21:05 »
@@ -214,23 +228,28 @@ async def test_a_transcript_reads_well_on_a_phone(browser, aiohttp_server, sqlit
     await context.close()
 
 
-async def test_an_alert_about_several_operators_in_the_statistics(browser, aiohttp_server,
-                                                                  sqlite_bot, tmp_path):
+async def test_an_alert_about_several_operators_in_the_statistics(
+    browser, aiohttp_server, sqlite_bot, tmp_path
+):
     """One dead-zone alert about Orange and SFR, one about Orange alone: two alerts in
     all, Orange counted twice and SFR once in the operators' table."""
     from tests.test_staff import make_alert
 
-    several = await make_alert(sqlite_bot, "s1",
-                               "pas de réseau mobile ni Orange ni SFR à Murat 15300")
+    several = await make_alert(
+        sqlite_bot, "s1", "pas de réseau mobile ni Orange ni SFR à Murat 15300"
+    )
     assert several["operators"] == ["orange", "sfr"]
     await make_alert(sqlite_bot, "s2", "pas de réseau Orange dans mon village à Gap")
-    context, page, base = await open_console(browser, sqlite_bot, aiohttp_server, tmp_path,
-                                             {"width": 1280, "height": 900})
+    context, page, base = await open_console(
+        browser, sqlite_bot, aiohttp_server, tmp_path, {"width": 1280, "height": 900}
+    )
     await page.goto(f"{base}/staff/stats")
-    await expect(page.get_by_role("heading", name=re.compile(r"Statistiques \(2 alertes\)"))
-                 ).to_be_visible()
-    table = page.locator("table", has=page.locator("caption",
-                                                   has_text="Alertes par opérateur et par problème"))
+    await expect(
+        page.get_by_role("heading", name=re.compile(r"Statistiques \(2 alertes\)"))
+    ).to_be_visible()
+    table = page.locator(
+        "table", has=page.locator("caption", has_text="Alertes par opérateur et par problème")
+    )
     await table.locator("xpath=ancestor::details").locator("summary").click()
 
     async def total_of(operator: str) -> str:

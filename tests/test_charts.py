@@ -1,4 +1,5 @@
 """The staff dashboard's SVG charts and data tables: well-formed, escaped, accessible."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -15,9 +16,11 @@ from bot.console.charts import (
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
-HOSTILE = ['<script>alert(1)</script>', '" onload="x', "' onclick='y", "a & b ]]> <!--"]
-MONTHS = [(f"2026-{m:02d}", float(v)) for m, v in zip(range(1, 13), [3, 5, 8, 13, 21, 34,
-                                                                     40, 22, 11, 7, 0, 2])]
+HOSTILE = ["<script>alert(1)</script>", '" onload="x', "' onclick='y", "a & b ]]> <!--"]
+MONTHS = [
+    (f"2026-{m:02d}", float(v))
+    for m, v in zip(range(1, 13), [3, 5, 8, 13, 21, 34, 40, 22, 11, 7, 0, 2])
+]
 
 
 def local(tag: str) -> str:
@@ -64,11 +67,13 @@ def all_charts(label: str = "Orange") -> dict[str, str]:
         "bar": bar_chart("Alertes", [(label, 40), ("SFR", 12.5), ("Free", 0)], unit="%"),
         "bar-empty": bar_chart("Alertes", []),
         "bar-zeros": bar_chart("Alertes", [("A", 0), ("B", 0)]),
-        "stacked": stacked_bar_chart("Op × problème", [label, "SFR"],
-                                     [("Fibre", [3, 4]), ("Mobile", [0, 2])]),
+        "stacked": stacked_bar_chart(
+            "Op × problème", [label, "SFR"], [("Fibre", [3, 4]), ("Mobile", [0, 2])]
+        ),
         "stacked-empty": stacked_bar_chart("Op × problème", [], []),
-        "stacked-many": stacked_bar_chart("Op × problème", ["A", "B"],
-                                          [(f"S{i}", [i, 1]) for i in range(20)]),
+        "stacked-many": stacked_bar_chart(
+            "Op × problème", ["A", "B"], [(f"S{i}", [i, 1]) for i in range(20)]
+        ),
         "line": line_chart("Évolution", MONTHS),
         "line-single": line_chart("Évolution", [("2026-01", 5)]),
         "line-empty": line_chart("Évolution", []),
@@ -123,11 +128,13 @@ def test_characters_xml_forbids_are_dropped():
 
 
 def test_values_are_written_as_text():
-    bar = drawn(parse(bar_chart("Alertes", [("Orange", 1234), ("SFR", 12.5), ("Free", 0)],
-                                unit="%")))
+    bar = drawn(
+        parse(bar_chart("Alertes", [("Orange", 1234), ("SFR", 12.5), ("Free", 0)], unit="%"))
+    )
     assert {"1\u202f234\u00a0%", "12,5\u00a0%", "0\u00a0%"} <= set(bar)
-    stacked = drawn(parse(stacked_bar_chart("T", ["Orange", "SFR"],
-                                            [("Fibre", [30, 4]), ("Mobile", [10, 2])])))
+    stacked = drawn(
+        parse(stacked_bar_chart("T", ["Orange", "SFR"], [("Fibre", [30, 4]), ("Mobile", [10, 2])]))
+    )
     assert {"30", "10", "40", "6"} <= set(stacked)  # segments and totals
     line = drawn(parse(line_chart("T", MONTHS)))
     for _, value in MONTHS:
@@ -140,8 +147,9 @@ def test_descriptions_summarise():
     root = parse(stacked_bar_chart("T", ["Orange", "SFR"], [("Fibre", [3, 9]), ("Mobile", [1, 2])]))
     assert root.find(SVG + "desc").text == "2 catégories, 2 séries, total maximum 11 (SFR)"
     root = parse(line_chart("T", MONTHS))
-    assert root.find(SVG + "desc").text == ("12 points de 2026-01 à 2026-12, maximum 40 "
-                                            "(2026-07), dernier 2")
+    assert root.find(SVG + "desc").text == (
+        "12 points de 2026-01 à 2026-12, maximum 40 (2026-07), dernier 2"
+    )
 
 
 def test_ids_differ_between_charts_with_the_same_title():
@@ -153,8 +161,11 @@ def test_ids_differ_between_charts_with_the_same_title():
         first, second = parse(make(1)), parse(make(2))
         ids = [{el.get("id") for el in root.iter() if el.get("id")} for root in (first, second)]
         assert ids[0] and not ids[0] & ids[1]
-    kinds = [parse(bar_chart("T", [])), parse(line_chart("T", [])),
-             parse(stacked_bar_chart("T", [], []))]
+    kinds = [
+        parse(bar_chart("T", [])),
+        parse(line_chart("T", [])),
+        parse(stacked_bar_chart("T", [], [])),
+    ]
     assert len({root.get("id") for root in kinds}) == 3
 
 
@@ -175,20 +186,44 @@ def test_series_must_match_categories():
         stacked_bar_chart("T", ["A", "B"], [("S", [1])])
 
 
-@pytest.mark.parametrize("value, expected", [
-    (0, "0"), (5, "5"), (1234, "1\u202f234"), (12.5, "12,5"), (3.0, "3"),
-    (1234567.89, "1\u202f234\u202f567,9"), (-1234.56, "-1\u202f234,6"), (0.04, "0"),
-    (-0.04, "0"), (2.25, "2,3"), (999.96, "1\u202f000"), (float("nan"), "—"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (0, "0"),
+        (5, "5"),
+        (1234, "1\u202f234"),
+        (12.5, "12,5"),
+        (3.0, "3"),
+        (1234567.89, "1\u202f234\u202f567,9"),
+        (-1234.56, "-1\u202f234,6"),
+        (0.04, "0"),
+        (-0.04, "0"),
+        (2.25, "2,3"),
+        (999.96, "1\u202f000"),
+        (float("nan"), "—"),
+    ],
+)
 def test_format_number(value, expected):
     assert format_number(value) == expected
 
 
-@pytest.mark.parametrize("value, expected", [
-    (1 * 100_000 / 7_000_000, "0,014"), (1 * 100_000 / 22_800_000, "0,0044"), (1.28, "1,3"),
-    (27.4, "27"), (129.87, "130"), (134.2, "134"), (1234.5, "1\u202f235"), (0.1, "0,1"),
-    (0, "0"), (5.0, "5"), (99.96, "100"), (-0.0123, "-0,012"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (1 * 100_000 / 7_000_000, "0,014"),
+        (1 * 100_000 / 22_800_000, "0,0044"),
+        (1.28, "1,3"),
+        (27.4, "27"),
+        (129.87, "130"),
+        (134.2, "134"),
+        (1234.5, "1\u202f235"),
+        (0.1, "0,1"),
+        (0, "0"),
+        (5.0, "5"),
+        (99.96, "100"),
+        (-0.0123, "-0,012"),
+    ],
+)
 def test_two_significant_digits_never_round_a_small_rate_to_zero(value, expected):
     assert format_number(significant(value)) == expected
 
@@ -264,16 +299,26 @@ def table(markup: str) -> ET.Element:
 
 
 def test_data_table_structure_and_number_format():
-    root = table(data_table("Alertes par opérateur", ["Opérateur", "Alertes", "Part"],
-                            [["Orange", 1234, 12.5], ["SFR", 3.0, None]]))
+    root = table(
+        data_table(
+            "Alertes par opérateur",
+            ["Opérateur", "Alertes", "Part"],
+            [["Orange", 1234, 12.5], ["SFR", 3.0, None]],
+        )
+    )
     assert root.find("caption").text == "Alertes par opérateur"
     assert [(th.get("scope"), th.text) for th in root.iter("th")][:3] == [
-        ("col", "Opérateur"), ("col", "Alertes"), ("col", "Part")]
+        ("col", "Opérateur"),
+        ("col", "Alertes"),
+        ("col", "Part"),
+    ]
     body = root.find("tbody").findall("tr")
     assert [tr[0].tag for tr in body] == ["th", "th"]
     assert [tr[0].get("scope") for tr in body] == ["row", "row"]
-    assert [[c.text or "" for c in tr] for tr in body] == [["Orange", "1\u202f234", "12,5"],
-                                                          ["SFR", "3", ""]]
+    assert [[c.text or "" for c in tr] for tr in body] == [
+        ["Orange", "1\u202f234", "12,5"],
+        ["SFR", "3", ""],
+    ]
 
 
 def test_data_table_without_rows():

@@ -1,4 +1,5 @@
 """`jalerte chat --json`: the scripted-user interface, one JSON turn per input line."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,10 @@ def chat(lines: list[str], model: Path, data_dir: Path) -> list[dict]:
     env.pop("JALERTE_DATABASE_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "bot.process.cli", "chat", "--json"],
-        input=("\n".join(lines) + "\n").encode(), capture_output=True, env=env, timeout=180,
+        input=("\n".join(lines) + "\n").encode(),
+        capture_output=True,
+        env=env,
+        timeout=180,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
@@ -31,22 +35,34 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     photo.write_bytes(jpeg_with_gps())
     pdf = tmp_path / "facture.pdf"
     pdf.write_bytes(PDF)
-    turns = chat([
-        "slt g pa de reseau ac orange dan mon village",
-        '{"choice": "technology:4g"}',
-        json.dumps({"photo": str(pdf)}),
-        "Plouha",
-        "{}",
-        "depuis hier",
-        "non",
-        json.dumps({"photo": str(photo)}),
-        '{"choice": "confirm:send"}',
-        '{"choice": "rating:useful"}',
-    ], trained_model, tmp_path / "data")
+    turns = chat(
+        [
+            "slt g pa de reseau ac orange dan mon village",
+            '{"choice": "technology:4g"}',
+            json.dumps({"photo": str(pdf)}),
+            "Plouha",
+            "{}",
+            "depuis hier",
+            "non",
+            json.dumps({"photo": str(photo)}),
+            '{"choice": "confirm:send"}',
+            '{"choice": "rating:useful"}',
+        ],
+        trained_model,
+        tmp_path / "data",
+    )
 
     assert [t["expecting"] for t in turns] == [
-        "technology", "location", "location", "started_on", "started_on",
-        "contacted_customer_service", "confirmation", "confirmation", "rating", None,
+        "technology",
+        "location",
+        "location",
+        "started_on",
+        "started_on",
+        "contacted_customer_service",
+        "confirmation",
+        "confirmation",
+        "rating",
+        None,
     ]
     for turn in turns:
         assert set(turn) == {"replies", "expecting", "alert_id", "alert"}
@@ -56,9 +72,14 @@ def test_scripted_user_reaches_a_saved_alert_with_a_clean_photo(trained_model, t
     saved = turns[8]
     assert saved["alert_id"] and saved["alert"]["id"] == saved["alert_id"]
     alert = saved["alert"]
-    assert (alert["category"], alert["operator"], alert["sector"], alert["technology"],
-            alert["location"], alert["channel"]) == (
-        "coverage", "orange", "mobile", "4g", "Plouha (22580)", "cli")
+    assert (
+        alert["category"],
+        alert["operator"],
+        alert["sector"],
+        alert["technology"],
+        alert["location"],
+        alert["channel"],
+    ) == ("coverage", "orange", "mobile", "4g", "Plouha (22580)", "cli")
     assert alert["description"] == "slt g pa de reseau ac orange dan mon village"
     [stored] = alert["photos"]
     with Image.open(tmp_path / "data" / "photos" / stored["path"]) as im:

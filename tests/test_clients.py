@@ -1,4 +1,5 @@
 """Who a request comes from (bot.channels.web.clients): the key per-address limits count under."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,6 +1,7 @@
 """Dates as the regulator reads them, on any day: Paris days and months in the console,
 the statistics, the open data and the retention cut-offs, for each of the twelve months,
 across the daylight-saving changes of 2026 and New Year (tests/clock.py)."""
+
 from __future__ import annotations
 
 import calendar
@@ -40,12 +41,12 @@ def test_a_console_period_is_whole_paris_days(moment: Moment) -> None:
     # Whole days in Paris: 24 hours, but 23 and 25 on the days the clocks change.
     hours = (end.astimezone(UTC) - start.astimezone(UTC)) / timedelta(hours=1)
     assert hours == 24 * ((last - first).days + 1) + {"2026-03": -1, "2026-10": 1}.get(
-        moment.month, 0)
+        moment.month, 0
+    )
 
 
 @by_month()
-async def test_an_alert_counts_in_its_paris_month_everywhere(bot, taxonomy,
-                                                             moment: Moment) -> None:
+async def test_an_alert_counts_in_its_paris_month_everywhere(bot, taxonomy, moment: Moment) -> None:
     """Saved at 00:30 on the 1st in Paris (the previous day in UTC): listed, counted,
     charted and published in its Paris month, never in the month before."""
     with at(moment):
@@ -53,8 +54,9 @@ async def test_an_alert_counts_in_its_paris_month_everywhere(bot, taxonomy,
     repo, bases = StaffRepository(bot.db), load_customer_base()
     first, last = _month_bounds(moment.month)
     this_month = AlertFilter(start=first, end=last)
-    month_before = AlertFilter(start=(first - timedelta(days=1)).replace(day=1),
-                               end=first - timedelta(days=1))
+    month_before = AlertFilter(
+        start=(first - timedelta(days=1)).replace(day=1), end=first - timedelta(days=1)
+    )
     the_first = AlertFilter(start=first, end=first)  # cuts a month: read from the alerts
 
     assert (await repo.alerts(this_month, page_size=None))[1] == 1
@@ -72,13 +74,13 @@ async def test_an_alert_counts_in_its_paris_month_everywhere(bot, taxonomy,
     assert [line.split(";")[0] for line in published.splitlines()[1:]] == [moment.month]
 
     funnel = await ReviewRepository(bot.db).funnel(
-        *_period(MultiDict(start=first.isoformat(), end=last.isoformat())), None)
+        *_period(MultiDict(start=first.isoformat(), end=last.isoformat())), None
+    )
     assert (funnel.started, funnel.alerts) == (1, 1)
 
 
 @by_month()
-async def test_retention_cut_offs_fall_on_time_in_every_month(sqlite_bot,
-                                                              moment: Moment) -> None:
+async def test_retention_cut_offs_fall_on_time_in_every_month(sqlite_bot, moment: Moment) -> None:
     """Transcripts go 90 days after they were written, to the minute, whatever the clock
     changes in between; the alert's fields stay."""
     bot = sqlite_bot
@@ -86,15 +88,30 @@ async def test_retention_cut_offs_fall_on_time_in_every_month(sqlite_bot,
         alert = await make_alert(bot, "p", "Orange me facture deux fois ma box")
     key = bot.service.user_key("cli", "p")
     root = bot.photos.root
-    kept = await purge(bot.db, root, transcript_days=90, free_text_days=365,
-                       now=moment.utc + timedelta(days=90) - timedelta(minutes=1))
+    kept = await purge(
+        bot.db,
+        root,
+        transcript_days=90,
+        free_text_days=365,
+        now=moment.utc + timedelta(days=90) - timedelta(minutes=1),
+    )
     assert kept.messages == 0 and await bot.repository.transcript("cli", key)
-    gone = await purge(bot.db, root, transcript_days=90, free_text_days=365,
-                       now=moment.utc + timedelta(days=90, minutes=5))
+    gone = await purge(
+        bot.db,
+        root,
+        transcript_days=90,
+        free_text_days=365,
+        now=moment.utc + timedelta(days=90, minutes=5),
+    )
     assert gone.messages > 0 and await bot.repository.transcript("cli", key) == []
     assert (await bot.repository.alert(alert["id"]))["description"]  # free text: a year
-    late = await purge(bot.db, root, transcript_days=90, free_text_days=365,
-                       now=moment.utc + timedelta(days=365, minutes=5))
+    late = await purge(
+        bot.db,
+        root,
+        transcript_days=90,
+        free_text_days=365,
+        now=moment.utc + timedelta(days=365, minutes=5),
+    )
     saved = await bot.repository.alert(alert["id"])
     assert late.descriptions == 1 and saved["description"] == ""
     assert (saved["category"], saved["operator"]) == ("billing", "orange")

@@ -16,6 +16,7 @@ commands and garbage. Whatever the sequence:
   never make a question come back more than twice in a row: the second time it says what
   it expects, the third time the bot takes what it has and goes on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,72 +39,141 @@ TAXONOMY = Taxonomy.load()
 
 def _report(text, category=None, sector=None, operator=None, **fields) -> ParseResult:
     candidates = ((category, 0.9),) if category else (("outage", 0.5), ("coverage", 0.3))
-    return ParseResult(text=text, intent="report", confidence=0.95, is_report=True,
-                       category=category, sector=sector, operator=operator,
-                       operator_text=fields.pop("operator_text", operator),
-                       category_confidence=0.9 if category else 0.0,
-                       category_candidates=candidates, **fields)
+    return ParseResult(
+        text=text,
+        intent="report",
+        confidence=0.95,
+        is_report=True,
+        category=category,
+        sector=sector,
+        operator=operator,
+        operator_text=fields.pop("operator_text", operator),
+        category_confidence=0.9 if category else 0.0,
+        category_candidates=candidates,
+        **fields,
+    )
 
 
 def _intent(text, intent, **fields) -> ParseResult:
     return ParseResult(text=text, intent=intent, confidence=0.9, is_report=False, **fields)
 
 
-PARSES = {p.text: p for p in [
-    _report("pas de réseau sosh à Gap", "coverage", "mobile", "orange", location="Gap"),
-    _report("mon colis Chronopost n'est jamais arrivé", "parcel_delivery", "postal",
-            "chronopost"),
-    _report("Chronopost ne capte rien, aucune barre", "coverage", None, "chronopost"),
-    _report("ma fibre Free est coupée depuis hier", "outage", "fixed", "free",
-            technology="fibre"),
-    _report("la 4G de ma box ne marche plus", "outage", "fixed", None, technology="4g"),
-    _report("SFR me prélève après résiliation", "billing", None, "sfr"),
-    # A move: the operator left is kept beside the one at fault, for portability only
-    # (a correction of the problem to « facture » must drop it).
-    _report("je passe de SFR à Free et mon numéro n'a pas suivi", "number_portability",
-            "mobile", "free", previous_operator="sfr",
-            operator_roles=(("sfr", "former"), ("free", "current"))),
-    _report("je passe de Bouygues à SFR, ils me facturent les deux", "billing", "mobile",
-            "sfr", previous_operator="bouygues"),
-    _report("courrier jamais distribué à Rennes", "mail_delivery", "postal", "la_poste",
-            location="Rennes"),
-    _report("j'ai un souci avec Bouygues", None, None, "bouygues"),
-    _report("problème de réseau et de colis en même temps", None, None, None),
-    _report("c'est pour ma boîte, ligne pro coupée", "outage", None, None,
-            user_type="business"),
-    _report("rappelez-moi au 06 12 34 56 78, plus d'internet", "outage", "fixed", None),
-    _report("mon mail jean.dupont@example.org, facture fausse", "billing", None, None),
-    _intent("chez Colissimo", "inform", operator="la_poste", operator_text="Colissimo",
-            sector="postal"),
-    _intent("c'est Orange", "inform", operator="orange", operator_text="Orange"),
-    _intent("à Lyon", "inform", location="Lyon"),
-    _intent("en 4G", "inform", technology="4g", sector="mobile"),
-    _intent("oui", "affirm"), _intent("non", "deny"), _intent("je ne sais pas", "dont_know"),
-    _intent("merci", "thank"), _intent("annuler", "cancel"), _intent("recommencer", "restart"),
-    _intent("aide", "help"), _intent("quelle box choisir ?", "out_of_scope"),
-    _intent("non, le lieu c'est Lyon", "deny", location="Lyon"),
-    _intent("non c'est SFR pas Orange", "deny", operator="sfr", operator_text="SFR"),
-    # Several operators (a dead zone), for problems that allow it or not.
-    _report("aucun opérateur ne capte à Gap", "coverage", "mobile", None, operator_text=None,
-            operators=("orange", "sfr", "bouygues", "free"), location="Gap"),
-    _report("ni Orange ni SFR ne passent", "coverage", None, None, operator_text=None,
-            operators=("orange", "sfr")),
-    _report("Orange et Free me facturent tous les deux", "billing", None, None,
-            operator_text=None, operators=("orange", "free")),
-    _report("colis DPD et Chronopost perdus", "parcel_delivery", "postal", None,
-            operator_text=None, operators=("dpd", "chronopost")),
-    _intent("Orange, SFR et Free", "inform", operators=("orange", "sfr", "free")),
-    _intent("tous les opérateurs", "inform", operators=("orange", "sfr", "bouygues", "free")),
-    _intent("non, juste Orange et SFR", "deny", operators=("orange", "sfr")),
-    _intent("plusieurs", "inform"),
-    # Unlisted operators whose name the model reads as something else.
-    _intent("Nova", "deny"), _intent("Neuf", "deny"), _intent("Darty", "affirm"),
-    # Answers that answer nothing.
-    _intent("raconte-moi une blague", "chitchat"), _intent("bof", "nlu_fallback"),
-    _intent("il fait beau aujourd'hui", "out_of_scope"), _intent("ok", "affirm"),
-    _intent("bonjour", "greet"), _intent("quel temps fera-t-il demain ?", "out_of_scope"),
-    _intent("An outage, no connection at all.", "deny"),
-]}
+PARSES = {
+    p.text: p
+    for p in [
+        _report("pas de réseau sosh à Gap", "coverage", "mobile", "orange", location="Gap"),
+        _report(
+            "mon colis Chronopost n'est jamais arrivé", "parcel_delivery", "postal", "chronopost"
+        ),
+        _report("Chronopost ne capte rien, aucune barre", "coverage", None, "chronopost"),
+        _report(
+            "ma fibre Free est coupée depuis hier", "outage", "fixed", "free", technology="fibre"
+        ),
+        _report("la 4G de ma box ne marche plus", "outage", "fixed", None, technology="4g"),
+        _report("SFR me prélève après résiliation", "billing", None, "sfr"),
+        # A move: the operator left is kept beside the one at fault, for portability only
+        # (a correction of the problem to « facture » must drop it).
+        _report(
+            "je passe de SFR à Free et mon numéro n'a pas suivi",
+            "number_portability",
+            "mobile",
+            "free",
+            previous_operator="sfr",
+            operator_roles=(("sfr", "former"), ("free", "current")),
+        ),
+        _report(
+            "je passe de Bouygues à SFR, ils me facturent les deux",
+            "billing",
+            "mobile",
+            "sfr",
+            previous_operator="bouygues",
+        ),
+        _report(
+            "courrier jamais distribué à Rennes",
+            "mail_delivery",
+            "postal",
+            "la_poste",
+            location="Rennes",
+        ),
+        _report("j'ai un souci avec Bouygues", None, None, "bouygues"),
+        _report("problème de réseau et de colis en même temps", None, None, None),
+        _report(
+            "c'est pour ma boîte, ligne pro coupée", "outage", None, None, user_type="business"
+        ),
+        _report("rappelez-moi au 06 12 34 56 78, plus d'internet", "outage", "fixed", None),
+        _report("mon mail jean.dupont@example.org, facture fausse", "billing", None, None),
+        _intent(
+            "chez Colissimo",
+            "inform",
+            operator="la_poste",
+            operator_text="Colissimo",
+            sector="postal",
+        ),
+        _intent("c'est Orange", "inform", operator="orange", operator_text="Orange"),
+        _intent("à Lyon", "inform", location="Lyon"),
+        _intent("en 4G", "inform", technology="4g", sector="mobile"),
+        _intent("oui", "affirm"),
+        _intent("non", "deny"),
+        _intent("je ne sais pas", "dont_know"),
+        _intent("merci", "thank"),
+        _intent("annuler", "cancel"),
+        _intent("recommencer", "restart"),
+        _intent("aide", "help"),
+        _intent("quelle box choisir ?", "out_of_scope"),
+        _intent("non, le lieu c'est Lyon", "deny", location="Lyon"),
+        _intent("non c'est SFR pas Orange", "deny", operator="sfr", operator_text="SFR"),
+        # Several operators (a dead zone), for problems that allow it or not.
+        _report(
+            "aucun opérateur ne capte à Gap",
+            "coverage",
+            "mobile",
+            None,
+            operator_text=None,
+            operators=("orange", "sfr", "bouygues", "free"),
+            location="Gap",
+        ),
+        _report(
+            "ni Orange ni SFR ne passent",
+            "coverage",
+            None,
+            None,
+            operator_text=None,
+            operators=("orange", "sfr"),
+        ),
+        _report(
+            "Orange et Free me facturent tous les deux",
+            "billing",
+            None,
+            None,
+            operator_text=None,
+            operators=("orange", "free"),
+        ),
+        _report(
+            "colis DPD et Chronopost perdus",
+            "parcel_delivery",
+            "postal",
+            None,
+            operator_text=None,
+            operators=("dpd", "chronopost"),
+        ),
+        _intent("Orange, SFR et Free", "inform", operators=("orange", "sfr", "free")),
+        _intent("tous les opérateurs", "inform", operators=("orange", "sfr", "bouygues", "free")),
+        _intent("non, juste Orange et SFR", "deny", operators=("orange", "sfr")),
+        _intent("plusieurs", "inform"),
+        # Unlisted operators whose name the model reads as something else.
+        _intent("Nova", "deny"),
+        _intent("Neuf", "deny"),
+        _intent("Darty", "affirm"),
+        # Answers that answer nothing.
+        _intent("raconte-moi une blague", "chitchat"),
+        _intent("bof", "nlu_fallback"),
+        _intent("il fait beau aujourd'hui", "out_of_scope"),
+        _intent("ok", "affirm"),
+        _intent("bonjour", "greet"),
+        _intent("quel temps fera-t-il demain ?", "out_of_scope"),
+        _intent("An outage, no connection at all.", "deny"),
+    ]
+}
 
 
 class ScriptedNlu:
@@ -114,13 +184,36 @@ class ScriptedNlu:
 
 
 ENGINE = DialogueEngine(ScriptedNlu(), AdviceLibrary.load(TAXONOMY), TAXONOMY)
-PHOTO = {"sha256": "ab" * 32, "path": "ab/x.jpg", "content_type": "image/jpeg",
-         "size": 10, "width": 1, "height": 1}
-GARBAGE_CHOICES = ["sector:space", "operator:nobody", "category:?", "confirm:send",
-                   "technology:4g", "technology:fibre", "sector:postal", "sector:mobile",
-                   "operator:chronopost", "operator:orange", "action:fix", "fix:sector",
-                   "fix:operator", "fix:category", "fix:technology", "x" * 300, "",
-                   "operator:several", "operator:all", "operator:sfr"]
+PHOTO = {
+    "sha256": "ab" * 32,
+    "path": "ab/x.jpg",
+    "content_type": "image/jpeg",
+    "size": 10,
+    "width": 1,
+    "height": 1,
+}
+GARBAGE_CHOICES = [
+    "sector:space",
+    "operator:nobody",
+    "category:?",
+    "confirm:send",
+    "technology:4g",
+    "technology:fibre",
+    "sector:postal",
+    "sector:mobile",
+    "operator:chronopost",
+    "operator:orange",
+    "action:fix",
+    "fix:sector",
+    "fix:operator",
+    "fix:category",
+    "fix:technology",
+    "x" * 300,
+    "",
+    "operator:several",
+    "operator:all",
+    "operator:sfr",
+]
 
 actions = st.one_of(
     st.sampled_from(sorted(PARSES)).map(TextEvent),
@@ -135,14 +228,28 @@ actions = st.one_of(
 PERSONAL = re.compile(r"06 12 34 56 78|jean\.dupont@example\.org")
 
 
-UNHELPFUL = ["raconte-moi une blague", "bof", "il fait beau aujourd'hui", "merci", "ok",
-             "bonjour", "quel temps fera-t-il demain ?", "", "   ", ".", "…", "??", "xyzzy"]
+UNHELPFUL = [
+    "raconte-moi une blague",
+    "bof",
+    "il fait beau aujourd'hui",
+    "merci",
+    "ok",
+    "bonjour",
+    "quel temps fera-t-il demain ?",
+    "",
+    "   ",
+    ".",
+    "…",
+    "??",
+    "xyzzy",
+]
 unhelpful = st.one_of(
     st.sampled_from(UNHELPFUL),
     # Whatever else is typed, but no command (« /aide ») and no question the catalogue
     # answers: those get an answer, they are not answers that answer nothing.
-    st.text(max_size=30).filter(lambda t: not t.strip().startswith("/")
-                                and ENGINE.faq.answer(t.strip()) is None),
+    st.text(max_size=30).filter(
+        lambda t: not t.strip().startswith("/") and ENGINE.faq.answer(t.strip()) is None
+    ),
 ).map(TextEvent)
 ASKING = (Phase.COLLECTING, Phase.CANCELLING)
 
@@ -196,8 +303,10 @@ async def _play_bursts(segments, pick) -> list[dict]:
             question = (turn.state.phase, turn.state.expecting, turn.replies[-1].text)
             again = turn.state.phase in ASKING and question == last
             run = run + 1 if again and number >= len(steps) else 1
-            assert run <= 2, (f"« {question} » asked {run} times in a row",
-                              [r.text for r in turn.replies])
+            assert run <= 2, (
+                f"« {question} » asked {run} times in a row",
+                [r.text for r in turn.replies],
+            )
             last = question
             state = DialogueState.from_dict(turn.state.to_dict())
             assert state == turn.state
@@ -229,20 +338,35 @@ def test_long_random_walks_save_alerts_and_keep_the_invariants() -> None:
         steps = []
         for _ in range(25):
             pick = rng.choice(choices)
-            steps.append(pick if pick == "offered" else
-                         TextEvent(pick) if pick in PARSES else ChoiceEvent(pick))
+            steps.append(
+                pick
+                if pick == "offered"
+                else TextEvent(pick)
+                if pick in PARSES
+                else ChoiceEvent(pick)
+            )
         saved += asyncio.run(_play(steps, rng.randrange))
     assert saved >= 20  # the invariants were checked on real saves
 
 
 def test_inconsistent_alerts_are_refused_by_the_rules() -> None:
     """The rules themselves, on records that break each of them."""
-    good = {"sector": "mobile", "category": "coverage", "operator": "orange",
-            "technology": "4g", "user_type": "individual"}
+    good = {
+        "sector": "mobile",
+        "category": "coverage",
+        "operator": "orange",
+        "technology": "4g",
+        "user_type": "individual",
+    }
     assert TAXONOMY.alert_problems(good) == []
-    for change in ({"category": "parcel_delivery"}, {"operator": "chronopost"},
-                   {"technology": "fibre"}, {"sector": "postal"}, {"user_type": "robot"},
-                   {"operator": "nobody"}):
+    for change in (
+        {"category": "parcel_delivery"},
+        {"operator": "chronopost"},
+        {"technology": "fibre"},
+        {"sector": "postal"},
+        {"user_type": "robot"},
+        {"operator": "nobody"},
+    ):
         assert TAXONOMY.alert_problems({**good, **change}), change
     # A home line over 4G (« la box 4G ») is fixed and 4G; ADSL is never mobile.
     box = {**good, "sector": "fixed", "category": "slow_speed"}
@@ -251,11 +375,16 @@ def test_inconsistent_alerts_are_refused_by_the_rules() -> None:
     several = {**good, "operator": None, "operators": ["orange", "sfr"]}
     assert TAXONOMY.alert_problems(several) == []
     assert TAXONOMY.alert_problems({**good, "operators": ["orange"]}) == []
-    for change in ({"category": "billing"}, {"operator": "orange"},
-                   {"operators": ["orange", "orange"]}, {"operators": ["orange", "nobody"]},
-                   {"operators": ["orange", "chronopost"]}, {"operators": "orange"},
-                   {"operator_text": "tous les 4"}, {"sector": "fixed", "category": "outage",
-                                                     "technology": "fibre"}):
+    for change in (
+        {"category": "billing"},
+        {"operator": "orange"},
+        {"operators": ["orange", "orange"]},
+        {"operators": ["orange", "nobody"]},
+        {"operators": ["orange", "chronopost"]},
+        {"operators": "orange"},
+        {"operator_text": "tous les 4"},
+        {"sector": "fixed", "category": "outage", "technology": "fibre"},
+    ):
         assert TAXONOMY.alert_problems({**several, **change}), change
     assert TAXONOMY.alert_problems({**good, "operators": ["sfr"]})
     assert TAXONOMY.alert_problems({**good, "operators": []})
@@ -265,12 +394,26 @@ def test_random_walks_save_alerts_about_several_operators() -> None:
     """Seeded walks through the several-operators paths: such alerts are reached, and
     every one of them is consistent."""
     rng = random.Random(12)
-    pool = ["aucun opérateur ne capte à Gap", "ni Orange ni SFR ne passent",
-            "Orange et Free me facturent tous les deux", "colis DPD et Chronopost perdus",
-            "Orange, SFR et Free", "tous les opérateurs", "non, juste Orange et SFR",
-            "plusieurs", "c'est Orange", "non c'est SFR pas Orange", "en 4G", "non", "oui"]
-    choices = pool + ["offered"] * 10 + ["operator:several", "operator:all", "fix:operator",
-                                          "confirm:send"]
+    pool = [
+        "aucun opérateur ne capte à Gap",
+        "ni Orange ni SFR ne passent",
+        "Orange et Free me facturent tous les deux",
+        "colis DPD et Chronopost perdus",
+        "Orange, SFR et Free",
+        "tous les opérateurs",
+        "non, juste Orange et SFR",
+        "plusieurs",
+        "c'est Orange",
+        "non c'est SFR pas Orange",
+        "en 4G",
+        "non",
+        "oui",
+    ]
+    choices = (
+        pool
+        + ["offered"] * 10
+        + ["operator:several", "operator:all", "fix:operator", "confirm:send"]
+    )
     several = []
 
     async def walk(steps) -> None:
@@ -298,10 +441,14 @@ def test_random_walks_save_alerts_about_several_operators() -> None:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(segments=st.lists(st.tuples(st.lists(actions, max_size=8),
-                                   st.lists(unhelpful, min_size=1, max_size=4)),
-                         min_size=1, max_size=5),
-       data=st.data())
+@given(
+    segments=st.lists(
+        st.tuples(st.lists(actions, max_size=8), st.lists(unhelpful, min_size=1, max_size=4)),
+        min_size=1,
+        max_size=5,
+    ),
+    data=st.data(),
+)
 def test_no_question_is_asked_more_than_twice_in_a_row(segments, data) -> None:
     def pick(n: int) -> int:
         return data.draw(st.integers(min_value=0, max_value=n - 1))
@@ -318,27 +465,36 @@ def test_unhelpful_answers_at_every_question_still_lead_to_consistent_alerts() -
     for _ in range(300):
         segments = []
         for _ in range(6):
-            steps = [rng.choice(sorted(PARSES)) if rng.random() < 0.3 else "offered"
-                     for _ in range(rng.randrange(4))]
-            segments.append(([s if s == "offered" else TextEvent(s) for s in steps],
-                             [TextEvent(rng.choice(UNHELPFUL)) for _ in range(3)]))
+            steps = [
+                rng.choice(sorted(PARSES)) if rng.random() < 0.3 else "offered"
+                for _ in range(rng.randrange(4))
+            ]
+            segments.append(
+                (
+                    [s if s == "offered" else TextEvent(s) for s in steps],
+                    [TextEvent(rng.choice(UNHELPFUL)) for _ in range(3)],
+                )
+            )
         saved += asyncio.run(_play_bursts(segments, rng.randrange))
     assert len(saved) >= 20  # the invariants were checked on real saves
 
 
 OPERATOR_IDS = sorted(TAXONOMY.operators)
-records = st.fixed_dictionaries({
-    "sector": st.sampled_from([*TAXONOMY.sectors, None]),
-    "category": st.sampled_from([*TAXONOMY.categories, None]),
-    "operator": st.one_of(st.none(), st.sampled_from([*OPERATOR_IDS, "nobody"])),
-    "operators": st.one_of(
-        st.lists(st.sampled_from([*OPERATOR_IDS[:8], "nobody"]), max_size=5),
-        st.sampled_from([["orange", "sfr"], ["orange", "sfr", "bouygues", "free"]]),
-        st.just("orange")),
-    "operator_text": st.sampled_from([None, "", "tous les 4", "Orange"]),
-    "technology": st.none(),
-    "user_type": st.just("individual"),
-})
+records = st.fixed_dictionaries(
+    {
+        "sector": st.sampled_from([*TAXONOMY.sectors, None]),
+        "category": st.sampled_from([*TAXONOMY.categories, None]),
+        "operator": st.one_of(st.none(), st.sampled_from([*OPERATOR_IDS, "nobody"])),
+        "operators": st.one_of(
+            st.lists(st.sampled_from([*OPERATOR_IDS[:8], "nobody"]), max_size=5),
+            st.sampled_from([["orange", "sfr"], ["orange", "sfr", "bouygues", "free"]]),
+            st.just("orange"),
+        ),
+        "operator_text": st.sampled_from([None, "", "tous les 4", "Orange"]),
+        "technology": st.none(),
+        "user_type": st.just("individual"),
+    }
+)
 
 
 @settings(max_examples=2000, deadline=None)
@@ -354,44 +510,71 @@ def test_storage_rules_accept_only_consistent_operators(record) -> None:
 # -- corrections written as sentences at the summary (issue 19, item 5) -----------------
 # A grammar of one-field corrections: the value noted (`old`) and the new one (`new`),
 # in the ways people say it, whatever the model reads of them.
-CORRECTION_FORMS = st.sampled_from([
-    "en fait j'ai quitté {old}, je suis chez {new} depuis l'été",
-    "pas {old} mais {new}", "c'est {new} pas {old}", "{new}, pas {old}",
-    "plutôt {new} que {old}", "au fait c'est {new} maintenant, plus {old}",
-    "je me suis trompé : c'est {new}, pas {old}", "correction : {new} et non {old}",
-    "c plus {old} c {new} now", "ce n'est plus {old}, c'est {new} depuis mars",
-    "{old} c'était avant, maintenant c'est {new}", "actually it's {new}, not {old}",
-    "not {old}, {new}", "non je me suis trompée pour {old}, on a {new} depuis mars",
-])
+CORRECTION_FORMS = st.sampled_from(
+    [
+        "en fait j'ai quitté {old}, je suis chez {new} depuis l'été",
+        "pas {old} mais {new}",
+        "c'est {new} pas {old}",
+        "{new}, pas {old}",
+        "plutôt {new} que {old}",
+        "au fait c'est {new} maintenant, plus {old}",
+        "je me suis trompé : c'est {new}, pas {old}",
+        "correction : {new} et non {old}",
+        "c plus {old} c {new} now",
+        "ce n'est plus {old}, c'est {new} depuis mars",
+        "{old} c'était avant, maintenant c'est {new}",
+        "actually it's {new}, not {old}",
+        "not {old}, {new}",
+        "non je me suis trompée pour {old}, on a {new} depuis mars",
+    ]
+)
 CORRECTION_VALUES = {
-    "operator": {"orange": "Orange", "sfr": "SFR", "bouygues": "Bouygues Telecom",
-                 "free": "Free"},
-    "technology": {"fibre": "la fibre", "adsl": "l'ADSL", "vdsl": "le VDSL",
-                   "cable": "le câble", "satellite": "le satellite"},
-    "user_type": {"individual": "un particulier", "business": "notre entreprise",
-                  "local_authority": "la mairie"},
+    "operator": {"orange": "Orange", "sfr": "SFR", "bouygues": "Bouygues Telecom", "free": "Free"},
+    "technology": {
+        "fibre": "la fibre",
+        "adsl": "l'ADSL",
+        "vdsl": "le VDSL",
+        "cable": "le câble",
+        "satellite": "le satellite",
+    },
+    "user_type": {
+        "individual": "un particulier",
+        "business": "notre entreprise",
+        "local_authority": "la mairie",
+    },
 }
 # Customer service, said at the summary: the answer, not a name.
 CONTACTED_SAID = {
-    "yes": ["mon mari les a appelés hier, donc si", "ma fille a téléphoné à {operator} vendredi",
-            "pour le service client il faut mettre oui", "on les a bien contactés en fait",
-            "si si enfin, mon fils les a appelés",
-            "oh wait, my wife did call {operator} last Tuesday, so yes, they've been contacted"],
-    "no": ["pour le service client il faut mettre non", "je ne les ai jamais eus au téléphone",
-           "en fait non, on n'a jamais appelé le service client",
-           "attendez, cochez non pour le service client",
-           "ceux que j'ai appelés plusieurs fois c'est la banque, {operator} je les ai jamais "
-           "contacter en fait"],
+    "yes": [
+        "mon mari les a appelés hier, donc si",
+        "ma fille a téléphoné à {operator} vendredi",
+        "pour le service client il faut mettre oui",
+        "on les a bien contactés en fait",
+        "si si enfin, mon fils les a appelés",
+        "oh wait, my wife did call {operator} last Tuesday, so yes, they've been contacted",
+    ],
+    "no": [
+        "pour le service client il faut mettre non",
+        "je ne les ai jamais eus au téléphone",
+        "en fait non, on n'a jamais appelé le service client",
+        "attendez, cochez non pour le service client",
+        "ceux que j'ai appelés plusieurs fois c'est la banque, {operator} je les ai jamais "
+        "contacter en fait",
+    ],
 }
 
 
 def _summary_state(data) -> DialogueState:
-    draft = Draft(category="slow_speed", sector="fixed", description="c'est lent",
-                  operator=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["operator"]))),
-                  technology=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["technology"]))),
-                  user_type=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["user_type"]))),
-                  location="Lamastre (07270)",
-                  contacted_customer_service=data.draw(st.sampled_from(["yes", "no"])))
+    draft = Draft(
+        category="slow_speed",
+        sector="fixed",
+        description="c'est lent",
+        operator=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["operator"]))),
+        technology=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["technology"]))),
+        user_type=data.draw(st.sampled_from(sorted(CORRECTION_VALUES["user_type"]))),
+        location="Lamastre (07270)",
+        contacted_customer_service=data.draw(st.sampled_from(["yes", "no"])),
+    )
     draft.operator_text = TAXONOMY.operators[draft.operator].name
     return DialogueState(phase=Phase.CONFIRMING, draft=draft)
 
@@ -404,8 +587,12 @@ class MisreadingNlu:
     operator: str | None = None
 
     async def parse(self, text: str) -> ParseResult:
-        return _intent(text, self.intent, operator=self.operator,
-                       operator_text=self.operator and TAXONOMY.operators[self.operator].name)
+        return _intent(
+            text,
+            self.intent,
+            operator=self.operator,
+            operator_text=self.operator and TAXONOMY.operators[self.operator].name,
+        )
 
 
 MISREADING = MisreadingNlu()
@@ -420,8 +607,7 @@ def test_a_sentence_at_the_summary_changes_exactly_the_field_it_corrects(data) -
     field = data.draw(st.sampled_from([*CORRECTION_VALUES, "contacted_customer_service"]))
     if field == "contacted_customer_service":
         new = "no" if draft.contacted_customer_service == "yes" else "yes"
-        text = data.draw(st.sampled_from(CONTACTED_SAID[new])).format(
-            operator=draft.operator_text)
+        text = data.draw(st.sampled_from(CONTACTED_SAID[new])).format(operator=draft.operator_text)
     else:
         values = CORRECTION_VALUES[field]
         old = getattr(draft, field)
@@ -437,8 +623,11 @@ def test_a_sentence_at_the_summary_changes_exactly_the_field_it_corrects(data) -
     after = turn.state.draft
     assert after is not None and turn.alert is None, text
     assert getattr(after, field) == new, (text, [r.text for r in turn.replies])
-    changed = {f.name for f in dataclasses.fields(Draft)
-               if getattr(after, f.name) != getattr(before, f.name)}
+    changed = {
+        f.name
+        for f in dataclasses.fields(Draft)
+        if getattr(after, f.name) != getattr(before, f.name)
+    }
     assert changed <= {field, "operator_text", "category_guesses"}, (text, changed)
     said = "\n".join(r.text for r in turn.replies)
     assert "→" in said and "déjà noté" not in said, (text, said)
@@ -446,14 +635,25 @@ def test_a_sentence_at_the_summary_changes_exactly_the_field_it_corrects(data) -
 
 # A problem set aside (issue 19, item 5): the model reads the first problem it sees, the
 # one set aside; what the rest of the sentence says is the correction.
-PROBLEM_FORMS = st.sampled_from([
-    "pas {old} mais {new}", "c'est {new} pas {old}", "{new}, pas {old}",
-    "au fait c'est {new} maintenant, plus {old}", "je me suis trompé : c'est {new}, pas {old}",
-    "correction : {new} et non {old}", "ce n'est plus {old}, c'est {new} depuis mars",
-    "en fait c'est pas {old}, c'est {new}", "actually it's {new}, not {old}",
-])
-PROBLEM_SAID = {"outage": "une panne", "slow_speed": "la lenteur", "billing": "la facture",
-                "contract": "la résiliation"}
+PROBLEM_FORMS = st.sampled_from(
+    [
+        "pas {old} mais {new}",
+        "c'est {new} pas {old}",
+        "{new}, pas {old}",
+        "au fait c'est {new} maintenant, plus {old}",
+        "je me suis trompé : c'est {new}, pas {old}",
+        "correction : {new} et non {old}",
+        "ce n'est plus {old}, c'est {new} depuis mars",
+        "en fait c'est pas {old}, c'est {new}",
+        "actually it's {new}, not {old}",
+    ]
+)
+PROBLEM_SAID = {
+    "outage": "une panne",
+    "slow_speed": "la lenteur",
+    "billing": "la facture",
+    "contract": "la résiliation",
+}
 
 
 class FirstProblemNlu:
@@ -461,9 +661,11 @@ class FirstProblemNlu:
 
     async def parse(self, text: str) -> ParseResult:
         folded = fold(text)
-        seen = sorted((folded.find(fold(said).split()[-1]), category)
-                      for category, said in PROBLEM_SAID.items()
-                      if fold(said).split()[-1] in folded)
+        seen = sorted(
+            (folded.find(fold(said).split()[-1]), category)
+            for category, said in PROBLEM_SAID.items()
+            if fold(said).split()[-1] in folded
+        )
         if not seen:
             return _intent(text, "inform")
         return _report(text, seen[0][1])
@@ -479,8 +681,7 @@ def test_a_sentence_at_the_summary_that_sets_a_problem_aside_changes_the_problem
     draft = state.draft
     draft.category = data.draw(st.sampled_from(sorted(PROBLEM_SAID)))
     new = data.draw(st.sampled_from(sorted(set(PROBLEM_SAID) - {draft.category})))
-    text = data.draw(PROBLEM_FORMS).format(old=PROBLEM_SAID[draft.category],
-                                           new=PROBLEM_SAID[new])
+    text = data.draw(PROBLEM_FORMS).format(old=PROBLEM_SAID[draft.category], new=PROBLEM_SAID[new])
     if data.draw(st.booleans()):
         text = fold(text)  # SMS: no accents, no capitals
     before = dataclasses.replace(draft)
@@ -488,8 +689,11 @@ def test_a_sentence_at_the_summary_that_sets_a_problem_aside_changes_the_problem
     after = turn.state.draft
     assert after is not None and turn.alert is None, text
     assert after.category == new, (text, [r.text for r in turn.replies])
-    changed = {f.name for f in dataclasses.fields(Draft)
-               if getattr(after, f.name) != getattr(before, f.name)}
+    changed = {
+        f.name
+        for f in dataclasses.fields(Draft)
+        if getattr(after, f.name) != getattr(before, f.name)
+    }
     assert changed <= {"category", "category_guesses"}, (text, changed)
     said = "\n".join(r.text for r in turn.replies)
     assert "→" in said and "déjà noté" not in said, (text, said)
@@ -497,10 +701,14 @@ def test_a_sentence_at_the_summary_that_sets_a_problem_aside_changes_the_problem
 
 # Two new values in one sentence (« la fibre ou le VDSL, je sais plus »): both are buttons,
 # nothing is guessed, and a tap sets the one meant.
-DOUBT_FORMS = st.sampled_from([
-    "ce n'est plus {old}, c'est {a} ou {b}, je ne sais plus", "pas {old} : {a} ou {b}",
-    "en fait c'est {a} ou peut-être {b}, pas {old}", "not {old}, either {a} or {b}",
-])
+DOUBT_FORMS = st.sampled_from(
+    [
+        "ce n'est plus {old}, c'est {a} ou {b}, je ne sais plus",
+        "pas {old} : {a} ou {b}",
+        "en fait c'est {a} ou peut-être {b}, pas {old}",
+        "not {old}, either {a} or {b}",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -509,10 +717,15 @@ def test_a_sentence_at_the_summary_with_two_new_values_offers_both(data) -> None
     state = _summary_state(data)
     draft = state.draft
     values = CORRECTION_VALUES["technology"]
-    a, b = data.draw(st.lists(st.sampled_from(sorted(set(values) - {draft.technology})),
-                              min_size=2, max_size=2, unique=True))
-    text = data.draw(DOUBT_FORMS).format(old=values[draft.technology], a=values[a],
-                                         b=values[b])
+    a, b = data.draw(
+        st.lists(
+            st.sampled_from(sorted(set(values) - {draft.technology})),
+            min_size=2,
+            max_size=2,
+            unique=True,
+        )
+    )
+    text = data.draw(DOUBT_FORMS).format(old=values[draft.technology], a=values[a], b=values[b])
     MISREADING.intent = data.draw(st.sampled_from(["nlu_fallback", "help", "deny", "inform"]))
     MISREADING.operator = None
     turn = asyncio.run(MISREADING_ENGINE.handle(state, TextEvent(text)))
@@ -524,11 +737,15 @@ def test_a_sentence_at_the_summary_with_two_new_values_offers_both(data) -> None
 
 
 # An operator outside the list, in a correction at the summary: kept as typed.
-UNLISTED_FORMS = st.sampled_from([
-    "je suis chez {new} maintenant, plus chez {old}", "c'est {new} maintenant, pas {old}",
-    "I'm with {new} now, not {old}", "on est passés chez {new}, fini {old}",
-    "ah pardon, {old} c'était avant, c'est {new} mon opérateur maintenant",
-])
+UNLISTED_FORMS = st.sampled_from(
+    [
+        "je suis chez {new} maintenant, plus chez {old}",
+        "c'est {new} maintenant, pas {old}",
+        "I'm with {new} now, not {old}",
+        "on est passés chez {new}, fini {old}",
+        "ah pardon, {old} c'était avant, c'est {new} mon opérateur maintenant",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -544,7 +761,10 @@ def test_an_operator_outside_the_list_in_a_correction_is_kept_as_typed(data) -> 
     turn = asyncio.run(MISREADING_ENGINE.handle(state, TextEvent(text)))
     after = turn.state.draft
     assert (after.operator, after.operator_text) == (None, new), (text, turn.replies)
-    changed = {f.name for f in dataclasses.fields(Draft)
-               if getattr(after, f.name) != getattr(before, f.name)}
+    changed = {
+        f.name
+        for f in dataclasses.fields(Draft)
+        if getattr(after, f.name) != getattr(before, f.name)
+    }
     assert changed <= {"operator", "operator_text"}, (text, changed)
     assert f"→ {new}" in "\n".join(r.text for r in turn.replies), text

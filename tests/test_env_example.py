@@ -2,6 +2,7 @@
 
 The code is read as text: a variable read anywhere in bot/, storage/, nlu/ or dialogues/
 is named there in full (never assembled from pieces, which no reader could find)."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,11 @@ def test_no_variable_name_is_assembled_from_pieces() -> None:
 
 
 def test_every_variable_the_server_reads_is_in_env_example() -> None:
-    missing = {name: sorted(where) for name, where in read_by_the_code().items()
-               if name not in listed() and name not in INTERNAL}
+    missing = {
+        name: sorted(where)
+        for name, where in read_by_the_code().items()
+        if name not in listed() and name not in INTERNAL
+    }
     assert not missing, f"add these to .env.example, with a comment: {missing}"
 
 

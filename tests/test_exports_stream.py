@@ -1,6 +1,7 @@
 """The staff exports through the real app, on SQLite and PostgreSQL: streamed from the
 database a batch at a time (alerts.csv, alerts.json) or counted by it (opendata.csv),
 and byte for byte what the in-memory functions make of the same alerts."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,13 +36,32 @@ BOM = b"\xef\xbb\xbf"
 MANY = 2 * EXPORT_BATCH + 234  # three batches, the last one partial
 EXPORTS = ("alerts.csv", "alerts.json", "opendata.csv")
 DESCRIPTIONS = [
-    "pas de réseau depuis hier", "", '=HYPERLINK("http://evil")', "+33 6 12", "-2", "@SUM(A1)",
-    "\t=1+1", "Bonjour; prix = 2 € \"pas cher\"\nsur deux lignes",
+    "pas de réseau depuis hier",
+    "",
+    '=HYPERLINK("http://evil")',
+    "+33 6 12",
+    "-2",
+    "@SUM(A1)",
+    "\t=1+1",
+    'Bonjour; prix = 2 € "pas cher"\nsur deux lignes',
     "ligne\u2028séparée\u0085 😀",
-    "<script>alert('x')</script>", "\uff1d1+1", "réseau coupé à Murat",
+    "<script>alert('x')</script>",
+    "\uff1d1+1",
+    "réseau coupé à Murat",
 ]
-LOCATIONS = ["Saint-Flour (15100)", "75011", "Lyon (69)", "20200 Bastia", "97133", "48.86, 2.35",
-             None, "Murat", "=1+1 13001", "Paris 75011", "98000 Monaco"]
+LOCATIONS = [
+    "Saint-Flour (15100)",
+    "75011",
+    "Lyon (69)",
+    "20200 Bastia",
+    "97133",
+    "48.86, 2.35",
+    None,
+    "Murat",
+    "=1+1 13001",
+    "Paris 75011",
+    "98000 Monaco",
+]
 
 
 @dataclass
@@ -59,8 +79,13 @@ class Console:
 def staff_app(db: Database, data_dir: Path) -> web.Application:
     """The real app on `db`. The exports read the database only: no dialogue service
     or model behind this runtime."""
-    rt = Runtime(service=None, db=db, nlu=None, repository=None,  # type: ignore[arg-type]
-                 photos=PhotoStore(data_dir / "photos"))
+    rt = Runtime(
+        service=None,
+        db=db,
+        nlu=None,
+        repository=None,  # type: ignore[arg-type]
+        photos=PhotoStore(data_dir / "photos"),
+    )
     return create_app(web_config(data_dir, staff_secure_cookies=False), rt=rt)
 
 
@@ -82,8 +107,15 @@ async def add_alerts(db: Database, taxonomy: Taxonomy, count: int, seed: int = 1
     created at the same instant (the order then rests on the id, across batches)."""
     rng = random.Random(seed)
     start = datetime(2025, 11, 28, 22, 0, tzinfo=timezone.utc)
-    instants = [start + timedelta(days=rng.randrange(90), seconds=rng.randrange(86400),
-                                  microseconds=rng.choice((0, 123456))) for _ in range(40)]
+    instants = [
+        start
+        + timedelta(
+            days=rng.randrange(90),
+            seconds=rng.randrange(86400),
+            microseconds=rng.choice((0, 123456)),
+        )
+        for _ in range(40)
+    ]
     operators = [*taxonomy.operators, None, None, "id_hors_taxonomie"]
     async with db.session() as session, session.begin():
         conversation = Conversation(channel="cli", user_key=f"exports-{seed}", state={})
@@ -93,43 +125,60 @@ async def add_alerts(db: Database, taxonomy: Taxonomy, count: int, seed: int = 1
         for n in range(count):
             operator = rng.choice(operators)
             alert_id = f"JA-T{rng.randrange(10**8):08d}{n:04d}"
-            alerts.append({
-                "id": alert_id, "conversation_id": conversation.id,
-                "channel": rng.choice(("web", "telegram", "cli")),
-                "language": rng.choice(("fr", "en")), "created_at": rng.choice(instants),
-                "user_type": rng.choice([*taxonomy.user_types, None]),
-                "sector": rng.choice([*taxonomy.sectors, None]),
-                "category": rng.choice([*list(taxonomy.categories)[:6], None]),
-                "operator": operator,
-                "operator_text": rng.choice(("Kiwi Télécom", "=cmd|' /C calc'!A0", None))
-                if operator is None else operator.upper(),
-                "technology": rng.choice(("4g", "fibre", None)),
-                "location": rng.choice(LOCATIONS), "description": rng.choice(DESCRIPTIONS),
-                "contacted_customer_service": rng.choice(("yes", "no", "unknown")),
-                "advice_sheet": rng.choice(("mobile_coverage_fr", "-sheet", None)),
-                "advice_rating": rng.choice(("useful", "not_useful", None)),
-                "shared": rng.random() < 0.3,
-            })
+            alerts.append(
+                {
+                    "id": alert_id,
+                    "conversation_id": conversation.id,
+                    "channel": rng.choice(("web", "telegram", "cli")),
+                    "language": rng.choice(("fr", "en")),
+                    "created_at": rng.choice(instants),
+                    "user_type": rng.choice([*taxonomy.user_types, None]),
+                    "sector": rng.choice([*taxonomy.sectors, None]),
+                    "category": rng.choice([*list(taxonomy.categories)[:6], None]),
+                    "operator": operator,
+                    "operator_text": rng.choice(("Kiwi Télécom", "=cmd|' /C calc'!A0", None))
+                    if operator is None
+                    else operator.upper(),
+                    "technology": rng.choice(("4g", "fibre", None)),
+                    "location": rng.choice(LOCATIONS),
+                    "description": rng.choice(DESCRIPTIONS),
+                    "contacted_customer_service": rng.choice(("yes", "no", "unknown")),
+                    "advice_sheet": rng.choice(("mobile_coverage_fr", "-sheet", None)),
+                    "advice_rating": rng.choice(("useful", "not_useful", None)),
+                    "shared": rng.random() < 0.3,
+                }
+            )
             for position in range(rng.choice((0, 0, 0, 0, 1, 3))):
                 sha = f"{n:032x}{position:032x}"
-                photos.append({"sha256": sha, "path": f"{sha[:2]}/{sha}.jpg",
-                               "content_type": "image/jpeg", "size": 10, "width": 1,
-                               "height": 1})
-                links.append({"alert_id": alert_id, "photo_sha256": sha,
-                              "position": 2 - position})  # stored out of order
+                photos.append(
+                    {
+                        "sha256": sha,
+                        "path": f"{sha[:2]}/{sha}.jpg",
+                        "content_type": "image/jpeg",
+                        "size": 10,
+                        "width": 1,
+                        "height": 1,
+                    }
+                )
+                links.append(
+                    {"alert_id": alert_id, "photo_sha256": sha, "position": 2 - position}
+                )  # stored out of order
         await session.execute(insert(Alert), alerts)
         if photos:
             await session.execute(insert(Photo), photos)
             await session.execute(insert(AlertPhoto), links)
 
 
-async def reference(repo: StaffRepository, taxonomy: Taxonomy, flt: AlertFilter
-                    ) -> dict[str, bytes]:
+async def reference(
+    repo: StaffRepository, taxonomy: Taxonomy, flt: AlertFilter
+) -> dict[str, bytes]:
     """What the exports were before they streamed: every alert in memory, then the file."""
     alerts, _ = await repo.alerts(flt, page_size=None)
-    return {"alerts.csv": alerts_csv(alerts, taxonomy),
-            "alerts.json": alerts_json(alerts, taxonomy),
-            "opendata.csv": opendata_csv(alerts, taxonomy)}
+    return {
+        "alerts.csv": alerts_csv(alerts, taxonomy),
+        "alerts.json": alerts_json(alerts, taxonomy),
+        "opendata.csv": opendata_csv(alerts, taxonomy),
+    }
 
 
 def filters(taxonomy: Taxonomy) -> list[tuple[str, AlertFilter]]:
@@ -140,15 +189,21 @@ def filters(taxonomy: Taxonomy) -> list[tuple[str, AlertFilter]]:
         ("sector=mobile&photo=yes", AlertFilter(sector="mobile", photo=True)),
         ("photo=no&channel=web", AlertFilter(photo=False, channel="web")),
         ("q=R%C3%A9SEAU", AlertFilter(text="RéSEAU")),
-        ("start=2025-12-01&end=2026-01-10&sort=asc",
-         AlertFilter(start=datetime(2025, 12, 1).date(), end=datetime(2026, 1, 10).date(),
-                     newest_first=False)),
+        (
+            "start=2025-12-01&end=2026-01-10&sort=asc",
+            AlertFilter(
+                start=datetime(2025, 12, 1).date(),
+                end=datetime(2026, 1, 10).date(),
+                newest_first=False,
+            ),
+        ),
         ("group=orange", AlertFilter(operators_in_group=orange)),
     ]
 
 
-async def test_streamed_exports_equal_the_in_memory_files(console: Console,
-                                                          taxonomy: Taxonomy) -> None:
+async def test_streamed_exports_equal_the_in_memory_files(
+    console: Console, taxonomy: Taxonomy
+) -> None:
     await add_alerts(console.db, taxonomy, MANY)
     for query, flt in filters(taxonomy):
         expected = await reference(console.repo, taxonomy, flt)
@@ -170,16 +225,20 @@ async def test_filters_apply_to_every_export(console: Console, taxonomy: Taxonom
     assert [r["created_at"] for r in oldest_first] == sorted(r["created_at"] for r in everything)
     rows = (await console.download("alerts.csv", "q=murat")).decode("utf-8-sig").splitlines()
     assert len(rows) > 1 and all("Murat" in row for row in rows[1:])
-    opendata = (await console.download("opendata.csv", "sector=postal")).decode(
-        "utf-8-sig").splitlines()
+    opendata = (
+        (await console.download("opendata.csv", "sector=postal")).decode("utf-8-sig").splitlines()
+    )
     assert len(opendata) > 1 and all(row.split(";")[1] == "postal" for row in opendata[1:])
 
 
-async def test_exports_are_streamed_in_chunks_with_their_headers(console: Console,
-                                                                 taxonomy: Taxonomy) -> None:
+async def test_exports_are_streamed_in_chunks_with_their_headers(
+    console: Console, taxonomy: Taxonomy
+) -> None:
     await add_alerts(console.db, taxonomy, MANY, seed=3)
-    for name, content_type, filename in (("alerts.csv", "text/csv", "alertes.csv"),
-                                         ("alerts.json", "application/json", "alertes.json")):
+    for name, content_type, filename in (
+        ("alerts.csv", "text/csv", "alertes.csv"),
+        ("alerts.json", "application/json", "alertes.json"),
+    ):
         response = await console.client.get(f"/staff/export/{name}")
         assert response.status == 200
         assert "Content-Length" not in response.headers
@@ -199,12 +258,12 @@ async def test_exports_are_streamed_in_chunks_with_their_headers(console: Consol
     opendata = await console.client.get("/staff/export/opendata.csv")
     assert opendata.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert opendata.headers["Content-Disposition"] == (
-        'attachment; filename="alertes-opendata.csv"')
+        'attachment; filename="alertes-opendata.csv"'
+    )
     assert opendata.headers["Cache-Control"] == "no-store"
 
 
-async def test_an_empty_export_still_has_its_header(console: Console,
-                                                    taxonomy: Taxonomy) -> None:
+async def test_an_empty_export_still_has_its_header(console: Console, taxonomy: Taxonomy) -> None:
     csv_header = BOM + (";".join(CSV_COLUMNS) + "\r\n").encode()
     opendata_header = BOM + (";".join(OPENDATA_COLUMNS) + "\r\n").encode()
     for query in ("", "q=aucune+alerte+ne+dit+cela"):  # no alert at all, then none matching
@@ -215,8 +274,9 @@ async def test_an_empty_export_still_has_its_header(console: Console,
             await add_alerts(console.db, taxonomy, 20, seed=9)
 
 
-async def test_an_export_left_early_gives_its_connection_back(console: Console,
-                                                              taxonomy: Taxonomy) -> None:
+async def test_an_export_left_early_gives_its_connection_back(
+    console: Console, taxonomy: Taxonomy
+) -> None:
     await add_alerts(console.db, taxonomy, MANY, seed=4)
     async with aclosing(console.repo.alert_batches(AlertFilter(), batch=100)) as batches:
         first = await anext(batches)
@@ -229,8 +289,8 @@ async def test_an_export_left_early_gives_its_connection_back(console: Console,
 
 
 async def test_a_cancelled_download_is_no_error_and_lets_the_database_go(
-        console: Console, taxonomy: Taxonomy, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    console: Console, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Served as `web.run_app` serves (handlers are not cancelled when the client
     leaves): the next write fails, the export stops there and gives its connection
     back, and nothing is logged as an error."""
@@ -244,8 +304,10 @@ async def test_a_cancelled_download_is_no_error_and_lets_the_database_go(
     await web.SockSite(runner, listening).start()
     pool = console.db.engine.pool
     try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{listening.getsockname()[1]}",
-                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with aiohttp.ClientSession(
+            f"http://127.0.0.1:{listening.getsockname()[1]}",
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+        ) as http:
             assert (await log_in(http)).status == 302
             for name in ("alerts.csv", "alerts.json"):
                 response = await http.get(f"/staff/export/{name}")

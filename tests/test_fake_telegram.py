@@ -1,4 +1,5 @@
 """The fake Bot API (tests/fake_telegram.py) against the real python-telegram-bot."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,21 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from tests.fake_telegram import FakeTelegram, FakeTelegramTimeout
 
@@ -40,13 +54,20 @@ async def fake():
 
 @pytest.fixture
 async def bot(fake: FakeTelegram):
-    async with Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot") as b:
+    async with Bot(
+        fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot"
+    ) as b:
         yield b
 
 
 def build_app(fake: FakeTelegram) -> Application:
-    return (ApplicationBuilder().token(fake.token)
-            .base_url(f"{fake.url}/bot").base_file_url(f"{fake.url}/file/bot").build())
+    return (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(f"{fake.url}/bot")
+        .base_file_url(f"{fake.url}/file/bot")
+        .build()
+    )
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -90,8 +111,11 @@ async def test_get_me_tokens_and_unknown_methods(fake: FakeTelegram, bot: Bot):
 
 async def test_update_builders_parse_cleanly_in_ptb(fake: FakeTelegram, bot: Bot):
     fake.add_user(USER)
-    sent = await bot.send_message(USER, "Choisissez", reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Oui", callback_data="yes")]]))
+    sent = await bot.send_message(
+        USER,
+        "Choisissez",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Oui", callback_data="yes")]]),
+    )
     builders = [
         fake.text_update(USER, "/start@jalerte_test_bot coucou"),
         fake.photo_update(USER, jpeg(), caption="mon antenne"),
@@ -107,13 +131,18 @@ async def test_update_builders_parse_cleanly_in_ptb(fake: FakeTelegram, bot: Bot
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     command, photo, document, sticker, voice, location, callback = updates
     assert command.message.text.startswith("/start")
-    assert command.message.entities == (MessageEntity("bot_command", 0, len("/start@jalerte_test_bot")),)
+    assert command.message.entities == (
+        MessageEntity("bot_command", 0, len("/start@jalerte_test_bot")),
+    )
     assert command.effective_chat.id == command.effective_user.id == USER
     assert [(p.width, p.height) for p in photo.message.photo] == [(320, 240), (640, 480)]
     assert photo.message.caption == "mon antenne"
     assert document.message.document.file_name == "facture.pdf"
     assert sticker.message.sticker.emoji == "👍" and voice.message.voice.mime_type == "audio/ogg"
-    assert (location.message.location.latitude, location.message.location.longitude) == (48.8566, 2.3522)
+    assert (location.message.location.latitude, location.message.location.longitude) == (
+        48.8566,
+        2.3522,
+    )
     assert callback.callback_query.data == "yes"
     assert callback.callback_query.message.message_id == sent.message_id
     message_ids = [u.message.message_id for u in updates[:-1]]
@@ -126,11 +155,18 @@ async def test_send_message_with_keyboard_and_markup(fake: FakeTelegram, bot: Bo
     with pytest.raises(BadRequest, match="Chat not found"):
         await bot.send_message(USER, "hello")  # the user never wrote to the bot
     fake.push(fake.text_update(USER, "bonjour"))
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Oui", callback_data="yes"),
-                                      InlineKeyboardButton("Non", callback_data="no")],
-                                     [InlineKeyboardButton("Site", url="https://jalerte.arcep.fr")]])
-    message = await bot.send_message(USER, "<b>Votre</b> opérateur &amp; vous", parse_mode=ParseMode.HTML,
-                                     reply_markup=keyboard)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Oui", callback_data="yes"),
+                InlineKeyboardButton("Non", callback_data="no"),
+            ],
+            [InlineKeyboardButton("Site", url="https://jalerte.arcep.fr")],
+        ]
+    )
+    message = await bot.send_message(
+        USER, "<b>Votre</b> opérateur &amp; vous", parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
     assert message.reply_markup == keyboard
     assert message.text == "Votre opérateur & vous"
     assert message.entities == (MessageEntity("bold", 0, 5),)
@@ -145,24 +181,35 @@ async def test_send_message_with_keyboard_and_markup(fake: FakeTelegram, bot: Bo
     assert record["_params"]["reply_markup"] == keyboard.to_dict()
 
     # reply keyboards are sent but never echoed back, like Telegram
-    reply = await bot.send_message(USER, "Oui ?", reply_markup=ReplyKeyboardMarkup([["Oui", "Non"]]))
+    reply = await bot.send_message(
+        USER, "Oui ?", reply_markup=ReplyKeyboardMarkup([["Oui", "Non"]])
+    )
     assert reply.reply_markup is None
     assert fake.sent(USER)[-1]["_params"]["reply_markup"] == {
-        "keyboard": [[{"text": "Oui"}, {"text": "Non"}]]}  # PTB leaves the False defaults out
+        "keyboard": [[{"text": "Oui"}, {"text": "Non"}]]
+    }  # PTB leaves the False defaults out
 
     # Telegram's errors, as PTB reports them: it drops "Bad Request: " and str.capitalize()s the rest
-    with pytest.raises(BadRequest,
-                       match=r"^Can't parse entities: unsupported start tag \"3\" at byte offset 10$"):
+    with pytest.raises(
+        BadRequest, match=r"^Can't parse entities: unsupported start tag \"3\" at byte offset 10$"
+    ):
         await bot.send_message(USER, "je t'aime <3 ok>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=r"^Can't parse entities: character '\.' is reserved"):
         await bot.send_message(USER, "Merci. Au revoir", parse_mode=ParseMode.MARKDOWN_V2)
     with pytest.raises(BadRequest, match="^Button_data_invalid$"):
-        await bot.send_message(USER, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("x", callback_data="x" * 65)]]))
+        await bot.send_message(
+            USER,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("x", callback_data="x" * 65)]]
+            ),
+        )
     with pytest.raises(BadRequest, match="^Message text is empty$"):
         await bot.send_message(USER, "  \n ")
 
-    edited = await bot.edit_message_text("Plus de choix", chat_id=USER, message_id=message.message_id)
+    edited = await bot.edit_message_text(
+        "Plus de choix", chat_id=USER, message_id=message.message_id
+    )
     assert edited.text == "Plus de choix" and edited.reply_markup is None and edited.edit_date
     with pytest.raises(BadRequest, match="^Message is not modified"):
         await bot.edit_message_text("Plus de choix", chat_id=USER, message_id=message.message_id)
@@ -204,8 +251,12 @@ async def test_polling_application_receives_messages_and_callbacks(fake: FakeTel
 
     async def on_text(update: Update, context) -> None:
         texts.append(update.message.text)
-        await update.message.reply_text(f"Reçu : {update.message.text}", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("Confirmer", callback_data="confirm")]]))
+        await update.message.reply_text(
+            f"Reçu : {update.message.text}",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("Confirmer", callback_data="confirm")]]
+            ),
+        )
 
     async def on_callback(update: Update, context) -> None:
         await update.callback_query.answer("C'est noté")
@@ -240,24 +291,36 @@ async def test_polling_application_receives_messages_and_callbacks(fake: FakeTel
 
 async def test_answer_callback_query(fake: FakeTelegram, bot: Bot):
     fake.add_user(USER)
-    await bot.send_message(USER, "Alors ?", reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Oui", callback_data="yes")]]))
+    await bot.send_message(
+        USER,
+        "Alors ?",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Oui", callback_data="yes")]]),
+    )
     update = Update.de_json(fake.callback_update(USER, "yes"), bot)
     assert await update.callback_query.answer("Merci", show_alert=True) is True
     assert fake.callback_answers[update.callback_query.id] == {
-        "callback_query_id": update.callback_query.id, "text": "Merci", "show_alert": True}
+        "callback_query_id": update.callback_query.id,
+        "text": "Merci",
+        "show_alert": True,
+    }
     with pytest.raises(BadRequest, match="(?i)query is too old"):
         await update.callback_query.answer()  # a query is answered once
 
 
 async def test_commands_per_language_and_scope(fake: FakeTelegram, bot: Bot):
     await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("help", "Help")])
-    await bot.set_my_commands([BotCommand("start", "Commencer"), BotCommand("aide", "Aide")],
-                              language_code="fr")
-    await bot.set_my_commands([BotCommand("signaler", "Signaler")], language_code="fr",
-                              scope=BotCommandScopeAllPrivateChats())
-    assert fake.commands[None] == [{"command": "start", "description": "Start"},
-                                   {"command": "help", "description": "Help"}]
+    await bot.set_my_commands(
+        [BotCommand("start", "Commencer"), BotCommand("aide", "Aide")], language_code="fr"
+    )
+    await bot.set_my_commands(
+        [BotCommand("signaler", "Signaler")],
+        language_code="fr",
+        scope=BotCommandScopeAllPrivateChats(),
+    )
+    assert fake.commands[None] == [
+        {"command": "start", "description": "Start"},
+        {"command": "help", "description": "Help"},
+    ]
     assert fake.commands["fr"] == [{"command": "signaler", "description": "Signaler"}]
     assert fake.scoped_commands[("default", "fr")][1]["command"] == "aide"
     fr = await bot.get_my_commands(language_code="fr")
@@ -297,8 +360,11 @@ async def test_long_polling_is_responsive(fake: FakeTelegram, bot: Bot):
 async def test_webhook(fake: FakeTelegram, bot: Bot):
     with pytest.raises(BadRequest, match="https url must be provided"):
         await bot.set_webhook("http://bot.example.org/telegram")
-    await bot.set_webhook("https://bot.example.org/telegram", secret_token="s3cr3t",
-                          allowed_updates=["message", "callback_query"])
+    await bot.set_webhook(
+        "https://bot.example.org/telegram",
+        secret_token="s3cr3t",
+        allowed_updates=["message", "callback_query"],
+    )
     assert fake.webhook["url"] == "https://bot.example.org/telegram"
     assert fake.webhook["secret_token"] == "s3cr3t"
     info = await bot.get_webhook_info()
@@ -309,7 +375,9 @@ async def test_webhook(fake: FakeTelegram, bot: Bot):
     received: list[tuple[str | None, dict]] = []
 
     async def endpoint(request: web.Request) -> web.Response:
-        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json()))
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
         return web.Response(status=200)
 
     app = web.Application()
@@ -350,6 +418,9 @@ async def test_wait_for_timeout_and_injected_failures(fake: FakeTelegram, bot: B
     assert isinstance(timeout.value, asyncio.TimeoutError)
     dump = str(timeout.value)
     assert "sendMessage called 1 time(s), expected 2" in dump
-    assert "sendMessage(chat_id=4242, text='trop vite') -> 429 Too Many Requests: retry after 3" in dump
+    assert (
+        "sendMessage(chat_id=4242, text='trop vite') -> 429 Too Many Requests: retry after 3"
+        in dump
+    )
     assert "sendChatAction(chat_id=4242, action='dancing') -> 400" in dump
     assert fake.internal_errors == []

@@ -1,5 +1,6 @@
 """The field registry (domain/fields.py) is the one list of the alert's fields: every
 other list is derived from it and agrees with the code that fills and stores them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,17 @@ import dataclasses
 from dialogues.messages import label
 from dialogues.slots import Slots
 from dialogues.state import EXPECTING, Draft
-from domain.fields import (ALERT_FIELDS, CORRECTABLE, FIELD, FIELDS, NAMED_ORDER, QUESTIONS,
-                           SUMMARY_ORDER, asked_by, export_columns)
+from domain.fields import (
+    ALERT_FIELDS,
+    CORRECTABLE,
+    FIELD,
+    FIELDS,
+    NAMED_ORDER,
+    QUESTIONS,
+    SUMMARY_ORDER,
+    asked_by,
+    export_columns,
+)
 from domain.taxonomy import Taxonomy
 from storage.exports import CSV_COLUMNS
 from storage.models import Alert

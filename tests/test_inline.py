@@ -1,4 +1,5 @@
 """SQLite's inline writes (storage.inline): never block the event loop, lose nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,8 @@ from storage.shared import SharedState
 
 
 async def test_a_write_lock_held_elsewhere_is_waited_for_without_blocking_the_loop(
-        tmp_path) -> None:
+    tmp_path,
+) -> None:
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'j.db'}")
     shared = SharedState(db)
     await shared.hit("warm")
@@ -40,10 +42,13 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_without_blocking_the_lo
     await db.close()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(workers=st.integers(2, 6), hits=st.integers(1, 8))
-async def test_concurrent_counters_on_two_databases_lose_no_hit(tmp_path_factory, workers,
-                                                                hits) -> None:
+async def test_concurrent_counters_on_two_databases_lose_no_hit(
+    tmp_path_factory, workers, hits
+) -> None:
     # Two Database objects on one file: two inline writers, as two services would be.
     path = tmp_path_factory.mktemp("inline") / "j.db"
     first = await Database.open(f"sqlite+aiosqlite:///{path}")

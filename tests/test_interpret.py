@@ -1,4 +1,5 @@
 """The post-processing rules, without the model: sector, places, users, operators."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,7 +34,9 @@ def test_sector_follows_operator_category_technology_and_words(
 
 
 def test_slow_data_on_a_mobile_is_coverage(interpreter: Interpreter) -> None:
-    result = interpreter.interpret("la 4G est hyper lente sur mon portable", raw("report_slow_speed"))
+    result = interpreter.interpret(
+        "la 4G est hyper lente sur mon portable", raw("report_slow_speed")
+    )
     assert (result.category, result.sector) == ("coverage", "mobile")
 
 
@@ -44,8 +47,12 @@ def test_uncertain_classification_is_not_a_silent_guess(interpreter: Interpreter
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("j'habite au 29200", "29200"), ("facture de 35000 euros", None), ("appelez le 0612345678", None),
-     ("Fort-de-France 97200", "97200")],
+    [
+        ("j'habite au 29200", "29200"),
+        ("facture de 35000 euros", None),
+        ("appelez le 0612345678", None),
+        ("Fort-de-France 97200", "97200"),
+    ],
 )
 def test_postal_codes(text: str, expected: str | None) -> None:
     found = POSTAL_CODE.search(text)
@@ -93,24 +100,28 @@ def test_longest_brand_wins(interpreter: Interpreter) -> None:
 NETWORKS = ("orange", "sfr", "bouygues", "free")
 
 
-@pytest.mark.parametrize(("text", "operators"), [
-    ("aucun opérateur ne capte dans mon village", NETWORKS),
-    ("pas de réseau, ni Orange ni SFR", ("orange", "sfr")),
-    ("ni chez Orange ni chez Bouygues ça capte", ("orange", "bouygues")),
-    ("Orange, SFR et Free ne passent pas", ("orange", "sfr", "free")),
-    ("tous les opérateurs", NETWORKS),
-    ("tous les 4", NETWORKS),
-    ("non, juste Orange et SFR", ("orange", "sfr")),
-    # One operator, or none: never several.
-    ("tous les 4 jours ça coupe", ()),
-    ("c'est SFR pas Orange", ()),
-    ("je suis passé de SFR à Orange", ()),
-    ("Sosh et Orange", ()),  # one operator, two brands
-    ("SFR ne capte pas alors que tous les opérateurs passent", ()),
-    ("tous les opérateurs sauf Free", ()),
-])
-def test_several_operators_named_as_a_group(interpreter: Interpreter, text: str,
-                                            operators: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("text", "operators"),
+    [
+        ("aucun opérateur ne capte dans mon village", NETWORKS),
+        ("pas de réseau, ni Orange ni SFR", ("orange", "sfr")),
+        ("ni chez Orange ni chez Bouygues ça capte", ("orange", "bouygues")),
+        ("Orange, SFR et Free ne passent pas", ("orange", "sfr", "free")),
+        ("tous les opérateurs", NETWORKS),
+        ("tous les 4", NETWORKS),
+        ("non, juste Orange et SFR", ("orange", "sfr")),
+        # One operator, or none: never several.
+        ("tous les 4 jours ça coupe", ()),
+        ("c'est SFR pas Orange", ()),
+        ("je suis passé de SFR à Orange", ()),
+        ("Sosh et Orange", ()),  # one operator, two brands
+        ("SFR ne capte pas alors que tous les opérateurs passent", ()),
+        ("tous les opérateurs sauf Free", ()),
+    ],
+)
+def test_several_operators_named_as_a_group(
+    interpreter: Interpreter, text: str, operators: tuple[str, ...]
+) -> None:
     assert interpreter.find_operators(text) == operators
     result = interpreter.interpret(text, raw("report_coverage"))
     if len(operators) > 1:
@@ -126,29 +137,38 @@ def test_a_parcel_sms_asking_money_when_none_is_awaited_is_a_scam(
 ) -> None:
     """The model reads a parcel; the SMS that asks for 1,99 € while no parcel is awaited is
     the classic scam: its brand is the victim, not the operator at fault."""
-    text = ("j'ai reçu un sms qui dit que mon colis est bloqué et qu'il faut payer 1,99 "
-            "euros pour les frais de livraison, signé Colissimo, mais j'attends pas de colis")
+    text = (
+        "j'ai reçu un sms qui dit que mon colis est bloqué et qu'il faut payer 1,99 "
+        "euros pour les frais de livraison, signé Colissimo, mais j'attends pas de colis"
+    )
     result = interpreter.interpret(text, raw("report_parcel_delivery", 0.99))
     assert (result.category, result.operator, result.scam) == ("unsolicited_sales", None, True)
-    lost = interpreter.interpret("mon colis Colissimo est bloqué depuis 10 jours, j'attends "
-                                 "toujours", raw("report_parcel_delivery", 0.99))
+    lost = interpreter.interpret(
+        "mon colis Colissimo est bloqué depuis 10 jours, j'attends toujours",
+        raw("report_parcel_delivery", 0.99),
+    )
     assert (lost.category, lost.operator) == ("parcel_delivery", "la_poste")
 
 
 def test_the_4g_of_the_phones_while_the_box_is_down_is_no_mobile_problem(
     interpreter: Interpreter,
 ) -> None:
-    text = ("dans notre coloc à Montpellier la Freebox est morte depuis samedi, plus "
-            "d'internet, plus rien, on bosse nos partiels sur la 4G de nos téléphones")
+    text = (
+        "dans notre coloc à Montpellier la Freebox est morte depuis samedi, plus "
+        "d'internet, plus rien, on bosse nos partiels sur la 4G de nos téléphones"
+    )
     result = interpreter.interpret(text, raw("report_outage", 0.99))
     assert result.sector != "mobile" and result.technology is None
 
 
-@pytest.mark.parametrize(("text", "technology"), [
-    ("ici pas de fibre, l'ADSL d'Orange nous donne 1 méga", "adsl"),
-    ("toujours pas la fibre, on est en VDSL et ça rame", "vdsl"),
-    ("pas de 4G depuis ce matin", "4g"),  # the only one named is the one complained of
-])
+@pytest.mark.parametrize(
+    ("text", "technology"),
+    [
+        ("ici pas de fibre, l'ADSL d'Orange nous donne 1 méga", "adsl"),
+        ("toujours pas la fibre, on est en VDSL et ça rame", "vdsl"),
+        ("pas de 4G depuis ce matin", "4g"),  # the only one named is the one complained of
+    ],
+)
 def test_a_technology_said_to_be_missing_gives_way_to_the_one_there(
     interpreter: Interpreter, text: str, technology: str
 ) -> None:
@@ -158,21 +178,26 @@ def test_a_technology_said_to_be_missing_gives_way_to_the_one_there(
 def test_a_box_4g_is_a_home_line_over_4g(interpreter: Interpreter) -> None:
     """« ma box 4G ne marche plus »: the technology is 4G and the line a home one (4G alone
     stays mobile)."""
-    box = interpreter.interpret("ma box 4G Bouygues ne marche plus depuis hier",
-                                raw("report_outage", 0.99))
+    box = interpreter.interpret(
+        "ma box 4G Bouygues ne marche plus depuis hier", raw("report_outage", 0.99)
+    )
     assert (box.technology, box.sector) == ("4g", "fixed")
-    phone = interpreter.interpret("plus de 4G sur mon Bouygues depuis hier",
-                                  raw("report_outage", 0.99))
+    phone = interpreter.interpret(
+        "plus de 4G sur mon Bouygues depuis hier", raw("report_outage", 0.99)
+    )
     assert (phone.technology, phone.sector) == ("4g", "mobile")
 
 
 def test_mail_not_delivered_is_the_posts_whoever_sends_it(interpreter: Interpreter) -> None:
     """« plus aucun courrier distribué… des papiers de la CAF »: La Poste's problem, not a
     dispute with the CAF; a complaint about the CAF itself stays a dispute."""
-    mail = interpreter.interpret("depuis deux semaines plus aucun courrier n'est distribué dans "
-                                 "notre immeuble, on attend des papiers de la CAF",
-                                 raw("report_mail_delivery", 0.9))
+    mail = interpreter.interpret(
+        "depuis deux semaines plus aucun courrier n'est distribué dans "
+        "notre immeuble, on attend des papiers de la CAF",
+        raw("report_mail_delivery", 0.9),
+    )
     assert mail.is_report and mail.operator == "la_poste"
-    caf = interpreter.interpret("la CAF refuse de verser mes allocations depuis deux mois",
-                                raw("report_billing", 0.9))
+    caf = interpreter.interpret(
+        "la CAF refuse de verser mes allocations depuis deux mois", raw("report_billing", 0.9)
+    )
     assert not caf.is_report

@@ -2,19 +2,28 @@
 
 Read from the source (every import, those inside functions too), so a shortcut taken
 anywhere shows here."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("domain", "reading", "model_records", "nlu", "dialogues", "storage",
-            "advice_content", "bot")
+PACKAGES = (
+    "domain",
+    "reading",
+    "model_records",
+    "nlu",
+    "dialogues",
+    "storage",
+    "advice_content",
+    "bot",
+)
 # What each package may import among the project's packages.
 ALLOWED = {
     "domain": set(),
     "reading": {"domain"},
-    "model_records": set(),
+    "model_records": {"domain"},
     "nlu": {"domain", "reading", "model_records"},
     "dialogues": {"domain", "reading"},
     "storage": {"domain"},
@@ -76,9 +85,12 @@ def _module_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        checking = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-                    and getattr(block.test, "id", "") == "TYPE_CHECKING"
-                    for n in ast.walk(block)}
+        checking = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and getattr(block.test, "id", "") == "TYPE_CHECKING"
+            for n in ast.walk(block)
+        }
         found: set[str] = set()
         for node in ast.walk(tree):
             if id(node) in checking:
@@ -125,13 +137,21 @@ def test_the_environment_is_read_once_by_the_configuration() -> None:
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 key = None
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
-                        node.func, "id", "")) in ("get", "getenv") and node.args:
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", getattr(node.func, "id", ""))
+                    in ("get", "getenv")
+                    and node.args
+                ):
                     key = node.args[0]
-                elif isinstance(node, ast.Subscript) and getattr(node.value, "attr", "") == \
-                        "environ":
+                elif (
+                    isinstance(node, ast.Subscript) and getattr(node.value, "attr", "") == "environ"
+                ):
                     key = node.slice
-                if (isinstance(key, ast.Constant) and isinstance(key.value, str)
-                        and key.value.startswith("JALERTE_")):
+                if (
+                    isinstance(key, ast.Constant)
+                    and isinstance(key.value, str)
+                    and key.value.startswith("JALERTE_")
+                ):
                     readers.append(f"{path.relative_to(ROOT)}: {key.value}")
     assert all(r.split(":")[0] in READS_CONFIGURATION for r in readers), readers

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, on both databases."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +15,8 @@ async def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     async with engine.connect() as conn:
         diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
     await engine.dispose()
     assert diff == []
 

@@ -1,4 +1,5 @@
 """The NLU model, trained from the project's data, on messages it never saw."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,29 +9,50 @@ import pytest
 
 # (message, category) — written for these tests, absent from the training data.
 CATEGORY_CASES = [
-    ("depuis lundi aucune barre de réseau chez moi avec bouygues, impossible d'appeler", "coverage"),
+    (
+        "depuis lundi aucune barre de réseau chez moi avec bouygues, impossible d'appeler",
+        "coverage",
+    ),
     ("zone blanche totale dans notre hameau, on capte rien en 4g", "coverage"),
     ("no mobile signal at all in my village with SFR", "coverage"),
     ("la livebox clignote rouge et plus d'internet ni de téléphone depuis 3 jours", "outage"),
     ("ma ligne fixe est coupee depuis l'orage de la semaine derniere", "outage"),
-    ("mon adsl plafonne à 1 mega alors qu'on me promet 8, la connexion saute tout le temps", "slow_speed"),
+    (
+        "mon adsl plafonne à 1 mega alors qu'on me promet 8, la connexion saute tout le temps",
+        "slow_speed",
+    ),
     ("internet ultra lent le soir, impossible de regarder une video", "slow_speed"),
     ("le technicien pour raccorder la fibre n'est jamais venu, 3e rdv annulé", "fibre_connection"),
-    ("eligible a la fibre d'apres la carte mais free refuse ma commande, raccordement impossible", "fibre_connection"),
+    (
+        "eligible a la fibre d'apres la carte mais free refuse ma commande, raccordement impossible",
+        "fibre_connection",
+    ),
     ("Free me prélève encore alors que j'ai résilié", "billing"),
     ("facture de 180 euros de hors forfait que je n'ai jamais consommé", "billing"),
     ("I was charged twice on my last bill by Orange", "billing"),
     ("SFR refuse ma résiliation et me réclame des frais de résiliation abusifs", "contract"),
     ("ils ont changé mon forfait sans mon accord et augmenté l'engagement", "contract"),
-    ("impossible de joindre le service client, 45 min d'attente puis ça raccroche", "customer_service"),
+    (
+        "impossible de joindre le service client, 45 min d'attente puis ça raccroche",
+        "customer_service",
+    ),
     ("j'ai fait 6 réclamations, personne ne me répond jamais", "customer_service"),
     ("mon numéro n'a pas été porté chez mon nouvel opérateur malgré le RIO", "number_portability"),
-    ("I lost my phone number when I switched to Free, the port never happened", "number_portability"),
-    ("un vendeur au porte a porte m'a fait signer un contrat fibre sans que je comprenne", "unsolicited_sales"),
+    (
+        "I lost my phone number when I switched to Free, the port never happened",
+        "number_portability",
+    ),
+    (
+        "un vendeur au porte a porte m'a fait signer un contrat fibre sans que je comprenne",
+        "unsolicited_sales",
+    ),
     ("je recois 5 appels de demarchage par jour pour changer d'operateur", "unsolicited_sales"),
     ("mon colis chronopost est indiqué livré mais je n'ai rien reçu", "parcel_delivery"),
     ("my parcel from Chronopost never arrived", "parcel_delivery"),
-    ("avis de passage dans la boite alors que j'étais chez moi toute la journée, colissimo", "parcel_delivery"),
+    (
+        "avis de passage dans la boite alors que j'étais chez moi toute la journée, colissimo",
+        "parcel_delivery",
+    ),
     ("plus de courrier distribué dans ma rue depuis 2 semaines", "mail_delivery"),
     ("ma lettre recommandée n'est jamais arrivée à destination", "mail_delivery"),
     ("le bureau de poste du village ferme 3 jours par semaine sans prévenir", "other"),
@@ -56,7 +78,11 @@ async def test_each_category_is_recognised(nlu, text: str, category: str) -> Non
         ("colis colisimo perdu depuis 10 jours", "la_poste", "colisimo"),
         ("B&You m'a prélevé deux fois", "bouygues", "B&You"),
         ("ma freebox est en panne", "free", "freebox"),
-        ("colis privé a laissé mon colis devant la porte sous la pluie", "colis_prive", "colis privé"),
+        (
+            "colis privé a laissé mon colis devant la porte sous la pluie",
+            "colis_prive",
+            "colis privé",
+        ),
         ("Lyca ne marche plus depuis hier", "lycamobile", "Lyca"),
         ("le facteur ne passe plus dans mon lotissement", "la_poste", "facteur"),
     ],
@@ -138,8 +164,14 @@ async def test_conversational_intents(nlu, text: str, intent: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["bonjour orange", "merci SFR", "haha t'es un robot ou quoi", "c'est quoi l'arcep ?",
-     "tu connais une bonne recette de crêpes ?", "lol"],
+    [
+        "bonjour orange",
+        "merci SFR",
+        "haha t'es un robot ou quoi",
+        "c'est quoi l'arcep ?",
+        "tu connais une bonne recette de crêpes ?",
+        "lol",
+    ],
 )
 async def test_small_talk_never_carries_category_or_operator(nlu, text: str) -> None:
     result = await nlu.parse(text)
@@ -148,7 +180,9 @@ async def test_small_talk_never_carries_category_or_operator(nlu, text: str) -> 
 
 
 async def test_english_is_understood(nlu) -> None:
-    result = await nlu.parse("My Bouygues internet box has been down for a week, no connection at all")
+    result = await nlu.parse(
+        "My Bouygues internet box has been down for a week, no connection at all"
+    )
     assert result.language == "en"
     assert (result.category, result.operator, result.sector) == ("outage", "bouygues", "fixed")
 

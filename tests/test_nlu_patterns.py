@@ -5,6 +5,7 @@ table is one trap the first release fell into: operators with typos, products an
 customer-service numbers, La Poste without its name, command words inside reports,
 messages that are not reports at all, scams, English.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,7 @@ COMMAND_WORDS_IN_REPORTS = [
     ("stop, ça fait trois jours que je n'ai plus internet avec orange", "outage", "orange"),
 ]
 
-REAL_COMMANDS = [("annuler", "cancel"), ("je veux tout recommencer", "restart"),
-                 ("aide", "help")]
+REAL_COMMANDS = [("annuler", "cancel"), ("je veux tout recommencer", "restart"), ("aide", "help")]
 
 NOT_REPORTS = [
     "Darty refuse de réparer mon lave-linge encore sous garantie",
@@ -104,7 +104,9 @@ async def test_a_bare_command_is_still_a_command(nlu, text: str, intent: str) ->
 async def test_traps_are_left_alone(nlu, text: str) -> None:
     result = await nlu.parse(text)
     assert (result.is_report, result.category, result.operator) == (False, None, None), (
-        result.intent, result.ranking)
+        result.intent,
+        result.ranking,
+    )
 
 
 @pytest.mark.parametrize("text,category,operator", ENGLISH)
@@ -116,9 +118,13 @@ async def test_english_reports(nlu, text: str, category: str, operator: str) -> 
 async def test_a_scam_sms_blames_nobody_but_the_scammer(nlu) -> None:
     result = await nlu.parse(
         "j'ai reçu un faux SMS de Chronopost me demandant de payer 1,99 € de frais de "
-        "livraison avec un lien, c'est une arnaque")
+        "livraison avec un lien, c'est une arnaque"
+    )
     assert (result.category, result.operator, result.operator_text) == (
-        "unsolicited_sales", None, None)
+        "unsolicited_sales",
+        None,
+        None,
+    )
     assert result.sector == "mobile"
 
 
@@ -142,11 +148,18 @@ def test_make_eval_prints_both_sets_with_the_curve(trained_model) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bot.process.cli", "nlu", "eval", "--json"],
         env={**os.environ, "JALERTE_MODEL_PATH": str(trained_model)},
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     ).stdout
     reports = json.loads(out)
     assert [r["set"] for r in reports] == list(HELDOUT_SETS)
     for r in reports:
-        assert {"confidently_wrong_category", "confidently_wrong_sector",
-                "non_reports_left_alone", "abstention_curve"} <= set(r)
+        assert {
+            "confidently_wrong_category",
+            "confidently_wrong_sector",
+            "non_reports_left_alone",
+            "abstention_curve",
+        } <= set(r)
         assert len(r["abstention_curve"]) >= 10

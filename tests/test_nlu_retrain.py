@@ -2,6 +2,7 @@
 `jalerte nlu retrain --with-annotations` reads the annotations from the database, the
 console's /staff/model page (session, admin-only button, CSRF, progress and result), and
 the parse service picking up a promoted model without a pause."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,13 @@ from tests.test_staff import PASSWORD, csrf_of, log_in
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = PROJECT / "tests" / "nlu_side" / "retrain_data"
-TINY_ARGS = ("--examples-dir", str(DATA / "examples"), "--no-lexicon",
-             "--heldout", f"tiny={DATA / 'heldout.yml'}")
+TINY_ARGS = (
+    "--examples-dir",
+    str(DATA / "examples"),
+    "--no-lexicon",
+    "--heldout",
+    f"tiny={DATA / 'heldout.yml'}",
+)
 PARCEL = "mon colis n'est toujours pas arrivé"
 
 
@@ -37,9 +43,24 @@ def sha(path: Path) -> str:
 
 def nlu_retrain(nlu_python: str, model: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [nlu_python, "-m", "nlu.cli", "retrain", "--model", str(model), "--build-dir",
-         str(model.parent / "build"), *TINY_ARGS, *extra],
-        cwd=PROJECT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+        [
+            nlu_python,
+            "-m",
+            "nlu.cli",
+            "retrain",
+            "--model",
+            str(model),
+            "--build-dir",
+            str(model.parent / "build"),
+            *TINY_ARGS,
+            *extra,
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,36 +93,60 @@ async def annotate(bot, texts: list[str], **values: str) -> None:
         await bot.send(text, user=f"annotated-{values.get('category') or values['intent']}-{i}")
     repo = StaffRepository(bot.db)
     async with bot.db.session() as session:
-        ids = {m.text: m.id for m in (await session.execute(
-            select(Message).where(Message.sender == "user"))).scalars()}
+        ids = {
+            m.text: m.id
+            for m in (
+                await session.execute(select(Message).where(Message.sender == "user"))
+            ).scalars()
+        }
     for text in texts:
         assert await repo.annotate(ids[text], "agent", values)
 
 
 def wrong_texts() -> dict[str, list[str]]:
     data = yaml.safe_load((DATA / "wrong_annotations.yml").read_text(encoding="utf-8"))
-    return {entry["intent"]: [line[2:] for line in entry["examples"].splitlines()]
-            for entry in data["nlu"]}
+    return {
+        entry["intent"]: [line[2:] for line in entry["examples"].splitlines()]
+        for entry in data["nlu"]
+    }
 
 
-GOOD_TEXTS = [line[2:] for line in yaml.safe_load(
-    (DATA / "good_annotations.yml").read_text(encoding="utf-8"))["nlu"][0]["examples"].splitlines()]
+GOOD_TEXTS = [
+    line[2:]
+    for line in yaml.safe_load((DATA / "good_annotations.yml").read_text(encoding="utf-8"))["nlu"][
+        0
+    ]["examples"].splitlines()
+]
 
 
 # -- the verdict -----------------------------------------------------------------------------
 def test_promoted_only_when_nothing_gets_worse() -> None:
-    before = {"a": {"accuracy.intent": 0.9, "confidently_wrong_category": 0.10},
-              "b": {"accuracy.intent": 0.8}}
+    before = {
+        "a": {"accuracy.intent": 0.9, "confidently_wrong_category": 0.10},
+        "b": {"accuracy.intent": 0.8},
+    }
     same = compare(before, before)
     assert verdict(same, True) == (True, ["every figure equal: nothing gets worse"])
-    better = compare(before, {"a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.05},
-                              "b": {"accuracy.intent": 0.8}})
+    better = compare(
+        before,
+        {
+            "a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.05},
+            "b": {"accuracy.intent": 0.8},
+        },
+    )
     promoted, reasons = verdict(better, True)
-    assert promoted and reasons == ["a: intent 0.900 → 0.950",
-                                    "a: confidently wrong category 0.100 → 0.050"]
+    assert promoted and reasons == [
+        "a: intent 0.900 → 0.950",
+        "a: confidently wrong category 0.100 → 0.050",
+    ]
     # Better on one set, worse on the other (lower is better for "confidently wrong").
-    mixed = compare(before, {"a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.12},
-                             "b": {"accuracy.intent": 0.8}})
+    mixed = compare(
+        before,
+        {
+            "a": {"accuracy.intent": 0.95, "confidently_wrong_category": 0.12},
+            "b": {"accuracy.intent": 0.8},
+        },
+    )
     assert verdict(mixed, True) == (False, ["a: confidently wrong category 0.100 → 0.120"])
     assert verdict(compare(before, {"b": {"accuracy.intent": 0.79}}), True)[0] is False
     assert verdict(compare(None, before), False)[0] is True
@@ -109,24 +154,42 @@ def test_promoted_only_when_nothing_gets_worse() -> None:
 
 
 # -- the command -----------------------------------------------------------------------------
-async def test_cli_retrain_with_annotations_from_the_database(sqlite_bot, tiny_models, tmp_path,
-                                                               nlu_python) -> None:
+async def test_cli_retrain_with_annotations_from_the_database(
+    sqlite_bot, tiny_models, tmp_path, nlu_python
+) -> None:
     model = install_base(tiny_models, tmp_path / "models")
     for intent, texts in wrong_texts().items():
         if intent == "goodbye":
             await annotate(sqlite_bot, texts, intent="goodbye")
         else:
-            await annotate(sqlite_bot, texts, intent="report", category="billing",
-                           sector="mobile")
-    env = {**os.environ, "JALERTE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
-           "JALERTE_MODEL_PATH": str(model), "JALERTE_BUILD_DIR": str(tmp_path / "build"),
-           "JALERTE_NLU_PYTHON": nlu_python, "JALERTE_DATA_DIR": str(tmp_path / "data")}
+            await annotate(sqlite_bot, texts, intent="report", category="billing", sector="mobile")
+    env = {
+        **os.environ,
+        "JALERTE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+        "JALERTE_MODEL_PATH": str(model),
+        "JALERTE_BUILD_DIR": str(tmp_path / "build"),
+        "JALERTE_NLU_PYTHON": nlu_python,
+        "JALERTE_DATA_DIR": str(tmp_path / "data"),
+    }
     old = sha(model)
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot.process.cli", "nlu", "retrain",
-                         "--with-annotations", *TINY_ARGS],
-        cwd=PROJECT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        timeout=600)
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "bot.process.cli",
+            "nlu",
+            "retrain",
+            "--with-annotations",
+            *TINY_ARGS,
+        ],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     assert "16 annotations relues dans la base." in done.stderr
     out = done.stdout
@@ -146,15 +209,21 @@ def admin_console_config(tiny_models, tmp_path: Path, nlu_python: str, monkeypat
     tiny data set."""
     model = install_base(tiny_models, tmp_path / "models")
     monkeypatch.setattr(model_views, "RETRAIN_ARGS", (*model_views.RETRAIN_ARGS, *TINY_ARGS))
-    return web_config(tmp_path, staff_secure_cookies=False, model_path=model,
-                      build_dir=tmp_path / "build", nlu_python=Path(nlu_python),
-                      database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
-                      staff_admins=frozenset({"chef"}))
+    return web_config(
+        tmp_path,
+        staff_secure_cookies=False,
+        model_path=model,
+        build_dir=tmp_path / "build",
+        nlu_python=Path(nlu_python),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}",
+        staff_admins=frozenset({"chef"}),
+    )
 
 
 @pytest.fixture
-async def console_for_model(aiohttp_client, sqlite_bot, tiny_models, tmp_path, nlu_python,
-                            monkeypatch):
+async def console_for_model(
+    aiohttp_client, sqlite_bot, tiny_models, tmp_path, nlu_python, monkeypatch
+):
     from bot.channels.web.app import create_app
 
     config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
@@ -170,14 +239,14 @@ async def test_model_page_needs_a_session(console_for_model) -> None:
     response = await console_for_model.get("/staff/model", allow_redirects=False)
     assert response.status == 302
     assert response.headers["Location"].startswith("/staff/login?next=")
-    response = await console_for_model.post("/staff/model/retrain", data={},
-                                            allow_redirects=False)
+    response = await console_for_model.post("/staff/model/retrain", data={}, allow_redirects=False)
     assert response.status == 302
     assert not (console_for_model.config.data_dir / "retrain-job.json").exists()
 
 
 async def test_model_page_shows_the_model_in_service_and_refuses_non_admins(
-        console_for_model) -> None:
+    console_for_model,
+) -> None:
     await log_in(console_for_model, "agent")
     response = await console_for_model.get("/staff/model")
     page = await response.text()
@@ -188,19 +257,22 @@ async def test_model_page_shows_the_model_in_service_and_refuses_non_admins(
     assert 'action="/staff/model/retrain"' not in page  # no button for a non-admin
     assert "Seuls les administrateurs" in page
     token = await csrf_of(console_for_model, "/staff/model")
-    response = await console_for_model.post("/staff/model/retrain",
-                                            data={"csrf_token": token}, allow_redirects=False)
+    response = await console_for_model.post(
+        "/staff/model/retrain", data={"csrf_token": token}, allow_redirects=False
+    )
     assert response.status == 403
     assert not (console_for_model.config.data_dir / "retrain-job.json").exists()
 
 
-async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model,
-                                                               sqlite_bot) -> None:
+async def test_admin_retrain_needs_csrf_then_runs_and_promotes(
+    console_for_model, sqlite_bot
+) -> None:
     client = console_for_model
     model = client.config.model_path
     old = sha(model)
-    await annotate(sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery",
-                   sector="postal")
+    await annotate(
+        sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery", sector="postal"
+    )
     await log_in(client, "chef")
     page = await (await client.get("/staff/model")).text()
     assert 'action="/staff/model/retrain"' in page
@@ -210,8 +282,9 @@ async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model
     assert not (client.config.data_dir / "retrain-job.json").exists()
 
     token = await csrf_of(client, "/staff/model")
-    response = await client.post("/staff/model/retrain", data={"csrf_token": token},
-                                 allow_redirects=False)
+    response = await client.post(
+        "/staff/model/retrain", data={"csrf_token": token}, allow_redirects=False
+    )
     assert response.status == 303 and response.headers["Location"] == "/staff/model?notice=started"
     response = await client.get("/staff/model?notice=started")
     page = await response.text()
@@ -219,8 +292,9 @@ async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model
     assert "en cours" in page and response.headers.get("Refresh") == "5"
     assert "disabled" in page
     # A second start while the first runs is not started.
-    response = await client.post("/staff/model/retrain", data={"csrf_token": token},
-                                 allow_redirects=False)
+    response = await client.post(
+        "/staff/model/retrain", data={"csrf_token": token}, allow_redirects=False
+    )
     assert response.headers["Location"] == "/staff/model?notice=running"
 
     job_file = client.config.data_dir / "retrain-job.json"
@@ -250,7 +324,8 @@ async def test_admin_retrain_needs_csrf_then_runs_and_promotes(console_for_model
 
 # -- the running bot picks the new model up --------------------------------------------------
 async def test_the_parse_service_swaps_to_a_promoted_model_without_a_pause(
-        tiny_models, tmp_path, nlu_python) -> None:
+    tiny_models, tmp_path, nlu_python
+) -> None:
     from bot.process.nlu_process import NluSupervisor
 
     model = install_base(tiny_models, tmp_path / "models")
@@ -285,23 +360,45 @@ def test_a_job_whose_server_stopped_is_read_from_the_run_record(tmp_path) -> Non
     config = web_config(tmp_path, model_path=tmp_path / "models" / "nlu.tar.gz")
     (tmp_path / "data").mkdir()
     (tmp_path / "models").mkdir()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    job = {"state": "running", "pid": int(dead), "by": "chef",
-           "started_at": "2026-11-27T10:00:00+00:00"}
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    job = {
+        "state": "running",
+        "pid": int(dead),
+        "by": "chef",
+        "started_at": "2026-11-27T10:00:00+00:00",
+    }
     (tmp_path / "data" / "retrain-job.json").write_text(json.dumps(job))
     assert model_views.job_state(config)["state"] == "interrupted"
-    history_path(config.model_path).write_text(json.dumps([
-        {"started_at": "2026-11-27T10:00:01+00:00", "finished_at": "2026-11-27T10:05:00+00:00",
-         "promoted": False}]))
+    history_path(config.model_path).write_text(
+        json.dumps(
+            [
+                {
+                    "started_at": "2026-11-27T10:00:01+00:00",
+                    "finished_at": "2026-11-27T10:05:00+00:00",
+                    "promoted": False,
+                }
+            ]
+        )
+    )
     state = model_views.job_state(config)
     assert state["state"] == "done" and state["returncode"] == 1
     assert model_views.job_state(web_config(tmp_path / "elsewhere"))["state"] == "idle"
 
 
 async def test_an_admin_retrains_from_the_console_in_a_browser(
-        browser, aiohttp_server, sqlite_bot, tiny_models, tmp_path, nlu_python,  # noqa: F811
-        monkeypatch) -> None:
+    browser,
+    aiohttp_server,
+    sqlite_bot,
+    tiny_models,
+    tmp_path,
+    nlu_python,  # noqa: F811
+    monkeypatch,
+) -> None:
     """The button, as an admin uses it (Chromium): the page follows the job by itself
     (its Refresh header: no script) until the candidate is put in service."""
     from playwright.async_api import expect
@@ -311,8 +408,9 @@ async def test_an_admin_retrains_from_the_console_in_a_browser(
     config = admin_console_config(tiny_models, tmp_path, nlu_python, monkeypatch)
     model = config.model_path
     await StaffRepository(sqlite_bot.db).add_user("chef", PASSWORD)
-    await annotate(sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery",
-                   sector="postal")
+    await annotate(
+        sqlite_bot, GOOD_TEXTS, intent="report", category="parcel_delivery", sector="postal"
+    )
     old = sha(model)
     server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
     context = await browser.new_context(locale="fr-FR")
@@ -325,8 +423,7 @@ async def test_an_admin_retrains_from_the_console_in_a_browser(
     await page.get_by_role("button", name="Réentraîner").click()
     await expect(page.get_by_text("Réentraînement lancé.")).to_be_visible()
     # No click from here on: the page reloads itself until the job is over.
-    await expect(page.get_by_text("nouveau modèle mis en service")).to_be_visible(
-        timeout=240_000)
+    await expect(page.get_by_text("nouveau modèle mis en service")).to_be_visible(timeout=240_000)
     job = json.loads((config.data_dir / "retrain-job.json").read_text())
     assert job["state"] == "done" and job["returncode"] == 0, job
     shown = await page.locator("main").inner_text()

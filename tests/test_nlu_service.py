@@ -1,4 +1,5 @@
 """The bot and the parse service as separate processes: restarts, outages, recovery."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,9 +26,12 @@ MESSAGES = [
 
 def _start(python: str, model: Path, socket: Path) -> subprocess.Popen:
     with open(socket.with_suffix(".log"), "ab") as log:
-        return subprocess.Popen([python, "-m", "nlu.cli", "serve", "--model", str(model),
-                                 "--socket", str(socket)], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [python, "-m", "nlu.cli", "serve", "--model", str(model), "--socket", str(socket)],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 async def test_the_client_gives_the_engine_exactly_what_the_service_sent(nlu) -> None:
@@ -56,15 +60,17 @@ async def test_a_batch_parses_like_single_messages(nlu) -> None:
 
 
 async def test_the_bot_says_the_nlu_is_down_loses_nothing_and_goes_on_when_back(
-        nlu_python, trained_model, taxonomy, tmp_path) -> None:
+    nlu_python, trained_model, taxonomy, tmp_path
+) -> None:
     """A real service process stops mid-conversation, then comes back on the same socket."""
     socket = tmp_path / "nlu.sock"
     remote = RemoteNlu(socket=socket, timeout=2.0, retries=2, backoff=0.05)
     process = _start(nlu_python, trained_model, socket)
     bot = await make_bot(remote, taxonomy, tmp_path)
     try:
-        assert await remote.wait_healthy(within=90), \
-            socket.with_suffix(".log").read_text(errors="replace")[-2000:]
+        assert await remote.wait_healthy(within=90), socket.with_suffix(".log").read_text(
+            errors="replace"
+        )[-2000:]
         out = await bot.send("colis Chronopost jamais arrivé")
         assert out.expecting == "location"
 
@@ -93,8 +99,21 @@ async def test_the_bot_says_the_nlu_is_down_loses_nothing_and_goes_on_when_back(
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.invalid"])
 def test_the_service_refuses_to_listen_beyond_loopback(nlu_python, host, tmp_path) -> None:
-    done = subprocess.run([nlu_python, "-m", "nlu.cli", "serve", "--host", host, "--model",
-                           str(tmp_path / "never-loaded.tar.gz")],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            nlu_python,
+            "-m",
+            "nlu.cli",
+            "serve",
+            "--host",
+            host,
+            "--model",
+            str(tmp_path / "never-loaded.tar.gz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "loopback" in done.stderr and "Traceback" not in done.stderr

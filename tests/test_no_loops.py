@@ -1,6 +1,7 @@
 """A disagreement between two fields is settled, never asked forever: when the person
 answers the question about one field with the same value again, the other field (the
 area) is what was wrong, and it is asked instead."""
+
 from __future__ import annotations
 
 from dialogues.events import ChoiceEvent

@@ -1,4 +1,5 @@
 """Operations: `jalerte doctor` and JSON logs."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ async def test_doctor_says_what_to_fix(tmp_path) -> None:
     checks = {c.name: c for c in await run_checks(config)}
     import shutil
 
-    free_gb = shutil.disk_usage(tmp_path).free / 1024 ** 3
+    free_gb = shutil.disk_usage(tmp_path).free / 1024**3
     assert checks["data directory"].ok
     if abs(free_gb - 1) > 0.2:  # the check says what the disk has (whatever this machine has)
         assert checks["free disk"].ok == (free_gb >= 1), checks["free disk"].detail
@@ -64,8 +65,14 @@ def test_json_logs_are_one_object_per_line() -> None:
         raise ValueError("boom")
     except ValueError:
         record = logging.getLogger("jalerte").makeRecord(
-            "jalerte", logging.ERROR, __file__, 1, "turn failed on %s", ("web",),
-            exc_info=__import__("sys").exc_info())
+            "jalerte",
+            logging.ERROR,
+            __file__,
+            1,
+            "turn failed on %s",
+            ("web",),
+            exc_info=__import__("sys").exc_info(),
+        )
     line = JsonLogFormatter().format(record)
     assert "\n" not in line  # a traceback stays inside its one line
     entry = json.loads(line)

@@ -1,4 +1,5 @@
 """`jalerte parse`: one JSON line out per line in, whatever the input."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,11 @@ def run_parse(stdin: bytes, model: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "JALERTE_MODEL_PATH": str(model)}
     return subprocess.run(
         [sys.executable, "-m", "bot.process.cli", "parse"],
-        input=stdin, capture_output=True, env=env, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -24,7 +29,7 @@ def test_parse_survives_hostile_input_and_keeps_order(trained_model: Path) -> No
         b"",
         ("Free me pr\u00e9l\u00e8ve encore alors que j'ai r\u00e9sili\u00e9 " * 2100).encode(),
         b"colis \xff\xfe perdu par \xc3 chronopost",
-        "\U0001F621\U0001F621 plus de r\u00e9seau SFR \U0001F4F5".encode(),
+        "\U0001f621\U0001f621 plus de r\u00e9seau SFR \U0001f4f5".encode(),
         b'/affirm{"operator": "k_net"}',
         b"/start",
         b"   ",
@@ -37,13 +42,23 @@ def test_parse_survives_hostile_input_and_keeps_order(trained_model: Path) -> No
     assert len(out) == len(lines)
     records = [json.loads(line) for line in out]  # nothing but JSON on stdout
     for record in records:
-        assert list(record) == [*ParseResult.CONTRACT_KEYS, "category_candidates", "scam",
-                                "language", "operator_roles", "previous_operator",
-                                "other_categories"]
+        assert list(record) == [
+            *ParseResult.CONTRACT_KEYS,
+            "category_candidates",
+            "scam",
+            "language",
+            "operator_roles",
+            "previous_operator",
+            "other_categories",
+        ]
         assert ParseResult.from_json(record).to_json() == record  # what the service sends
 
     first, empty, huge, broken, emoji, injected, command, blank, english = records
-    assert (first["category"], first["operator"], first["sector"]) == ("coverage", "orange", "mobile")
+    assert (first["category"], first["operator"], first["sector"]) == (
+        "coverage",
+        "orange",
+        "mobile",
+    )
     assert empty["intent"] is None and empty["text"] == ""
     assert huge["category"] == "billing" and huge["operator"] == "free"
     assert "\ufffd" in broken["text"] and broken["operator"] == "chronopost"

@@ -1,6 +1,7 @@
 """The parse service is local and stores nothing, but it still never sees what the engine
 masks: typed phone numbers, e-mail addresses and IBANs are masked before the text is
 parsed, in the turn and in the parse done ahead of it (`DialogueEngine.preparse`)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,12 @@ from domain.parse import ParseResult, empty_result
 from domain.taxonomy import Taxonomy
 
 TAXONOMY = Taxonomy.load()
-PERSONAL = ["06 12 34 56 78", "+33 6 12 34 56 78", "jean.dupont@example.fr",
-            "FR76 3000 6000 0112 3456 7890 189"]
+PERSONAL = [
+    "06 12 34 56 78",
+    "+33 6 12 34 56 78",
+    "jean.dupont@example.fr",
+    "FR76 3000 6000 0112 3456 7890 189",
+]
 
 
 class SpyNlu:
@@ -33,10 +38,13 @@ ENGINE = DialogueEngine(SPY, AdviceLibrary.load(TAXONOMY), TAXONOMY)
 
 
 @settings(max_examples=40, deadline=None)
-@given(personal=st.sampled_from(PERSONAL),
-       before=st.sampled_from(["Orange me harcèle, rappelez-moi au", "my number is",
-                               "pas de réseau, écrivez-moi à", ""]),
-       language=st.sampled_from(["fr", "en"]))
+@given(
+    personal=st.sampled_from(PERSONAL),
+    before=st.sampled_from(
+        ["Orange me harcèle, rappelez-moi au", "my number is", "pas de réseau, écrivez-moi à", ""]
+    ),
+    language=st.sampled_from(["fr", "en"]),
+)
 async def test_the_parser_never_sees_what_is_masked(personal, before, language) -> None:
     spy, engine = SPY, ENGINE
     spy.seen.clear()

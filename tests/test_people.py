@@ -8,6 +8,7 @@ mid-way or corrects one field at the summary (see tests/people_driver.py). Each 
 reach a saved alert with every field they gave right, with no question asked twice.
 `bench/people.py` prints the same figures for the whole table.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -27,23 +28,27 @@ from tests.people_driver import PEOPLE_DIR, load_people, play
 # never shown to whoever changed the dialogue: `bench/people.py --dir` measures it
 # (8/24 before item 5, 13/24 after); it is kept out of this table so that it stays a
 # measure, not a target.
-PEOPLE = (load_people() + load_people(PEOPLE_DIR.with_name("people_fresh"))
-          + load_people(PEOPLE_DIR.with_name("people_corrections")))
+PEOPLE = (
+    load_people()
+    + load_people(PEOPLE_DIR.with_name("people_fresh"))
+    + load_people(PEOPLE_DIR.with_name("people_corrections"))
+)
 # People the bot still fails, with why: each one is a known gap, checked to still fail
 # (strict), so that fixing it shows up here.
 KNOWN_GAPS: dict[str, str] = {
-    "d_dyslexique_livebox":
-        "« ah non en fé sa coupe pa vrément, c plutau tré tré lan tou le tan »: a category "
-        "correction in phonetic spelling is not read (outage stays instead of slow speed)",
-    "f_peter-issigeac":
-        "a category correction in a sentence (« it isn't weak signal any longer, there is "
-        "no service ») and a second town named as a landmark change the place instead",
+    "d_dyslexique_livebox": "« ah non en fé sa coupe pa vrément, c plutau tré tré lan tou le tan »: a category "
+    "correction in phonetic spelling is not read (outage stays instead of slow speed)",
+    "f_peter-issigeac": "a category correction in a sentence (« it isn't weak signal any longer, there is "
+    "no service ») and a second town named as a landmark change the place instead",
 }
 
 
 def _case(person):
-    marks = ([pytest.mark.xfail(reason=KNOWN_GAPS[person.name], strict=True)]
-             if person.name in KNOWN_GAPS else [])
+    marks = (
+        [pytest.mark.xfail(reason=KNOWN_GAPS[person.name], strict=True)]
+        if person.name in KNOWN_GAPS
+        else []
+    )
     return pytest.param(person, id=f"{person.writer}-{person.name}", marks=marks)
 
 

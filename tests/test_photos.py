@@ -1,4 +1,5 @@
 """Photos: cleaned of every metadata field, bounded, and bad files politely refused."""
+
 from __future__ import annotations
 
 import io
@@ -50,8 +51,15 @@ def test_large_photo_is_shrunk_and_same_photo_stored_once(tmp_path) -> None:
         (image_bytes("GIF"), "not_an_image"),
         (b"", "not_an_image"),
     ],
-    ids=["pdf", "html-named-jpg", "truncated-jpeg", "50-megapixel-bomb", "over-10-MB", "gif",
-         "empty"],
+    ids=[
+        "pdf",
+        "html-named-jpg",
+        "truncated-jpeg",
+        "50-megapixel-bomb",
+        "over-10-MB",
+        "gif",
+        "empty",
+    ],
 )
 def test_bad_files_are_refused_with_a_reason(tmp_path, data: bytes, reason: str) -> None:
     with pytest.raises(PhotoRejected) as caught:
@@ -78,8 +86,12 @@ async def test_photo_in_a_conversation_is_saved_with_the_alert(bot) -> None:
 
 @pytest.mark.parametrize(
     ("data", "words"),
-    [(PDF, "JPEG, PNG ou WEBP"), (jpeg_with_gps()[:400], "abîmée"),
-     (pixel_bomb(), "trop grande"), (HTML_AS_JPG, "n'est pas une photo")],
+    [
+        (PDF, "JPEG, PNG ou WEBP"),
+        (jpeg_with_gps()[:400], "abîmée"),
+        (pixel_bomb(), "trop grande"),
+        (HTML_AS_JPG, "n'est pas une photo"),
+    ],
     ids=["pdf", "truncated", "bomb", "html"],
 )
 async def test_bad_file_mid_conversation_loses_nothing(bot, data: bytes, words: str) -> None:

@@ -5,6 +5,7 @@ connection of its own; a file lock on SQLite). Polled updates are stored before 
 hears they were received, so the next poller handles what a killed one confirmed but did
 not handle, and nothing twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,6 +48,7 @@ async def until(condition, timeout: float, what: str) -> float:
 
 # -- the election itself -------------------------------------------------------------------
 
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, float]] = []
@@ -65,7 +67,8 @@ class Recorder:
 
 
 async def test_postgres_one_holder_and_a_quick_step_down_when_its_connection_is_cut(
-        postgres_server) -> None:
+    postgres_server,
+) -> None:
     from tests.postgres import create_database
 
     db = Database(await create_database(postgres_server, "jalerte_election"))
@@ -82,9 +85,12 @@ async def test_postgres_one_holder_and_a_quick_step_down_when_its_connection_is_
         # The server ends the holder's session (a dropped connection, a failover...): the
         # lock goes with it, the holder steps down at once, the other one takes over.
         async with db.engine.connect() as conn:
-            ended = await conn.scalar(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"))
+            ended = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                )
+            )
         assert ended == 1
         cut = time.monotonic()
         assert await until(lambda: not first.leading, 2, "the holder steps down") < 1.0
@@ -129,23 +135,37 @@ async def test_sqlite_elects_with_a_file_lock(tmp_path) -> None:
 
 # -- polled updates: stored before they are confirmed, handled once ------------------------
 
+
 async def test_polled_updates_are_stored_and_handled_once(database_url) -> None:
     db = await Database.open(database_url)
     try:
         updates = TelegramUpdates(db)
 
         def update(update_id: int) -> dict:
-            return {"update_id": update_id, "message": {
-                "message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x",
-                "from": {"id": 1, "is_bot": False, "first_name": "Alice",
-                         "username": "alice_dupont"}}}
+            return {
+                "update_id": update_id,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 1, "type": "private"},
+                    "text": "x",
+                    "from": {
+                        "id": 1,
+                        "is_bot": False,
+                        "first_name": "Alice",
+                        "username": "alice_dupont",
+                    },
+                },
+            }
 
         assert await updates.polled([(10, update(10)), (11, update(11))]) == [10, 11]
         await updates.handled(10)
         # Given again to the next poller (the first stopped before confirming them): what
         # was handled is not handled again, what was only stored is.
-        assert await updates.polled([(10, update(10)), (11, update(11)), (12, update(12))]
-                                    ) == [11, 12]
+        assert await updates.polled([(10, update(10)), (11, update(11)), (12, update(12))]) == [
+            11,
+            12,
+        ]
         assert not await updates.receive(12, update(12))  # and a webhook knows them too
         stored = await updates.unhandled()
         assert [u["update_id"] for u in stored] == [11, 12]
@@ -165,10 +185,12 @@ async def _polls(client) -> bool:
 
 
 async def test_one_app_polls_the_other_takes_over_when_it_stops_and_healthz_says_who(
-        fake, sqlite_bot, aiohttp_client, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_client, tmp_path
+) -> None:
     """Two servers on one SQLite file: one polls; when it stops, the other polls."""
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_poller_retry=0.2)
+    config = web_config(
+        tmp_path, telegram_token=fake.token, telegram_api_url=fake.url, telegram_poller_retry=0.2
+    )
     first = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     second = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     assert (await _health(first))["telegram_poller"] is True
@@ -186,15 +208,20 @@ async def test_one_app_polls_the_other_takes_over_when_it_stops_and_healthz_says
 
 
 async def test_webhook_workers_do_not_poll(fake, sqlite_bot, aiohttp_client, tmp_path) -> None:
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_webhook_url="https://bot.example.org")
+    config = web_config(
+        tmp_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        telegram_webhook_url="https://bot.example.org",
+    )
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     assert (await _health(client))["telegram_poller"] is False
     assert fake.calls_to("getUpdates") == []
 
 
 async def test_a_polled_update_confirmed_but_not_handled_is_handled_by_the_next_poller(
-        fake, sqlite_bot, aiohttp_client, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_client, tmp_path
+) -> None:
     """A poller stored an update, confirmed it to Telegram and died before handling it."""
     update = fake.text_update(ALICE, "colis Chronopost perdu")
     assert await TelegramUpdates(sqlite_bot.db).polled([(update["update_id"], update)])
@@ -209,6 +236,7 @@ async def _all_handled(db: Database) -> bool:
 
 
 # -- real processes on PostgreSQL ----------------------------------------------------------
+
 
 def _pid_of_client(port: int, pids: list[int]) -> int | None:
     """Which of `pids` owns the local TCP port `port` (a connection to the fake)."""
@@ -244,16 +272,22 @@ class Server:
         self.name = name
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**env, "JALERTE_PORT": str(self.port),
-                    "JALERTE_DATA_DIR": str(tmp_path / name)}
+        self.env = {**env, "JALERTE_PORT": str(self.port), "JALERTE_DATA_DIR": str(tmp_path / name)}
         self.log = tmp_path / f"{name}.log"
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         with self.log.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.process.cli", "run", env=self.env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+                sys.executable,
+                "-m",
+                "bot.process.cli",
+                "run",
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
 
     async def health(self, http: aiohttp.ClientSession) -> dict | None:
         try:
@@ -270,7 +304,8 @@ class Server:
 
 
 async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
-        fake, nlu, trained_model, tmp_path, postgres_server) -> None:
+    fake, nlu, trained_model, tmp_path, postgres_server
+) -> None:
     import asyncpg
 
     from storage.db import upgrade
@@ -278,17 +313,26 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
 
     url = await create_database(postgres_server, "jalerte_poller_election")
     await upgrade(url)
-    env = {**os.environ, "JALERTE_DATABASE_URL": url, "JALERTE_MODEL_PATH": str(trained_model),
-           "JALERTE_NLU": f"unix:{nlu.socket}", "JALERTE_SECRET_KEY": SECRET,
-           "JALERTE_TELEGRAM_TOKEN": fake.token, "JALERTE_TELEGRAM_API_URL": fake.url,
-           "JALERTE_TELEGRAM_POLLER_RETRY": "0.5", "JALERTE_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "JALERTE_DATABASE_URL": url,
+        "JALERTE_MODEL_PATH": str(trained_model),
+        "JALERTE_NLU": f"unix:{nlu.socket}",
+        "JALERTE_SECRET_KEY": SECRET,
+        "JALERTE_TELEGRAM_TOKEN": fake.token,
+        "JALERTE_TELEGRAM_API_URL": fake.url,
+        "JALERTE_TELEGRAM_POLLER_RETRY": "0.5",
+        "JALERTE_LOG_LEVEL": "INFO",
+    }
     env.pop("JALERTE_WORKER", None)
     servers = [Server("a", env, tmp_path), Server("b", env, tmp_path)]
     pg = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
 
     async def row(update: dict):
-        return await pg.fetchrow("SELECT payload, handled_at FROM telegram_updates "
-                                 "WHERE update_id = $1", update["update_id"])
+        return await pg.fetchrow(
+            "SELECT payload, handled_at FROM telegram_updates WHERE update_id = $1",
+            update["update_id"],
+        )
 
     try:
         await asyncio.gather(*(s.start() for s in servers))
@@ -310,8 +354,9 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
             assert fake.max_concurrent_polls == 1
 
             # -- confirmed to Telegram, not handled yet: Bob's turn waits on his lock ----
-            bob_key = hmac.new(SECRET.encode(), f"telegram:{BOB}".encode(),
-                               hashlib.sha256).hexdigest()
+            bob_key = hmac.new(
+                SECRET.encode(), f"telegram:{BOB}".encode(), hashlib.sha256
+            ).hexdigest()
             turn_lock = lock_key(f"turn:telegram:{bob_key}")
             await pg.execute("SELECT pg_advisory_lock($1)", turn_lock)
             bob = fake.text_update(BOB, "colis Chronopost perdu")
@@ -332,8 +377,11 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
             await poller.proc.wait()
             # Its held getUpdates goes with it (never confirming Alice's update).
             poller_ports = {port for _, port in peers}
-            await until(lambda: not poller_ports & {p[1] for p in fake.poll_peers(True) if p},
-                        5, "the killed poller's connection closed")
+            await until(
+                lambda: not poller_ports & {p[1] for p in fake.poll_peers(True) if p},
+                5,
+                "the killed poller's connection closed",
+            )
             fake.resume("getUpdates")
             await pg.execute("SELECT pg_advisory_unlock($1)", turn_lock)
 
@@ -347,14 +395,17 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
             await asyncio.sleep(1.0)  # time for a duplicate to show, if there were one
             assert sum("Où cela se passe" in t for t in texts(fake, BOB)) == 1
             assert sum("Où cela se passe" in t for t in texts(fake, ALICE)) == 1
-            assert await pg.fetchval("SELECT count(*) FROM telegram_updates "
-                                     "WHERE handled_at IS NULL") == 0
+            assert (
+                await pg.fetchval("SELECT count(*) FROM telegram_updates WHERE handled_at IS NULL")
+                == 0
+            )
             later = [p for p in fake.poll_peers() if p and p not in peers]
-            assert later and {_pid_of_client(port, pids) for _, port in later} == {
-                other.proc.pid}
+            assert later and {_pid_of_client(port, pids) for _, port in later} == {other.proc.pid}
             assert takeover < 5, takeover
-            print(f"\ntakeover after kill -9: {takeover:.2f} s (poller elected), "
-                  f"{answered:.2f} s (a new message answered)")
+            print(
+                f"\ntakeover after kill -9: {takeover:.2f} s (poller elected), "
+                f"{answered:.2f} s (a new message answered)"
+            )
     finally:
         await pg.close()
         for server in servers:
@@ -380,28 +431,38 @@ async def _handled(row, update: dict) -> bool:
 
 # -- a poller whose lock's connection is cut -----------------------------------------------
 
+
 async def test_a_poller_that_loses_its_lock_connection_stops_polling_at_once(
-        fake, nlu, taxonomy, tmp_path, postgres_server, aiohttp_client) -> None:
+    fake, nlu, taxonomy, tmp_path, postgres_server, aiohttp_client
+) -> None:
     """Its session ended by the server (a failover, a network cut, an operator): the lock
     is gone, so it stops polling before the other process may start."""
     from tests.conftest import make_bot
     from tests.postgres import create_database
 
-    bot = await make_bot(nlu, taxonomy, tmp_path,
-                         await create_database(postgres_server, "jalerte_poller_cut"))
+    bot = await make_bot(
+        nlu, taxonomy, tmp_path, await create_database(postgres_server, "jalerte_poller_cut")
+    )
     try:
-        config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                            telegram_poller_retry=0.3)
+        config = web_config(
+            tmp_path,
+            telegram_token=fake.token,
+            telegram_api_url=fake.url,
+            telegram_poller_retry=0.3,
+        )
         clients = [await aiohttp_client(create_app(config, rt=bot.runtime)) for _ in range(2)]
         states = [await _polls(c) for c in clients]
         assert states.count(True) == 1
         holder = clients[states.index(True)]
 
         async with bot.db.engine.connect() as conn:
-            ended = await conn.scalar(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
-                "'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = :key"),
-                {"key": lock_key("election:telegram poller")})
+            ended = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
+                    "'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = :key"
+                ),
+                {"key": lock_key("election:telegram poller")},
+            )
         assert ended == 1
         assert await until(lambda: _not_polling(holder), 3, "the holder stops") < 1.0
         await until(lambda: _one_app_polls(clients), 3, "one poller again")

@@ -9,6 +9,7 @@ be exactly the sentence with the mark in place of the data: nothing of the data 
 and nothing around it is lost (a non-breaking space, a ligature, « 29,99 € »).
 The last test types such messages to the real service and reads the database's own files.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,26 +43,52 @@ def french_numbers(draw) -> str:
     z = draw(st.sampled_from("12345679"))
     rest = draw(digits(8))
     sep = draw(st.sampled_from(SEPARATORS))
-    head = draw(st.sampled_from((
-        f"0{z}", f"(0{z})", f"+33 {z}", f"+33{z}", f"0033 {z}", f"+33 (0){z}",
-        f"+33 (0) {z}", f"+33(0){z}", f"(+33) {z}", f"+33 0{z}")))
-    grouped = draw(st.sampled_from((
-        sep + sep.join(rest[i:i + 2] for i in range(0, 8, 2)),  # 06 98 76 54 32
-        rest,                                                    # 0698765432
-        sep + rest,                                              # 06 98765432
-        rest[:2] + sep + rest[2:5] + sep + rest[5:],             # +33 698 765 432
-        sep + rest[:4] + sep + rest[4:],                         # 06 9876 5432
-    )))
+    head = draw(
+        st.sampled_from(
+            (
+                f"0{z}",
+                f"(0{z})",
+                f"+33 {z}",
+                f"+33{z}",
+                f"0033 {z}",
+                f"+33 (0){z}",
+                f"+33 (0) {z}",
+                f"+33(0){z}",
+                f"(+33) {z}",
+                f"+33 0{z}",
+            )
+        )
+    )
+    grouped = draw(
+        st.sampled_from(
+            (
+                sep + sep.join(rest[i : i + 2] for i in range(0, 8, 2)),  # 06 98 76 54 32
+                rest,  # 0698765432
+                sep + rest,  # 06 98765432
+                rest[:2] + sep + rest[2:5] + sep + rest[5:],  # +33 698 765 432
+                sep + rest[:4] + sep + rest[4:],  # 06 9876 5432
+            )
+        )
+    )
     if head.endswith(")") and grouped.startswith(sep):
-        grouped = draw(st.sampled_from(("", " "))) + grouped[len(sep):]  # (06) 98…
+        grouped = draw(st.sampled_from(("", " "))) + grouped[len(sep) :]  # (06) 98…
     return head + grouped
 
 
 # (prefix, group sizes): how each country writes its numbers, more or less.
-FOREIGN = (("+44", (2, 4, 4)), ("+44 (0)", (2, 4, 4)), ("0044", (2, 4, 4)),
-           ("+1", ("(3)", 3, 4)), ("+49", (2, 8)), ("+32", (3, 2, 2, 2)),
-           ("+41", (2, 3, 2, 2)), ("+34", (3, 3, 3)), ("+39", (3, 3, 4)),
-           ("+212", (6, 2, 2, 2)), ("+262", (692, 2, 2, 2)))
+FOREIGN = (
+    ("+44", (2, 4, 4)),
+    ("+44 (0)", (2, 4, 4)),
+    ("0044", (2, 4, 4)),
+    ("+1", ("(3)", 3, 4)),
+    ("+49", (2, 8)),
+    ("+32", (3, 2, 2, 2)),
+    ("+41", (2, 3, 2, 2)),
+    ("+34", (3, 3, 3)),
+    ("+39", (3, 3, 4)),
+    ("+212", (6, 2, 2, 2)),
+    ("+262", (692, 2, 2, 2)),
+)
 
 
 @st.composite
@@ -81,9 +108,19 @@ def foreign_numbers(draw) -> str:
 
 
 # BBAN formats of the SWIFT IBAN registry: n digits, a letters, c letters or digits.
-BBANS = {"FR": "10n11c2n", "MC": "10n11c2n", "DE": "18n", "BE": "12n", "ES": "20n",
-         "IT": "1a10n12c", "GB": "4a14n", "NL": "4a10n", "CH": "5n12c", "LU": "3n13c",
-         "PT": "21n"}
+BBANS = {
+    "FR": "10n11c2n",
+    "MC": "10n11c2n",
+    "DE": "18n",
+    "BE": "12n",
+    "ES": "20n",
+    "IT": "1a10n12c",
+    "GB": "4a14n",
+    "NL": "4a10n",
+    "CH": "5n12c",
+    "LU": "3n13c",
+    "PT": "21n",
+}
 
 
 def with_check_digits(country: str, bban: str) -> str:
@@ -119,13 +156,21 @@ def ibans(draw) -> str:
     country = draw(st.sampled_from(sorted(BBANS)))
     compact = with_check_digits(country, draw(bbans(BBANS[country])))
     sep = draw(st.sampled_from((" ", "  ", "-", "")))
-    written = sep.join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    written = sep.join(compact[i : i + 4] for i in range(0, len(compact), 4))
     return written.lower() if draw(st.booleans()) else written
 
 
 NAMES = ("jean", "marie", "dupont", "le.goff", "nguyen", "o-brien", "k.martin", "zoe")
-DOMAINS = ("example.org", "orange.fr", "free.fr", "gmail.com", "laposte.net",
-           "wanadoo.fr", "yahoo.co.uk", "mairie-plouha.bzh")
+DOMAINS = (
+    "example.org",
+    "orange.fr",
+    "free.fr",
+    "gmail.com",
+    "laposte.net",
+    "wanadoo.fr",
+    "yahoo.co.uk",
+    "mairie-plouha.bzh",
+)
 
 
 def full_width(ch: str) -> str:
@@ -140,22 +185,81 @@ def emails(draw) -> str:
     at = draw(st.sampled_from(("@", "＠", "﹫")))  # full-width and small commercial at
     dot = draw(st.sampled_from((".", "．")))
     wide = draw(st.booleans())  # a full-width keyboard, letters included
-    typed = "".join(at if ch == "@" else dot if ch == "." else
-                    full_width(ch) if wide and draw(st.booleans()) else ch for ch in address)
+    typed = "".join(
+        at
+        if ch == "@"
+        else dot
+        if ch == "."
+        else full_width(ch)
+        if wide and draw(st.booleans())
+        else ch
+        for ch in address
+    )
     assert unicodedata.normalize("NFKC", typed) == address
     return typed
 
 
-STREETS = ("rue", "Rue", "r.", "R.", "avenue", "av.", "av", "Av.", "boulevard", "bd", "Bd",
-           "bld", "blvd", "allée", "all.", "impasse", "imp.", "place", "pl.", "chemin",
-           "chem.", "ch.", "route", "rte", "quai", "qu.", "cours", "square", "résidence",
-           "lotissement", "faubourg", "fbg", "lieu-dit", "passage")
-STREET_NAMES = ("de la Paix", "des Lilas", "du Général de Gaulle", "Victor Hugo",
-                "Jean-Jaurès", "de l'Église", "de l’Église", "des Trois-Lutins",
-                "du 8 Mai 1945", "Saint-Exupéry", "de Verdun", "Pasteur", "du Port",
-                "des Écoles", "Kerloc'h")
-ENGLISH = ("12 Baker Street", "221B Baker St", "4 Privet Drive", "10 Downing Street",
-           "7 Abbey Road", "42 Wallaby Way Lane")
+STREETS = (
+    "rue",
+    "Rue",
+    "r.",
+    "R.",
+    "avenue",
+    "av.",
+    "av",
+    "Av.",
+    "boulevard",
+    "bd",
+    "Bd",
+    "bld",
+    "blvd",
+    "allée",
+    "all.",
+    "impasse",
+    "imp.",
+    "place",
+    "pl.",
+    "chemin",
+    "chem.",
+    "ch.",
+    "route",
+    "rte",
+    "quai",
+    "qu.",
+    "cours",
+    "square",
+    "résidence",
+    "lotissement",
+    "faubourg",
+    "fbg",
+    "lieu-dit",
+    "passage",
+)
+STREET_NAMES = (
+    "de la Paix",
+    "des Lilas",
+    "du Général de Gaulle",
+    "Victor Hugo",
+    "Jean-Jaurès",
+    "de l'Église",
+    "de l’Église",
+    "des Trois-Lutins",
+    "du 8 Mai 1945",
+    "Saint-Exupéry",
+    "de Verdun",
+    "Pasteur",
+    "du Port",
+    "des Écoles",
+    "Kerloc'h",
+)
+ENGLISH = (
+    "12 Baker Street",
+    "221B Baker St",
+    "4 Privet Drive",
+    "10 Downing Street",
+    "7 Abbey Road",
+    "42 Wallaby Way Lane",
+)
 
 
 @st.composite
@@ -165,8 +269,7 @@ def addresses(draw) -> str:
     number = str(draw(st.integers(1, 350)))
     number += draw(st.sampled_from(("", "", " bis", "bis", " ter", "ter", "B", " b", "-14")))
     comma = draw(st.sampled_from(("", ",")))
-    return (f"{number}{comma} {draw(st.sampled_from(STREETS))} "
-            f"{draw(st.sampled_from(STREET_NAMES))}")
+    return f"{number}{comma} {draw(st.sampled_from(STREETS))} {draw(st.sampled_from(STREET_NAMES))}"
 
 
 # Sentences around the data, with what must survive masking: typographic apostrophes,
@@ -197,28 +300,36 @@ ADDRESS_SENTENCES = (
 def masks_exactly(value: str, kind: str, sentences=SENTENCES):
     """A strategy of (typed text, what `mask` must return)."""
     return st.tuples(st.sampled_from(sentences), st.sampled_from(("fr", "en"))).map(
-        lambda drawn: (drawn[0].format(value), drawn[1],
-                       (drawn[0].format(MARKS[drawn[1]][kind]), (kind,))))
+        lambda drawn: (
+            drawn[0].format(value),
+            drawn[1],
+            (drawn[0].format(MARKS[drawn[1]][kind]), (kind,)),
+        )
+    )
 
 
 # -- the formats of the issue, one by one -------------------------------------------------
 
-@pytest.mark.parametrize("typed,kind", [
-    ("(06) 98 76 54 32", "phone"),
-    ("07/11/22/33/44", "phone"),
-    ("FR76-3000-6000-0112-3456-7890-189", "iban"),
-    ("FR76  3000  6000  0112  3456  7890  189", "iban"),
-    ("jean.dupont＠example.org", "email"),
-    ("12 r. de la Paix", "address"),
-    ("+33 (0)6 98 76 54 32", "phone"),
-    ("06 98  76 54 32", "phone"),  # a slip of the thumb: one double space
-    ("06\u200b98\u200b76\u200b54\u200b32", "phone"),  # zero-width spaces pasted along
-    ("０６ ９８ ７６ ５４ ３２", "phone"),  # full-width digits
-    ("06\u00a098\u00a076\u00a054\u00a032", "phone"),  # non-breaking spaces
-    ("BE68 5390 0754 7034", "iban"),
-    ("12 av. Jean-Jaurès", "address"),
-    ("4 bis, imp. des Trois-Lutins", "address"),
-])
+
+@pytest.mark.parametrize(
+    "typed,kind",
+    [
+        ("(06) 98 76 54 32", "phone"),
+        ("07/11/22/33/44", "phone"),
+        ("FR76-3000-6000-0112-3456-7890-189", "iban"),
+        ("FR76  3000  6000  0112  3456  7890  189", "iban"),
+        ("jean.dupont＠example.org", "email"),
+        ("12 r. de la Paix", "address"),
+        ("+33 (0)6 98 76 54 32", "phone"),
+        ("06 98  76 54 32", "phone"),  # a slip of the thumb: one double space
+        ("06\u200b98\u200b76\u200b54\u200b32", "phone"),  # zero-width spaces pasted along
+        ("０６ ９８ ７６ ５４ ３２", "phone"),  # full-width digits
+        ("06\u00a098\u00a076\u00a054\u00a032", "phone"),  # non-breaking spaces
+        ("BE68 5390 0754 7034", "iban"),
+        ("12 av. Jean-Jaurès", "address"),
+        ("4 bis, imp. des Trois-Lutins", "address"),
+    ],
+)
 def test_the_formats_of_the_issue_are_masked(typed: str, kind: str) -> None:
     text = f"rappelez-moi, {typed}, merci"
     assert mask(text) == (f"rappelez-moi, {FR_MARK[kind]}, merci", (kind,))
@@ -232,11 +343,13 @@ def test_the_generated_ibans_follow_the_registry() -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-PERSONAL = {"French number": (french_numbers(), "phone", SENTENCES),
-            "foreign number": (foreign_numbers(), "phone", SENTENCES),
-            "IBAN": (ibans(), "iban", SENTENCES),
-            "e-mail": (emails(), "email", SENTENCES),
-            "address": (addresses(), "address", ADDRESS_SENTENCES)}
+PERSONAL = {
+    "French number": (french_numbers(), "phone", SENTENCES),
+    "foreign number": (foreign_numbers(), "phone", SENTENCES),
+    "IBAN": (ibans(), "iban", SENTENCES),
+    "e-mail": (emails(), "email", SENTENCES),
+    "address": (addresses(), "address", ADDRESS_SENTENCES),
+}
 
 
 @pytest.mark.parametrize("name", list(PERSONAL))
@@ -256,33 +369,83 @@ def test_the_generated_ibans_have_valid_check_digits(iban: str) -> None:
 
 # -- what is not personal stays -----------------------------------------------------------
 
+
 def _date(day: int, month: int, year: int, style: str) -> str:
-    return {"dd/mm/yyyy": f"{day:02d}/{month:02d}/{year}", "d/m": f"{day}/{month}",
-            "dd/mm": f"{day:02d}/{month:02d}", "dd.mm.yyyy": f"{day:02d}.{month:02d}.{year}",
-            "dd-mm-yyyy": f"{day:02d}-{month:02d}-{year}", "iso": f"{year}-{month:02d}-{day:02d}",
-            "dd/mm/yy": f"{day:02d}/{month:02d}/{year % 100:02d}"}[style]
+    return {
+        "dd/mm/yyyy": f"{day:02d}/{month:02d}/{year}",
+        "d/m": f"{day}/{month}",
+        "dd/mm": f"{day:02d}/{month:02d}",
+        "dd.mm.yyyy": f"{day:02d}.{month:02d}.{year}",
+        "dd-mm-yyyy": f"{day:02d}-{month:02d}-{year}",
+        "iso": f"{year}-{month:02d}-{day:02d}",
+        "dd/mm/yy": f"{day:02d}/{month:02d}/{year % 100:02d}",
+    }[style]
 
 
 DATE_STYLES = ("dd/mm/yyyy", "d/m", "dd/mm", "dd.mm.yyyy", "dd-mm-yyyy", "iso", "dd/mm/yy")
 
-dates = st.builds(_date, st.integers(1, 31), st.integers(1, 12), st.integers(1990, 2099),
-                  st.sampled_from(DATE_STYLES))
-times = st.builds(lambda h, m, style: style.format(h=h, m=m), st.integers(0, 23),
-                  st.integers(0, 59), st.sampled_from(("{h}h{m:02d}", "{h:02d}:{m:02d}",
-                                                       "{h}h", "à {h:02d}h{m:02d}")))
+dates = st.builds(
+    _date,
+    st.integers(1, 31),
+    st.integers(1, 12),
+    st.integers(1990, 2099),
+    st.sampled_from(DATE_STYLES),
+)
+times = st.builds(
+    lambda h, m, style: style.format(h=h, m=m),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(("{h}h{m:02d}", "{h:02d}:{m:02d}", "{h}h", "à {h:02d}h{m:02d}")),
+)
 KEPT = st.one_of(
-    st.builds("{:05d}".format, st.integers(1000, 98890)),                    # postcodes
-    st.sampled_from(("3900", "39 00", "1023", "10 23", "3970", "3244", "1036", "3639",
-                     "0 800 05 10 10", "0800 05 10 10", "08 99 12 34 56", "+33 8 00 12 34 56",
-                     "112", "15", "17")),                                   # services
+    st.builds("{:05d}".format, st.integers(1000, 98890)),  # postcodes
+    st.sampled_from(
+        (
+            "3900",
+            "39 00",
+            "1023",
+            "10 23",
+            "3970",
+            "3244",
+            "1036",
+            "3639",
+            "0 800 05 10 10",
+            "0800 05 10 10",
+            "08 99 12 34 56",
+            "+33 8 00 12 34 56",
+            "112",
+            "15",
+            "17",
+        )
+    ),  # services
     dates,
-    st.builds(lambda d, t: f"{d} {t}", dates, times),                        # date, then hour
+    st.builds(lambda d, t: f"{d} {t}", dates, times),  # date, then hour
     st.builds(lambda e, c: f"{e},{c:02d} €", st.integers(0, 2000), st.integers(0, 99)),
-    st.builds("{} € par mois".format, st.integers(1, 300)),                  # amounts
-    st.builds(lambda n, u: f"{n} {u}", st.integers(1, 60),
-              st.sampled_from(("jours", "semaines", "mois", "ans", "h", "minutes", "fois",
-                               "personnes", "enfants", "barres", "Mb/s", "Gb/s", "km",
-                               "days", "weeks", "people"))),                 # durations, counts
+    st.builds("{} € par mois".format, st.integers(1, 300)),  # amounts
+    st.builds(
+        lambda n, u: f"{n} {u}",
+        st.integers(1, 60),
+        st.sampled_from(
+            (
+                "jours",
+                "semaines",
+                "mois",
+                "ans",
+                "h",
+                "minutes",
+                "fois",
+                "personnes",
+                "enfants",
+                "barres",
+                "Mb/s",
+                "Gb/s",
+                "km",
+                "days",
+                "weeks",
+                "people",
+            )
+        ),
+    ),  # durations, counts
     st.builds("depuis {} semaines".format, st.integers(1, 12)),
     st.sampled_from(("4G", "5G", "3G", "4G+", "FTTH", "ADSL", "VDSL2", "Wi-Fi 6", "1 Gb/s")),
     st.builds("nous sommes {} à la maison".format, st.integers(2, 9)),
@@ -290,28 +453,41 @@ KEPT = st.one_of(
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(KEPT, min_size=1, max_size=4),
-       st.sampled_from(("Orange coupé depuis le {}", "{}", "colis perdu, {}", "SFR: {}.")))
+@given(
+    st.lists(KEPT, min_size=1, max_size=4),
+    st.sampled_from(("Orange coupé depuis le {}", "{}", "colis perdu, {}", "SFR: {}.")),
+)
 def test_what_is_not_personal_stays(pieces: list[str], sentence: str) -> None:
     text = sentence.format(", ".join(pieces))
     assert mask(text) == (text, ()), text
 
 
-@pytest.mark.parametrize("text", [
-    "colis jamais arrivé au 75011 Paris, appelé le 3900 puis le 39 00",
-    "le 07/11/2026 à 10h30, puis le 7/11 et le 07/11/2026 10 30",
-    "facture du 07.11.2026 10h : 29,99 € au lieu de 19,99 €",
-    "depuis 2 semaines, 4 personnes sans 4G ni 5G, la FTTH promise pour le 01/12",
-    "appel au 1023 et au 3970, ticket n° 2026-11-07",
-    "j'ai payé 12 € pour 3 mois",
-    "le 08 99 12 34 56 m'a été facturé 3 €",  # a premium number, the subject of the complaint
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "colis jamais arrivé au 75011 Paris, appelé le 3900 puis le 39 00",
+        "le 07/11/2026 à 10h30, puis le 7/11 et le 07/11/2026 10 30",
+        "facture du 07.11.2026 10h : 29,99 € au lieu de 19,99 €",
+        "depuis 2 semaines, 4 personnes sans 4G ni 5G, la FTTH promise pour le 01/12",
+        "appel au 1023 et au 3970, ticket n° 2026-11-07",
+        "j'ai payé 12 € pour 3 mois",
+        "le 08 99 12 34 56 m'a été facturé 3 €",  # a premium number, the subject of the complaint
+    ],
+)
 def test_the_examples_that_must_stay(text: str) -> None:
     assert mask(text) == (text, ()), text
 
 
-@pytest.mark.parametrize("hostile", [("+1" + "2" * 48 + " ") * 80, ("+1" + "2" * 45 + "a") * 80,
-                                     "+" + "1" * 4000, "a." * 2000 + "@", "07/" * 1500])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        ("+1" + "2" * 48 + " ") * 80,
+        ("+1" + "2" * 45 + "a") * 80,
+        "+" + "1" * 4000,
+        "a." * 2000 + "@",
+        "07/" * 1500,
+    ],
+)
 def test_a_long_hostile_message_is_masked_at_once(hostile: str) -> None:
     """Every message goes through `mask` before its turn: a pattern that backtracks over
     a long run of digits would hold the conversation (it took 8 s here once)."""
@@ -330,14 +506,20 @@ def test_a_date_is_no_phone_but_five_pairs_are() -> None:
 # Issue 18's formats as one person types them through a conversation: (sentence, the
 # data typed in it, parts of the data that must not be found either).
 TYPED = (
-    ("Orange me facture encore ma box, rappelez-moi au {}", "(06) 98 76 54 32",
-     ("98 76 54 32", "98765432")),
+    (
+        "Orange me facture encore ma box, rappelez-moi au {}",
+        "(06) 98 76 54 32",
+        ("98 76 54 32", "98765432"),
+    ),
     ("ou au {} le soir", "07/11/22/33/44", ("22/33/44", "0711223344")),
-    ("mon IBAN {} pour le remboursement",
-     "-".join(with_check_digits("FR", "11112222333344445555097")[i:i + 4]
-              for i in range(0, 27, 4)), ("1111-2222", "111122223333")),
-    ("ou celui-ci : {}", "FR76  3000  6000  0112  3456  7890  189",
-     ("3456  7890", "34567890")),
+    (
+        "mon IBAN {} pour le remboursement",
+        "-".join(
+            with_check_digits("FR", "11112222333344445555097")[i : i + 4] for i in range(0, 27, 4)
+        ),
+        ("1111-2222", "111122223333"),
+    ),
+    ("ou celui-ci : {}", "FR76  3000  6000  0112  3456  7890  189", ("3456  7890", "34567890")),
     ("écrivez à {}", "jean.dupont＠example．org", ("jean.dupont", "example")),
     ("j'habite au {} à Lyon", "12 r. de la Paix", ("de la Paix",)),
 )
@@ -345,12 +527,13 @@ TYPED = (
 
 def _forms(needle: str) -> set[bytes]:
     """The bytes a stored copy of `needle` could take: UTF-8, JSON's \\u escapes, NFKC."""
-    return {form.encode() for form in (needle, json.dumps(needle)[1:-1],
-                                       unicodedata.normalize("NFKC", needle))}
+    return {
+        form.encode()
+        for form in (needle, json.dumps(needle)[1:-1], unicodedata.normalize("NFKC", needle))
+    }
 
 
-async def test_what_people_type_reaches_no_stored_file(sqlite_bot, tmp_path,
-                                                       monkeypatch) -> None:
+async def test_what_people_type_reaches_no_stored_file(sqlite_bot, tmp_path, monkeypatch) -> None:
     """Through the real service and model: not in the database, not in its log (-wal)
     while the service runs, not after; and not sent to the parser either."""
     bot = sqlite_bot
@@ -374,8 +557,13 @@ async def test_what_people_type_reaches_no_stored_file(sqlite_bot, tmp_path,
     assert saved.alert_id
 
     def leaks() -> list[tuple[str, bytes]]:
-        return [(path.name, needle) for path in sorted(tmp_path.rglob("*")) if path.is_file()
-                for needle in sorted(needles) if needle in path.read_bytes()]
+        return [
+            (path.name, needle)
+            for path in sorted(tmp_path.rglob("*"))
+            if path.is_file()
+            for needle in sorted(needles)
+            if needle in path.read_bytes()
+        ]
 
     assert "jalerte.db-wal" in {path.name for path in tmp_path.rglob("*")}
     assert leaks() == []  # the files as the running service left them, its log included

@@ -1,6 +1,7 @@
 """The data directory is the service user's alone: directories 0700, files 0600 (staff
 password hashes and session ids, what people wrote, their photos, the HMAC secret),
 whatever the umask, and whatever an earlier version left behind."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,8 @@ def readable_by_others(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("umask", [0o022, 0o002], ids=["umask 022", "umask 002"])
 async def test_what_the_server_creates_in_its_data_directory_is_its_own_whatever_the_umask(
-        tmp_path, umask) -> None:
+    tmp_path, umask
+) -> None:
     from bot.process.wiring import load_secret
     from storage.db import Database
     from storage.photos import PhotoStore
@@ -45,8 +47,13 @@ async def test_what_the_server_creates_in_its_data_directory_is_its_own_whatever
             assert load_secret(config)
             PhotoStore(config.photo_dir).ingest(image_bytes("PNG"))
             created = {p.name for p in data.rglob("*")}
-            assert {"jalerte.db", "jalerte.db-wal", "jalerte.db-shm", "secret.key",
-                    "photos"} <= created
+            assert {
+                "jalerte.db",
+                "jalerte.db-wal",
+                "jalerte.db-shm",
+                "secret.key",
+                "photos",
+            } <= created
             assert readable_by_others(data) == {}
         finally:
             await db.close()
@@ -55,7 +62,8 @@ async def test_what_the_server_creates_in_its_data_directory_is_its_own_whatever
 
 
 async def test_files_an_earlier_version_left_readable_are_narrowed_at_start_and_logged(
-        nlu, tmp_path, caplog) -> None:
+    nlu, tmp_path, caplog
+) -> None:
     """An upgrade: the data directory, the database and its log, the secret, photos and
     logs were made 0755/0644; the next start makes them the service user's and says so."""
     from bot.process.wiring import runtime
@@ -97,7 +105,8 @@ def test_the_parse_service_socket_and_its_log_are_the_service_users_only(nlu) ->
 
 
 async def test_an_update_an_earlier_version_stored_whole_is_masked_by_the_upgrade(
-        database_url) -> None:
+    database_url,
+) -> None:
     """Stored whole before this version and never handled (Telegram unreachable): the
     upgrade keeps what handling needs, masked; handling it later still works."""
     from alembic import command
@@ -111,15 +120,23 @@ async def test_an_update_an_earlier_version_stored_whole_is_masked_by_the_upgrad
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0008"))
-            raw = {"update_id": 41, "message": {
-                "message_id": 3, "date": 1_700_000_000,
-                "chat": {"id": 4242, "type": "private", "first_name": "Alice"},
-                "from": {"id": 4242, "is_bot": False, "first_name": "", "language_code": "fr"},
-                "text": "rappelez-moi au 06 12 34 56 78, alice.martin@example.org"}}
+            raw = {
+                "update_id": 41,
+                "message": {
+                    "message_id": 3,
+                    "date": 1_700_000_000,
+                    "chat": {"id": 4242, "type": "private", "first_name": "Alice"},
+                    "from": {"id": 4242, "is_bot": False, "first_name": "", "language_code": "fr"},
+                    "text": "rappelez-moi au 06 12 34 56 78, alice.martin@example.org",
+                },
+            }
             await conn.execute(
-                text("INSERT INTO telegram_updates (update_id, payload, received_at) "
-                     "VALUES (41, :payload, CURRENT_TIMESTAMP)"),
-                {"payload": json.dumps(raw)})
+                text(
+                    "INSERT INTO telegram_updates (update_id, payload, received_at) "
+                    "VALUES (41, :payload, CURRENT_TIMESTAMP)"
+                ),
+                {"payload": json.dumps(raw)},
+            )
     finally:
         await engine.dispose()
     await upgrade(database_url)

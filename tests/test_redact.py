@@ -1,5 +1,6 @@
 """Photo redaction in the console: black rectangles, re-encoded without metadata, the
 original erased, every reference moved to the new file."""
+
 from __future__ import annotations
 
 import io
@@ -35,14 +36,19 @@ def darkest_and_brightest(data: bytes, box) -> tuple[int, int]:
 
 def test_zones_are_parsed_clipped_and_checked() -> None:
     assert parse_zones({"x1": "10", "y1": "5", "w1": "500", "h1": "20"}, 100, 50) == [
-        Zone(10, 5, 90, 20)]  # clipped to the image
+        Zone(10, 5, 90, 20)
+    ]  # clipped to the image
     assert parse_zones({"x2": "0", "y2": "0", "w2": "1", "h2": "1"}, 10, 10) == [
-        Zone(0, 0, 1, 1)]  # zone 1 left empty
+        Zone(0, 0, 1, 1)
+    ]  # zone 1 left empty
     assert parse_zones({}, 10, 10) == []
-    for bad in ({"x1": "1", "y1": "1", "w1": "2"}, {"x1": "a", "y1": "1", "w1": "2", "h1": "2"},
-                {"x1": "-1", "y1": "1", "w1": "2", "h1": "2"},
-                {"x1": "1", "y1": "1", "w1": "0", "h1": "2"},
-                {"x1": "10", "y1": "1", "w1": "2", "h1": "2"}):
+    for bad in (
+        {"x1": "1", "y1": "1", "w1": "2"},
+        {"x1": "a", "y1": "1", "w1": "2", "h1": "2"},
+        {"x1": "-1", "y1": "1", "w1": "2", "h1": "2"},
+        {"x1": "1", "y1": "1", "w1": "0", "h1": "2"},
+        {"x1": "10", "y1": "1", "w1": "2", "h1": "2"},
+    ):
         with pytest.raises(ZoneError):
             parse_zones(bad, 10, 10)
 
@@ -87,18 +93,28 @@ async def test_redaction_over_http(console, sqlite_bot) -> None:  # noqa: F811
     token = await csrf_of(console, base + "/redact")
     bad = await console.post(base + "/redact", data={"csrf_token": token, "x1": "0"})
     assert bad.status == 400 and "Zone 1" in await bad.text()
-    done = await console.post(base + "/redact", data={"csrf_token": token, **zone},
-                              allow_redirects=False)
-    assert done.status == 302 and done.headers["Location"].startswith(f"/staff/alerts/{alert['id']}")
+    done = await console.post(
+        base + "/redact", data={"csrf_token": token, **zone}, allow_redirects=False
+    )
+    assert done.status == 302 and done.headers["Location"].startswith(
+        f"/staff/alerts/{alert['id']}"
+    )
 
     assert not (root / old["path"]).exists()  # the original is erased
     async with sqlite_bot.db.session() as session:
-        new_sha = (await session.execute(select(AlertPhoto.photo_sha256).where(
-            AlertPhoto.alert_id == alert["id"]))).scalar_one()
+        new_sha = (
+            await session.execute(
+                select(AlertPhoto.photo_sha256).where(AlertPhoto.alert_id == alert["id"])
+            )
+        ).scalar_one()
         new = await session.get(Photo, new_sha)
         assert await session.get(Photo, old["sha256"]) is None
-        attachments = [m.attachments for m in (await session.execute(
-            select(Message).where(Message.kind == "photo"))).scalars()]
+        attachments = [
+            m.attachments
+            for m in (
+                await session.execute(select(Message).where(Message.kind == "photo"))
+            ).scalars()
+        ]
     assert new_sha != old["sha256"] and new.path != old["path"]
     assert attachments and all(a[0]["sha256"] == new_sha for a in attachments)
     data = (root / new.path).read_bytes()
@@ -109,8 +125,12 @@ async def test_redaction_over_http(console, sqlite_bot) -> None:  # noqa: F811
     assert (await console.get(f"/staff/photos/{new.path}")).status == 200
 
 
-async def test_redaction_with_the_keyboard_in_a_browser(browser, aiohttp_server,  # noqa: F811
-                                                        sqlite_bot, tmp_path):
+async def test_redaction_with_the_keyboard_in_a_browser(
+    browser,
+    aiohttp_server,  # noqa: F811
+    sqlite_bot,
+    tmp_path,
+):
     from dialogues.events import ChoiceEvent
     from dialogues.service import IncomingPhoto
 
@@ -151,8 +171,11 @@ async def test_redaction_with_the_keyboard_in_a_browser(browser, aiohttp_server,
     root = sqlite_bot.photos.root
     assert not (root / old["path"]).exists()
     async with sqlite_bot.db.session() as session:
-        sha = (await session.execute(select(AlertPhoto.photo_sha256).where(
-            AlertPhoto.alert_id == alert["id"]))).scalar_one()
+        sha = (
+            await session.execute(
+                select(AlertPhoto.photo_sha256).where(AlertPhoto.alert_id == alert["id"])
+            )
+        ).scalar_one()
         new = await session.get(Photo, sha)
     data = (root / new.path).read_bytes()
     assert darkest_and_brightest(data, (40, 50, 140, 110)) == (0, 0)  # PNG: exactly black

@@ -1,4 +1,5 @@
 """Retention: `jalerte purge` keeps the counts and lets the rest go on time."""
+
 from __future__ import annotations
 
 import os
@@ -42,18 +43,26 @@ async def test_purge_keeps_counts_and_lets_old_text_and_photos_go(bot) -> None:
     carol_key = bot.service.user_key("cli", "carol")
     async with bot.db.session() as session, session.begin():
         ids = select(Conversation.id).where(Conversation.user_key.in_([alice, carol_key]))
-        await session.execute(update(Message).where(Message.conversation_id.in_(ids))
-                              .values(created_at=long_ago))
-        await session.execute(update(Conversation).where(Conversation.id.in_(ids))
-                              .values(updated_at=long_ago))
-        await session.execute(update(Alert).where(Alert.id == old_alert)
-                              .values(created_at=long_ago))
+        await session.execute(
+            update(Message).where(Message.conversation_id.in_(ids)).values(created_at=long_ago)
+        )
+        await session.execute(
+            update(Conversation).where(Conversation.id.in_(ids)).values(updated_at=long_ago)
+        )
+        await session.execute(
+            update(Alert).where(Alert.id == old_alert).values(created_at=long_ago)
+        )
     for path in (carol_photo, old_photo):  # files as old as their rows
         os.utime(path, (time.time() - 400 * 86400,) * 2)
 
     steps = []
-    report = await purge(bot.db, bot.photos.root, transcript_days=90, free_text_days=365,
-                         progress=lambda step, done, total: steps.append(step))
+    report = await purge(
+        bot.db,
+        bot.photos.root,
+        transcript_days=90,
+        free_text_days=365,
+        progress=lambda step, done, total: steps.append(step),
+    )
     assert report.messages > 0 and report.drafts == 1 and report.alert_photos == 1
     assert report.descriptions == 1 and report.files == 2 and "messages" in steps
 
@@ -80,8 +89,9 @@ async def test_the_privacy_notice_tells_the_configured_periods(nlu, taxonomy, tm
     from dialogues.state import DialogueState
     from tests.conftest import _places
 
-    engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy, places=_places(),
-                            retention=(30, 180))
+    engine = DialogueEngine(
+        nlu, AdviceLibrary.load(taxonomy), taxonomy, places=_places(), retention=(30, 180)
+    )
     turn = await engine.handle(DialogueState(), CommandEvent("privacy"))
     notice = turn.replies[0].text
     assert "30 jours" in notice and "180 jours" in notice and "/oublier" in notice
@@ -95,7 +105,12 @@ def test_jalerte_purge_runs_with_a_progress_bar(tmp_path) -> None:
 
     env = {**os.environ, "JALERTE_DATA_DIR": str(tmp_path / "data")}
     env.pop("JALERTE_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "bot.process.cli", "purge"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.process.cli", "purge"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "[" in done.stderr and "Purge : 0 messages" in done.stderr

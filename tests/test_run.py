@@ -1,4 +1,5 @@
 """`jalerte run` as a real process: serves, answers health checks, stops cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,20 @@ def free_port() -> int:
 
 def start_server(model: Path, data_dir: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    environ = {**os.environ, "JALERTE_MODEL_PATH": str(model), "JALERTE_DATA_DIR": str(data_dir),
-               "JALERTE_PORT": str(port), **env}
+    environ = {
+        **os.environ,
+        "JALERTE_MODEL_PATH": str(model),
+        "JALERTE_DATA_DIR": str(data_dir),
+        "JALERTE_PORT": str(port),
+        **env,
+    }
     environ.pop("JALERTE_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run"], env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.process.cli", "run"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -56,8 +66,9 @@ def test_run_serves_and_stops_cleanly_on_sigterm(trained_model, tmp_path) -> Non
 
 
 def _nlu_children(data_dir: Path) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", f"nlu.cli serve .*{data_dir / 'nlu.sock'}"],
-                           capture_output=True, text=True).stdout.split()
+    found = subprocess.run(
+        ["pgrep", "-f", f"nlu.cli serve .*{data_dir / 'nlu.sock'}"], capture_output=True, text=True
+    ).stdout.split()
     return [int(pid) for pid in found]
 
 

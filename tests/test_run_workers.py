@@ -1,6 +1,7 @@
 """`jalerte run --workers 2` as real processes: one port, one parse service, any worker
 takes any message (PostgreSQL), Telegram polled by the one worker the database elects,
 and everything stops on SIGTERM."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,18 +24,28 @@ def _children(pid: int) -> list[int]:
 
 
 async def test_two_workers_share_one_port_one_service_and_the_database(
-        trained_model, tmp_path, postgres_server) -> None:
+    trained_model, tmp_path, postgres_server
+) -> None:
     from tests.postgres import create_database
 
     url = await create_database(postgres_server, "jalerte_workers")
     port = free_port()
     data = tmp_path / "data"
-    env = {**os.environ, "JALERTE_MODEL_PATH": str(trained_model), "JALERTE_DATA_DIR":
-           str(data), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url,
-           "JALERTE_METRICS_TOKEN": "scrape"}
+    env = {
+        **os.environ,
+        "JALERTE_MODEL_PATH": str(trained_model),
+        "JALERTE_DATA_DIR": str(data),
+        "JALERTE_PORT": str(port),
+        "JALERTE_DATABASE_URL": url,
+        "JALERTE_METRICS_TOKEN": "scrape",
+    }
     env.pop("JALERTE_NLU", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run", "--workers", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.process.cli", "run", "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -64,8 +75,9 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
                 form = aiohttp.FormData()
                 form.add_field("session", session)
                 form.add_field("file", jpeg_with_gps(), filename="a.jpg")
-                async with http.post(f"{base}/upload", data=form,
-                                     headers={"Connection": "close"}) as response:
+                async with http.post(
+                    f"{base}/upload", data=form, headers={"Connection": "close"}
+                ) as response:
                     upload_id = (await response.json())["upload_id"]
                 await ws.send_json({"type": "photo", "upload_id": upload_id})
                 turn = await ws.receive_json()
@@ -73,16 +85,19 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
                 await ws.close()
             answered = set()
             for _ in range(40):  # a new connection each time: the kernel spreads them
-                async with http.get(f"{base}/healthz",
-                                    headers={"Connection": "close"}) as response:
+                async with http.get(f"{base}/healthz", headers={"Connection": "close"}) as response:
                     answered.add((await response.json())["worker"])
             assert answered == {"0", "1"}
             # Every worker's turns, whichever worker answers /metrics.
-            async with http.get(f"{base}/metrics",
-                                headers={"Authorization": "Bearer scrape"}) as response:
+            async with http.get(
+                f"{base}/metrics", headers={"Authorization": "Bearer scrape"}
+            ) as response:
                 text = await response.text()
-            web_turns = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                         if line.startswith('jalerte_turns_total{channel="web"')]
+            web_turns = [
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith('jalerte_turns_total{channel="web"')
+            ]
             assert web_turns and sum(web_turns) >= 12
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -93,7 +108,8 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
 
 
 async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_killed(
-        nlu, trained_model, tmp_path, postgres_server) -> None:
+    nlu, trained_model, tmp_path, postgres_server
+) -> None:
     """Long polling by the worker the database elects, not by worker 0: kill -9 it and
     a message sent right after is still answered (by the other worker, or by the killed
     one started again, whichever the database elects first)."""
@@ -105,14 +121,30 @@ async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_kille
     port = free_port()
     log = tmp_path / "workers.log"
     async with FakeTelegram() as fake:
-        env = {**os.environ, "JALERTE_MODEL_PATH": str(trained_model), "JALERTE_DATA_DIR":
-               str(tmp_path / "data"), "JALERTE_PORT": str(port), "JALERTE_DATABASE_URL": url,
-               "JALERTE_NLU": f"unix:{nlu.socket}", "JALERTE_TELEGRAM_TOKEN": fake.token,
-               "JALERTE_TELEGRAM_API_URL": fake.url, "JALERTE_TELEGRAM_POLLER_RETRY": "0.5"}
+        env = {
+            **os.environ,
+            "JALERTE_MODEL_PATH": str(trained_model),
+            "JALERTE_DATA_DIR": str(tmp_path / "data"),
+            "JALERTE_PORT": str(port),
+            "JALERTE_DATABASE_URL": url,
+            "JALERTE_NLU": f"unix:{nlu.socket}",
+            "JALERTE_TELEGRAM_TOKEN": fake.token,
+            "JALERTE_TELEGRAM_API_URL": fake.url,
+            "JALERTE_TELEGRAM_POLLER_RETRY": "0.5",
+        }
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.process.cli", "run", "--workers", "2", env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
+                sys.executable,
+                "-m",
+                "bot.process.cli",
+                "run",
+                "--workers",
+                "2",
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
         base = f"http://127.0.0.1:{port}"
 
         async def pollers(http: aiohttp.ClientSession) -> dict[str, bool]:
@@ -120,8 +152,9 @@ async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_kille
             seen: dict[str, bool] = {}
             for _ in range(30):
                 try:
-                    async with http.get(f"{base}/healthz",
-                                        headers={"Connection": "close"}) as response:
+                    async with http.get(
+                        f"{base}/healthz", headers={"Connection": "close"}
+                    ) as response:
                         if response.status == 200:
                             body = await response.json()
                             seen[body["worker"]] = body["telegram_poller"]
@@ -153,8 +186,10 @@ async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_kille
                 await bot_says(fake, 777, "annuler")
                 answered = time.monotonic() - killed
                 assert answered < 5, answered
-                print(f"\n--workers 2, kill -9 of the poller: a message answered after "
-                      f"{answered:.2f} s")
+                print(
+                    f"\n--workers 2, kill -9 of the poller: a message answered after "
+                    f"{answered:.2f} s"
+                )
                 deadline = time.monotonic() + 30
                 while True:  # the killed worker is back, and still one poller
                     seen = await pollers(http)

@@ -1,4 +1,5 @@
 """The bot's environment is at or above README's security floor, and holds no Rasa."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,11 @@ def test_the_table_covers_what_the_public_server_exposes() -> None:
 
 
 def test_installed_versions_are_at_or_above_the_floor() -> None:
-    below = {name: (version(name), str(floor)) for name, floor in floor_table().items()
-             if Version(version(name)) < floor}
+    below = {
+        name: (version(name), str(floor))
+        for name, floor in floor_table().items()
+        if Version(version(name)) < floor
+    }
     assert below == {}, f"installed below the security floor: {below}"
 
 
@@ -40,10 +44,17 @@ def test_the_bot_runs_on_a_supported_python_without_rasa() -> None:
 
 def test_starting_the_bot_imports_no_rasa_and_prints_no_warning() -> None:
     """Everything `jalerte run` imports, in a fresh interpreter with warnings shown."""
-    probe = ("import sys, bot.process.cli, bot.channels.web.app, bot.process.wiring, bot.channels.telegram, bot.console.views;"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('rasa', 'tensorflow', 'sanic', 'uvloop')))")
-    done = subprocess.run([sys.executable, "-W", "default", "-c", probe],
-                          capture_output=True, text=True, timeout=60, check=True)
+    probe = (
+        "import sys, bot.process.cli, bot.channels.web.app, bot.process.wiring, bot.channels.telegram, bot.console.views;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rasa', 'tensorflow', 'sanic', 'uvloop')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == "[]"
     assert done.stderr == ""

@@ -1,4 +1,5 @@
 """Turns are stored as they happen: restarts resume, simultaneous messages queue up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,9 @@ async def test_two_messages_at_once_are_both_handled(bot) -> None:
 async def test_double_tap_on_send_saves_one_alert(bot) -> None:
     await bot.send("Orange me facture deux fois ma box")
     await bot.send("non")
-    outs = await asyncio.gather(bot.send(ChoiceEvent("confirm:send")),
-                                bot.send(ChoiceEvent("confirm:send")))
+    outs = await asyncio.gather(
+        bot.send(ChoiceEvent("confirm:send")), bot.send(ChoiceEvent("confirm:send"))
+    )
     saved = [o.alert_id for o in outs if o.alert_id]
     assert len(saved) == 1
 
@@ -80,7 +82,9 @@ async def test_a_shared_position_becomes_its_commune(bot) -> None:
     state = await bot.service.state_of("cli", "alice")
     assert state.draft.location == "Paris (75)"
     key = bot.service.user_key("cli", "alice")
-    stored = [m.payload for m in await bot.repository.transcript("cli", key) if m.kind == "location"]
+    stored = [
+        m.payload for m in await bot.repository.transcript("cli", key) if m.kind == "location"
+    ]
     assert stored == [{"latitude": 48.86, "longitude": 2.35}]  # rounded in the transcript
 
 
@@ -111,8 +115,9 @@ async def test_the_channels_language_starts_a_new_conversation(bot) -> None:
     out = await bot.service.handle("telegram", "anglophone", CommandEvent("start"), language="en")
     assert out.replies[0].text.startswith("Hello!")
     # Later the words decide: a French sentence switches, the hint is no longer used.
-    out = await bot.service.handle("telegram", "anglophone",
-                                   TextEvent("Orange me facture deux fois ma box"), language="en")
+    out = await bot.service.handle(
+        "telegram", "anglophone", TextEvent("Orange me facture deux fois ma box"), language="en"
+    )
     assert out.language == "fr"
 
 
@@ -121,11 +126,23 @@ async def test_storage_refuses_an_inconsistent_alert(bot) -> None:
     from storage.models import Alert
     from storage.repository import InconsistentAlert
 
-    record = {"id": "JA-BROKEN01", "language": "fr", "user_type": "individual",
-              "sector": "postal", "operator": "orange", "operator_text": "Orange",
-              "category": "coverage", "technology": "4g", "location": None,
-              "description": "colis", "contacted_customer_service": "no", "photos": [],
-              "advice_sheet": "coverage", "advice_rating": None, "shared": False}
+    record = {
+        "id": "JA-BROKEN01",
+        "language": "fr",
+        "user_type": "individual",
+        "sector": "postal",
+        "operator": "orange",
+        "operator_text": "Orange",
+        "category": "coverage",
+        "technology": "4g",
+        "location": None,
+        "description": "colis",
+        "contacted_customer_service": "no",
+        "photos": [],
+        "advice_sheet": "coverage",
+        "advice_rating": None,
+        "shared": False,
+    }
     try:
         async with bot.repository.turn("cli", "someone") as turn:
             await turn.save_alert(record, "cli")
@@ -138,8 +155,9 @@ async def test_storage_refuses_an_inconsistent_alert(bot) -> None:
 
 
 async def test_typed_personal_data_is_in_no_stored_file(bot, tmp_path) -> None:
-    await bot.send("plus d'internet chez SFR, mon numéro 06 12 34 56 78, "
-                   "écrivez à jean.dupont@example.org")
+    await bot.send(
+        "plus d'internet chez SFR, mon numéro 06 12 34 56 78, écrivez à jean.dupont@example.org"
+    )
     await bot.db.close()
     for path in tmp_path.rglob("*"):
         if path.is_file():
@@ -239,8 +257,9 @@ async def test_forget_me_erases_the_person_and_keeps_anonymous_counts(bot, tmp_p
                 assert b"Glycines" not in path.read_bytes(), path
 
 
-async def test_forgotten_words_leave_every_file_even_past_a_long_reader(sqlite_bot,
-                                                                       tmp_path) -> None:
+async def test_forgotten_words_leave_every_file_even_past_a_long_reader(
+    sqlite_bot, tmp_path
+) -> None:
     """While the server runs: SQLite's log is folded at once, or, when a reader still
     holds an older snapshot (a staff export being downloaded), as soon as it lets go."""
     import asyncio
@@ -314,7 +333,8 @@ async def test_saying_they_called_customer_service_is_not_the_problem(bot) -> No
 
 
 async def test_customer_service_is_the_problem_when_they_say_it_fails(bot) -> None:
-    await bot.send("j'ai appelé le service client Bouygues cinq fois, personne ne répond, "
-                   "aucune solution")
+    await bot.send(
+        "j'ai appelé le service client Bouygues cinq fois, personne ne répond, aucune solution"
+    )
     state = await bot.service.state_of("cli", "alice")
     assert state.draft.category == "customer_service"

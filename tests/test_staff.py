@@ -1,4 +1,5 @@
 """The staff console: access control, CSRF, escaping, statistics, exports."""
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,12 @@ from tests.conftest import STAFF_PASSWORD, web_config
 from tests.images import jpeg_with_gps
 
 PASSWORD = STAFF_PASSWORD
-XSS = ['<script>alert("x")</script>', '<img src=x onerror=alert(1)>',
-       '[lien](javascript:alert(1))', "{{ 7*7 }} {% if true %}jinja{% endif %}"]
+XSS = [
+    '<script>alert("x")</script>',
+    "<img src=x onerror=alert(1)>",
+    "[lien](javascript:alert(1))",
+    "{{ 7*7 }} {% if true %}jinja{% endif %}",
+]
 
 
 async def csrf_of(client, path: str) -> str:
@@ -34,14 +39,16 @@ async def csrf_of(client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-async def log_in(client, name: str = "agent", password: str = PASSWORD,
-                 address: str | None = None):
+async def log_in(client, name: str = "agent", password: str = PASSWORD, address: str | None = None):
     """A login form posted; `address`: the client as a trusted proxy names it."""
     token = await csrf_of(client, "/staff/login")
     headers = {"X-Forwarded-For": address} if address else {}
-    return await client.post("/staff/login", data={
-        "csrf_token": token, "name": name, "password": password, "next": "/staff/alerts"},
-        headers=headers, allow_redirects=False)
+    return await client.post(
+        "/staff/login",
+        data={"csrf_token": token, "name": name, "password": password, "next": "/staff/alerts"},
+        headers=headers,
+        allow_redirects=False,
+    )
 
 
 async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict:
@@ -50,10 +57,13 @@ async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict
     for _ in range(6):
         if state.expecting == "confirmation":
             break
-        answers = {"location": "75011", "contacted_customer_service": "non",
-                   "technology": ChoiceEvent("technology:unknown"),
-                   "sector": ChoiceEvent("sector:mobile"),
-                   "category": ChoiceEvent("category:other")}
+        answers = {
+            "location": "75011",
+            "contacted_customer_service": "non",
+            "technology": ChoiceEvent("technology:unknown"),
+            "sector": ChoiceEvent("sector:mobile"),
+            "category": ChoiceEvent("category:other"),
+        }
         await bot.send(answers.get(state.expecting, "non"), user=user)
         state = await bot.service.state_of("cli", user)
     if photo:
@@ -63,21 +73,36 @@ async def make_alert(bot, user: str, first: str, *, photo: bool = False) -> dict
     return out.alert
 
 
-PAGES = ["/staff/alerts", "/staff/stats", "/staff/alerts/JA-XXXX", "/staff/conversations/1",
-         "/staff/conversations", "/staff/conversations?outcome=abandoned&unsure=1",
-         "/staff/inbox", "/staff/inbox?status=done", "/staff/funnel",
-         "/staff/funnel?channel=web&start=2026-01-01", "/staff/model",
-         "/staff/alerts/JA-XXXX/photos/1/redact"]
-FILES = ["/staff/export/alerts.csv", "/staff/export/alerts.json", "/staff/export/opendata.csv",
-         "/staff/export/annotations.yml", "/staff/photos/ab/" + "a" * 64 + ".jpg",
-         "/staff/alerts/JA-XXXX/photos/1/preview.png"]
+PAGES = [
+    "/staff/alerts",
+    "/staff/stats",
+    "/staff/alerts/JA-XXXX",
+    "/staff/conversations/1",
+    "/staff/conversations",
+    "/staff/conversations?outcome=abandoned&unsure=1",
+    "/staff/inbox",
+    "/staff/inbox?status=done",
+    "/staff/funnel",
+    "/staff/funnel?channel=web&start=2026-01-01",
+    "/staff/model",
+    "/staff/alerts/JA-XXXX/photos/1/redact",
+]
+FILES = [
+    "/staff/export/alerts.csv",
+    "/staff/export/alerts.json",
+    "/staff/export/opendata.csv",
+    "/staff/export/annotations.yml",
+    "/staff/photos/ab/" + "a" * 64 + ".jpg",
+    "/staff/alerts/JA-XXXX/photos/1/preview.png",
+]
 
 
 async def test_every_route_refuses_without_a_session(console) -> None:
     for path in PAGES:
         response = await console.get(path, allow_redirects=False)
         assert response.status == 302 and response.headers["Location"].startswith(
-            "/staff/login?next="), path
+            "/staff/login?next="
+        ), path
     for path in FILES:
         assert (await console.get(path, allow_redirects=False)).status == 401, path
 
@@ -88,21 +113,32 @@ async def test_forged_and_expired_cookies_are_refused(console, sqlite_bot) -> No
     # A well-formed cookie for "agent", encrypted with the real key but 9 hours old.
     secret = load_secret(console.config)
     sid = await StaffRepository(sqlite_bot.db).open_session("agent")  # a live session
-    payload = json.dumps({"created": int(time.time()) - 9 * 3600,
-                          "session": {"user": "agent", "sid": sid, "csrf": "x"}}).encode()
+    payload = json.dumps(
+        {
+            "created": int(time.time()) - 9 * 3600,
+            "session": {"user": "agent", "sid": sid, "csrf": "x"},
+        }
+    ).encode()
     old = Fernet(fernet_key(secret)).encrypt_at_time(payload, int(time.time()) - 9 * 3600)
     console.session.cookie_jar.update_cookies({COOKIE: old.decode()})
     assert (await console.get("/staff/export/alerts.csv")).status == 401
     # The same cookie made now would be accepted: the age is what refused it.
-    fresh = Fernet(fernet_key(secret)).encrypt(json.dumps(
-        {"created": int(time.time()), "session": {"user": "agent", "sid": sid, "csrf": "x"}}
-    ).encode())
+    fresh = Fernet(fernet_key(secret)).encrypt(
+        json.dumps(
+            {"created": int(time.time()), "session": {"user": "agent", "sid": sid, "csrf": "x"}}
+        ).encode()
+    )
     console.session.cookie_jar.update_cookies({COOKIE: fresh.decode()})
     assert (await console.get("/staff/export/alerts.csv")).status == 200
     # Even made with the real key, a cookie naming no live session is refused.
-    unknown = Fernet(fernet_key(secret)).encrypt(json.dumps(
-        {"created": int(time.time()), "session": {"user": "agent", "sid": "made-up",
-                                                  "csrf": "x"}}).encode())
+    unknown = Fernet(fernet_key(secret)).encrypt(
+        json.dumps(
+            {
+                "created": int(time.time()),
+                "session": {"user": "agent", "sid": "made-up", "csrf": "x"},
+            }
+        ).encode()
+    )
     console.session.cookie_jar.update_cookies({COOKIE: unknown.decode()})
     assert (await console.get("/staff/export/alerts.csv")).status == 401
 
@@ -111,15 +147,15 @@ async def test_forms_without_csrf_are_refused(console) -> None:
     no_token = await console.post("/staff/login", data={"name": "agent", "password": PASSWORD})
     assert no_token.status == 403
     assert (await log_in(console)).status == 302
-    for path, data in (("/staff/logout", {}),
-                       ("/staff/messages/1/annotation", {"category": "billing"}),
-                       ("/staff/messages/1/annotation", {"category": "billing",
-                                                         "next": "/staff/inbox"}),
-                       ("/staff/messages/1/review", {"next": "/staff/inbox"}),
-                       ("/staff/model/retrain", {}),
-                       ("/staff/alerts/JA-XXXX/photos/1/redact",
-                        {"x1": "0", "y1": "0", "w1": "10", "h1": "10"}),
-                       ("/staff/login", {"name": "agent", "password": PASSWORD})):
+    for path, data in (
+        ("/staff/logout", {}),
+        ("/staff/messages/1/annotation", {"category": "billing"}),
+        ("/staff/messages/1/annotation", {"category": "billing", "next": "/staff/inbox"}),
+        ("/staff/messages/1/review", {"next": "/staff/inbox"}),
+        ("/staff/model/retrain", {}),
+        ("/staff/alerts/JA-XXXX/photos/1/redact", {"x1": "0", "y1": "0", "w1": "10", "h1": "10"}),
+        ("/staff/login", {"name": "agent", "password": PASSWORD}),
+    ):
         response = await console.post(path, data=data, allow_redirects=False)
         assert response.status == 403, path
         bad = await console.post(path, data={**data, "csrf_token": "wrong"}, allow_redirects=False)
@@ -137,7 +173,9 @@ async def test_login_logout_and_security_headers(console) -> None:
     page = await console.get("/staff/alerts")
     assert page.status == 200
     csp = page.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
+    )
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     token = await csrf_of(console, "/staff/alerts")
     out = await console.post("/staff/logout", data={"csrf_token": token}, allow_redirects=False)
@@ -175,8 +213,9 @@ async def proxied(aiohttp_client, sqlite_bot, tmp_path):
     from bot.channels.web.base import CONSOLE
     from bot.channels.web.clients import trusted_proxies
 
-    config = web_config(tmp_path, staff_secure_cookies=False,
-                        trusted_proxies=trusted_proxies("127.0.0.1, ::1"))
+    config = web_config(
+        tmp_path, staff_secure_cookies=False, trusted_proxies=trusted_proxies("127.0.0.1, ::1")
+    )
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     await StaffRepository(sqlite_bot.db).add_user("agent", PASSWORD)
     client.clock = Clock()
@@ -255,9 +294,16 @@ async def test_a_burst_of_guesses_gets_five_checked_and_leaves_the_loop_free(con
     tokens = [await csrf_of(console, "/staff/login") for _ in range(21)]
 
     async def attempt(token: str, password: str):
-        return await console.post("/staff/login", data={
-            "csrf_token": token, "name": "agent", "password": password,
-            "next": "/staff/alerts"}, allow_redirects=False)
+        return await console.post(
+            "/staff/login",
+            data={
+                "csrf_token": token,
+                "name": "agent",
+                "password": password,
+                "next": "/staff/alerts",
+            },
+            allow_redirects=False,
+        )
 
     guesses = [attempt(t, f"guess number {n}") for n, t in enumerate(tokens[:20])]
     burst = asyncio.gather(*guesses, attempt(tokens[20], PASSWORD))
@@ -277,12 +323,17 @@ async def test_a_removed_account_loses_its_session(console, sqlite_bot) -> None:
 
 
 async def test_hostile_text_is_shown_as_text_everywhere(console, sqlite_bot) -> None:
-    alerts = [await make_alert(sqlite_bot, f"x{i}", f"Orange me facture deux fois ma box {p}")
-              for i, p in enumerate(XSS)]
-    formula = await make_alert(sqlite_bot, "f", "=HYPERLINK(\"http://evil\") SFR me facture trop")
+    alerts = [
+        await make_alert(sqlite_bot, f"x{i}", f"Orange me facture deux fois ma box {p}")
+        for i, p in enumerate(XSS)
+    ]
+    formula = await make_alert(sqlite_bot, "f", '=HYPERLINK("http://evil") SFR me facture trop')
     await log_in(console)
-    pages = ["/staff/alerts", "/staff/stats"] + [f"/staff/alerts/{a['id']}" for a in alerts] + [
-        f"/staff/conversations/{a['conversation_id']}" for a in alerts]
+    pages = (
+        ["/staff/alerts", "/staff/stats"]
+        + [f"/staff/alerts/{a['id']}" for a in alerts]
+        + [f"/staff/conversations/{a['conversation_id']}" for a in alerts]
+    )
     for path in pages:
         html = await (await console.get(path)).text()
         assert "<script>alert" not in html and "<img src=x" not in html, path
@@ -308,13 +359,15 @@ async def test_filters_alert_page_photo_and_pagination(console, sqlite_bot) -> N
     assert bill["id"] in listing and parcel["id"] not in listing
     listing = await (await console.get("/staff/alerts?q=deux+fois")).text()
     assert bill["id"] in listing and parcel["id"] not in listing
-    listing = await (await console.get("/staff/alerts?group=la_poste&category=parcel_delivery")).text()
+    listing = await (
+        await console.get("/staff/alerts?group=la_poste&category=parcel_delivery")
+    ).text()
     assert parcel["id"] in listing
     detail = await (await console.get(f"/staff/alerts/{parcel['id']}")).text()
     [src] = re.findall(r'<img src="(/staff/photos/[^"]+)"', detail)
     image = await console.get(src)
     assert image.status == 200 and image.headers["Content-Type"] == "image/jpeg"
-    assert f'/staff/conversations/{parcel["conversation_id"]}' in detail
+    assert f"/staff/conversations/{parcel['conversation_id']}" in detail
     assert (await console.get("/staff/photos/../../secret.key")).status in (401, 404)
 
 
@@ -324,9 +377,16 @@ async def test_annotation_round_trip_and_rasa_export(console, sqlite_bot) -> Non
     page = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
     message_id = re.search(r'action="/staff/messages/(\d+)/annotation"', page).group(1)
     token = await csrf_of(console, f"/staff/conversations/{alert['conversation_id']}")
-    saved = await console.post(f"/staff/messages/{message_id}/annotation", data={
-        "csrf_token": token, "category": "contract", "operator": "bouygues", "sector": "fixed"},
-        allow_redirects=False)
+    saved = await console.post(
+        f"/staff/messages/{message_id}/annotation",
+        data={
+            "csrf_token": token,
+            "category": "contract",
+            "operator": "bouygues",
+            "sector": "fixed",
+        },
+        allow_redirects=False,
+    )
     assert saved.status == 302
     page = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
     assert 'value="contract" selected' in page and "par agent" in page
@@ -335,9 +395,14 @@ async def test_annotation_round_trip_and_rasa_export(console, sqlite_bot) -> Non
 
 
 async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
-    firsts = ["Orange me facture deux fois ma box", "colis DPD perdu depuis 10 jours",
-              "Free me prélève encore alors que j'ai résilié", "colis DPD perdu à Lyon",
-              "pas de réseau SFR dans mon village", "Orange me facture trop sur ma box"]
+    firsts = [
+        "Orange me facture deux fois ma box",
+        "colis DPD perdu depuis 10 jours",
+        "Free me prélève encore alors que j'ai résilié",
+        "colis DPD perdu à Lyon",
+        "pas de réseau SFR dans mon village",
+        "Orange me facture trop sur ma box",
+    ]
     alerts = [await make_alert(sqlite_bot, f"s{i}", t) for i, t in enumerate(firsts)]
     # Spread them over months, as the trend needs.
     async with sqlite_bot.db.session() as session, session.begin():
@@ -351,21 +416,28 @@ async def test_statistics_match_independent_counts(console, sqlite_bot) -> None:
     by_month = Counter(f"2026-{1 + i % 3:02d}" for i in range(len(alerts)))
     assert f"({len(alerts)} alertes)" in page
     for sector, count in by_sector.items():
-        assert re.search(rf"<th scope=\"row\">{re.escape(label_fr(sector))}</th><td class=\"num\">{count}</td>", page), sector
+        assert re.search(
+            rf"<th scope=\"row\">{re.escape(label_fr(sector))}</th><td class=\"num\">{count}</td>",
+            page,
+        ), sector
     for month, count in by_month.items():
-        assert re.search(rf"<th scope=\"row\">{month}</th><td class=\"num\">{count}</td>", page), month
+        assert re.search(rf"<th scope=\"row\">{month}</th><td class=\"num\">{count}</td>", page), (
+            month
+        )
     orange_fixed = sum(1 for a in alerts if a["operator"] == "orange" and a["sector"] == "fixed")
     shown = format_number(significant(orange_fixed * 100_000 / 11_800_000))
-    assert re.search(rf'<th scope="row">Orange \([^<]*\)</th><td class="num">{orange_fixed}</td>'
-                     rf'<td class="num">11\u202f800\u202f000</td><td class="num">{shown}</td>', page)
+    assert re.search(
+        rf'<th scope="row">Orange \([^<]*\)</th><td class="num">{orange_fixed}</td>'
+        rf'<td class="num">11\u202f800\u202f000</td><td class="num">{shown}</td>',
+        page,
+    )
     data = (await (await console.get("/staff/export/opendata.csv")).read()).decode("utf-8-sig")
     assert "description" not in data and alerts[0]["id"] not in data
     only_postal = await (await console.get("/staff/stats?sector=postal")).text()
     assert f"({by_sector['postal']} alertes)" in only_postal
 
 
-async def test_statistics_count_an_alert_about_several_operators_once(console, sqlite_bot
-                                                                        ) -> None:
+async def test_statistics_count_an_alert_about_several_operators_once(console, sqlite_bot) -> None:
     """« ni Orange ni SFR »: one alert in the total, one for Orange and one for SFR in the
     operator table; an operator typed by hand is « autre (texte libre) », its words in
     their own table."""
@@ -379,10 +451,16 @@ async def test_statistics_count_an_alert_about_several_operators_once(console, s
     await log_in(console)
     page = await (await console.get("/staff/stats")).text()
     assert "(2 alertes)" in page
-    assert re.search(r'<th scope="row">Orange</th>(<td class="num">\d+</td>)*?'
-                     r'<td class="num">1</td></tr>', page)
-    assert re.search(r'<th scope="row">SFR</th>(<td class="num">\d+</td>)*?'
-                     r'<td class="num">1</td></tr>', page)
+    assert re.search(
+        r'<th scope="row">Orange</th>(<td class="num">\d+</td>)*?'
+        r'<td class="num">1</td></tr>',
+        page,
+    )
+    assert re.search(
+        r'<th scope="row">SFR</th>(<td class="num">\d+</td>)*?'
+        r'<td class="num">1</td></tr>',
+        page,
+    )
     assert re.search(r'<th scope="row">autre \(texte libre\)</th>', page)
     assert re.search(r'<th scope="row">Kiwi Télécom</th><td class="num">1</td>', page)
     assert re.search(r'<th scope="row">Mobile[^<]*</th><td class="num">2</td>', page)
@@ -409,8 +487,15 @@ def test_staff_cli_creates_lists_and_removes_accounts(tmp_path) -> None:
     env.pop("JALERTE_DATABASE_URL", None)
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.process.cli", "staff", *args], input=stdin,
-                              capture_output=True, text=True, env=env, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "bot.process.cli", "staff", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
 
     assert cli("add-user", "claire", stdin="short\n").returncode == 2
     assert cli("add-user", "claire", stdin="a long enough passphrase\n").returncode == 0
@@ -443,11 +528,16 @@ async def test_numbers_too_large_for_the_database_get_a_polite_400(console, sqli
     database holds) is told, never a 500, and keeps the console's headers."""
     alert = await make_alert(sqlite_bot, "big", "colis DPD perdu depuis 10 jours")
     await log_in(console)
-    refused = {f"/staff/alerts?page={HUGE}": "page", f"/staff/conversations?page={HUGE}": "page",
-               f"/staff/inbox?page={HUGE}&status=all": "page",
-               "/staff/alerts?end=9999-12-31": "date", "/staff/stats?end=9999-12-31": "date",
-               "/staff/conversations?end=9999-12-31": "date",
-               "/staff/funnel?end=9999-12-31": "date", "/staff/alerts?start=0001-01-01": "date"}
+    refused = {
+        f"/staff/alerts?page={HUGE}": "page",
+        f"/staff/conversations?page={HUGE}": "page",
+        f"/staff/inbox?page={HUGE}&status=all": "page",
+        "/staff/alerts?end=9999-12-31": "date",
+        "/staff/stats?end=9999-12-31": "date",
+        "/staff/conversations?end=9999-12-31": "date",
+        "/staff/funnel?end=9999-12-31": "date",
+        "/staff/alerts?start=0001-01-01": "date",
+    }
     for path, what in refused.items():
         response = await console.get(path)
         body = await response.text()
@@ -457,12 +547,16 @@ async def test_numbers_too_large_for_the_database_get_a_polite_400(console, sqli
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
     export = await console.get("/staff/export/alerts.csv?end=9999-12-31")
     assert export.status == 400 and export.headers["X-Content-Type-Options"] == "nosniff"
-    for path in (f"/staff/conversations/{HUGE}", f"/staff/alerts/{alert['id']}/photos/{HUGE}/redact"):
+    for path in (
+        f"/staff/conversations/{HUGE}",
+        f"/staff/alerts/{alert['id']}/photos/{HUGE}/redact",
+    ):
         assert (await console.get(path)).status == 404, path
     token = await csrf_of(console, "/staff/alerts")
     for path in (f"/staff/messages/{HUGE}/annotation", f"/staff/messages/{HUGE}/review"):
-        response = await console.post(path, data={"csrf_token": token, "intent": "report"},
-                                      allow_redirects=False)
+        response = await console.post(
+            path, data={"csrf_token": token, "intent": "report"}, allow_redirects=False
+        )
         assert response.status == 404, path
     # The largest page a person can reach still answers, empty.
     assert (await console.get("/staff/alerts?page=999999")).status == 200
@@ -473,41 +567,58 @@ RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: « ‮gpj.exe » reads « exe.jpg »
 
 
 async def test_bidi_controls_written_by_people_are_shown_not_obeyed(console, sqlite_bot) -> None:
-    alert = await make_alert(sqlite_bot, "rtl",
-                             f"Orange me facture deux fois ma box facture{RLO}fdp.exe "
-                             "\u2067isolé\u2069 \u200fmarque")
+    alert = await make_alert(
+        sqlite_bot,
+        "rtl",
+        f"Orange me facture deux fois ma box facture{RLO}fdp.exe \u2067isolé\u2069 \u200fmarque",
+    )
     await log_in(console)
-    pages = ["/staff/alerts", f"/staff/alerts/{alert['id']}",
-             f"/staff/conversations/{alert['conversation_id']}", "/staff/inbox?status=all",
-             "/staff/conversations?q=facture"]
+    pages = [
+        "/staff/alerts",
+        f"/staff/alerts/{alert['id']}",
+        f"/staff/conversations/{alert['conversation_id']}",
+        "/staff/inbox?status=all",
+        "/staff/conversations?q=facture",
+    ]
     for path in pages:
         html = await (await console.get(path)).text()
         assert not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]", html), path
     detail = await (await console.get(f"/staff/alerts/{alert['id']}")).text()
     assert "facture[U+202E]fdp.exe" in detail  # staff see that a control was there
     assert re.search(r"<bdi>[^<]*facture\[U\+202E\]fdp\.exe", detail)  # isolated
-    transcript = await (await console.get(f"/staff/conversations/{alert['conversation_id']}")).text()
+    transcript = await (
+        await console.get(f"/staff/conversations/{alert['conversation_id']}")
+    ).text()
     assert re.search(r"<bdi>[^<]*\[U\+2067\]isolé\[U\+2069\]", transcript)
     body = (await (await console.get("/staff/export/alerts.csv")).read()).decode("utf-8-sig")
     [row] = [r for r in csv.DictReader(io.StringIO(body), delimiter=";") if r["id"] == alert["id"]]
     assert "facture[U+202E]fdp.exe" in row["description"] and RLO not in body
 
 
-async def test_small_rates_per_100000_customers_are_not_zero(console, sqlite_bot,
-                                                             monkeypatch) -> None:
+async def test_small_rates_per_100000_customers_are_not_zero(
+    console, sqlite_bot, monkeypatch
+) -> None:
     """1 alert for 7 million customers is 0,014 per 100 000, not « 0 »."""
     from bot.console import views
     from bot.console.stats import CustomerBase
 
-    monkeypatch.setattr(views, "load_customer_base", lambda: [
-        CustomerBase("orange", "fixed", 7_000_000, "test", "2026-01-01"),
-        CustomerBase("sfr", "fixed", 7_700, "test", "2026-01-01")])
+    monkeypatch.setattr(
+        views,
+        "load_customer_base",
+        lambda: [
+            CustomerBase("orange", "fixed", 7_000_000, "test", "2026-01-01"),
+            CustomerBase("sfr", "fixed", 7_700, "test", "2026-01-01"),
+        ],
+    )
     await make_alert(sqlite_bot, "r1", "Orange me facture deux fois ma box")
     for i in range(10):
         await make_alert(sqlite_bot, f"r{i + 2}", "SFR me facture deux fois ma box")
     await log_in(console)
     page = await (await console.get("/staff/stats")).text()
-    table = page[page.index("<caption>Alertes pour 100"):]
-    assert re.search(r'<th scope="row">Orange \([^<]*\)</th><td class="num">1</td>'
-                     r'<td class="num">7\u202f000\u202f000</td><td class="num">0,014</td>', table)
+    table = page[page.index("<caption>Alertes pour 100") :]
+    assert re.search(
+        r'<th scope="row">Orange \([^<]*\)</th><td class="num">1</td>'
+        r'<td class="num">7\u202f000\u202f000</td><td class="num">0,014</td>',
+        table,
+    )
     assert re.search(r'<td class="num">7\u202f700</td><td class="num">130</td>', table)  # 129,87

@@ -1,5 +1,6 @@
 """Every conversation, the review inbox and the funnel (issue 12, items 1-2): the markers
 each turn stores, the queries on both databases, the pages behind their login."""
+
 from __future__ import annotations
 
 import re
@@ -15,10 +16,16 @@ from storage.review import ConversationFilter, InboxFilter, ReviewRepository
 from storage.staff import StaffRepository
 from tests.test_staff import XSS, csrf_of, log_in
 
-ANSWERS = {"location": "75011", "contacted_customer_service": "non",
-           "technology": ChoiceEvent("technology:unknown"),
-           "sector": ChoiceEvent("sector:mobile"), "category": ChoiceEvent("category:other"),
-           "operator": "Orange", "description": "plus rien depuis lundi", "photo": "non"}
+ANSWERS = {
+    "location": "75011",
+    "contacted_customer_service": "non",
+    "technology": ChoiceEvent("technology:unknown"),
+    "sector": ChoiceEvent("sector:mobile"),
+    "category": ChoiceEvent("category:other"),
+    "operator": "Orange",
+    "description": "plus rien depuis lundi",
+    "photo": "non",
+}
 
 
 class Story:
@@ -43,8 +50,9 @@ class Story:
         out = await self.bot.send(event, user=self.user, channel=self.channel)
         self.sent += 1
         state = await self.bot.service.state_of(self.channel, self.user)
-        step = {"confirming": "summary", "rating": "rating",
-                "collecting": state.expecting}.get(state.phase.value)
+        step = {"confirming": "summary", "rating": "rating", "collecting": state.expecting}.get(
+            state.phase.value
+        )
         if step:
             self.asked.add(step)
         if step is not None and step == before and not correcting:
@@ -130,7 +138,8 @@ async def test_markers_list_inbox_and_funnel_agree_with_the_stories(bot) -> None
 
     assert await listed(outcome="alert") == {ids["rated"], ids["fixed"]}
     assert await listed(outcome="open") == {ids["repeat"]} | (
-        {ids["lost"]} if by_id[ids["lost"]].outcome == "open" else set())
+        {ids["lost"]} if by_id[ids["lost"]].outcome == "open" else set()
+    )
     later = datetime.now(timezone.utc) + timedelta(days=2)
     abandoned, _ = await review.conversations(ConversationFilter(outcome="abandoned"), now=later)
     assert {r.id for r in abandoned} == {ids["repeat"], ids["lost"]}
@@ -152,8 +161,7 @@ async def test_markers_list_inbox_and_funnel_agree_with_the_stories(bot) -> None
     assert all(i.message.sender == "user" and i.message.text for i in items)
     assert any(i.message.text == "xqzw plomf grutz" and i.unsure for i in items)
     target = next(i for i in items if i.message.text == "xqzw plomf grutz")
-    await StaffRepository(bot.db).annotate(target.message.id, "agent",
-                                           {"intent": "out_of_scope"})
+    await StaffRepository(bot.db).annotate(target.message.id, "agent", {"intent": "out_of_scope"})
     todo, todo_count = await review.inbox(InboxFilter())
     assert todo_count == count - 1 and target.message.id not in {i.message.id for i in todo}
     done, _ = await review.inbox(InboxFilter(status="done"))
@@ -170,8 +178,17 @@ async def test_markers_list_inbox_and_funnel_agree_with_the_stories(bot) -> None
         parse = await bot.nlu.parse(s.first_text)
         expected_understood += not parse_unsure(parse.to_json())
     assert funnel.understood == expected_understood
-    for step in ("category", "sector", "operator", "technology", "location", "description",
-                 "contacted_customer_service", "summary", "rating"):
+    for step in (
+        "category",
+        "sector",
+        "operator",
+        "technology",
+        "location",
+        "description",
+        "contacted_customer_service",
+        "summary",
+        "rating",
+    ):
         assert funnel.steps.get(step, 0) == sum(step in s.asked for s in stories.values()), step
     saved = [s for s in stories.values() if s.alert]
     assert funnel.with_alert == funnel.alerts == len(saved) == 2
@@ -191,8 +208,9 @@ async def _conversation_id(bot, story: Story) -> int:
 
     key = bot.service.user_key(story.channel, story.user)
     async with bot.db.session() as session:
-        return (await session.execute(select(Conversation.id).where(
-            Conversation.user_key == key))).scalar_one()
+        return (
+            await session.execute(select(Conversation.id).where(Conversation.user_key == key))
+        ).scalar_one()
 
 
 async def test_pages_answer_and_escape_what_people_wrote(console, sqlite_bot) -> None:
@@ -200,10 +218,15 @@ async def test_pages_answer_and_escape_what_people_wrote(console, sqlite_bot) ->
         await sqlite_bot.send(hostile, user=f"x{i}", channel="web")
     await sqlite_bot.send("xqzw plomf grutz", user="lost")
     await log_in(console)
-    for path in ("/staff/conversations", "/staff/conversations?q=script",
-                 "/staff/inbox?status=all", "/staff/funnel", "/staff/funnel?channel=web",
-                 "/staff/conversations?start=2026-13-45&outcome=bogus&channel=<x>&page=-3",
-                 "/staff/inbox?status=<x>&reason=y&page=z"):
+    for path in (
+        "/staff/conversations",
+        "/staff/conversations?q=script",
+        "/staff/inbox?status=all",
+        "/staff/funnel",
+        "/staff/funnel?channel=web",
+        "/staff/conversations?start=2026-13-45&outcome=bogus&channel=<x>&page=-3",
+        "/staff/inbox?status=<x>&reason=y&page=z",
+    ):
         response = await console.get(path)
         html = await response.text()
         assert response.status == 200, path
@@ -226,28 +249,52 @@ async def test_correct_and_reassign_from_the_inbox(console, sqlite_bot) -> None:
     assert ids
     token = await csrf_of(console, "/staff/inbox")
     async with sqlite_bot.db.session() as session:
-        parses = {m.id: m.nlu for m in (await session.execute(
-            select(Message).where(Message.id.in_(ids)))).scalars()}
+        parses = {
+            m.id: m.nlu
+            for m in (await session.execute(select(Message).where(Message.id.in_(ids)))).scalars()
+        }
     confirmable = [i for i in ids if (parses[i] or {}).get("intent") not in (None, "nlu_fallback")]
     other = [i for i in ids if i not in confirmable[:1]][0]
     # Without a session, nothing: the login.
     console.session.cookie_jar.clear()
-    refused = await console.post(f"/staff/messages/{ids[0]}/review",
-                                 data={"csrf_token": token}, allow_redirects=False)
+    refused = await console.post(
+        f"/staff/messages/{ids[0]}/review", data={"csrf_token": token}, allow_redirects=False
+    )
     assert refused.status == 302 and refused.headers["Location"].startswith("/staff/login")
     await log_in(console)
     token = await csrf_of(console, "/staff/inbox")
     if confirmable:
-        done = await console.post(f"/staff/messages/{confirmable[0]}/review", data={
-            "csrf_token": token, "next": "/staff/inbox?status=todo"}, allow_redirects=False)
+        done = await console.post(
+            f"/staff/messages/{confirmable[0]}/review",
+            data={"csrf_token": token, "next": "/staff/inbox?status=todo"},
+            allow_redirects=False,
+        )
         assert done.status == 302 and done.headers["Location"] == "/staff/inbox?status=todo"
-    moved = await console.post(f"/staff/messages/{other}/annotation", data={
-        "csrf_token": token, "intent": "report", "category": "billing", "operator": "free",
-        "sector": "fixed", "next": "https://evil.example/"}, allow_redirects=False)
+    moved = await console.post(
+        f"/staff/messages/{other}/annotation",
+        data={
+            "csrf_token": token,
+            "intent": "report",
+            "category": "billing",
+            "operator": "free",
+            "sector": "fixed",
+            "next": "https://evil.example/",
+        },
+        allow_redirects=False,
+    )
     assert moved.headers["Location"].startswith("/staff/conversations/")  # never elsewhere
-    back = await console.post(f"/staff/messages/{other}/annotation", data={
-        "csrf_token": token, "intent": "report", "category": "billing", "operator": "free",
-        "sector": "fixed", "next": "/staff/inbox"}, allow_redirects=False)
+    back = await console.post(
+        f"/staff/messages/{other}/annotation",
+        data={
+            "csrf_token": token,
+            "intent": "report",
+            "category": "billing",
+            "operator": "free",
+            "sector": "fixed",
+            "next": "/staff/inbox",
+        },
+        allow_redirects=False,
+    )
     assert back.headers["Location"] == "/staff/inbox"
     async with sqlite_bot.db.session() as session:
         notes = {a.message_id: a for a in (await session.execute(select(Annotation))).scalars()}
@@ -258,8 +305,9 @@ async def test_correct_and_reassign_from_the_inbox(console, sqlite_bot) -> None:
     assert f'id="m{other}"' not in todo
     reviewed = await (await console.get("/staff/inbox?status=done")).text()
     assert f'id="m{other}"' in reviewed and "Vérifié par agent" in reviewed
-    missing = await console.post("/staff/messages/999999/review", data={"csrf_token": token},
-                                 allow_redirects=False)
+    missing = await console.post(
+        "/staff/messages/999999/review", data={"csrf_token": token}, allow_redirects=False
+    )
     assert missing.status == 404
 
 
@@ -267,7 +315,8 @@ def test_unsure_is_what_the_transcript_calls_a_hesitation() -> None:
     assert parse_unsure({"intent": "nlu_fallback", "confidence": 0.9})
     assert parse_unsure({"intent": "report", "confidence": 0.4})
     assert parse_unsure({"intent": "report", "confidence": 0.9, "is_report": True})
-    assert not parse_unsure({"intent": "report", "confidence": 0.9, "is_report": True,
-                             "category": "billing"})
+    assert not parse_unsure(
+        {"intent": "report", "confidence": 0.9, "is_report": True, "category": "billing"}
+    )
     assert not parse_unsure(None)
     assert MARK_UNSURE | MARK_CORRECTED | MARK_REPEATED == 7

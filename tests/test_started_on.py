@@ -2,6 +2,7 @@
 for outages, coverage, slow speed and deliveries, shown, saved, exported and counted.
 
 The clock is the test's (time-machine): the expected days are written out by hand."""
+
 from __future__ import annotations
 
 import csv
@@ -23,46 +24,64 @@ MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 12, 7)
 
 
-@pytest.mark.parametrize("text, day", [
-    ("Plus de réseau depuis 3 semaines", date(2026, 11, 16)),
-    ("panne depuis hier soir", date(2026, 12, 6)),
-    ("ça fait deux jours que j'ai plus internet", date(2026, 12, 5)),
-    ("plus rien depuis lundi", date(2026, 11, 30)),  # said on a Monday: a week
-    ("colis attendu depuis le 28/11, toujours rien", date(2026, 11, 28)),
-    ("depuis le 12 novembre", date(2026, 11, 12)),
-    ("depuis le 20 décembre", date(2025, 12, 20)),  # never a day to come
-    ("depuis début novembre", date(2026, 11, 1)),
-    ("depuis fin octobre", date(2026, 10, 25)),
-    ("depuis plus d'un mois", date(2026, 11, 7)),
-    ("depuis une quinzaine de jours", date(2026, 11, 22)),
-    ("il y a 10 jours", date(2026, 11, 27)),
-    ("depuis ce matin", date(2026, 12, 7)),
-    ("depuis le week-end", date(2026, 12, 5)),
-    ("ça a commencé le 1er décembre", date(2026, 12, 1)),
-    ("no signal for a week now", date(2026, 11, 30)),
-    ("it's been 3 days", date(2026, 12, 4)),
-    ("3 days ago the fibre died", date(2026, 12, 4)),
-    ("since November 12", date(2026, 11, 12)),
-])
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("Plus de réseau depuis 3 semaines", date(2026, 11, 16)),
+        ("panne depuis hier soir", date(2026, 12, 6)),
+        ("ça fait deux jours que j'ai plus internet", date(2026, 12, 5)),
+        ("plus rien depuis lundi", date(2026, 11, 30)),  # said on a Monday: a week
+        ("colis attendu depuis le 28/11, toujours rien", date(2026, 11, 28)),
+        ("depuis le 12 novembre", date(2026, 11, 12)),
+        ("depuis le 20 décembre", date(2025, 12, 20)),  # never a day to come
+        ("depuis début novembre", date(2026, 11, 1)),
+        ("depuis fin octobre", date(2026, 10, 25)),
+        ("depuis plus d'un mois", date(2026, 11, 7)),
+        ("depuis une quinzaine de jours", date(2026, 11, 22)),
+        ("il y a 10 jours", date(2026, 11, 27)),
+        ("depuis ce matin", date(2026, 12, 7)),
+        ("depuis le week-end", date(2026, 12, 5)),
+        ("ça a commencé le 1er décembre", date(2026, 12, 1)),
+        ("no signal for a week now", date(2026, 11, 30)),
+        ("it's been 3 days", date(2026, 12, 4)),
+        ("3 days ago the fibre died", date(2026, 12, 4)),
+        ("since November 12", date(2026, 11, 12)),
+    ],
+)
 def test_a_start_said_with_its_anchor_is_read_from_any_message(text, day) -> None:
     assert started_on(text, TODAY) == day
 
 
-@pytest.mark.parametrize("text", [
-    "j'ai appelé hier", "livraison prévue sous 3 jours", "depuis mon portable",
-    "depuis chez moi ça marche pas", "depuis toujours", "Free me facture 3 mois de trop",
-    "le 12 novembre j'ai payé", "I called them for Orange",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "j'ai appelé hier",
+        "livraison prévue sous 3 jours",
+        "depuis mon portable",
+        "depuis chez moi ça marche pas",
+        "depuis toujours",
+        "Free me facture 3 mois de trop",
+        "le 12 novembre j'ai payé",
+        "I called them for Orange",
+    ],
+)
 def test_a_time_that_does_not_say_when_the_problem_started_is_not_read(text) -> None:
     assert started_on(text, TODAY) is None
 
 
-@pytest.mark.parametrize("answer, day", [
-    ("hier", date(2026, 12, 6)), ("lundi", date(2026, 11, 30)), ("3 semaines", date(2026, 11, 16)),
-    ("le 3", date(2026, 12, 3)), ("c'est depuis vendredi", date(2026, 12, 4)),
-    ("Friday", date(2026, 12, 4)), ("fin octobre", date(2026, 10, 25)),
-    ("aujourd'hui", TODAY),
-])
+@pytest.mark.parametrize(
+    "answer, day",
+    [
+        ("hier", date(2026, 12, 6)),
+        ("lundi", date(2026, 11, 30)),
+        ("3 semaines", date(2026, 11, 16)),
+        ("le 3", date(2026, 12, 3)),
+        ("c'est depuis vendredi", date(2026, 12, 4)),
+        ("Friday", date(2026, 12, 4)),
+        ("fin octobre", date(2026, 10, 25)),
+        ("aujourd'hui", TODAY),
+    ],
+)
 def test_typed_as_the_answer_a_bare_time_is_enough(answer, day) -> None:
     assert started_on(answer, TODAY) in (None, day)
     assert started_on(answer, TODAY, answer=True) == day
@@ -72,19 +91,25 @@ UNITS = {"jours": 1, "semaines": 7, "mois": 30, "days": 1, "weeks": 7, "months":
 
 
 @settings(max_examples=200, deadline=None)
-@given(today=st.dates(date(2020, 1, 1), date(2035, 12, 31)), n=st.integers(2, 40),
-       unit=st.sampled_from(sorted(UNITS)),
-       lead=st.sampled_from(["depuis", "ça fait", "il y a", "for", "since"]))
+@given(
+    today=st.dates(date(2020, 1, 1), date(2035, 12, 31)),
+    n=st.integers(2, 40),
+    unit=st.sampled_from(sorted(UNITS)),
+    lead=st.sampled_from(["depuis", "ça fait", "il y a", "for", "since"]),
+)
 def test_a_duration_goes_back_exactly_that_long_whatever_the_day(today, n, unit, lead) -> None:
     text = f"plus de réseau {lead} {n} {unit}"
     assert started_on(text, today) == today - timedelta(days=n * UNITS[unit])
 
 
 @settings(max_examples=200, deadline=None)
-@given(today=st.dates(date(2020, 1, 1), date(2035, 12, 31)),
-       text=st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789 /'-éû")),
-                    max_size=60),
-       answer=st.booleans())
+@given(
+    today=st.dates(date(2020, 1, 1), date(2035, 12, 31)),
+    text=st.text(
+        alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789 /'-éû")), max_size=60
+    ),
+    answer=st.booleans(),
+)
 def test_the_start_is_never_a_day_to_come(today, text, answer) -> None:
     for said in (text, f"depuis {text}", f"il y a {text}"):
         day = started_on(said, today, answer=answer)
@@ -97,8 +122,12 @@ async def _summary_of(bot, out) -> str:
 
 
 # What a person answers to each question on the way (the buttons they would press).
-ANSWERS = {"category": None, "technology": C("technology:4g"),
-           "contacted_customer_service": "non", "location": "Rodez"}
+ANSWERS = {
+    "category": None,
+    "technology": C("technology:4g"),
+    "contacted_customer_service": "non",
+    "location": "Rodez",
+}
 
 
 async def _on_to(bot, out, until: str = "confirmation", user: str = "alice", **answers):
@@ -128,7 +157,10 @@ async def test_a_delivery_asks_since_when_and_the_buttons_and_words_answer(bot) 
         out, _ = await _on_to(bot, out, "started_on", category=C("category:parcel_delivery"))
         assert "Depuis quand" in await _summary_of(bot, out)
         assert {c.value for r in out.replies for c in r.choices} >= {
-            "started_on:yesterday", "started_on:week", "started_on:skip"}
+            "started_on:yesterday",
+            "started_on:week",
+            "started_on:skip",
+        }
         out = await bot.send("euh bof")  # asked again, with what it expects
         assert out.expecting == "started_on"
         assert "le 12 novembre" in await _summary_of(bot, out)
@@ -148,8 +180,14 @@ async def test_a_button_sets_a_lower_bound_and_i_dont_know_skips(bot) -> None:
         out = await bot.send(C("confirm:send"))
         assert out.alert["started_on"] == "2026-11-07"
         out = await bot.send("Ma box Bouygues est en panne à Lille, plus d'internet", user="bob")
-        out, _ = await _on_to(bot, out, "started_on", user="bob",
-                              category=C("category:outage"), technology=C("technology:fibre"))
+        out, _ = await _on_to(
+            bot,
+            out,
+            "started_on",
+            user="bob",
+            category=C("category:outage"),
+            technology=C("technology:fibre"),
+        )
         out = await bot.send("je ne sais pas", user="bob")
         out, asked = await _on_to(bot, out, user="bob")
         assert "started_on" not in asked
@@ -189,28 +227,41 @@ async def test_the_exports_and_the_statistics_carry_it(bot) -> None:
         out = await bot.send(C("confirm:send"))
     stored = await bot.repository.alert(out.alert_id)
     from domain.taxonomy import Taxonomy
-    rows = list(csv.DictReader(io.StringIO(alerts_csv([stored], Taxonomy.load())
-                                           .decode("utf-8-sig")), delimiter=";"))
+
+    rows = list(
+        csv.DictReader(
+            io.StringIO(alerts_csv([stored], Taxonomy.load()).decode("utf-8-sig")), delimiter=";"
+        )
+    )
     assert rows[0]["started_on"] == "2026-11-16"
     from storage.staff import AlertFilter, StaffRepository
+
     durations = await StaffRepository(bot.db).started_durations(AlertFilter())
     assert durations == {7: 1}  # three weeks: the « 1 à 4 semaines » bar
 
 
-@pytest.mark.parametrize("text", [
-    "non je me suis trompée pour Bouygues, on a Free depuis mars",
-    "je suis client chez Orange depuis 10 ans", "j'habite ici depuis 2 ans",
-    "on a la fibre depuis l'été dernier", "abonné SFR depuis 2019",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "non je me suis trompée pour Bouygues, on a Free depuis mars",
+        "je suis client chez Orange depuis 10 ans",
+        "j'habite ici depuis 2 ans",
+        "on a la fibre depuis l'été dernier",
+        "abonné SFR depuis 2019",
+    ],
+)
 def test_since_when_something_is_held_is_not_since_when_it_fails(text) -> None:
     assert started_on(text, TODAY) is None
 
 
-@pytest.mark.parametrize("text, day", [
-    ("chez Free, plus d'internet depuis lundi", date(2026, 11, 30)),
-    ("ma box est en panne depuis 3 jours", date(2026, 12, 4)),
-    ("la fibre coupe depuis le 1er décembre", date(2026, 12, 1)),
-    ("Bonjour, plus d'internet sur ma box SFR depuis samedi à Albi", date(2026, 12, 5)),
-])
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("chez Free, plus d'internet depuis lundi", date(2026, 11, 30)),
+        ("ma box est en panne depuis 3 jours", date(2026, 12, 4)),
+        ("la fibre coupe depuis le 1er décembre", date(2026, 12, 1)),
+        ("Bonjour, plus d'internet sur ma box SFR depuis samedi à Albi", date(2026, 12, 5)),
+    ],
+)
 def test_what_fails_since_a_day_is_still_read_next_to_what_is_held(text, day) -> None:
     assert started_on(text, TODAY) == day

@@ -1,4 +1,5 @@
 """The statistics from one SQL GROUP BY equal those counted alert by alert."""
+
 from __future__ import annotations
 
 from bot.console.stats import dashboard, groups_of, load_customer_base
@@ -32,23 +33,31 @@ async def test_grouped_statistics_equal_the_alert_by_alert_count(bot, taxonomy) 
 
 def test_seeded_alerts_are_consistent(taxonomy) -> None:
     combos = valid_combinations(taxonomy)
-    assert combos and all(not taxonomy.alert_problems(
-        {"sector": s, "category": c, "operator": o, "user_type": u, "technology": None})
-        for s, c, o, u in combos)
+    assert combos and all(
+        not taxonomy.alert_problems(
+            {"sector": s, "category": c, "operator": o, "user_type": u, "technology": None}
+        )
+        for s, c, o, u in combos
+    )
 
 
 async def test_every_saved_alert_is_counted_as_it_is_saved(bot) -> None:
     from tests.test_staff import make_alert
 
-    for i, first in enumerate(("Orange me facture deux fois ma box",
-                               "colis DPD perdu depuis 10 jours",
-                               "pas de réseau SFR dans mon village")):
+    for i, first in enumerate(
+        (
+            "Orange me facture deux fois ma box",
+            "colis DPD perdu depuis 10 jours",
+            "pas de réseau SFR dans mon village",
+        )
+    ):
         await make_alert(bot, f"p{i}", first)
     repo, bases = StaffRepository(bot.db), load_customer_base()
     alerts, total = await repo.alerts(AlertFilter(), page_size=None)
     assert total == 3
     assert dashboard(await repo.alert_groups(AlertFilter()), bases) == dashboard(
-        groups_of(alerts), bases)
+        groups_of(alerts), bases
+    )
 
 
 async def test_an_alert_about_several_operators_counts_once_in_all(bot, taxonomy) -> None:

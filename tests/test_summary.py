@@ -1,5 +1,6 @@
 """« What the person keeps »: the alert's printable summary, from the widget, with no
 personal data, and only for the session that saved the alert."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,12 +21,21 @@ DESCRIPTION = "colis Chronopost perdu depuis 10 jours"
 
 
 # In August: a month whose French name has an accent, which a JavaScript `\w` misses.
-IN_AUGUST = Moment(datetime(2026, 8, 15, 12, 30, tzinfo=timezone.utc), "15 août 2026 à 14:30",
-                   "August 15, 2026 at 14:30", "15/08/2026 14:30", "2026-08")
+IN_AUGUST = Moment(
+    datetime(2026, 8, 15, 12, 30, tzinfo=timezone.utc),
+    "15 août 2026 à 14:30",
+    "August 15, 2026 at 14:30",
+    "15/08/2026 14:30",
+    "2026-08",
+)
 
 
-async def test_printable_summary_from_the_widget(browser, aiohttp_server, sqlite_bot,  # noqa: F811
-                                                tmp_path):
+async def test_printable_summary_from_the_widget(
+    browser,
+    aiohttp_server,
+    sqlite_bot,  # noqa: F811
+    tmp_path,
+):
     with at(IN_AUGUST):
         await _printable_summary(browser, aiohttp_server, sqlite_bot, tmp_path)
 
@@ -49,17 +59,26 @@ async def _printable_summary(browser, aiohttp_server, sqlite_bot, tmp_path):  # 
     summary = await opened.value
     await summary.wait_for_load_state()
     assert "session" not in summary.url and summary.url.endswith("/summary?lang=fr")
-    await expect(summary.get_by_role("heading", name="Récapitulatif de votre alerte")).to_be_visible()
+    await expect(
+        summary.get_by_role("heading", name="Récapitulatif de votre alerte")
+    ).to_be_visible()
     body = summary.locator("main")
     await expect(body).to_contain_text(reference)
-    for words in ("Colis (perdu, retard, avis de passage)", "Chronopost", "Nantes",
-                  "Courrier et colis", "Nos conseils pour agir"):
+    for words in (
+        "Colis (perdu, retard, avis de passage)",
+        "Chronopost",
+        "Nantes",
+        "Courrier et colis",
+        "Nos conseils pour agir",
+    ):
         await expect(body).to_contain_text(words)
     await expect(body).to_contain_text(IN_AUGUST.fr)
     text = await body.inner_text()
     assert "perdu depuis 10 jours" not in text  # the description never appears
     assert await summary.locator("img").count() == 0
-    await expect(summary.get_by_role("button", name="Imprimer ou enregistrer en PDF")).to_be_visible()
+    await expect(
+        summary.get_by_role("button", name="Imprimer ou enregistrer en PDF")
+    ).to_be_visible()
     await assert_accessible(summary, "summary")
     await summary.screenshot(path=str(ARTIFACTS / "summary-page.png"), full_page=True)
     await summary.close()
@@ -109,8 +128,9 @@ async def test_the_summary_page_dates_the_alert_in_paris_time(client, moment: Mo
     says the 1st, in every month's own words."""
     with at(moment):
         session, reference = await _saved(client)
-        page = await (await client.post("/summary", data={"session": session,
-                                                          "alert": reference})).text()
+        page = await (
+            await client.post("/summary", data={"session": session, "alert": reference})
+        ).text()
     assert moment.fr in page
 
 
@@ -141,10 +161,12 @@ async def test_only_the_session_that_saved_it_gets_the_summary(client) -> None:
     assert own.headers["Referrer-Policy"] == "no-referrer"
     assert "Content-Disposition" not in own.headers
 
-    download = await client.post("/summary", data={"session": session, "alert": reference,
-                                                   "download": "1"})
+    download = await client.post(
+        "/summary", data={"session": session, "alert": reference, "download": "1"}
+    )
     assert download.headers["Content-Disposition"] == (
-        f'attachment; filename="recapitulatif-{reference}.html"')
+        f'attachment; filename="recapitulatif-{reference}.html"'
+    )
 
     ws, other = await open_session(client)  # another person, a valid session of their own
     await ws.close()
@@ -158,8 +180,11 @@ async def test_only_the_session_that_saved_it_gets_the_summary(client) -> None:
         assert answer.status == 404
         assert reference not in await answer.text()
     assert (await client.get("/summary")).status == 405  # never a GET with ids in the URL
-    foreign = await client.post("/summary", data={"session": session, "alert": reference},
-                                headers={"Origin": "https://evil.example"})
+    foreign = await client.post(
+        "/summary",
+        data={"session": session, "alert": reference},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status == 200  # any site may embed the widget by default ("*")
 
 
@@ -168,8 +193,9 @@ async def test_summary_refuses_a_site_not_allowed(aiohttp_client, sqlite_bot, tm
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     session, reference = await _saved(client)
     data = {"session": session, "alert": reference}
-    allowed = await client.post("/summary", data=data,
-                                headers={"Origin": "https://www.mairie.example"})
+    allowed = await client.post(
+        "/summary", data=data, headers={"Origin": "https://www.mairie.example"}
+    )
     assert allowed.status == 200
     for origin in ("https://evil.example", "null"):
         refused = await client.post("/summary", data=data, headers={"Origin": origin})

@@ -1,4 +1,5 @@
 """Telegram end to end against a local fake Bot API server (Telegram is unreachable here)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,15 +56,23 @@ async def test_polling_conversation_to_a_saved_alert_with_photo(
 
     # Every button press answered, its keyboard removed, "typing…" shown.
     assert len(fake.calls_to("answerCallbackQuery")) == 3
-    assert all(c.get("reply_markup") in (None, "", {}) for c in fake.calls_to("editMessageReplyMarkup"))
+    assert all(
+        c.get("reply_markup") in (None, "", {}) for c in fake.calls_to("editMessageReplyMarkup")
+    )
     assert len(fake.calls_to("editMessageReplyMarkup")) == 3
     assert fake.calls_to("sendChatAction")
     sent = fake.sent(ALICE)
-    share = next(m for m in sent if any(b.get("url", "").startswith("https://wa.me/")
-                                        for b in buttons(m)))
+    share = next(
+        m for m in sent if any(b.get("url", "").startswith("https://wa.me/") for b in buttons(m))
+    )
     assert {b["text"] for b in buttons(share)} >= {"X", "Facebook", "Telegram", "WhatsApp"}
-    advice = next(m for m in sent if "Colis perdu" in m.get("text", "") or
-                  "colis" in m.get("text", "").lower() and m.get("entities"))
+    advice = next(
+        m
+        for m in sent
+        if "Colis perdu" in m.get("text", "")
+        or "colis" in m.get("text", "").lower()
+        and m.get("entities")
+    )
     assert any(e["type"] == "bold" for e in advice["entities"])
 
     reference = next(t for t in texts(fake, ALICE) if "Référence" in t).split(": ")[-1].strip()
@@ -79,8 +88,10 @@ async def test_album_forged_button_sticker_and_people_in_parallel(
 ) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
-    fake.push(fake.text_update(ALICE, "colis DPD abîmé à la livraison"),
-              fake.text_update(BOB, "Free me prélève encore alors que j'ai résilié"))
+    fake.push(
+        fake.text_update(ALICE, "colis DPD abîmé à la livraison"),
+        fake.text_update(BOB, "Free me prélève encore alors que j'ai résilié"),
+    )
     await bot_says(fake, ALICE, "Où cela se passe")
     await bot_says(fake, BOB, "Cela concerne")
 
@@ -104,9 +115,13 @@ async def test_album_forged_button_sticker_and_people_in_parallel(
 
 
 async def test_webhook_checks_its_secret(fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_webhook_url="https://bot.example.org",
-                        telegram_webhook_secret="s3cret_Token-42")
+    config = web_config(
+        tmp_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        telegram_webhook_url="https://bot.example.org",
+        telegram_webhook_secret="s3cret_Token-42",
+    )
     server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
     assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
     assert fake.webhook["secret_token"] == "s3cret_Token-42"
@@ -134,8 +149,9 @@ async def test_webhook_checks_its_secret(fake, sqlite_bot, aiohttp_server, tmp_p
     await send(fake.callback_update(ALICE, "confirm:send"))
     await bot_says(fake, ALICE, "Référence")
     async with aiohttp.ClientSession() as http:
-        async with http.post(url, data=b"{not json",
-                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-42"}) as r:
+        async with http.post(
+            url, data=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-42"}
+        ) as r:
             assert r.status == 400
 
 
@@ -143,13 +159,24 @@ async def test_jalerte_run_serves_telegram_through_the_configured_api_url(
     fake, trained_model, tmp_path
 ) -> None:
     port = free_port()
-    env = {**os.environ, "JALERTE_MODEL_PATH": str(trained_model), "JALERTE_PORT": str(port),
-           "JALERTE_DATA_DIR": str(tmp_path / "data"), "JALERTE_TELEGRAM_TOKEN": fake.token,
-           "JALERTE_TELEGRAM_API_URL": fake.url}
+    env = {
+        **os.environ,
+        "JALERTE_MODEL_PATH": str(trained_model),
+        "JALERTE_PORT": str(port),
+        "JALERTE_DATA_DIR": str(tmp_path / "data"),
+        "JALERTE_TELEGRAM_TOKEN": fake.token,
+        "JALERTE_TELEGRAM_API_URL": fake.url,
+    }
     env.pop("JALERTE_DATABASE_URL", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.process.cli", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot.process.cli",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -202,21 +229,35 @@ async def test_an_english_telegram_app_gets_english(fake, sqlite_bot, aiohttp_cl
 
 
 async def test_webhook_updates_are_stored_first_handled_once_and_kept_without_names(
-        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_server, tmp_path
+) -> None:
     from sqlalchemy import select
 
     from storage.models import TelegramUpdate
 
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_webhook_url="https://bot.example.org",
-                        telegram_webhook_secret="s3cret_Token-42")
+    config = web_config(
+        tmp_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        telegram_webhook_url="https://bot.example.org",
+        telegram_webhook_secret="s3cret_Token-42",
+    )
     server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
     url = str(server.make_url("/telegram/webhook"))
-    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-42",
-              "Content-Type": "application/json"}
+    secret = {
+        "X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-42",
+        "Content-Type": "application/json",
+    }
     async with aiohttp.ClientSession() as http:
-        for body in (b"[1, 2]", b'"a string"', b"[" * 100_000, b'{"update_id": "7"}',
-                     b'{"update_id": true}', b"\xff\xfe", b'{"update_id": 5, "message": 3}'):
+        for body in (
+            b"[1, 2]",
+            b'"a string"',
+            b"[" * 100_000,
+            b'{"update_id": "7"}',
+            b'{"update_id": true}',
+            b"\xff\xfe",
+            b'{"update_id": 5, "message": 3}',
+        ):
             async with http.post(url, data=body, headers=secret) as response:
                 assert response.status == 400, body[:20]
 
@@ -233,7 +274,8 @@ async def test_webhook_updates_are_stored_first_handled_once_and_kept_without_na
 
 
 async def test_an_acknowledged_update_survives_a_stop_before_it_is_handled(
-        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_server, tmp_path
+) -> None:
     """Stored, then the server stops before handling it: the next start handles it."""
     from storage.shared import TelegramUpdates
 
@@ -243,9 +285,13 @@ async def test_an_acknowledged_update_survives_a_stop_before_it_is_handled(
     stored = await TelegramUpdates(sqlite_bot.db).unhandled()
     assert "alice_dupont" not in str(stored) and stored[0]["message"]["from"]["first_name"] == ""
 
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_webhook_url="https://bot.example.org",
-                        telegram_webhook_secret="s3cret_Token-42")
+    config = web_config(
+        tmp_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        telegram_webhook_url="https://bot.example.org",
+        telegram_webhook_secret="s3cret_Token-42",
+    )
     await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
     await bot_says(fake, ALICE, "Où")
     await asyncio.sleep(0.3)
@@ -258,8 +304,15 @@ PHONE, EMAIL = "06 12 34 56 78", "jean.dupont@example.org"
 
 def files_holding(root, *needles: str) -> list[str]:
     """The files under `root` (the database, its log…) that hold any of `needles`."""
-    return sorted({path.name for path in root.rglob("*") if path.is_file()
-                   for needle in needles if needle.encode() in path.read_bytes()})
+    return sorted(
+        {
+            path.name
+            for path in root.rglob("*")
+            if path.is_file()
+            for needle in needles
+            if needle.encode() in path.read_bytes()
+        }
+    )
 
 
 async def unhandled(db) -> list[dict]:
@@ -269,12 +322,16 @@ async def unhandled(db) -> list[dict]:
 
 
 async def test_a_phone_or_email_typed_on_telegram_is_in_no_file_before_or_after_handling(
-        fake, sqlite_bot, aiohttp_client, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_client, tmp_path
+) -> None:
     config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url)
     await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     fake.pause("sendChatAction")  # the turn waits there: the update is stored, not handled
-    fake.push(fake.text_update(ALICE, f"Orange me facture deux fois, rappelez-moi au {PHONE} "
-                                      f"ou écrivez à {EMAIL}"))
+    fake.push(
+        fake.text_update(
+            ALICE, f"Orange me facture deux fois, rappelez-moi au {PHONE} ou écrivez à {EMAIL}"
+        )
+    )
     await fake.wait_for_call("sendChatAction")
     assert len(await unhandled(sqlite_bot.db)) == 1
     assert files_holding(tmp_path, PHONE, EMAIL) == []
@@ -291,7 +348,8 @@ async def test_a_phone_or_email_typed_on_telegram_is_in_no_file_before_or_after_
 
 
 async def test_an_update_never_handled_is_kept_masked_then_erased_by_forget_and_retention(
-        fake, sqlite_bot, aiohttp_server, tmp_path) -> None:
+    fake, sqlite_bot, aiohttp_server, tmp_path
+) -> None:
     """Telegram unreachable as the server starts: webhook updates are acknowledged and
     stored, never handled. What is kept is masked; « Oubliez-moi » erases the person's,
     and the retention period everyone's, from every file."""
@@ -301,13 +359,19 @@ async def test_an_update_never_handled_is_kept_masked_then_erased_by_forget_and_
     from storage.retention import purge
 
     fake.fail("getMe", 502, "Bad Gateway")
-    config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                        telegram_webhook_url="https://bot.example.org",
-                        telegram_webhook_secret="s3cret_Token-42")
+    config = web_config(
+        tmp_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        telegram_webhook_url="https://bot.example.org",
+        telegram_webhook_secret="s3cret_Token-42",
+    )
     server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
     url = str(server.make_url("/telegram/webhook"))
-    alice = fake.text_update(ALICE, f"Orange me facture deux fois, j'habite au lieu-dit "
-                                    f"Kerlochtrez, rappelez-moi au {PHONE}")
+    alice = fake.text_update(
+        ALICE,
+        f"Orange me facture deux fois, j'habite au lieu-dit Kerlochtrez, rappelez-moi au {PHONE}",
+    )
     bob = fake.text_update(BOB, f"colis perdu à Plouzatrez, écrivez-moi à {EMAIL}")
     for update in (alice, bob):
         assert await fake.post_webhook(url, update, "s3cret_Token-42") == 200
@@ -327,8 +391,9 @@ async def test_an_update_never_handled_is_kept_masked_then_erased_by_forget_and_
     now = datetime.now(timezone.utc)
     await purge(sqlite_bot.db, sqlite_bot.photos.root, 90, 365, now=now + timedelta(days=89))
     assert len(await unhandled(sqlite_bot.db)) == 1
-    report = await purge(sqlite_bot.db, sqlite_bot.photos.root, 90, 365,
-                         now=now + timedelta(days=91))
+    report = await purge(
+        sqlite_bot.db, sqlite_bot.photos.root, 90, 365, now=now + timedelta(days=91)
+    )
     assert report.updates == 1 and "1 messages Telegram jamais traités" in report.as_text()
     assert await unhandled(sqlite_bot.db) == []
     assert files_holding(tmp_path, "Plouzatrez") == []
@@ -352,46 +417,78 @@ async def test_a_stored_update_keeps_what_handling_needs_masked_and_nothing_else
     text = fake.text_update(ALICE, f"écrivez à {EMAIL} ou au {PHONE}")
     english = fake.text_update(BOB, f"call me on {PHONE}")
     photo = fake.photo_update(ALICE, image_bytes("PNG"), caption=f"mon numéro {PHONE}")
-    document = fake.document_update(ALICE, b"%PDF-1.4", "facture_alice_dupont.pdf",
-                                    "application/pdf")
+    document = fake.document_update(
+        ALICE, b"%PDF-1.4", "facture_alice_dupont.pdf", "application/pdf"
+    )
     location = fake.location_update(ALICE, 47.218371, -1.553621)
     sticker = fake.sticker_update(ALICE)
     voice = fake.voice_update(ALICE)
     contact = fake.text_update(ALICE, "x")
     del contact["message"]["text"]
-    contact["message"]["contact"] = {"phone_number": "+33612345678", "first_name": "Jean",
-                                     "last_name": "Martin", "user_id": 99,
-                                     "vcard": "BEGIN:VCARD\nEMAIL:jean@example.org\nEND:VCARD"}
-    button = fake.callback_update(ALICE, "operator:orange",
-                                  message_id=text["message"]["message_id"], strict=False)
+    contact["message"]["contact"] = {
+        "phone_number": "+33612345678",
+        "first_name": "Jean",
+        "last_name": "Martin",
+        "user_id": 99,
+        "vcard": "BEGIN:VCARD\nEMAIL:jean@example.org\nEND:VCARD",
+    }
+    button = fake.callback_update(
+        ALICE, "operator:orange", message_id=text["message"]["message_id"], strict=False
+    )
     raw = [command, text, english, photo, document, location, sticker, voice, contact, button]
     kept = [kept_update(update) for update in raw]
 
     for update in kept:
         stored = json.dumps(update, ensure_ascii=False)
-        for personal in ("Alice", "Dupont", "alice_dupont", "Bob", PHONE, EMAIL, "33612345678",
-                         "Jean", "Martin", "VCARD", "facture_alice"):
+        for personal in (
+            "Alice",
+            "Dupont",
+            "alice_dupont",
+            "Bob",
+            PHONE,
+            EMAIL,
+            "33612345678",
+            "Jean",
+            "Martin",
+            "VCARD",
+            "facture_alice",
+        ):
             assert personal not in stored, (personal, stored)
         assert update["update_id"] in {u["update_id"] for u in raw}
     read = [Update.de_json(update, None) for update in kept]
     assert [unknown_fields(u) for u in read] == [[]] * len(read)
     assert [u.effective_user.id for u in read] == [ALICE] * 2 + [BOB] + [ALICE] * 7
     assert [u.effective_chat.id for u in read] == [ALICE] * 2 + [BOB] + [ALICE] * 7
-    r_command, r_text, r_english, r_photo, r_document, r_location, r_sticker, r_voice, \
-        r_contact, r_button = read
+    (
+        r_command,
+        r_text,
+        r_english,
+        r_photo,
+        r_document,
+        r_location,
+        r_sticker,
+        r_voice,
+        r_contact,
+        r_button,
+    ) = read
     assert filters.COMMAND.check_update(r_command) and r_command.message.text.startswith("/start")
     assert r_text.message.text == "écrivez à [e-mail retiré] ou au [téléphone retiré]"
     assert r_english.message.text == "call me on [phone removed]"
     assert r_english.effective_user.language_code == "en"
-    assert ([p.file_id for p in r_photo.message.photo]
-            == [p["file_id"] for p in photo["message"]["photo"]])
+    assert [p.file_id for p in r_photo.message.photo] == [
+        p["file_id"] for p in photo["message"]["photo"]
+    ]
     assert r_photo.message.caption is None
     assert r_document.message.document.file_id == document["message"]["document"]["file_id"]
-    assert (r_location.message.location.latitude,
-            r_location.message.location.longitude) == (47.218371, -1.553621)
+    assert (r_location.message.location.latitude, r_location.message.location.longitude) == (
+        47.218371,
+        -1.553621,
+    )
     assert r_sticker.message.sticker and r_voice.message.voice and r_contact.message.contact
     assert filters.TEXT.check_update(r_text) and not filters.TEXT.check_update(r_contact)
     assert (r_button.callback_query.id, r_button.callback_query.data) == (
-        button["callback_query"]["id"], "operator:orange")
+        button["callback_query"]["id"],
+        "operator:orange",
+    )
     assert r_button.callback_query.message.message_id == text["message"]["message_id"]
     assert r_button.callback_query.message.chat.id == ALICE

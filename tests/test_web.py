@@ -1,4 +1,5 @@
 """The web channel over real HTTP and WebSocket (aiohttp test client)."""
+
 from __future__ import annotations
 
 import io
@@ -43,9 +44,13 @@ async def test_demo_page_embeds_the_widget_like_any_site(client) -> None:
 async def test_health_reports_model_and_database(client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok", "model": True, "database": True,
-                                     "worker": None,  # one process: no worker number
-                                     "telegram_poller": False}  # no Telegram token
+    assert await response.json() == {
+        "status": "ok",
+        "model": True,
+        "database": True,
+        "worker": None,  # one process: no worker number
+        "telegram_poller": False,
+    }  # no Telegram token
 
 
 async def test_a_whole_alert_over_the_websocket_with_a_photo(client, sqlite_bot) -> None:
@@ -172,8 +177,9 @@ async def test_upload_limits(client) -> None:
     form.add_field("file", io.BytesIO(b"\xff" * (10 * 1024 * 1024 + 10)), filename="big.jpg")
     response = await client.post("/upload", data=form)
     assert response.status == 413 and (await response.json())["error"] == "too_large"
-    response = await client.post("/upload", data=b"not multipart",
-                                 headers={"Content-Type": "text/plain"})
+    response = await client.post(
+        "/upload", data=b"not multipart", headers={"Content-Type": "text/plain"}
+    )
     assert response.status == 400
     form = aiohttp.FormData()
     form.add_field("file", b"abc", filename="x.jpg")
@@ -238,10 +244,14 @@ async def test_hostile_bodies_and_frames_get_their_documented_errors(client) -> 
     assert (await ws.receive_json())["code"] == "bad_frame"
     await ws.send_json({"type": "message", "text": "bonjour"})
     assert (await ws.receive_json())["type"] == "turn"  # the socket lives on
-    broken = (b"--XyZ\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n"
-              + first["session"].encode() + b"\r\n--XyZ\r\nContent-Disposition: form-data")
-    response = await client.post("/upload", data=broken,
-                                 headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+    broken = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="session"\r\n\r\n'
+        + first["session"].encode()
+        + b"\r\n--XyZ\r\nContent-Disposition: form-data"
+    )
+    response = await client.post(
+        "/upload", data=broken, headers={"Content-Type": "multipart/form-data; boundary=XyZ"}
+    )
     assert response.status == 400 and (await response.json())["error"] == "bad_frame"
     form = aiohttp.FormData()
     form.add_field("session", io.BytesIO(b"x" * 5_000_000))  # 100 bytes read, then refused
@@ -266,8 +276,10 @@ async def test_metrics_liveness_and_readiness(aiohttp_client, sqlite_bot, tmp_pa
     scrape = {"Authorization": "Bearer prometheus-only"}
     before = await (await client.get("/metrics", headers=scrape)).text()
     ws, _ = await open_session(client)
-    for frame in ({"type": "message", "text": "Orange me facture deux fois ma box"},
-                  {"type": "message", "text": "non"}):
+    for frame in (
+        {"type": "message", "text": "Orange me facture deux fois ma box"},
+        {"type": "message", "text": "non"},
+    ):
         await turn(ws, frame)
     state = await turn(ws, {"type": "choice", "value": "confirm:send"})
     assert state["alert_id"]
@@ -288,18 +300,23 @@ def limited_app(tmp_path, sqlite_bot, trusted: str | None = None, **limits):
 
     from bot.channels.web.clients import AddressLimits, trusted_proxies
 
-    config = web_config(tmp_path, web_address_limits=replace(AddressLimits(), **limits),
-                        trusted_proxies=trusted_proxies(trusted))
+    config = web_config(
+        tmp_path,
+        web_address_limits=replace(AddressLimits(), **limits),
+        trusted_proxies=trusted_proxies(trusted),
+    )
     return create_app(config, rt=sqlite_bot.runtime)
 
 
 async def test_new_sessions_do_not_escape_the_turn_limit_of_an_address(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, turns_per_minute=4))
     await clear_of_a_minute_change()
     sockets = [(await open_session(client))[0] for _ in range(3)]
-    answers = [await turn(ws, {"type": "message", "text": "bonjour"})
-               for ws in sockets + sockets[:2]]
+    answers = [
+        await turn(ws, {"type": "message", "text": "bonjour"}) for ws in sockets + sockets[:2]
+    ]
     assert [a["type"] for a in answers[:4]] == ["turn"] * 4
     assert answers[4]["code"] == "rate_limited" and "minute" in answers[4]["message"]
     for ws in sockets:
@@ -307,7 +324,8 @@ async def test_new_sessions_do_not_escape_the_turn_limit_of_an_address(
 
 
 async def test_an_address_opening_sessions_in_a_loop_is_told_to_wait(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, sessions_per_hour=2))
     first, hello = await open_session(client)
     await first.close()
@@ -323,8 +341,7 @@ async def test_an_address_opening_sessions_in_a_loop_is_told_to_wait(
     await again.close()
 
 
-async def test_one_address_cannot_take_every_socket(aiohttp_client, sqlite_bot,
-                                                    tmp_path) -> None:
+async def test_one_address_cannot_take_every_socket(aiohttp_client, sqlite_bot, tmp_path) -> None:
     client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, connections=2))
     first, _ = await open_session(client)
     second, _ = await open_session(client)
@@ -338,9 +355,11 @@ async def test_one_address_cannot_take_every_socket(aiohttp_client, sqlite_bot,
 
 
 async def test_behind_a_trusted_proxy_each_client_has_its_own_budget(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(
-        limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1, ::1", turns_per_minute=2))
+        limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1, ::1", turns_per_minute=2)
+    )
     await clear_of_a_minute_change()
     # The client wrote a fake first hop; the proxy appended the address it saw.
     alice, _ = await open_session(client, **{"X-Forwarded-For": "10.9.9.9, 203.0.113.7"})
@@ -354,11 +373,13 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_budget(
 
 
 async def test_without_a_trusted_proxy_a_forwarded_header_changes_nothing(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, turns_per_minute=2))
     await clear_of_a_minute_change()
-    sockets = [(await open_session(client, **{"X-Forwarded-For": f"198.51.100.{n}"}))[0]
-               for n in range(3)]
+    sockets = [
+        (await open_session(client, **{"X-Forwarded-For": f"198.51.100.{n}"}))[0] for n in range(3)
+    ]
     answers = [await turn(ws, {"type": "message", "text": "bonjour"}) for ws in sockets]
     assert [a.get("code") for a in answers] == [None, None, "rate_limited"]
     for ws in sockets:
@@ -366,9 +387,11 @@ async def test_without_a_trusted_proxy_a_forwarded_header_changes_nothing(
 
 
 async def test_uploads_and_shared_notices_are_limited_per_address(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(
-        limited_app(tmp_path, sqlite_bot, uploads_per_minute=2, notices_per_minute=2))
+        limited_app(tmp_path, sqlite_bot, uploads_per_minute=2, notices_per_minute=2)
+    )
     await clear_of_a_minute_change()
     statuses = []
     for _ in range(3):
@@ -387,13 +410,15 @@ async def test_uploads_and_shared_notices_are_limited_per_address(
 
         from storage.models import Message
 
-        notices = await session.scalar(select(func.count()).select_from(Message)
-                                       .where(Message.kind == "shared"))
+        notices = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.kind == "shared")
+        )
     assert notices == 2  # six sent, the address's two kept
 
 
-async def test_counters_never_hold_an_address_in_clear(aiohttp_client, sqlite_bot,
-                                                       tmp_path) -> None:
+async def test_counters_never_hold_an_address_in_clear(
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1"))
     ws, _ = await open_session(client, **{"X-Forwarded-For": "203.0.113.77"})
     await turn(ws, {"type": "message", "text": "bonjour"})
@@ -410,15 +435,17 @@ async def test_counters_never_hold_an_address_in_clear(aiohttp_client, sqlite_bo
 
 # -- availability: idle sockets and connection caps ---------------------------------------
 async def test_an_idle_socket_is_closed_and_its_conversation_goes_on(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     import asyncio
 
     from dataclasses import replace
 
     from bot.channels.web.clients import AddressLimits
 
-    config = web_config(tmp_path, web_idle_seconds=2.0,
-                        web_address_limits=replace(AddressLimits(), connections=1))
+    config = web_config(
+        tmp_path, web_idle_seconds=2.0, web_address_limits=replace(AddressLimits(), connections=1)
+    )
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     ws, hello = await open_session(client)
     # A person who writes keeps the socket, well past the idle time in all.
@@ -470,10 +497,13 @@ async def fill_from(client, address: str, most: int = 40) -> list:
 
 
 async def test_a_handful_of_addresses_cannot_fill_the_server_by_default(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     # (a test client opens as many sockets as asked: no pool limit of its own)
-    client = await aiohttp_client(limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1"),
-                                  connector=aiohttp.TCPConnector(limit=0))
+    client = await aiohttp_client(
+        limited_app(tmp_path, sqlite_bot, trusted="127.0.0.1"),
+        connector=aiohttp.TCPConnector(limit=0),
+    )
     held = [await fill_from(client, f"192.0.2.{n}") for n in range(1, 8)]
     # Someone new still gets in and is answered…
     newcomer, _ = await open_session(client, **{"X-Forwarded-For": "203.0.113.50"})
@@ -484,21 +514,26 @@ async def test_a_handful_of_addresses_cannot_fill_the_server_by_default(
 
 
 async def test_addresses_at_their_cap_leave_the_last_tenth_to_new_people(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     from dataclasses import replace
 
     from bot.channels.web.clients import AddressLimits, trusted_proxies
 
     # Set by hand so that three addresses at their cap (3 × 8) would be more than the
     # server's 20: the last two sockets are kept for addresses holding none.
-    config = web_config(tmp_path, web_max_connections=20,
-                        web_address_limits=replace(AddressLimits(), connections=8),
-                        trusted_proxies=trusted_proxies("127.0.0.1"))
+    config = web_config(
+        tmp_path,
+        web_max_connections=20,
+        web_address_limits=replace(AddressLimits(), connections=8),
+        trusted_proxies=trusted_proxies("127.0.0.1"),
+    )
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     held = [await fill_from(client, f"192.0.2.{n}") for n in (11, 12, 13)]
     assert sum(len(sockets) for sockets in held) == 18
-    newcomers = [(await open_session(client, **{"X-Forwarded-For": f"203.0.113.{n}"}))[0]
-                 for n in (60, 61)]
+    newcomers = [
+        (await open_session(client, **{"X-Forwarded-For": f"203.0.113.{n}"}))[0] for n in (60, 61)
+    ]
     with pytest.raises(aiohttp.WSServerHandshakeError) as full:
         await client.ws_connect("/ws", headers={"X-Forwarded-For": "203.0.113.62"})
     assert full.value.status == 503  # now the server is full

@@ -1,6 +1,7 @@
 """What a browser, a scanner or Prometheus sees of the public server (issue 18, item 5):
 security headers on every answer, errors included; no version in `Server`; `/metrics`
 behind a token; the privacy notice as a page; the Telegram webhook's URL and update ids."""
+
 from __future__ import annotations
 
 import re
@@ -36,11 +37,21 @@ def boom_app(config, rt):
     return app
 
 
-async def test_every_answer_carries_the_security_headers(aiohttp_client, sqlite_bot,
-                                                          tmp_path) -> None:
+async def test_every_answer_carries_the_security_headers(
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(boom_app(web_config(tmp_path), sqlite_bot.runtime))
-    statuses = {"/": 200, "/widget.js": 200, "/healthz": 200, "/livez": 200,
-                "/accessibilite": 200, "/pages.css": 200, "/nowhere": 404, "/boom": 500, "/staff/login": 200}
+    statuses = {
+        "/": 200,
+        "/widget.js": 200,
+        "/healthz": 200,
+        "/livez": 200,
+        "/accessibilite": 200,
+        "/pages.css": 200,
+        "/nowhere": 404,
+        "/boom": 500,
+        "/staff/login": 200,
+    }
     for path, status in statuses.items():
         response = await client.get(path, headers={"Accept": "text/html"})
         assert response.status == status, path
@@ -55,11 +66,15 @@ async def test_every_answer_carries_the_security_headers(aiohttp_client, sqlite_
 
 
 async def test_the_demo_page_allows_its_own_script_and_nothing_inline(
-        aiohttp_client, sqlite_bot, tmp_path) -> None:
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
     client = await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
     response = await client.get("/")
-    policy = dict(part.strip().split(" ", 1) for part in
-                  response.headers["Content-Security-Policy"].split(";") if part.strip())
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
     assert policy["script-src"] == "'self'"  # /widget.js; no inline script, no eval
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
     assert "'self'" in policy["connect-src"]  # the widget's WebSocket and /upload
@@ -73,8 +88,7 @@ async def test_the_demo_page_allows_its_own_script_and_nothing_inline(
 
 
 @pytest.mark.parametrize("secure", [True, False])
-async def test_hsts_comes_with_secure_cookies(aiohttp_client, sqlite_bot, tmp_path,
-                                              secure) -> None:
+async def test_hsts_comes_with_secure_cookies(aiohttp_client, sqlite_bot, tmp_path, secure) -> None:
     config = web_config(tmp_path, staff_secure_cookies=secure)
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     for path in ("/", "/staff/login", "/nowhere"):
@@ -85,8 +99,7 @@ async def test_hsts_comes_with_secure_cookies(aiohttp_client, sqlite_bot, tmp_pa
             assert hsts is None
 
 
-async def test_metrics_are_not_public_without_a_token(aiohttp_client, sqlite_bot,
-                                                      tmp_path) -> None:
+async def test_metrics_are_not_public_without_a_token(aiohttp_client, sqlite_bot, tmp_path) -> None:
     closed = await aiohttp_client(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
     response = await closed.get("/metrics")
     assert response.status == 404 and "jalerte_turns" not in await response.text()
@@ -103,8 +116,9 @@ async def test_metrics_are_not_public_without_a_token(aiohttp_client, sqlite_bot
 
 
 @pytest.mark.parametrize("path, lang", [("/confidentialite", "fr"), ("/privacy", "en")])
-async def test_the_privacy_notice_is_a_page(aiohttp_client, sqlite_bot, tmp_path, path,
-                                            lang) -> None:
+async def test_the_privacy_notice_is_a_page(
+    aiohttp_client, sqlite_bot, tmp_path, path, lang
+) -> None:
     config = web_config(tmp_path, retention_transcript_days=45, retention_free_text_days=200)
     client = await aiohttp_client(create_app(config, rt=sqlite_bot.runtime))
     response = await client.get(path)
@@ -125,30 +139,43 @@ async def test_the_privacy_notice_is_a_page(aiohttp_client, sqlite_bot, tmp_path
 
 async def test_the_webhook_path_is_added_once(sqlite_bot, aiohttp_server, tmp_path) -> None:
     async with FakeTelegram() as fake:
-        for given in ("https://bot.example.org/telegram/webhook",
-                      "https://bot.example.org/telegram/webhook/", "https://bot.example.org/"):
-            config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                                telegram_webhook_url=given, telegram_webhook_secret="s3cret")
+        for given in (
+            "https://bot.example.org/telegram/webhook",
+            "https://bot.example.org/telegram/webhook/",
+            "https://bot.example.org/",
+        ):
+            config = web_config(
+                tmp_path,
+                telegram_token=fake.token,
+                telegram_api_url=fake.url,
+                telegram_webhook_url=given,
+                telegram_webhook_secret="s3cret",
+            )
             server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
             assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook", given
             await server.close()
 
 
 async def test_an_update_id_beyond_the_database_is_refused_politely(
-        sqlite_bot, aiohttp_server, tmp_path) -> None:
+    sqlite_bot, aiohttp_server, tmp_path
+) -> None:
     from sqlalchemy import func, select
 
     from storage.models import TelegramUpdate
 
     async with FakeTelegram() as fake:
-        config = web_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.url,
-                            telegram_webhook_url="https://bot.example.org",
-                            telegram_webhook_secret="s3cret")
+        config = web_config(
+            tmp_path,
+            telegram_token=fake.token,
+            telegram_api_url=fake.url,
+            telegram_webhook_url="https://bot.example.org",
+            telegram_webhook_secret="s3cret",
+        )
         server = await aiohttp_server(create_app(config, rt=sqlite_bot.runtime))
         url = str(server.make_url("/telegram/webhook"))
         headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
         async with aiohttp.ClientSession() as http:
-            for update_id in (10 ** 26, 2 ** 63, -1):
+            for update_id in (10**26, 2**63, -1):
                 update = fake.text_update(4242, "colis perdu")
                 update["update_id"] = update_id
                 async with http.post(url, json=update, headers=headers) as response:
@@ -190,8 +217,12 @@ async def test_the_demo_page_works_under_its_policy_and_links_the_notice(browser
     context = await browser.new_context(viewport=PHONE, locale="fr-FR")
     page = await context.new_page()
     refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     await open_connected(page, site)
     field = page.get_by_test_id("jalerte-input")
     await field.fill("colis Chronopost perdu depuis 10 jours")

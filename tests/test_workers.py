@@ -3,6 +3,7 @@
 Each `make_bot` here is a separate worker: its own service, engine, connection pool and
 in-memory locks, sharing only the database (SQLite file or PostgreSQL) and the NLU.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,8 @@ async def _close(workers) -> None:
 
 
 async def test_confirmations_on_several_workers_save_one_alert(
-        nlu, taxonomy, tmp_path, database_url) -> None:
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
     workers = await _workers(nlu, taxonomy, tmp_path, database_url)
     try:
         await workers[0].send("Orange me facture deux fois ma box")
@@ -41,7 +43,8 @@ async def test_confirmations_on_several_workers_save_one_alert(
 
 
 async def test_answers_at_the_same_moment_on_several_workers_are_all_kept(
-        nlu, taxonomy, tmp_path, database_url) -> None:
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
     """Three photos sent at once, each taken by another worker: three acknowledged,
     three in the draft (none overwritten by another worker's turn)."""
     workers = await _workers(nlu, taxonomy, tmp_path, database_url)
@@ -58,17 +61,23 @@ async def test_answers_at_the_same_moment_on_several_workers_are_all_kept(
 
 
 async def test_many_people_across_workers_lose_no_message(
-        nlu, taxonomy, tmp_path, database_url) -> None:
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
     workers = await _workers(nlu, taxonomy, tmp_path, database_url)
     people = [f"p{i}" for i in range(8)]
     lines = ["colis Chronopost perdu", "à Nantes", "non"]
     try:
         for line in lines:  # each person's lines in order, every worker busy at once
-            await asyncio.gather(*(workers[(i + len(line)) % len(workers)].send(
-                TextEvent(line), user=person) for i, person in enumerate(people)))
+            await asyncio.gather(
+                *(
+                    workers[(i + len(line)) % len(workers)].send(TextEvent(line), user=person)
+                    for i, person in enumerate(people)
+                )
+            )
         async with workers[0].db.session() as session:
             users = await session.scalar(
-                select(func.count()).select_from(Message).where(Message.sender == "user"))
+                select(func.count()).select_from(Message).where(Message.sender == "user")
+            )
         assert users == len(people) * len(lines)
         for person in people:
             state = await workers[2].service.state_of("cli", person)
@@ -82,8 +91,10 @@ async def _web_workers(aiohttp_client, nlu, taxonomy, tmp_path, database_url, **
     from tests.conftest import web_config
 
     workers = await _workers(nlu, taxonomy, tmp_path, database_url, n=2)
-    clients = [await aiohttp_client(create_app(web_config(tmp_path, **config),
-                                               rt=w.runtime)) for w in workers]
+    clients = [
+        await aiohttp_client(create_app(web_config(tmp_path, **config), rt=w.runtime))
+        for w in workers
+    ]
     return workers, clients
 
 
@@ -93,13 +104,15 @@ async def _open(client, session: str | None = None):
 
 
 async def test_a_photo_uploaded_to_one_worker_is_sent_through_another(
-        aiohttp_client, nlu, taxonomy, tmp_path, database_url) -> None:
+    aiohttp_client, nlu, taxonomy, tmp_path, database_url
+) -> None:
     import aiohttp
 
     from tests.images import PDF, jpeg_with_gps
 
-    workers, (first, second) = await _web_workers(aiohttp_client, nlu, taxonomy, tmp_path,
-                                                  database_url)
+    workers, (first, second) = await _web_workers(
+        aiohttp_client, nlu, taxonomy, tmp_path, database_url
+    )
     try:
         ws, session = await _open(second)
         await ws.send_json({"type": "message", "text": "colis DPD perdu"})
@@ -132,9 +145,11 @@ async def test_a_photo_uploaded_to_one_worker_is_sent_through_another(
 
 
 async def test_the_message_rate_holds_across_workers(
-        aiohttp_client, nlu, taxonomy, tmp_path, database_url) -> None:
-    workers, clients = await _web_workers(aiohttp_client, nlu, taxonomy, tmp_path,
-                                          database_url, web_messages_per_minute=4)
+    aiohttp_client, nlu, taxonomy, tmp_path, database_url
+) -> None:
+    workers, clients = await _web_workers(
+        aiohttp_client, nlu, taxonomy, tmp_path, database_url, web_messages_per_minute=4
+    )
     try:
         await clear_of_a_minute_change()
         ws, session = await _open(clients[0])

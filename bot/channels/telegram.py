@@ -11,6 +11,7 @@ it dies, another takes over within a few seconds. Polled updates are stored befo
 are confirmed to Telegram, like webhook updates, so the next poller handles what the
 previous one confirmed but did not handle, and nothing twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,19 +26,38 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, cast
 
 from aiohttp import web
 from telegram import (
-    Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message,
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
     Update,
 )
 from telegram.constants import ChatAction, MessageLimit, ParseMode
 from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import (
-    Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler, CommandHandler,
-    ContextTypes, ExtBot, MessageHandler, Updater, filters,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    Updater,
+    filters,
 )
 
 from bot.process.config import Config
 from dialogues.events import (
-    ChoiceEvent, CommandEvent, Event, LocationEvent, PhotoEvent, TextEvent, UnsupportedEvent,
+    ChoiceEvent,
+    CommandEvent,
+    Event,
+    LocationEvent,
+    PhotoEvent,
+    TextEvent,
+    UnsupportedEvent,
 )
 from dialogues.replies import AdviceReply, Reply, ShareReply
 from dialogues.service import ConversationService, IncomingPhoto, TurnOutput
@@ -49,24 +69,43 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
-MAX_UPDATE_ID = 2 ** 63 - 1  # telegram_updates.update_id is a BIGINT
+MAX_UPDATE_ID = 2**63 - 1  # telegram_updates.update_id is a BIGINT
 CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
 POLLER = "telegram poller"  # the election's name (its advisory lock key derives from it)
 POLLER_RETRY = 5.0  # seconds between tries to become the poller (Config.telegram_poller_retry)
 HANDOVER_GRACE = 10.0  # seconds a stepping-down poller gives the updates it fetched
 STORE_RETRY = 1.0  # seconds before fetching again a batch that could not be stored
 COMMANDS = {
-    "fr": [("aide", "Comment ça marche"), ("annuler", "Abandonner le signalement en cours"),
-           ("nouveau", "Signaler un nouveau problème"),
-           ("oublier", "Effacer vos messages et vos photos"),
-           ("confidentialite", "Vos données et leur conservation"), ("start", "Démarrer")],
-    None: [("help", "How it works"), ("cancel", "Drop the report in progress"),
-           ("new", "Report a new problem"), ("forget", "Erase your messages and photos"),
-           ("privacy", "Your data and how long it is kept"), ("start", "Start")],
+    "fr": [
+        ("aide", "Comment ça marche"),
+        ("annuler", "Abandonner le signalement en cours"),
+        ("nouveau", "Signaler un nouveau problème"),
+        ("oublier", "Effacer vos messages et vos photos"),
+        ("confidentialite", "Vos données et leur conservation"),
+        ("start", "Démarrer"),
+    ],
+    None: [
+        ("help", "How it works"),
+        ("cancel", "Drop the report in progress"),
+        ("new", "Report a new problem"),
+        ("forget", "Erase your messages and photos"),
+        ("privacy", "Your data and how long it is kept"),
+        ("start", "Start"),
+    ],
 }
-COMMAND_NAMES = {"start": "start", "aide": "help", "help": "help", "annuler": "cancel",
-                 "cancel": "cancel", "nouveau": "new", "new": "new", "oublier": "forget",
-                 "forget": "forget", "confidentialite": "privacy", "privacy": "privacy"}
+COMMAND_NAMES = {
+    "start": "start",
+    "aide": "help",
+    "help": "help",
+    "annuler": "cancel",
+    "cancel": "cancel",
+    "nouveau": "new",
+    "new": "new",
+    "oublier": "forget",
+    "forget": "forget",
+    "confidentialite": "privacy",
+    "privacy": "privacy",
+}
 
 
 def webhook_url(configured: str) -> str:
@@ -80,8 +119,11 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Updates of one person one after the other (an album stays in order); people in
     parallel."""
 
-    def __init__(self, max_concurrent_updates: int = 256,
-                 done: Callable[[object], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        done: Callable[[object], Awaitable[None]] | None = None,
+    ):
         super().__init__(max_concurrent_updates)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._done = done
@@ -138,12 +180,15 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
                 break
         else:
             return [p for p in [*pieces, current] if p]
-    return [text[i:i + limit] for i in range(0, len(text), limit)]
+    return [text[i : i + limit] for i in range(0, len(text), limit)]
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(c.label, callback_data=c.value)]
-            for c in reply.choices if len(c.value.encode()) <= CALLBACK_DATA_MAX]
+    rows = [
+        [InlineKeyboardButton(c.label, callback_data=c.value)]
+        for c in reply.choices
+        if len(c.value.encode()) <= CALLBACK_DATA_MAX
+    ]
     if isinstance(reply, ShareReply):
         rows += [[InlineKeyboardButton(name, url=url)] for name, url in reply.links]
     return InlineKeyboardMarkup(rows) if rows else None
@@ -162,8 +207,9 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         # The alert's reference in monospace: one tap copies it, and it stays whole.
         body = _REFERENCE.sub(r"<code>\g<0></code>", html.escape(reply.text, quote=False))
     pieces = split_message(body)
-    return [(piece, keyboard(reply) if i == len(pieces) - 1 else None)
-            for i, piece in enumerate(pieces)]
+    return [
+        (piece, keyboard(reply) if i == len(pieces) - 1 else None) for i, piece in enumerate(pieces)
+    ]
 
 
 # -- long polling -------------------------------------------------------------------------
@@ -188,8 +234,9 @@ class _StoringBot:
         try:
             fresh = await self._keep(updates)
         except Exception:  # not confirmed: Telegram gives them again
-            log.warning("could not store polled Telegram updates; fetching them again",
-                        exc_info=True)
+            log.warning(
+                "could not store polled Telegram updates; fetching them again", exc_info=True
+            )
             await asyncio.sleep(STORE_RETRY)
             return ()
         self._offset = updates[-1].update_id + 1
@@ -198,9 +245,13 @@ class _StoringBot:
 
 # -- the channel -------------------------------------------------------------------------
 class TelegramChannel:
-    def __init__(self, config: Config, service: Callable[[], ConversationService],
-                 updates: Callable[[], TelegramUpdates] | None = None,
-                 poller_retry: float = POLLER_RETRY):
+    def __init__(
+        self,
+        config: Config,
+        service: Callable[[], ConversationService],
+        updates: Callable[[], TelegramUpdates] | None = None,
+        poller_retry: float = POLLER_RETRY,
+    ):
         self.config = config
         self._service = service
         self._updates = updates
@@ -218,8 +269,10 @@ class TelegramChannel:
         # Polling: each batch is stored before the Updater confirms it to Telegram.
         self.updater: Updater | None = None
         if not config.telegram_webhook_url:
-            self.updater = Updater(cast(Bot, _StoringBot(self.application.bot, self._keep)),
-                                   self.application.update_queue)
+            self.updater = Updater(
+                cast(Bot, _StoringBot(self.application.bot, self._keep)),
+                self.application.update_queue,
+            )
         self._queued: set[int] = set()  # update ids in this process's queue, not handled yet
         self._election: Election | None = None
         self._add_handlers()
@@ -247,12 +300,15 @@ class TelegramChannel:
         try:
             await app.initialize()
             for language, commands in COMMANDS.items():
-                await app.bot.set_my_commands([BotCommand(c, d) for c, d in commands],
-                                              language_code=language)
+                await app.bot.set_my_commands(
+                    [BotCommand(c, d) for c, d in commands], language_code=language
+                )
             if self.config.telegram_webhook_url:
                 await app.bot.set_webhook(
                     url=webhook_url(self.config.telegram_webhook_url),
-                    secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES)
+                    secret_token=self.webhook_secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
             await app.start()
             if self.updater is not None:
                 await self.updater.initialize()
@@ -268,8 +324,13 @@ class TelegramChannel:
             if self._updates is None:  # no database to elect with: alone by assumption
                 await self._start_polling()
             else:
-                self._election = Election(self._updates().db, POLLER, self._start_polling,
-                                          self._stop_polling, every=self.poller_retry)
+                self._election = Election(
+                    self._updates().db,
+                    POLLER,
+                    self._start_polling,
+                    self._stop_polling,
+                    every=self.poller_retry,
+                )
                 await self._election.start()
         yield
         if started:
@@ -285,8 +346,9 @@ class TelegramChannel:
         what Telegram has."""
         await self._replay()
         assert self.updater is not None
-        await self.updater.start_polling(allowed_updates=Update.ALL_TYPES,
-                                         error_callback=self._on_poll_error)
+        await self.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, error_callback=self._on_poll_error
+        )
         log.info("Telegram: this process polls")
 
     async def _stop_polling(self) -> None:
@@ -315,9 +377,12 @@ class TelegramChannel:
         that stopped before confirming it) nor in this process's queue (replayed)."""
         if self._updates is None:
             return list(updates)
-        wanted = set(await self._updates().polled(
-            [(u.update_id, u.to_dict()) for u in updates],
-            {u.update_id: person for u in updates if (person := self._person(u))}))
+        wanted = set(
+            await self._updates().polled(
+                [(u.update_id, u.to_dict()) for u in updates],
+                {u.update_id: person for u in updates if (person := self._person(u))},
+            )
+        )
         fresh = [u for u in updates if u.update_id in wanted and u.update_id not in self._queued]
         self._queued.update(u.update_id for u in fresh)
         return fresh
@@ -338,8 +403,11 @@ class TelegramChannel:
         except (ValueError, UnicodeDecodeError, RecursionError):
             return web.Response(status=400, text="bad update")
         update_id = data.get("update_id") if isinstance(data, dict) else None
-        if (not isinstance(update_id, int) or isinstance(update_id, bool)
-                or not 0 <= update_id <= MAX_UPDATE_ID):  # Telegram's ids are positive
+        if (
+            not isinstance(update_id, int)
+            or isinstance(update_id, bool)
+            or not 0 <= update_id <= MAX_UPDATE_ID
+        ):  # Telegram's ids are positive
             return web.Response(status=400, text="bad update")
         try:
             update = Update.de_json(data, self.application.bot)
@@ -348,7 +416,8 @@ class TelegramChannel:
         # Stored before Telegram hears 200 (it never sends an acknowledged update again);
         # an update it sends twice is recognised and not handled again.
         if self._updates is not None and not await self._updates().receive(
-                update_id, data, self._person(update)):
+            update_id, data, self._person(update)
+        ):
             return web.Response(text="ok")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")
@@ -382,8 +451,12 @@ class TelegramChannel:
         for reply in output.replies:
             for text, markup in render(reply):
                 await bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = update.effective_message.text if update.effective_message else ""
@@ -427,19 +500,36 @@ class TelegramChannel:
         message = update.effective_message
         if message is None:
             return
-        kind = next((k for k in ("sticker", "voice", "video", "audio", "animation",
-                                 "video_note", "contact", "poll") if getattr(message, k, None)),
-                    "other")
+        kind = next(
+            (
+                k
+                for k in (
+                    "sticker",
+                    "voice",
+                    "video",
+                    "audio",
+                    "animation",
+                    "video_note",
+                    "contact",
+                    "poll",
+                )
+                if getattr(message, k, None)
+            ),
+            "other",
+        )
         await self._turn(update, UnsupportedEvent(kind))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed", exc_info=context.error)
 
 
-def setup_telegram(app: web.Application, config: Config,
-                   service: Callable[[], ConversationService],
-                   updates: Callable[[], TelegramUpdates] | None = None,
-                   poller_retry: float = POLLER_RETRY) -> TelegramChannel:
+def setup_telegram(
+    app: web.Application,
+    config: Config,
+    service: Callable[[], ConversationService],
+    updates: Callable[[], TelegramUpdates] | None = None,
+    poller_retry: float = POLLER_RETRY,
+) -> TelegramChannel:
     """Mounts the channel on the aiohttp app: lifecycle, and the webhook route if used."""
     channel = TelegramChannel(config, service, updates, poller_retry)
     app.cleanup_ctx.append(channel.lifecycle)

@@ -1,4 +1,5 @@
 """`jalerte chat`: the bot in the terminal, interactive or one JSON event per line."""
+
 from __future__ import annotations
 
 import getpass
@@ -42,8 +43,11 @@ def event_from_json_line(line: str) -> Event | IncomingPhoto:
             if isinstance(data.get("command"), str):
                 return CommandEvent(data["command"])
             loc = data.get("location")
-            if (isinstance(loc, list) and len(loc) == 2
-                    and all(isinstance(v, (int, float)) for v in loc)):
+            if (
+                isinstance(loc, list)
+                and len(loc) == 2
+                and all(isinstance(v, (int, float)) for v in loc)
+            ):
                 return LocationEvent(float(loc[0]), float(loc[1]))
             if isinstance(data.get("text"), str):
                 return TextEvent(data["text"])
@@ -65,8 +69,11 @@ async def chat_interactive(config: Config, user: str | None) -> None:
     async with runtime(config) as rt:
         output = await rt.service.handle(CHANNEL, user, CommandEvent("start"))
         _show(output)
-        print("(Tapez le numéro d'un choix, « /photo chemin » pour joindre une photo, "
-              "Ctrl-D pour quitter.)", file=sys.stderr)
+        print(
+            "(Tapez le numéro d'un choix, « /photo chemin » pour joindre une photo, "
+            "Ctrl-D pour quitter.)",
+            file=sys.stderr,
+        )
         while True:
             try:
                 line = input("> ")
@@ -81,7 +88,7 @@ async def chat_interactive(config: Config, user: str | None) -> None:
 def _interactive_event(line: str, last: TurnOutput) -> Event | IncomingPhoto:
     stripped = line.strip()
     if stripped.startswith("/photo "):
-        return read_photo(stripped[len("/photo "):].strip())
+        return read_photo(stripped[len("/photo ") :].strip())
     choices = [c for r in last.replies for c in r.choices]
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return ChoiceEvent(choices[int(stripped) - 1].value)

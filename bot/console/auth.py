@@ -1,4 +1,5 @@
 """Staff sessions: encrypted cookies, CSRF tokens, login throttling, security headers."""
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,10 @@ USER = "user"
 SID = "sid"  # the server-side session (storage.staff: revocable)
 CSRF = "csrf"
 
-CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -53,8 +56,13 @@ def fernet_key(secret: bytes) -> bytes:
 
 def setup_staff_sessions(app: web.Application, secret: bytes, secure: bool) -> None:
     storage = EncryptedCookieStorage(
-        Fernet(fernet_key(secret)), cookie_name=COOKIE, max_age=SESSION_HOURS * 3600, path="/staff",
-        httponly=True, samesite="Strict", secure=secure,
+        Fernet(fernet_key(secret)),
+        cookie_name=COOKIE,
+        max_age=SESSION_HOURS * 3600,
+        path="/staff",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
     )
     setup_session(app, storage)
 
@@ -142,8 +150,12 @@ class LoginThrottle:
     WINDOW = 3600  # failures are counted per clock hour; the last two count
     BUSY = 60  # a check in progress holds its rows at most this long (a worker died)
 
-    def __init__(self, database: Callable[[], Database], secret: bytes,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        database: Callable[[], Database],
+        secret: bytes,
+        clock: Callable[[], float] = time.time,
+    ):
         self._database = database
         self._secret = secret
         self.clock = clock
@@ -166,15 +178,17 @@ class LoginThrottle:
         """Whether this try's password may be checked now; `address` is already keyed
         (bot.channels.web.app.address_of)."""
         tries, now = self._store(), self.clock()
-        account = hmac.new(self._secret, b"staff-login:" + name.lower().encode(),
-                           hashlib.sha256).hexdigest()[:16]
+        account = hmac.new(
+            self._secret, b"staff-login:" + name.lower().encode(), hashlib.sha256
+        ).hexdigest()[:16]
         pair, own = f"login:gate:{account}:{address}", f"login:gate:{address}"
         gates = await tries.latest([pair, own])
         opens = [gates.get(own, 0)]
         if pair in gates:
             opens.append(gates[pair])
-        elif delay := self.delay(sum(await tries.counts(
-                (f"login:account:{account}", hour) for hour in self._hours(now)))):
+        elif delay := self.delay(
+            sum(await tries.counts((f"login:account:{account}", hour) for hour in self._hours(now)))
+        ):
             # The account is being guessed and this address has not tried it: its wait
             # starts now, and nobody else's try restarts it.
             opens.append(math.ceil(now + delay))
@@ -201,11 +215,16 @@ class LoginThrottle:
             return
         keys = (f"login:account:{attempt.account}", f"login:address:{attempt.address}")
         current, last = self._hours(now)
-        failures = [this + before for this, before in zip(
-            await tries.add((key, current) for key in keys),
-            await tries.counts((key, last) for key in keys))]
-        await tries.add([(gate, self._moment(now, count))
-                         for gate, count in zip((pair, own), failures)])
+        failures = [
+            this + before
+            for this, before in zip(
+                await tries.add((key, current) for key in keys),
+                await tries.counts((key, last) for key in keys),
+            )
+        ]
+        await tries.add(
+            [(gate, self._moment(now, count)) for gate, count in zip((pair, own), failures)]
+        )
 
     def _hours(self, now: float) -> tuple[int, int]:
         """The windows wrong passwords count in: this clock hour's and the last's."""

@@ -16,6 +16,7 @@ Output is deterministic: same arguments, same string. Element ids derive from a 
 of the chart kind, its arguments and data, so two different charts on one page never
 share ids (two strictly identical charts share them, harmlessly: same content).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,7 +83,7 @@ def significant(value: float, digits: int = 2) -> Decimal:
     number = Decimal(repr(float(value)))
     if not number.is_finite() or number == 0:
         return number
-    if abs(number) >= 10 ** digits:
+    if abs(number) >= 10**digits:
         return number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     exponent = number.adjusted() - digits + 1  # the last significant digit's place
     return number.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
@@ -145,7 +146,7 @@ def _nice_ticks(low: float, high: float, integral: bool) -> list[float]:
     # shown) or 1 for whole numbers; 0.25 is skipped as it would need two decimals.
     exponent = max(math.floor(math.log10(span / 4)) - 1, 0 if integral else -1)
     candidates = [
-        mantissa * 10.0 ** power
+        mantissa * 10.0**power
         for power in range(exponent, exponent + 4)
         for mantissa in (1, 2, 2.5, 5)
         if not (mantissa == 2.5 and power < 0)
@@ -203,9 +204,18 @@ def _num(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _label(text: str, x: float, y: float, *, max_chars: int, size: int = LABEL_SIZE,
-           anchor: str = "start", fill: str = TEXT_COLOUR, weight: str | None = None,
-           halo: bool = False) -> str:
+def _label(
+    text: str,
+    x: float,
+    y: float,
+    *,
+    max_chars: int,
+    size: int = LABEL_SIZE,
+    anchor: str = "start",
+    fill: str = TEXT_COLOUR,
+    weight: str | None = None,
+    halo: bool = False,
+) -> str:
     """A <text> element; when shortened, its full text is kept in a <title> child."""
     shown, cut = _fit(text, max_chars)
     attrs = [f'x="{_num(x)}"', f'y="{_num(y)}"', f'font-size="{size}"', f'fill="{fill}"']
@@ -214,8 +224,9 @@ def _label(text: str, x: float, y: float, *, max_chars: int, size: int = LABEL_S
     if weight:
         attrs.append(f'font-weight="{weight}"')
     if halo:
-        attrs.append('stroke="#ffffff" stroke-width="3" stroke-linejoin="round" '
-                     'paint-order="stroke"')
+        attrs.append(
+            'stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"'
+        )
     tooltip = f"<title>{_esc(text)}</title>" if cut else ""
     return f"<text {' '.join(attrs)}>{tooltip}{_esc(shown)}</text>"
 
@@ -238,8 +249,15 @@ def _chart_id(kind: str, *parts: object) -> str:
     return f"chart-{kind}-{digest.hexdigest()[:12]}"
 
 
-def _svg(chart_id: str, width: int, height: float, title: str, desc: str,
-         body: list[str], defs: list[str] | None = None) -> str:
+def _svg(
+    chart_id: str,
+    width: int,
+    height: float,
+    title: str,
+    desc: str,
+    body: list[str],
+    defs: list[str] | None = None,
+) -> str:
     height = math.ceil(height)
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{chart_id}" width="{width}" '
@@ -255,16 +273,25 @@ def _svg(chart_id: str, width: int, height: float, title: str, desc: str,
     if defs:
         parts.append("<defs>" + "".join(defs) + "</defs>")
     parts.append(f'<rect width="{width}" height="{height}" fill="#ffffff"/>')
-    parts.append(_label(title, PAD, PAD + TITLE_SIZE, size=TITLE_SIZE, weight="bold",
-                        max_chars=_max_chars(width - 2 * PAD, TITLE_SIZE)))
+    parts.append(
+        _label(
+            title,
+            PAD,
+            PAD + TITLE_SIZE,
+            size=TITLE_SIZE,
+            weight="bold",
+            max_chars=_max_chars(width - 2 * PAD, TITLE_SIZE),
+        )
+    )
     parts.extend(body)
     parts.append("</svg>")
     return "\n".join(parts)
 
 
 def _no_data(chart_id: str, width: int, title: str) -> str:
-    body = [_label(NO_DATA, width / 2, 62, anchor="middle", fill=MUTED_COLOUR,
-                   max_chars=40, size=13)]
+    body = [
+        _label(NO_DATA, width / 2, 62, anchor="middle", fill=MUTED_COLOUR, max_chars=40, size=13)
+    ]
     return _svg(chart_id, width, 84, title, NO_DATA, body)
 
 
@@ -275,8 +302,9 @@ BAR_ROW = 28
 BAR_HEIGHT = 18
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "",
-              width: int = 640) -> str:
+def bar_chart(
+    title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640
+) -> str:
     """Horizontal bars, one per (label, value), in the given order.
 
     The largest value spans the whole bar area; each value is written at the end of
@@ -314,17 +342,18 @@ def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "",
             + "</g>"
         )
     bottom = top + len(rows) * BAR_ROW
-    body.append(f'<line x1="{_num(bar_x)}" y1="{_num(top)}" x2="{_num(bar_x)}" '
-                f'y2="{_num(bottom)}" stroke="{AXIS_COLOUR}" stroke-width="1"/>')
+    body.append(
+        f'<line x1="{_num(bar_x)}" y1="{_num(top)}" x2="{_num(bar_x)}" '
+        f'y2="{_num(bottom)}" stroke="{AXIS_COLOUR}" stroke-width="1"/>'
+    )
 
     best = max(range(len(rows)), key=lambda i: (_finite(rows[i][1]), -i))
-    desc = (f"{_plural(len(rows), 'valeur', 'valeurs')}, maximum "
-            f"{texts[best]} ({rows[best][0]})")
+    desc = f"{_plural(len(rows), 'valeur', 'valeurs')}, maximum {texts[best]} ({rows[best][0]})"
     return _svg(chart_id, width, bottom + PAD, title, desc, body)
 
 
 def _is_light(colour: str) -> bool:
-    r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5
 
 
@@ -342,12 +371,15 @@ def _pattern(pattern_id: str, colour: str, kind: int) -> str:
     else:  # dots
         inner, transform = f'<circle cx="3" cy="3" r="1.4" fill="{ink}"/>', ""
     transform_attr = f' patternTransform="{transform}"' if transform else ""
-    return (f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse" width="6" '
-            f'height="6"{transform_attr}>{base}{inner}</pattern>')
+    return (
+        f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse" width="6" '
+        f'height="6"{transform_attr}>{base}{inner}</pattern>'
+    )
 
 
-def stacked_bar_chart(title: str, categories: list[str],
-                      series: list[tuple[str, list[float]]], *, width: int = 720) -> str:
+def stacked_bar_chart(
+    title: str, categories: list[str], series: list[tuple[str, list[float]]], *, width: int = 720
+) -> str:
     """One horizontal bar per category, one segment per series, with a legend.
 
     ``series`` is a list of (name, values) where values follow ``categories``. The
@@ -361,8 +393,9 @@ def stacked_bar_chart(title: str, categories: list[str],
     series = [(_clean(name), list(values)) for name, values in series]
     for name, values in series:
         if len(values) != len(categories):
-            raise ValueError(f"series {name!r} has {len(values)} values "
-                             f"for {len(categories)} categories")
+            raise ValueError(
+                f"series {name!r} has {len(values)} values for {len(categories)} categories"
+            )
     width = max(int(width), MIN_WIDTH)
     chart_id = _chart_id("stacked", title, categories, series, width)
     if not categories or not series:
@@ -389,16 +422,16 @@ def stacked_bar_chart(title: str, categories: list[str],
         if x > PAD and x + item > width - PAD:
             x, y = PAD, y + 20
         body.append(
-            "<g>"
-            + f'<rect x="{_num(x)}" y="{_num(y - 10)}" width="12" height="12" '
+            "<g>" + f'<rect x="{_num(x)}" y="{_num(y - 10)}" width="12" height="12" '
             f'fill="{fills[index]}" stroke="{TEXT_COLOUR}" stroke-width="0.5"/>'
             + _label(name, x + 18, y, max_chars=legend_chars)
             + "</g>"
         )
         x += item
 
-    totals = [sum(max(_finite(values[c]), 0.0) for _, values in series)
-              for c in range(len(categories))]
+    totals = [
+        sum(max(_finite(values[c]), 0.0) for _, values in series) for c in range(len(categories))
+    ]
     top_total = max(totals)
     total_texts = [format_number(t) for t in totals]
     label_space = min(max(width * 0.25, 80), 200)
@@ -411,8 +444,10 @@ def stacked_bar_chart(title: str, categories: list[str],
     for row, category in enumerate(categories):
         y_row = top + row * BAR_ROW
         middle = y_row + BAR_ROW / 2 + LABEL_SIZE * 0.35
-        parts = ["<g>", _label(category, PAD + label_space, middle, anchor="end",
-                               max_chars=label_chars)]
+        parts = [
+            "<g>",
+            _label(category, PAD + label_space, middle, anchor="end", max_chars=label_chars),
+        ]
         x = bar_x
         for index, (name, values) in enumerate(series):
             amount = max(_finite(values[row]), 0.0)
@@ -427,26 +462,39 @@ def stacked_bar_chart(title: str, categories: list[str],
                 f"<title>{_esc(f'{category} — {name} : {text}')}</title></rect>"
             )
             if segment >= _text_width(text, SMALL_SIZE) + 8:
-                parts.append(_label(text, x + segment / 2, y_row + BAR_ROW / 2
-                                    + SMALL_SIZE * 0.35, size=SMALL_SIZE, anchor="middle",
-                                    max_chars=len(text), halo=True))
+                parts.append(
+                    _label(
+                        text,
+                        x + segment / 2,
+                        y_row + BAR_ROW / 2 + SMALL_SIZE * 0.35,
+                        size=SMALL_SIZE,
+                        anchor="middle",
+                        max_chars=len(text),
+                        halo=True,
+                    )
+                )
             x += segment
         parts.append(_label(total_texts[row], x + 6, middle, max_chars=len(total_texts[row])))
         parts.append("</g>")
         body.append("".join(parts))
     bottom = top + len(categories) * BAR_ROW
-    body.append(f'<line x1="{_num(bar_x)}" y1="{_num(top)}" x2="{_num(bar_x)}" '
-                f'y2="{_num(bottom)}" stroke="{AXIS_COLOUR}" stroke-width="1"/>')
+    body.append(
+        f'<line x1="{_num(bar_x)}" y1="{_num(top)}" x2="{_num(bar_x)}" '
+        f'y2="{_num(bottom)}" stroke="{AXIS_COLOUR}" stroke-width="1"/>'
+    )
 
     best = max(range(len(categories)), key=lambda i: (totals[i], -i))
-    desc = (f"{_plural(len(categories), 'catégorie', 'catégories')}, "
-            f"{_plural(len(series), 'série', 'séries')}, total maximum "
-            f"{total_texts[best]} ({categories[best]})")
+    desc = (
+        f"{_plural(len(categories), 'catégorie', 'catégories')}, "
+        f"{_plural(len(series), 'série', 'séries')}, total maximum "
+        f"{total_texts[best]} ({categories[best]})"
+    )
     return _svg(chart_id, width, bottom + PAD, title, desc, body, defs)
 
 
-def line_chart(title: str, points: list[tuple[str, float]], *, width: int = 720,
-               height: int = 260) -> str:
+def line_chart(
+    title: str, points: list[tuple[str, float]], *, width: int = 720, height: int = 260
+) -> str:
     """A trend over periods (x labels such as "2026-01"), with dots and a line.
 
     The y axis has 4–5 round ticks starting at 0. Points are evenly spaced; x labels
@@ -478,17 +526,30 @@ def line_chart(title: str, points: list[tuple[str, float]], *, width: int = 720,
     for tick, text in zip(ticks, tick_texts):
         y = y_of(tick)
         colour = AXIS_COLOUR if tick == 0 else GRID_COLOUR
-        body.append(f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(right)}" '
-                    f'y2="{_num(y)}" stroke="{colour}" stroke-width="1"/>')
-        body.append(_label(text, left - 6, y + SMALL_SIZE * 0.35, size=SMALL_SIZE,
-                           anchor="end", fill=MUTED_COLOUR, max_chars=len(text)))
+        body.append(
+            f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(right)}" '
+            f'y2="{_num(y)}" stroke="{colour}" stroke-width="1"/>'
+        )
+        body.append(
+            _label(
+                text,
+                left - 6,
+                y + SMALL_SIZE * 0.35,
+                size=SMALL_SIZE,
+                anchor="end",
+                fill=MUTED_COLOUR,
+                max_chars=len(text),
+            )
+        )
 
     count = len(points)
     band = (right - left) / count
     xs = [left + (i + 0.5) * band for i in range(count)]
     label_chars = _max_chars(max(band * 3, 60), SMALL_SIZE)  # a label may use 3 bands
-    widest = max(max(_text_width(_fit(lab, label_chars)[0], SMALL_SIZE) for lab, _ in points),
-                 max(_text_width(format_number(v), SMALL_SIZE) for _, v in points))
+    widest = max(
+        max(_text_width(_fit(lab, label_chars)[0], SMALL_SIZE) for lab, _ in points),
+        max(_text_width(format_number(v), SMALL_SIZE) for _, v in points),
+    )
     every = max(1, math.ceil((widest + 8) / band))
     shown = {i for i in range(count) if (count - 1 - i) % every == 0}
 
@@ -500,30 +561,54 @@ def line_chart(title: str, points: list[tuple[str, float]], *, width: int = 720,
         path.append(f"{'L' if pen_down else 'M'}{_num(x)} {_num(y_of(float(value)))}")
         pen_down = True
     if len(path) > 1:
-        body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{PALETTE[0]}" '
-                    f'stroke-width="2" stroke-linejoin="round"/>')
+        body.append(
+            f'<path d="{" ".join(path)}" fill="none" stroke="{PALETTE[0]}" '
+            f'stroke-width="2" stroke-linejoin="round"/>'
+        )
 
     for index, (x, (label, value)) in enumerate(zip(xs, points)):
         text = format_number(value)
         parts = ["<g>"]
         if math.isfinite(float(value)):
             y = y_of(float(value))
-            parts.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.5" '
-                         f'fill="{PALETTE[0]}" stroke="#ffffff" stroke-width="1">'
-                         f"<title>{_esc(f'{label} : {text}')}</title></circle>")
+            parts.append(
+                f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.5" '
+                f'fill="{PALETTE[0]}" stroke="#ffffff" stroke-width="1">'
+                f"<title>{_esc(f'{label} : {text}')}</title></circle>"
+            )
             if index in shown:
-                parts.append(_label(text, x, y - 8, size=SMALL_SIZE, anchor="middle",
-                                    max_chars=len(text), halo=True))
+                parts.append(
+                    _label(
+                        text,
+                        x,
+                        y - 8,
+                        size=SMALL_SIZE,
+                        anchor="middle",
+                        max_chars=len(text),
+                        halo=True,
+                    )
+                )
         if index in shown:
-            parts.append(_label(label, x, bottom + 18, size=SMALL_SIZE, anchor="middle",
-                                fill=MUTED_COLOUR, max_chars=label_chars))
+            parts.append(
+                _label(
+                    label,
+                    x,
+                    bottom + 18,
+                    size=SMALL_SIZE,
+                    anchor="middle",
+                    fill=MUTED_COLOUR,
+                    max_chars=label_chars,
+                )
+            )
         parts.append("</g>")
         if len(parts) > 2:
             body.append("".join(parts))
 
     if finite:
-        best = max((i for i in range(count) if math.isfinite(float(points[i][1]))),
-                   key=lambda i: (float(points[i][1]), -i))
+        best = max(
+            (i for i in range(count) if math.isfinite(float(points[i][1]))),
+            key=lambda i: (float(points[i][1]), -i),
+        )
         summary = f"maximum {format_number(points[best][1])} ({points[best][0]})"
         summary += f", dernier {format_number(points[-1][1])}"
     else:
@@ -554,8 +639,11 @@ def data_table(caption: str, header: list[str], rows: list[list[object]]) -> str
     """
     parts = ["<table>", f"<caption>{_cell(caption)[0]}</caption>"]
     if header:
-        parts.append("<thead><tr>" + "".join(
-            f'<th scope="col">{_cell(name)[0]}</th>' for name in header) + "</tr></thead>")
+        parts.append(
+            "<thead><tr>"
+            + "".join(f'<th scope="col">{_cell(name)[0]}</th>' for name in header)
+            + "</tr></thead>"
+        )
     parts.append("<tbody>")
     if not rows:
         span = f' colspan="{len(header)}"' if len(header) > 1 else ""

@@ -1,5 +1,6 @@
 """What the console's pages share: its keys, the login guard, the query-string readers
 and the templates' base context. Imports no page module: the pages import it."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,13 +20,27 @@ TAXONOMY = web.AppKey("staff_taxonomy", Taxonomy)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 PHOTO_ROOT = web.AppKey("photo_root", Callable)
 STAFF_USER = web.RequestKey("staff_user", str)
-INTENTS = ("report", "greet", "thank", "goodbye", "help", "affirm", "deny", "cancel", "restart",
-           "dont_know", "chitchat", "out_of_scope", "consumer_dispute", "inform")
+INTENTS = (
+    "report",
+    "greet",
+    "thank",
+    "goodbye",
+    "help",
+    "affirm",
+    "deny",
+    "cancel",
+    "restart",
+    "dont_know",
+    "chitchat",
+    "out_of_scope",
+    "consumer_dispute",
+    "inform",
+)
 CHANNELS = ("telegram", "web", "cli")
 # What a query string or a path may ask for: beyond, the database would overflow (a page's
 # OFFSET, a BIGINT id) or the dates would (the day after 9999-12-31).
-MAX_PAGE = 10 ** 9
-MAX_ID = 2 ** 63 - 1
+MAX_PAGE = 10**9
+MAX_ID = 2**63 - 1
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,9 +67,12 @@ def staff_only(kind: str) -> Callable[[Handler], Handler]:
                 except QueryError as refused:
                     if kind != "page":
                         raise web.HTTPBadRequest(text=str(refused)) from None
-                    return aiohttp_jinja2.render_template("refused.html", request, base_context(
-                        request, message=str(refused), csrf_token=csrf_token(session)),
-                        status=400)
+                    return aiohttp_jinja2.render_template(
+                        "refused.html",
+                        request,
+                        base_context(request, message=str(refused), csrf_token=csrf_token(session)),
+                        status=400,
+                    )
             session.invalidate()
             if kind == "page":
                 raise web.HTTPFound("/staff/login?" + urlencode({"next": request.path_qs}))
@@ -84,8 +102,10 @@ def query_date(value: str | None) -> date | None:
     except ValueError:
         return None
     if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-        raise QueryError(f"La date {day.isoformat()} est hors de la période que la console "
-                         f"sait compter ({FIRST_DAY.year} à {LAST_DAY.year}).")
+        raise QueryError(
+            f"La date {day.isoformat()} est hors de la période que la console "
+            f"sait compter ({FIRST_DAY.year} à {LAST_DAY.year})."
+        )
     return day
 
 
@@ -121,13 +141,18 @@ def parse_filter(request: web.Request) -> tuple[AlertFilter, dict[str, str]]:
     group = pick("group", {o.group for o in tax.operators.values()})
     photo = {"yes": True, "no": False}.get(q.get("photo", ""))
     flt = AlertFilter(
-        start=query_date(q.get("start")), end=query_date(q.get("end")),
-        sector=pick("sector", tax.sectors), category=pick("category", tax.categories),
+        start=query_date(q.get("start")),
+        end=query_date(q.get("end")),
+        sector=pick("sector", tax.sectors),
+        category=pick("category", tax.categories),
         operator=pick("operator", tax.operators),
-        operators_in_group=(tuple(o.id for o in tax.operators.values() if o.group == group)
-                            if group else None),
-        user_type=pick("user_type", tax.user_types), channel=pick("channel", CHANNELS),
-        photo=photo, text=(q.get("q") or "").strip()[:200] or None,
+        operators_in_group=(
+            tuple(o.id for o in tax.operators.values() if o.group == group) if group else None
+        ),
+        user_type=pick("user_type", tax.user_types),
+        channel=pick("channel", CHANNELS),
+        photo=photo,
+        text=(q.get("q") or "").strip()[:200] or None,
         newest_first=q.get("sort") != "asc",
     )
     kept = {k: v for k, v in q.items() if k != "page" and v}

@@ -9,6 +9,7 @@ any worker shows it). A promoted model is picked up by the running parse service
 (bot/process/nlu_process.py watches the model file). The page also says which advice sheets were
 checked too long ago (advice_content/library.py decides, from today's date in Paris).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,12 +32,21 @@ from bot.process.config import Config
 from bot.channels.web.base import CONFIG
 from bot.console.auth import check_csrf, csrf_token
 from bot.console.common import (
-    STAFF_USER, base_context, staff_only,
+    STAFF_USER,
+    base_context,
+    staff_only,
 )
 from bot.console.review import paris
 from model_records.files import (
-    METRICS, compare, figures_path, history_path, lock_holder, now_iso, previous_path,
-    read_json, write_json_atomic,
+    METRICS,
+    compare,
+    figures_path,
+    history_path,
+    lock_holder,
+    now_iso,
+    previous_path,
+    read_json,
+    write_json_atomic,
 )
 from domain.fields import FIELDS
 from domain.taxonomy import Taxonomy
@@ -50,7 +60,8 @@ LOG_TAIL_LINES = 40
 
 FIELD_LABELS = {
     **{f.name: f.staff.lower() for f in FIELDS},
-    "intent": "intention", "is_report": "signalement ou non",
+    "intent": "intention",
+    "is_report": "signalement ou non",
     "category|report": "problème (signalements seuls)",
     "confidently wrong category": "problème donné et faux (moins = mieux)",
     "confidently wrong sector": "secteur donné et faux (moins = mieux)",
@@ -94,8 +105,11 @@ def job_state(config: Config) -> dict[str, Any]:
         # Its server stopped before it ended: the run's own record says how it went.
         last = (read_json(history_path(config.model_path), []) or [None])[-1]
         if isinstance(last, dict) and (last.get("started_at") or "") >= job.get("started_at", "~"):
-            job = {**job, "returncode": 0 if last.get("promoted") else 1,
-                   "finished_at": last.get("finished_at")}
+            job = {
+                **job,
+                "returncode": 0 if last.get("promoted") else 1,
+                "finished_at": last.get("finished_at"),
+            }
             state = "done"
         else:
             state = "interrupted"
@@ -127,12 +141,22 @@ def _rows(before: dict | None, after: dict | None) -> list[dict[str, Any]]:
         return []
     by_key: dict[str, dict[str, Any]] = {}
     for change in compare(before, after):
-        row = by_key.setdefault(change.key, {
-            "label": FIELD_LABELS.get(change.label, change.label), "cells": {},
-            "worse": False, "better": False})
-        row["cells"][change.set_name] = {"before": change.before, "after": change.after,
-                                         "delta": change.delta, "worse": change.worse,
-                                         "better": change.better}
+        row = by_key.setdefault(
+            change.key,
+            {
+                "label": FIELD_LABELS.get(change.label, change.label),
+                "cells": {},
+                "worse": False,
+                "better": False,
+            },
+        )
+        row["cells"][change.set_name] = {
+            "before": change.before,
+            "after": change.after,
+            "delta": change.delta,
+            "worse": change.worse,
+            "better": change.better,
+        }
         row["worse"] |= change.worse
         row["better"] |= change.better
     return [by_key[key] for key, _label, _higher in METRICS if key in by_key]
@@ -149,8 +173,11 @@ def _reasons(run: dict[str, Any]) -> list[str]:
     chosen = [c for c in changes if (c.better if run.get("promoted") else c.worse)]
     if not chosen:
         return ["tous les résultats sont égaux : rien ne baisse"]
-    return [f"{SET_LABELS.get(c.set_name, c.set_name)} : {FIELD_LABELS.get(c.label, c.label)} "
-            f"{c.before:.3f} → {c.after:.3f}" for c in chosen]
+    return [
+        f"{SET_LABELS.get(c.set_name, c.set_name)} : {FIELD_LABELS.get(c.label, c.label)} "
+        f"{c.before:.3f} → {c.after:.3f}"
+        for c in chosen
+    ]
 
 
 def _figure_rows(figures: dict | None) -> list[dict[str, Any]]:
@@ -182,10 +209,19 @@ def advice_library() -> AdviceLibrary:
 def advice_freshness(today: date) -> dict[str, Any]:
     """The sheets checked more than STALE_AFTER_MONTHS months before `today`."""
     library = advice_library()
-    return {"months": STALE_AFTER_MONTHS,
-            "oldest": f"{min(sheet.checked for sheet in library.sheets):%d/%m/%Y}",
-            "stale": [{"id": s.id, "title": s.title, "languages": ", ".join(s.languages),
-                       "checked": f"{s.checked:%d/%m/%Y}"} for s in library.stale(today)]}
+    return {
+        "months": STALE_AFTER_MONTHS,
+        "oldest": f"{min(sheet.checked for sheet in library.sheets):%d/%m/%Y}",
+        "stale": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "languages": ", ".join(s.languages),
+                "checked": f"{s.checked:%d/%m/%Y}",
+            }
+            for s in library.stale(today)
+        ],
+    }
 
 
 @staff_only("page")
@@ -199,28 +235,45 @@ async def model_page(request: web.Request) -> web.Response:
     job = job_state(config)
     try:
         stat = model.stat()
-        model_info = {"name": model.name, "size_mb": stat.st_size / 1e6,
-                      "modified": _paris(datetime.fromtimestamp(
-                          stat.st_mtime, timezone.utc).isoformat())}
+        model_info = {
+            "name": model.name,
+            "size_mb": stat.st_size / 1e6,
+            "modified": _paris(datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat()),
+        }
     except OSError:
         model_info = None
     session = await get_session(request)
     user = request.get(STAFF_USER)
-    response = aiohttp_jinja2.render_template("model.html", request, base_context(
-        request, csrf_token=csrf_token(session), model=model_info,
-        in_service=in_service, in_service_since=_paris(in_service.get("in_service_since")),
-        figure_rows=_figure_rows(in_service.get("figures")),
-        figure_sets=_sets(in_service.get("figures")), set_labels=SET_LABELS,
-        previous=previous_path(model).exists(),
-        last=last, last_rows=_rows(last.get("before"), last.get("after")) if last else [],
-        last_sets=_sets(last.get("after")) if last else [],
-        last_reasons=_reasons(last) if last else [],
-        last_when=_paris(last.get("finished_at")) if last else None,
-        runs=[{**run, "when": _paris(run.get("finished_at"))} for run in reversed(history[-10:])],
-        job=job, job_started=_paris(job.get("started_at")),
-        job_finished=_paris(job.get("finished_at")), log_tail=_log_tail(config),
-        admin=is_admin(config, user), notice=request.query.get("notice", ""),
-        advice=advice_freshness(paris_today())))
+    response = aiohttp_jinja2.render_template(
+        "model.html",
+        request,
+        base_context(
+            request,
+            csrf_token=csrf_token(session),
+            model=model_info,
+            in_service=in_service,
+            in_service_since=_paris(in_service.get("in_service_since")),
+            figure_rows=_figure_rows(in_service.get("figures")),
+            figure_sets=_sets(in_service.get("figures")),
+            set_labels=SET_LABELS,
+            previous=previous_path(model).exists(),
+            last=last,
+            last_rows=_rows(last.get("before"), last.get("after")) if last else [],
+            last_sets=_sets(last.get("after")) if last else [],
+            last_reasons=_reasons(last) if last else [],
+            last_when=_paris(last.get("finished_at")) if last else None,
+            runs=[
+                {**run, "when": _paris(run.get("finished_at"))} for run in reversed(history[-10:])
+            ],
+            job=job,
+            job_started=_paris(job.get("started_at")),
+            job_finished=_paris(job.get("finished_at")),
+            log_tail=_log_tail(config),
+            admin=is_admin(config, user),
+            notice=request.query.get("notice", ""),
+            advice=advice_freshness(paris_today()),
+        ),
+    )
     if job["state"] == "running":
         response.headers["Refresh"] = "5"  # progress without a script (the CSP allows none)
     return response
@@ -242,22 +295,37 @@ async def start_retrain(request: web.Request) -> web.StreamResponse:
 async def launch_retrain(app: web.Application, config: Config, user: str) -> int:
     """Starts `jalerte nlu retrain --with-annotations` in the background; its pid."""
     private_dir(Path(config.data_dir))
-    env = {**os.environ, "JALERTE_MODEL_PATH": str(config.model_path),
-           "JALERTE_DATABASE_URL": config.database_url,
-           "JALERTE_BUILD_DIR": str(config.build_dir),
-           "JALERTE_NLU_PYTHON": str(config.nlu_python), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "JALERTE_MODEL_PATH": str(config.model_path),
+        "JALERTE_DATABASE_URL": config.database_url,
+        "JALERTE_BUILD_DIR": str(config.build_dir),
+        "JALERTE_NLU_PYTHON": str(config.nlu_python),
+        "PYTHONUNBUFFERED": "1",
+    }
     with open_private(_log_path(config), "wb") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.process.cli", *RETRAIN_ARGS, stdin=asyncio.subprocess.DEVNULL,
-            stdout=output, stderr=output, env=env, start_new_session=True)
+            sys.executable,
+            "-m",
+            "bot.process.cli",
+            *RETRAIN_ARGS,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            env=env,
+            start_new_session=True,
+        )
     job = {"state": "running", "pid": process.pid, "by": user, "started_at": now_iso()}
     write_json_atomic(_job_path(config), job, FILE_MODE)
     log.warning("NLU retrain started by %s (pid %d)", user, process.pid)
 
     async def wait() -> None:
         code = await process.wait()
-        write_json_atomic(_job_path(config), {**job, "state": "done", "returncode": code,
-                                              "finished_at": now_iso()}, FILE_MODE)
+        write_json_atomic(
+            _job_path(config),
+            {**job, "state": "done", "returncode": code, "finished_at": now_iso()},
+            FILE_MODE,
+        )
         log.warning("NLU retrain finished (exit %d)", code)
 
     task = asyncio.create_task(wait())

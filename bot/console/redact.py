@@ -13,6 +13,7 @@ and the original file is erased from the disk.
 
 Registered with one call in `setup_staff`: `redact.setup_redact(app)`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,12 @@ from sqlalchemy import String, cast, delete, select, update
 
 from bot.console.auth import check_csrf, csrf_token
 from bot.console.common import (
-    PHOTO_ROOT, STAFF_REPO, STAFF_USER, base_context, path_id, staff_only,
+    PHOTO_ROOT,
+    STAFF_REPO,
+    STAFF_USER,
+    base_context,
+    path_id,
+    staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo
 from storage.photos import FORMATS, encode_without_metadata, pixel_mode, store_file
@@ -79,11 +85,14 @@ def parse_zones(values: Mapping[str, Any], width: int, height: int) -> list[Zone
         except ValueError:
             raise ZoneError(f"Zone {n} : indiquez quatre nombres entiers de pixels.") from None
         if min(x, y) < 0 or min(w, h) <= 0:
-            raise ZoneError(f"Zone {n} : la position doit être positive ou nulle, la largeur "
-                            "et la hauteur supérieures à zéro.")
+            raise ZoneError(
+                f"Zone {n} : la position doit être positive ou nulle, la largeur "
+                "et la hauteur supérieures à zéro."
+            )
         if x >= width or y >= height:
-            raise ZoneError(f"Zone {n} : elle commence hors de l'image ({width} × {height} "
-                            "pixels).")
+            raise ZoneError(
+                f"Zone {n} : elle commence hors de l'image ({width} × {height} pixels)."
+            )
         zones.append(Zone(x, y, min(w, width - x), min(h, height - y)))
     return zones
 
@@ -120,16 +129,23 @@ def preview_png(data: bytes, fmt: str, zones: list[Zone]) -> bytes:
         gx, gy = round(copy.width * i / 10), round(copy.height * i / 10)
         draw.line([(gx, 0), (gx, copy.height)], fill=(255, 153, 64), width=1)
         draw.line([(0, gy), (copy.width, gy)], fill=(255, 153, 64), width=1)
-        for text, xy in ((str(round(width * i / 10)), (gx + 2, 2)),
-                         (str(round(height * i / 10)), (2, gy + 2))):
-            draw.text(xy, text, fill=(255, 255, 255), font=font, stroke_width=2,
-                      stroke_fill=(0, 0, 0))
+        for text, xy in (
+            (str(round(width * i / 10)), (gx + 2, 2)),
+            (str(round(height * i / 10)), (2, gy + 2)),
+        ):
+            draw.text(
+                xy, text, fill=(255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0)
+            )
     for zone in zones:
         if fmt == "JPEG":
             zone = zone.widened(JPEG_BLOCK, width, height)
         left, top, right, bottom = zone.box()
-        draw.rectangle((left * scale, top * scale, (right + 1) * scale - 1,
-                        (bottom + 1) * scale - 1), fill=(0, 0, 0), outline=(255, 0, 0), width=2)
+        draw.rectangle(
+            (left * scale, top * scale, (right + 1) * scale - 1, (bottom + 1) * scale - 1),
+            fill=(0, 0, 0),
+            outline=(255, 0, 0),
+            width=2,
+        )
     out = io.BytesIO()
     copy.save(out, "PNG")
     return out.getvalue()
@@ -145,10 +161,20 @@ async def _photo_of(request: web.Request) -> tuple[str, int, Photo]:
     n = path_id(request, "n") or 0  # 0: no such photo
     db = request.config_dict[STAFF_REPO]().db
     async with db.session() as session:
-        found = (await session.execute(
-            select(Photo).join(AlertPhoto, AlertPhoto.photo_sha256 == Photo.sha256)
-            .where(AlertPhoto.alert_id == alert_id).order_by(AlertPhoto.position)
-            .offset(n - 1).limit(1))).scalar_one_or_none() if n >= 1 else None
+        found = (
+            (
+                await session.execute(
+                    select(Photo)
+                    .join(AlertPhoto, AlertPhoto.photo_sha256 == Photo.sha256)
+                    .where(AlertPhoto.alert_id == alert_id)
+                    .order_by(AlertPhoto.position)
+                    .offset(n - 1)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if n >= 1
+            else None
+        )
     if found is None:
         raise web.HTTPNotFound(text="Photo introuvable.")
     return alert_id, n, found
@@ -162,20 +188,46 @@ def _read(request: web.Request, photo: Photo) -> bytes:
 
 
 def _zone_query(values: Mapping[str, Any]) -> dict[str, str]:
-    return {f"{f}{n}": str(values.get(f"{f}{n}", "") or "")
-            for n in range(1, MAX_ZONES + 1) for f in FIELDS if values.get(f"{f}{n}")}
+    return {
+        f"{f}{n}": str(values.get(f"{f}{n}", "") or "")
+        for n in range(1, MAX_ZONES + 1)
+        for f in FIELDS
+        if values.get(f"{f}{n}")
+    }
 
 
-async def _render(request: web.Request, alert_id: str, n: int, photo: Photo,
-                  values: Mapping[str, Any], zones: list[Zone], error: str | None,
-                  status: int = 200) -> web.Response:
+async def _render(
+    request: web.Request,
+    alert_id: str,
+    n: int,
+    photo: Photo,
+    values: Mapping[str, Any],
+    zones: list[Zone],
+    error: str | None,
+    status: int = 200,
+) -> web.Response:
     session = await get_session(request)
     query = _zone_query(values)
-    return aiohttp_jinja2.render_template("redact.html", request, base_context(
-        request, alert_id=alert_id, n=n, photo=photo, values=values, zones=zones,
-        error=error, fields=FIELDS, field_labels=FIELD_LABELS, max_zones=MAX_ZONES,
-        preview_query=urlencode(query), csrf_token=csrf_token(session),
-        base=f"/staff/alerts/{alert_id}/photos/{n}"), status=status)
+    return aiohttp_jinja2.render_template(
+        "redact.html",
+        request,
+        base_context(
+            request,
+            alert_id=alert_id,
+            n=n,
+            photo=photo,
+            values=values,
+            zones=zones,
+            error=error,
+            fields=FIELDS,
+            field_labels=FIELD_LABELS,
+            max_zones=MAX_ZONES,
+            preview_query=urlencode(query),
+            csrf_token=csrf_token(session),
+            base=f"/staff/alerts/{alert_id}/photos/{n}",
+        ),
+        status=status,
+    )
 
 
 @staff_only("page")
@@ -198,7 +250,8 @@ async def preview(request: web.Request) -> web.Response:
         zones = []
     data = _read(request, photo)
     png = await asyncio.get_running_loop().run_in_executor(
-        None, preview_png, data, _format_of(photo), zones)
+        None, preview_png, data, _format_of(photo), zones
+    )
     return web.Response(body=png, content_type="image/png")
 
 
@@ -211,8 +264,16 @@ async def apply(request: web.Request) -> web.StreamResponse:
     except ZoneError as exc:
         return await _render(request, alert_id, n, photo, form, [], str(exc), status=400)
     if not zones:
-        return await _render(request, alert_id, n, photo, form, [],
-                             "Indiquez au moins une zone à masquer.", status=400)
+        return await _render(
+            request,
+            alert_id,
+            n,
+            photo,
+            form,
+            [],
+            "Indiquez au moins une zone à masquer.",
+            status=400,
+        )
     root: Path = request.config_dict[PHOTO_ROOT]()
     data = _read(request, photo)
     fmt = _format_of(photo)
@@ -222,15 +283,22 @@ async def apply(request: web.Request) -> web.StreamResponse:
     await _repoint(request.config_dict[STAFF_REPO]().db, photo, new)
     if new["path"] != photo.path:
         _erase(root, photo.path)
-    log.info("photo of alert %s redacted by %s (%d zones)", alert_id, request[STAFF_USER],
-             len(zones))
+    log.info(
+        "photo of alert %s redacted by %s (%d zones)", alert_id, request[STAFF_USER], len(zones)
+    )
     raise web.HTTPFound(f"/staff/alerts/{alert_id}#photo-{n}")
 
 
 def _store(root: Path, data: bytes, fmt: str, width: int, height: int) -> dict[str, Any]:
     digest, relative, content_type = store_file(root, data, fmt)
-    return {"sha256": digest, "path": relative, "content_type": content_type,
-            "size": len(data), "width": width, "height": height}
+    return {
+        "sha256": digest,
+        "path": relative,
+        "content_type": content_type,
+        "size": len(data),
+        "width": width,
+        "height": height,
+    }
 
 
 async def _repoint(db, old: Photo, new: dict[str, Any]) -> None:
@@ -241,14 +309,27 @@ async def _repoint(db, old: Photo, new: dict[str, Any]) -> None:
             if await session.get(Photo, new["sha256"]) is None:
                 session.add(Photo(**new))
                 await session.flush()
-            await session.execute(update(AlertPhoto).where(
-                AlertPhoto.photo_sha256 == old.sha256).values(photo_sha256=new["sha256"]))
-            messages = (await session.execute(select(Message).where(
-                cast(Message.attachments, String).contains(old.sha256)))).scalars().all()
+            await session.execute(
+                update(AlertPhoto)
+                .where(AlertPhoto.photo_sha256 == old.sha256)
+                .values(photo_sha256=new["sha256"])
+            )
+            messages = (
+                (
+                    await session.execute(
+                        select(Message).where(
+                            cast(Message.attachments, String).contains(old.sha256)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
             for message in messages:
                 message.attachments = [
                     dict(new) if isinstance(a, dict) and a.get("sha256") == old.sha256 else a
-                    for a in message.attachments or []]
+                    for a in message.attachments or []
+                ]
             if new["sha256"] != old.sha256:
                 await session.execute(delete(Photo).where(Photo.sha256 == old.sha256))
 

@@ -1,4 +1,5 @@
 """Statistics over grouped alerts (pure): the dashboard's numbers."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,8 +26,12 @@ class CustomerBase:
 
 def load_customer_base(path: Path = CUSTOMER_BASE) -> list[CustomerBase]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [CustomerBase(e["operator"], e["sector"], int(e["customers"]), str(e["source"]),
-                         str(e["date"])) for e in raw.get("entries", [])]
+    return [
+        CustomerBase(
+            e["operator"], e["sector"], int(e["customers"]), str(e["source"]), str(e["date"])
+        )
+        for e in raw.get("entries", [])
+    ]
 
 
 @dataclass
@@ -82,15 +87,23 @@ def dashboard(groups: Iterable[tuple[dict, int]], bases: list[CustomerBase]) -> 
         fields["channel"][alert.get("channel")] += once
         fields["category"][alert.get("category") or "other"] += once
         pairs[(alert.get("operator"), alert.get("sector"))] += count
-    trend = ([(m, months.get(m, 0)) for m in months_between(min(months), max(months))]
-             if months else [])
+    trend = (
+        [(m, months.get(m, 0)) for m in months_between(min(months), max(months))] if months else []
+    )
     per_100k = []
     for base in bases:
         count = pairs.get((base.operator, base.sector), 0)
-        per_100k.append({"operator": base.operator, "sector": base.sector, "alerts": count,
-                         "customers": base.customers,
-                         "per_100k": count * 100_000 / base.customers if base.customers else 0.0,
-                         "source": base.source, "date": base.date})
+        per_100k.append(
+            {
+                "operator": base.operator,
+                "sector": base.sector,
+                "alerts": count,
+                "customers": base.customers,
+                "per_100k": count * 100_000 / base.customers if base.customers else 0.0,
+                "source": base.source,
+                "date": base.date,
+            }
+        )
     per_100k.sort(key=lambda row: row["per_100k"], reverse=True)
     return Dashboard(
         total=total,
@@ -112,8 +125,19 @@ def groups_of(alerts: Iterable[dict]) -> list[tuple[dict, int]]:
         month = month_of(datetime.fromisoformat(a["created_at"]))  # Paris, as the SQL counts
         several = a.get("operators") or []
         if len(several) > 1:
-            groups += [({**a, "operator": o, "operator_text": None, "month": month,
-                         "alerts": 1 if n == 0 else 0}, 1) for n, o in enumerate(several)]
+            groups += [
+                (
+                    {
+                        **a,
+                        "operator": o,
+                        "operator_text": None,
+                        "month": month,
+                        "alerts": 1 if n == 0 else 0,
+                    },
+                    1,
+                )
+                for n, o in enumerate(several)
+            ]
         else:
             groups.append(({**a, "month": month}, 1))
     return groups

@@ -1,4 +1,5 @@
 """The staff console's routes: pages behind a login, exports and photos behind a session."""
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,31 @@ from aiohttp_session import get_session
 
 from bot.console import charts, model_views, redact, review
 from bot.console.auth import (
-    SECURITY_HEADERS, SID, LoginThrottle, check_csrf, csrf_token, in_words,
-    security_headers, setup_staff_sessions, start_session,
+    SECURITY_HEADERS,
+    SID,
+    LoginThrottle,
+    check_csrf,
+    csrf_token,
+    in_words,
+    security_headers,
+    setup_staff_sessions,
+    start_session,
 )
 from bot.console.common import (
-    CHANNELS, INTENTS, PHOTO_ROOT, STAFF_REPO, STAFF_USER, TAXONOMY, THROTTLE, base_context,
-    parse_filter, path_id, query_page, safe_next, staff_only, staff_repo,
+    CHANNELS,
+    INTENTS,
+    PHOTO_ROOT,
+    STAFF_REPO,
+    STAFF_USER,
+    TAXONOMY,
+    THROTTLE,
+    base_context,
+    parse_filter,
+    path_id,
+    query_page,
+    safe_next,
+    staff_only,
+    staff_repo,
 )
 from bot.console.stats import dashboard, load_customer_base, operator_key
 from bot.channels.web.base import address_of
@@ -29,7 +49,11 @@ from dialogues.messages import has_labels, label
 from domain.fields import FIELD, FIELDS
 from domain.taxonomy import Taxonomy
 from storage.exports import (
-    AlertsCsv, AlertsJson, OpenDataCounts, annotations_to_rasa_yaml, show_bidi_controls,
+    AlertsCsv,
+    AlertsJson,
+    OpenDataCounts,
+    annotations_to_rasa_yaml,
+    show_bidi_controls,
 )
 from storage.staff import DURATION_BUCKETS, PAGE_SIZE, StaffRepository
 
@@ -39,9 +63,15 @@ PHOTO_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp)$")
 
 async def login_page(request: web.Request) -> web.Response:
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("login.html", request, {
-        "csrf_token": csrf_token(session), "next": safe_next(request.query.get("next")),
-        "error": None})
+    return aiohttp_jinja2.render_template(
+        "login.html",
+        request,
+        {
+            "csrf_token": csrf_token(session),
+            "next": safe_next(request.query.get("next")),
+            "error": None,
+        },
+    )
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -53,16 +83,23 @@ async def login(request: web.Request) -> web.StreamResponse:
     session = await get_session(request)
     context = {"csrf_token": csrf_token(session), "next": safe_next(form.get("next"))}
     if attempt.wait:
-        response = aiohttp_jinja2.render_template("login.html", request, {
-            **context, "error": f"Trop d'essais. Réessayez dans {in_words(attempt.wait)}."},
-            status=429)
+        response = aiohttp_jinja2.render_template(
+            "login.html",
+            request,
+            {**context, "error": f"Trop d'essais. Réessayez dans {in_words(attempt.wait)}."},
+            status=429,
+        )
         response.headers["Retry-After"] = str(attempt.wait)
         return response
     correct = await staff_repo(request).check_password(name, password)
     await throttle.settle(attempt, correct)
     if not correct:
-        return aiohttp_jinja2.render_template("login.html", request, {
-            **context, "error": "Nom ou mot de passe incorrect."}, status=401)
+        return aiohttp_jinja2.render_template(
+            "login.html",
+            request,
+            {**context, "error": "Nom ou mot de passe incorrect."},
+            status=401,
+        )
     await start_session(request, name, await staff_repo(request).open_session(name))
     raise web.HTTPFound(context["next"])
 
@@ -84,10 +121,22 @@ async def alerts_page(request: web.Request) -> web.Response:
     alerts, total = await staff_repo(request).alerts(flt, page)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("alerts.html", request, base_context(
-        request, alerts=alerts, total=total, page=page, pages=pages, filters=kept,
-        query=urlencode(kept), groups=sorted({o.group for o in request.config_dict[TAXONOMY].operators.values()}),
-        channels=CHANNELS, csrf_token=csrf_token(session)))
+    return aiohttp_jinja2.render_template(
+        "alerts.html",
+        request,
+        base_context(
+            request,
+            alerts=alerts,
+            total=total,
+            page=page,
+            pages=pages,
+            filters=kept,
+            query=urlencode(kept),
+            groups=sorted({o.group for o in request.config_dict[TAXONOMY].operators.values()}),
+            channels=CHANNELS,
+            csrf_token=csrf_token(session),
+        ),
+    )
 
 
 @staff_only("page")
@@ -96,8 +145,9 @@ async def alert_page(request: web.Request) -> web.Response:
     if alert is None:
         raise web.HTTPNotFound(text="Alerte introuvable.")
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("alert.html", request, base_context(
-        request, alert=alert, csrf_token=csrf_token(session)))
+    return aiohttp_jinja2.render_template(
+        "alert.html", request, base_context(request, alert=alert, csrf_token=csrf_token(session))
+    )
 
 
 @staff_only("page")
@@ -109,8 +159,13 @@ async def conversation_page(request: web.Request) -> web.Response:
     if transcript is None:
         raise web.HTTPNotFound(text="Conversation introuvable.")
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("conversation.html", request, base_context(
-        request, transcript=transcript, intents=INTENTS, csrf_token=csrf_token(session)))
+    return aiohttp_jinja2.render_template(
+        "conversation.html",
+        request,
+        base_context(
+            request, transcript=transcript, intents=INTENTS, csrf_token=csrf_token(session)
+        ),
+    )
 
 
 @staff_only("page")
@@ -125,12 +180,15 @@ async def annotate(request: web.Request) -> web.StreamResponse:
     message_id = path_id(request, "message_id")
     if message_id is None:
         raise web.HTTPNotFound()
-    values = {"intent": pick("intent", INTENTS), "category": pick("category", tax.categories),
-              "operator": pick("operator", tax.operators), "sector": pick("sector", tax.sectors)}
+    values = {
+        "intent": pick("intent", INTENTS),
+        "category": pick("category", tax.categories),
+        "operator": pick("operator", tax.operators),
+        "sector": pick("sector", tax.sectors),
+    }
     if values["category"]:
         values["intent"] = "report"
-    conversation_id = await staff_repo(request).annotate(
-        message_id, request[STAFF_USER], values)
+    conversation_id = await staff_repo(request).annotate(message_id, request[STAFF_USER], values)
     if conversation_id is None:
         raise web.HTTPNotFound(text="Message introuvable.")
     if str(form.get("next") or "").startswith("/staff/inbox"):  # back to the review inbox
@@ -151,55 +209,116 @@ async def stats_page(request: web.Request) -> web.Response:
     categories = sorted({c for _, counts in top for c in counts})
     cat_labels = [label("category", c, "fr") for c in categories]
     blocks = [
-        ("Alertes par opérateur et par problème", charts.stacked_bar_chart(
-            "Alertes par opérateur et par problème", [name_of(k) for k, _ in top],
-            [(label("category", c, "fr"), [float(counts.get(c, 0)) for _, counts in top])
-             for c in categories]),
-         charts.data_table("Alertes par opérateur et par problème",
-                           ["Opérateur", *cat_labels, "Total"],
-                           [[name_of(k), *[counts.get(c, 0) for c in categories],
-                             sum(counts.values())] for k, counts in top])),
+        (
+            "Alertes par opérateur et par problème",
+            charts.stacked_bar_chart(
+                "Alertes par opérateur et par problème",
+                [name_of(k) for k, _ in top],
+                [
+                    (label("category", c, "fr"), [float(counts.get(c, 0)) for _, counts in top])
+                    for c in categories
+                ],
+            ),
+            charts.data_table(
+                "Alertes par opérateur et par problème",
+                ["Opérateur", *cat_labels, "Total"],
+                [
+                    [name_of(k), *[counts.get(c, 0) for c in categories], sum(counts.values())]
+                    for k, counts in top
+                ],
+            ),
+        ),
     ]
     # Operators typed by hand are « autre (texte libre) » above; what was written, here.
     typed = await staff_repo(request).free_text_operators(flt)
     if typed:
         title = "Opérateurs écrits en texte libre"
-        blocks.append((title, charts.bar_chart(title, [(t, float(n)) for t, n in typed[:10]]),
-                       charts.data_table(title, ["Écrit", "Alertes"], [[t, n] for t, n in typed])))
-    for title, counter, kind in (("Alertes par secteur", board.by_sector, "sector"),
-                                 ("Alertes par problème", board.by_category, "category"),
-                                 ("Alertes par type de déclarant", board.by_user_type, "user_type"),
-                                 ("Alertes par canal", board.by_channel, None)):
+        blocks.append(
+            (
+                title,
+                charts.bar_chart(title, [(t, float(n)) for t, n in typed[:10]]),
+                charts.data_table(title, ["Écrit", "Alertes"], [[t, n] for t, n in typed]),
+            )
+        )
+    for title, counter, kind in (
+        ("Alertes par secteur", board.by_sector, "sector"),
+        ("Alertes par problème", board.by_category, "category"),
+        ("Alertes par type de déclarant", board.by_user_type, "user_type"),
+        ("Alertes par canal", board.by_channel, None),
+    ):
         rows = [(label(kind, k, "fr") if kind else k, float(v)) for k, v in counter.most_common()]
-        blocks.append((title, charts.bar_chart(title, rows),
-                       charts.data_table(title, [title.removeprefix("Alertes par ").capitalize(),
-                                                 "Alertes"], [[n, v] for n, v in rows])))
-    blocks.append(("Évolution mensuelle", charts.line_chart(
-        "Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
-        charts.data_table("Évolution mensuelle", ["Mois", "Alertes"],
-                          [[m, v] for m, v in board.by_month])))
+        blocks.append(
+            (
+                title,
+                charts.bar_chart(title, rows),
+                charts.data_table(
+                    title,
+                    [title.removeprefix("Alertes par ").capitalize(), "Alertes"],
+                    [[n, v] for n, v in rows],
+                ),
+            )
+        )
+    blocks.append(
+        (
+            "Évolution mensuelle",
+            charts.line_chart("Évolution mensuelle", [(m, float(v)) for m, v in board.by_month]),
+            charts.data_table(
+                "Évolution mensuelle", ["Mois", "Alertes"], [[m, v] for m, v in board.by_month]
+            ),
+        )
+    )
     # How long the problems had lasted when reported (the problems that ask when).
     durations = await staff_repo(request).started_durations(flt)
     if durations:
         title = "Durée du problème au moment de l'alerte"
-        rows = [(DURATION_LABELS[b], float(durations.get(b, 0)))
-                for b in (*DURATION_BUCKETS, None)]
-        blocks.append((title, charts.bar_chart(title, rows), charts.data_table(
-            title, ["Durée", "Alertes"], [[n, int(v)] for n, v in rows])))
+        rows = [(DURATION_LABELS[b], float(durations.get(b, 0))) for b in (*DURATION_BUCKETS, None)]
+        blocks.append(
+            (
+                title,
+                charts.bar_chart(title, rows),
+                charts.data_table(title, ["Durée", "Alertes"], [[n, int(v)] for n, v in rows]),
+            )
+        )
     # Two significant digits: 1 alert for 7 million customers is 0,014, not 0.
-    per_100k_rows = [(f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
-                      charts.significant(r["per_100k"]), r) for r in board.per_100k]
-    blocks.append(("Alertes pour 100 000 clients", charts.bar_chart(
-        "Alertes pour 100 000 clients", [(name, rate) for name, rate, _ in per_100k_rows]),
-        charts.data_table("Alertes pour 100 000 clients",
-                          ["Opérateur", "Alertes", "Clients", "Pour 100 000", "Source", "Date"],
-                          [[name, r["alerts"], r["customers"], rate, r["source"], r["date"]]
-                           for name, rate, r in per_100k_rows])))
+    per_100k_rows = [
+        (
+            f"{name_of(r['operator'])} ({label('sector', r['sector'], 'fr')})",
+            charts.significant(r["per_100k"]),
+            r,
+        )
+        for r in board.per_100k
+    ]
+    blocks.append(
+        (
+            "Alertes pour 100 000 clients",
+            charts.bar_chart(
+                "Alertes pour 100 000 clients", [(name, rate) for name, rate, _ in per_100k_rows]
+            ),
+            charts.data_table(
+                "Alertes pour 100 000 clients",
+                ["Opérateur", "Alertes", "Clients", "Pour 100 000", "Source", "Date"],
+                [
+                    [name, r["alerts"], r["customers"], rate, r["source"], r["date"]]
+                    for name, rate, r in per_100k_rows
+                ],
+            ),
+        )
+    )
     session = await get_session(request)
-    return aiohttp_jinja2.render_template("stats.html", request, base_context(
-        request, board=board, blocks=blocks, filters=kept, query=urlencode(kept),
-        groups=sorted({o.group for o in tax.operators.values()}), channels=CHANNELS,
-        csrf_token=csrf_token(session)))
+    return aiohttp_jinja2.render_template(
+        "stats.html",
+        request,
+        base_context(
+            request,
+            board=board,
+            blocks=blocks,
+            filters=kept,
+            query=urlencode(kept),
+            groups=sorted({o.group for o in tax.operators.values()}),
+            channels=CHANNELS,
+            csrf_token=csrf_token(session),
+        ),
+    )
 
 
 # -- exports and files -------------------------------------------------------------------
@@ -208,12 +327,14 @@ def _attachment(filename: str) -> dict[str, str]:
 
 
 def _download(body: bytes, content_type: str, filename: str) -> web.Response:
-    return web.Response(body=body, content_type=content_type, charset="utf-8",
-                        headers=_attachment(filename))
+    return web.Response(
+        body=body, content_type=content_type, charset="utf-8", headers=_attachment(filename)
+    )
 
 
-async def _start_download(request: web.Request, content_type: str,
-                          filename: str) -> web.StreamResponse:
+async def _start_download(
+    request: web.Request, content_type: str, filename: str
+) -> web.StreamResponse:
     """A chunked answer whose headers go out now: the security headers are set here,
     since the middleware's would come after they are sent."""
     response = web.StreamResponse(headers={**SECURITY_HEADERS, **_attachment(filename)})
@@ -272,8 +393,9 @@ async def export_opendata(request: web.Request) -> web.Response:
 @staff_only("api")
 async def export_annotations(request: web.Request) -> web.Response:
     items = await staff_repo(request).annotated_messages()
-    return _download(annotations_to_rasa_yaml(items).encode("utf-8"), "application/x-yaml",
-                     "annotations.yml")
+    return _download(
+        annotations_to_rasa_yaml(items).encode("utf-8"), "application/x-yaml", "annotations.yml"
+    )
 
 
 @staff_only("api")
@@ -288,8 +410,9 @@ async def photo(request: web.Request) -> web.StreamResponse:
 
 
 async def staff_css(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HERE / "static" / "staff.css",
-                            headers={"Content-Type": "text/css; charset=utf-8"})
+    return web.FileResponse(
+        HERE / "static" / "staff.css", headers={"Content-Type": "text/css; charset=utf-8"}
+    )
 
 
 async def staff_home(request: web.Request) -> web.StreamResponse:
@@ -304,14 +427,21 @@ def _shown(value: Any) -> Any:
     return show_bidi_controls(value) if isinstance(value, str) else value
 
 
-DURATION_LABELS = {0: "Le jour même", 1: "Depuis la veille", 2: "2 à 6 jours",
-                   7: "1 à 4 semaines", 30: "1 à 3 mois", 90: "3 mois et plus",
-                   None: "Non précisé"}
+DURATION_LABELS = {
+    0: "Le jour même",
+    1: "Depuis la veille",
+    2: "2 à 6 jours",
+    7: "1 à 4 semaines",
+    30: "1 à 3 mois",
+    90: "3 mois et plus",
+    None: "Non précisé",
+}
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The alert's fields on its page, from the field registry: the language is shown with the
 # channel, the operator as written with the operator, the description last.
-STAFF_FIELDS = tuple(f for f in FIELDS if f.stored and f.name not in (
-    "language", "operator_text", "description"))
+STAFF_FIELDS = tuple(
+    f for f in FIELDS if f.stored and f.name not in ("language", "operator_text", "description")
+)
 
 
 def staff_value(name: str, value: Any) -> str:
@@ -328,9 +458,13 @@ def staff_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def create_console(repository: Callable[[], StaffRepository], taxonomy: Taxonomy,
-                   photo_root: Callable[[], Path], secret: bytes,
-                   secure_cookies: bool) -> web.Application:
+def create_console(
+    repository: Callable[[], StaffRepository],
+    taxonomy: Taxonomy,
+    photo_root: Callable[[], Path],
+    secret: bytes,
+    secure_cookies: bool,
+) -> web.Application:
     """The staff console, an application of its own that the server mounts at /staff
     (`add_subapp`): its sessions, its security headers and its templates apply to its
     answers only (templates autoescape every value). What it reads of the server (the
@@ -341,12 +475,21 @@ def create_console(repository: Callable[[], StaffRepository], taxonomy: Taxonomy
     console[THROTTLE] = LoginThrottle(lambda: repository().db, secret)
     console[PHOTO_ROOT] = photo_root
     env = aiohttp_jinja2.setup(
-        console, loader=jinja2.FileSystemLoader(HERE / "templates"),
+        console,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined, finalize=_shown)
-    env.globals.update(label=label, fmt=charts.format_number, operator_key=operator_key,
-                       user=None, staff_fields=STAFF_FIELDS, staff_value=staff_value,
-                       description_title=FIELD["description"].staff)
+        undefined=jinja2.StrictUndefined,
+        finalize=_shown,
+    )
+    env.globals.update(
+        label=label,
+        fmt=charts.format_number,
+        operator_key=operator_key,
+        user=None,
+        staff_fields=STAFF_FIELDS,
+        staff_value=staff_value,
+        description_title=FIELD["description"].staff,
+    )
     setup_staff_sessions(console, secret, secure_cookies)
     r = console.router
     r.add_get("/", staff_home)

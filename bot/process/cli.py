@@ -1,4 +1,5 @@
 """The `jalerte` command: train, parse, evaluate and talk to the bot."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,12 @@ class JsonLogFormatter(logging.Formatter):
         self.worker = worker
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-                 "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if self.worker:
             entry["worker"] = self.worker
         if record.exc_info:
@@ -36,18 +40,23 @@ class JsonLogFormatter(logging.Formatter):
 
 def _setup_logging(config: Config) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter(config.worker) if config.log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(handlers=[handler],
-                        level=getattr(logging, config.log_level, logging.WARNING))
+    handler.setFormatter(
+        JsonLogFormatter(config.worker)
+        if config.log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(
+        handlers=[handler], level=getattr(logging, config.log_level, logging.WARNING)
+    )
 
 
 def _nlu_command(config: Config, *args: str) -> int:
     """Runs `jalerte-nlu` in the NLU environment (Rasa lives there, never here)."""
     python = str(config.nlu_python)
     if not Path(python).exists():
-        print(f"L'environnement NLU est absent ({python}) : lancez `make install`.",
-              file=sys.stderr)
+        print(
+            f"L'environnement NLU est absent ({python}) : lancez `make install`.", file=sys.stderr
+        )
         return 2
     sys.stdout.flush()
     sys.stderr.flush()
@@ -56,8 +65,14 @@ def _nlu_command(config: Config, *args: str) -> int:
 
 
 def cmd_train(config: Config, args: argparse.Namespace) -> int:
-    return _nlu_command(config, "train", "--model", str(args.model or config.model_path),
-                        "--build-dir", str(config.build_dir))
+    return _nlu_command(
+        config,
+        "train",
+        "--model",
+        str(args.model or config.model_path),
+        "--build-dir",
+        str(config.build_dir),
+    )
 
 
 def cmd_parse(config: Config, args: argparse.Namespace) -> int:
@@ -196,8 +211,15 @@ def cmd_nlu_retrain(config: Config, args: argparse.Namespace) -> int:
             extra += [flag] if value is True else [flag, value]
     extra += [arg for spec in args.heldout or [] for arg in ("--heldout", spec)]
     extra += ["--json"] * bool(args.json)
-    return _nlu_command(config, "retrain", "--model", str(args.model or config.model_path),
-                        "--build-dir", str(build), *extra)
+    return _nlu_command(
+        config,
+        "retrain",
+        "--model",
+        str(args.model or config.model_path),
+        "--build-dir",
+        str(build),
+        *extra,
+    )
 
 
 async def _annotated(config: Config) -> list[dict]:
@@ -216,8 +238,12 @@ def _progress_bar(step: str, done: int, total: int) -> None:
     share = done / total if total else 1.0
     bar = "#" * int(share * 20)
     end = "\n" if done >= total else ""
-    print(f"\r{step:13s} [{bar:<20s}] {share:4.0%} ({done}/{total})", end=end,
-          file=sys.stderr, flush=True)
+    print(
+        f"\r{step:13s} [{bar:<20s}] {share:4.0%} ({done}/{total})",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def _purge(config: Config):
@@ -226,8 +252,13 @@ async def _purge(config: Config):
 
     db = await Database.open(config.database_url)
     try:
-        return await purge(db, config.photo_dir, config.retention_transcript_days,
-                           config.retention_free_text_days, progress=_progress_bar)
+        return await purge(
+            db,
+            config.photo_dir,
+            config.retention_transcript_days,
+            config.retention_free_text_days,
+            progress=_progress_bar,
+        )
     finally:
         await db.close()
 
@@ -284,41 +315,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("run", help="serve the web widget (and Telegram when configured)")
-    p.add_argument("--workers", type=int, help="server processes on the same port, sharing "
-                   "the database and one parse service (default: JALERTE_WORKERS or 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="server processes on the same port, sharing "
+        "the database and one parse service (default: JALERTE_WORKERS or 1)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="talk with the bot in the terminal")
-    p.add_argument("--json", action="store_true",
-                   help="one event per stdin line, one JSON turn per stdout line")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one event per stdin line, one JSON turn per stdout line",
+    )
     p.add_argument("--user", help="who is talking (default: your login; 'cli' with --json)")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("purge", help="apply the retention periods now (the server also does "
-                       "it daily): JALERTE_RETENTION_TRANSCRIPT_DAYS, "
-                       "JALERTE_RETENTION_FREE_TEXT_DAYS")
+    p = sub.add_parser(
+        "purge",
+        help="apply the retention periods now (the server also does "
+        "it daily): JALERTE_RETENTION_TRANSCRIPT_DAYS, "
+        "JALERTE_RETENTION_FREE_TEXT_DAYS",
+    )
     p.set_defaults(func=cmd_purge)
 
-    p = sub.add_parser("seed-alerts", help="add N synthetic, consistent alerts (channel "
-                       "'seed') for benchmarks; never on a production database")
+    p = sub.add_parser(
+        "seed-alerts",
+        help="add N synthetic, consistent alerts (channel "
+        "'seed') for benchmarks; never on a production database",
+    )
     p.add_argument("count", type=int)
     p.set_defaults(func=cmd_seed_alerts)
 
     p = sub.add_parser("doctor", help="check the configuration, database, NLU and disk")
     p.set_defaults(func=cmd_doctor)
 
-    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command",
-                                                                    required=True)
+    db = sub.add_parser("db", help="database tools").add_subparsers(
+        dest="db_command", required=True
+    )
     p = db.add_parser("upgrade", help="apply the migrations")
     p.set_defaults(func=cmd_db_upgrade)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
-        dest="staff_command", required=True)
+        dest="staff_command", required=True
+    )
     p = staff.add_parser("add-user", help="create an account (password from stdin or a prompt)")
     p.add_argument("name")
     p.set_defaults(func=cmd_staff)
-    p = staff.add_parser("set-password", help="change a password (ends that account's "
-                         "sessions; password from stdin or a prompt)")
+    p = staff.add_parser(
+        "set-password",
+        help="change a password (ends that account's sessions; password from stdin or a prompt)",
+    )
     p.add_argument("name")
     p.set_defaults(func=cmd_staff)
     p = staff.add_parser("list-users", help="list the accounts")
@@ -329,22 +377,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
     p = nlu.add_parser("eval", help="accuracy on the held-out sets")
-    p.add_argument("--file", action="append",
-                   help="held-out YAML file, repeatable (default: both held-out sets)")
+    p.add_argument(
+        "--file",
+        action="append",
+        help="held-out YAML file, repeatable (default: both held-out sets)",
+    )
     p.add_argument("--errors", action="store_true", help="list every wrong field")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_nlu_eval)
-    p = nlu.add_parser("export-annotations",
-                       help="staff corrections as Rasa NLU training data (YAML)")
+    p = nlu.add_parser(
+        "export-annotations", help="staff corrections as Rasa NLU training data (YAML)"
+    )
     p.add_argument("--output", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_export_annotations)
-    p = nlu.add_parser("retrain", help="train a candidate model (with the staff annotations), "
-                       "compare it with the model in service on the held-out sets, promote "
-                       "it only when nothing gets worse (exit 1: current model kept)")
-    p.add_argument("--with-annotations", action="store_true",
-                   help="train on the staff annotations of the database too")
-    p.add_argument("--model", help="the model in service, replaced when the candidate is "
-                   "promoted (default: JALERTE_MODEL_PATH)")
+    p = nlu.add_parser(
+        "retrain",
+        help="train a candidate model (with the staff annotations), "
+        "compare it with the model in service on the held-out sets, promote "
+        "it only when nothing gets worse (exit 1: current model kept)",
+    )
+    p.add_argument(
+        "--with-annotations",
+        action="store_true",
+        help="train on the staff annotations of the database too",
+    )
+    p.add_argument(
+        "--model",
+        help="the model in service, replaced when the candidate is "
+        "promoted (default: JALERTE_MODEL_PATH)",
+    )
     p.add_argument("--json", action="store_true", help="print the run's record as JSON")
     p.add_argument("--examples-dir", help=argparse.SUPPRESS)  # tests: a tiny data set
     p.add_argument("--config", help=argparse.SUPPRESS)

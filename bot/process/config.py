@@ -1,4 +1,5 @@
 """Configuration: read once from `JALERTE_*` environment variables, then passed down."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,24 +93,26 @@ class Config:
             web_address_limits=AddressLimits.from_env(environ),
             trusted_proxies=trusted_proxies(environ.get("JALERTE_TRUSTED_PROXIES")),
             telegram_token=environ.get("JALERTE_TELEGRAM_TOKEN") or None,
-            telegram_api_url=(environ.get("JALERTE_TELEGRAM_API_URL")
-                              or "https://api.telegram.org").rstrip("/"),
+            telegram_api_url=(
+                environ.get("JALERTE_TELEGRAM_API_URL") or "https://api.telegram.org"
+            ).rstrip("/"),
             telegram_webhook_url=environ.get("JALERTE_TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=environ.get("JALERTE_TELEGRAM_WEBHOOK_SECRET") or None,
             telegram_poller_retry=float(environ.get("JALERTE_TELEGRAM_POLLER_RETRY") or 5.0),
             staff_secure_cookies=(environ.get("JALERTE_STAFF_SECURE_COOKIES") or "true").lower()
             not in ("0", "false", "no"),
             metrics_token=environ.get("JALERTE_METRICS_TOKEN") or None,
-            staff_admins=frozenset(name.strip() for name in
-                                   (environ.get("JALERTE_STAFF_ADMINS") or "").split(",")
-                                   if name.strip()),
+            staff_admins=frozenset(
+                name.strip()
+                for name in (environ.get("JALERTE_STAFF_ADMINS") or "").split(",")
+                if name.strip()
+            ),
             nlu=environ.get("JALERTE_NLU") or "service",
-            retention_transcript_days=int(environ.get("JALERTE_RETENTION_TRANSCRIPT_DAYS")
-                                          or 90),
-            retention_free_text_days=int(environ.get("JALERTE_RETENTION_FREE_TEXT_DAYS")
-                                         or 365),
-            nlu_python=Path(environ.get("JALERTE_NLU_PYTHON")
-                            or PROJECT_DIR / ".venv-nlu" / "bin" / "python"),
+            retention_transcript_days=int(environ.get("JALERTE_RETENTION_TRANSCRIPT_DAYS") or 90),
+            retention_free_text_days=int(environ.get("JALERTE_RETENTION_FREE_TEXT_DAYS") or 365),
+            nlu_python=Path(
+                environ.get("JALERTE_NLU_PYTHON") or PROJECT_DIR / ".venv-nlu" / "bin" / "python"
+            ),
             workers=int(environ.get("JALERTE_WORKERS") or 1),
             worker=environ.get("JALERTE_WORKER") or None,
         )

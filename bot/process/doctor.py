@@ -1,6 +1,7 @@
 """`jalerte doctor`: is this installation ready to serve? One line per check, ✓ or ✗
 with what to do (! for a warning that blocks nothing); exit status 1 when something must
 be fixed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from pathlib import Path
 from bot.process.config import Config
 from storage.private import exposed, private_dir
 
-MIN_FREE_BYTES = 1024 ** 3  # photos and the database need room
+MIN_FREE_BYTES = 1024**3  # photos and the database need room
 
 
 @dataclass
@@ -25,8 +26,13 @@ class Check:
 
 
 async def run_checks(config: Config, today: date | None = None) -> list[Check]:
-    checks = [_data_dir(config), _private(config), _disk(config), _secret(config),
-              _public_url(config)]
+    checks = [
+        _data_dir(config),
+        _private(config),
+        _disk(config),
+        _secret(config),
+        _public_url(config),
+    ]
     checks.append(await _database(config))
     checks.append(await _nlu(config))
     checks.append(_advice(today))
@@ -52,26 +58,39 @@ def _private(config: Config) -> Check:
     if not found:
         return Check("data access", True, f"{path}: the service user's only (0700/0600)")
     shown = ", ".join(str(p) for p in found[:3]) + (", …" if len(found) > 3 else "")
-    return Check("data access", False, f"{len(found)} readable by other local users ({shown}): "
-                 f"`chmod -R go= {path}` (done at every start too)")
+    return Check(
+        "data access",
+        False,
+        f"{len(found)} readable by other local users ({shown}): "
+        f"`chmod -R go= {path}` (done at every start too)",
+    )
 
 
 def _disk(config: Config) -> Check:
     path = Path(config.data_dir)
     free = shutil.disk_usage(path if path.exists() else path.parent).free
-    return Check("free disk", free >= MIN_FREE_BYTES,
-                 f"{free / 1024 ** 3:.1f} GB free" + ("" if free >= MIN_FREE_BYTES
-                                                      else ": less than 1 GB"))
+    return Check(
+        "free disk",
+        free >= MIN_FREE_BYTES,
+        f"{free / 1024**3:.1f} GB free" + ("" if free >= MIN_FREE_BYTES else ": less than 1 GB"),
+    )
 
 
 def _secret(config: Config) -> Check:
     if config.secret_key:
-        return Check("secret key", len(config.secret_key) >= 32,
-                     "JALERTE_SECRET_KEY set" + ("" if len(config.secret_key) >= 32
-                                                 else ", but shorter than 32 characters"))
+        return Check(
+            "secret key",
+            len(config.secret_key) >= 32,
+            "JALERTE_SECRET_KEY set"
+            + ("" if len(config.secret_key) >= 32 else ", but shorter than 32 characters"),
+        )
     path = Path(config.data_dir) / "secret.key"
-    return Check("secret key", True, f"{path} ({'exists' if path.exists() else 'made at start'}"
-                 "; set JALERTE_SECRET_KEY to share it between machines)")
+    return Check(
+        "secret key",
+        True,
+        f"{path} ({'exists' if path.exists() else 'made at start'}"
+        "; set JALERTE_SECRET_KEY to share it between machines)",
+    )
 
 
 def _public_url(config: Config) -> Check:
@@ -89,11 +108,16 @@ async def _database(config: Config) -> Check:
     try:
         async with engine.connect() as conn:
             current = await conn.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision())
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         if current != head:
-            return Check("database", False, f"schema {current or 'empty'}, code wants {head}: "
-                         "run `jalerte db upgrade` (done at every start too)")
+            return Check(
+                "database",
+                False,
+                f"schema {current or 'empty'}, code wants {head}: "
+                "run `jalerte db upgrade` (done at every start too)",
+            )
         return Check("database", True, f"{engine.dialect.name}, schema {current}")
     except Exception as exc:  # reported, not raised: this is the diagnosis
         return Check("database", False, f"{type(exc).__name__}: {exc} (JALERTE_DATABASE_URL)")
@@ -105,21 +129,30 @@ async def _nlu(config: Config) -> Check:
     from bot.process.nlu_client import RemoteNlu
 
     if config.nlu != "service":
-        remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
-                  if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
+        remote = (
+            RemoteNlu(socket=Path(config.nlu[len("unix:") :]))
+            if config.nlu.startswith("unix:")
+            else RemoteNlu(config.nlu)
+        )
         try:
             ok = await remote.healthy()
         finally:
             await remote.close()
-        return Check("NLU service", ok, config.nlu + ("" if ok else ": not answering "
-                                                      "(start `jalerte-nlu serve`)"))
+        return Check(
+            "NLU service",
+            ok,
+            config.nlu + ("" if ok else ": not answering (start `jalerte-nlu serve`)"),
+        )
     problems = []
     if not Path(config.nlu_python).exists():
         problems.append(f"no NLU environment at {config.nlu_python} (`make install`)")
     if not Path(config.model_path).exists():
         problems.append(f"no model at {config.model_path} (`make train`)")
-    return Check("NLU", not problems, "; ".join(problems) or
-                 f"model {Path(config.model_path).name}, started by `jalerte run`")
+    return Check(
+        "NLU",
+        not problems,
+        "; ".join(problems) or f"model {Path(config.model_path).name}, started by `jalerte run`",
+    )
 
 
 def _advice(today: date | None) -> Check:
@@ -135,12 +168,20 @@ def _advice(today: date | None) -> Check:
     stale = library.stale(today or paris_today())
     if not stale:
         oldest = min(sheet.checked for sheet in library.sheets)
-        return Check("advice sheets", True, f"facts checked within {STALE_AFTER_MONTHS} "
-                     f"months (oldest check {oldest:%Y-%m-%d})")
+        return Check(
+            "advice sheets",
+            True,
+            f"facts checked within {STALE_AFTER_MONTHS} months (oldest check {oldest:%Y-%m-%d})",
+        )
     listed = ", ".join(f"{s.id} ({s.checked:%Y-%m-%d})" for s in stale)
-    return Check("advice sheets", True, f"checked more than {STALE_AFTER_MONTHS} months ago: "
-                 f"{listed}; read their sources again, then update `checked` "
-                 "(advice_content/sheets)", warning=True)
+    return Check(
+        "advice sheets",
+        True,
+        f"checked more than {STALE_AFTER_MONTHS} months ago: "
+        f"{listed}; read their sources again, then update `checked` "
+        "(advice_content/sheets)",
+        warning=True,
+    )
 
 
 def doctor(config: Config, today: date | None = None) -> int:
@@ -150,7 +191,12 @@ def doctor(config: Config, today: date | None = None) -> int:
         print(f"{mark} {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
     warned = [c for c in checks if c.ok and c.warning]
-    print(f"{len(failed)} point(s) à corriger." if failed else
-          f"Prêt, avec {len(warned)} avertissement(s)." if warned else "Prêt.",
-          file=sys.stderr)
+    print(
+        f"{len(failed)} point(s) à corriger."
+        if failed
+        else f"Prêt, avec {len(warned)} avertissement(s)."
+        if warned
+        else "Prêt.",
+        file=sys.stderr,
+    )
     return 1 if failed else 0

@@ -5,6 +5,7 @@ it waits `timeout` seconds per try and tries again while the service restarts, t
 raises `NluUnavailable` (the dialogue answers « service momentanément indisponible »
 and keeps everything already given). No Rasa here: this runs in the bot's process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,14 @@ from domain.parse import NluUnavailable, ParseResult
 
 
 class RemoteNlu:
-    def __init__(self, url: str = "http://127.0.0.1:5055", socket: Path | None = None,
-                 timeout: float = 2.0, retries: int = 3, backoff: float = 0.25):
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:5055",
+        socket: Path | None = None,
+        timeout: float = 2.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+    ):
         self.url = "http://nlu" if socket else url.rstrip("/")
         self.socket = socket
         self.timeout = aiohttp.ClientTimeout(total=timeout)
@@ -30,8 +37,11 @@ class RemoteNlu:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = (aiohttp.UnixConnector(path=str(self.socket)) if self.socket
-                         else aiohttp.TCPConnector(limit=64))
+            connector = (
+                aiohttp.UnixConnector(path=str(self.socket))
+                if self.socket
+                else aiohttp.TCPConnector(limit=64)
+            )
             self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         return self._session
 

@@ -12,6 +12,7 @@ second service on the new model beside the first, and once it answers, moves its
 over the first one's and stops the old process (requests in flight there finish; the
 client's next connection reaches the new one).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,10 +65,20 @@ class NluSupervisor:
         with open_private(self.log_path, "ab") as output:
             # What it creates in the data directory (its socket) is the service user's only.
             return await asyncio.create_subprocess_exec(
-                self.python, "-m", "nlu.cli", "serve", "--model", str(self.model_path),
-                "--socket", str(socket), stdin=asyncio.subprocess.DEVNULL,
-                stdout=output, stderr=output, umask=OTHERS,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                self.python,
+                "-m",
+                "nlu.cli",
+                "serve",
+                "--model",
+                str(self.model_path),
+                "--socket",
+                str(socket),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                umask=OTHERS,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
 
     async def _keep_running(self) -> None:
         while not self._stopping:
@@ -99,8 +110,9 @@ class NluSupervisor:
     async def swap_model(self, ready_within: float = 180.0) -> bool:
         """Starts a service on the (new) model file beside the running one, then moves
         it in its place; False (and the old one kept) if it does not answer in time."""
-        log.warning("a new NLU model is in place (%s): starting it beside the current one",
-                    self.model_path)
+        log.warning(
+            "a new NLU model is in place (%s): starting it beside the current one", self.model_path
+        )
         incoming = self.socket.with_name(self.socket.name + ".next")
         process = await self._spawn(incoming)
         healthy = False

@@ -1,4 +1,5 @@
 """Builds the running parts from the configuration (no work at import)."""
+
 from __future__ import annotations
 
 import logging
@@ -58,14 +59,18 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     supervisor = None
     nlu: Understanding
     if config.nlu == "service":
-        supervisor = NluSupervisor(config.model_path, Path(config.data_dir),
-                                   python=str(config.nlu_python))
+        supervisor = NluSupervisor(
+            config.model_path, Path(config.data_dir), python=str(config.nlu_python)
+        )
         if not await supervisor.start():
             log.warning("the NLU service is not answering yet; turns will say so")
         nlu = supervisor.client
     else:
-        remote = (RemoteNlu(socket=Path(config.nlu[len("unix:"):]))
-                  if config.nlu.startswith("unix:") else RemoteNlu(config.nlu))
+        remote = (
+            RemoteNlu(socket=Path(config.nlu[len("unix:") :]))
+            if config.nlu.startswith("unix:")
+            else RemoteNlu(config.nlu)
+        )
         if not await remote.wait_healthy(within=30):
             log.warning("the NLU service at %s is not answering yet", config.nlu)
         nlu = remote
@@ -73,11 +78,16 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     try:
         repository = ConversationRepository(db, taxonomy)
         photos = PhotoStore(config.photo_dir)
-        engine = DialogueEngine(nlu, advice, taxonomy, public_url=config.public_url,
-                                retention=(config.retention_transcript_days,
-                                           config.retention_free_text_days))
-        service = ConversationService(engine, repository, photos, load_secret(config),
-                                      rejected=PhotoRejected)
+        engine = DialogueEngine(
+            nlu,
+            advice,
+            taxonomy,
+            public_url=config.public_url,
+            retention=(config.retention_transcript_days, config.retention_free_text_days),
+        )
+        service = ConversationService(
+            engine, repository, photos, load_secret(config), rejected=PhotoRejected
+        )
         service.observer = TurnMetrics()
         yield Runtime(service, db, nlu, repository, photos)
     finally:

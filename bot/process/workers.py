@@ -13,6 +13,7 @@ per token) and the daily retention purge run in the worker the database elects
 within seconds (often before the supervisor has started it again), and `jalerte run` on
 other machines with the same database joins the same elections.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ async def _supervise(config: Config, workers: int) -> int:
     supervisor = None
     nlu = config.nlu
     if nlu == "service":
-        supervisor = NluSupervisor(config.model_path, Path(config.data_dir),
-                                   python=str(config.nlu_python))
+        supervisor = NluSupervisor(
+            config.model_path, Path(config.data_dir), python=str(config.nlu_python)
+        )
         if not await supervisor.start():
             log.warning("the NLU service is not answering yet; turns will say so")
         nlu = f"unix:{supervisor.socket}"
@@ -56,13 +58,23 @@ async def _supervise(config: Config, workers: int) -> int:
     processes: dict[int, asyncio.subprocess.Process] = {}
 
     async def keep(index: int) -> None:
-        env = {**os.environ, "JALERTE_NLU": nlu, "JALERTE_WORKER": str(index),
-               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env = {
+            **os.environ,
+            "JALERTE_NLU": nlu,
+            "JALERTE_WORKER": str(index),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
         while not stopping.is_set():
             processes[index] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.process.cli", "run", env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                umask=OTHERS)  # its metrics files, written by prometheus_client: 0600
+                sys.executable,
+                "-m",
+                "bot.process.cli",
+                "run",
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                umask=OTHERS,
+            )  # its metrics files, written by prometheus_client: 0600
             code = await processes[index].wait()
             from prometheus_client import multiprocess
 
@@ -73,8 +85,11 @@ async def _supervise(config: Config, workers: int) -> int:
 
     tasks = [asyncio.create_task(keep(i)) for i in range(workers)]
     base = f"http://{config.host}:{config.port}"
-    print(f"jalerte is running with {workers} workers: open {base}/ for the demo page "
-          f"(health: {base}/healthz). Ctrl-C to stop.", flush=True)
+    print(
+        f"jalerte is running with {workers} workers: open {base}/ for the demo page "
+        f"(health: {base}/healthz). Ctrl-C to stop.",
+        flush=True,
+    )
     await stopping.wait()
     for process in processes.values():
         if process.returncode is None:
@@ -97,6 +112,8 @@ async def _supervise(config: Config, workers: int) -> int:
 
 def run_workers(config: Config, workers: int) -> int:
     if config.database_url.startswith("sqlite"):
-        log.warning("several workers on SQLite: correct (one writer at a time), but "
-                    "PostgreSQL is the database for them")
+        log.warning(
+            "several workers on SQLite: correct (one writer at a time), but "
+            "PostgreSQL is the database for them"
+        )
     return asyncio.run(_supervise(dataclasses.replace(config), workers))

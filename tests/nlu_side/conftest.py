@@ -1,4 +1,5 @@
 """The NLU environment's fixtures: the model loaded in this process (Rasa is here)."""
+
 from __future__ import annotations
 
 from pathlib import Path

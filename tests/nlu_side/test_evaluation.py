@@ -1,4 +1,5 @@
 """What only the NLU environment can check: the parser's re-reading and the evaluation."""
+
 from __future__ import annotations
 
 from nlu.evaluate import HELDOUT_SETS, evaluate_parser
@@ -11,8 +12,9 @@ async def test_abstention_contract(nlu) -> None:
     record = result.to_json()
     candidates = record["category_candidates"]
     assert len(candidates) == 3
-    assert [c["score"] for c in candidates] == sorted((c["score"] for c in candidates),
-                                                      reverse=True)
+    assert [c["score"] for c in candidates] == sorted(
+        (c["score"] for c in candidates), reverse=True
+    )
     if record["category"] is None:
         assert all(c["score"] < CATEGORY_THRESHOLD for c in candidates[:1])
     # The same message read with a higher bar abstains, and keeps its candidates.

@@ -5,6 +5,7 @@ scheduler and without its RegexMessageHandler. On every held-out message that do
 not start with "/" (Rasa reads those as forced intents; we never show them), its
 intent ranking and entities must equal `Agent.parse_message`'s.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,10 +28,15 @@ def heldout_texts() -> list[str]:
 
 
 def _essentials(parsed: dict) -> tuple:
-    ranking = tuple((r["name"], round(r["confidence"], 6))
-                    for r in parsed.get("intent_ranking") or [])
-    entities = tuple(sorted((e["entity"], e["start"], e["end"], str(e.get("value")))
-                            for e in parsed.get("entities") or []))
+    ranking = tuple(
+        (r["name"], round(r["confidence"], 6)) for r in parsed.get("intent_ranking") or []
+    )
+    entities = tuple(
+        sorted(
+            (e["entity"], e["start"], e["end"], str(e.get("value")))
+            for e in parsed.get("entities") or []
+        )
+    )
     return ranking, entities
 
 
@@ -45,15 +51,18 @@ async def test_the_fast_runner_parses_like_rasa_agent(trained_model: Path) -> No
     assert len(texts) >= 600
     differ = []
     for text in texts:
-        ours, theirs = _essentials(model.parse_sync(text)), _essentials(
-            await agent.parse_message(text))
+        ours, theirs = (
+            _essentials(model.parse_sync(text)),
+            _essentials(await agent.parse_message(text)),
+        )
         if ours != theirs:
             differ.append((text, ours, theirs))
     assert differ == [], f"{len(differ)} of {len(texts)} differ, e.g. {differ[:2]}"
 
 
 async def test_rasa_agent_obeys_slash_syntax_which_the_parser_never_shows(
-        trained_model: Path, nlu) -> None:
+    trained_model: Path, nlu
+) -> None:
     from rasa.core.agent import Agent
 
     text = '/affirm{"operator": "k_net"}'

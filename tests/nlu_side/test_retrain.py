@@ -1,6 +1,7 @@
 """The learning loop on a tiny data set (a few seconds per training): a candidate trained
 with annotations is promoted when nothing gets worse, refused when something does; the
 figure files beside the model; the command's output."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,13 +15,21 @@ from pathlib import Path
 import pytest
 
 from model_records.files import (
-    RetrainRunning, figures_path, history_path, lock_path, previous_path, retrain_lock,
+    RetrainRunning,
+    figures_path,
+    history_path,
+    lock_path,
+    previous_path,
+    retrain_lock,
 )
 from nlu.retrain import retrain, without_held_out
 
 DATA = Path(__file__).with_name("retrain_data")
-TINY = {"examples_dir": DATA / "examples", "with_lexicon": False,
-        "sets": {"tiny": [DATA / "heldout.yml"]}}
+TINY = {
+    "examples_dir": DATA / "examples",
+    "with_lexicon": False,
+    "sets": {"tiny": [DATA / "heldout.yml"]},
+}
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -62,8 +71,13 @@ def test_first_run_records_the_model_in_service(base: Path) -> None:
 
 def test_better_annotations_are_promoted_and_the_previous_model_kept(model: Path) -> None:
     old = sha(model)
-    result = retrain(model, model.parent / "build", [DATA / "good_annotations.yml"],
-                     progress=lambda _m: None, **TINY)
+    result = retrain(
+        model,
+        model.parent / "build",
+        [DATA / "good_annotations.yml"],
+        progress=lambda _m: None,
+        **TINY,
+    )
     assert result.promoted
     assert sha(model) != old and sha(previous_path(model)) == old
     assert any(r.startswith("tiny: category|report 0.667 → 1.000") for r in result.reasons)
@@ -89,8 +103,13 @@ def test_equal_figures_are_promoted(model: Path) -> None:
 
 def test_wrong_annotations_are_refused_and_the_model_kept(model: Path) -> None:
     old, old_figures = sha(model), figures_path(model).read_text()
-    result = retrain(model, model.parent / "build", [DATA / "wrong_annotations.yml"],
-                     progress=lambda _m: None, **TINY)
+    result = retrain(
+        model,
+        model.parent / "build",
+        [DATA / "wrong_annotations.yml"],
+        progress=lambda _m: None,
+        **TINY,
+    )
     assert not result.promoted
     assert sha(model) == old and not previous_path(model).exists()
     assert figures_path(model).read_text() == old_figures  # still the model in service
@@ -112,13 +131,29 @@ def test_one_retrain_at_a_time(model: Path) -> None:
 
 def test_the_command_prints_before_after_and_the_verdict(model: Path) -> None:
     old = sha(model)
-    command = [sys.executable, "-m", "nlu.cli", "retrain", "--model", str(model),
-               "--build-dir", str(model.parent / "build"),
-               "--examples-dir", str(DATA / "examples"), "--no-lexicon",
-               "--heldout", f"tiny={DATA / 'heldout.yml'}"]
-    done = subprocess.run(command + ["--annotations", str(DATA / "wrong_annotations.yml")],
-                          capture_output=True, text=True, cwd=PROJECT,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    command = [
+        sys.executable,
+        "-m",
+        "nlu.cli",
+        "retrain",
+        "--model",
+        str(model),
+        "--build-dir",
+        str(model.parent / "build"),
+        "--examples-dir",
+        str(DATA / "examples"),
+        "--no-lexicon",
+        "--heldout",
+        f"tiny={DATA / 'heldout.yml'}",
+    ]
+    done = subprocess.run(
+        command + ["--annotations", str(DATA / "wrong_annotations.yml")],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     out = done.stdout
     assert "Annotations: 16 examples (wrong_annotations.yml)" in out
@@ -128,8 +163,14 @@ def test_the_command_prints_before_after_and_the_verdict(model: Path) -> None:
     assert sha(model) == old
     assert "Training with config.yml" in done.stderr  # progress on stderr, not stdout
 
-    as_json = subprocess.run(command + ["--json"], capture_output=True, text=True,
-                             cwd=PROJECT, stdin=subprocess.DEVNULL, timeout=300)
+    as_json = subprocess.run(
+        command + ["--json"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     assert as_json.returncode == 0, as_json.stderr[-2000:]  # the same data again: equal
     entry = json.loads(as_json.stdout)
     assert entry["promoted"] and set(entry) >= {"before", "after", "reasons", "seconds"}
@@ -142,7 +183,9 @@ def test_annotations_that_are_held_out_messages_are_not_trained_on(tmp_path: Pat
     source.write_text(
         'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - Bonjour a vous\n'
         "- intent: report_billing\n  examples: |\n    - erreur de [facture](operator) ce mois-ci\n"
-        "    - deux fois le forfait\n", encoding="utf-8")
+        "    - deux fois le forfait\n",
+        encoding="utf-8",
+    )
     copies, dropped = without_held_out([source], tmp_path / "out", TINY["sets"])
     assert dropped == 2  # case, accents and entity markup do not hide a held-out text
     data = yaml.safe_load(copies[0].read_text(encoding="utf-8"))

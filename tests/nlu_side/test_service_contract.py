@@ -1,5 +1,6 @@
 """The parse service's contract (`jalerte-nlu serve`): exactly the parse record, batches in
 order, hostile text never executed, every bad request a JSON error."""
+
 from __future__ import annotations
 
 import io
@@ -42,13 +43,19 @@ async def test_a_batch_keeps_its_order(service, nlu) -> None:
     assert results[2]["operator"] is None and results[2]["intent"] != "affirm"
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"not json", 400), (b"[1, 2]", 400), (b'{"text": 3}', 400), (b'{"texts": ["a", 1]}', 400),
-    (b'"a string"', 400), (b"{" * 5000, 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"text": 3}', 400),
+        (b'{"texts": ["a", 1]}', 400),
+        (b'"a string"', 400),
+        (b"{" * 5000, 400),
+    ],
+)
 async def test_bad_requests_get_a_json_error(service, body: bytes, status: int) -> None:
-    response = await service.post("/parse", data=body,
-                                  headers={"Content-Type": "application/json"})
+    response = await service.post("/parse", data=body, headers={"Content-Type": "application/json"})
     assert response.status == status
     assert "error" in await response.json()
 
@@ -57,8 +64,7 @@ async def test_oversized_requests_are_refused(service) -> None:
     response = await service.post("/parse", json={"texts": ["ok"] * (MAX_BATCH + 1)})
     assert response.status == 413
     body = io.BytesIO(json.dumps({"text": "x" * (3 * 1024 * 1024)}).encode())
-    response = await service.post("/parse", data=body,
-                                  headers={"Content-Type": "application/json"})
+    response = await service.post("/parse", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 413
 
 

@@ -1,4 +1,5 @@
 """Training is reproducible, and loading the model never blocks the event loop."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The aiohttp application factory: `create_app(config)`; no work at import."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,22 @@ from sqlalchemy import text as sql
 from bot.process.config import Config
 from bot.process.metrics import metrics_endpoint
 from bot.channels.web.base import (
-    CHANNEL, CONFIG, CONSOLE, OPEN_BY_ADDRESS, RUNTIME, SECRET, SOCKETS, STATIC, RuntimeSlot,
-    address_of, issued_session, new_session_id, origin_allowed, rt_of, shared_of, within_rate,
+    CHANNEL,
+    CONFIG,
+    CONSOLE,
+    OPEN_BY_ADDRESS,
+    RUNTIME,
+    SECRET,
+    SOCKETS,
+    STATIC,
+    RuntimeSlot,
+    address_of,
+    issued_session,
+    new_session_id,
+    origin_allowed,
+    rt_of,
+    shared_of,
+    within_rate,
 )
 from bot.channels.web.clients import OpenSockets
 from bot.channels.web.privacy import privacy_page
@@ -40,19 +55,26 @@ UNKNOWN_UPLOAD = object()  # a photo frame naming an upload this session does no
 ERRORS = {
     "bad_frame": ("Ce message n'a pas pu être lu.", "This message could not be read."),
     "too_large": ("Ce message est trop long.", "This message is too long."),
-    "rate_limited": ("Vous envoyez beaucoup de messages : patientez une minute, puis "
-                     "réessayez.", "You are sending many messages: wait a minute and "
-                     "try again."),
-    "unknown_upload": ("Cette photo n'est plus disponible : envoyez-la à nouveau.",
-                       "This photo is no longer available: please send it again."),
-    "server_error": ("Un problème technique est survenu : réessayez dans un instant.",
-                     "A technical problem occurred: please try again in a moment."),
-    "too_many_connections": ("Le service est très sollicité : réessayez dans un instant.",
-                             "The service is very busy: please try again shortly."),
-    "too_many_sessions": ("Trop de nouvelles conversations depuis votre réseau : "
-                          "réessayez dans quelques minutes.",
-                          "Too many new conversations from your network: please try "
-                          "again in a few minutes."),
+    "rate_limited": (
+        "Vous envoyez beaucoup de messages : patientez une minute, puis réessayez.",
+        "You are sending many messages: wait a minute and try again.",
+    ),
+    "unknown_upload": (
+        "Cette photo n'est plus disponible : envoyez-la à nouveau.",
+        "This photo is no longer available: please send it again.",
+    ),
+    "server_error": (
+        "Un problème technique est survenu : réessayez dans un instant.",
+        "A technical problem occurred: please try again in a moment.",
+    ),
+    "too_many_connections": (
+        "Le service est très sollicité : réessayez dans un instant.",
+        "The service is very busy: please try again shortly.",
+    ),
+    "too_many_sessions": (
+        "Trop de nouvelles conversations depuis votre réseau : réessayez dans quelques minutes.",
+        "Too many new conversations from your network: please try again in a few minutes.",
+    ),
 }
 
 
@@ -79,8 +101,12 @@ async def _daily_purge(app: web.Application) -> None:
     while True:
         config, rt = app[CONFIG], rt_of(app)
         try:
-            report = await purge(rt.db, rt.photos.root, config.retention_transcript_days,
-                                 config.retention_free_text_days)
+            report = await purge(
+                rt.db,
+                rt.photos.root,
+                config.retention_transcript_days,
+                config.retention_free_text_days,
+            )
             log.info("retention purge: %s", report.as_text())
         except Exception:
             log.exception("retention purge failed; trying again tomorrow")
@@ -115,9 +141,11 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 # The demo page: its styles inline (like any site's), the widget's script from this
 # server, the widget's WebSocket, uploads and summary form to this server; nothing inline
 # runs. Any other answer without a policy of its own (JSON, errors) may load nothing.
-DEMO_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 HSTS = "max-age=63072000"  # two years; sent only where the staff cookies are Secure
 SERVER = "jalerte"  # aiohttp's default `Server` names Python's and its own version
@@ -132,10 +160,11 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
     headers.setdefault("X-Frame-Options", "DENY")  # the widget is a script, never framed
     # The demo page posts the summary form: with « no-referrer » its Origin would be
     # « null », which a list of allowed sites refuses.
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin"
-                       if request.path == "/" else "no-referrer")
-    headers.setdefault("Content-Security-Policy",
-                       DEMO_CSP if request.path == "/" else DEFAULT_CSP)
+    headers.setdefault(
+        "Referrer-Policy",
+        "strict-origin-when-cross-origin" if request.path == "/" else "no-referrer",
+    )
+    headers.setdefault("Content-Security-Policy", DEMO_CSP if request.path == "/" else DEFAULT_CSP)
     if request.config_dict[CONFIG].staff_secure_cookies:
         headers["Strict-Transport-Security"] = HSTS
     headers["Server"] = SERVER
@@ -158,16 +187,20 @@ async def demo_page(request: web.Request) -> web.FileResponse:
 async def widget_js(request: web.Request) -> web.FileResponse:
     return web.FileResponse(
         STATIC / "widget.js",
-        headers={"Content-Type": "application/javascript; charset=utf-8",
-                 "Cache-Control": "public, max-age=300",
-                 "Access-Control-Allow-Origin": "*"},
+        headers={
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": "public, max-age=300",
+            "Access-Control-Allow-Origin": "*",
+        },
     )
 
 
 async def pages_css(request: web.Request) -> web.FileResponse:
     """The style of the server's own pages (accessibility statement, privacy notice)."""
-    return web.FileResponse(STATIC / "pages.css", headers={
-        "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300"})
+    return web.FileResponse(
+        STATIC / "pages.css",
+        headers={"Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300"},
+    )
 
 
 async def livez(request: web.Request) -> web.Response:
@@ -191,11 +224,17 @@ async def healthz(request: web.Request) -> web.Response:
     nlu = rt is not None and (healthy is None or await healthy())
     ok = rt is not None and database and nlu
     telegram = request.app[RUNTIME].telegram
-    return web.json_response({"status": "ok" if ok else "unavailable", "model": nlu,
-                              "database": database, "worker": request.app[CONFIG].worker,
-                              # the process elected to poll Telegram (one among all)
-                              "telegram_poller": telegram is not None and telegram.polling},
-                             status=200 if ok else 503)
+    return web.json_response(
+        {
+            "status": "ok" if ok else "unavailable",
+            "model": nlu,
+            "database": database,
+            "worker": request.app[CONFIG].worker,
+            # the process elected to poll Telegram (one among all)
+            "telegram_poller": telegram is not None and telegram.polling,
+        },
+        status=200 if ok else 503,
+    )
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -213,8 +252,13 @@ async def upload(request: web.Request) -> web.Response:
         session, data = await _read_upload(reader)
     except _TooLarge:
         return _upload_error("too_large", lang, 413)
-    except (ValueError, AssertionError, KeyError, aiohttp.ClientPayloadError,
-            web.HTTPException):  # a broken multipart body: told, never a 500
+    except (
+        ValueError,
+        AssertionError,
+        KeyError,
+        aiohttp.ClientPayloadError,
+        web.HTTPException,
+    ):  # a broken multipart body: told, never a 500
         return _upload_error("bad_frame", lang, 400)
     if not session or not issued_session(request.app[SECRET], session) or data is None:
         return _upload_error("bad_frame", lang, 400)
@@ -230,7 +274,8 @@ async def upload(request: web.Request) -> web.Response:
     except PhotoRejected as exc:
         error = exc.reason
     upload_id = await shared_of(request.app).put_upload(
-        rt.service.user_key(CHANNEL, session), photo, error)
+        rt.service.user_key(CHANNEL, session), photo, error
+    )
     return web.json_response({"upload_id": upload_id})
 
 
@@ -295,8 +340,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
     await ws.prepare(request)
     address = address_of(request)
-    if not app[OPEN_BY_ADDRESS].take(address, config.web_address_limits.connections,
-                                     config.web_max_connections):
+    if not app[OPEN_BY_ADDRESS].take(
+        address, config.web_address_limits.connections, config.web_max_connections
+    ):
         return await _refuse(ws, "too_many_connections", lang)
     try:
         return await _converse(request, ws, address, lang)
@@ -311,8 +357,9 @@ async def _refuse(ws: web.WebSocketResponse, code: str, lang: str) -> web.WebSoc
     return ws
 
 
-async def _converse(request: web.Request, ws: web.WebSocketResponse, address: str,
-                    lang: str) -> web.WebSocketResponse:
+async def _converse(
+    request: web.Request, ws: web.WebSocketResponse, address: str, lang: str
+) -> web.WebSocketResponse:
     app = request.app
     rt = rt_of(app)
     session = request.query.get("session", "")
@@ -358,8 +405,14 @@ async def _next_frame(ws: web.WebSocketResponse, idle: float) -> aiohttp.WSMessa
     return frame
 
 
-async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: str,
-                    address: str, data: str, lang: str) -> None:
+async def _on_frame(
+    app: web.Application,
+    ws: web.WebSocketResponse,
+    session: str,
+    address: str,
+    data: str,
+    lang: str,
+) -> None:
     try:
         answer = await _answer(app, session, address, data, lang)
     except Exception:  # the database gone (PostgreSQL restarting…): said, the socket kept
@@ -369,8 +422,9 @@ async def _on_frame(app: web.Application, ws: web.WebSocketResponse, session: st
         await ws.send_json(answer)
 
 
-async def _answer(app: web.Application, session: str, address: str, data: str,
-                  lang: str) -> dict[str, Any] | None:
+async def _answer(
+    app: web.Application, session: str, address: str, data: str, lang: str
+) -> dict[str, Any] | None:
     """What a frame gets back: a turn, an error, or nothing (a notice)."""
     if len(data) > MAX_FRAME_CHARS:
         return error_body("too_large", lang)
@@ -407,7 +461,8 @@ async def _event(app: web.Application, session: str, frame: Any):
         return ChoiceEvent(frame["value"][:200])
     if kind == "photo" and isinstance(frame.get("upload_id"), str):
         taken = await shared_of(app).take_upload(
-            rt_of(app).service.user_key(CHANNEL, session), frame["upload_id"][:64])
+            rt_of(app).service.user_key(CHANNEL, session), frame["upload_id"][:64]
+        )
         if taken is None:
             return UNKNOWN_UPLOAD
         photo, error = taken
@@ -436,15 +491,23 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
         # among all (Telegram answers 409 to a second poller of the same token).
         from bot.channels.telegram import setup_telegram
 
-        app[RUNTIME].telegram = setup_telegram(app, config, lambda: rt_of(app).service,
-                                               lambda: TelegramUpdates(rt_of(app).db),
-                                               config.telegram_poller_retry)
+        app[RUNTIME].telegram = setup_telegram(
+            app,
+            config,
+            lambda: rt_of(app).service,
+            lambda: TelegramUpdates(rt_of(app).db),
+            config.telegram_poller_retry,
+        )
     # The staff console: an application of its own under /staff (its sessions, headers
     # and templates); « /staff » itself leads into it.
     app.router.add_get("/staff", _into_console)
     app[CONSOLE] = create_console(
-        lambda: StaffRepository(rt_of(app).db), Taxonomy.load(),
-        lambda: rt_of(app).photos.root, app[SECRET], config.staff_secure_cookies)
+        lambda: StaffRepository(rt_of(app).db),
+        Taxonomy.load(),
+        lambda: rt_of(app).photos.root,
+        app[SECRET],
+        config.staff_secure_cookies,
+    )
     app.add_subapp("/staff", app[CONSOLE])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(_security_headers)
@@ -472,8 +535,11 @@ def run(config: Config) -> None:
 
     def announce(_message: str) -> None:
         if worker is None:
-            print(f"jalerte is running: open {base}/ for the demo page with the chat "
-                  f"widget (health: {base}/healthz). Ctrl-C to stop.", flush=True)
+            print(
+                f"jalerte is running: open {base}/ for the demo page with the chat "
+                f"widget (health: {base}/healthz). Ctrl-C to stop.",
+                flush=True,
+            )
 
     # Answers aiohttp makes before any route (a request line its parser refuses) never
     # reach _security_headers: without this they would name Python's and aiohttp's
@@ -481,6 +547,13 @@ def run(config: Config) -> None:
     web_response.SERVER_SOFTWARE = SERVER
     # Turns take milliseconds: 5 s is ample for those in progress at SIGTERM, and
     # aiohttp waits the full timeout for idle keep-alive connections.
-    web.run_app(create_app(config), host=config.host, port=config.port, print=announce,
-                shutdown_timeout=5, handle_signals=True, access_log=None,
-                reuse_port=worker is not None)
+    web.run_app(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        print=announce,
+        shutdown_timeout=5,
+        handle_signals=True,
+        access_log=None,
+        reuse_port=worker is not None,
+    )

@@ -2,6 +2,7 @@
 client's address and the rate limits. Imports no other part of bot.channels.web, so the app, its
 pages (summary, privacy) and the staff console all import it, and nothing imports back.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,7 +45,8 @@ def _session_tag(secret: bytes, token: str) -> str:
 
 def issued_session(secret: bytes, session: str) -> bool:
     return bool(SESSION_ID.match(session)) and hmac.compare_digest(
-        _session_tag(secret, session[:24]), session[24:])
+        _session_tag(secret, session[:24]), session[24:]
+    )
 
 
 class RuntimeSlot:
@@ -81,21 +83,29 @@ def shared_of(app: web.Application) -> SharedState:
 
 
 # What is counted per address: the AddressLimits field and its window in seconds.
-_PER_ADDRESS = {"turns": ("turns_per_minute", 60), "uploads": ("uploads_per_minute", 60),
-                "notices": ("notices_per_minute", 60), "sessions": ("sessions_per_hour", 3600)}
+_PER_ADDRESS = {
+    "turns": ("turns_per_minute", 60),
+    "uploads": ("uploads_per_minute", 60),
+    "notices": ("notices_per_minute", 60),
+    "sessions": ("sessions_per_hour", 3600),
+}
 
 
 def address_of(request: web.Request) -> str:
     """The client's address, keyed with the server's secret: counters never hold an
     address in clear (see bot.channels.web.clients)."""
-    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
-                             request.config_dict[CONFIG].trusted_proxies)
+    address = client_address(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", ()),
+        request.config_dict[CONFIG].trusted_proxies,
+    )
     digest = hmac.new(request.config_dict[SECRET], b"address:" + address.encode(), hashlib.sha256)
     return digest.hexdigest()[:24]
 
 
-async def within_rate(app: web.Application, session: str | None, address: str,
-                      what: str = "turns") -> bool:
+async def within_rate(
+    app: web.Application, session: str | None, address: str, what: str = "turns"
+) -> bool:
     """Within JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
     address's limit for `what`; every limit is counted in one statement."""
     field, window = _PER_ADDRESS[what]
@@ -107,7 +117,8 @@ async def within_rate(app: web.Application, session: str | None, address: str,
         return True
     counts = await shared_of(app).hits(keys)
     limits = ([limit] if limit else []) + (
-        [app[CONFIG].web_messages_per_minute] if session is not None else [])
+        [app[CONFIG].web_messages_per_minute] if session is not None else []
+    )
     return all(count <= most for count, most in zip(counts, limits))
 
 

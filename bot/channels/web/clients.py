@@ -15,6 +15,7 @@ nobody uses are closed (bot.channels.web.app, `JALERTE_WEB_IDLE_SECONDS`), and t
 the server's sockets goes only to addresses holding none, so that addresses at their
 cap, however many, always leave room for someone new.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -45,20 +46,24 @@ class AddressLimits:
 
         return cls(
             connections=number("JALERTE_WEB_CONNECTIONS_PER_ADDRESS", default.connections),
-            sessions_per_hour=number("JALERTE_WEB_SESSIONS_PER_ADDRESS",
-                                     default.sessions_per_hour),
+            sessions_per_hour=number("JALERTE_WEB_SESSIONS_PER_ADDRESS", default.sessions_per_hour),
             turns_per_minute=number("JALERTE_WEB_TURNS_PER_ADDRESS", default.turns_per_minute),
-            uploads_per_minute=number("JALERTE_WEB_UPLOADS_PER_ADDRESS",
-                                      default.uploads_per_minute),
-            notices_per_minute=number("JALERTE_WEB_NOTICES_PER_ADDRESS",
-                                      default.notices_per_minute),
+            uploads_per_minute=number(
+                "JALERTE_WEB_UPLOADS_PER_ADDRESS", default.uploads_per_minute
+            ),
+            notices_per_minute=number(
+                "JALERTE_WEB_NOTICES_PER_ADDRESS", default.notices_per_minute
+            ),
         )
 
 
 def trusted_proxies(spec: str | None) -> tuple[IpNetwork, ...]:
     """`JALERTE_TRUSTED_PROXIES`: addresses or networks, comma-separated."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                 for part in (spec or "").split(",") if part.strip())
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in (spec or "").split(",")
+        if part.strip()
+    )
 
 
 def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -66,7 +71,7 @@ def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
         return None
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
-        text = text[1:text.index("]")]
+        text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # "203.0.113.7:51000"
         text = text.split(":")[0]
     try:
@@ -78,8 +83,9 @@ def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return address
 
 
-def client_address(peer: str | None, forwarded_for: Iterable[str],
-                   trusted: tuple[IpNetwork, ...]) -> str:
+def client_address(
+    peer: str | None, forwarded_for: Iterable[str], trusted: tuple[IpNetwork, ...]
+) -> str:
     """The key a client is counted under (see the module's docstring)."""
     address = _ip(peer)
     if address is not None and any(address in net for net in trusted):
@@ -110,8 +116,11 @@ class OpenSockets:
         """One more socket for `address`, if it holds fewer than `limit` and the worker
         fewer than `capacity`, of which the last tenth is for addresses holding none."""
         held = self._open[address]
-        if (limit and held >= limit) or (capacity and self.total >= capacity) or (
-                capacity and held and self.total >= capacity - capacity // 10):
+        if (
+            (limit and held >= limit)
+            or (capacity and self.total >= capacity)
+            or (capacity and held and self.total >= capacity - capacity // 10)
+        ):
             return False
         self._open[address] += 1
         self.total += 1

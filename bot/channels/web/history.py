@@ -1,4 +1,5 @@
 """A conversation's transcript as the widget shows it after a reload."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable

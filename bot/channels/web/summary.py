@@ -8,6 +8,7 @@ other case gets the same « indisponible » page (no oracle on references).
 What the summary holds: the reference, the date (Europe/Paris), the structured fields with
 their labels and the advice sheet. Never the description, a typed operator name or photos.
 """
+
 from __future__ import annotations
 
 import html
@@ -19,7 +20,14 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.channels.web.base import (
-    CHANNEL, CONFIG, SECRET, STATIC, address_of, issued_session, origin_allowed, rt_of,
+    CHANNEL,
+    CONFIG,
+    SECRET,
+    STATIC,
+    address_of,
+    issued_session,
+    origin_allowed,
+    rt_of,
     within_rate,
 )
 from dialogues.messages import day_text, has_labels, label
@@ -30,38 +38,46 @@ from storage.paris import in_paris
 REFERENCE = re.compile(r"^JA-[A-Z0-9]{8}$")
 TEXTS = {
     "fr": {
-        "title": "Récapitulatif de votre alerte", "reference": "Référence",
-        "date": "Date", "advice": "Nos conseils pour agir",
+        "title": "Récapitulatif de votre alerte",
+        "reference": "Référence",
+        "date": "Date",
+        "advice": "Nos conseils pour agir",
         "intro": "Vous avez signalé ce problème à l'Arcep, le régulateur des télécoms et de la "
-                 "Poste, avec l'assistant J'alerte l'Arcep. Gardez ce récapitulatif : sa "
-                 "référence permet de retrouver votre alerte.",
+        "Poste, avec l'assistant J'alerte l'Arcep. Gardez ce récapitulatif : sa "
+        "référence permet de retrouver votre alerte.",
         "private": "Ce document ne contient aucune donnée personnelle : ni la description "
-                   "que vous avez écrite, ni vos photos.",
+        "que vous avez écrite, ni vos photos.",
         "follow": "Les alertes ne font pas l'objet d'un suivi individuel : elles permettent à "
-                  "l'Arcep de repérer les dysfonctionnements de chaque opérateur et d'orienter "
-                  "son action.",
-        "print": "Imprimer ou enregistrer en PDF", "photos_n": "{n} photo(s) jointe(s)",
-        "none": "—", "at": "à",
+        "l'Arcep de repérer les dysfonctionnements de chaque opérateur et d'orienter "
+        "son action.",
+        "print": "Imprimer ou enregistrer en PDF",
+        "photos_n": "{n} photo(s) jointe(s)",
+        "none": "—",
+        "at": "à",
         "gone": "Récapitulatif indisponible",
         "gone_text": "Ce récapitulatif n'est pas disponible : l'alerte est introuvable, ou elle "
-                     "n'a pas été enregistrée dans cette conversation.",
+        "n'a pas été enregistrée dans cette conversation.",
         "busy": "Vous avez fait beaucoup de demandes : patientez une minute, puis réessayez.",
     },
     "en": {
-        "title": "Summary of your alert", "reference": "Reference",
-        "date": "Date", "advice": "Our advice",
+        "title": "Summary of your alert",
+        "reference": "Reference",
+        "date": "Date",
+        "advice": "Our advice",
         "intro": "You reported this problem to Arcep, the French telecom and postal regulator, "
-                 "with the J'alerte l'Arcep assistant. Keep this summary: its reference "
-                 "identifies your alert.",
+        "with the J'alerte l'Arcep assistant. Keep this summary: its reference "
+        "identifies your alert.",
         "private": "This document holds no personal data: neither the description you wrote "
-                   "nor your photos.",
+        "nor your photos.",
         "follow": "Alerts get no individual follow-up: Arcep uses them to spot each "
-                  "operator's failings and target its action.",
-        "print": "Print or save as PDF", "photos_n": "{n} photo(s) attached",
-        "none": "—", "at": "at",
+        "operator's failings and target its action.",
+        "print": "Print or save as PDF",
+        "photos_n": "{n} photo(s) attached",
+        "none": "—",
+        "at": "at",
         "gone": "Summary unavailable",
         "gone_text": "This summary is not available: the alert does not exist, or it was not "
-                     "saved in this conversation.",
+        "saved in this conversation.",
         "busy": "You made many requests: wait a minute and try again.",
     },
 }
@@ -90,7 +106,8 @@ def headers(nonce: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-            "img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"),
+            "img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+        ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-store",
@@ -106,10 +123,11 @@ def format_date(moment: datetime, lang: str) -> str:
 def markdown_html(md: str) -> str:
     """The advice sheets' small Markdown subset, escaped: paragraphs, numbered or bulleted
     lines, **bold**, [label](https://…)."""
+
     def inline(text: str) -> str:
         out, last = [], 0
         for m in re.finditer(r"\*\*(.+?)\*\*|\[([^\]]+)\]\((https://[^)\s]+)\)", text):
-            out.append(html.escape(text[last:m.start()]))
+            out.append(html.escape(text[last : m.start()]))
             if m.group(1) is not None:
                 out.append(f"<strong>{inline(m.group(1))}</strong>")
             else:
@@ -125,8 +143,7 @@ def markdown_html(md: str) -> str:
         def flush() -> None:
             nonlocal kind, items, para
             if items:
-                blocks.append(f"<{kind}>" + "".join(f"<li>{i}</li>" for i in items)
-                              + f"</{kind}>")
+                blocks.append(f"<{kind}>" + "".join(f"<li>{i}</li>" for i in items) + f"</{kind}>")
             if para:
                 blocks.append("<p>" + "<br>".join(para) + "</p>")
             kind, items, para = None, [], []
@@ -149,19 +166,26 @@ def markdown_html(md: str) -> str:
 
 
 def _page(lang: str, title: str, body: str, nonce: str, printable: bool) -> str:
-    script = (f'<script nonce="{nonce}">document.getElementById("print").hidden=false;'
-              'document.getElementById("print").addEventListener("click",function(){'
-              'window.print();});</script>' if printable else "")
-    return (f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<meta name="robots" content="noindex">\n'
-            f"<title>{html.escape(title)} · J'alerte l'Arcep</title>\n"
-            f'<style nonce="{nonce}">{CSS}</style>\n</head>\n<body>\n<main>\n'
-            f"{body}\n</main>\n{script}\n</body>\n</html>\n")
+    script = (
+        f'<script nonce="{nonce}">document.getElementById("print").hidden=false;'
+        'document.getElementById("print").addEventListener("click",function(){'
+        "window.print();});</script>"
+        if printable
+        else ""
+    )
+    return (
+        f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="robots" content="noindex">\n'
+        f"<title>{html.escape(title)} · J'alerte l'Arcep</title>\n"
+        f'<style nonce="{nonce}">{CSS}</style>\n</head>\n<body>\n<main>\n'
+        f"{body}\n</main>\n{script}\n</body>\n</html>\n"
+    )
 
 
-def render_summary(alert: Alert, advice_sheet, operator_name: str | None, photo_count: int,
-                   lang: str, nonce: str) -> str:
+def render_summary(
+    alert: Alert, advice_sheet, operator_name: str | None, photo_count: int, lang: str, nonce: str
+) -> str:
     t = TEXTS[lang]
 
     def field(kind: str, value: str | None) -> str:
@@ -176,8 +200,9 @@ def render_summary(alert: Alert, advice_sheet, operator_name: str | None, photo_
     for name in SUMMARY_ORDER:
         f = FIELD[name]
         value = photo_count if name == "photo" else getattr(alert, name, None)
-        if name == "description" or (f.categories is not None and not value
-                                     and alert.category not in f.categories):
+        if name == "description" or (
+            f.categories is not None and not value and alert.category not in f.categories
+        ):
             continue
         if name == "operator":
             shown = operator_name or t["none"]
@@ -195,26 +220,36 @@ def render_summary(alert: Alert, advice_sheet, operator_name: str | None, photo_
     fields = "\n".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in rows)
     advice = ""
     if advice_sheet is not None:
-        advice = (f'<section aria-labelledby="advice"><h2 id="advice">{t["advice"]}</h2>\n'
-                  f"<h3>{html.escape(advice_sheet.title)}</h3>\n"
-                  f"{markdown_html(advice_sheet.body)}\n</section>")
-    body = (f'<p class="brand">J\'alerte l\'Arcep</p>\n<h1>{t["title"]}</h1>\n'
-            f'<p>{html.escape(t["intro"])}</p>\n'
-            f'<p class="no-print"><button type="button" id="print" hidden>'
-            f'{html.escape(t["print"])}</button></p>\n'
-            f"<dl>\n{fields}\n</dl>\n"
-            f'<p class="note">{html.escape(t["private"])}</p>\n'
-            f'<p class="note">{html.escape(t["follow"])}</p>\n{advice}')
+        advice = (
+            f'<section aria-labelledby="advice"><h2 id="advice">{t["advice"]}</h2>\n'
+            f"<h3>{html.escape(advice_sheet.title)}</h3>\n"
+            f"{markdown_html(advice_sheet.body)}\n</section>"
+        )
+    body = (
+        f"<p class=\"brand\">J'alerte l'Arcep</p>\n<h1>{t['title']}</h1>\n"
+        f"<p>{html.escape(t['intro'])}</p>\n"
+        f'<p class="no-print"><button type="button" id="print" hidden>'
+        f"{html.escape(t['print'])}</button></p>\n"
+        f"<dl>\n{fields}\n</dl>\n"
+        f'<p class="note">{html.escape(t["private"])}</p>\n'
+        f'<p class="note">{html.escape(t["follow"])}</p>\n{advice}'
+    )
     return _page(lang, t["title"], body, nonce, printable=True)
 
 
 def unavailable(lang: str, status: int = 404, why: str = "gone_text") -> web.Response:
     nonce = secrets.token_urlsafe(16)
     t = TEXTS[lang]
-    body = (f'<p class="brand">J\'alerte l\'Arcep</p>\n<h1>{t["gone"]}</h1>\n'
-            f'<p>{html.escape(t[why])}</p>')
-    return web.Response(text=_page(lang, t["gone"], body, nonce, printable=False),
-                        content_type="text/html", status=status, headers=headers(nonce))
+    body = (
+        f"<p class=\"brand\">J'alerte l'Arcep</p>\n<h1>{t['gone']}</h1>\n"
+        f"<p>{html.escape(t[why])}</p>"
+    )
+    return web.Response(
+        text=_page(lang, t["gone"], body, nonce, printable=False),
+        content_type="text/html",
+        status=status,
+        headers=headers(nonce),
+    )
 
 
 async def summary(request: web.Request) -> web.Response:
@@ -235,14 +270,22 @@ async def summary(request: web.Request) -> web.Response:
     rt = rt_of(request.app)
     key = rt.service.user_key(CHANNEL, session)
     async with rt.db.session() as db:
-        row = (await db.execute(
-            select(Alert).join(Conversation, Alert.conversation_id == Conversation.id)
-            .where(Alert.id == reference, Conversation.channel == CHANNEL,
-                   Conversation.user_key == key))).scalar_one_or_none()
+        row = (
+            await db.execute(
+                select(Alert)
+                .join(Conversation, Alert.conversation_id == Conversation.id)
+                .where(
+                    Alert.id == reference,
+                    Conversation.channel == CHANNEL,
+                    Conversation.user_key == key,
+                )
+            )
+        ).scalar_one_or_none()
         if row is None:
             return unavailable(lang)
-        photo_count = await db.scalar(select(func.count()).select_from(AlertPhoto)
-                                      .where(AlertPhoto.alert_id == reference))
+        photo_count = await db.scalar(
+            select(func.count()).select_from(AlertPhoto).where(AlertPhoto.alert_id == reference)
+        )
     # The alert's own language: the conversation's, French unless it was in English.
     lang = "en" if row.language == "en" else "fr"
     engine = rt.service.engine
@@ -260,13 +303,21 @@ async def summary(request: web.Request) -> web.Response:
     return response
 
 
-STATEMENT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
-                 "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
+STATEMENT_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 async def accessibility_page(request: web.Request) -> web.FileResponse:
     """The accessibility statement (RGAA), linked from the demo page and the console."""
-    return web.FileResponse(STATIC / "accessibilite.html", headers={
-        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
-        "Content-Security-Policy": STATEMENT_CSP, "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer"})
+    return web.FileResponse(
+        STATIC / "accessibilite.html",
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": STATEMENT_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
