@@ -36,7 +36,7 @@ from dialogues.replies import AdviceReply, Choice, Reply, ShareReply
 from dialogues.slots import (
     CONTACTED_SAID,
     REASK,
-    Message,
+    Utterance,
     Question,
     Slot,
     Slots,
@@ -286,12 +286,12 @@ _RESTART_WORDS = re.compile(
 )
 
 
-def _confirms(m: Message) -> bool:
+def _confirms(m: Utterance) -> bool:
     """Whether a message at the summary says "yes, send it" (and corrects nothing)."""
-    if m.p.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
+    if m.parse.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
         return False
     return (
-        m.p.intent == "affirm"
+        m.parse.intent == "affirm"
         or bool(_CONFIRM_START.match(m.folded))
         or bool(_SEND_WORDS.search(m.folded))
     )
@@ -622,13 +622,13 @@ class DialogueEngine:
         read as a call for help to the model)."""
         if w.state.phase is Phase.CONFIRMING and w.state.draft is not None:
             # « Parfait, vous pouvez valider », or a correction
-            return _confirms(Message(p, text)) or self._corrects_summary(
-                w.state.draft, Message(p, text)
+            return _confirms(Utterance(p, text)) or self._corrects_summary(
+                w.state.draft, Utterance(p, text)
             )
         slot = self.slots.get(w.state.expecting)
         if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
             return False
-        return slot.answer(copy.deepcopy(w.state.draft), Message(p, text))
+        return slot.answer(copy.deepcopy(w.state.draft), Utterance(p, text))
 
     def _follow_language(self, w: _Work, text: str) -> None:
         evidence = language_evidence(text)
@@ -643,7 +643,7 @@ class DialogueEngine:
         gives_fields = p.intent == "inform" and (p.operator or p.operator_text or p.sector)
         if p.is_report or gives_fields:
             draft = Draft()
-            self._absorb(draft, Message(p, text), override=True)
+            self._absorb(draft, Utterance(p, text), override=True)
             # "colis Chronopost écrasé à Nantes" may read as a mere answer to the model:
             # a sentence is still the person's description, and its likely categories
             # are offered rather than guessed.
@@ -696,7 +696,7 @@ class DialogueEngine:
         draft = w.state.draft
         assert draft is not None
         slot = self.slots.get(w.state.expecting)
-        m = Message(p, text)
+        m = Utterance(p, text)
         if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
             # « An outage, no connection at all. » for "Outage, service down": the words
             # of a button offered, when the answer gives no value of its own.
@@ -741,7 +741,7 @@ class DialogueEngine:
             w.say("not_understood")
             self._reask(w)
 
-    def _gives_value(self, slot: Slot, d: Draft, m: Message) -> bool:
+    def _gives_value(self, slot: Slot, d: Draft, m: Utterance) -> bool:
         """Whether the message gives the slot a value (« non » to a category guess only
         drops the guess)."""
         probe = copy.deepcopy(d)
@@ -751,7 +751,7 @@ class DialogueEngine:
     def _hint(w: _Work, slot: Slot | None) -> tuple[str, ...]:
         return (msg(f"hint_{slot.name}", w.lang),) if slot is not None else ()
 
-    def _again(self, w: _Work, m: Message | None, *said: str) -> None:
+    def _again(self, w: _Work, m: Utterance | None, *said: str) -> None:
         """The question asked comes back after a message that did not answer it: the
         second time in a row with `said` (what it expects) and buttons for the likely
         answers; after a second such message the bot takes what it has (the value
@@ -771,7 +771,7 @@ class DialogueEngine:
         state.unread += 1
         if state.unread >= 2:
             if slot.empty(d) or slot.problem(d):  # a correction asked keeps what fits
-                slot.give_up(d, m or Message(empty_result(""), ""))
+                slot.give_up(d, m or Utterance(empty_result(""), ""))
             state.unread = 0
             w.say("moving_on")
             self._next(w)
@@ -790,7 +790,7 @@ class DialogueEngine:
     ) -> None:
         draft = w.state.draft
         assert draft is not None
-        m = Message(p, text)
+        m = Utterance(p, text)
         # The values of a field offered last (« Que dois-je noter à la place ? »).
         pending = [o for o in offered or [] if not o[1].startswith(("confirm:", "action:", "fix:"))]
         # « pas une lettre mais plutôt un colis »: the problem the rest of the sentence gives
@@ -996,7 +996,7 @@ class DialogueEngine:
             return False
         aside = " ".join(set(words(fold(text))) - set(words(fold(kept.text))))
         area = self.slots["sector"]
-        return area.mentioned(Message(kept, aside)) == [draft.sector] and self._sector_fits(
+        return area.mentioned(Utterance(kept, aside)) == [draft.sector] and self._sector_fits(
             draft, given["sector"]
         )
 
@@ -1047,7 +1047,7 @@ class DialogueEngine:
         )
         return (named, []) if named else (None, likely)
 
-    def _late_answers(self, draft: Draft, m: Message) -> dict[str, object]:
+    def _late_answers(self, draft: Draft, m: Utterance) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""
         late = {slot.name: slot.late_answer(m) for slot in self.slots}
         return {
@@ -1056,7 +1056,7 @@ class DialogueEngine:
             if value is not None and not self.slots[name].same(draft, value)
         }
 
-    def _corrects_summary(self, draft: Draft, m: Message) -> bool:
+    def _corrects_summary(self, draft: Draft, m: Utterance) -> bool:
         """Whether a sentence at the summary changes a field (« mon mari les a appelés
         hier, donc si » is no call for help, whatever the model reads)."""
         given = {**self._facts_given(m), **self._late_answers(draft, m)}
@@ -1066,7 +1066,7 @@ class DialogueEngine:
         )
 
     def _other_values(
-        self, draft: Draft, m: Message, given: dict[str, object]
+        self, draft: Draft, m: Utterance, given: dict[str, object]
     ) -> dict[str, object]:
         """« j'ai quitté Orange, je suis chez Free », « ce n'est plus le satellite, c'est la
         fibre », "it's Lebara not Lyca": a sentence at the summary that names the value
@@ -1079,7 +1079,7 @@ class DialogueEngine:
         }
 
     def _values_in_doubt(
-        self, draft: Draft, m: Message, given: dict[str, object], lang: str
+        self, draft: Draft, m: Utterance, given: dict[str, object], lang: str
     ) -> list[Choice]:
         """« c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus »: the values of the
         first field a sentence names several new ones of, as buttons (never a guess)."""
@@ -1092,14 +1092,14 @@ class DialogueEngine:
         return []
 
     def _new_mentions(
-        self, draft: Draft, m: Message, given: dict[str, object]
+        self, draft: Draft, m: Utterance, given: dict[str, object]
     ) -> dict[str, list[Any]]:
         """The values other than the one noted that a sentence names, field by field (the
         fields the model or a first reading already changed left out)."""
         others: dict[str, list[Any]] = {}
         # What the sentence sets aside (« pas une entreprise », « c'est plus Orange »)
         # may be the old value, never the new one.
-        kept = Message(m.p, _without_set_aside(fold(m.text)))
+        kept = Utterance(m.parse, _without_set_aside(fold(m.text)))
         for slot in self.slots:
             if (
                 not slot.fixable
@@ -1115,7 +1115,7 @@ class DialogueEngine:
                 others[slot.name] = new
         return others
 
-    def _answer_part(self, slot: Slot, before: Draft, m: Message) -> Message:
+    def _answer_part(self, slot: Slot, before: Draft, m: Utterance) -> Utterance:
         """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the
         « non » introduces the correction, it does not answer the question. What answers
         it is what follows (nothing here, so the question comes back with a hint); in
@@ -1132,10 +1132,10 @@ class DialogueEngine:
             )
         ):
             return m
-        return Message(dataclasses.replace(m.p, intent=None), m.text[lead.end() :])
+        return Utterance(dataclasses.replace(m.parse, intent=None), m.text[lead.end() :])
 
     def _take_corrections(
-        self, w: _Work, draft: Draft, before: Draft, m: Message, answered: str | None
+        self, w: _Work, draft: Draft, before: Draft, m: Utterance, answered: str | None
     ) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
         message that says it corrects, and states a field already noted otherwise,
@@ -1158,7 +1158,7 @@ class DialogueEngine:
         if lines:
             w.ask("\n".join([msg("updated", w.lang), *lines]))
 
-    def _facts_given(self, m: Message) -> dict[str, object]:
+    def _facts_given(self, m: Utterance) -> dict[str, object]:
         """The fields a message states outright (the model's category only if sure)."""
         given: dict[str, object] = {}
         for slot in self.slots:
@@ -1217,12 +1217,12 @@ class DialogueEngine:
         found = self.taxonomy.categories.get(category or "")
         return found.asks if found else ()
 
-    def _absorb(self, d: Draft, m: Message, override: bool) -> None:
+    def _absorb(self, d: Draft, m: Utterance, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
         for slot in self.slots:
             slot.absorb(d, m, override)
-        if m.p.previous_operator and (override or d.previous_operator is None):
-            d.previous_operator = m.p.previous_operator
+        if m.parse.previous_operator and (override or d.previous_operator is None):
+            d.previous_operator = m.parse.previous_operator
 
     def _settle(self, d: Draft) -> None:
         """Fills what follows from the rest: a single possible sector, fibre's technology."""

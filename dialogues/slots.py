@@ -128,10 +128,10 @@ REASK = Question("")
 
 
 @dataclass
-class Message:
+class Utterance:
     """One message as every slot reads it: the parse, the text, and readings of it."""
 
-    p: ParseResult
+    parse: ParseResult
     text: str
 
     @cached_property
@@ -146,7 +146,7 @@ class Message:
     @cached_property
     def skip(self) -> bool:
         """ "non", "passer", "je ne sais pas": the person declines the question."""
-        return self.folded in SKIP_WORDS or self.p.intent in ("deny", "dont_know")
+        return self.folded in SKIP_WORDS or self.parse.intent in ("deny", "dont_know")
 
     @cached_property
     def short(self) -> bool:
@@ -154,7 +154,7 @@ class Message:
 
     @cached_property
     def conversational(self) -> bool:
-        return self.p.intent in CONVERSATIONAL
+        return self.parse.intent in CONVERSATIONAL
 
 
 class Slot:
@@ -192,35 +192,35 @@ class Slot:
         return bool(self.value(d) == value)
 
     # -- reading messages ---------------------------------------------------------------
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         """What any message states about this field, or None."""
         return None
 
-    def late_answer(self, m: Message) -> Any:
+    def late_answer(self, m: Utterance) -> Any:
         """An answer to this field's question typed once the summary is shown (« oui deux
         fois, sans réponse »), in words that can answer no other question; or None."""
         return None
 
-    def mentioned(self, m: Message) -> list[Any]:
+    def mentioned(self, m: Utterance) -> list[Any]:
         """Every value the message names for this field, the ones it sets aside included
         (« j'ai quitté Orange pour Free » names both): at the summary, the one that is not
         the value noted is the correction."""
         value = self.stated(m)
         return [] if value is None else [value]
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         """Reads a typed answer to this slot's own question beyond what the parse stated;
         True when the message answered it (a value, a skip)."""
         return False
 
-    def answer(self, d: Draft, m: Message) -> bool:
+    def answer(self, d: Draft, m: Utterance) -> bool:
         value = self.stated(m)
         if value is not None:
             self.set(d, value)
             return True
         return self.read(d, m)
 
-    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
         """Takes what the message states, without overwriting unless `override`."""
         value = self.stated(m)
         if value is not None and (override or self.empty(d)):
@@ -248,7 +248,7 @@ class Slot:
         with buttons for the likely answers."""
         return self.question(d, lang)
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         """After two answers in a row it could not read, takes what it has (the text as
         typed, or « je ne sais pas » where the field allows it): never asked a third time."""
         d.skip(self.name)
@@ -289,33 +289,33 @@ class CategorySlot(Slot):
     def set(self, d: Draft, value: Any) -> None:
         d.category, d.category_guesses = value, []
 
-    def stated(self, m: Message) -> Any:
-        if not m.p.is_report or _only_contacted(m, m.p.category):
+    def stated(self, m: Utterance) -> Any:
+        if not m.parse.is_report or _only_contacted(m, m.parse.category):
             return None
-        return m.p.category
+        return m.parse.category
 
-    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
         # The parser gives a category only when it is confident; otherwise its
         # candidates are offered as buttons.
-        if not m.p.is_report or _only_contacted(m, m.p.category):
+        if not m.parse.is_report or _only_contacted(m, m.parse.category):
             return
-        if m.p.category:
+        if m.parse.category:
             super().absorb(d, m, override)
         elif d.category is None:
-            d.category_guesses = m.p.category_choices()
+            d.category_guesses = m.parse.category_choices()
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui" takes
         # that guess; "non" shows every category.
-        if d.category_guesses and m.p.intent in ("affirm", "deny"):
-            if m.p.intent == "affirm":
+        if d.category_guesses and m.parse.intent in ("affirm", "deny"):
+            if m.parse.intent == "affirm":
                 d.category = d.category_guesses[0]
             d.category_guesses = []
             return True
         # An answer to "what is the problem?" is about the problem alone: its likeliest
         # category is taken when it clearly leads (the summary shows it, one tap to fix).
         merged: dict[str, float] = {}
-        for c, s in m.p.category_candidates:  # « internet rame » on a phone: coverage
+        for c, s in m.parse.category_candidates:  # « internet rame » on a phone: coverage
             c = MOBILE_EQUIVALENT.get(c, c) if d.sector == "mobile" else c
             merged[c] = merged.get(c, 0.0) + s
         candidates = sorted(
@@ -331,7 +331,7 @@ class CategorySlot(Slot):
         # Only when those problems hold most of the score to begin with.
         total = sum(s for _, s in candidates) if d.sector else 1.0
         if (
-            m.p.is_report
+            m.parse.is_report
             and candidates
             and total >= 0.5
             and candidates[0][1] / total >= ANSWER_THRESHOLD
@@ -371,7 +371,7 @@ class CategorySlot(Slot):
             )
         return Question("ask_category", self._buttons(allowed, lang))
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         # The model's likeliest guess, or « Autre problème » (one tap to fix at the summary).
         allowed = [
             c
@@ -416,10 +416,10 @@ class SectorSlot(Slot):
     reads_corrections = True
     words = r"secteur|domaine|sector|area"
 
-    def stated(self, m: Message) -> Any:
-        return m.p.sector
+    def stated(self, m: Utterance) -> Any:
+        return m.parse.sector
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         # An answer to "mobile, internet or mail?": « Internet de la maison, pas le
         # portable » — what is set aside does not count.
         found = first_reading(_SECTOR_WORDS, fold(without_set_aside(m.text)))
@@ -428,7 +428,7 @@ class SectorSlot(Slot):
             return True
         return False
 
-    def mentioned(self, m: Message) -> list[Any]:
+    def mentioned(self, m: Utterance) -> list[Any]:
         return every_reading(_SECTOR_WORDS, m.folded)
 
     def needed(self, d: Draft) -> bool:
@@ -449,7 +449,7 @@ class SectorSlot(Slot):
         if len(options) == 1:
             d.sector = options.pop()
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         d.sector = self.options(d)[0]  # the likeliest, shown at the summary
 
     def options(self, d: Draft) -> tuple[str, ...]:
@@ -604,44 +604,46 @@ class OperatorSlot(Slot):
             self.value(d) == (*value[:2], tuple(value[2]) if len(value) > 2 else ())
         )
 
-    def stated(self, m: Message) -> Any:
-        if len(m.p.operators) > 1:
+    def stated(self, m: Utterance) -> Any:
+        if len(m.parse.operators) > 1:
             # « Bouygues et Orange ça capte pas. Enfin Free aussi en fait »: the other
             # networks the same message names join the list.
             sectors = set.intersection(
                 *(
                     set(self.taxonomy.operators[o].sectors)
-                    for o in m.p.operators
+                    for o in m.parse.operators
                     if o in self.taxonomy.operators
                 )
             )
             more = self._networks_named(m.text, "mobile" if "mobile" in sectors else None)
-            return (None, None, tuple(dict.fromkeys([*m.p.operators, *more])))
-        if m.p.operator or m.p.operator_text:
-            known = None if m.p.operator else self._brands.get(fold(m.p.operator_text or ""))
-            if known and (m.p.operator_text or "")[:1].isupper():
+            return (None, None, tuple(dict.fromkeys([*m.parse.operators, *more])))
+        if m.parse.operator or m.parse.operator_text:
+            known = (
+                None if m.parse.operator else self._brands.get(fold(m.parse.operator_text or ""))
+            )
+            if known and (m.parse.operator_text or "")[:1].isupper():
                 # "Orange I think" in English: the brand, written as one, is the operator.
                 return (known, self.taxonomy.operators[known].name, ())
-            return (m.p.operator, m.p.operator_text, ())
+            return (m.parse.operator, m.parse.operator_text, ())
         return None
 
-    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
         value = self.stated(m)
         if value is not None and value[2] and not self._several_may_fit(d):
             return  # « aucun opérateur ne peut me raccorder » (fibre): the operator is asked
         super().absorb(d, m, override)
-        if value is None and m.p.scam and self.empty(d):
+        if value is None and m.parse.scam and self.empty(d):
             d.skip("operator")  # a scam's impersonated brand is no operator at fault
 
-    def mentioned(self, m: Message) -> list[Any]:
+    def mentioned(self, m: Utterance) -> list[Any]:
         # Only single operators: « SFR c'était avant, c'est Free maintenant ».
         stated = self.stated(m)
         # Not those the sentence gives another role only ("our neighbour, who's with SFR",
         # « j'étais chez SFR avant », « je pars chez Free le mois prochain »), unless it
         # sets a name aside (« le forfait de mon fils est chez Bouygues, pas chez SFR »).
         roles: dict[str, set[str]] = {}
-        if not self._sets_a_name_aside(m.p.text):
-            for operator, role in m.p.operator_roles:
+        if not self._sets_a_name_aside(m.parse.text):
+            for operator, role in m.parse.operator_roles:
                 roles.setdefault(operator, set()).add(role)
         named: list[tuple[str | None, str | None, tuple[Any, ...]]] = [
             (o, self.taxonomy.operators[o].name, ())
@@ -660,10 +662,12 @@ class OperatorSlot(Slot):
         known = self.taxonomy.operators.get(operator) if isinstance(operator, str) else None
         return Choice(known.name, f"operator:{operator}") if known else None
 
-    def _unlisted_named(self, m: Message) -> str | None:
+    def _unlisted_named(self, m: Utterance) -> str | None:
         """An operator outside the list that a correction names, as typed (« c'est Only
         maintenant »: a capital then, a word may follow « c'est »)."""
-        typed: dict[str, str] = {fold(w): w for w in re.findall(r"[\w&+-]+", m.p.text or m.text)}
+        typed: dict[str, str] = {
+            fold(w): w for w in re.findall(r"[\w&+-]+", m.parse.text or m.text)
+        }
         for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True), (_PROVIDER_IS, True)):
             for match in pattern.finditer(m.folded):
                 name = typed.get(match.group(1))
@@ -690,7 +694,7 @@ class OperatorSlot(Slot):
             d.sector is None or d.sector in category.several_operators
         )
 
-    def answer(self, d: Draft, m: Message) -> bool:
+    def answer(self, d: Draft, m: Utterance) -> bool:
         # Asked « quel opérateur ? » about a dead zone, people list the networks they
         # tried, however they write it: « moi c'est Orange… et mon fils SFR », a bulleted
         # list, « on a eu Orange, puis SFR, et là Bouygues ».
@@ -708,8 +712,8 @@ class OperatorSlot(Slot):
         ):
             # « C'est Alsatis, une petite société. Pas Orange. »: the name set aside is no
             # answer; the other one, even outside the list, is.
-            unread = dataclasses.replace(m.p, operator=None, operator_text=None, operators=())
-            return self.read(d, Message(unread, m.text))
+            unread = dataclasses.replace(m.parse, operator=None, operator_text=None, operators=())
+            return self.read(d, Utterance(unread, m.text))
         return super().answer(d, m)
 
     def _sets_a_name_aside(self, text: str) -> bool:
@@ -746,12 +750,12 @@ class OperatorSlot(Slot):
         names = sorted(self._brands, key=len, reverse=True)
         return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         guess = d.operator_guess
-        if guess and m.p.intent == "affirm":  # « Vous parlez de l'opérateur « Nova » ? »
+        if guess and m.parse.intent == "affirm":  # « Vous parlez de l'opérateur « Nova » ? »
             self.set(d, (None, guess))
             return True
-        if m.p.intent == "dont_know" or (not guess and m.folded in SKIP_WORDS):
+        if m.parse.intent == "dont_know" or (not guess and m.folded in SKIP_WORDS):
             self.set(d, (None, None))
             d.skip("operator")
             return True
@@ -764,13 +768,13 @@ class OperatorSlot(Slot):
         if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk
             self.set(d, (known, self.taxonomy.operators[known].name))
             return True
-        if guess and (m.p.intent == "deny" or m.folded in SKIP_WORDS):
+        if guess and (m.parse.intent == "deny" or m.folded in SKIP_WORDS):
             d.operator_guess = ""  # « non » to « Nova ? »: the name is asked, then taken
             return True
         if (
             not name
             or m.folded in _plain_phrases()
-            or (whole and m.p.is_report and guess != "")
+            or (whole and m.parse.is_report and guess != "")
             or (guess and m.conversational)
         ):
             return False  # « oui », « merci », « plus rien ne marche »: no name
@@ -780,13 +784,13 @@ class OperatorSlot(Slot):
         self.set(d, (None, name[:120]))
         return True
 
-    def may_be_a_word(self, name: str, m: Message, whole: bool) -> bool:
+    def may_be_a_word(self, name: str, m: Utterance, whole: bool) -> bool:
         """Whether a name may be an ordinary word instead: every word of it is a word
         people use in reports, or the model reads the message as small talk (or, typed
         alone, as a report)."""
         return (
             m.conversational
-            or (whole and m.p.is_report)
+            or (whole and m.parse.is_report)
             or all(w in self._ordinary_words for w in words(fold(name)))
         )
 
@@ -794,7 +798,7 @@ class OperatorSlot(Slot):
     def _ordinary_words(self) -> frozenset[str]:
         return Lexicon.load(self.taxonomy).ordinary_words
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         # The name awaiting a yes, what was typed if it may be a name at all, or else
         # « je ne sais pas ».
         text = m.text.strip()
@@ -804,7 +808,7 @@ class OperatorSlot(Slot):
             m.short
             and "?" not in text
             and any(c.isalpha() for c in text)
-            and not (m.conversational or m.p.is_report)
+            and not (m.conversational or m.parse.is_report)
             and m.folded not in _plain_phrases()
             and m.folded not in SKIP_WORDS
         ):
@@ -965,13 +969,17 @@ class TechnologySlot(Slot):
     reads_corrections = True
     words = r"technologie|techno|technology"
 
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         # « Vous savez quand la fibre arrive ? »: a technology to come is not the line's.
-        if m.p.technology and m.p.technology not in self.mentioned(m) and _NOT_YET.search(m.folded):
+        if (
+            m.parse.technology
+            and m.parse.technology not in self.mentioned(m)
+            and _NOT_YET.search(m.folded)
+        ):
             return None
-        return m.p.technology
+        return m.parse.technology
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         # « l'adsl par le fil, on a pas la fibre »: what is set aside does not count.
         found = first_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
         allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
@@ -990,7 +998,7 @@ class TechnologySlot(Slot):
             return True
         return False
 
-    def mentioned(self, m: Message) -> list[Any]:
+    def mentioned(self, m: Utterance) -> list[Any]:
         found = every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", m.folded))
         if "vdsl" in found and "adsl" in found and not re.search(r"\badsl", m.folded):
             found.remove("adsl")  # « du VDSL sur la ligne téléphonique »: one line
@@ -999,7 +1007,7 @@ class TechnologySlot(Slot):
     def needed(self, d: Draft) -> bool:
         return self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         d.technology = "unknown"
 
     def settle(self, d: Draft) -> None:
@@ -1033,11 +1041,11 @@ class LocationSlot(Slot):
     name = "location"
     words = r"lieu|ville|commune|adresse|code postal|location|place|town|city|address"
 
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         # The engine has already read the place into « Commune (postcode) ».
-        return m.p.location[:120] if m.p.location else None
+        return m.parse.location[:120] if m.parse.location else None
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         if m.skip:
             d.location = None
             d.skip("location")
@@ -1046,7 +1054,7 @@ class LocationSlot(Slot):
         if (
             m.short
             and not m.conversational
-            and not m.p.is_report
+            and not m.parse.is_report
             and any(c.isalnum() for c in text)
         ):
             d.location = _PREPOSITION.sub("", text)[:120] or text[:120]
@@ -1084,11 +1092,11 @@ class StartedSlot(Slot):
     # The buttons: how long ago, as a lower bound (« plus d'une semaine »: 7 days).
     AGO = {"today": 0, "yesterday": 1, "week": 7, "month": 30}
 
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         day = started_on(m.text, m.today)
         return day.isoformat() if day else None
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         day = started_on(m.text, m.today, answer=True)
         if day is not None:
             d.started_on = day.isoformat()
@@ -1152,7 +1160,7 @@ class DescriptionSlot(Slot):
     def empty(self, d: Draft) -> bool:
         return not d.description
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         if len(words(m.folded)) >= 2 or len(m.text) >= 8:
             d.add_description(m.text)
             return True
@@ -1161,7 +1169,7 @@ class DescriptionSlot(Slot):
     def needed(self, d: Draft) -> bool:
         return not d.description and "description" not in d.skipped
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         if any(c.isalnum() for c in m.text):
             d.add_description(m.text)  # what was typed, as typed
         else:
@@ -1343,7 +1351,7 @@ _SERVICE_COMPLAINT = re.compile(
 )
 
 
-def _only_contacted(m: Message, category: str | None) -> bool:
+def _only_contacted(m: Utterance, category: str | None) -> bool:
     """« oui j'ai appelé le service client deux fois »: the message says they called
     customer service, not that customer service is the problem."""
     return (
@@ -1366,7 +1374,7 @@ class ContactedSlot(Slot):
     def recorded(self, d: Draft) -> Any:
         return d.contacted_customer_service or "unknown"
 
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         # "j'ai déjà appelé trois fois le service client", « on a déjà appelé SFR plusieurs
         # fois », « je n'ai pas encore contacté Orange »: nothing to ask about it later.
         folded = fold(m.text)
@@ -1380,7 +1388,7 @@ class ContactedSlot(Slot):
             return "yes"
         return None
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
         # words it contains.
         anywhere = None if "?" in m.text else first_reading(_CONTACTED_ANYWHERE, m.folded)
@@ -1388,14 +1396,14 @@ class ContactedSlot(Slot):
             _changed_mind(m.folded)
             or contacted_answer(m.folded)
             or anywhere
-            or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.p.intent or "")
+            or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.parse.intent or "")
         )
         if value:
             d.contacted_customer_service = value
             return True
         return False
 
-    def late_answer(self, m: Message) -> Any:
+    def late_answer(self, m: Utterance) -> Any:
         if "?" in m.text:
             return None
         put = _PUT_DOWN.search(m.folded)  # « pour le service client il faut mettre non »
@@ -1422,7 +1430,7 @@ class ContactedSlot(Slot):
             return "yes"
         return "no" if _NEVER_CONTACTED.search(m.folded) else None
 
-    def answer(self, d: Draft, m: Message) -> bool:
+    def answer(self, d: Draft, m: Utterance) -> bool:
         # The first words decide (« non, mais j'ai écrit au service client » is still
         # no), unless the person changes their mind (« Oui. Enfin non… donc non »).
         value = _changed_mind(m.folded) or contacted_answer(m.folded) or self.stated(m)
@@ -1437,7 +1445,7 @@ class ContactedSlot(Slot):
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_contacted", self._buttons(("yes", "no", "unknown"), lang))
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         d.contacted_customer_service = "unknown"
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
@@ -1495,27 +1503,27 @@ class UserTypeSlot(Slot):
     def recorded(self, d: Draft) -> Any:
         return d.user_type or "individual"
 
-    def stated(self, m: Message) -> Any:
+    def stated(self, m: Utterance) -> Any:
         # « pas moi à titre perso. Mettez collectivité »: the value to put, said outright.
         put = _PUT_USER_TYPE.search(m.folded)
         if put:
             return first_reading(_USER_TYPE_WORDS, put.group(1))
-        return m.p.user_type
+        return m.parse.user_type
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         found = first_reading(_USER_TYPE_WORDS, m.folded)
         if found:
             d.user_type = found
             return True
         return False
 
-    def mentioned(self, m: Message) -> list[Any]:
+    def mentioned(self, m: Utterance) -> list[Any]:
         return every_reading(_USER_TYPE_MENTIONS, m.folded)
 
     def question(self, d: Draft, lang: str) -> Question:
         return Question("ask_user_type", self._buttons(tuple(self.taxonomy.user_types), lang))
 
-    def give_up(self, d: Draft, m: Message) -> None:
+    def give_up(self, d: Draft, m: Utterance) -> None:
         d.user_type = d.user_type or "individual"
 
     def choose(self, d: Draft, arg: str) -> bool | Question:
@@ -1539,13 +1547,13 @@ class PhotoSlot(Slot):
     def empty(self, d: Draft) -> bool:
         return not d.photos
 
-    def read(self, d: Draft, m: Message) -> bool:
+    def read(self, d: Draft, m: Utterance) -> bool:
         if m.skip:
             d.skip("photo")
             return True
         return False
 
-    def absorb(self, d: Draft, m: Message, override: bool) -> None:
+    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
         pass
 
     def question(self, d: Draft, lang: str) -> Question:

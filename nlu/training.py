@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import yaml
 
@@ -107,30 +109,52 @@ def assemble_training_data(
     return files
 
 
-def _without_training_cache() -> contextlib.ExitStack:
-    """Rasa fingerprints every message and every node output for its training cache,
-    which we keep empty (RASA_MAX_CACHE_SIZE=0) so that a model always comes from its
-    data alone: a sixth of the training time for nothing. For the duration of one
-    training, the cache hooks do nothing and the fingerprint run is skipped (rasa pinned
-    at 3.6.21; tests/test_training.py checks two trainings give the same model)."""
-    from unittest import mock
+def _train_graph(pipeline_config: Path, data_dir: Path, output: Path) -> Path:
+    """Rasa's NLU training graph run as `rasa.model_training` runs it, without its training
+    cache: we keep that cache empty (RASA_MAX_CACHE_SIZE=0) so that a model always comes
+    from its data alone, yet Rasa would still fingerprint every message and every node's
+    output for it (a sixth of the training time for nothing). Here the train schema runs
+    whole, with the logging hook only: nothing of Rasa is replaced (rasa pinned at 3.6.21;
+    tests/nlu_side/test_training.py checks two trainings give the same model)."""
+    import rasa.engine.validation
+    from rasa.engine.constants import PLACEHOLDER_IMPORTER
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.training.hooks import LoggingHook
+    from rasa.shared.data import TrainingType
+    from rasa.shared.importers.importer import TrainingDataImporter
 
-    from rasa.engine.training.graph_trainer import GraphTrainer
-    from rasa.engine.training.hooks import TrainingHook
-
-    full_train = GraphTrainer.train
-
-    def train_without_fingerprints(self, *args, **kwargs):
-        kwargs["force_retraining"] = True
-        return full_train(self, *args, **kwargs)
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(mock.patch.object(GraphTrainer, "train", train_without_fingerprints))
-    stack.enter_context(mock.patch.object(TrainingHook, "on_before_node", lambda self, *a, **k: {}))
-    stack.enter_context(
-        mock.patch.object(TrainingHook, "on_after_node", lambda self, *a, **k: None)
+    importer = TrainingDataImporter.load_nlu_importer_from_config(
+        str(pipeline_config), training_data_paths=[str(data_dir)]
     )
-    return stack
+    if importer.get_nlu_data().contains_no_pure_nlu_data():
+        raise RuntimeError(f"No NLU training data in {data_dir}.")
+    config = importer.get_config()
+    recipe = Recipe.recipe_for_name(config.get("recipe"))
+    config, _missing, _configured = recipe.auto_configure(
+        importer.get_config_file_for_auto_config(), config, TrainingType.NLU
+    )
+    # The CLI parameters `rasa train nlu` passes.
+    cli = {"finetuning_epoch_fraction": 1.0, "persist_nlu_training_data": False}
+    model_configuration = recipe.graph_config_for_recipe(
+        config, cli, training_type=TrainingType.NLU, is_finetuning=False
+    )
+    rasa.engine.validation.validate(model_configuration)
+    schema = model_configuration.train_schema
+    domain = copy.deepcopy(importer.get_domain())
+    with tempfile.TemporaryDirectory(prefix="jalerte-train-") as storage_dir:
+        storage = LocalModelStorage(Path(storage_dir))
+        runner = DaskGraphRunner.create(
+            graph_schema=schema,
+            model_storage=storage,
+            execution_context=ExecutionContext(graph_schema=schema, is_finetuning=False),
+            hooks=[LoggingHook(pruned_schema=schema)],
+        )
+        runner.run(inputs={PLACEHOLDER_IMPORTER: importer})
+        storage.create_model_package(output, model_configuration, domain)
+    return output
 
 
 # Rasa looks for components *named* CRFEntityExtractor (or DIET, Mitie) before it
@@ -144,9 +168,11 @@ _FALSE_NOTICES = (
 
 
 @contextlib.contextmanager
-def _without_lookup_table_notice():
-    """Rasa resets warning filters while it trains, so its false notices and its
-    dependencies' deprecation notices are dropped where they are shown."""
+def _without_false_notices() -> Iterator[None]:
+    """While Rasa trains: its false notices (above), its own SQLAlchemy 1.4 notices and
+    the deprecation notices of its dependencies are not shown. Rasa resets the warning
+    filters as it trains (a filter set here is gone by then), so they are dropped where
+    warnings are shown, for this training only: both are back as they were afterwards."""
     with warnings.catch_warnings():
         shown = warnings.showwarning
 
@@ -191,27 +217,14 @@ def train(
     from nlu.rasa_backend import quiet_rasa
 
     quiet_rasa()
-    from rasa.model_training import train_nlu
 
     progress(f"[3/3] Training with {pipeline_config.name}")
-    skip_training_cache = _without_training_cache()
     model_path.parent.mkdir(parents=True, exist_ok=True)
     out_dir = build_dir / "model_out"
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Rasa prints its own "model saved at <temporary place>" on stdout: not ours to show.
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        skip_training_cache,
-        _without_lookup_table_notice(),
-    ):
-        result = train_nlu(
-            config=str(pipeline_config),
-            nlu_data=str(data_dir),
-            output=str(out_dir),
-            fixed_model_name="nlu",
-        )
-    if not result:
-        raise RuntimeError("Rasa did not produce a model (see the messages above).")
+    # Rasa prints its own progress on stdout: not ours to show.
+    with contextlib.redirect_stdout(io.StringIO()), _without_false_notices():
+        result = _train_graph(pipeline_config, data_dir, out_dir / "nlu.tar.gz")
     shutil.move(result, model_path)
     progress(f"Model written to {model_path} in {time.perf_counter() - started:.1f} s")
     return model_path

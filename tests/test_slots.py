@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from dialogues.engine import _confirms
-from dialogues.slots import Message, Slots, contacted_answer, operator_named
+from dialogues.slots import Utterance, Slots, contacted_answer, operator_named
 from dialogues.state import Draft
 from domain.fields import FIELD, QUESTION_ORDER
 from domain.parse import empty_result
@@ -17,8 +17,8 @@ TAXONOMY = Taxonomy.load()
 SLOTS = Slots(TAXONOMY)
 
 
-def said(text: str, **parse) -> Message:
-    return Message(dataclasses.replace(empty_result(text), **parse), text)
+def said(text: str, **parse) -> Utterance:
+    return Utterance(dataclasses.replace(empty_result(text), **parse), text)
 
 
 @pytest.mark.parametrize(
