@@ -8,12 +8,10 @@ import hmac
 import math
 import secrets
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.web_exceptions import NotAppKeyWarning
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -22,9 +20,6 @@ from cryptography.fernet import Fernet
 from storage.db import Database
 from storage.staff import LoginTries
 
-# aiohttp-session 2.12.1 (the latest) stores its session under string request keys, which
-# aiohttp 3.14 warns about at every request: that one warning, from that package only.
-warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_session")
 
 COOKIE = "jalerte_staff"
 SESSION_HOURS = 8
