@@ -169,23 +169,22 @@ _FALSE_NOTICES = (
 
 @contextlib.contextmanager
 def _without_false_notices() -> Iterator[None]:
-    """While Rasa trains: its false notices (above), its own SQLAlchemy 1.4 notices and
-    the deprecation notices of its dependencies are not shown. Rasa resets the warning
-    filters as it trains (a filter set here is gone by then), so they are dropped where
-    warnings are shown, for this training only: both are back as they were afterwards."""
-    with warnings.catch_warnings():
-        shown = warnings.showwarning
-
-        def showwarning(message, category, *args, **kwargs):
-            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
-                return
-            if category.__name__ == "MovedIn20Warning":  # Rasa's own SQLAlchemy 1.4 use
-                return
-            if not str(message).startswith(_FALSE_NOTICES):
-                shown(message, category, *args, **kwargs)
-
-        warnings.showwarning = showwarning
+    """While Rasa trains, its warnings are recorded (the standard `catch_warnings(record=
+    True)`: Rasa resets the warning filters as it trains, so a filter set here would be
+    gone by then), then shown, but for its false notices (above), its own SQLAlchemy 1.4
+    notices and the deprecation notices of its dependencies."""
+    with warnings.catch_warnings(record=True) as caught:
         yield
+    for notice in caught:
+        if (
+            issubclass(
+                notice.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+            )
+            or notice.category.__name__ == "MovedIn20Warning"  # Rasa's own SQLAlchemy 1.4 use
+            or str(notice.message).startswith(_FALSE_NOTICES)
+        ):
+            continue
+        warnings.showwarning(notice.message, notice.category, notice.filename, notice.lineno)
 
 
 def train(
