@@ -286,14 +286,14 @@ _RESTART_WORDS = re.compile(
 )
 
 
-def _confirms(m: Utterance) -> bool:
+def _confirms(said: Utterance) -> bool:
     """Whether a message at the summary says "yes, send it" (and corrects nothing)."""
-    if m.parse.intent in ("deny", "cancel") or _NOT_SENDING.search(m.folded):
+    if said.parse.intent in ("deny", "cancel") or _NOT_SENDING.search(said.folded):
         return False
     return (
-        m.parse.intent == "affirm"
-        or bool(_CONFIRM_START.match(m.folded))
-        or bool(_SEND_WORDS.search(m.folded))
+        said.parse.intent == "affirm"
+        or bool(_CONFIRM_START.match(said.folded))
+        or bool(_SEND_WORDS.search(said.folded))
     )
 
 
@@ -483,48 +483,48 @@ class DialogueEngine:
         )
 
     # -- text -----------------------------------------------------------------------
-    async def _on_text(self, w: _Work, raw_text: str, offered: list[list[str]]) -> None:
+    async def _on_text(self, work: _Work, raw_text: str, offered: list[list[str]]) -> None:
         command = command_from_text(raw_text)
         if command:
-            self._on_command(w, command.name)
+            self._on_command(work, command.name)
             return
         text = raw_text.strip()
         if not text:
-            self._again(w, None, msg("empty", w.lang))
+            self._again(work, None, msg("empty", work.lang))
             return
         if len(text) > MAX_DESCRIPTION:
-            w.say("too_long", limit=MAX_DESCRIPTION)
+            work.say("too_long", limit=MAX_DESCRIPTION)
             text = text[:MAX_DESCRIPTION]
         repeated = (
-            w.state.phase is Phase.RATING
-            and w.state.confirmed_with is not None
-            and fold(text).strip(" .!") == w.state.confirmed_with
+            work.state.phase is Phase.RATING
+            and work.state.confirmed_with is not None
+            and fold(text).strip(" .!") == work.state.confirmed_with
         )
         typed = None if repeated else _typed_choice(text, offered)
         if typed:
-            self._on_choice(w, typed)
+            self._on_choice(work, typed)
             return
         try:
             p = await self._parse(text)
         except NluUnavailable:
             # Nothing is lost: the draft stays as it was, and the person sends again.
-            w.say("nlu_unavailable")
-            self._reask(w)
+            work.say("nlu_unavailable")
+            self._reask(work)
             return
-        draft = w.state.draft if w.state.phase is Phase.CONFIRMING else None
+        draft = work.state.draft if work.state.phase is Phase.CONFIRMING else None
         place = self._place(
             p,
             text,
-            answering=w.state.expecting == "location",
+            answering=work.state.expecting == "location",
             current=draft.location if draft is not None else None,
         )
         if place != p.location:
             p = dataclasses.replace(p, location=place)
-        w.parse = p
-        self._follow_language(w, text)
-        phase = w.state.phase
+        work.parse = p
+        self._follow_language(work, text)
+        phase = work.state.phase
         if phase is Phase.CANCELLING:
-            self._on_cancel_answer(w, p.intent)
+            self._on_cancel_answer(work, p.intent)
             return
         # The catalogue's patterns are questions about the service; a long report that
         # names an operator and ends with "?" is still a report.
@@ -532,31 +532,31 @@ class DialogueEngine:
         answer = None if long_report else self.faq.answer(text)
         if answer:
             # A question mid-way is answered, and the report stays where it was.
-            w.ask(answer.text(w.lang))
-            self._reask(w)
-        elif p.intent == "cancel" and not self._answers_question(w, p, text):
-            self._ask_cancel(w)
+            work.ask(answer.text(work.lang))
+            self._reask(work)
+        elif p.intent == "cancel" and not self._answers_question(work, p, text):
+            self._ask_cancel(work)
         elif (
             p.intent == "restart"
-            and not self._answers_question(w, p, text)
+            and not self._answers_question(work, p, text)
             and (
-                w.state.draft is None
+                work.state.draft is None
                 or len(words(fold(text))) <= 4
                 or _RESTART_WORDS.search(fold(text))
             )
         ):
             # « On recommence » drops a report: only a short command does that, never an
             # answer the model mistook for one.
-            self._restart(w)
-        elif p.intent == "help" and not self._answers_question(w, p, text):
-            w.say("help")
-            self._reask(w)
+            self._restart(work)
+        elif p.intent == "help" and not self._answers_question(work, p, text):
+            work.say("help")
+            self._reask(work)
         elif phase in (Phase.IDLE, Phase.RATING):
-            self._on_idle_text(w, p, text)
+            self._on_idle_text(work, p, text)
         elif phase is Phase.CONFIRMING:
-            self._on_summary_text(w, p, text, await self._parse_kept(text), offered)
+            self._on_summary_text(work, p, text, await self._parse_kept(text), offered)
         else:
-            self._on_collect_text(w, p, text, offered)
+            self._on_collect_text(work, p, text, offered)
 
     async def _parse_kept(self, text: str) -> ParseResult | None:
         """« ce n'est plus lent, c'est carrément coupé »: the parse of what a sentence says
@@ -617,28 +617,28 @@ class DialogueEngine:
             return None
         return p.location[:120]
 
-    def _answers_question(self, w: _Work, p: ParseResult, text: str) -> bool:
+    def _answers_question(self, work: _Work, p: ParseResult, text: str) -> bool:
         """Whether the text answers the question asked (« nn j'ai contacté personne » may
         read as a call for help to the model)."""
-        if w.state.phase is Phase.CONFIRMING and w.state.draft is not None:
+        if work.state.phase is Phase.CONFIRMING and work.state.draft is not None:
             # « Parfait, vous pouvez valider », or a correction
             return _confirms(Utterance(p, text)) or self._corrects_summary(
-                w.state.draft, Utterance(p, text)
+                work.state.draft, Utterance(p, text)
             )
-        slot = self.slots.get(w.state.expecting)
-        if w.state.phase is not Phase.COLLECTING or slot is None or w.state.draft is None:
+        slot = self.slots.get(work.state.expecting)
+        if work.state.phase is not Phase.COLLECTING or slot is None or work.state.draft is None:
             return False
-        return slot.answer(copy.deepcopy(w.state.draft), Utterance(p, text))
+        return slot.answer(copy.deepcopy(work.state.draft), Utterance(p, text))
 
-    def _follow_language(self, w: _Work, text: str) -> None:
+    def _follow_language(self, work: _Work, text: str) -> None:
         evidence = language_evidence(text)
-        if evidence and evidence != w.state.language:
-            first_contact = w.state.phase is Phase.IDLE and w.state.draft is None
+        if evidence and evidence != work.state.language:
+            first_contact = work.state.phase is Phase.IDLE and work.state.draft is None
             if first_contact or len(words(fold(text))) >= 3:
-                w.state.language = evidence
+                work.state.language = evidence
 
-    def _on_idle_text(self, w: _Work, p: ParseResult, text: str) -> None:
-        if w.state.phase is Phase.RATING and self._on_rating_text(w, p, text):
+    def _on_idle_text(self, work: _Work, p: ParseResult, text: str) -> None:
+        if work.state.phase is Phase.RATING and self._on_rating_text(work, p, text):
             return
         gives_fields = p.intent == "inform" and (p.operator or p.operator_text or p.sector)
         if p.is_report or gives_fields:
@@ -651,27 +651,27 @@ class DialogueEngine:
                 draft.add_description(text)
             if draft.category is None and not draft.category_guesses:
                 draft.category_guesses = p.category_choices()
-            self._start(w, draft)
+            self._start(work, draft)
             return
-        w.state.phase, w.state.expecting = Phase.IDLE, None
+        work.state.phase, work.state.expecting = Phase.IDLE, None
         if p.intent == "greet":
-            self._ask_what(w, "welcome")
+            self._ask_what(work, "welcome")
         elif p.intent in SMALL_TALK:
-            w.say(SMALL_TALK[p.intent])
+            work.say(SMALL_TALK[p.intent])
             if p.intent in ("chitchat", "out_of_scope", "consumer_dispute"):
-                self._ask_what(w)
+                self._ask_what(work)
         else:
-            w.say("not_understood")
-            self._ask_what(w)
+            work.say("not_understood")
+            self._ask_what(work)
 
-    def _on_rating_text(self, w: _Work, p: ParseResult, text: str) -> bool:
+    def _on_rating_text(self, work: _Work, p: ParseResult, text: str) -> bool:
         """Reads a rating from words; True when the text was about the advice."""
         folded = fold(text).strip(" .!")
-        if w.state.confirmed_with and folded == w.state.confirmed_with:
+        if work.state.confirmed_with and folded == work.state.confirmed_with:
             # The "oui" that sent the alert, sent twice: not an opinion on the advice.
-            w.state.confirmed_with = None
-            w.say("already_saved", ref=w.state.last_alert_id)
-            self._ask_rating(w)
+            work.state.confirmed_with = None
+            work.say("already_saved", ref=work.state.last_alert_id)
+            self._ask_rating(work)
             return True
         rating = _rating_in(folded)
         if rating is None and p.intent in ("affirm", "deny"):
@@ -679,116 +679,116 @@ class DialogueEngine:
         # A new problem starts a new report; an opinion on the advice does not.
         describes_problem = p.is_report and bool(p.category or p.operator)
         if rating and not (describes_problem and len(words(folded)) > 6):
-            self._rate(w, rating)
+            self._rate(work, rating)
             return True
         return False
 
-    def _ask_what(self, w: _Work, key: str = "describe") -> None:
+    def _ask_what(self, work: _Work, key: str = "describe") -> None:
         """Invites a description, with the three sectors as a shortcut."""
         choices = tuple(
-            Choice(label("sector", s, w.lang), f"sector:{s}") for s in self.taxonomy.sectors
+            Choice(label("sector", s, work.lang), f"sector:{s}") for s in self.taxonomy.sectors
         )
-        w.say(key, choices)
+        work.say(key, choices)
 
     def _on_collect_text(
-        self, w: _Work, p: ParseResult, text: str, offered: list[list[str]]
+        self, work: _Work, p: ParseResult, text: str, offered: list[list[str]]
     ) -> None:
-        draft = w.state.draft
+        draft = work.state.draft
         assert draft is not None
-        slot = self.slots.get(w.state.expecting)
+        slot = self.slots.get(work.state.expecting)
         m = Utterance(p, text)
         if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
             # « An outage, no connection at all. » for "Outage, service down": the words
             # of a button offered, when the answer gives no value of its own.
             named = _named_choice(text, [o for o in offered if o[1].startswith(f"{slot.name}:")])
             if named:
-                self._on_choice(w, named)
+                self._on_choice(work, named)
                 return
         before = copy.deepcopy(draft)
         describing = slot is not None and slot.name == "description"
-        if describing and w.state.correcting:
+        if describing and work.state.correcting:
             draft.description = ""  # "Modifier → Description" replaces it
         answered = slot is not None and slot.answer(draft, self._answer_part(slot, before, m))
         if describing and not answered:
             draft.description = before.description
         self._absorb(draft, m, override=False)
         self._take_corrections(
-            w, draft, before, m, answered=slot.name if answered and slot else None
+            work, draft, before, m, answered=slot.name if answered and slot else None
         )
         if p.is_report and not describing:
             draft.add_description(text)
         only_described = dataclasses.replace(before, description=draft.description) == draft
         if answered:
-            w.state.unread = 0
+            work.state.unread = 0
         if not answered and only_described and self.faq.is_question(text):
             # A question the catalogue does not know: said so, and the report goes on.
-            self._again(w, m, msg("question_unknown", w.lang), *self._hint(w, slot))
+            self._again(work, m, msg("question_unknown", work.lang), *self._hint(work, slot))
             return
         if answered or draft != before:
             if slot is not None and slot.name == "photo" and answered:
-                self._summary(w)
+                self._summary(work)
             else:
                 # The message said something else: if the question comes back, it
                 # says what is still expected.
-                self._next(w, unanswered=not answered and slot is not None)
+                self._next(work, unanswered=not answered and slot is not None)
             return
         if p.intent in SMALL_TALK and p.intent != "greet":
-            self._again(w, m, msg(SMALL_TALK[p.intent], w.lang), *self._hint(w, slot))
+            self._again(work, m, msg(SMALL_TALK[p.intent], work.lang), *self._hint(work, slot))
         elif slot is not None:
             # Never the bare question again: say what kind of answer is expected.
-            self._again(w, m, *self._hint(w, slot))
+            self._again(work, m, *self._hint(work, slot))
         else:
-            w.say("not_understood")
-            self._reask(w)
+            work.say("not_understood")
+            self._reask(work)
 
-    def _gives_value(self, slot: Slot, d: Draft, m: Utterance) -> bool:
+    def _gives_value(self, slot: Slot, draft: Draft, said: Utterance) -> bool:
         """Whether the message gives the slot a value (« non » to a category guess only
         drops the guess)."""
-        probe = copy.deepcopy(d)
-        return slot.answer(probe, m) and not slot.empty(probe)
+        probe = copy.deepcopy(draft)
+        return slot.answer(probe, said) and not slot.empty(probe)
 
     @staticmethod
-    def _hint(w: _Work, slot: Slot | None) -> tuple[str, ...]:
-        return (msg(f"hint_{slot.name}", w.lang),) if slot is not None else ()
+    def _hint(work: _Work, slot: Slot | None) -> tuple[str, ...]:
+        return (msg(f"hint_{slot.name}", work.lang),) if slot is not None else ()
 
-    def _again(self, w: _Work, m: Utterance | None, *said: str) -> None:
+    def _again(self, work: _Work, m: Utterance | None, *said: str) -> None:
         """The question asked comes back after a message that did not answer it: the
         second time in a row with `said` (what it expects) and buttons for the likely
         answers; after a second such message the bot takes what it has (the value
         already there, the text as typed, or « je ne sais pas ») and goes on, so no
         question is asked three times in a row. `m`: None when the message said nothing
         to take as typed."""
-        state, d = w.state, w.state.draft
+        state, d = work.state, work.state.draft
         slot = self.slots.get(state.expecting)
         if state.phase is not Phase.COLLECTING or d is None or slot is None:
             for text in said:
-                w.ask(text)
+                work.ask(text)
             if state.phase is Phase.CANCELLING:
-                self._on_cancel_answer(w, None)  # counted there too
+                self._on_cancel_answer(work, None)  # counted there too
             else:
-                self._reask(w)
+                self._reask(work)
             return
         state.unread += 1
         if state.unread >= 2:
             if slot.empty(d) or slot.problem(d):  # a correction asked keeps what fits
                 slot.give_up(d, m or Utterance(empty_result(""), ""))
             state.unread = 0
-            w.say("moving_on")
-            self._next(w)
+            work.say("moving_on")
+            self._next(work)
             return
         for text in said:
-            w.ask(text)
-        self._put(w, slot.question_again(d, w.lang))
+            work.ask(text)
+        self._put(work, slot.question_again(d, work.lang))
 
     def _on_summary_text(
         self,
-        w: _Work,
+        work: _Work,
         p: ParseResult,
         text: str,
         kept: ParseResult | None = None,
         offered: list[list[str]] | None = None,
     ) -> None:
-        draft = w.state.draft
+        draft = work.state.draft
         assert draft is not None
         m = Utterance(p, text)
         # The values of a field offered last (« Que dois-je noter à la place ? »).
@@ -923,17 +923,19 @@ class DialogueEngine:
                 # more about the same problem, said without a word of correction, is kept
                 # in the description; a problem is changed when the person says so.
                 draft.add_description(text)
-                w.say("noted")
-                self._summary(w)
+                work.say("noted")
+                self._summary(work)
                 return
         # « oui deux fois, sans réponse »: a late answer to a question, not a "yes, send".
         for name, late in late_answers.items():
             changes.setdefault(name, late)
         # « Oui c'est bien SFR, envoyez » restates what the summary says.
         changes = {k: v for k, v in changes.items() if not self.slots[k].same(draft, v)}
-        doubts = [] if changes or _confirms(m) else self._values_in_doubt(draft, m, given, w.lang)
+        doubts = (
+            [] if changes or _confirms(m) else self._values_in_doubt(draft, m, given, work.lang)
+        )
         if doubts:
-            w.say("which_value", tuple(doubts))  # « la fibre ou le VDSL, je sais plus »
+            work.say("which_value", tuple(doubts))  # « la fibre ou le VDSL, je sais plus »
             return
         if (
             not changes
@@ -944,48 +946,48 @@ class DialogueEngine:
             # (« non en fait mettez particulier » restates who writes: no problem offered)
             # "it isn't weak signal any longer, no service at all": the problems it may
             # mean, one tap each (never a guess).
-            w.say(
+            work.say(
                 "which_value",
                 (
-                    *(Choice(label("category", c, w.lang), f"category:{c}") for c in problems),
-                    Choice(button("other_category", w.lang), "category:?"),
+                    *(Choice(label("category", c, work.lang), f"category:{c}") for c in problems),
+                    Choice(button("other_category", work.lang), "category:?"),
                 ),
             )
             return
         if not changes and pending and _confirms(m) and not named:
             # "Yes ok send" to « Que dois-je noter à la place ? »: the change asked for is
             # not made silently, nor the alert sent without it: the choice, explained.
-            w.say(
+            work.say(
                 "which_value_again",
                 (
                     *(Choice(label_text, value) for label_text, value in pending),
-                    Choice(button("keep", w.lang), "confirm:send"),
+                    Choice(button("keep", work.lang), "confirm:send"),
                 ),
             )
             return
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
         if not changes and not (named and named not in given) and _confirms(m):
-            w.state.confirmed_with = fold(text).strip(" .!")
-            self._save(w)
+            work.state.confirmed_with = fold(text).strip(" .!")
+            self._save(work)
             return
         if changes:
-            self._apply_changes(w, draft, changes)
+            self._apply_changes(work, draft, changes)
             return
         if named and named in given:
-            w.say("nothing_changed")  # « c'est pour mon entreprise » when it already says so
-            self._summary(w)
+            work.say("nothing_changed")  # « c'est pour mon entreprise » when it already says so
+            self._summary(work)
             return
         if named:
-            w.state.correcting = True
-            self._ask(w, named)
+            work.state.correcting = True
+            self._ask(work, named)
             return
         if p.intent == "deny" or kept is not None or _CORRECTING.search(m.folded):
             # « non pas un colis, c'est une lettre » when nothing in it could be read: a
             # correction all the same, so the fields to correct, one tap each.
-            self._ask_fix(w)
+            self._ask_fix(work)
             return
-        w.say("not_understood")
-        self._summary(w)
+        work.say("not_understood")
+        self._summary(work)
 
     def _sets_area_aside(
         self, draft: Draft, text: str, kept: ParseResult | None, given: dict[str, object]
@@ -1047,26 +1049,26 @@ class DialogueEngine:
         )
         return (named, []) if named else (None, likely)
 
-    def _late_answers(self, draft: Draft, m: Utterance) -> dict[str, object]:
+    def _late_answers(self, draft: Draft, said: Utterance) -> dict[str, object]:
         """The answers to the questions, typed at the summary, that change the draft."""
-        late = {slot.name: slot.late_answer(m) for slot in self.slots}
+        late = {slot.name: slot.late_answer(said) for slot in self.slots}
         return {
             name: value
             for name, value in late.items()
             if value is not None and not self.slots[name].same(draft, value)
         }
 
-    def _corrects_summary(self, draft: Draft, m: Utterance) -> bool:
+    def _corrects_summary(self, draft: Draft, said: Utterance) -> bool:
         """Whether a sentence at the summary changes a field (« mon mari les a appelés
         hier, donc si » is no call for help, whatever the model reads)."""
-        given = {**self._facts_given(m), **self._late_answers(draft, m)}
-        mentions = self._new_mentions(draft, m, given)  # one new value, or a choice of them
+        given = {**self._facts_given(said), **self._late_answers(draft, said)}
+        mentions = self._new_mentions(draft, said, given)  # one new value, or a choice of them
         return bool(mentions) or any(
             not self.slots[name].same(draft, value) for name, value in given.items()
         )
 
     def _other_values(
-        self, draft: Draft, m: Utterance, given: dict[str, object]
+        self, draft: Draft, said: Utterance, given: dict[str, object]
     ) -> dict[str, object]:
         """« j'ai quitté Orange, je suis chez Free », « ce n'est plus le satellite, c'est la
         fibre », "it's Lebara not Lyca": a sentence at the summary that names the value
@@ -1074,16 +1076,16 @@ class DialogueEngine:
         one, whichever the model or a first reading saw (never « déjà noté » then)."""
         return {
             name: new[0]
-            for name, new in self._new_mentions(draft, m, given).items()
+            for name, new in self._new_mentions(draft, said, given).items()
             if len(new) == 1
         }
 
     def _values_in_doubt(
-        self, draft: Draft, m: Utterance, given: dict[str, object], lang: str
+        self, draft: Draft, said: Utterance, given: dict[str, object], lang: str
     ) -> list[Choice]:
         """« c'est plus l'ADSL, c'est la fibre ou le VDSL je sais plus »: the values of the
         first field a sentence names several new ones of, as buttons (never a guess)."""
-        for name, new in self._new_mentions(draft, m, given).items():
+        for name, new in self._new_mentions(draft, said, given).items():
             choices = [
                 c for c in (self.slots[name].button_for(v, lang) for v in new[:3]) if c is not None
             ]
@@ -1092,14 +1094,14 @@ class DialogueEngine:
         return []
 
     def _new_mentions(
-        self, draft: Draft, m: Utterance, given: dict[str, object]
+        self, draft: Draft, said: Utterance, given: dict[str, object]
     ) -> dict[str, list[Any]]:
         """The values other than the one noted that a sentence names, field by field (the
         fields the model or a first reading already changed left out)."""
         others: dict[str, list[Any]] = {}
         # What the sentence sets aside (« pas une entreprise », « c'est plus Orange »)
         # may be the old value, never the new one.
-        kept = Utterance(m.parse, _without_set_aside(fold(m.text)))
+        kept = Utterance(said.parse, _without_set_aside(fold(said.text)))
         for slot in self.slots:
             if (
                 not slot.fixable
@@ -1115,12 +1117,12 @@ class DialogueEngine:
                 others[slot.name] = new
         return others
 
-    def _answer_part(self, slot: Slot, before: Draft, m: Utterance) -> Utterance:
+    def _answer_part(self, slot: Slot, before: Draft, said: Utterance) -> Utterance:
         """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the
         « non » introduces the correction, it does not answer the question. What answers
         it is what follows (nothing here, so the question comes back with a hint); in
         « non jamais, et c'est SFR » or « Non. C'est SFR » the « non » answers."""
-        lead = _CORRECTION_LEAD.match(m.text)
+        lead = _CORRECTION_LEAD.match(said.text)
         if (
             lead is None
             or slot.name == "description"
@@ -1128,49 +1130,49 @@ class DialogueEngine:
                 name not in (slot.name, "category")
                 and not self.slots[name].empty(before)
                 and not self.slots[name].same(before, value)
-                for name, value in self._facts_given(m).items()
+                for name, value in self._facts_given(said).items()
             )
         ):
-            return m
-        return Utterance(dataclasses.replace(m.parse, intent=None), m.text[lead.end() :])
+            return said
+        return Utterance(dataclasses.replace(said.parse, intent=None), said.text[lead.end() :])
 
     def _take_corrections(
-        self, w: _Work, draft: Draft, before: Draft, m: Utterance, answered: str | None
+        self, work: _Work, draft: Draft, before: Draft, said: Utterance, answered: str | None
     ) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
         message that says it corrects, and states a field already noted otherwise,
         replaces it (and says so) instead of being ignored."""
-        if not _CORRECTING.search(m.folded):
+        if not _CORRECTING.search(said.folded):
             return
         lines = []
-        for name, value in self._facts_given(m).items():
+        for name, value in self._facts_given(said).items():
             old = self.slots[name]
             if name in (answered, "category") or old.empty(before) or old.same(before, value):
                 continue
             self.slots[name].set(draft, value)
             self._settle(draft)
-            shown_before = dict(self._summary_fields(before, w.lang)).get(name, "—")
-            shown_after = dict(self._summary_fields(draft, w.lang)).get(name, value)
+            shown_before = dict(self._summary_fields(before, work.lang)).get(name, "—")
+            shown_after = dict(self._summary_fields(draft, work.lang)).get(name, value)
             lines.append(
-                f"{label('fields', name, w.lang)}{' :' if w.lang == 'fr' else ':'} "
+                f"{label('fields', name, work.lang)}{' :' if work.lang == 'fr' else ':'} "
                 f"{shown_before} → {shown_after}"
             )
         if lines:
-            w.ask("\n".join([msg("updated", w.lang), *lines]))
+            work.ask("\n".join([msg("updated", work.lang), *lines]))
 
-    def _facts_given(self, m: Utterance) -> dict[str, object]:
+    def _facts_given(self, said: Utterance) -> dict[str, object]:
         """The fields a message states outright (the model's category only if sure)."""
         given: dict[str, object] = {}
         for slot in self.slots:
             if slot.fixable:
-                value = slot.stated(m)
+                value = slot.stated(said)
                 if value is not None:
                     given[slot.name] = value
         return given
 
-    def _apply_changes(self, w: _Work, draft: Draft, changes: dict[str, object]) -> None:
+    def _apply_changes(self, work: _Work, draft: Draft, changes: dict[str, object]) -> None:
         """Changes only these fields, says what changed, re-asks what they made invalid."""
-        lang = w.lang
+        lang = work.lang
         before = dict(self._summary_fields(draft, lang))
         old_category = draft.category
         probe = copy.deepcopy(draft)
@@ -1185,22 +1187,22 @@ class DialogueEngine:
         for name, value in changes.items():
             self.slots[name].set(draft, value)
         self._settle(draft)
-        if not self._say_changed(w, before, draft):
-            w.say("nothing_changed")
+        if not self._say_changed(work, before, draft):
+            work.say("nothing_changed")
         # « c'est surtout le facteur qui ne passe plus » (was customer service): a problem
         # whose place was never asked asks it before the summary (the place counts; the
         # technology can wait for the summary's « Corriger »).
-        w.state.correcting = not (
+        work.state.correcting = not (
             "location" in self._questions_of(draft.category)
             and "location" not in self._questions_of(old_category)
             and self.slots["location"].needed(draft)
         )
-        self._next(w)
+        self._next(work)
 
-    def _say_changed(self, w: _Work, before: dict[str, str], draft: Draft) -> bool:
+    def _say_changed(self, work: _Work, before: dict[str, str], draft: Draft) -> bool:
         """« C'est corrigé : Opérateur : SFR → Free », the fields shown that changed; False
         when none did."""
-        lang = w.lang
+        lang = work.lang
         after = dict(self._summary_fields(draft, lang))
         lines = [
             f"{label('fields', name, lang)}{' :' if lang == 'fr' else ':'} "
@@ -1209,7 +1211,7 @@ class DialogueEngine:
             if before.get(name) != value
         ]
         if lines:
-            w.ask("\n".join([msg("updated", lang), *lines]))
+            work.ask("\n".join([msg("updated", lang), *lines]))
         return bool(lines)
 
     def _questions_of(self, category: str | None) -> tuple[str, ...]:
@@ -1217,57 +1219,57 @@ class DialogueEngine:
         found = self.taxonomy.categories.get(category or "")
         return found.asks if found else ()
 
-    def _absorb(self, d: Draft, m: Utterance, override: bool) -> None:
+    def _absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
         """Takes every field the message gives (without overwriting, unless `override`)."""
         for slot in self.slots:
-            slot.absorb(d, m, override)
-        if m.parse.previous_operator and (override or d.previous_operator is None):
-            d.previous_operator = m.parse.previous_operator
+            slot.absorb(draft, said, override)
+        if said.parse.previous_operator and (override or draft.previous_operator is None):
+            draft.previous_operator = said.parse.previous_operator
 
-    def _settle(self, d: Draft) -> None:
+    def _settle(self, draft: Draft) -> None:
         """Fills what follows from the rest: a single possible sector, fibre's technology."""
         for slot in self.slots:
-            slot.settle(d)
+            slot.settle(draft)
 
     # -- asking ------------------------------------------------------------------------
-    def _missing(self, d: Draft) -> tuple[str, str | None]:
+    def _missing(self, draft: Draft) -> tuple[str, str | None]:
         """The next question and, if the answers so far disagree, why it is asked."""
         if (
-            d.category is None
-            and not d.description
-            and not d.category_guesses
-            and "description" not in d.skipped
+            draft.category is None
+            and not draft.description
+            and not draft.category_guesses
+            and "description" not in draft.skipped
         ):
             return "description", None
         for name in Slots.ASKED:
             slot = self.slots[name]
-            why = slot.problem(d)
-            if why or slot.needed(d):
+            why = slot.problem(draft)
+            if why or slot.needed(draft):
                 return name, why
         return "confirmation", None
 
-    def _area_in_doubt(self, d: Draft) -> None:
+    def _area_in_doubt(self, draft: Draft) -> None:
         """Clears the sector, and the problem when it cannot be the operator's."""
-        d.sector = None
-        operator = self.taxonomy.operators.get(d.operator or "")
-        category = self.taxonomy.categories.get(d.category or "")
+        draft.sector = None
+        operator = self.taxonomy.operators.get(draft.operator or "")
+        category = self.taxonomy.categories.get(draft.category or "")
         if operator and category and not set(category.sectors) & set(operator.sectors):
-            d.category = None
-            d.category_guesses = []
+            draft.category = None
+            draft.category_guesses = []
 
-    def _start(self, w: _Work, draft: Draft) -> None:
-        w.state.draft = draft
-        w.state.phase = Phase.COLLECTING
-        w.state.correcting = False
-        self._next(w)
+    def _start(self, work: _Work, draft: Draft) -> None:
+        work.state.draft = draft
+        work.state.phase = Phase.COLLECTING
+        work.state.correcting = False
+        self._next(work)
 
-    def _next(self, w: _Work, unanswered: bool = False) -> None:
+    def _next(self, work: _Work, unanswered: bool = False) -> None:
         """Asks what is missing next, or shows the summary. `unanswered`: the message
         said something, but did not answer the question asked (`expecting`)."""
-        draft = w.state.draft
+        draft = work.state.draft
         assert draft is not None
         self._settle(draft)
-        asked = w.state.expecting
+        asked = work.state.expecting
         slot, why = self._missing(draft)
         if (
             why in ("operator_mismatch", "category_mismatch")
@@ -1282,42 +1284,42 @@ class DialogueEngine:
             slot, why = self._missing(draft)
         complete = draft.category is not None and draft.sector is not None
         if slot == "confirmation" or (
-            w.state.correcting
+            work.state.correcting
             and why is None
             and complete
             and slot not in ("category", "sector", "operator")
         ):
-            self._summary(w)
+            self._summary(work)
             return
         if unanswered and slot == asked and why is None:
             # The answer gave something else; the same question says what it still needs
             # (nothing in it to take as typed for this one).
-            self._again(w, None, f"{msg('noted', w.lang)} {msg(f'hint_{slot}', w.lang)}")
+            self._again(work, None, f"{msg('noted', work.lang)} {msg(f'hint_{slot}', work.lang)}")
             return
-        self._ask(w, slot, why)
+        self._ask(work, slot, why)
 
-    def _ask(self, w: _Work, name: str, why: str | None = None) -> None:
-        d = w.state.draft
+    def _ask(self, work: _Work, name: str, why: str | None = None) -> None:
+        d = work.state.draft
         assert d is not None
-        w.state.phase = Phase.COLLECTING
-        w.state.expecting = name
+        work.state.phase = Phase.COLLECTING
+        work.state.expecting = name
         slot = self.slots[name]
         if why:
-            w.say(why, **slot.problem_values(d, w.lang))
-        self._put(w, slot.question(d, w.lang))
+            work.say(why, **slot.problem_values(d, work.lang))
+        self._put(work, slot.question(d, work.lang))
 
-    def _put(self, w: _Work, question: Question) -> None:
-        w.say(question.key, question.choices, **question.values)
+    def _put(self, work: _Work, question: Question) -> None:
+        work.say(question.key, question.choices, **question.values)
 
-    def _summary(self, w: _Work) -> None:
-        d = w.state.draft
+    def _summary(self, work: _Work) -> None:
+        d = work.state.draft
         assert d is not None
-        lang = w.lang
+        lang = work.lang
         if d.user_type is None:
             d.user_type = "individual"  # shown in the summary, one tap to change
-        w.state.phase = Phase.CONFIRMING
-        w.state.expecting = "confirmation"
-        w.state.correcting = False
+        work.state.phase = Phase.CONFIRMING
+        work.state.expecting = "confirmation"
+        work.state.correcting = False
         lines = [msg("summary_intro", lang)]
         for name, value in self._summary_fields(d, lang):
             lines.append(
@@ -1333,272 +1335,278 @@ class DialogueEngine:
             Choice(button("fix", lang), "action:fix"),
             Choice(button("cancel", lang), "action:cancel"),
         ]
-        w.ask("\n".join(lines), tuple(choices))
+        work.ask("\n".join(lines), tuple(choices))
 
-    def _summary_fields(self, d: Draft, lang: str) -> list[tuple[str, str]]:
+    def _summary_fields(self, draft: Draft, lang: str) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         for name in Slots.SHOWN:
-            value = self.slots[name].shown(d, lang)
+            value = self.slots[name].shown(draft, lang)
             if value is not None:
                 rows.append((FIELD[name].label_key, value))
-            previous = self._previous_operator(d) if name == "operator" else None
+            previous = self._previous_operator(draft) if name == "operator" else None
             if previous:
                 rows.append(("previous_operator", self.taxonomy.operators[previous].name))
         return rows
 
-    def _ask_fix(self, w: _Work) -> None:
-        lang = w.lang
-        w.state.phase = Phase.CONFIRMING
-        w.state.expecting = "confirmation"
-        w.say(
+    def _ask_fix(self, work: _Work) -> None:
+        lang = work.lang
+        work.state.phase = Phase.CONFIRMING
+        work.state.expecting = "confirmation"
+        work.say(
             "ask_fix",
             tuple(Choice(label("fields", f, lang), f"fix:{f}") for f in self.slots.fixable),
         )
 
-    def _reask(self, w: _Work) -> None:
+    def _reask(self, work: _Work) -> None:
         """Asks the current question again (after help, a bad file, an unknown button…)."""
-        state = w.state
+        state = work.state
         if state.phase is Phase.COLLECTING and state.draft is not None and state.expecting:
-            self._ask(w, state.expecting)
+            self._ask(work, state.expecting)
         elif state.phase is Phase.CONFIRMING and state.draft is not None:
-            self._summary(w)
+            self._summary(work)
         elif state.phase is Phase.CANCELLING:
-            self._ask_cancel(w)
+            self._ask_cancel(work)
         elif state.phase is Phase.RATING:
-            self._ask_rating(w)
+            self._ask_rating(work)
         else:
-            self._ask_what(w)
+            self._ask_what(work)
 
     # -- buttons -----------------------------------------------------------------------
-    def _on_choice(self, w: _Work, value: str) -> None:
+    def _on_choice(self, work: _Work, value: str) -> None:
         kind, _, arg = (value or "").partition(":")
-        state = w.state
+        state = work.state
         state.unread = 0
         d = state.draft
         if kind == "confirm" and arg == "send":
             if state.phase is Phase.CONFIRMING and d is not None:
-                self._save(w)
+                self._save(work)
             elif state.last_alert_id and d is None:
-                w.say("already_saved", ref=state.last_alert_id)
+                work.say("already_saved", ref=state.last_alert_id)
             else:
-                self._stale(w)
+                self._stale(work)
         elif kind == "action" and d is not None and state.phase is Phase.CONFIRMING:
             if arg == "photo":
-                self._ask(w, "photo")
+                self._ask(work, "photo")
             elif arg == "fix":
-                self._ask_fix(w)
+                self._ask_fix(work)
             elif arg == "cancel":
-                self._ask_cancel(w)
+                self._ask_cancel(work)
             else:
-                self._stale(w)
+                self._stale(work)
         elif kind == "fix" and arg in self.slots.fixable and d is not None:
             state.correcting = True
-            self._ask(w, arg)
+            self._ask(work, arg)
         elif kind == "cancel" and state.phase is Phase.CANCELLING:
-            self._on_cancel_answer(w, "affirm" if arg == "yes" else "deny")
+            self._on_cancel_answer(work, "affirm" if arg == "yes" else "deny")
         elif kind == "rating" and arg in ("useful", "not_useful") and state.last_alert_id:
-            self._rate(w, arg)
+            self._rate(work, arg)
         elif kind == "forget" and arg == "yes":
-            w.forget = True
-            w.dropped = list(d.photos) if d else []
+            work.forget = True
+            work.dropped = list(d.photos) if d else []
             fresh = DialogueState(language=state.language)
             for name in (f.name for f in dataclasses.fields(DialogueState)):
                 setattr(state, name, getattr(fresh, name))
-            w.say("forgotten")
+            work.say("forgotten")
         elif kind == "forget":
-            w.say("not_forgotten")
-            self._reask(w)
+            work.say("not_forgotten")
+            self._reask(work)
         elif kind == "new":
             state.draft = None
             state.phase = Phase.IDLE
             state.expecting = None
-            self._ask_what(w)
+            self._ask_what(work)
         elif kind == "sector" and arg in self.taxonomy.sectors and d is None:
-            self._start(w, Draft(sector=arg))
+            self._start(work, Draft(sector=arg))
         elif d is not None:
             shown = (
-                dict(self._summary_fields(d, w.lang)) if state.phase is Phase.CONFIRMING else None
+                dict(self._summary_fields(d, work.lang))
+                if state.phase is Phase.CONFIRMING
+                else None
             )
-            outcome = self._choose_value(w, d, kind, arg)
+            outcome = self._choose_value(work, d, kind, arg)
             if outcome == "invalid":
-                self._stale(w)
+                self._stale(work)
             elif outcome == "set":
                 if shown is not None:  # « Facturation » pressed at the summary: say so
                     self._settle(d)
-                    self._say_changed(w, shown, d)
-                self._after_value(w, d, kind)
+                    self._say_changed(work, shown, d)
+                self._after_value(work, d, kind)
         else:
-            self._stale(w)
+            self._stale(work)
 
-    def _after_value(self, w: _Work, d: Draft, kind: str) -> None:
+    def _after_value(self, work: _Work, draft: Draft, kind: str) -> None:
         """Where to go once a button filled a field: the summary or the next question."""
-        state = w.state
+        state = work.state
         if state.phase is Phase.CONFIRMING or state.correcting or kind == "photo":
-            self._settle(d)
+            self._settle(draft)
             # The correction made answers disagree, or left the problem or its area to
             # ask: no summary without them.
-            if self._missing(d)[1] is not None or d.category is None or d.sector is None:
-                self._next(w)
+            if (
+                self._missing(draft)[1] is not None
+                or draft.category is None
+                or draft.sector is None
+            ):
+                self._next(work)
             else:
-                self._summary(w)
+                self._summary(work)
         else:
-            self._next(w)
+            self._next(work)
 
-    def _choose_value(self, w: _Work, d: Draft, kind: str, arg: str) -> str:
+    def _choose_value(self, work: _Work, draft: Draft, kind: str, arg: str) -> str:
         """Applies a field button: "set", "asked" (a follow-up question) or "invalid"."""
         slot = self.slots.get(kind)
         if slot is None:
             return "invalid"
-        outcome = slot.choose(d, arg)
+        outcome = slot.choose(draft, arg)
         if isinstance(outcome, Question):
-            w.state.phase, w.state.expecting = Phase.COLLECTING, slot.name
+            work.state.phase, work.state.expecting = Phase.COLLECTING, slot.name
             if outcome is REASK:
-                self._ask(w, slot.name)
+                self._ask(work, slot.name)
             else:
-                self._put(w, slot.follow_up(d, outcome, w.lang))
+                self._put(work, slot.follow_up(draft, outcome, work.lang))
             return "asked"
         return "set" if outcome else "invalid"
 
-    def _stale(self, w: _Work) -> None:
-        w.say("stale_choice")
-        self._reask(w)
+    def _stale(self, work: _Work) -> None:
+        work.say("stale_choice")
+        self._reask(work)
 
     # -- commands, cancel, restart -------------------------------------------------------
-    def _on_command(self, w: _Work, name: str) -> None:
+    def _on_command(self, work: _Work, name: str) -> None:
         if name == "start":
-            if w.state.draft is not None and w.state.phase is not Phase.IDLE:
-                w.say("in_progress")
-                self._reask(w)
+            if work.state.draft is not None and work.state.phase is not Phase.IDLE:
+                work.say("in_progress")
+                self._reask(work)
             else:
-                w.state.phase, w.state.expecting = Phase.IDLE, None
-                self._ask_what(w, "welcome")
+                work.state.phase, work.state.expecting = Phase.IDLE, None
+                self._ask_what(work, "welcome")
         elif name == "help":
-            w.say("help")
-            self._reask(w)
+            work.say("help")
+            self._reask(work)
         elif name == "cancel":
-            self._ask_cancel(w)
+            self._ask_cancel(work)
         elif name == "new":
-            self._restart(w)
+            self._restart(work)
         elif name == "privacy":
-            w.say("privacy", transcript_days=self.retention[0], free_text_days=self.retention[1])
-            self._reask(w)
+            work.say("privacy", transcript_days=self.retention[0], free_text_days=self.retention[1])
+            self._reask(work)
         elif name == "forget":
-            w.say(
+            work.say(
                 "confirm_forget",
                 (
-                    Choice(button("yes_forget", w.lang), "forget:yes"),
-                    Choice(button("no_keep", w.lang), "forget:no"),
+                    Choice(button("yes_forget", work.lang), "forget:yes"),
+                    Choice(button("no_keep", work.lang), "forget:no"),
                 ),
             )
 
-    def _ask_cancel(self, w: _Work) -> None:
-        state = w.state
+    def _ask_cancel(self, work: _Work) -> None:
+        state = work.state
         if state.draft is None:
-            w.say("nothing_to_cancel")
+            work.say("nothing_to_cancel")
             state.phase, state.expecting = Phase.IDLE, None
-            self._ask_what(w)
+            self._ask_what(work)
             return
         if state.phase is not Phase.CANCELLING:
             state.resume_phase = state.phase
         state.phase, state.expecting = Phase.CANCELLING, "confirmation"
-        w.say(
+        work.say(
             "confirm_cancel",
             (
-                Choice(button("yes_cancel", w.lang), "cancel:yes"),
-                Choice(button("no_continue", w.lang), "cancel:no"),
+                Choice(button("yes_cancel", work.lang), "cancel:yes"),
+                Choice(button("no_continue", work.lang), "cancel:no"),
             ),
         )
 
-    def _on_cancel_answer(self, w: _Work, intent: str | None) -> None:
-        state = w.state
+    def _on_cancel_answer(self, work: _Work, intent: str | None) -> None:
+        state = work.state
         if intent in ("affirm", "cancel"):
-            w.dropped = list(state.draft.photos) if state.draft else []
+            work.dropped = list(state.draft.photos) if state.draft else []
             state.draft = None
             state.phase, state.expecting, state.resume_phase = Phase.IDLE, None, None
-            w.say("cancelled")
+            work.say("cancelled")
         elif intent in ("deny", "restart") or state.unread >= 1:
             # Asked twice without an answer: nothing is dropped, the report goes on.
             resume = state.resume_phase or Phase.COLLECTING
             state.resume_phase = None
-            w.say("not_cancelled")
+            work.say("not_cancelled")
             if resume is Phase.CONFIRMING:
-                self._summary(w)
+                self._summary(work)
             else:
                 state.phase = Phase.COLLECTING
-                self._next(w)
+                self._next(work)
         else:
             state.unread += 1
-            w.say("hint_cancel")
-            self._ask_cancel(w)
+            work.say("hint_cancel")
+            self._ask_cancel(work)
 
-    def _restart(self, w: _Work) -> None:
-        state = w.state
+    def _restart(self, work: _Work) -> None:
+        state = work.state
         state.draft = None
         state.phase, state.expecting, state.correcting = Phase.IDLE, None, False
-        w.say("restarted")
-        self._ask_what(w)
+        work.say("restarted")
+        self._ask_what(work)
 
     # -- photos and places ---------------------------------------------------------------
-    def _on_photo(self, w: _Work, event: PhotoEvent) -> None:
-        state = w.state
+    def _on_photo(self, work: _Work, event: PhotoEvent) -> None:
+        state = work.state
         if event.error or not event.photo:
-            w.say(
+            work.say(
                 f"photo_{event.error}"
                 if f"photo_{event.error}" in _PHOTO_ERRORS
                 else "photo_not_image"
             )
-            self._reask(w)
+            self._reask(work)
             return
         if state.draft is None or state.phase in (Phase.IDLE, Phase.RATING):
             state.draft = Draft(photos=[event.photo])
             state.phase = Phase.COLLECTING
-            w.say("photo_first")
-            self._next(w)
+            work.say("photo_first")
+            self._next(work)
             return
         d = state.draft
         if len(d.photos) >= MAX_PHOTOS:
-            w.say("photo_limit", max=MAX_PHOTOS)
+            work.say("photo_limit", max=MAX_PHOTOS)
         elif all(p["sha256"] != event.photo["sha256"] for p in d.photos):
             d.photos.append(event.photo)
-            w.say("photo_added", count=len(d.photos), max=MAX_PHOTOS)
+            work.say("photo_added", count=len(d.photos), max=MAX_PHOTOS)
         else:
-            w.say("photo_added", count=len(d.photos), max=MAX_PHOTOS)
+            work.say("photo_added", count=len(d.photos), max=MAX_PHOTOS)
         if state.expecting == "photo" or state.phase is Phase.CONFIRMING:
-            self._summary(w)
+            self._summary(work)
         else:
-            self._reask(w)
+            self._reask(work)
 
-    def _on_location(self, w: _Work, event: LocationEvent) -> None:
+    def _on_location(self, work: _Work, event: LocationEvent) -> None:
         # The commune, as if typed: « Quimper (29000) »; far from any commune (at sea,
         # abroad), the position rounded to 0.01° (about 1 km), never an address.
         commune = self.places.nearest(event.latitude, event.longitude)
         place = commune or f"{round(event.latitude, 2):.2f}, {round(event.longitude, 2):.2f}"
-        state = w.state
+        state = work.state
         if commune:
-            w.say("location_saved", place=commune)
+            work.say("location_saved", place=commune)
         else:
-            w.say("location_rounded")
+            work.say("location_rounded")
         if state.draft is None or state.phase in (Phase.IDLE, Phase.RATING):
-            self._start(w, Draft(location=place))
+            self._start(work, Draft(location=place))
             return
         state.draft.location = place
         if state.phase is Phase.CONFIRMING or state.correcting:
-            self._summary(w)
+            self._summary(work)
         elif state.phase is Phase.CANCELLING:
-            self._ask_cancel(w)
+            self._ask_cancel(work)
         else:
-            self._next(w)
+            self._next(work)
 
     # -- saving ------------------------------------------------------------------------
-    def _save(self, w: _Work) -> None:
-        state = w.state
+    def _save(self, work: _Work) -> None:
+        state = work.state
         d = state.draft
         assert d is not None
         if d.category is None or d.sector is None:
             state.correcting = False
-            self._next(w)  # asks for what is missing; nothing is saved
+            self._next(work)  # asks for what is missing; nothing is saved
             return
-        lang = w.lang
+        lang = work.lang
         self._settle(d)
         reference = self.make_reference()
         alert = {
@@ -1615,43 +1623,43 @@ class DialogueEngine:
         }
         if self.taxonomy.alert_problems(alert):
             # Fields that contradict each other are never saved: ask again what is wrong.
-            w.state.correcting = True
-            self._next(w)
+            work.state.correcting = True
+            self._next(work)
             return
         sheet = self.advice.sheet_for(d.sector, d.category, lang)
-        w.alert = {**alert, "advice_sheet": sheet.id}
-        w.say("saved", ref=reference)
-        w.replies.append(
+        work.alert = {**alert, "advice_sheet": sheet.id}
+        work.say("saved", ref=reference)
+        work.replies.append(
             AdviceReply(
                 text=sheet.plain_text(), sheet_id=sheet.id, title=sheet.title, markdown=sheet.body
             )
         )
-        w.say("no_follow_up")
+        work.say("no_follow_up")
         if d.category == "unsolicited_sales":
-            w.say("spam_pointer")
-        w.replies.append(self._share(d, lang))
+            work.say("spam_pointer")
+        work.replies.append(self._share(d, lang))
         state.draft = None
         state.last_alert_id = reference
-        self._ask_rating(w)
+        self._ask_rating(work)
 
-    def _previous_operator(self, d: Draft) -> str | None:
+    def _previous_operator(self, draft: Draft) -> str | None:
         """The operator left, for a number-portability problem with another at fault."""
-        previous = d.previous_operator
+        previous = draft.previous_operator
         known = self.taxonomy.operators.get(previous) if previous else None
         if (
-            d.category != "number_portability"
+            draft.category != "number_portability"
             or known is None
-            or previous == d.operator
-            or d.operators
-            or d.sector not in known.sectors
+            or previous == draft.operator
+            or draft.operators
+            or draft.sector not in known.sectors
         ):
             return None
         return previous
 
-    def _share(self, d: Draft, lang: str) -> ShareReply:
-        ids = d.operators or ([d.operator] if d.operator else [])
+    def _share(self, draft: Draft, lang: str) -> ShareReply:
+        ids = draft.operators or ([draft.operator] if draft.operator else [])
         operator = ", ".join(self.taxonomy.operators[o].name for o in ids) or None
-        category = label("category", d.category or "other", lang).lower()
+        category = label("category", draft.category or "other", lang).lower()
         share = msg(
             "share_text", lang, category=category, operator=f", {operator}" if operator else ""
         )
@@ -1670,11 +1678,11 @@ class DialogueEngine:
         )
         return ShareReply(text=msg("share_intro", lang), links=links, share_text=full)
 
-    def _ask_rating(self, w: _Work) -> None:
-        lang = w.lang
-        w.state.phase = Phase.RATING
-        w.state.expecting = "rating"
-        w.say(
+    def _ask_rating(self, work: _Work) -> None:
+        lang = work.lang
+        work.state.phase = Phase.RATING
+        work.state.expecting = "rating"
+        work.say(
             "ask_rating",
             (
                 Choice(button("useful", lang), "rating:useful"),
@@ -1683,13 +1691,13 @@ class DialogueEngine:
             ),
         )
 
-    def _rate(self, w: _Work, rating: str) -> None:
-        state = w.state
+    def _rate(self, work: _Work, rating: str) -> None:
+        state = work.state
         state.confirmed_with = None
-        w.alert_update = {"id": state.last_alert_id, "advice_rating": rating}
+        work.alert_update = {"id": state.last_alert_id, "advice_rating": rating}
         state.phase, state.expecting = Phase.IDLE, None
-        w.say("rated")
-        w.say("offer_new", (Choice(button("new_alert", w.lang), "new:alert"),))
+        work.say("rated")
+        work.say("offer_new", (Choice(button("new_alert", work.lang), "new:alert"),))
 
 
 _PHOTO_ERRORS = {"photo_too_large", "photo_not_image", "photo_corrupt", "photo_too_many_pixels"}

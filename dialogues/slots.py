@@ -174,97 +174,97 @@ class Slot:
         return FIELD[self.name].correctable
 
     # -- the value in the draft ---------------------------------------------------------
-    def value(self, d: Draft) -> Any:
-        return getattr(d, self.name)
+    def value(self, draft: Draft) -> Any:
+        return getattr(draft, self.name)
 
-    def set(self, d: Draft, value: Any) -> None:
-        setattr(d, self.name, value)
+    def set(self, draft: Draft, value: Any) -> None:
+        setattr(draft, self.name, value)
 
-    def empty(self, d: Draft) -> bool:
-        return self.value(d) is None
+    def empty(self, draft: Draft) -> bool:
+        return self.value(draft) is None
 
-    def recorded(self, d: Draft) -> Any:
+    def recorded(self, draft: Draft) -> Any:
         """The value the saved alert records."""
-        return self.value(d)
+        return self.value(draft)
 
-    def same(self, d: Draft, value: Any) -> bool:
+    def same(self, draft: Draft, value: Any) -> bool:
         """Whether `value` is what the draft already says."""
-        return bool(self.value(d) == value)
+        return bool(self.value(draft) == value)
 
     # -- reading messages ---------------------------------------------------------------
-    def stated(self, m: Utterance) -> Any:
+    def stated(self, said: Utterance) -> Any:
         """What any message states about this field, or None."""
         return None
 
-    def late_answer(self, m: Utterance) -> Any:
+    def late_answer(self, said: Utterance) -> Any:
         """An answer to this field's question typed once the summary is shown (« oui deux
         fois, sans réponse »), in words that can answer no other question; or None."""
         return None
 
-    def mentioned(self, m: Utterance) -> list[Any]:
+    def mentioned(self, said: Utterance) -> list[Any]:
         """Every value the message names for this field, the ones it sets aside included
         (« j'ai quitté Orange pour Free » names both): at the summary, the one that is not
         the value noted is the correction."""
-        value = self.stated(m)
+        value = self.stated(said)
         return [] if value is None else [value]
 
-    def read(self, d: Draft, m: Utterance) -> bool:
+    def read(self, draft: Draft, said: Utterance) -> bool:
         """Reads a typed answer to this slot's own question beyond what the parse stated;
         True when the message answered it (a value, a skip)."""
         return False
 
-    def answer(self, d: Draft, m: Utterance) -> bool:
-        value = self.stated(m)
+    def answer(self, draft: Draft, said: Utterance) -> bool:
+        value = self.stated(said)
         if value is not None:
-            self.set(d, value)
+            self.set(draft, value)
             return True
-        return self.read(d, m)
+        return self.read(draft, said)
 
-    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
+    def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
         """Takes what the message states, without overwriting unless `override`."""
-        value = self.stated(m)
-        if value is not None and (override or self.empty(d)):
-            self.set(d, value)
+        value = self.stated(said)
+        if value is not None and (override or self.empty(draft)):
+            self.set(draft, value)
 
     # -- asking ---------------------------------------------------------------------------
-    def needed(self, d: Draft) -> bool:
+    def needed(self, draft: Draft) -> bool:
         return False
 
-    def problem(self, d: Draft) -> str | None:
+    def problem(self, draft: Draft) -> str | None:
         """The message key explaining why the value no longer fits the others, or None."""
         return None
 
-    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
+    def problem_values(self, draft: Draft, lang: str) -> dict[str, Any]:
         return {}
 
-    def settle(self, d: Draft) -> None:
+    def settle(self, draft: Draft) -> None:
         """Fills or clears what follows from the other fields."""
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         raise NotImplementedError
 
-    def question_again(self, d: Draft, lang: str) -> Question:
+    def question_again(self, draft: Draft, lang: str) -> Question:
         """The question asked a second time in a row, after an answer it could not read:
         with buttons for the likely answers."""
-        return self.question(d, lang)
+        return self.question(draft, lang)
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
+    def give_up(self, draft: Draft, said: Utterance) -> None:
         """After two answers in a row it could not read, takes what it has (the text as
         typed, or « je ne sais pas » where the field allows it): never asked a third time."""
-        d.skip(self.name)
+        draft.skip(self.name)
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         """Applies one of this slot's buttons: True when set, False when the button is
         unknown, or a follow-up question to ask."""
         return False
 
-    def follow_up(self, d: Draft, question: Question, lang: str) -> Question:
+    def follow_up(self, draft: Draft, question: Question, lang: str) -> Question:
         """The follow-up question `choose` returned, with its buttons in `lang`."""
         return question
 
-    def shown(self, d: Draft, lang: str) -> str | None:
+    def shown(self, draft: Draft, lang: str) -> str | None:
         """The value in the summary, or None for no line."""
-        value = self.value(d)
+        value = self.value(draft)
         return label(self.name, value, lang) if value else None
 
     def button_for(self, value: Any, lang: str) -> Choice | None:
@@ -276,9 +276,9 @@ class Slot:
     def _buttons(self, values: tuple[str, ...], lang: str) -> tuple[Choice, ...]:
         return tuple(Choice(label(self.name, v, lang), f"{self.name}:{v}") for v in values)
 
-    def _asks(self, d: Draft) -> bool:
+    def _asks(self, draft: Draft) -> bool:
         """Whether the draft's category calls for this follow-up question."""
-        category = self.taxonomy.categories.get(d.category or "")
+        category = self.taxonomy.categories.get(draft.category or "")
         return category is not None and self.name in category.asks
 
 
@@ -286,79 +286,83 @@ class CategorySlot(Slot):
     name = "category"
     words = r"probleme|categorie|category|problem|type"
 
-    def set(self, d: Draft, value: Any) -> None:
-        d.category, d.category_guesses = value, []
+    def set(self, draft: Draft, value: Any) -> None:
+        draft.category, draft.category_guesses = value, []
 
-    def stated(self, m: Utterance) -> Any:
-        if not m.parse.is_report or _only_contacted(m, m.parse.category):
+    def stated(self, said: Utterance) -> Any:
+        if not said.parse.is_report or _only_contacted(said, said.parse.category):
             return None
-        return m.parse.category
+        return said.parse.category
 
-    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
+    def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
         # The parser gives a category only when it is confident; otherwise its
         # candidates are offered as buttons.
-        if not m.parse.is_report or _only_contacted(m, m.parse.category):
+        if not said.parse.is_report or _only_contacted(said, said.parse.category):
             return
-        if m.parse.category:
-            super().absorb(d, m, override)
-        elif d.category is None:
-            d.category_guesses = m.parse.category_choices()
+        if said.parse.category:
+            super().absorb(draft, said, override)
+        elif draft.category is None:
+            draft.category_guesses = said.parse.category_choices()
 
-    def read(self, d: Draft, m: Utterance) -> bool:
+    def read(self, draft: Draft, said: Utterance) -> bool:
         # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui" takes
         # that guess; "non" shows every category.
-        if d.category_guesses and m.parse.intent in ("affirm", "deny"):
-            if m.parse.intent == "affirm":
-                d.category = d.category_guesses[0]
-            d.category_guesses = []
+        if draft.category_guesses and said.parse.intent in ("affirm", "deny"):
+            if said.parse.intent == "affirm":
+                draft.category = draft.category_guesses[0]
+            draft.category_guesses = []
             return True
         # An answer to "what is the problem?" is about the problem alone: its likeliest
         # category is taken when it clearly leads (the summary shows it, one tap to fix).
         merged: dict[str, float] = {}
-        for c, s in m.parse.category_candidates:  # « internet rame » on a phone: coverage
-            c = MOBILE_EQUIVALENT.get(c, c) if d.sector == "mobile" else c
+        for c, s in said.parse.category_candidates:  # « internet rame » on a phone: coverage
+            c = MOBILE_EQUIVALENT.get(c, c) if draft.sector == "mobile" else c
             merged[c] = merged.get(c, 0.0) + s
         candidates = sorted(
             (
                 (c, s)
                 for c, s in merged.items()
-                if d.sector is None or d.sector in self.taxonomy.categories[c].sectors
+                if draft.sector is None or draft.sector in self.taxonomy.categories[c].sectors
             ),
             key=lambda cs: -cs[1],
         )
         # « sa capte mal enfin internet rame a mort » on a mobile: the problems of the area
         # known share the whole score (slow home internet is no choice on a phone).
         # Only when those problems hold most of the score to begin with.
-        total = sum(s for _, s in candidates) if d.sector else 1.0
+        total = sum(s for _, s in candidates) if draft.sector else 1.0
         if (
-            m.parse.is_report
+            said.parse.is_report
             and candidates
             and total >= 0.5
             and candidates[0][1] / total >= ANSWER_THRESHOLD
-            and not _only_contacted(m, candidates[0][0])
+            and not _only_contacted(said, candidates[0][0])
         ):
-            self.set(d, candidates[0][0])
+            self.set(draft, candidates[0][0])
             return True
         return False
 
-    def needed(self, d: Draft) -> bool:
-        return d.category is None
+    def needed(self, draft: Draft) -> bool:
+        return draft.category is None
 
-    def problem(self, d: Draft) -> str | None:
-        if d.category and d.sector and d.sector not in self.taxonomy.categories[d.category].sectors:
+    def problem(self, draft: Draft) -> str | None:
+        if (
+            draft.category
+            and draft.sector
+            and draft.sector not in self.taxonomy.categories[draft.category].sectors
+        ):
             return "category_mismatch"
         return None
 
-    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
-        return {"sector": label("sector", d.sector, lang)}
+    def problem_values(self, draft: Draft, lang: str) -> dict[str, Any]:
+        return {"sector": label("sector", draft.sector, lang)}
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         allowed = tuple(
             c
             for c, cat in self.taxonomy.categories.items()
-            if d.sector is None or d.sector in cat.sectors
+            if draft.sector is None or draft.sector in cat.sectors
         )
-        guesses = tuple(g for g in d.category_guesses if g in allowed)
+        guesses = tuple(g for g in draft.category_guesses if g in allowed)
         if guesses:
             choices = (
                 *self._buttons(guesses, lang),
@@ -371,24 +375,24 @@ class CategorySlot(Slot):
             )
         return Question("ask_category", self._buttons(allowed, lang))
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
+    def give_up(self, draft: Draft, said: Utterance) -> None:
         # The model's likeliest guess, or « Autre problème » (one tap to fix at the summary).
         allowed = [
             c
             for c, cat in self.taxonomy.categories.items()
-            if d.sector is None or d.sector in cat.sectors
+            if draft.sector is None or draft.sector in cat.sectors
         ]
-        self.set(d, next((g for g in d.category_guesses if g in allowed), "other"))
+        self.set(draft, next((g for g in draft.category_guesses if g in allowed), "other"))
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg == "?":
-            d.category_guesses = []  # « Autre » : every category
+            draft.category_guesses = []  # « Autre » : every category
             return REASK
         if arg not in self.taxonomy.categories:
             return False
-        self.set(d, arg)
-        if d.sector and d.sector not in self.taxonomy.categories[arg].sectors:
-            d.sector = None
+        self.set(draft, arg)
+        if draft.sector and draft.sector not in self.taxonomy.categories[arg].sectors:
+            draft.sector = None
         return True
 
 
@@ -416,60 +420,60 @@ class SectorSlot(Slot):
     reads_corrections = True
     words = r"secteur|domaine|sector|area"
 
-    def stated(self, m: Utterance) -> Any:
-        return m.parse.sector
+    def stated(self, said: Utterance) -> Any:
+        return said.parse.sector
 
-    def read(self, d: Draft, m: Utterance) -> bool:
+    def read(self, draft: Draft, said: Utterance) -> bool:
         # An answer to "mobile, internet or mail?": « Internet de la maison, pas le
         # portable » — what is set aside does not count.
-        found = first_reading(_SECTOR_WORDS, fold(without_set_aside(m.text)))
-        if found and found in self.options(d):
-            d.sector = found
+        found = first_reading(_SECTOR_WORDS, fold(without_set_aside(said.text)))
+        if found and found in self.options(draft):
+            draft.sector = found
             return True
         return False
 
-    def mentioned(self, m: Utterance) -> list[Any]:
-        return every_reading(_SECTOR_WORDS, m.folded)
+    def mentioned(self, said: Utterance) -> list[Any]:
+        return every_reading(_SECTOR_WORDS, said.folded)
 
-    def needed(self, d: Draft) -> bool:
-        return d.sector is None
+    def needed(self, draft: Draft) -> bool:
+        return draft.sector is None
 
-    def settle(self, d: Draft) -> None:
+    def settle(self, draft: Draft) -> None:
         """A single possible sector is taken: the category's, the operator's, the
         technology's."""
-        if d.sector is not None:
+        if draft.sector is not None:
             return
         options = set(self.taxonomy.sectors)
-        if d.category:
-            options &= set(self.taxonomy.categories[d.category].sectors)
-        if d.operator and options & set(self.taxonomy.operators[d.operator].sectors):
-            options &= set(self.taxonomy.operators[d.operator].sectors)
-        if d.technology in TECHNOLOGY_SECTOR and TECHNOLOGY_SECTOR[d.technology] in options:
-            options = {TECHNOLOGY_SECTOR[d.technology]}
+        if draft.category:
+            options &= set(self.taxonomy.categories[draft.category].sectors)
+        if draft.operator and options & set(self.taxonomy.operators[draft.operator].sectors):
+            options &= set(self.taxonomy.operators[draft.operator].sectors)
+        if draft.technology in TECHNOLOGY_SECTOR and TECHNOLOGY_SECTOR[draft.technology] in options:
+            options = {TECHNOLOGY_SECTOR[draft.technology]}
         if len(options) == 1:
-            d.sector = options.pop()
+            draft.sector = options.pop()
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
-        d.sector = self.options(d)[0]  # the likeliest, shown at the summary
+    def give_up(self, draft: Draft, said: Utterance) -> None:
+        draft.sector = self.options(draft)[0]  # the likeliest, shown at the summary
 
-    def options(self, d: Draft) -> tuple[str, ...]:
+    def options(self, draft: Draft) -> tuple[str, ...]:
         options = [
             s
             for s in self.taxonomy.sectors
-            if not d.category or s in self.taxonomy.categories[d.category].sectors
+            if not draft.category or s in self.taxonomy.categories[draft.category].sectors
         ]
-        if d.operator:
-            narrowed = [s for s in options if s in self.taxonomy.operators[d.operator].sectors]
+        if draft.operator:
+            narrowed = [s for s in options if s in self.taxonomy.operators[draft.operator].sectors]
             options = narrowed or options
         return tuple(options)
 
-    def question(self, d: Draft, lang: str) -> Question:
-        return Question("ask_sector", self._buttons(self.options(d), lang))
+    def question(self, draft: Draft, lang: str) -> Question:
+        return Question("ask_sector", self._buttons(self.options(draft), lang))
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg not in self.taxonomy.sectors:
             return False
-        d.sector = arg
+        draft.sector = arg
         return True
 
 
@@ -578,81 +582,83 @@ class OperatorSlot(Slot):
     name = "operator"
     words = r"operateur|operator|fournisseur|transporteur|carrier|provider"
 
-    def recorded(self, d: Draft) -> Any:
+    def recorded(self, draft: Draft) -> Any:
         # An alert about several operators names them in `operators`, not here.
-        return None if d.operators else d.operator
+        return None if draft.operators else draft.operator
 
-    def value(self, d: Draft) -> Any:
-        return (d.operator, d.operator_text, tuple(d.operators))
+    def value(self, draft: Draft) -> Any:
+        return (draft.operator, draft.operator_text, tuple(draft.operators))
 
-    def set(self, d: Draft, value: Any) -> None:
+    def set(self, draft: Draft, value: Any) -> None:
         operator, operator_text, *rest = value
         several = list(dict.fromkeys(rest[0])) if rest and rest[0] else []
         if len(several) > 1:
-            d.operator, d.operator_text, d.operators = None, None, several
+            draft.operator, draft.operator_text, draft.operators = None, None, several
         else:
-            d.operator = operator or (several[0] if several else None)
-            d.operator_text, d.operators = operator_text, []
-        d.operator_guess = None
+            draft.operator = operator or (several[0] if several else None)
+            draft.operator_text, draft.operators = operator_text, []
+        draft.operator_guess = None
 
-    def empty(self, d: Draft) -> bool:
-        return d.operator is None and d.operator_text is None and not d.operators
+    def empty(self, draft: Draft) -> bool:
+        return draft.operator is None and draft.operator_text is None and not draft.operators
 
-    def same(self, d: Draft, value: Any) -> bool:
+    def same(self, draft: Draft, value: Any) -> bool:
         # « RED » and « RED by SFR » are one operator.
-        return (value[0] is not None and value[0] == d.operator) or bool(
-            self.value(d) == (*value[:2], tuple(value[2]) if len(value) > 2 else ())
+        return (value[0] is not None and value[0] == draft.operator) or bool(
+            self.value(draft) == (*value[:2], tuple(value[2]) if len(value) > 2 else ())
         )
 
-    def stated(self, m: Utterance) -> Any:
-        if len(m.parse.operators) > 1:
+    def stated(self, said: Utterance) -> Any:
+        if len(said.parse.operators) > 1:
             # « Bouygues et Orange ça capte pas. Enfin Free aussi en fait »: the other
             # networks the same message names join the list.
             sectors = set.intersection(
                 *(
                     set(self.taxonomy.operators[o].sectors)
-                    for o in m.parse.operators
+                    for o in said.parse.operators
                     if o in self.taxonomy.operators
                 )
             )
-            more = self._networks_named(m.text, "mobile" if "mobile" in sectors else None)
-            return (None, None, tuple(dict.fromkeys([*m.parse.operators, *more])))
-        if m.parse.operator or m.parse.operator_text:
+            more = self._networks_named(said.text, "mobile" if "mobile" in sectors else None)
+            return (None, None, tuple(dict.fromkeys([*said.parse.operators, *more])))
+        if said.parse.operator or said.parse.operator_text:
             known = (
-                None if m.parse.operator else self._brands.get(fold(m.parse.operator_text or ""))
+                None
+                if said.parse.operator
+                else self._brands.get(fold(said.parse.operator_text or ""))
             )
-            if known and (m.parse.operator_text or "")[:1].isupper():
+            if known and (said.parse.operator_text or "")[:1].isupper():
                 # "Orange I think" in English: the brand, written as one, is the operator.
                 return (known, self.taxonomy.operators[known].name, ())
-            return (m.parse.operator, m.parse.operator_text, ())
+            return (said.parse.operator, said.parse.operator_text, ())
         return None
 
-    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
-        value = self.stated(m)
-        if value is not None and value[2] and not self._several_may_fit(d):
+    def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
+        value = self.stated(said)
+        if value is not None and value[2] and not self._several_may_fit(draft):
             return  # « aucun opérateur ne peut me raccorder » (fibre): the operator is asked
-        super().absorb(d, m, override)
-        if value is None and m.parse.scam and self.empty(d):
-            d.skip("operator")  # a scam's impersonated brand is no operator at fault
+        super().absorb(draft, said, override)
+        if value is None and said.parse.scam and self.empty(draft):
+            draft.skip("operator")  # a scam's impersonated brand is no operator at fault
 
-    def mentioned(self, m: Utterance) -> list[Any]:
+    def mentioned(self, said: Utterance) -> list[Any]:
         # Only single operators: « SFR c'était avant, c'est Free maintenant ».
-        stated = self.stated(m)
+        stated = self.stated(said)
         # Not those the sentence gives another role only ("our neighbour, who's with SFR",
         # « j'étais chez SFR avant », « je pars chez Free le mois prochain »), unless it
         # sets a name aside (« le forfait de mon fils est chez Bouygues, pas chez SFR »).
         roles: dict[str, set[str]] = {}
-        if not self._sets_a_name_aside(m.parse.text):
-            for operator, role in m.parse.operator_roles:
+        if not self._sets_a_name_aside(said.parse.text):
+            for operator, role in said.parse.operator_roles:
                 roles.setdefault(operator, set()).add(role)
         named: list[tuple[str | None, str | None, tuple[Any, ...]]] = [
             (o, self.taxonomy.operators[o].name, ())
-            for o in self._networks_named(m.text, None, keep_set_aside=True)
+            for o in self._networks_named(said.text, None, keep_set_aside=True)
             if "current" in roles.get(o, {"current"})
         ]
         if stated is not None and not stated[2] and not any(v[0] == stated[0] for v in named):
             named.append(stated)
-        unlisted = self._unlisted_named(m)
+        unlisted = self._unlisted_named(said)
         if unlisted and not any(fold(unlisted) in fold(v[1] or "") for v in named):
             named.append((None, unlisted, ()))  # (not « NRJ » of « NRJ Mobile »)
         return named
@@ -662,14 +668,14 @@ class OperatorSlot(Slot):
         known = self.taxonomy.operators.get(operator) if isinstance(operator, str) else None
         return Choice(known.name, f"operator:{operator}") if known else None
 
-    def _unlisted_named(self, m: Utterance) -> str | None:
+    def _unlisted_named(self, said: Utterance) -> str | None:
         """An operator outside the list that a correction names, as typed (« c'est Only
         maintenant »: a capital then, a word may follow « c'est »)."""
         typed: dict[str, str] = {
-            fold(w): w for w in re.findall(r"[\w&+-]+", m.parse.text or m.text)
+            fold(w): w for w in re.findall(r"[\w&+-]+", said.parse.text or said.text)
         }
         for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True), (_PROVIDER_IS, True)):
-            for match in pattern.finditer(m.folded):
+            for match in pattern.finditer(said.folded):
                 name = typed.get(match.group(1))
                 # « Only » is a word too, but not with a capital.
                 if (
@@ -685,36 +691,38 @@ class OperatorSlot(Slot):
                     return name
         return None
 
-    def _several_may_fit(self, d: Draft) -> bool:
+    def _several_may_fit(self, draft: Draft) -> bool:
         """Whether several operators may still fit the problem known so far."""
-        category = self.taxonomy.categories.get(d.category or "")
+        category = self.taxonomy.categories.get(draft.category or "")
         if category is None:
             return True
         return bool(category.several_operators) and (
-            d.sector is None or d.sector in category.several_operators
+            draft.sector is None or draft.sector in category.several_operators
         )
 
-    def answer(self, d: Draft, m: Utterance) -> bool:
+    def answer(self, draft: Draft, said: Utterance) -> bool:
         # Asked « quel opérateur ? » about a dead zone, people list the networks they
         # tried, however they write it: « moi c'est Orange… et mon fils SFR », a bulleted
         # list, « on a eu Orange, puis SFR, et là Bouygues ».
-        if self.several_allowed(d):
-            named = self._networks_named(m.text, d.sector)
+        if self.several_allowed(draft):
+            named = self._networks_named(said.text, draft.sector)
             if len(named) > 1:
-                self.set(d, (None, None, tuple(named)))
+                self.set(draft, (None, None, tuple(named)))
                 return True
-        stated = self.stated(m)
+        stated = self.stated(said)
         if (
             stated is not None
             and stated[0]
             and not stated[2]
-            and stated[0] not in self._networks_named(m.text, None)
+            and stated[0] not in self._networks_named(said.text, None)
         ):
             # « C'est Alsatis, une petite société. Pas Orange. »: the name set aside is no
             # answer; the other one, even outside the list, is.
-            unread = dataclasses.replace(m.parse, operator=None, operator_text=None, operators=())
-            return self.read(d, Utterance(unread, m.text))
-        return super().answer(d, m)
+            unread = dataclasses.replace(
+                said.parse, operator=None, operator_text=None, operators=()
+            )
+            return self.read(draft, Utterance(unread, said.text))
+        return super().answer(draft, said)
 
     def _sets_a_name_aside(self, text: str) -> bool:
         """Whether a text sets an operator's name aside (« pas chez SFR »), anywhere."""
@@ -750,47 +758,47 @@ class OperatorSlot(Slot):
         names = sorted(self._brands, key=len, reverse=True)
         return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        guess = d.operator_guess
-        if guess and m.parse.intent == "affirm":  # « Vous parlez de l'opérateur « Nova » ? »
-            self.set(d, (None, guess))
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        guess = draft.operator_guess
+        if guess and said.parse.intent == "affirm":  # « Vous parlez de l'opérateur « Nova » ? »
+            self.set(draft, (None, guess))
             return True
-        if m.parse.intent == "dont_know" or (not guess and m.folded in SKIP_WORDS):
-            self.set(d, (None, None))
-            d.skip("operator")
+        if said.parse.intent == "dont_know" or (not guess and said.folded in SKIP_WORDS):
+            self.set(draft, (None, None))
+            draft.skip("operator")
             return True
         # An operator outside the list, written in a sentence: kept as written.
-        if "?" in m.text:
+        if "?" in said.text:
             return False  # a question is no operator's name
-        name = operator_named(m.text) or _capitalised_name(m.text)
-        whole = name == m.text.strip()
+        name = operator_named(said.text) or _capitalised_name(said.text)
+        whole = name == said.text.strip()
         known = self._brands.get(fold(name or ""))
         if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk
-            self.set(d, (known, self.taxonomy.operators[known].name))
+            self.set(draft, (known, self.taxonomy.operators[known].name))
             return True
-        if guess and (m.parse.intent == "deny" or m.folded in SKIP_WORDS):
-            d.operator_guess = ""  # « non » to « Nova ? »: the name is asked, then taken
+        if guess and (said.parse.intent == "deny" or said.folded in SKIP_WORDS):
+            draft.operator_guess = ""  # « non » to « Nova ? »: the name is asked, then taken
             return True
         if (
             not name
-            or m.folded in _plain_phrases()
-            or (whole and m.parse.is_report and guess != "")
-            or (guess and m.conversational)
+            or said.folded in _plain_phrases()
+            or (whole and said.parse.is_report and guess != "")
+            or (guess and said.conversational)
         ):
             return False  # « oui », « merci », « plus rien ne marche »: no name
-        if guess is None and self.may_be_a_word(name, m, whole):
-            d.operator_guess = name[:120]  # « Nova », « Neuf »: asked once, then taken
+        if guess is None and self.may_be_a_word(name, said, whole):
+            draft.operator_guess = name[:120]  # « Nova », « Neuf »: asked once, then taken
             return True
-        self.set(d, (None, name[:120]))
+        self.set(draft, (None, name[:120]))
         return True
 
-    def may_be_a_word(self, name: str, m: Utterance, whole: bool) -> bool:
+    def may_be_a_word(self, name: str, said: Utterance, whole: bool) -> bool:
         """Whether a name may be an ordinary word instead: every word of it is a word
         people use in reports, or the model reads the message as small talk (or, typed
         alone, as a report)."""
         return (
-            m.conversational
-            or (whole and m.parse.is_report)
+            said.conversational
+            or (whole and said.parse.is_report)
             or all(w in self._ordinary_words for w in words(fold(name)))
         )
 
@@ -798,24 +806,24 @@ class OperatorSlot(Slot):
     def _ordinary_words(self) -> frozenset[str]:
         return Lexicon.load(self.taxonomy).ordinary_words
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
+    def give_up(self, draft: Draft, said: Utterance) -> None:
         # The name awaiting a yes, what was typed if it may be a name at all, or else
         # « je ne sais pas ».
-        text = m.text.strip()
-        if d.operator_guess:
-            self.set(d, (None, d.operator_guess))
+        text = said.text.strip()
+        if draft.operator_guess:
+            self.set(draft, (None, draft.operator_guess))
         elif (
-            m.short
+            said.short
             and "?" not in text
             and any(c.isalpha() for c in text)
-            and not (m.conversational or m.parse.is_report)
-            and m.folded not in _plain_phrases()
-            and m.folded not in SKIP_WORDS
+            and not (said.conversational or said.parse.is_report)
+            and said.folded not in _plain_phrases()
+            and said.folded not in SKIP_WORDS
         ):
-            self.set(d, (None, text[:120]))
+            self.set(draft, (None, text[:120]))
         else:
-            self.set(d, (None, None))
-            d.skip("operator")
+            self.set(draft, (None, None))
+            draft.skip("operator")
 
     @cached_property
     def _brands(self) -> dict[str, str]:
@@ -823,50 +831,54 @@ class OperatorSlot(Slot):
             fold(n): op.id for op in self.taxonomy.operators.values() for n in (op.name, *op.brands)
         }
 
-    def several_allowed(self, d: Draft) -> bool:
+    def several_allowed(self, draft: Draft) -> bool:
         """Whether this problem may name several operators (mobile coverage, outage)."""
-        return self.taxonomy.allows_several(d.sector, d.category)
+        return self.taxonomy.allows_several(draft.sector, draft.category)
 
-    def needed(self, d: Draft) -> bool:
-        return self.empty(d) and "operator" not in d.skipped
+    def needed(self, draft: Draft) -> bool:
+        return self.empty(draft) and "operator" not in draft.skipped
 
-    def problem(self, d: Draft) -> str | None:
-        if d.operators and d.category and d.sector and not self.several_allowed(d):
+    def problem(self, draft: Draft) -> str | None:
+        if draft.operators and draft.category and draft.sector and not self.several_allowed(draft):
             return "operators_mismatch"
         if (
-            d.operators
-            and d.sector
-            and any(d.sector not in self.taxonomy.operators[o].sectors for o in d.operators)
+            draft.operators
+            and draft.sector
+            and any(draft.sector not in self.taxonomy.operators[o].sectors for o in draft.operators)
         ):
             return "operators_mismatch"
-        if d.operator and d.sector and d.sector not in self.taxonomy.operators[d.operator].sectors:
+        if (
+            draft.operator
+            and draft.sector
+            and draft.sector not in self.taxonomy.operators[draft.operator].sectors
+        ):
             return "operator_mismatch"
         return None
 
-    def problem_values(self, d: Draft, lang: str) -> dict[str, Any]:
+    def problem_values(self, draft: Draft, lang: str) -> dict[str, Any]:
         return {
-            "operator": self.taxonomy.operators[d.operator].name if d.operator else "",
-            "sector": label("sector", d.sector, lang),
+            "operator": self.taxonomy.operators[draft.operator].name if draft.operator else "",
+            "sector": label("sector", draft.sector, lang),
         }
 
-    def question(self, d: Draft, lang: str) -> Question:
-        if d.operator_guess:
+    def question(self, draft: Draft, lang: str) -> Question:
+        if draft.operator_guess:
             return Question(
                 "ask_operator_guess",
                 (
                     Choice(button("yes", lang), "operator:typed"),
                     Choice(button("no_specify", lang), "operator:other"),
                 ),
-                {"name": d.operator_guess},
+                {"name": draft.operator_guess},
             )
-        if d.operator_guess == "":
+        if draft.operator_guess == "":
             return Question(
                 "ask_operator_name", (Choice(button("dont_know", lang), "operator:unknown"),)
             )
-        ids = OPERATOR_BUTTONS.get(d.sector or "", OPERATOR_BUTTONS["mobile"])
+        ids = OPERATOR_BUTTONS.get(draft.sector or "", OPERATOR_BUTTONS["mobile"])
         several = (
             (Choice(button("several_operators", lang), "operator:several"),)
-            if self.several_allowed(d)
+            if self.several_allowed(draft)
             else ()
         )
         choices = (
@@ -875,35 +887,37 @@ class OperatorSlot(Slot):
             Choice(button("other_operator", lang), "operator:other"),
             Choice(button("dont_know", lang), "operator:unknown"),
         )
-        return Question("ask_operator_postal" if d.sector == "postal" else "ask_operator", choices)
+        return Question(
+            "ask_operator_postal" if draft.sector == "postal" else "ask_operator", choices
+        )
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg == "other":
-            d.operator_guess = ""  # the name typed next is taken as typed
+            draft.operator_guess = ""  # the name typed next is taken as typed
             return REASK
         if arg == "typed":
-            if not d.operator_guess:
+            if not draft.operator_guess:
                 return False
-            self.set(d, (None, d.operator_guess))
+            self.set(draft, (None, draft.operator_guess))
             return True
         if arg == "unknown":
-            self.set(d, (None, None))
-            d.skip("operator")
+            self.set(draft, (None, None))
+            draft.skip("operator")
             return True
-        if arg in ("several", "all") and not self.several_allowed(d):
+        if arg in ("several", "all") and not self.several_allowed(draft):
             return False  # a button of another problem (an old keyboard): asked again
         if arg == "several":
             # « Lesquels ? » : typed (« Orange et SFR »), or every network at once.
             return Question("ask_operators")
         if arg == "all":
-            self.set(d, (None, None, self.taxonomy.ALL_NETWORKS))
+            self.set(draft, (None, None, self.taxonomy.ALL_NETWORKS))
             return True
         if arg not in self.taxonomy.operators:
             return False
-        self.set(d, (arg, self.taxonomy.operators[arg].name))
+        self.set(draft, (arg, self.taxonomy.operators[arg].name))
         return True
 
-    def follow_up(self, d: Draft, question: Question, lang: str) -> Question:
+    def follow_up(self, draft: Draft, question: Question, lang: str) -> Question:
         if question.key == "ask_operators":
             return Question(
                 question.key,
@@ -914,12 +928,12 @@ class OperatorSlot(Slot):
             )
         return question
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        if d.operators:
-            return ", ".join(self.taxonomy.operators[o].name for o in d.operators)
-        if d.operator:
-            return self.taxonomy.operators[d.operator].name
-        return d.operator_text or button("dont_know", lang)
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        if draft.operators:
+            return ", ".join(self.taxonomy.operators[o].name for o in draft.operators)
+        if draft.operator:
+            return self.taxonomy.operators[draft.operator].name
+        return draft.operator_text or button("dont_know", lang)
 
 
 # A technology in words, hedged or not: « la 4G je crois », « le vieux fil de cuivre »,
@@ -969,68 +983,74 @@ class TechnologySlot(Slot):
     reads_corrections = True
     words = r"technologie|techno|technology"
 
-    def stated(self, m: Utterance) -> Any:
+    def stated(self, said: Utterance) -> Any:
         # « Vous savez quand la fibre arrive ? »: a technology to come is not the line's.
         if (
-            m.parse.technology
-            and m.parse.technology not in self.mentioned(m)
-            and _NOT_YET.search(m.folded)
+            said.parse.technology
+            and said.parse.technology not in self.mentioned(said)
+            and _NOT_YET.search(said.folded)
         ):
             return None
-        return m.parse.technology
+        return said.parse.technology
 
-    def read(self, d: Draft, m: Utterance) -> bool:
+    def read(self, draft: Draft, said: Utterance) -> bool:
         # « l'adsl par le fil, on a pas la fibre »: what is set aside does not count.
-        found = first_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", fold(without_set_aside(m.text))))
-        allowed = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
+        found = first_reading(
+            TECHNOLOGY_WORDS, _NOT_YET.sub(" ", fold(without_set_aside(said.text)))
+        )
+        allowed = SECTOR_TECHNOLOGIES.get(draft.sector or "", ())
         if found and (
             not allowed
             or found in allowed
-            or (d.sector == "fixed" and FIXED_WIRELESS.search(m.folded))
+            or (draft.sector == "fixed" and FIXED_WIRELESS.search(said.folded))
         ):
-            d.technology = found
+            draft.technology = found
             return True
-        asking = "?" in m.text and not re.match(rf"\W*(?:{DONT_KNOW})\b", m.folded)
-        if not asking and (m.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", m.folded)):
+        asking = "?" in said.text and not re.match(rf"\W*(?:{DONT_KNOW})\b", said.folded)
+        if not asking and (
+            said.skip or re.search(rf"\b(?:{DONT_KNOW}|{_NO_SIGNAL})\b", said.folded)
+        ):
             # « sans objet, il n'y a aucun signal »: none to name. ("You speak Polish
             # maybe?" is a question back, no « I don't know ».)
-            d.technology = "unknown"
+            draft.technology = "unknown"
             return True
         return False
 
-    def mentioned(self, m: Utterance) -> list[Any]:
-        found = every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", m.folded))
-        if "vdsl" in found and "adsl" in found and not re.search(r"\badsl", m.folded):
+    def mentioned(self, said: Utterance) -> list[Any]:
+        found = every_reading(TECHNOLOGY_WORDS, _NOT_YET.sub(" ", said.folded))
+        if "vdsl" in found and "adsl" in found and not re.search(r"\badsl", said.folded):
             found.remove("adsl")  # « du VDSL sur la ligne téléphonique »: one line
         return found
 
-    def needed(self, d: Draft) -> bool:
-        return self._asks(d) and d.technology is None and d.sector in SECTOR_TECHNOLOGIES
+    def needed(self, draft: Draft) -> bool:
+        return (
+            self._asks(draft) and draft.technology is None and draft.sector in SECTOR_TECHNOLOGIES
+        )
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
-        d.technology = "unknown"
+    def give_up(self, draft: Draft, said: Utterance) -> None:
+        draft.technology = "unknown"
 
-    def settle(self, d: Draft) -> None:
-        category = self.taxonomy.categories.get(d.category or "")
+    def settle(self, draft: Draft) -> None:
+        category = self.taxonomy.categories.get(draft.category or "")
         implied = category.implies.get("technology") if category else None
-        if implied and d.technology is None:
-            d.technology = implied
-        if d.sector == "postal" or (
-            d.technology in TECHNOLOGY_SECTORS
-            and d.sector
-            and d.sector not in TECHNOLOGY_SECTORS[d.technology]
+        if implied and draft.technology is None:
+            draft.technology = implied
+        if draft.sector == "postal" or (
+            draft.technology in TECHNOLOGY_SECTORS
+            and draft.sector
+            and draft.sector not in TECHNOLOGY_SECTORS[draft.technology]
         ):
-            d.technology = None  # ADSL on a mobile: asked again if the problem needs it
+            draft.technology = None  # ADSL on a mobile: asked again if the problem needs it
 
-    def question(self, d: Draft, lang: str) -> Question:
-        techs = SECTOR_TECHNOLOGIES.get(d.sector or "", ())
+    def question(self, draft: Draft, lang: str) -> Question:
+        techs = SECTOR_TECHNOLOGIES.get(draft.sector or "", ())
         return Question("ask_technology", self._buttons((*techs, "unknown"), lang))
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
-        offered = SECTOR_TECHNOLOGIES.get(d.sector or "")
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
+        offered = SECTOR_TECHNOLOGIES.get(draft.sector or "")
         if arg not in self.taxonomy.technologies or (offered and arg not in (*offered, "unknown")):
             return False  # a button of another sector (an old keyboard): asked again
-        d.technology = arg
+        draft.technology = arg
         return True
 
 
@@ -1041,41 +1061,41 @@ class LocationSlot(Slot):
     name = "location"
     words = r"lieu|ville|commune|adresse|code postal|location|place|town|city|address"
 
-    def stated(self, m: Utterance) -> Any:
+    def stated(self, said: Utterance) -> Any:
         # The engine has already read the place into « Commune (postcode) ».
-        return m.parse.location[:120] if m.parse.location else None
+        return said.parse.location[:120] if said.parse.location else None
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        if m.skip:
-            d.location = None
-            d.skip("location")
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        if said.skip:
+            draft.location = None
+            draft.skip("location")
             return True
-        text = m.text.strip()
+        text = said.text.strip()
         if (
-            m.short
-            and not m.conversational
-            and not m.parse.is_report
+            said.short
+            and not said.conversational
+            and not said.parse.is_report
             and any(c.isalnum() for c in text)
         ):
-            d.location = _PREPOSITION.sub("", text)[:120] or text[:120]
+            draft.location = _PREPOSITION.sub("", text)[:120] or text[:120]
             return True
         return False
 
-    def needed(self, d: Draft) -> bool:
-        return self._asks(d) and d.location is None and "location" not in d.skipped
+    def needed(self, draft: Draft) -> bool:
+        return self._asks(draft) and draft.location is None and "location" not in draft.skipped
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         return Question("ask_location", (Choice(button("skip", lang), "location:skip"),))
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg != "skip":
             return False
-        d.location = None
-        d.skip("location")
+        draft.location = None
+        draft.skip("location")
         return True
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        return d.location
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        return draft.location
 
 
 class StartedSlot(Slot):
@@ -1092,27 +1112,27 @@ class StartedSlot(Slot):
     # The buttons: how long ago, as a lower bound (« plus d'une semaine »: 7 days).
     AGO = {"today": 0, "yesterday": 1, "week": 7, "month": 30}
 
-    def stated(self, m: Utterance) -> Any:
-        day = started_on(m.text, m.today)
+    def stated(self, said: Utterance) -> Any:
+        day = started_on(said.text, said.today)
         return day.isoformat() if day else None
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        day = started_on(m.text, m.today, answer=True)
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        day = started_on(said.text, said.today, answer=True)
         if day is not None:
-            d.started_on = day.isoformat()
+            draft.started_on = day.isoformat()
             return True
-        if m.skip or re.search(rf"\b(?:{DONT_KNOW})\b", m.folded):
-            d.skip(self.name)
+        if said.skip or re.search(rf"\b(?:{DONT_KNOW})\b", said.folded):
+            draft.skip(self.name)
             return True
         return False
 
-    def needed(self, d: Draft) -> bool:
-        return self._asks(d) and d.started_on is None and self.name not in d.skipped
+    def needed(self, draft: Draft) -> bool:
+        return self._asks(draft) and draft.started_on is None and self.name not in draft.skipped
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         return Question("ask_started_on", self._choices(lang))
 
-    def question_again(self, d: Draft, lang: str) -> Question:
+    def question_again(self, draft: Draft, lang: str) -> Question:
         return Question("ask_started_on_again", self._choices(lang))
 
     def _choices(self, lang: str) -> tuple[Choice, ...]:
@@ -1121,20 +1141,20 @@ class StartedSlot(Slot):
             Choice(button("dont_know", lang), f"{self.name}:skip"),
         )
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg == "skip":
-            d.started_on = None
-            d.skip(self.name)
+            draft.started_on = None
+            draft.skip(self.name)
             return True
         if arg not in self.AGO:
             return False
-        d.started_on = (paris_today() - timedelta(days=self.AGO[arg])).isoformat()
+        draft.started_on = (paris_today() - timedelta(days=self.AGO[arg])).isoformat()
         return True
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        if not d.started_on:
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        if not draft.started_on:
             return None
-        return since_text(date.fromisoformat(d.started_on), paris_today(), lang)
+        return since_text(date.fromisoformat(draft.started_on), paris_today(), lang)
 
 
 def since_text(start: date, today: date, lang: str) -> str:
@@ -1157,40 +1177,40 @@ class DescriptionSlot(Slot):
     name = "description"
     words = r"description|descriptif"
 
-    def empty(self, d: Draft) -> bool:
-        return not d.description
+    def empty(self, draft: Draft) -> bool:
+        return not draft.description
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        if len(words(m.folded)) >= 2 or len(m.text) >= 8:
-            d.add_description(m.text)
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        if len(words(said.folded)) >= 2 or len(said.text) >= 8:
+            draft.add_description(said.text)
             return True
         return False
 
-    def needed(self, d: Draft) -> bool:
-        return not d.description and "description" not in d.skipped
+    def needed(self, draft: Draft) -> bool:
+        return not draft.description and "description" not in draft.skipped
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
-        if any(c.isalnum() for c in m.text):
-            d.add_description(m.text)  # what was typed, as typed
+    def give_up(self, draft: Draft, said: Utterance) -> None:
+        if any(c.isalnum() for c in said.text):
+            draft.add_description(said.text)  # what was typed, as typed
         else:
-            d.skip("description")
+            draft.skip("description")
 
-    def question(self, d: Draft, lang: str) -> Question:
-        return Question("ask_description" if d.category else "describe")
+    def question(self, draft: Draft, lang: str) -> Question:
+        return Question("ask_description" if draft.category else "describe")
 
-    def question_again(self, d: Draft, lang: str) -> Question:
+    def question_again(self, draft: Draft, lang: str) -> Question:
         return Question(
-            self.question(d, lang).key, (Choice(button("skip", lang), "description:skip"),)
+            self.question(draft, lang).key, (Choice(button("skip", lang), "description:skip"),)
         )
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg != "skip":
             return False
-        d.skip("description")
+        draft.skip("description")
         return True
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        description = shorten(d.description, 200)
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        description = shorten(draft.description, 200)
         return f"« {description} »" if lang == "fr" else f'"{description}"'
 
 
@@ -1351,13 +1371,13 @@ _SERVICE_COMPLAINT = re.compile(
 )
 
 
-def _only_contacted(m: Utterance, category: str | None) -> bool:
+def _only_contacted(said: Utterance, category: str | None) -> bool:
     """« oui j'ai appelé le service client deux fois »: the message says they called
     customer service, not that customer service is the problem."""
     return (
         category == "customer_service"
-        and bool(_CONTACTED_FACT.search(m.folded))
-        and not _SERVICE_COMPLAINT.search(m.folded)
+        and bool(_CONTACTED_FACT.search(said.folded))
+        and not _SERVICE_COMPLAINT.search(said.folded)
     )
 
 
@@ -1371,13 +1391,13 @@ class ContactedSlot(Slot):
     reads_corrections = True
     words = r"service client|customer service"
 
-    def recorded(self, d: Draft) -> Any:
-        return d.contacted_customer_service or "unknown"
+    def recorded(self, draft: Draft) -> Any:
+        return draft.contacted_customer_service or "unknown"
 
-    def stated(self, m: Utterance) -> Any:
+    def stated(self, said: Utterance) -> Any:
         # "j'ai déjà appelé trois fois le service client", « on a déjà appelé SFR plusieurs
         # fois », « je n'ai pas encore contacté Orange »: nothing to ask about it later.
-        folded = fold(m.text)
+        folded = fold(said.text)
         if _NEVER_CONTACTED.search(folded):
             return "no"  # « je n'ai pas contacté leur service client »
         if (
@@ -1388,70 +1408,70 @@ class ContactedSlot(Slot):
             return "yes"
         return None
 
-    def read(self, d: Draft, m: Utterance) -> bool:
+    def read(self, draft: Draft, said: Utterance) -> bool:
         # A question back (« l'Arcep va transmettre mon mail ? ») is no answer, whatever
         # words it contains.
-        anywhere = None if "?" in m.text else first_reading(_CONTACTED_ANYWHERE, m.folded)
+        anywhere = None if "?" in said.text else first_reading(_CONTACTED_ANYWHERE, said.folded)
         value = (
-            _changed_mind(m.folded)
-            or contacted_answer(m.folded)
+            _changed_mind(said.folded)
+            or contacted_answer(said.folded)
             or anywhere
-            or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(m.parse.intent or "")
+            or {"affirm": "yes", "deny": "no", "dont_know": "unknown"}.get(said.parse.intent or "")
         )
         if value:
-            d.contacted_customer_service = value
+            draft.contacted_customer_service = value
             return True
         return False
 
-    def late_answer(self, m: Utterance) -> Any:
-        if "?" in m.text:
+    def late_answer(self, said: Utterance) -> Any:
+        if "?" in said.text:
             return None
-        put = _PUT_DOWN.search(m.folded)  # « pour le service client il faut mettre non »
+        put = _PUT_DOWN.search(said.folded)  # « pour le service client il faut mettre non »
         if put:
             return "yes" if put.group(1) in ("oui", "yes") else "no"
-        if _NEVER_REACHED.search(m.folded):
+        if _NEVER_REACHED.search(said.folded):
             return "no"
-        if _CONTACT_WORDS.search(m.folded):
-            if _HEDGED.search(m.folded):
+        if _CONTACT_WORDS.search(said.folded):
+            if _HEDGED.search(said.folded):
                 return "unknown"  # « elle les a peut-être appelés, je ne sais pas »
             # « mon mari les a appelés hier, donc si », « ma fille a téléphoné à Colissimo »
-            changed = _changed_mind(m.folded)
+            changed = _changed_mind(said.folded)
             if changed:
                 return changed
-            if _NEVER_CONTACTED.search(m.folded):
+            if _NEVER_CONTACTED.search(said.folded):
                 return "no"  # « c'est la banque que j'ai appelée, SFR jamais »
-            if _SOMEONE_CONTACTED.search(m.folded):
+            if _SOMEONE_CONTACTED.search(said.folded):
                 return "yes"
-        if _COMPLAINED.search(m.folded) and not _NEVER_CONTACTED.search(m.folded):
+        if _COMPLAINED.search(said.folded) and not _NEVER_CONTACTED.search(said.folded):
             return "yes"
-        if self.stated(m) or (
-            contacted_answer(m.folded) == "yes" and _CONTACT_COUNT.search(m.folded)
+        if self.stated(said) or (
+            contacted_answer(said.folded) == "yes" and _CONTACT_COUNT.search(said.folded)
         ):
             return "yes"
-        return "no" if _NEVER_CONTACTED.search(m.folded) else None
+        return "no" if _NEVER_CONTACTED.search(said.folded) else None
 
-    def answer(self, d: Draft, m: Utterance) -> bool:
+    def answer(self, draft: Draft, said: Utterance) -> bool:
         # The first words decide (« non, mais j'ai écrit au service client » is still
         # no), unless the person changes their mind (« Oui. Enfin non… donc non »).
-        value = _changed_mind(m.folded) or contacted_answer(m.folded) or self.stated(m)
+        value = _changed_mind(said.folded) or contacted_answer(said.folded) or self.stated(said)
         if value:
-            d.contacted_customer_service = value
+            draft.contacted_customer_service = value
             return True
-        return self.read(d, m)
+        return self.read(draft, said)
 
-    def needed(self, d: Draft) -> bool:
-        return d.contacted_customer_service is None
+    def needed(self, draft: Draft) -> bool:
+        return draft.contacted_customer_service is None
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         return Question("ask_contacted", self._buttons(("yes", "no", "unknown"), lang))
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
-        d.contacted_customer_service = "unknown"
+    def give_up(self, draft: Draft, said: Utterance) -> None:
+        draft.contacted_customer_service = "unknown"
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg not in ("yes", "no", "unknown"):
             return False
-        d.contacted_customer_service = arg
+        draft.contacted_customer_service = arg
         return True
 
 
@@ -1500,40 +1520,40 @@ class UserTypeSlot(Slot):
     reads_corrections = True
     words = r"statut|user type|particulier|entreprise|collectivite|professionn?el|pro\b|mairie"
 
-    def recorded(self, d: Draft) -> Any:
-        return d.user_type or "individual"
+    def recorded(self, draft: Draft) -> Any:
+        return draft.user_type or "individual"
 
-    def stated(self, m: Utterance) -> Any:
+    def stated(self, said: Utterance) -> Any:
         # « pas moi à titre perso. Mettez collectivité »: the value to put, said outright.
-        put = _PUT_USER_TYPE.search(m.folded)
+        put = _PUT_USER_TYPE.search(said.folded)
         if put:
             return first_reading(_USER_TYPE_WORDS, put.group(1))
-        return m.parse.user_type
+        return said.parse.user_type
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        found = first_reading(_USER_TYPE_WORDS, m.folded)
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        found = first_reading(_USER_TYPE_WORDS, said.folded)
         if found:
-            d.user_type = found
+            draft.user_type = found
             return True
         return False
 
-    def mentioned(self, m: Utterance) -> list[Any]:
-        return every_reading(_USER_TYPE_MENTIONS, m.folded)
+    def mentioned(self, said: Utterance) -> list[Any]:
+        return every_reading(_USER_TYPE_MENTIONS, said.folded)
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         return Question("ask_user_type", self._buttons(tuple(self.taxonomy.user_types), lang))
 
-    def give_up(self, d: Draft, m: Utterance) -> None:
-        d.user_type = d.user_type or "individual"
+    def give_up(self, draft: Draft, said: Utterance) -> None:
+        draft.user_type = draft.user_type or "individual"
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg not in self.taxonomy.user_types:
             return False
-        d.user_type = arg
+        draft.user_type = arg
         return True
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        return label(self.name, d.user_type or "individual", lang)
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        return label(self.name, draft.user_type or "individual", lang)
 
 
 class PhotoSlot(Slot):
@@ -1541,32 +1561,32 @@ class PhotoSlot(Slot):
 
     name = "photo"
 
-    def value(self, d: Draft) -> Any:
-        return d.photos
+    def value(self, draft: Draft) -> Any:
+        return draft.photos
 
-    def empty(self, d: Draft) -> bool:
-        return not d.photos
+    def empty(self, draft: Draft) -> bool:
+        return not draft.photos
 
-    def read(self, d: Draft, m: Utterance) -> bool:
-        if m.skip:
-            d.skip("photo")
+    def read(self, draft: Draft, said: Utterance) -> bool:
+        if said.skip:
+            draft.skip("photo")
             return True
         return False
 
-    def absorb(self, d: Draft, m: Utterance, override: bool) -> None:
+    def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
         pass
 
-    def question(self, d: Draft, lang: str) -> Question:
+    def question(self, draft: Draft, lang: str) -> Question:
         return Question("ask_photo", (Choice(button("skip", lang), "photo:skip"),))
 
-    def choose(self, d: Draft, arg: str) -> bool | Question:
+    def choose(self, draft: Draft, arg: str) -> bool | Question:
         if arg != "skip":
             return False
-        d.skip("photo")
+        draft.skip("photo")
         return True
 
-    def shown(self, d: Draft, lang: str) -> str | None:
-        return str(len(d.photos))
+    def shown(self, draft: Draft, lang: str) -> str | None:
+        return str(len(draft.photos))
 
 
 def shorten(text: str, limit: int) -> str:
