@@ -28,3 +28,11 @@ def as_utc(moment: datetime) -> datetime:
 
 def in_paris(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(PARIS)
+
+
+def as_json(value: object) -> object:
+    """A stored value as JSON and the exports carry it: a day (not an instant) as
+    « 2026-11-16 », anything else as it is."""
+    return (
+        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+    )

@@ -175,14 +175,18 @@ _RELATIVE = (
     (r"avant.?hier|day before yesterday", 2),
     (r"hier|yesterday|last night", 1),
     (r"cette nuit", 0),
-    (r"la semaine derniere|la semaine passee|last week|une semaine", 7),
+    (r"la semaine derniere|la semaine passee|last week", 7),
     (
         r"le (?:week.?end|we) dernier|ce (?:week.?end|we)|le (?:week.?end|we)|(?:last |the |this )?weekend",
         -1,
     ),
-    (r"le mois dernier|le mois passe|last month|un mois", 30),
-    (r"l.an dernier|l.annee derniere|last year|un an", 365),
+    (r"le mois dernier|le mois passe|last month", 30),
+    (r"l.an dernier|l.annee derniere|last year", 365),
 )
+# Compiled once: every message is read several times a turn (stated, absorbed, mentioned).
+_DURATION_RE = re.compile(rf"{_MORE}{_DURATION}")
+_VAGUE_RES = tuple((re.compile(rf"{_MORE}{vague}\b"), days) for vague, days in _VAGUE.items())
+_RELATIVE_RES = tuple((re.compile(rf"{_MORE}(?:{pattern})\b"), days) for pattern, days in _RELATIVE)
 
 _DAY_MONTH = re.compile(
     rf"\b(?:le |the )?(?:1er|(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?) (?:de )?(?P<m>{_MONTH})"
@@ -253,17 +257,17 @@ def _dated(match: re.Match[str], today: date) -> date | None:
 def _from_time(phrase: str, today: date) -> date | None:
     """The start day a time phrase (after its anchor, or a whole answer) names."""
     phrase = phrase.strip(" ,.!?;:")
-    match = re.match(rf"{_MORE}{_DURATION}", phrase)
+    match = _DURATION_RE.match(phrase)
     if match:
         days = _number(match.group("n")) * _UNITS[match.group("unit")]
         if match.group("half"):
             days *= 1.5
         return today - timedelta(days=round(days)) if days else None
-    for vague, vague_days in _VAGUE.items():
-        if re.match(rf"{_MORE}{vague}\b", phrase):
+    for vague, vague_days in _VAGUE_RES:
+        if vague.match(phrase):
             return today - timedelta(days=vague_days) if vague_days else None
-    for pattern, days in _RELATIVE:
-        if re.match(rf"{_MORE}(?:{pattern})\b", phrase):
+    for relative, days in _RELATIVE_RES:
+        if relative.match(phrase):
             if days == -1:  # the last weekend: its Saturday
                 return today - timedelta(days=(today.weekday() - 5) % 7 or 7)
             return today - timedelta(days=days)

@@ -63,11 +63,12 @@ import json
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from domain.dates import as_json
 from domain.fields import export_columns
 from domain.taxonomy import Taxonomy
 from storage.paris import month_of
@@ -202,7 +203,7 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
     operator = taxonomy.operators.get(alert.get("operator") or "")
     photos = alert.get("photos") or []
     # Every column as stored, then the ones derived from another.
-    record = {column: _as_written(alert.get(column)) for column in CSV_COLUMNS}
+    record = {column: as_json(alert.get(column)) for column in CSV_COLUMNS}
     record.update(
         {
             "user_type_label": taxonomy.user_types.get(alert.get("user_type") or ""),
@@ -219,13 +220,6 @@ def _record(alert: Mapping[str, Any], taxonomy: Taxonomy) -> dict[str, Any]:
         }
     )
     return record
-
-
-def _as_written(value: Any) -> Any:
-    """A stored value as the exports write it: a day as « 2026-11-16 »."""
-    return (
-        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
-    )
 
 
 def _operators_cell(alert: Mapping[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator
 from sqlalchemy import Date, String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
@@ -32,13 +33,6 @@ from storage.models import (
 UPDATABLE = frozenset({"advice_rating", "shared"})
 
 
-def _plain(value: Any) -> Any:
-    """A stored value as JSON carries it: a day (`started_on`) as « 2026-11-16 »."""
-    return (
-        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
-    )
-
-
 def _column_value(name: str, value: Any) -> Any:
     """A record's value as its column takes it: a day given as « 2026-11-16 » as a date."""
     if isinstance(value, str) and isinstance(Alert.__table__.c[name].type, Date):
@@ -49,7 +43,7 @@ def _column_value(name: str, value: Any) -> Any:
 def alert_to_json(alert: Alert) -> dict[str, Any]:
     """The saved alert with taxonomy ids: the record `jalerte chat --json` prints."""
     data: dict[str, Any] = {"id": alert.id}
-    data.update({name: _plain(getattr(alert, name)) for name in ALERT_FIELDS})
+    data.update({name: as_json(getattr(alert, name)) for name in ALERT_FIELDS})
     data.update(
         operators=alert.operators,
         channel=alert.channel,

@@ -363,8 +363,7 @@ class StaffRepository:
             else_=DURATION_BUCKETS[-1],
         )
         bucket = case((Alert.started_on.is_(None), None), else_=bucket)
-        asking = [c for c in STARTED_ASKED_BY]
-        where = and_(*flt.conditions(), Alert.category.in_(asking))
+        where = and_(*flt.conditions(), Alert.category.in_(STARTED_ASKED_BY))
         async with self.db.session() as session:
             rows = await session.execute(select(bucket, func.count()).where(where).group_by(bucket))
             return {row[0]: row[1] for row in rows}
