@@ -59,8 +59,10 @@ _SERVICE_IS_THE_PROBLEM = re.compile(
     r"|\b(?:it.?s|is) (?:really |mainly )?(?:their|the) customer service\b"
 )
 
+# « j'ai mis Colomiers parce que… », "I put SFR because…": a value given before, now
+# explained away (read in the text as typed and in the folded text alike).
 _GIVEN_BEFORE = re.compile(
-    r"\bj.ai (?:mis|dit|écrit|ecrit|indiqué|indique|tapé|tape|marqué|marque)"
+    r"\bj.ai (?:mis|dit|[ée]crit|indiqu[ée]|tap[ée]|marqu[ée])"
     r"\s+\S+(?:[\s-]\S+)?\s+(?=parce|car\b|mais\b|alors\b)"
     r"|\bI (?:put|said|wrote|typed)\s+\S+(?:\s\S+)?\s+(?=because|but\b)",
     re.IGNORECASE,
@@ -142,7 +144,9 @@ _NEGATION = frozenset(
 _COMMON = frozenset(
     "avec pour dans plus tout tous toute toutes tres trop autre chose "
     "probleme problemes souci soucis service services with that this have "
-    "other problem issue thing".split()
+    "other problem issue thing "
+    # (in many operators' names: « l'ancien Outremer Telecom » is no Bouygues Telecom)
+    "telecom telecoms".split()
 )
 
 
@@ -168,10 +172,14 @@ def _same_word(a: str, b: str) -> bool:
     return common >= 5 or common == min(len(a), len(b)) >= 4
 
 
-def _named_choice(text: str, offered: Sequence[Sequence[str]]) -> str | None:
+def _named_choice(
+    text: str, offered: Sequence[Sequence[str]], first_wins: bool = False
+) -> str | None:
     """The value of the offered button whose telling words a short answer uses, said the
     same way (« An outage, no connection at all. » for "Outage, service down"; never
-    « pas une panne » for « Panne, service coupé »): the one clear best, or None."""
+    « pas une panne » for « Panne, service coupé »): the one clear best, or None.
+    `first_wins`: a tie that includes the first button offered (the guess being
+    confirmed: « internet lent, ça coupe » for « débit trop lent ou instable ? ») is it."""
     typed = _content(text)
     if not typed or len(words(fold(text))) > 12 or "?" in text:
         return None  # (« Vous savez quand la fibre arrive ? » presses no « Fibre »)
@@ -186,6 +194,9 @@ def _named_choice(text: str, offered: Sequence[Sequence[str]]) -> str | None:
         if matches and all(matches):
             scores[value] = len(matches)
     best = sorted(scores.values(), reverse=True)
+    first = offered[0][1] if offered else None
+    if first_wins and best and scores.get(first or "") == best[0]:
+        return first
     if not best or (len(best) > 1 and best[0] == best[1]):
         return None
     return next(v for v, n in scores.items() if n == best[0])
@@ -219,8 +230,10 @@ _CONFIRM_START = re.compile(
     r"all (?:good|correct)|looks (?:good|right)|correct|valide|go ahead|great|perfect|fine|"
     r"sounds good)\b"
 )
+# (not a participle: « une carte SIM envoyée chez moi », « la ligne enregistrée à mon nom »)
 _SEND_WORDS = re.compile(
-    r"\b(?:envoy\w*|envoi\w*|transmet\w*|transmis|valid\w*|enregistr\w*|"
+    r"\b(?:envoy(?!ee?s?\b)\w*|envoi\w*|transmet\w*|valid(?!ee?s?\b)\w*|"
+    r"enregistr(?!ee?s\b|ee\b)\w*|"
     r"send|submit|go ahead|vas[- ]y)\b"
 )
 _NOT_SENDING = re.compile(
@@ -240,9 +253,8 @@ _SAME = re.compile(
 # isn't weak signal any longer".
 _SET_ASIDE_WORDS = re.compile(
     r"\b(?:pas|plus|non|not|isn\W?t|no longer|plutot que|au lieu de|instead of|rather than|"
-    r"quitte|j.ai (?:mis|dit|ecrit|indique|tape|marque)(?= \w+ (?:parce|car|mais|alors))|"
-    r"i (?:put|said|wrote|typed)(?= \w+ (?:because|but)))\s+"
-    r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an)\W+)*[\w-]+"
+    r"quitte)\s+"
+    r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an|titre|en tant que|as)\W+)*[\w-]+"
     r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?"
 )
 
@@ -263,6 +275,7 @@ _PUT_ASIDE = re.compile(
 
 
 def _without_set_aside(folded: str) -> str:
+    folded = _GIVEN_BEFORE.sub(" ", folded)
     kept = _SET_ASIDE_WORDS.sub(
         lambda m: m.group(0) if _NEGATED_VERB_BEFORE.search(folded[: m.start()]) else " ", folded
     )
@@ -515,7 +528,9 @@ class DialogueEngine:
         place = self._place(
             p,
             text,
-            answering=work.state.expecting == "location",
+            # (« c'est un robot ou un vrai gars ki répond ? » names no commune Gars)
+            answering=work.state.expecting == "location"
+            and not ("?" in text and p.intent in ("chitchat", "help", "out_of_scope")),
             current=draft.location if draft is not None else None,
         )
         if place != p.location:
@@ -700,7 +715,11 @@ class DialogueEngine:
         if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
             # « An outage, no connection at all. » for "Outage, service down": the words
             # of a button offered, when the answer gives no value of its own.
-            named = _named_choice(text, [o for o in offered if o[1].startswith(f"{slot.name}:")])
+            named = _named_choice(
+                text,
+                [o for o in offered if o[1].startswith(f"{slot.name}:")],
+                first_wins=slot.name == "category" and bool(draft.category_guesses),
+            )
             if named:
                 self._on_choice(work, named)
                 return
@@ -717,7 +736,13 @@ class DialogueEngine:
         )
         if p.is_report and not describing:
             draft.add_description(text)
-        only_described = dataclasses.replace(before, description=draft.description) == draft
+        # (the model's guesses at the problem may move with any message)
+        only_described = (
+            dataclasses.replace(
+                before, description=draft.description, category_guesses=draft.category_guesses
+            )
+            == draft
+        )
         if answered:
             work.state.unread = 0
         if not answered and only_described and self.faq.is_question(text):
@@ -802,9 +827,16 @@ class DialogueEngine:
         # jamais appelé le service client ») says more than the words it contains.
         late_answers = self._late_answers(draft, m)
         given.update(late_answers)
-        if given.get("category") == "customer_service" and CONTACTED_SAID.search(m.folded):
+        if given.get("category") == "customer_service" and (
+            CONTACTED_SAID.search(m.folded)
+            or (
+                "contacted_customer_service" in late_answers
+                and not _SERVICE_IS_THE_PROBLEM.search(m.folded)
+            )
+        ):
             # « j'ai envoyé un mail au service client, resté sans réponse ; donc oui
-            # contacté »: the answer to a question, not a new problem.
+            # contacté », « ah si, j'ai fait le chat mardi, ils ne peuvent rien faire »:
+            # the answer to a question, not a new problem.
             del given["category"]
             problem, problems = None, []
         category = self.taxonomy.categories.get(str(given.get("category")))
@@ -1020,6 +1052,10 @@ class DialogueEngine:
         else (None and) the two likeliest; nothing when the sentence sets nothing aside."""
         if kept is None or draft.category is None:
             return None, []
+        # « ce n'est pas à titre personnel »: what is set aside is who writes, not the problem.
+        aside = " ".join(set(words(fold(p.text))) - set(words(fold(kept.text))))
+        if self.slots["user_type"].mentioned(Utterance(kept, aside)):
+            return None, []
 
         def fits(category: str) -> bool:
             return category not in (draft.category, "other") and (
@@ -1121,31 +1157,53 @@ class DialogueEngine:
         """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the
         « non » introduces the correction, it does not answer the question. What answers
         it is what follows (nothing here, so the question comes back with a hint); in
-        « non jamais, et c'est SFR » or « Non. C'est SFR » the « non » answers."""
+        « non jamais, et c'est SFR », « Non. C'est SFR » or « non j'ai pas pu, le portable
+        capte mal » (its first words answer too) the « non » answers."""
         lead = _CORRECTION_LEAD.match(said.text)
         if (
             lead is None
             or slot.name == "description"
+            or self._clause_answers(slot, before, said, lead.end())
             or not any(
                 name not in (slot.name, "category")
                 and not self.slots[name].empty(before)
                 and not self.slots[name].same(before, value)
-                for name, value in self._facts_given(said).items()
+                for name, value in self._said_outright(before, said).items()
             )
         ):
             return said
         return Utterance(dataclasses.replace(said.parse, intent=None), said.text[lead.end() :])
+
+    def _clause_answers(self, slot: Slot, before: Draft, said: Utterance, start: int) -> bool:
+        """Whether the clause after a leading « non » answers the question by itself
+        (« non j'ai pas pu, … »): then the « non » belongs to that answer."""
+        clause = re.split(r"[,.;:!?]", said.text[start:], maxsplit=1)[0]
+        if not clause.strip():
+            return False
+        probe = copy.deepcopy(before)
+        part = Utterance(dataclasses.replace(said.parse, intent=None), clause)
+        return slot.answer(probe, part) and not slot.empty(probe)
 
     def _take_corrections(
         self, work: _Work, draft: Draft, before: Draft, said: Utterance, answered: str | None
     ) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
         message that says it corrects, and states a field already noted otherwise,
-        replaces it (and says so) instead of being ignored."""
-        if not _CORRECTING.search(said.folded):
+        replaces it (and says so) instead of being ignored. A « non » that answered the
+        question is no word of correction."""
+        lead = _CORRECTION_LEAD.match(said.text)
+        if (
+            answered
+            and lead
+            and self._clause_answers(self.slots[answered], before, said, lead.end())
+        ):
+            said_after = fold(said.text[lead.end() :])
+        else:
+            said_after = said.folded
+        if not _CORRECTING.search(said_after):
             return
         lines = []
-        for name, value in self._facts_given(said).items():
+        for name, value in self._said_outright(before, said).items():
             old = self.slots[name]
             if name in (answered, "category") or old.empty(before) or old.same(before, value):
                 continue
@@ -1159,6 +1217,23 @@ class DialogueEngine:
             )
         if lines:
             work.ask("\n".join([msg("updated", work.lang), *lines]))
+
+    def _said_outright(self, draft: Draft, said: Utterance) -> dict[str, object]:
+        """The facts a message states that may replace a noted value while another
+        question is open: not an operator only implied (« vu le courrier » implies no
+        La Poste), nor an area the noted operator does not serve unless an operator of
+        it is named."""
+        given = self._facts_given(said)
+        operator = given.get("operator")
+        if isinstance(operator, (tuple, list)) and not operator[1]:
+            del given["operator"]
+        if (
+            "sector" in given
+            and "operator" not in given
+            and not self._sector_fits(draft, given["sector"])
+        ):
+            del given["sector"]
+        return given
 
     def _facts_given(self, said: Utterance) -> dict[str, object]:
         """The fields a message states outright (the model's category only if sure)."""

@@ -35,7 +35,7 @@ from domain.fields import CORRECTABLE, FIELD, NAMED_ORDER, QUESTION_ORDER, SUMMA
 from domain.dates import paris_today
 from domain.parse import ParseResult
 from reading.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, without_set_aside
-from reading.dates import started_on
+from reading.dates import SPEAKS_OF_TIME, started_on
 from reading.lexicon import EXAMPLES_DIR, Lexicon
 from domain.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
 from domain.text import fold, words
@@ -61,7 +61,8 @@ SKIP_WORDS = frozenset(
 # person does not know (the answer to a question, or a hedge inside one).
 DONT_KNOW = (
     r"(?:(?:je |on |nous |j.?)?(?:ne |n.)?(?:sais|sait|savons|savez|savent|se) "
-    r"(?:pas|plus)|j.?sais (?:pas|plus)|chais pas|jsp|aucune id\w*|"
+    r"(?:pas|plus)|j.?sais (?:pas|pa|plus)|chais pas|jsp|aucune id\w*|"
+    r"(?:j.?en |je n.en )?sais (?:rien|trop rien)|(?:j.?en )?ai aucune id\w*|"
     r"pas la moindre idee|no idea|no clue|not sure|pas sur|"
     r"(?:i )?(?:don.?t|do not) (?:know|remember)|"
     r"saurai\w* (?:pas |)(?:vous |te |)(?:le |)dire|j.ignore)"
@@ -282,6 +283,13 @@ class Slot:
         return category is not None and self.name in category.asks
 
 
+# A question to the bot or the regulator (« l'Arcep peut obliger Free à répondre ? »).
+_ASKS_US = re.compile(
+    r"\b(?:l.?arcep|vous (?:pouvez|allez|faites)|pouvez.vous|allez.vous|peut.on|est.ce que vous|"
+    r"can you|could you|do you|will you|does arcep|can arcep)\b"
+)
+
+
 class CategorySlot(Slot):
     name = "category"
     words = r"probleme|categorie|category|problem|type"
@@ -305,6 +313,8 @@ class CategorySlot(Slot):
             draft.category_guesses = said.parse.category_choices()
 
     def read(self, draft: Draft, said: Utterance) -> bool:
+        if "?" in said.text and _ASKS_US.search(said.folded):
+            return False  # « Et l'Arcep peut obliger Free à répondre ? »: a question back
         # "J'ai compris qu'il s'agit peut-être de : panne. Est-ce bien ça ?" — "oui" takes
         # that guess; "non" shows every category.
         if draft.category_guesses and said.parse.intent in ("affirm", "deny"):
@@ -400,7 +410,8 @@ _SECTOR_WORDS = (
     (
         "mobile",
         r"\b(?:internet mobile|data|donnees mobiles|mobile data|4g|5g|3g|portable|"
-        r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable)\b",
+        r"mobile|smartphone|forfait|cell|cellphone|telephone portable|tel portable|"
+        r"phone plan|mobile plan|cell plan|my plan)\b",
     ),
     (
         "fixed",
@@ -409,8 +420,9 @@ _SECTOR_WORDS = (
     ),
     (
         "postal",
-        r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|mail|"
-        r"letters?|poste|facteur|recommande|recommandee)\b",
+        # (« relire le mail » is an e-mail; "the mail" is the post)
+        r"\b(?:colis|courrier|courriers|lettre|lettres|parcel|parcels|package|"
+        r"(?:my|the|our|no|any) mail|letters?|poste|facteur|recommande|recommandee)\b",
     ),
 )
 
@@ -485,7 +497,9 @@ _OPERATOR_LEAD = re.compile(
     r"l.operateur(?: c.est| est)?|(?:je suis|on est|nous sommes|c.est) (?:chez|avec)|"
     r"(?:nous passons|on passe|je passe|ca passe) par|(?:abonne|abonnee|client|cliente)s? chez|"
     r"chez|avec|it.s|it is|with|we.re with|we are with|we use|i use|i.m with|"
-    r"(?:my|our) (?:provider|carrier|operator) is)?\s*",
+    r"(?:my|our) (?:provider|carrier|operator) is)?\s*"
+    # « c'est la puce SRR », « une carte SIM Lebara », « le forfait Only »
+    r"(?:(?:la|le|ma|mon|une|un) (?:puce|carte sim|sim|forfait|abonnement|box)(?: de| d.)?\s+)?",
     re.I,
 )
 _OPERATOR_TAIL = re.compile(
@@ -572,6 +586,11 @@ _PROVIDER_IS = re.compile(
     r"box|internet|provider|operator|isp)\W+(?:c.?est|est|is|:)\W+"
     r"(?:(?:de|chez|avec|with)\W+)?([\w&+-]+)"
 )
+# « mon opérateur Only a augmenté mon forfait », "my provider Zen": the name right after.
+_MY_OPERATOR_NAMED = re.compile(
+    r"\b(?:mon|notre|my|our) (?:operateur|fournisseur(?: d.acces)?|fai|provider|operator|isp)"
+    r"\s+([\w&+-]+)"
+)
 _NOT_AN_OPERATOR = frozenset("moi toi lui eux nous vous elle elles me you us them".split())
 
 
@@ -631,6 +650,13 @@ class OperatorSlot(Slot):
                 # "Orange I think" in English: the brand, written as one, is the operator.
                 return (known, self.taxonomy.operators[known].name, ())
             return (said.parse.operator, said.parse.operator_text, ())
+        named = _MY_OPERATOR_NAMED.search(said.folded)
+        if named and said.parse.is_report:
+            # « mon opérateur Only a augmenté mon forfait »: a name outside the list, written
+            # with its capital right after « mon opérateur ».
+            unlisted = self._unlisted_named(said)
+            if unlisted and fold(unlisted) == named.group(1):
+                return (None, unlisted, ())
         return None
 
     def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
@@ -674,7 +700,12 @@ class OperatorSlot(Slot):
         typed: dict[str, str] = {
             fold(w): w for w in re.findall(r"[\w&+-]+", said.parse.text or said.text)
         }
-        for pattern, capital in ((_ELSEWHERE, False), (_NOW_NAMED, True), (_PROVIDER_IS, True)):
+        for pattern, capital in (
+            (_ELSEWHERE, False),
+            (_NOW_NAMED, True),
+            (_PROVIDER_IS, True),
+            (_MY_OPERATOR_NAMED, True),
+        ):
             for match in pattern.finditer(said.folded):
                 name = typed.get(match.group(1))
                 # « Only » is a word too, but not with a capital.
@@ -796,6 +827,8 @@ class OperatorSlot(Slot):
         """Whether a name may be an ordinary word instead: every word of it is a word
         people use in reports, or the model reads the message as small talk (or, typed
         alone, as a report)."""
+        if len(name) > 1 and name.isupper():
+            return False  # « SRR », « FAI »: an acronym is a name
         return (
             said.conversational
             or (whole and said.parse.is_report)
@@ -1121,7 +1154,13 @@ class StartedSlot(Slot):
         if day is not None:
             draft.started_on = day.isoformat()
             return True
-        if said.skip or re.search(rf"\b(?:{DONT_KNOW})\b", said.folded):
+        if (
+            said.skip
+            or re.search(rf"\b(?:{DONT_KNOW})\b", said.folded)
+            or ("?" not in said.text and SPEAKS_OF_TIME.search(said.folded))
+        ):
+            # « depuis que le voisin a déménagé »: an answer, though no day can be placed
+            # (an optional detail is not asked again).
             draft.skip(self.name)
             return True
         return False
@@ -1221,13 +1260,14 @@ _CONTACTED_ANSWERS = (
     (
         "no",
         r"(?:non|nan|no|nope|nao|jamais|never|pas encore|not yet|toujours pas|pas du tout|"
-        r"aucun contact|impossible de les joindre)",
+        r"aucun contact|impossible de les joindre|(?:j.?ai|on a|nous avons|j) pas pu\b|"
+        r"(?:je |j.?)?(?:ne |n.)?(?:crois|pense) pas|je (?:crois|pense) que non|i don.?t think so)",
     ),
     (
         "yes",
         r"(?:oui|ouais|ouai|yes|yep|yeah|bien sur|evidemment|of course|plusieurs fois|"
         r"deja|already|a plusieurs reprises|j.?ai (?:appele|ecrit|telephone|envoye)|"
-        r"(?:une|deux|trois|\d+) fois)",
+        r"(?:une|deux|trois|\d+) fois|je (?:crois|pense) que oui|i think so)",
     ),
 )
 # A message that says customer service was already tried: "j'ai déjà appelé le service
@@ -1315,6 +1355,7 @@ _CHANGE_OF_MIND = re.compile(
     r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait|"
     r"so(?=\W+(?:yes|no)\s*(?:[,.!;]|$)))\W+"
     r"(non|no|nope|oui|yes|si)\b"
+    r"|^\W*(?:ah|oh|ha|ben|bah|ah ben|ah bah|ah mais|mais)\W+(si)\b"
 )
 # At the summary, the answer to « avez-vous contacté le service client ? » written out.
 _PUT_DOWN = re.compile(
@@ -1323,6 +1364,7 @@ _PUT_DOWN = re.compile(
 )
 _CONTACT_WORDS = re.compile(
     r"\b(?:appel\w*|contact\w*|telephon\w*|joint|joindre|ecrit|tel|service client|sav|"
+    r"chat|tchat|reclamation|"
     r"hotline|called|rang|phoned|contacted|reached|emailed|wrote|customer service)\b"
 )
 # Someone did: « mon mari les a appelés », « Jean-Pierre a eu Bouygues au tel », « on les a
@@ -1333,6 +1375,7 @@ _SOMEONE_CONTACTED = re.compile(
     r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)(?:telephone|appele|ecrit|contacte)\w* "
     r"(?:a|au|aux|chez|le|la|l)\b"
     r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)eu (?:\w+ ){1,3}(?:au tel|au telephone|en ligne)\b"
+    r"|\b(?:a|ai|avons|ont) (?:bien |deja |aussi |)(?:fait|utilise|essaye) (?:le|leur|un) (?:chat|tchat)\b"
     r"|\b(?:called|phoned|rang|contacted|emailed|reached) (?:them|the|customer|support|their)\b"
     # "she did call Orange last Tuesday", "they've been contacted"
     r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
@@ -1351,14 +1394,15 @@ _COMPLAINED = re.compile(
 )
 # « je ne les ai jamais eus », "never got through".
 _NEVER_REACHED = re.compile(
-    r"\b(?:ne |n.)?(?:les |l.)?(?:ai|avons|a) jamais (?:eus?|pu (?:les |le )?joindre|reussi)"
+    r"\b(?:ne |n.)?(?:les |l.)(?:ai|avons|a) jamais eue?s?\b"
+    r"|\b(?:ai|avons|a) jamais (?:pu (?:les |le )?joindre|reussi a (?:les |le )?joindre)"
     r"|\bnever (?:got through|reached them|managed to reach)\b"
     r"|\b(?:on|je|il|elle) (?:ne |n.)(?:les |l.)?(?:a|ai|avons) (?:pas|jamais) (?:appele|contacte)"
 )
 
 
 def _changed_mind(folded: str) -> str | None:
-    said = _CHANGE_OF_MIND.findall(folded)
+    said = [m.group(1) or m.group(2) for m in _CHANGE_OF_MIND.finditer(folded)]
     return ("yes" if said[-1] in ("oui", "yes", "si") else "no") if said else None
 
 
@@ -1501,7 +1545,12 @@ _USER_TYPE_MENTIONS = tuple(
             r"authority|council|municipal",
         ),
         _USER_TYPE_WORDS[1],
-        ("individual", r"particulier|individuel|perso(?:nnel|nal|nnelle)?\b|private"),
+        # (« mon portable personnel qui est chez Orange » says whose phone, not who writes)
+        (
+            "individual",
+            r"particulier|individuel|(?<!portable )(?<!telephone )(?<!tel )(?<!numero )"
+            r"(?<!ligne )(?<!forfait )(?<!mail )perso(?:nnel|nal|nnelle)?\b|private",
+        ),
     )
 )
 

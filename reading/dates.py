@@ -160,10 +160,34 @@ _VAGUE = {
     "months": 60,
     "days": 3,
     "years": 730,
+    # No day to place (an answer all the same: see SPEAKS_OF_TIME).
     "longtemps": None,
+    "un bail": None,
+    "a long time": None,
     "toujours": None,
     "ages": None,
+    "forever": None,
 }
+# Seasons and the school year: the day each begins (« depuis l'hiver », « depuis la
+# rentrée », "since the summer"), the most recent one past.
+_SEASONS = {
+    "hiver": (12, 1),
+    "winter": (12, 1),
+    "printemps": (3, 1),
+    "spring": (3, 1),
+    "ete": (6, 1),
+    "summer": (6, 1),
+    "automne": (9, 1),
+    "autumn": (9, 1),
+    "fall": (9, 1),
+    "rentree": (9, 1),
+    "vacances": (7, 1),
+}
+_SEASON_RE = re.compile(
+    r"(?:(?:le |l.|la |cet |cette |ce |the |this |last )?(?:debut |fin )?(?:de |d.)?)"
+    r"(?P<s>" + "|".join(_SEASONS) + r")(?: (?:de |d.)?(?P<m>" + "|".join(_MONTHS) + r"))?"
+    r"(?P<last> dernier| derniere| passe| passee)?\b"
+)
 
 _RELATIVE = (
     (
@@ -264,8 +288,24 @@ def _from_time(phrase: str, today: date) -> date | None:
             days *= 1.5
         return today - timedelta(days=round(days)) if days else None
     for vague, vague_days in _VAGUE_RES:
-        if vague.match(phrase):
+        found_vague = vague.match(phrase)
+        if found_vague:
+            # « longtemps, au moins 2 ans »: the duration that follows says more.
+            precise = _DURATION_RE.search(phrase, found_vague.end())
+            if precise:
+                return _from_time(phrase[precise.start() :], today)
             return today - timedelta(days=vague_days) if vague_days else None
+    match = _SEASON_RE.match(phrase)
+    if match:
+        if match.group("m"):  # « la rentrée de janvier »
+            return _dated(match, today)
+        month, day = _SEASONS[match.group("s")]
+        found = date(today.year, month, day)
+        if found > today:
+            found = date(today.year - 1, month, day)
+        if match.group("last") and (today - found).days < 92:
+            found = date(found.year - 1, month, day)  # « l'hiver dernier », in winter
+        return found
     for relative, days in _RELATIVE_RES:
         if relative.match(phrase):
             if days == -1:  # the last weekend: its Saturday
@@ -352,5 +392,22 @@ def started_on(text: str, today: date, answer: bool = False) -> date | None:
         return _from_time(ago.group("phrase"), today)
     whole = _ANSWER_ONLY.match(folded) if answer else None
     if whole and len(whole.group("phrase")) <= 40:
-        return _from_time(whole.group("phrase"), today)
+        found = _from_time(whole.group("phrase"), today)
+        if found is not None:
+            return found
+    if answer and len(folded) <= 80:
+        # A short answer to « Depuis quand ? » with words around its time: « reçu mardi »,
+        # « ben la semaine dernière je crois ».
+        for word in re.finditer(r"\b\w", folded):
+            found = _from_time(folded[word.start() : word.start() + 40], today)
+            if found is not None:
+                return found
     return None
+
+
+# An answer about time that names no day we can place (« depuis que le voisin a
+# déménagé », « ça dépend des jours »): answered all the same, not asked again.
+SPEAKS_OF_TIME = re.compile(
+    rf"\b(?:{_SINCE}|{_FOR}|toujours|longtemps|bail|jamais|souvent|parfois|des fois|forever|"
+    r"jours?|semaines?|mois|ans|annees?|days?|weeks?|months?|years?|always|never)\b"
+)

@@ -1301,6 +1301,227 @@ CASES = [
             S("c'est normal que j'ai plus de réseau depuis 3 jours ?", "operator"),
         ],
     ),
+    # Found with people writer p (round 5 of issue 19): answers written as people do.
+    Case(
+        "« ah si, j'ai fait le chat » at the summary is the contact, not a new problem",
+        [
+            S(
+                "mon tel RED by SFR passe sur le reseau belge a Halluin, 87 euros de hors "
+                "forfait ce mois ci au lieu de 12",
+                ...,
+            ),
+            S(C("category:billing"), "contacted_customer_service"),
+            S("non je les ai pas contacté", "confirmation"),
+            S(
+                "ah si pardon j'avais oublie, j'ai fait le chat sur l'appli RED mardi dernier "
+                "et ils m'ont dit qu'ils pouvaient rien faire",
+                "confirmation",
+                says="Non → Oui",
+            ),
+            S(SEND, "rating", saved={"category": "billing", "contacted_customer_service": "yes"}),
+        ],
+    ),
+    Case(
+        "« y a jamais eu d'demande » is about the termination, not about calling them",
+        [
+            S(
+                "Free y m'font payer ma box fibre alors que j'ai demandé d'arrêter en janvier, "
+                "je suis à Hénin-Beaumont",
+                ...,
+            ),
+            S(C("category:billing"), "contacted_customer_service"),
+            S("oui j'ai appelé 2 fois et j'ai fait un recommandé", "confirmation"),
+            S(
+                "En fait ch'est pas une erreur de facture, ch'est qu'y veulent pas résilier min "
+                "contrat, y disent qu'y a jamais eu d'demande",
+                "confirmation",
+                says="Facturation → Contrat",
+            ),
+            S(SEND, "rating", saved={"category": "contract", "contacted_customer_service": "yes"}),
+        ],
+    ),
+    Case(
+        "a SIM card « envoyée chez moi » is no « envoyez »: the area changes, nothing is sent",
+        [
+            S(
+                "un vendeur SFR est passé à Strasbourg et je reçois un mail de confirmation "
+                "d'abonnement à une box à mon nom, je n'ai rien signé",
+                ...,
+            ),
+            S(C("category:unsolicited_sales"), ...),
+            S("Oui, j'ai appelé SFR et envoyé une contestation écrite", "confirmation"),
+            S(
+                "Je viens de relire le mail : ce n'est pas une box, c'est un forfait mobile "
+                "qu'ils m'ont ouvert, avec une carte SIM envoyée chez moi",
+                "confirmation",
+                says="→ Mobile",
+            ),
+        ],
+    ),
+    Case(
+        "« non, pas la peine vu le courrier » answers the contact; the letter moves nothing",
+        [
+            S(
+                "Coriolis m'annonce une hausse de 3 € par mois de mon abonnement box internet, "
+                "je n'ai rien demandé",
+                ...,
+            ),
+            S(C("category:contract"), ...),
+            S("non, pas la peine vu le courrier", "confirmation"),
+            S(SEND, "rating", saved={"operator": "coriolis", "sector": "fixed"}),
+        ],
+    ),
+    Case(
+        "« je crois pas non » answers no; « j'en sais rien moi » is no technology",
+        [
+            S("zero reseau bouygues dans les vignes a Verzenay, ni appel ni internet", ...),
+            S(C("category:coverage"), "technology"),
+            S("j'en sais rien moi, ce qui passe quand ca passe", "started_on"),
+            S("je ne sais pas", "contacted_customer_service"),
+            S("je crois pas non, ils attendaient que je vienne le week-end", "confirmation"),
+            S(SEND, "rating", saved={"contacted_customer_service": "no"}),
+        ],
+    ),
+    Case(
+        "a question back at « Est-ce bien ça ? » takes no guess",
+        [
+            S(
+                "Je vous écris parce que le service client de Free Mobile se fout de moi. "
+                "J'habite à Spicheren, à la frontière, et mon téléphone se connecte au réseau "
+                "allemand Telekom. Je les ai appelés 5 fois, à chaque fois on me dit que c'est "
+                "normal. Personne ne règle rien.",
+                "category",
+            ),
+            S("Et l'Arcep peut obliger Free à répondre ?", "category"),
+        ],
+    ),
+    Case(
+        "« ma boite de stage » is where the person interns, not a business reporting",
+        [
+            S(
+                "la portabilité a raté, mon ancien numéro marche plus, mes parents et ma "
+                "boite de stage peuvent plus me joindre sur mon portable",
+                "operator",
+            ),
+            S("Syma", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(SEND, "rating", saved={"user_type": "individual", "operator": "syma"}),
+        ],
+    ),
+    Case(
+        '"my phone plan" is the mobile',
+        [
+            S(
+                "I'm trying to cancel my Free contract and they want 12 months of fees",
+                "sector",
+            ),
+            S("My phone plan", "contacted_customer_service"),
+        ],
+    ),
+    Case(
+        "« mon portable personnel est chez Orange » says whose phone: the operator changes only",
+        [
+            S(
+                "je suis secrétaire de mairie au Valtin, zone blanche, aucun réseau mobile "
+                "dans le village, je vous écris au nom de la commune",
+                "operator",
+            ),
+            S("Le téléphone portable de la mairie est chez Orange", "technology"),
+            S("Rien ne passe, pas même les appels", "started_on"),
+            S("La situation dure depuis des années", "contacted_customer_service"),
+            S("Non, pas l'opérateur. Le maire a écrit à la préfecture.", "confirmation"),
+            S(
+                "Je rectifie : le forfait de la mairie a été transféré chez SFR en début "
+                "d'année, c'est mon portable personnel qui est chez Orange. Le reste est exact.",
+                "confirmation",
+                says="Orange → SFR",
+            ),
+            S(SEND, "rating", saved={"operator": "sfr", "user_type": "local_authority"}),
+        ],
+    ),
+    # Found with people writer q (measured before and after the fixes for writer p).
+    Case(
+        "« mon opérateur Only » is the operator; « l'ancien Outremer Telecom » is no Bouygues",
+        [
+            S(
+                "mon opérateur Only a augmenté mon forfait de 3 euros par mois sans me "
+                "demander, j'habite Saint-André",
+                "contacted_customer_service",
+            ),
+            S("Non pas encore", "confirmation", says="Only"),
+        ],
+    ),
+    Case(
+        "« c'est la puce SRR » names the operator at once",
+        [
+            S("mon crédit téléphone part tout seul, 10 euros en 2 jours", ...),
+            S(C("category:billing"), "sector"),
+            S("le telephone portable", "operator"),
+            S("c'est la puce SRR, mon mari il a acheté", "contacted_customer_service"),
+        ],
+    ),
+    Case(
+        "a question at the place question names no commune (« un vrai gars » is no Gars)",
+        [
+            S("zero reso free, la 4g capte pas depuis 1 semaine", "location"),
+            S("cest un robot ou cest un vrai gars ki repond?", "location", says="pas une personne"),
+        ],
+    ),
+    Case(
+        "« non j'ai pas pu, le portable capte mal » answers no and moves no area",
+        [
+            S(
+                "depuis l'orage le telephone de la maison marche plus et internet non plus, "
+                "je suis a Rebais, c'est Orange, en ADSL",
+                ...,
+            ),
+            S(C("category:outage"), "started_on"),
+            S("dimanche soir pendant l orage", "contacted_customer_service"),
+            S("non j ai pas pu, le telephone marche pas et le portable capte mal", "confirmation"),
+            S(SEND, "rating", saved={"sector": "fixed", "contacted_customer_service": "no"}),
+        ],
+    ),
+    Case(
+        "« ce n'est pas à titre personnel » restates who writes and changes no problem",
+        [
+            S("aucun réseau Digicel à Régina, les gens montent sur le ponton pour appeler", ...),
+            S(C("category:coverage"), "technology"),
+            S(C("technology:unknown"), "started_on"),
+            S("depuis toujours", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(
+                "Je précise que j'écris pour la mairie de Régina, je suis agent au service "
+                "technique, ce n'est pas à titre personnel",
+                "confirmation",
+                says="Particulier → Collectivité",
+            ),
+            S(SEND, "rating", saved={"category": "coverage", "user_type": "local_authority"}),
+        ],
+    ),
+    Case(
+        "« internet lent, ça coupe » at « débit trop lent ou instable ? » takes the guess",
+        [
+            S(
+                "Bonjour, internet tres lent et ca coupe tout le temps le soir, rue de "
+                "Belleville Paris 20, Orange. Trois semaines comme ça, c'est pas normal",
+                "category",
+            ),
+            S("internet lent, ca coupe", "technology"),
+        ],
+    ),
+    Case(
+        "« jsais pa si ma mère les a appelé » is « je ne sais pas »",
+        [
+            S(
+                "un mec est venu o porte et ma mère a signé, mtn elle a un abonnement SFR box "
+                "ke personne a demandé",
+                ...,
+            ),
+            S(C("category:unsolicited_sales"), "contacted_customer_service"),
+            S("jsais pa si ma mère les a appelé, c elle ki gère les papiers", "confirmation"),
+            S(SEND, "rating", saved={"contacted_customer_service": "unknown"}),
+        ],
+    ),
     Case(
         "a roaming problem asked as a question still starts a report",
         [

@@ -80,11 +80,31 @@ def test_a_time_that_does_not_say_when_the_problem_started_is_not_read(text) -> 
         ("Friday", date(2026, 12, 4)),
         ("fin octobre", date(2026, 10, 25)),
         ("aujourd'hui", TODAY),
+        # words around the time, as people answer
+        ("reçu mardi", date(2026, 12, 1)),
+        ("ben la semaine dernière je crois", date(2026, 11, 30)),
+        # seasons and the school year: the most recent start past
+        ("depuis l'hiver je dirais, avant c'etait moins pire", date(2026, 12, 1)),
+        ("l'hiver dernier", date(2025, 12, 1)),
+        ("depuis l'été", date(2026, 6, 1)),
+        ("depuis la rentrée", date(2026, 9, 1)),
+        ("depuis la rentrée de janvier", date(2026, 1, 1)),
+        ("since the summer", date(2026, 6, 1)),
+        # a vague time followed by a precise one: the precise one
+        ("depuis longtemps, au moins 2 ans", date(2024, 12, 7)),
     ],
 )
 def test_typed_as_the_answer_a_bare_time_is_enough(answer, day) -> None:
     assert started_on(answer, TODAY) in (None, day)
     assert started_on(answer, TODAY, answer=True) == day
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["depuis toujours dans ce coin", "ça fait un bail", "depuis longtemps", "forever"],
+)
+def test_a_time_with_no_day_to_place_gives_no_day(answer) -> None:
+    assert started_on(answer, TODAY, answer=True) is None
 
 
 UNITS = {"jours": 1, "semaines": 7, "mois": 30, "days": 1, "weeks": 7, "months": 30}
@@ -194,6 +214,17 @@ async def test_a_button_sets_a_lower_bound_and_i_dont_know_skips(bot) -> None:
         assert "Depuis\u00a0:" not in await _summary_of(bot, out)
         out = await bot.send(C("confirm:send"), user="bob")
         assert out.alert["started_on"] is None
+
+
+async def test_an_answer_about_time_with_no_day_is_taken_and_not_asked_again(bot) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        out = await bot.send("Zéro réseau Bouygues dans les vignes à Verzenay, ni appel ni data")
+        out, _ = await _on_to(bot, out, "started_on", category=C("category:coverage"))
+        out = await bot.send("depuis toujours dans ce coin, on s'en rend compte aux vendanges")
+        assert out.expecting != "started_on"
+        out, asked = await _on_to(bot, out)
+        assert "started_on" not in asked
+        assert "Depuis\u00a0:" not in await _summary_of(bot, out)
 
 
 async def test_a_bill_never_asks_since_when(bot) -> None:
