@@ -607,6 +607,7 @@ class Interpreter:
             if is_report and specific_mass > 0
             else ()
         )
+        candidates = _never_worked(text, candidates)
         category = None
         category_confidence = 0.0
         if is_report:
@@ -754,6 +755,31 @@ class Interpreter:
             if value and fold(value) not in NOT_AN_OPERATOR and len(value) > 1:
                 return value
         return None
+
+
+# « ça a toujours été comme ça », « on n'a jamais eu de réseau », "it has never worked":
+# a network that never worked has not stopped (the guide: a lasting lack at a place is
+# coverage, a service that worked and stopped is an outage).
+_NEVER_WORKED = re.compile(
+    r"\b(?:(?:ca|c|ce|il|ils|elle) (?:a|n.a) toujours ete (?:comme ca|pareil|ainsi|nul)"
+    r"|depuis toujours|de tout temps|(?:n.?(?:a|ai|avons|ont) )?jamais eu (?:de |d.|le |la )?"
+    r"(?:reseau|signal|couverture|4g|5g|3g|barre)|(?:n.?a )?jamais (?:capte|passe|fonctionne|"
+    r"marche)|has always been (?:like this|like that|the case|this way)|never (?:had|got) "
+    r"(?:any )?(?:signal|network|coverage|reception)|(?:has|have) never worked)\b"
+)
+
+
+def _never_worked(
+    text: str, candidates: tuple[tuple[str, float], ...]
+) -> tuple[tuple[str, float], ...]:
+    """The model torn between coverage and an outage, for a network that the message says
+    never worked: the outage's share goes to coverage."""
+    top = {c for c, _ in candidates[:2]}
+    if top != {"coverage", "outage"} or not _NEVER_WORKED.search(fold(text)):
+        return candidates
+    scores = dict(candidates)
+    scores["coverage"] += scores.pop("outage")
+    return tuple(sorted(scores.items(), key=lambda cs: -cs[1]))
 
 
 def _confident(span: Mapping[str, Any]) -> bool:

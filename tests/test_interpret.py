@@ -201,3 +201,36 @@ def test_mail_not_delivered_is_the_posts_whoever_sends_it(interpreter: Interpret
         "la CAF refuse de verser mes allocations depuis deux mois", raw("report_billing", 0.9)
     )
     assert not caf.is_report
+
+
+def torn(first: str, second: str, share: float = 0.7) -> dict:
+    """The model torn between two problems."""
+    ranking = [
+        {"name": f"report_{first}", "confidence": share},
+        {"name": f"report_{second}", "confidence": 1 - share},
+    ]
+    return {"intent": ranking[0], "intent_ranking": ranking, "entities": []}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aucun réseau Orange dans tout le village, ça a toujours été comme ça",
+        "on n'a jamais eu de réseau ici avec Free",
+        "no signal at the house, it has always been like this",
+    ],
+)
+def test_a_network_that_never_worked_is_coverage_not_an_outage(
+    interpreter: Interpreter, text: str
+) -> None:
+    for first, second in (("coverage", "outage"), ("outage", "coverage")):
+        result = interpreter.interpret(text, torn(first, second))
+        assert result.category == "coverage", (first, result.category_candidates)
+
+
+def test_a_network_that_stopped_stays_torn(interpreter: Interpreter) -> None:
+    result = interpreter.interpret(
+        "plus de réseau Orange dans le village", torn("outage", "coverage")
+    )
+    assert result.category is None  # the choices are offered, never a guess
+    assert [c for c, _ in result.category_candidates[:2]] == ["outage", "coverage"]

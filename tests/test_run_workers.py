@@ -5,6 +5,7 @@ and everything stops on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -49,15 +50,19 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
+        ready: set[str] = set()  # the workers that answered: both listen before the test
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200 and len(_children(proc.pid)) >= 3:
-                        break
+                request = urllib.request.Request(f"{base}/healthz", headers={"Connection": "close"})
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        ready.add(json.loads(response.read())["worker"])
+                if ready == {"0", "1"} and len(_children(proc.pid)) >= 3:
+                    break
             except OSError:
                 pass
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.1)
         workers = [p for p in _children(proc.pid) if p not in _nlu_children(data)]
         assert len(workers) == 2 and len(_nlu_children(data)) == 1
 
