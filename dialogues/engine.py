@@ -997,8 +997,18 @@ class DialogueEngine:
                 ),
             )
             return
+        # « et oui donc ils ont été contactés » restates an answer: no "send" without the word.
+        restated = any(
+            (late := slot.late_answer(m)) is not None and slot.same(draft, late)
+            for slot in self.slots
+        )
         # « oui mais le lieu est faux » names a field without its new value: no "yes".
-        if not changes and not (named and named not in given) and _confirms(m):
+        if (
+            not changes
+            and not (named and named not in given)
+            and _confirms(m)
+            and not (restated and not _SEND_WORDS.search(m.folded))
+        ):
             work.state.confirmed_with = fold(text).strip(" .!")
             self._save(work)
             return
@@ -1012,6 +1022,11 @@ class DialogueEngine:
         if named:
             work.state.correcting = True
             self._ask(work, named)
+            return
+        if restated:
+            # « ah si pardon, mon mari a fait le chat mardi » when it already says so
+            work.say("nothing_changed")
+            self._summary(work)
             return
         if p.intent == "deny" or kept is not None or _CORRECTING.search(m.folded):
             # « non pas un colis, c'est une lettre » when nothing in it could be read: a

@@ -1325,7 +1325,10 @@ _CONTACTED_ANYWHERE = (
     (
         "yes",
         r"\b(?:appele|appelee|telephone|ecrit|envoye|adresse (?:un|une|plusieurs)|"
-        r"reclamation|reclamations|ticket|courrier|courriel|mail|formulaire|chat|tchat|"
+        # (« reçu le courrier de Bouygues » is their letter, not a contact)
+        r"reclamation|reclamations|ticket|formulaire|chat|tchat|"
+        r"(?<!recu )(?<!recu le )(?<!recu un )(?<!recu leur )(?<!received )(?<!got )"
+        r"(?<!got a )(?<!got their )(?:courrier|courriel|mail)|"
         r"boutique|agence|guichet|accueil|conseiller|hotline|plusieurs fois|"
         r"called|rang|phoned|wrote|emailed|complained|complaint|ticket|chatted|"
         r"(?:une|deux|trois|quatre|cinq|dix|\d+) (?:fois|appels|reclamations)|"
@@ -1380,6 +1383,8 @@ _SOMEONE_CONTACTED = re.compile(
     # "she did call Orange last Tuesday", "they've been contacted"
     r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
     r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b"
+    # « ils ont bien été contactés »
+    r"|\b(?:ont|a|avons|ai|sont) (?:bien |deja |)ete (?:contacte|appele|joint|relance)\w*"
 )
 # « je suis allée deux fois au bureau de poste pour réclamer », « j'ai fait une
 # réclamation »: a complaint made in person or in writing is a contact.

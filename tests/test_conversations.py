@@ -1439,6 +1439,25 @@ CASES = [
             S(SEND, "rating", saved={"operator": "sfr", "user_type": "local_authority"}),
         ],
     ),
+    Case(
+        "their letter received is no contact; a contact restated at the summary sends nothing",
+        [
+            S(
+                "ma fibre bouygues coupe tous les soirs vers 21h depuis l'automne, j'habite "
+                "a Roubaix",
+                "contacted_customer_service",
+            ),
+            S("reçu le courrier de bouygues mais rien", "contacted_customer_service"),
+            S("jsais pa si mon mari a appelé", "confirmation", says="Je ne sais plus"),
+            S(
+                "ah si pardon, mon mari a fait le chat mardi, ils disent que tout est normal",
+                "confirmation",
+                says="Je ne sais plus → Oui",
+            ),
+            S("et oui donc ils ont été contactés", "confirmation", says="déjà noté"),
+            S("oui c'est bon", "rating", saved={"contacted_customer_service": "yes"}),
+        ],
+    ),
     # Found with people writer q (measured before and after the fixes for writer p).
     Case(
         "« mon opérateur Only » is the operator; « l'ancien Outremer Telecom » is no Bouygues",
