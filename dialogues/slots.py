@@ -37,6 +37,7 @@ from domain.parse import ParseResult
 from reading.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, without_set_aside
 from reading.dates import SPEAKS_OF_TIME, started_on
 from reading.lexicon import EXAMPLES_DIR, Lexicon
+from reading.names import capitalised_name, named_in_sentence, operator_named
 from domain.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
 from domain.text import fold, words
 
@@ -489,26 +490,6 @@ class SectorSlot(Slot):
         return True
 
 
-# "c'est Kiwi Télécom, un petit opérateur local" → "Kiwi Télécom": the name of an operator
-# outside the list, once the words around it are gone.
-_OPERATOR_LEAD = re.compile(
-    r"^(?:(?:bah|ben|euh|alors|non|oui|ok|en fait|enfait|well|so)[\s,]+)*"
-    r"(?:c.est|c|ce sont|(?:mon|notre) (?:operateur|fournisseur|fai)(?: c.est| est)?|"
-    r"l.operateur(?: c.est| est)?|(?:je suis|on est|nous sommes|c.est) (?:chez|avec)|"
-    r"(?:nous passons|on passe|je passe|ca passe) par|(?:abonne|abonnee|client|cliente)s? chez|"
-    r"chez|avec|it.s|it is|with|we.re with|we are with|we use|i use|i.m with|"
-    r"(?:my|our) (?:provider|carrier|operator) is)?\s*"
-    # « c'est la puce SRR », « une carte SIM Lebara », « le forfait Only »
-    r"(?:(?:la|le|ma|mon|une|un) (?:puce|carte sim|sim|forfait|abonnement|box)(?: de| d.)?\s+)?",
-    re.I,
-)
-_OPERATOR_TAIL = re.compile(
-    r"\s*(?:[,;:.!?(]|\s(?:un|une|qui|que|mais|et|pour|depuis|a|the|a small|which|who|but|"
-    r"since)\s).*$",
-    re.I,
-)
-
-
 @lru_cache(maxsize=1)
 def _plain_phrases() -> frozenset[str]:
     """The examples the model learnt its conversational intents from (« oui », « merci »,
@@ -522,76 +503,11 @@ def _plain_phrases() -> frozenset[str]:
     return frozenset(phrases - {""})
 
 
-def operator_named(text: str) -> str | None:
-    """The operator's name in an answer to "which operator?", or None if it is no name."""
-    folded = fold(text.strip())
-    lead = _OPERATOR_LEAD.match(folded)
-    start = lead.end() if lead else 0
-    rest = text.strip()[start:]
-    tail = _OPERATOR_TAIL.search(fold(rest))
-    name = (rest[: tail.start()] if tail else rest).strip(" \"'«»")
-    named = words(fold(name))
-    if not named or len(named) > 4:
-        return None  # no letters we can read, a sentence
-    if named[0] in _NOT_A_NAME and not _ARTICLE_AND_NAME.match(name):
-        return None  # « ça sert à quoi… » (but « La Banque Postale » is a name)
-    return name
-
-
-def _capitalised_name(text: str) -> str | None:
-    """« C'est le réseau public du département, Ardèche Drôme Numérique. »: two to four
-    capitalised words inside a sentence, in an answer to "which operator?"."""
-    for match in _CAPITALISED.finditer(text):
-        start = text[: match.start()].rstrip()
-        if start and start[-1] not in ".!?…":  # not the capital that opens a sentence
-            return match.group(0)
-    return None
-
-
-_CAPITALISED = re.compile(r"[A-ZÀ-Ý][\w’'-]+(?:\s+(?:de |du |des |d’|d')?[A-ZÀ-Ý][\w’'-]+){1,3}")
-
-
-# « La Banque Postale », « Le Réseau Breton »: an article, then capitalised words.
-_ARTICLE_AND_NAME = re.compile(r"^(?i:la|le|les|l[’'])\s*[A-ZÀ-Ý]")
-
-
-# First words that start a sentence, never an operator's name.
-_NOT_A_NAME = frozenset(
-    """a au aux le la les l de du des d un une je j il elle on nous vous
-    ils elles ca sert est sont pas ne n quoi comment pourquoi quand ou si mais et donc car
-    ce cet cette ces mon ma mes ton ta tes son sa ses notre votre leur y en the i it is a an
-    what why how when where who my your we you they this that there""".split()
-)
-
-
 # Words before a name that set it aside: « pas Orange », « sauf chez Free », "not SFR".
 _SET_ASIDE = re.compile(
     r"\b(?:pas|plus|sauf|hormis|excepte|except|not|but)\W+(?:(?:chez|avec|"
     r"de|d|le|la|l|with|at)\W+)?$"
 )
-
-
-# An operator outside the list in a correction at the summary: « je suis chez Vialis
-# maintenant », « c'est Only mon opérateur maintenant », "I'm with Vialis now".
-_ELSEWHERE = re.compile(r"\b(?:chez|i.?m with|we.?re with|switched to|moved to)\s+([\w&+-]+)")
-_NOW_NAMED = re.compile(
-    r"\b(?:c.?est|it.?s)\s+([\w&+-]+)\s+(?:(?:mon|notre|my|our)\s+"
-    r"(?:operateur|fournisseur|operator|provider)\s+)?"
-    r"(?:maintenant|desormais|now|depuis|since)\b"
-)
-# « mon fournisseur d'accès c'est FAImaison », « notre internet est chez Alsatis », "my
-# provider is Zen".
-_PROVIDER_IS = re.compile(
-    r"\b(?:mon|ma|notre|my|our) (?:fournisseur(?: d.acces)?|operateur|fai|"
-    r"box|internet|provider|operator|isp)\W+(?:c.?est|est|is|:)\W+"
-    r"(?:(?:de|chez|avec|with)\W+)?([\w&+-]+)"
-)
-# « mon opérateur Only a augmenté mon forfait », "my provider Zen": the name right after.
-_MY_OPERATOR_NAMED = re.compile(
-    r"\b(?:mon|notre|my|our) (?:operateur|fournisseur(?: d.acces)?|fai|provider|operator|isp)"
-    r"\s+([\w&+-]+)"
-)
-_NOT_AN_OPERATOR = frozenset("moi toi lui eux nous vous elle elles me you us them".split())
 
 
 class OperatorSlot(Slot):
@@ -650,13 +566,6 @@ class OperatorSlot(Slot):
                 # "Orange I think" in English: the brand, written as one, is the operator.
                 return (known, self.taxonomy.operators[known].name, ())
             return (said.parse.operator, said.parse.operator_text, ())
-        named = _MY_OPERATOR_NAMED.search(said.folded)
-        if named and said.parse.is_report:
-            # « mon opérateur Only a augmenté mon forfait »: a name outside the list, written
-            # with its capital right after « mon opérateur ».
-            unlisted = self._unlisted_named(said)
-            if unlisted and fold(unlisted) == named.group(1):
-                return (None, unlisted, ())
         return None
 
     def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
@@ -695,32 +604,8 @@ class OperatorSlot(Slot):
         return Choice(known.name, f"operator:{operator}") if known else None
 
     def _unlisted_named(self, said: Utterance) -> str | None:
-        """An operator outside the list that a correction names, as typed (« c'est Only
-        maintenant »: a capital then, a word may follow « c'est »)."""
-        typed: dict[str, str] = {
-            fold(w): w for w in re.findall(r"[\w&+-]+", said.parse.text or said.text)
-        }
-        for pattern, capital in (
-            (_ELSEWHERE, False),
-            (_NOW_NAMED, True),
-            (_PROVIDER_IS, True),
-            (_MY_OPERATOR_NAMED, True),
-        ):
-            for match in pattern.finditer(said.folded):
-                name = typed.get(match.group(1))
-                # « Only » is a word too, but not with a capital.
-                if (
-                    name
-                    and (
-                        name[0].isupper()
-                        or not capital
-                        and match.group(1) not in self._ordinary_words
-                    )
-                    and match.group(1) not in _NOT_A_NAME | _NOT_AN_OPERATOR
-                    and match.group(1) not in self._brands
-                ):
-                    return name
-        return None
+        """An operator outside the list that a correction names, as typed."""
+        return named_in_sentence(said.parse.text or said.text, self._ordinary_words, self._brands)
 
     def _several_may_fit(self, draft: Draft) -> bool:
         """Whether several operators may still fit the problem known so far."""
@@ -801,7 +686,7 @@ class OperatorSlot(Slot):
         # An operator outside the list, written in a sentence: kept as written.
         if "?" in said.text:
             return False  # a question is no operator's name
-        name = operator_named(said.text) or _capitalised_name(said.text)
+        name = operator_named(said.text) or capitalised_name(said.text)
         whole = name == said.text.strip()
         known = self._brands.get(fold(name or ""))
         if known:  # « Zeop, c'est mon petit-fils qui l'a pris » read as small talk

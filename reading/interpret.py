@@ -15,6 +15,7 @@ from domain.parse import CANDIDATES, ParseResult, empty_result
 from domain.taxonomy import TECHNOLOGY_SECTOR, Taxonomy
 from domain.text import detect_language, fold, words
 from reading.lexicon import Lexicon, Match, PhraseMatcher
+from reading.names import named_after_my_operator
 from reading.operators import OperatorFinder
 from reading.roles import (
     CURRENT,
@@ -658,7 +659,12 @@ class Interpreter:
                     if category == "number_portability":
                         previous = previous_operator(named, operator)
             else:
-                operator_text = self._unknown_operator(text, spans)
+                # « mon opérateur Only a augmenté mon forfait »: outside the list, as typed.
+                operator_text = self._unknown_operator(text, spans) or (
+                    named_after_my_operator(text, self.lexicon.ordinary_words, self._spellings)
+                    if is_report
+                    else None
+                )
         # What is said of the operators not at fault is not the complaint's: « j'étais
         # chez SFR avec l'ADSL, chez Free la fibre coupe » is about fibre.
         aside = set_aside(text, named, operator)
