@@ -48,7 +48,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from domain.fields import FIELD
 from domain.parse import NluUnavailable, ParseResult, empty_result
-from reading.places import Places
+from reading.places import COUNTRIES, Places
 from domain.taxonomy import Taxonomy
 from domain.text import fold, language_evidence, words
 
@@ -626,6 +626,7 @@ class DialogueEngine:
             return found_code
         if (
             not p.location
+            or fold(p.location) in COUNTRIES  # « vivo in Francia da 40 anni »
             or (current and fold(p.location) in fold(current))
             or re.search(rf"\b(?:depuis|from)\s+{re.escape(p.location)}", text, re.IGNORECASE)
         ):
@@ -712,7 +713,11 @@ class DialogueEngine:
         assert draft is not None
         slot = self.slots.get(work.state.expecting)
         m = Utterance(p, text)
-        if slot is not None and not self._gives_value(slot, draft, m) and not self._facts_given(m):
+        if (
+            slot is not None
+            and not self._gives_value(slot, draft, m)
+            and all(self.slots[k].same(draft, v) for k, v in self._facts_given(m).items())
+        ):
             # « An outage, no connection at all. » for "Outage, service down": the words
             # of a button offered, when the answer gives no value of its own.
             named = _named_choice(
@@ -1023,8 +1028,10 @@ class DialogueEngine:
             work.state.correcting = True
             self._ask(work, named)
             return
-        if restated:
-            # « ah si pardon, mon mari a fait le chat mardi » when it already says so
+        if restated or self._says_what_is_noted(draft, m, given):
+            # « ah si pardon, mon mari a fait le chat mardi », « c'est pas la fibre, c'est
+            # toujours l'ADSL », « c'est une lettre recommandée, pas un colis » when the
+            # summary already says so
             work.say("nothing_changed")
             self._summary(work)
             return
@@ -1035,6 +1042,21 @@ class DialogueEngine:
             return
         work.say("not_understood")
         self._summary(work)
+
+    def _says_what_is_noted(self, draft: Draft, said: Utterance, given: dict[str, object]) -> bool:
+        """Whether a sentence at the summary names, for some field, the value noted
+        (and, since nothing changed, no other): a restatement, not a correction."""
+        if any(self.slots[k].same(draft, v) for k, v in given.items()):
+            return True
+        kept = Utterance(said.parse, _without_set_aside(said.folded))
+        if draft.category in every_reading(_POSTAL_THINGS, kept.folded):
+            return True
+        return any(
+            slot.same(draft, value)
+            for slot in self.slots
+            if slot.fixable and not slot.empty(draft)
+            for value in slot.mentioned(kept)
+        )
 
     def _sets_area_aside(
         self, draft: Draft, text: str, kept: ParseResult | None, given: dict[str, object]

@@ -167,6 +167,14 @@ _LIST_GAP = re.compile(
     r"^[\s,]*(?:(?:et|ni|and|nor|ainsi que)\s+|[&+/]\s*)?"
     r"(?:(?:ni|chez|avec|with)\s+)*$"
 )
+# Problems of the network itself, and the services people use over it (named in passing:
+# « impossible de regarder Netflix »), which are no company at fault for them.
+_NETWORK_REPORTS = frozenset(
+    f"report_{c}" for c in ("coverage", "outage", "slow_speed", "fibre_connection")
+)
+_USED_OVER_THE_NETWORK = frozenset(
+    "netflix canal+ deezer spotify uber deliveroo booking airbnb".split()
+)
 # Words the model may tag as an operator that name no operator at all.
 NOT_AN_OPERATOR = frozenset(
     fold(w)
@@ -583,7 +591,16 @@ class Interpreter:
             and known is None
             and self._other_companies.find(text)
             and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))
+            and not (
+                top_name in _NETWORK_REPORTS
+                and all(
+                    fold(m.surface) in _USED_OVER_THE_NETWORK
+                    for m in self._other_companies.find(text)
+                )
+            )
         ):
+            # (« la connexion est super lente le soir, impossible de regarder Netflix » is
+            # the line's problem: a service used over the network names no one at fault)
             # (« plus aucun courrier distribué, on attend des papiers de la CAF » is the
             # post's problem, whoever the letters are from)
             rule = "consumer_dispute"

@@ -251,6 +251,14 @@ _ASIDES = re.compile(r"\(.*?\)|[/,]")
 _EXPAND = {"st": "saint", "ste": "sainte", "s": "saint"}
 
 
+# Countries, which the model may tag as a place (« vivo in Francia »): never a commune.
+COUNTRIES = frozenset(
+    """france francia frankreich frankrijk belgique belgie suisse schweiz svizzera italie
+    italia italy espagne espana spain allemagne deutschland germany luxembourg portugal
+    angleterre england uk royaume uni maroc algerie tunisie senegal europe""".split()
+)
+
+
 def _key(text: str) -> str:
     """A name as people may type it: no accents, case, hyphens; "st" is "saint"."""
     words = _SEPARATORS.sub(" ", fold(text)).split()
@@ -541,7 +549,12 @@ class Places:
                     len(words[i]) <= 2 and n == 1 or n == 1 and not answer and not capital
                 ):
                     continue
-                if not located and not capital and (name in _EVERYDAY or words[i] in _EVERYDAY):
+                # (« bourg st maurice »: three words make a name even after a word's one)
+                if (
+                    not located
+                    and not capital
+                    and (name in _EVERYDAY or n <= 2 and words[i] in _EVERYDAY)
+                ):
                     continue
                 commune = (located or found)[0]
                 postcode = next((p for p in postcodes if p in commune.postcodes), None)

@@ -1458,6 +1458,46 @@ CASES = [
             S("oui c'est bon", "rating", saved={"contacted_customer_service": "yes"}),
         ],
     ),
+    # Found with people writer r (written last; measured before these fixes).
+    Case(
+        "slow internet « impossible de regarder Netflix » is a report, not a dispute",
+        [
+            S(
+                "hello, dans notre coloc a lyon 7e la connexion est super lente le soir, "
+                "impossible de suivre les cours en visio ou meme de regarder netflix",
+                "operator",
+            ),
+        ],
+    ),
+    Case(
+        "a correction that names what the summary already says gets « déjà noté »",
+        [
+            S(
+                "La Poste a mis un avis de passage dans ma boîte samedi alors que j'étais "
+                "chez moi toute la matinée, personne n'a sonné",
+                "category",
+            ),
+            S(C("category:mail_delivery"), "location"),
+            S("Avignon", "started_on"),
+            S("Samedi dernier", "contacted_customer_service"),
+            S("Oui j'ai réclamé au guichet", "confirmation"),
+            S(
+                "Non je viens de retrouver l'avis : c'est une lettre recommandée, pas un colis.",
+                "confirmation",
+                says="déjà noté",
+            ),
+        ],
+    ),
+    Case(
+        "« vivo in Francia » names no place; the place is asked",
+        [
+            S(
+                "Buongiorno, sono italiano ma vivo in Francia da 40 anni. Da due settimane non "
+                "ricevo più la posta, niente lettere. Le facteur ne passe plus!",
+                "location",
+            ),
+        ],
+    ),
     # Found with people writer q (measured before and after the fixes for writer p).
     Case(
         "« mon opérateur Only » is the operator; « l'ancien Outremer Telecom » is no Bouygues",

@@ -61,6 +61,9 @@ PLACES = Places.load()
         ("livreur vers st cyprien a toulouse, plus de 4g", False, "Toulouse (31)"),
         ("un colis envoyé de Marseille à Paris", False, "Paris (75)"),  # as before
         ("à Saint-Cyprien à côté de Perpignan", False, "Saint-Cyprien (66750)"),
+        # three words make a name even when the first is an everyday word (« le bourg »)
+        ("jhabite a bourg st maurice, ds la vallée", False, "Bourg-Saint-Maurice (73700)"),
+        ("port st louis du rhone", True, "Port-Saint-Louis-du-Rhône (13230)"),
     ],
 )
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
@@ -82,6 +85,7 @@ def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) ->
         "au port",
         "je vais au bureau",
         "à la même adresse",
+        "le bourg est coupé du monde",
     ],
 )
 def test_ordinary_words_are_no_place(text: str) -> None:
