@@ -45,6 +45,9 @@ async def run(verbose: bool) -> None:
                 return await rt.service.handle("cli", user, event)
 
             outcomes.append(await play(send, person))
+    if not people:
+        print(f"no people in {directory or 'tests/people'}")
+        return
     right = [o for o in outcomes if o.right]
     once = [o for o in outcomes if o.saved is not None and not o.repeated]
     complete = [o for o in outcomes if first_message_complete(o.person) and o.saved]

@@ -1474,7 +1474,8 @@ CASES = [
         [
             S(
                 "La Poste a mis un avis de passage dans ma boîte samedi alors que j'étais "
-                "chez moi toute la matinée, personne n'a sonné",
+                "chez moi toute la matinée. Personne n'a sonné. J'attends un envoi important "
+                "de mon notaire.",
                 "category",
             ),
             S(C("category:mail_delivery"), "location"),
