@@ -67,6 +67,7 @@ _GIVEN_BEFORE = re.compile(
     r"|\bI (?:put|said|wrote|typed)\s+\S+(?:\s\S+)?\s+(?=because|but\b)",
     re.IGNORECASE,
 )
+_STATES_A_VALUE = re.compile(r"\b(?:c.?est|it.?s|its)\b")
 _BUT = re.compile(r"\b(?:mais|sauf|but|except|however|par contre)\b")
 
 # Words that say a message corrects what was said before.
@@ -232,9 +233,15 @@ _CONFIRM_START = re.compile(
 )
 # (not a participle: « une carte SIM envoyée chez moi », « la ligne enregistrée à mon nom »)
 _SEND_WORDS = re.compile(
-    r"\b(?:envoy(?!ee?s?\b)\w*|envoi\w*|transmet\w*|valid(?!ee?s?\b)\w*|"
+    r"\b(?:envoy(?!ees?\b|es\b)\w*|envoi\w*|transmet\w*|valid\w*|"
     r"enregistr(?!ee?s\b|ee\b)\w*|"
     r"send|submit|go ahead|vas[- ]y)\b"
+)
+# « oui c'est bon, ils ont bien été contactés »: the summary judged right, in so many words.
+_ALL_GOOD = re.compile(
+    r"\b(?:c.?est (?:bon|ok|correct|exact|juste|parfait|tout bon)|parfait|correct|exact|"
+    r"tout est (?:bon|ok|correct|juste)|nickel|impec\w*|d.?accord|ok|okay|"
+    r"that.?s (?:right|correct|fine)|all good|looks good|perfect)\b"
 )
 _NOT_SENDING = re.compile(
     r"\b(?:pas|ne|n|don.?t|do not|not|never|jamais)\b\W+(?:\w+\W+){0,2}"
@@ -297,6 +304,23 @@ _RESTART_WORDS = re.compile(
     r"\b(?:recommenc\w*|reprendre|depuis le debut|de zero|start (?:over|again)|"
     r"restart|from scratch)\b"
 )
+
+
+def _no_fields(parse: ParseResult) -> ParseResult:
+    """The parse without the fields the model read in the whole message (to read a part
+    of it on its own words)."""
+    return dataclasses.replace(
+        parse,
+        intent=None,
+        sector=None,
+        category=None,
+        operator=None,
+        operator_text=None,
+        user_type=None,
+        technology=None,
+        location=None,
+        operators=(),
+    )
 
 
 def _confirms(said: Utterance) -> bool:
@@ -1012,7 +1036,9 @@ class DialogueEngine:
             not changes
             and not (named and named not in given)
             and _confirms(m)
-            and not (restated and not _SEND_WORDS.search(m.folded))
+            and not (
+                restated and not _SEND_WORDS.search(m.folded) and not _ALL_GOOD.search(m.folded)
+            )
         ):
             work.state.confirmed_with = fold(text).strip(" .!")
             self._save(work)
@@ -1045,10 +1071,9 @@ class DialogueEngine:
 
     def _says_what_is_noted(self, draft: Draft, said: Utterance, given: dict[str, object]) -> bool:
         """Whether a sentence at the summary names, for some field, the value noted
-        (and, since nothing changed, no other): a restatement, not a correction."""
-        if any(self.slots[k].same(draft, v) for k, v in given.items()):
-            return True
-        kept = Utterance(said.parse, _without_set_aside(said.folded))
+        (and, since nothing changed, no other): a restatement, not a correction. Only
+        what the sentence keeps counts (« ce n'est pas SFR » names SFR to set it aside)."""
+        kept = Utterance(_no_fields(said.parse), _without_set_aside(said.folded))
         if draft.category in every_reading(_POSTAL_THINGS, kept.folded):
             return True
         return any(
@@ -1218,7 +1243,7 @@ class DialogueEngine:
         if not clause.strip():
             return False
         probe = copy.deepcopy(before)
-        part = Utterance(dataclasses.replace(said.parse, intent=None), clause)
+        part = Utterance(_no_fields(said.parse), clause)
         return slot.answer(probe, part) and not slot.empty(probe)
 
     def _take_corrections(
@@ -1234,10 +1259,13 @@ class DialogueEngine:
             and lead
             and self._clause_answers(self.slots[answered], before, said, lead.end())
         ):
+            # « non jamais, et c'est SFR »: the « non » answered; what follows corrects when
+            # it says so or states a value (« c'est SFR »), not when it only describes
+            # (« non j'ai pas pu, le portable capte mal »).
             said_after = fold(said.text[lead.end() :])
-        else:
-            said_after = said.folded
-        if not _CORRECTING.search(said_after):
+            if not (_CORRECTING.search(said_after) or _STATES_A_VALUE.search(said_after)):
+                return
+        elif not _CORRECTING.search(said.folded):
             return
         lines = []
         for name, value in self._said_outright(before, said).items():

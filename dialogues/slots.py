@@ -37,7 +37,7 @@ from domain.parse import ParseResult
 from reading.interpret import FIXED_WIRELESS, MOBILE_EQUIVALENT, without_set_aside
 from reading.dates import SPEAKS_OF_TIME, started_on
 from reading.lexicon import EXAMPLES_DIR, Lexicon
-from reading.names import capitalised_name, named_in_sentence, operator_named
+from reading.names import NOT_A_PROVIDER, capitalised_name, named_in_sentence, operator_named
 from domain.taxonomy import TECHNOLOGY_SECTOR, TECHNOLOGY_SECTORS, Taxonomy
 from domain.text import fold, words
 
@@ -605,7 +605,9 @@ class OperatorSlot(Slot):
 
     def _unlisted_named(self, said: Utterance) -> str | None:
         """An operator outside the list that a correction names, as typed."""
-        return named_in_sentence(said.parse.text or said.text, self._ordinary_words, self._brands)
+        return named_in_sentence(
+            said.text, self._ordinary_words, self._brands, typed_in=said.parse.text or said.text
+        )
 
     def _several_may_fit(self, draft: Draft) -> bool:
         """Whether several operators may still fit the problem known so far."""
@@ -712,8 +714,8 @@ class OperatorSlot(Slot):
         """Whether a name may be an ordinary word instead: every word of it is a word
         people use in reports, or the model reads the message as small talk (or, typed
         alone, as a report)."""
-        if len(name) > 1 and name.isupper():
-            return False  # « SRR », « FAI »: an acronym is a name
+        if len(name) > 1 and name.isupper() and fold(name) not in NOT_A_PROVIDER:
+            return False  # « SRR »: an acronym is a name (« SMS », « ADSL » are none)
         return (
             said.conversational
             or (whole and said.parse.is_report)
@@ -1213,7 +1215,8 @@ _CONTACTED_ANYWHERE = (
         # (« reçu le courrier de Bouygues » is their letter, not a contact)
         r"reclamation|reclamations|ticket|formulaire|chat|tchat|"
         r"(?<!recu )(?<!recu le )(?<!recu un )(?<!recu leur )(?<!received )(?<!got )"
-        r"(?<!got a )(?<!got their )(?:courrier|courriel|mail)|"
+        r"(?<!got a )(?<!got their )(?<!eu un )(?<!eu le )(?<!un e-)(?<!un e)"
+        r"(?:courrier|courriel|mail)|"
         r"boutique|agence|guichet|accueil|conseiller|hotline|plusieurs fois|"
         r"called|rang|phoned|wrote|emailed|complained|complaint|ticket|chatted|"
         r"(?:une|deux|trois|quatre|cinq|dix|\d+) (?:fois|appels|reclamations)|"
@@ -1243,7 +1246,9 @@ _CHANGE_OF_MIND = re.compile(
     r"\b(?:enfin|donc|finalement|en fait|actually|i mean|no wait|"
     r"so(?=\W+(?:yes|no)\s*(?:[,.!;]|$)))\W+"
     r"(non|no|nope|oui|yes|si)\b"
+    # « ah si pardon, j'ai fait le chat » (not « mais si ça continue je résilie »)
     r"|^\W*(?:ah|oh|ha|ben|bah|ah ben|ah bah|ah mais|mais)\W+(si)\b"
+    r"(?=\s*(?:[,.!;]|$)|\W+(?:pardon|j|je|on|il|ils|elle|mon|ma|mes|nous|en fait)\b)"
 )
 # At the summary, the answer to « avez-vous contacté le service client ? » written out.
 _PUT_DOWN = re.compile(
@@ -1269,7 +1274,7 @@ _SOMEONE_CONTACTED = re.compile(
     r"|\b(?:did|has|have|had) (?:already |actually |indeed )?(?:call|phone|ring|contact|email)\w*\b"
     r"|\b(?:have|has|had|ve|were|was) (?:already )?been (?:called|contacted|phoned|emailed)\b"
     # « ils ont bien été contactés »
-    r"|\b(?:ont|a|avons|ai|sont) (?:bien |deja |)ete (?:contacte|appele|joint|relance)\w*"
+    r"|\b(?:ont|sont) (?:bien |deja |)ete (?:contacte|appele|joint|relance)\w*"
 )
 # « je suis allée deux fois au bureau de poste pour réclamer », « j'ai fait une
 # réclamation »: a complaint made in person or in writing is a contact.

@@ -184,9 +184,9 @@ _SEASONS = {
     "vacances": (7, 1),
 }
 _SEASON_RE = re.compile(
-    r"(?:(?:le |l.|la |cet |cette |ce |the |this |last )?(?:debut |fin )?(?:de |d.)?)"
+    r"(?P<pre>(?:le |l.|la |cet |cette |ce |the |this |last )?(?:debut |fin )?(?:de |d.)?)"
     r"(?P<s>" + "|".join(_SEASONS) + r")(?: (?:de |d.)?(?P<m>" + "|".join(_MONTHS) + r"))?"
-    r"(?P<last> dernier| derniere| passe| passee)?\b"
+    r"(?P<last> dernier| derniere| passe| passee)?(?: (?P<y>20\d\d))?\b"
 )
 
 _RELATIVE = (
@@ -209,6 +209,11 @@ _RELATIVE = (
 )
 # Compiled once: every message is read several times a turn (stated, absorbed, mentioned).
 _DURATION_RE = re.compile(rf"{_MORE}{_DURATION}")
+# Between a vague time and the duration that makes it precise: « longtemps, au moins 2 ans »
+# (not « depuis toujours, ça coupe 2 jours par semaine »).
+_PRECISION = re.compile(
+    r"[\s,;:(-]*(?:au moins|environ|genre|soit|bien|facile|plus de|about|at least)?\s*"
+)
 _VAGUE_RES = tuple((re.compile(rf"{_MORE}{vague}\b"), days) for vague, days in _VAGUE.items())
 _RELATIVE_RES = tuple((re.compile(rf"{_MORE}(?:{pattern})\b"), days) for pattern, days in _RELATIVE)
 
@@ -292,14 +297,16 @@ def _from_time(phrase: str, today: date) -> date | None:
         if found_vague:
             # « longtemps, au moins 2 ans »: the duration that follows says more.
             precise = _DURATION_RE.search(phrase, found_vague.end())
-            if precise:
+            if precise and _PRECISION.fullmatch(phrase[found_vague.end() : precise.start()]):
                 return _from_time(phrase[precise.start() :], today)
             return today - timedelta(days=vague_days) if vague_days else None
     match = _SEASON_RE.match(phrase)
-    if match:
+    if match and (match.group("s") != "ete" or match.group("pre")):  # (« été coupé »)
         if match.group("m"):  # « la rentrée de janvier »
             return _dated(match, today)
         month, day = _SEASONS[match.group("s")]
+        if match.group("y"):  # « depuis l'hiver 2024 »
+            return _past(date(int(match.group("y")), month, day), today)
         found = date(today.year, month, day)
         if found > today:
             found = date(today.year - 1, month, day)
@@ -399,15 +406,28 @@ def started_on(text: str, today: date, answer: bool = False) -> date | None:
         # A short answer to « Depuis quand ? » with words around its time: « reçu mardi »,
         # « ben la semaine dernière je crois ».
         for word in re.finditer(r"\b\w", folded):
-            found = _from_time(folded[word.start() : word.start() + 40], today)
+            phrase = folded[word.start() : word.start() + 40]
+            if _NOT_A_TIME_ALONE.match(phrase):
+                continue
+            found = _from_time(phrase, today)
             if found is not None:
                 return found
     return None
 
 
+# Words around which a scanned answer reads no time (« mise à jour » is no day, « tous
+# les soirs vers 20h » no start, « un jour sur deux » no duration, "I may" no month).
+# A season read in passing needs its article (« été coupé », « rentrée de vacances »), and
+# « 2 jours par semaine » is how often, not since when.
+_NOT_A_TIME_ALONE = re.compile(
+    r"(?:a|an|un|une|de|du|des|d|\d+ ?h(?:eures?)?|\d+h\d+|vacances|may|ete|rentree|hiver|printemps|"
+    r"automne|summer|winter|spring|fall|autumn)\b|\S+ \S+ (?:par|per|a|by)\b"
+)
+
+
 # An answer about time that names no day we can place (« depuis que le voisin a
 # déménagé », « ça dépend des jours »): answered all the same, not asked again.
 SPEAKS_OF_TIME = re.compile(
-    rf"\b(?:{_SINCE}|{_FOR}|toujours|longtemps|bail|jamais|souvent|parfois|des fois|forever|"
-    r"jours?|semaines?|mois|ans|annees?|days?|weeks?|months?|years?|always|never)\b"
+    rf"\b(?:{_SINCE}|longtemps|bail|toujours(?! pas)|des (?:jours|semaines|mois|annees)|"
+    r"forever|ages|always|for (?:ages|years|months|weeks))\b"
 )

@@ -785,9 +785,10 @@ class Interpreter:
 # coverage, a service that worked and stopped is an outage).
 _NEVER_WORKED = re.compile(
     r"\b(?:(?:ca|c|ce|il|ils|elle) (?:a|n.a) toujours ete (?:comme ca|pareil|ainsi|nul)"
-    r"|depuis toujours|de tout temps|(?:n.?(?:a|ai|avons|ont) )?jamais eu (?:de |d.|le |la )?"
-    r"(?:reseau|signal|couverture|4g|5g|3g|barre)|(?:n.?a )?jamais (?:capte|passe|fonctionne|"
-    r"marche)|has always been (?:like this|like that|the case|this way)|never (?:had|got) "
+    r"|(?:n.?(?:a|ai|avons|ont) )?jamais eu (?:de |d.|le |la )?"
+    r"(?:reseau|signal|couverture|4g|5g|3g|barre)|(?:ca|c|le reseau|reseau|le signal|rien|"
+    r"la [2345]g)\W+(?:n\W?)?(?:a\W+)?jamais (?:capte|passe|fonctionne|marche)"
+    r"|has always been (?:like this|like that|the case|this way)|never (?:had|got) "
     r"(?:any )?(?:signal|network|coverage|reception)|(?:has|have) never worked)\b"
 )
 

@@ -47,7 +47,17 @@ def operator_named(text: str) -> str | None:
         return None  # no letters we can read, a sentence
     if named[0] in NOT_A_NAME and not _ARTICLE_AND_NAME.match(name):
         return None  # « ça sert à quoi… » (but « La Banque Postale » is a name)
+    if all(w in NOT_A_PROVIDER for w in named):
+        return None  # « ma box ADSL », « un forfait 5G », « la box internet »
     return name
+
+
+# What a line is, never who provides it.
+NOT_A_PROVIDER = frozenset(
+    """adsl vdsl vdsl2 fibre fiber ftth 4g 5g 3g 2g 4g+ lte sms mms internet mobile fixe
+    wifi wi-fi data tv tele television telephone portable box cable satellite radio
+    optique""".split()
+)
 
 
 def capitalised_name(text: str) -> str | None:
@@ -113,11 +123,14 @@ def named_in_sentence(
     ordinary_words: Collection[str],
     brands: Collection[str],
     patterns: tuple[tuple[re.Pattern[str], bool], ...] = _IN_A_SENTENCE,
+    typed_in: str | None = None,
 ) -> str | None:
     """An operator outside the list that a sentence names, as typed: « c'est Only
-    maintenant », « je suis chez Vialis » (not a brand of the list, not a pronoun)."""
+    maintenant », « je suis chez Vialis » (not a brand of the list, not a pronoun).
+    `typed_in`: the whole message, where the name's spelling is taken when `text` is a
+    part of it (what is left once « plus chez Vialis » is set aside)."""
     folded = fold(text)
-    typed: dict[str, str] = {fold(w): w for w in re.findall(r"[\w&+-]+", text)}
+    typed: dict[str, str] = {fold(w): w for w in re.findall(r"[\w&+-]+", typed_in or text)}
     for pattern, capital in patterns:
         for match in pattern.finditer(folded):
             name = typed.get(match.group(1))

@@ -255,7 +255,7 @@ _EXPAND = {"st": "saint", "ste": "sainte", "s": "saint"}
 COUNTRIES = frozenset(
     """france francia frankreich frankrijk belgique belgie suisse schweiz svizzera italie
     italia italy espagne espana spain allemagne deutschland germany luxembourg portugal
-    angleterre england uk royaume uni maroc algerie tunisie senegal europe""".split()
+    angleterre england uk royaume-uni maroc algerie tunisie senegal europe""".split()
 )
 
 

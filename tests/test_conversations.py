@@ -1499,6 +1499,61 @@ CASES = [
             ),
         ],
     ),
+    # Found by the review of round 5 (each was a regression of a fix above).
+    Case(
+        "« ce n'est pas SFR » at the summary names SFR to set it aside: what to correct?",
+        [
+            S("plus de réseau SFR à Rodez depuis ce matin, rien ne passe", ...),
+            S(C("category:outage"), ...),
+            S(C("technology:4g"), ...),
+            S("non", "confirmation"),
+            S("ce n'est pas SFR", "confirmation", says="Que voulez-vous corriger"),
+        ],
+    ),
+    Case(
+        "« non jamais, et c'est SFR » answers the contact and corrects the operator",
+        [
+            S("ma box Orange est en panne depuis hier à Lille, plus d'internet", ...),
+            S(C("technology:fibre"), "contacted_customer_service"),
+            S("non jamais, et c'est SFR", "confirmation", says="Orange → SFR"),
+            S(SEND, "rating", saved={"operator": "sfr", "contacted_customer_service": "no"}),
+        ],
+    ),
+    Case(
+        "« oui c'est bon, ils ont bien été contactés » sends",
+        [
+            S("ma box Orange est en panne depuis hier à Lille, plus d'internet", ...),
+            S(C("technology:fibre"), "contacted_customer_service"),
+            S("oui deux fois", "confirmation"),
+            S(
+                "oui c'est bon, ils ont bien été contactés",
+                "rating",
+                saved={"contacted_customer_service": "yes"},
+            ),
+        ],
+    ),
+    Case(
+        "« je valide » sends",
+        [
+            S("ma box Orange est en panne depuis hier à Lille, plus d'internet", ...),
+            S(C("technology:fibre"), "contacted_customer_service"),
+            S("non", "confirmation"),
+            S("ok je valide", "rating", saved={"operator": "orange"}),
+        ],
+    ),
+    Case(
+        "« Only, l'ancien Outremer Telecom » is the operator Only, never Bouygues Telecom",
+        [
+            S(
+                "mon forfait a augmenté de 3 euros par mois sans me demander, j'habite Saint-André",
+                "operator",
+            ),
+            S("Only, l'ancien Outremer Telecom", "operator", says="Only"),
+            S("oui", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(SEND, "rating", saved={"operator": None, "operator_text": "Only"}),
+        ],
+    ),
     # Found with people writer q (measured before and after the fixes for writer p).
     Case(
         "« mon opérateur Only » is the operator; « l'ancien Outremer Telecom » is no Bouygues",
@@ -1518,6 +1573,7 @@ CASES = [
             S(C("category:billing"), "sector"),
             S("le telephone portable", "operator"),
             S("c'est la puce SRR, mon mari il a acheté", "contacted_customer_service"),
+            S("non pas appelé", "confirmation", says="SRR"),
         ],
     ),
     Case(
@@ -1567,6 +1623,9 @@ CASES = [
                 "category",
             ),
             S("internet lent, ca coupe", "technology"),
+            S(C("technology:fibre"), ...),
+            S("je ne sais pas", ...),
+            S("non", "confirmation", says="Débit"),
         ],
     ),
     Case(

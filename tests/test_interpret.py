@@ -234,3 +234,27 @@ def test_a_network_that_stopped_stays_torn(interpreter: Interpreter) -> None:
     )
     assert result.category is None  # the choices are offered, never a guess
     assert [c for c, _ in result.category_candidates[:2]] == ["outage", "coverage"]
+
+
+def test_a_slow_line_that_spoils_netflix_is_a_report_not_a_dispute(
+    interpreter: Interpreter,
+) -> None:
+    text = "la connexion est super lente le soir, impossible de regarder netflix"
+    result = interpreter.interpret(text, raw("report_slow_speed", 0.99))
+    assert result.is_report and result.category == "slow_speed"
+    bill = interpreter.interpret("Netflix me facture deux fois", raw("report_billing", 0.99))
+    assert not bill.is_report and bill.intent == "consumer_dispute"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "client Orange depuis toujours, depuis hier plus de réseau",
+        "le technicien n'est jamais passé",
+    ],
+)
+def test_a_network_that_stopped_is_not_read_as_never_working(
+    interpreter: Interpreter, text: str
+) -> None:
+    result = interpreter.interpret(text, torn("outage", "coverage"))
+    assert result.category is None

@@ -20,6 +20,9 @@ BRANDS = frozenset({"orange", "sfr", "free", "bouygues", "bouygues telecom"})
         ("la box Vialis", "Vialis"),
         ("Only, l'ancien Outremer Telecom", "Only"),
         ("le forfait de mon fils", None),
+        ("ma box ADSL", None),  # what the line is, not who provides it
+        ("un forfait 5G", None),
+        ("la box internet", None),
         ("ça sert à quoi de vous écrire", None),
     ],
 )
@@ -41,6 +44,16 @@ def test_the_name_typed_as_the_answer(answer: str, name: str | None) -> None:
 )
 def test_a_name_inside_a_sentence(sentence: str, name: str | None) -> None:
     assert named_in_sentence(sentence, ORDINARY, BRANDS) == name
+
+
+def test_a_name_set_aside_is_not_read_from_the_whole_message() -> None:
+    # what is left of « plus chez Vialis, c'est Orange » once the name is set aside
+    assert (
+        named_in_sentence(
+            "  , c'est Orange", ORDINARY, BRANDS, typed_in="plus chez Vialis, c'est Orange"
+        )
+        is None
+    )
 
 
 def test_a_name_right_after_my_operator_in_a_first_message() -> None:

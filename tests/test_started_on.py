@@ -92,6 +92,8 @@ def test_a_time_that_does_not_say_when_the_problem_started_is_not_read(text) -> 
         ("since the summer", date(2026, 6, 1)),
         # a vague time followed by a precise one: the precise one
         ("depuis longtemps, au moins 2 ans", date(2024, 12, 7)),
+        ("ça a été coupé mardi soir", date(2026, 12, 1)),  # « été » here is no summer
+        ("depuis l'hiver 2024", date(2024, 12, 1)),
     ],
 )
 def test_typed_as_the_answer_a_bare_time_is_enough(answer, day) -> None:
@@ -101,7 +103,17 @@ def test_typed_as_the_answer_a_bare_time_is_enough(answer, day) -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    ["depuis toujours dans ce coin", "ça fait un bail", "depuis longtemps", "forever"],
+    [
+        "depuis toujours dans ce coin",
+        "ça fait un bail",
+        "depuis longtemps",
+        "forever",
+        # a time read around the words, never one that is no start
+        "depuis la mise à jour du téléphone",
+        "tous les soirs vers 20h",
+        "depuis que je suis rentrée de vacances",
+        "depuis toujours, ça coupe 2 jours par semaine",
+    ],
 )
 def test_a_time_with_no_day_to_place_gives_no_day(answer) -> None:
     assert started_on(answer, TODAY, answer=True) is None
