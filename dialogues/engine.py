@@ -306,6 +306,11 @@ _RESTART_WORDS = re.compile(
 )
 
 
+def _words_set_aside(text: str, kept: ParseResult) -> str:
+    """The words of a sentence that its reading without what it sets aside lacks."""
+    return " ".join(set(words(fold(text))) - set(words(fold(kept.text))))
+
+
 def _no_fields(parse: ParseResult) -> ParseResult:
     """The parse without the fields the model read in the whole message (to read a part
     of it on its own words)."""
@@ -756,12 +761,23 @@ class DialogueEngine:
         describing = slot is not None and slot.name == "description"
         if describing and work.state.correcting:
             draft.description = ""  # "Modifier → Description" replaces it
-        answered = slot is not None and slot.answer(draft, self._answer_part(slot, before, m))
+        # « non j'ai pas pu, … »: a leading « non » whose clause answers the question (read
+        # once, for the answer and for the corrections).
+        lead = _CORRECTION_LEAD.match(text)
+        lead_answers = bool(
+            slot is not None
+            and not describing
+            and lead
+            and self._clause_answers(slot, before, m, lead.end())
+        )
+        answered = slot is not None and slot.answer(
+            draft, self._answer_part(slot, before, m, lead_answers)
+        )
         if describing and not answered:
             draft.description = before.description
         self._absorb(draft, m, override=False)
         self._take_corrections(
-            work, draft, before, m, answered=slot.name if answered and slot else None
+            work, draft, before, m, slot.name if answered and slot else None, lead_answers
         )
         if p.is_report and not describing:
             draft.add_description(text)
@@ -1090,7 +1106,7 @@ class DialogueEngine:
         another one that the operator serves."""
         if kept is None or draft.sector is None or given.get("sector") in (None, draft.sector):
             return False
-        aside = " ".join(set(words(fold(text))) - set(words(fold(kept.text))))
+        aside = _words_set_aside(text, kept)
         area = self.slots["sector"]
         return area.mentioned(Utterance(kept, aside)) == [draft.sector] and self._sector_fits(
             draft, given["sector"]
@@ -1115,7 +1131,7 @@ class DialogueEngine:
         if kept is None or draft.category is None:
             return None, []
         # « ce n'est pas à titre personnel »: what is set aside is who writes, not the problem.
-        aside = " ".join(set(words(fold(p.text))) - set(words(fold(kept.text))))
+        aside = _words_set_aside(p.text, kept)
         if self.slots["user_type"].mentioned(Utterance(kept, aside)):
             return None, []
 
@@ -1215,7 +1231,9 @@ class DialogueEngine:
                 others[slot.name] = new
         return others
 
-    def _answer_part(self, slot: Slot, before: Draft, said: Utterance) -> Utterance:
+    def _answer_part(
+        self, slot: Slot, before: Draft, said: Utterance, lead_answers: bool
+    ) -> Utterance:
         """« non c'est SFR pas Orange » at « avez-vous contacté le service client ? »: the
         « non » introduces the correction, it does not answer the question. What answers
         it is what follows (nothing here, so the question comes back with a hint); in
@@ -1225,7 +1243,7 @@ class DialogueEngine:
         if (
             lead is None
             or slot.name == "description"
-            or self._clause_answers(slot, before, said, lead.end())
+            or lead_answers
             or not any(
                 name not in (slot.name, "category")
                 and not self.slots[name].empty(before)
@@ -1247,18 +1265,20 @@ class DialogueEngine:
         return slot.answer(probe, part) and not slot.empty(probe)
 
     def _take_corrections(
-        self, work: _Work, draft: Draft, before: Draft, said: Utterance, answered: str | None
+        self,
+        work: _Work,
+        draft: Draft,
+        before: Draft,
+        said: Utterance,
+        answered: str | None,
+        lead_answers: bool,
     ) -> None:
         """« non pardon, c'est à Perros-Guirec » while another question is open: a
         message that says it corrects, and states a field already noted otherwise,
         replaces it (and says so) instead of being ignored. A « non » that answered the
         question is no word of correction."""
         lead = _CORRECTION_LEAD.match(said.text)
-        if (
-            answered
-            and lead
-            and self._clause_answers(self.slots[answered], before, said, lead.end())
-        ):
+        if answered and lead and lead_answers:
             # « non jamais, et c'est SFR »: the « non » answered; what follows corrects when
             # it says so or states a value (« c'est SFR »), not when it only describes
             # (« non j'ai pas pu, le portable capte mal »).
