@@ -46,7 +46,7 @@ class IncomingPhoto:
 
 
 class PhotoIngest(Protocol):
-    def ingest(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
+    async def store(self, data: bytes) -> Any: ...  # StoredPhoto; raises with a `.reason`
     def remove(self, photos: list[dict[str, Any]]) -> None: ...
 
 
@@ -203,6 +203,7 @@ class ConversationService:
                     if draft_since is not None:
                         await record.erase_messages(draft_since)
                     erased_photos = await record.unused_photos(turn.dropped)
+                    await record.drop_unused_photo_rows(erased_photos)
                 marks = turn_marks(stored_state, turn, turn.event or event)
                 self._record_user(record, turn.event or event, turn, marks)
                 if turn.state.draft is None:
@@ -247,9 +248,8 @@ class ConversationService:
             return DialogueState.from_dict(record.state)
 
     async def _clean(self, photo: IncomingPhoto) -> PhotoEvent:
-        loop = asyncio.get_running_loop()
         try:
-            stored = await loop.run_in_executor(None, self.photos.ingest, photo.data)
+            stored = await self.photos.store(photo.data)
         except self._rejected as exc:
             return PhotoEvent(error=getattr(exc, "reason", "not_an_image"))
         return PhotoEvent(photo=stored.to_dict())

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import BigInteger as sa_BigInteger
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -244,6 +254,50 @@ class AlertCount(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
     alerts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class PhotoBlob(Base):
+    """A cleaned photo's bytes, when the database is shared (PostgreSQL): every host reads
+    them here. Written at upload, before an alert refers to the photo (no foreign key);
+    erasure and redaction delete them in the transaction that deletes the rows."""
+
+    __tablename__ = "photo_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NluModel(Base):
+    """A model put in service, with the figures that promoted it: the newest version is
+    the one every host's parse service serves (bot.process.models)."""
+
+    __tablename__ = "nlu_models"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    figures: Mapped[Any | None] = mapped_column(JSON)
+    promoted_by: Mapped[str] = mapped_column(String(120))
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetrainJob(Base):
+    """A retrain started from the console, seen by every host: the host that runs it
+    beats `heartbeat_at`; a job whose beat stopped was interrupted."""
+
+    __tablename__ = "retrain_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # running | done | interrupted
+    started_by: Mapped[str] = mapped_column(String(120))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    returncode: Mapped[int | None]
+    log: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 FREE_TEXT_OPERATOR = "~texte"  # never an operator id of the taxonomy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -9,7 +10,9 @@ import tempfile
 import threading
 import warnings
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -116,7 +119,10 @@ def encode_without_metadata(
 
 
 class PhotoStore:
-    """Cleaned pictures under `root`, content-addressed by SHA-256."""
+    """Cleaned pictures under `root`, content-addressed by SHA-256: the embedded store of
+    one host (SQLite). `SharedPhotoStore` keeps the bytes in PostgreSQL instead."""
+
+    shared = False
 
     def __init__(self, root: Path):
         self.root = root
@@ -127,16 +133,101 @@ class PhotoStore:
         digest, relative, content_type = store_file(self.root, cleaned, fmt)
         return StoredPhoto(digest, relative, content_type, len(cleaned), width, height)
 
+    async def store(self, data: bytes) -> StoredPhoto:
+        """Cleans (in an executor: CPU-heavy) and stores a picture. Raises PhotoRejected."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.ingest, data)
+
+    async def put_cleaned(self, session, data: bytes, fmt: str) -> tuple[str, str, str]:
+        """Stores already cleaned bytes (a redaction); (sha256, path, content type).
+        `session`: the transaction that refers to them (unused for files)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, store_file, self.root, data, fmt
+        )
+
+    async def read(self, relative: str) -> bytes | None:
+        """The bytes of a stored photo, None if they are gone."""
+        path = self._inside(relative)
+        if path is None or not path.is_file():
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
+
     def path_of(self, photo: StoredPhoto) -> Path:
         return self.root / photo.path
 
-    def remove(self, photos: list[dict]) -> None:
-        """Erases these stored files (only ever inside the store)."""
+    def _inside(self, relative: str) -> Path | None:
         root = self.root.resolve()
+        path = (self.root / relative).resolve()
+        return path if root in path.parents else None
+
+    def remove(self, photos: list[dict]) -> None:
+        """Erases these stored files (only ever inside the store), once the transaction
+        that dropped their rows has committed."""
         for photo in photos:
-            path = (self.root / str(photo.get("path", ""))).resolve()
-            if path.is_file() and root in path.parents:
+            path = self._inside(str(photo.get("path", "")))
+            if path is not None and path.is_file():
                 path.unlink()
+
+
+class SharedPhotoStore(PhotoStore):
+    """Cleaned pictures in the shared database (table photo_blobs), so that every host
+    sees a photo uploaded through any of them, and the transaction that erases a photo's
+    rows erases its bytes too (storage.repository, storage.retention, the redaction).
+    Files under `root` from before (a host that ran alone) are still read and erased."""
+
+    shared = True
+
+    def __init__(self, root: Path, db):
+        super().__init__(root)
+        self.db = db
+
+    async def store(self, data: bytes) -> StoredPhoto:
+        loop = asyncio.get_running_loop()
+        cleaned, fmt, width, height = await loop.run_in_executor(None, clean_image, data)
+        async with self.db.session() as session, session.begin():
+            digest, relative, content_type = await self.put_cleaned(session, cleaned, fmt)
+        return StoredPhoto(digest, relative, content_type, len(cleaned), width, height)
+
+    async def put_cleaned(self, session, data: bytes, fmt: str) -> tuple[str, str, str]:
+        from storage.models import PhotoBlob
+
+        digest = hashlib.sha256(data).hexdigest()
+        content_type, ext = FORMATS[fmt]
+        table = PhotoBlob.__table__
+        await session.execute(
+            self.db.insert(table)
+            .values(sha256=digest, data=data, created_at=datetime.now(timezone.utc))
+            .on_conflict_do_nothing(index_elements=[table.c.sha256])
+        )
+        return digest, str(Path(digest[:2]) / f"{digest}.{ext}"), content_type
+
+    async def read(self, relative: str) -> bytes | None:
+        from sqlalchemy import select
+
+        from storage.models import PhotoBlob
+
+        async with self.db.session() as session:
+            data = await session.scalar(
+                select(PhotoBlob.data).where(PhotoBlob.sha256 == Path(relative).stem)
+            )
+        return bytes(data) if data is not None else await super().read(relative)
+
+
+async def drop_photo_bytes(session, shas: Iterable[str]) -> None:
+    """In the caller's transaction: the shared store's bytes of these photos."""
+    from sqlalchemy import delete
+
+    from storage.models import PhotoBlob
+
+    shas = [s for s in shas if isinstance(s, str)]
+    if shas:
+        await session.execute(delete(PhotoBlob).where(PhotoBlob.sha256.in_(shas)))
+
+
+def photo_store(root: Path, db) -> PhotoStore:
+    """Bytes in the database when it is shared by several hosts, else files."""
+    if db.engine.dialect.name == "postgresql":
+        return SharedPhotoStore(root, db)
+    return PhotoStore(root)
 
 
 def store_file(root: Path, data: bytes, fmt: str) -> tuple[str, str, str]:

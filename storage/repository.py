@@ -17,6 +17,7 @@ from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
 from storage.db import Database
 from storage.inline import inline
+from storage.photos import drop_photo_bytes
 from storage.models import (
     Alert,
     AlertOperator,
@@ -249,8 +250,10 @@ class TurnRecord:
         return photos
 
     async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None:
+        """In this turn's transaction: their rows, and their bytes in a shared store."""
         for photo in photos:
             await self.session.execute(delete(Photo).where(Photo.sha256 == photo["sha256"]))
+        await drop_photo_bytes(self.session, [photo["sha256"] for photo in photos])
 
     def set_state(self, state: dict[str, Any], language: str) -> None:
         self.conversation.state = state

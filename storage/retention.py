@@ -23,6 +23,7 @@ from sqlalchemy import String, cast, delete, func, select, update
 
 from storage.db import Database
 from storage.models import (
+    PhotoBlob,
     Alert,
     AlertPhoto,
     Annotation,
@@ -32,6 +33,7 @@ from storage.models import (
     Photo,
     TelegramUpdate,
 )
+from storage.photos import drop_photo_bytes
 from storage.shared import TelegramUpdates
 
 BATCH = 2000
@@ -125,9 +127,14 @@ async def purge(
             .returning(AlertPhoto.photo_sha256)
         )
         report.alert_photos = len(gone.all())
-        await session.execute(
-            delete(Photo).where(~Photo.sha256.in_(select(AlertPhoto.photo_sha256)))
-        )
+        unused = (
+            await session.execute(
+                delete(Photo)
+                .where(~Photo.sha256.in_(select(AlertPhoto.photo_sha256)))
+                .returning(Photo.sha256)
+            )
+        ).scalars()
+        await drop_photo_bytes(session, list(unused))  # the shared store's, with the rows
     tell("alert photos", report.alert_photos, report.alert_photos)
 
     # Free text of old alerts.
@@ -170,9 +177,8 @@ async def purge(
 
 
 async def remove_orphan_files(db: Database, root: Path, now: datetime, tell: Progress) -> int:
-    """Picture files no alert, pending upload or draft refers to, older than a day."""
-    if not root.exists():
-        return 0
+    """Pictures (files, and bytes in the shared store) no alert, pending upload or draft
+    refers to, older than a day."""
     async with db.session() as session:
         used = set((await session.execute(select(AlertPhoto.photo_sha256))).scalars())
         texts = [
@@ -190,8 +196,10 @@ async def remove_orphan_files(db: Database, root: Path, now: datetime, tell: Pro
             for t in (await session.execute(select(cast(PendingUpload.photo, String)))).scalars()
         ]
     referenced = " ".join(texts)
+    removed = await _remove_orphan_bytes(db, used, referenced, now)
+    if not root.exists():
+        return removed
     files = [p for p in root.rglob("*") if p.is_file()]
-    removed = 0
     for n, path in enumerate(files, 1):
         sha = path.stem
         young = now.timestamp() - path.stat().st_mtime < ORPHAN_GRACE.total_seconds()
@@ -206,3 +214,16 @@ async def remove_orphan_files(db: Database, root: Path, now: datetime, tell: Pro
 async def _count(db: Database, statement) -> int:
     async with db.session() as session:
         return int(await session.scalar(statement) or 0)
+
+
+async def _remove_orphan_bytes(db: Database, used: set[str], referenced: str, now: datetime) -> int:
+    """The shared store's bytes (storage.photos.SharedPhotoStore) nothing refers to."""
+    async with db.session() as session, session.begin():
+        candidates = (
+            await session.execute(
+                select(PhotoBlob.sha256).where(PhotoBlob.created_at < now - ORPHAN_GRACE)
+            )
+        ).scalars()
+        orphans = [sha for sha in candidates if sha not in used and sha not in referenced]
+        await drop_photo_bytes(session, orphans)
+    return len(orphans)

@@ -18,7 +18,8 @@ from storage.staff import AlertFilter, StaffRepository
 STAFF_REPO = web.AppKey("staff_repository", Callable)
 TAXONOMY = web.AppKey("staff_taxonomy", Taxonomy)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
-PHOTO_ROOT = web.AppKey("photo_root", Callable)
+# () -> storage.photos.PhotoStore: files on one host, bytes in PostgreSQL when shared.
+PHOTOS = web.AppKey("photos", Callable)
 STAFF_USER = web.RequestKey("staff_user", str)
 INTENTS = (
     "report",

@@ -17,6 +17,7 @@ Registered with one call in `setup_staff`: `redact.setup_redact(app)`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlalchemy import String, cast, delete, select, update
 
 from bot.console.auth import check_csrf, csrf_token
 from bot.console.common import (
-    PHOTO_ROOT,
+    PHOTOS,
     STAFF_REPO,
     STAFF_USER,
     base_context,
@@ -40,7 +41,7 @@ from bot.console.common import (
     staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo
-from storage.photos import FORMATS, encode_without_metadata, pixel_mode, store_file
+from storage.photos import FORMATS, drop_photo_bytes, encode_without_metadata, pixel_mode
 
 log = logging.getLogger(__name__)
 MAX_ZONES = 3
@@ -180,11 +181,11 @@ async def _photo_of(request: web.Request) -> tuple[str, int, Photo]:
     return alert_id, n, found
 
 
-def _read(request: web.Request, photo: Photo) -> bytes:
-    path = request.config_dict[PHOTO_ROOT]() / photo.path
-    if not path.is_file():
-        raise web.HTTPNotFound(text="Le fichier de cette photo n'est plus sur le disque.")
-    return path.read_bytes()
+async def _read(request: web.Request, photo: Photo) -> bytes:
+    data = await request.config_dict[PHOTOS]().read(photo.path)
+    if data is None:
+        raise web.HTTPNotFound(text="Le fichier de cette photo n'est plus enregistré.")
+    return data
 
 
 def _zone_query(values: Mapping[str, Any]) -> dict[str, str]:
@@ -248,7 +249,7 @@ async def preview(request: web.Request) -> web.Response:
         zones = parse_zones(request.query, photo.width, photo.height)
     except ZoneError:
         zones = []
-    data = _read(request, photo)
+    data = await _read(request, photo)
     png = await asyncio.get_running_loop().run_in_executor(
         None, preview_png, data, _format_of(photo), zones
     )
@@ -274,38 +275,37 @@ async def apply(request: web.Request) -> web.StreamResponse:
             "Indiquez au moins une zone à masquer.",
             status=400,
         )
-    root: Path = request.config_dict[PHOTO_ROOT]()
-    data = _read(request, photo)
+    photos = request.config_dict[PHOTOS]()
+    data = await _read(request, photo)
     fmt = _format_of(photo)
     loop = asyncio.get_running_loop()
     redacted, width, height = await loop.run_in_executor(None, redact_bytes, data, fmt, zones)
-    new = await loop.run_in_executor(None, _store, root, redacted, fmt, width, height)
-    await _repoint(request.config_dict[STAFF_REPO]().db, photo, new)
-    if new["path"] != photo.path:
-        _erase(root, photo.path)
+    await _repoint(
+        request.config_dict[STAFF_REPO]().db, photos, photo, redacted, fmt, (width, height)
+    )
+    if Path(photo.path).stem != hashlib.sha256(redacted).hexdigest():
+        photos.remove([{"path": photo.path}])  # a file from the embedded store
     log.info(
         "photo of alert %s redacted by %s (%d zones)", alert_id, request[STAFF_USER], len(zones)
     )
     raise web.HTTPFound(f"/staff/alerts/{alert_id}#photo-{n}")
 
 
-def _store(root: Path, data: bytes, fmt: str, width: int, height: int) -> dict[str, Any]:
-    digest, relative, content_type = store_file(root, data, fmt)
-    return {
-        "sha256": digest,
-        "path": relative,
-        "content_type": content_type,
-        "size": len(data),
-        "width": width,
-        "height": height,
-    }
-
-
-async def _repoint(db, old: Photo, new: dict[str, Any]) -> None:
-    """Every alert and transcript message that had the old photo gets the new one; the
-    old photo's row goes. One transaction."""
+async def _repoint(db, photos, old: Photo, data: bytes, fmt: str, size: tuple[int, int]) -> None:
+    """The redacted bytes stored; every alert and transcript message that had the old
+    photo gets the new one; the old photo's row (and its bytes, in a shared store) goes.
+    One transaction."""
     async with db.session() as session:
         async with session.begin():
+            digest, relative, content_type = await photos.put_cleaned(session, data, fmt)
+            new = {
+                "sha256": digest,
+                "path": relative,
+                "content_type": content_type,
+                "size": len(data),
+                "width": size[0],
+                "height": size[1],
+            }
             if await session.get(Photo, new["sha256"]) is None:
                 session.add(Photo(**new))
                 await session.flush()
@@ -332,13 +332,7 @@ async def _repoint(db, old: Photo, new: dict[str, Any]) -> None:
                 ]
             if new["sha256"] != old.sha256:
                 await session.execute(delete(Photo).where(Photo.sha256 == old.sha256))
-
-
-def _erase(root: Path, relative: str) -> None:
-    base = root.resolve()
-    path = (root / relative).resolve()
-    if base in path.parents and path.is_file():
-        path.unlink()
+                await drop_photo_bytes(session, [old.sha256])
 
 
 def setup_redact(app: web.Application) -> None:

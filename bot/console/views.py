@@ -30,7 +30,7 @@ from bot.console.auth import (
 from bot.console.common import (
     CHANNELS,
     INTENTS,
-    PHOTO_ROOT,
+    PHOTOS,
     STAFF_REPO,
     STAFF_USER,
     TAXONOMY,
@@ -55,6 +55,7 @@ from storage.exports import (
     annotations_to_rasa_yaml,
     show_bidi_controls,
 )
+from storage.photos import FORMATS
 from storage.staff import DURATION_BUCKETS, PAGE_SIZE, StaffRepository
 
 HERE = Path(__file__).parent
@@ -403,10 +404,19 @@ async def photo(request: web.Request) -> web.StreamResponse:
     relative = request.match_info["path"]
     if not PHOTO_PATH.match(relative) or not await staff_repo(request).photo_known(relative):
         raise web.HTTPNotFound()
-    path = request.config_dict[PHOTO_ROOT]() / relative
-    if not path.is_file():  # recorded but gone from the disk
+    data = await request.config_dict[PHOTOS]().read(relative)
+    if data is None:  # recorded but its bytes are gone
         raise web.HTTPNotFound()
-    return web.FileResponse(path)
+    content_type = next(
+        (ctype for ctype, ext in FORMATS.values() if relative.endswith(f".{ext}")),
+        "application/octet-stream",
+    )
+    # Content-addressed: the bytes behind a path never change.
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        headers={"Cache-Control": "private, max-age=86400, immutable"},
+    )
 
 
 async def staff_css(request: web.Request) -> web.FileResponse:
@@ -461,7 +471,7 @@ def staff_value(name: str, value: Any) -> str:
 def create_console(
     repository: Callable[[], StaffRepository],
     taxonomy: Taxonomy,
-    photo_root: Callable[[], Path],
+    photos: Callable[[], Any],
     secret: bytes,
     secure_cookies: bool,
 ) -> web.Application:
@@ -473,7 +483,7 @@ def create_console(
     console[STAFF_REPO] = repository
     console[TAXONOMY] = taxonomy
     console[THROTTLE] = LoginThrottle(lambda: repository().db, secret)
-    console[PHOTO_ROOT] = photo_root
+    console[PHOTOS] = photos
     env = aiohttp_jinja2.setup(
         console,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

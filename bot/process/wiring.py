@@ -19,7 +19,7 @@ from dialogues.service import ConversationService
 from bot.process.nlu_client import RemoteNlu
 from domain.taxonomy import Taxonomy
 from storage.db import Database
-from storage.photos import PhotoRejected, PhotoStore
+from storage.photos import PhotoRejected, PhotoStore, photo_store
 from storage.private import private_dir, tighten
 from storage.repository import ConversationRepository
 
@@ -77,7 +77,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     db = await Database.open(config.database_url)
     try:
         repository = ConversationRepository(db, taxonomy)
-        photos = PhotoStore(config.photo_dir)
+        photos = photo_store(config.photo_dir, db)
         engine = DialogueEngine(
             nlu,
             advice,

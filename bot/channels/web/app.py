@@ -269,7 +269,7 @@ async def upload(request: web.Request) -> web.Response:
     rt = rt_of(request.app)
     photo, error = None, None
     try:
-        stored = await asyncio.get_running_loop().run_in_executor(None, rt.photos.ingest, data)
+        stored = await rt.photos.store(data)
         photo = stored.to_dict()
     except PhotoRejected as exc:
         error = exc.reason
@@ -504,7 +504,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[CONSOLE] = create_console(
         lambda: StaffRepository(rt_of(app).db),
         Taxonomy.load(),
-        lambda: rt_of(app).photos.root,
+        lambda: rt_of(app).photos,
         app[SECRET],
         config.staff_secure_cookies,
     )

@@ -1,0 +1,140 @@
+"""Two hosts, one service (issue 21): two web servers with their own data directories on
+one PostgreSQL database, as two machines behind a proxy would be. What one host stored,
+the other serves; what one erases is gone from both; a session issued by one is taken by
+the other. (The same with real processes behind nginx: tests/test_deploy.py.)"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.web.app import create_app
+from storage.models import Photo, PhotoBlob
+from storage.photos import SharedPhotoStore, photo_store
+from storage.staff import StaffRepository
+from tests.conftest import STAFF_PASSWORD, make_bot, web_config
+from tests.images import jpeg_with_gps
+from tests.test_staff import log_in
+from tests.test_web import open_session, turn
+
+SECRET = "one-secret-for-every-host-0123456789abcdef"
+
+
+def files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+async def hosts(nlu, taxonomy, tmp_path, postgres_server, aiohttp_client):
+    """Hosts A and B: each its own data directory and runtime, one database, one secret."""
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hosts_{secrets.token_hex(4)}")
+    made = []
+    for name in ("a", "b"):
+        data = tmp_path / name
+        bot = await make_bot(nlu, taxonomy, data, url, secret=SECRET.encode())
+        bot.photos = bot.service.photos = photo_store(data / "photos", bot.db)
+        config = web_config(
+            tmp_path / name, secret_key=SECRET, database_url=url, staff_secure_cookies=False
+        )
+        client = await aiohttp_client(create_app(config, rt=bot.runtime))
+        client.bot, client.data = bot, data
+        made.append(client)
+    await StaffRepository(made[0].bot.db).add_user("agent", STAFF_PASSWORD)
+    yield made
+    for client in made:
+        await client.bot.db.close()
+
+
+async def upload(client, session: str) -> str:
+    form = aiohttp.FormData()
+    form.add_field("session", session)
+    form.add_field("file", jpeg_with_gps(), filename="IMG_1.jpg", content_type="image/jpeg")
+    return (await (await client.post("/upload", data=form)).json())["upload_id"]
+
+
+async def test_a_photo_given_to_one_host_is_seen_and_erased_through_the_other(hosts) -> None:
+    a, b = hosts
+    assert isinstance(a.bot.photos, SharedPhotoStore)
+    # A person starts on host A and sends a photo there...
+    ws, first = await open_session(a)
+    session = first["session"]
+    out = await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    assert out["expecting"] == "location"
+    out = await turn(ws, {"type": "photo", "upload_id": await upload(a, session)})
+    assert "Photo ajoutée" in out["replies"][0]["text"]
+    await ws.close()
+    # ...then the proxy sends their reconnection to host B: same session, same draft.
+    ws, again = await open_session(b, session)
+    assert again["session"] == session and again["history"]
+    out = await turn(ws, {"type": "message", "text": "Nantes"})
+    assert out["expecting"] == "contacted_customer_service"
+    out = await turn(ws, {"type": "choice", "value": "contacted_customer_service:no"})
+    out = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    assert out["alert_id"] and len(out["alert"]["photos"]) == 1
+
+    # No host keeps the photo on its disk: the bytes are in the database.
+    assert files_under(a.data / "photos") == files_under(b.data / "photos") == []
+    async with a.bot.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(PhotoBlob)) == 1
+
+    # A staff member on host B opens the alert and sees the photo host A received.
+    await log_in(b)
+    detail = await (await b.get(f"/staff/alerts/{out['alert_id']}")).text()
+    [src] = re.findall(r'<img src="(/staff/photos/[^"]+)"', detail)
+    image = await b.get(src)
+    assert image.status == 200 and image.headers["Content-Type"] == "image/jpeg"
+    body = await image.read()
+    assert body[:2] == b"\xff\xd8" and b"Exif" not in body  # cleaned, no GPS
+
+    # « Oubliez-moi » handled by host A: the photo's row and bytes go in its transaction.
+    ws2, _ = await open_session(a, session)
+    out = await turn(ws2, {"type": "message", "text": "/oubliez-moi"})
+    out = await turn(ws2, {"type": "choice", "value": "forget:yes"})
+    async with b.bot.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(PhotoBlob)) == 0
+        assert await s.scalar(select(func.count()).select_from(Photo)) == 0
+    assert (await b.get(src)).status == 404
+    assert files_under(a.data / "photos") == files_under(b.data / "photos") == []
+    await ws.close()
+    await ws2.close()
+
+
+async def test_a_redaction_on_one_host_replaces_the_bytes_every_host_serves(hosts) -> None:
+    a, b = hosts
+    ws, first = await open_session(a)
+    session = first["session"]
+    await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    await turn(ws, {"type": "photo", "upload_id": await upload(a, session)})
+    await turn(ws, {"type": "message", "text": "Nantes"})
+    await turn(ws, {"type": "choice", "value": "contacted_customer_service:no"})
+    out = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    alert_id = out["alert_id"]
+    await ws.close()
+    async with a.bot.db.session() as s:
+        [before] = (await s.execute(select(PhotoBlob.sha256))).scalars().all()
+
+    await log_in(a)
+    page = await (await a.get(f"/staff/alerts/{alert_id}/photos/1/redact")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = await a.post(
+        f"/staff/alerts/{alert_id}/photos/1/redact",
+        data={"csrf_token": token, "x1": "0", "y1": "0", "w1": "50", "h1": "50"},
+        allow_redirects=False,
+    )
+    assert done.status == 302, await done.text()
+    async with b.bot.db.session() as s:
+        [after] = (await s.execute(select(PhotoBlob.sha256))).scalars().all()
+    assert after != before  # the unredacted bytes are gone from the database
+
+    await log_in(b)
+    detail = await (await b.get(f"/staff/alerts/{alert_id}")).text()
+    [src] = re.findall(r'<img src="(/staff/photos/[^"]+)"', detail)
+    assert after in src and (await b.get(src)).status == 200
+    assert files_under(a.data / "photos") == files_under(b.data / "photos") == []
