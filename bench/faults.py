@@ -174,6 +174,7 @@ def main() -> None:
         "--workers",
         "2",
         JALERTE_DATABASE_URL=database,
+        JALERTE_SECRET_KEY="bench-" + "s" * 40,
         JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
         **{f"JALERTE_WEB_{what}_PER_ADDRESS": "0" for what in ("CONNECTIONS", "SESSIONS", "TURNS")},
     )

@@ -227,6 +227,7 @@ def main() -> None:
         str(args.workers),
         profile=args.profile,
         JALERTE_DATABASE_URL=database,
+        JALERTE_SECRET_KEY="bench-" + "s" * 40,
         JALERTE_WEB_MESSAGES_PER_MINUTE="100000",
         JALERTE_WEB_MAX_CONNECTIONS="1000",
         # every simulated person comes from 127.0.0.1

@@ -78,3 +78,35 @@ def test_json_logs_are_one_object_per_line() -> None:
     entry = json.loads(line)
     assert entry["level"] == "ERROR" and entry["message"] == "turn failed on web"
     assert "ValueError: boom" in entry["error"]
+
+
+async def test_a_shared_database_requires_one_secret_for_every_host(tmp_path) -> None:
+    """With PostgreSQL no host makes up its own key: sessions issued by one host would be
+    refused by the others. `jalerte run` refuses to start and the doctor says why."""
+    import os
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    url = "postgresql+asyncpg://jalerte@127.0.0.1:1/jalerte"
+    config = replace(web_config(tmp_path), database_url=url, secret_key=None)
+    checks = {c.name: c for c in await run_checks(config)}
+    assert not checks["secret key"].ok
+    assert "JALERTE_SECRET_KEY" in checks["secret key"].detail
+    shared = replace(config, secret_key="k" * 40)
+    assert {c.name: c for c in await run_checks(shared)}["secret key"].ok
+    alone = {c.name: c for c in await run_checks(web_config(tmp_path))}["secret key"]
+    assert alone.ok and "secret.key" in alone.detail  # SQLite, one host: made at start
+
+    env = {**os.environ, "JALERTE_DATABASE_URL": url, "JALERTE_DATA_DIR": str(tmp_path / "d")}
+    env.pop("JALERTE_SECRET_KEY", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.process.cli", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "JALERTE_SECRET_KEY is required" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "d" / "secret.key").exists()

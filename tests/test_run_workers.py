@@ -38,6 +38,7 @@ async def test_two_workers_share_one_port_one_service_and_the_database(
         "JALERTE_DATA_DIR": str(data),
         "JALERTE_PORT": str(port),
         "JALERTE_DATABASE_URL": url,
+        "JALERTE_SECRET_KEY": "s" * 40,
         "JALERTE_METRICS_TOKEN": "scrape",
     }
     env.pop("JALERTE_NLU", None)
@@ -132,6 +133,7 @@ async def test_one_worker_polls_telegram_and_another_takes_over_when_it_is_kille
             "JALERTE_DATA_DIR": str(tmp_path / "data"),
             "JALERTE_PORT": str(port),
             "JALERTE_DATABASE_URL": url,
+            "JALERTE_SECRET_KEY": "s" * 40,
             "JALERTE_NLU": f"unix:{nlu.socket}",
             "JALERTE_TELEGRAM_TOKEN": fake.token,
             "JALERTE_TELEGRAM_API_URL": fake.url,

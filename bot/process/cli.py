@@ -103,6 +103,9 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.channels.web.app import run
 
+    if config.missing_secret():
+        print(config.missing_secret(), file=sys.stderr)
+        return 2
     workers = args.workers or config.workers
     if workers > 1 and config.worker is None:
         from bot.process.workers import run_workers

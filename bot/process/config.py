@@ -120,3 +120,18 @@ class Config:
     @property
     def photo_dir(self) -> Path:
         return self.data_dir / "photos"
+
+    @property
+    def shared_database(self) -> bool:
+        """PostgreSQL: the database several hosts (or workers) share."""
+        return self.database_url.startswith("postgresql")
+
+    def missing_secret(self) -> str | None:
+        """Why this configuration cannot sign sessions the same way on every host."""
+        if self.shared_database and not self.secret_key:
+            return (
+                "JALERTE_SECRET_KEY is required with PostgreSQL: every host of a shared "
+                "database must sign sessions with the same key (at least 32 characters, "
+                "e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        return None

@@ -84,6 +84,8 @@ def _secret(config: Config) -> Check:
             "JALERTE_SECRET_KEY set"
             + ("" if len(config.secret_key) >= 32 else ", but shorter than 32 characters"),
         )
+    if config.missing_secret():
+        return Check("secret key", False, "JALERTE_SECRET_KEY not set: " + config.missing_secret())
     path = Path(config.data_dir) / "secret.key"
     return Check(
         "secret key",

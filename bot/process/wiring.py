@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def load_secret(config: Config) -> bytes:
-    """The HMAC secret: from the configuration, else a random one kept in the data dir."""
+    """The HMAC secret: from the configuration, else (one host on SQLite) a random one
+    kept in the data dir. With a shared database there is no per-host fallback: a session
+    issued by one host must be taken by the others."""
     if config.secret_key:
         return config.secret_key.encode()
+    if config.missing_secret():
+        raise RuntimeError(config.missing_secret())
     path = Path(config.data_dir) / "secret.key"
     if not path.exists():
         private_dir(path.parent)
