@@ -3,10 +3,15 @@
     POST /parse   {"text": "…"}            → the `jalerte parse` record
     POST /parse   {"texts": ["…", …]}      → {"results": [record, …]} (at most 100)
     GET  /health                           → {"status": "ok", "model": "<file name>"}
+    POST /reload                           → the model file loaded again (a newer one at
+                                             the same path), then served: {"model": …}
 
 Parse answers carry `Server-Timing: parse;dur=<ms>`, the time spent parsing.
 
-The model is loaded once, before the service listens. Text is parsed by `NluParser`,
+The model is loaded before the service listens. `/reload` loads the file at the same path
+again (never another path) in worker threads while the current model keeps answering,
+then answers with the new one: about a second, where a new process takes nine (Rasa's
+imports). A model that fails to load leaves the current one in service (500). Text is parsed by `NluParser`,
 which never shows Rasa a leading "/" (its `/intent{…}` syntax). Bad requests get a JSON
 error with a 4xx status, never a traceback. Run it with `jalerte-nlu serve`.
 """
@@ -25,8 +30,18 @@ from aiohttp import web
 from nlu.parser import NluParser
 
 log = logging.getLogger(__name__)
-PARSER = web.AppKey("parser", NluParser)
-MODEL = web.AppKey("model", str)
+
+
+class Served:
+    """The model answering now (replaced whole by /reload)."""
+
+    def __init__(self, parser: NluParser, path: Path):
+        self.parser = parser
+        self.path = path
+        self.reloading = asyncio.Lock()
+
+
+SERVED = web.AppKey("served", Served)
 MAX_BATCH = 100
 MAX_BODY = 2 * 1024 * 1024
 
@@ -36,7 +51,22 @@ def _error(status: int, message: str) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "model": request.app[MODEL]})
+    return web.json_response({"status": "ok", "model": request.app[SERVED].path.name})
+
+
+async def reload(request: web.Request) -> web.Response:
+    served = request.app[SERVED]
+    async with served.reloading:
+        started = time.perf_counter()
+        try:
+            parser = await NluParser.load(served.path)
+        except Exception:
+            log.exception("could not load %s again; the current model keeps serving", served.path)
+            return _error(500, f"could not load {served.path.name}: the current model is kept")
+        served.parser = parser
+    seconds = time.perf_counter() - started
+    print(f"jalerte-nlu: model {served.path.name} loaded again in {seconds:.1f} s", flush=True)
+    return web.json_response({"model": served.path.name, "seconds": round(seconds, 3)})
 
 
 async def parse(request: web.Request) -> web.Response:
@@ -46,7 +76,7 @@ async def parse(request: web.Request) -> web.Response:
         return _error(400, 'the body must be JSON: {"text": …} or {"texts": […]}')
     except web.HTTPRequestEntityTooLarge:
         return _error(413, f"the body is larger than {MAX_BODY} bytes")
-    parser = request.app[PARSER]
+    parser = request.app[SERVED].parser
     started = time.perf_counter()
     if isinstance(body, dict) and isinstance(body.get("text"), str):
         answer: Any = (await parser.parse(body["text"])).to_json()
@@ -62,12 +92,12 @@ async def parse(request: web.Request) -> web.Response:
     return web.json_response(answer, headers={"Server-Timing": f"parse;dur={elapsed:.3f}"})
 
 
-def make_app(parser: NluParser, model_name: str) -> web.Application:
+def make_app(parser: NluParser, model_path: Path) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
-    app[PARSER] = parser
-    app[MODEL] = model_name
+    app[SERVED] = Served(parser, Path(model_path))
     app.router.add_get("/health", health)
     app.router.add_post("/parse", parse)
+    app.router.add_post("/reload", reload)
     return app
 
 
@@ -76,7 +106,7 @@ async def serve(
 ) -> None:
     """Loads the model, then serves until cancelled (SIGINT/SIGTERM in `jalerte-nlu`)."""
     parser = await NluParser.load(model_path)
-    runner = web.AppRunner(make_app(parser, model_path.name), access_log=None)
+    runner = web.AppRunner(make_app(parser, model_path), access_log=None)
     await runner.setup()
     if socket is not None:
         socket.parent.mkdir(parents=True, exist_ok=True)

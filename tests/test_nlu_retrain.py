@@ -323,14 +323,23 @@ async def test_admin_retrain_needs_csrf_then_runs_and_promotes(
 
 
 # -- the running bot picks the new model up --------------------------------------------------
+@pytest.mark.parametrize("in_place", [True, False], ids=["reloaded", "new-process"])
 async def test_the_parse_service_swaps_to_a_promoted_model_without_a_pause(
-    tiny_models, tmp_path, nlu_python
+    tiny_models, tmp_path, nlu_python, in_place
 ) -> None:
+    """The running service loads the new file itself (POST /reload); when it cannot,
+    a new service is started beside it and takes its socket."""
     from bot.process.nlu_process import NluSupervisor
 
     model = install_base(tiny_models, tmp_path / "models")
     supervisor = NluSupervisor(model, tmp_path / "run", python=nlu_python)
     supervisor.check_every = 0.2
+    if not in_place:
+
+        async def cannot(within: float = 0) -> bool:
+            return False
+
+        supervisor.client.reload = cannot
     try:
         assert await supervisor.start(), supervisor.log_path.read_text()[-3000:]
         assert (await supervisor.client.parse(PARCEL)).category != "parcel_delivery"
@@ -348,8 +357,11 @@ async def test_the_parse_service_swaps_to_a_promoted_model_without_a_pause(
         assert supervisor.model_swaps == 1, supervisor.log_path.read_text()[-3000:]
         assert (await supervisor.client.parse(PARCEL)).category == "parcel_delivery"
         assert answered > 1 and result is not None
-        await asyncio.wait_for(first.wait(), 20)  # the old service is stopped
-        assert supervisor.process is not first and supervisor.process.returncode is None
+        if in_place:
+            assert supervisor.process is first and first.returncode is None
+        else:
+            await asyncio.wait_for(first.wait(), 20)  # the old service is stopped
+            assert supervisor.process is not first and supervisor.process.returncode is None
     finally:
         await supervisor.stop()
     assert supervisor.process.returncode is not None
@@ -430,3 +442,81 @@ async def test_an_admin_retrains_from_the_console_in_a_browser(
     assert "problème (signalements seuls) 0.667 → 1.000" in shown  # what got better
     assert sha(model) != old and sha(previous_path(model)) == old
     await context.close()
+
+
+# -- several hosts ---------------------------------------------------------------------------
+async def test_a_model_promoted_on_one_host_is_served_by_the_other(
+    tiny_models, tmp_path, nlu_python, nlu, taxonomy, postgres_server
+) -> None:
+    """Issue 21: two hosts, each with its own copy of the model, on one PostgreSQL. A
+    retrain promoted on host A (`jalerte nlu retrain`, which publishes it) is fetched and
+    served by host B's parse service without a restart; B's copy and figures become A's."""
+    import secrets
+    import time
+
+    from bot.process.models import ModelFollower, SharedModels
+    from bot.process.nlu_process import NluSupervisor
+    from storage.db import Database
+    from storage.models import NluModel
+    from tests.conftest import make_bot
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_models_{secrets.token_hex(4)}")
+    bot = await make_bot(nlu, taxonomy, tmp_path / "bot", url)
+    hosts = {}
+    try:
+        for name in ("a", "b"):
+            model = install_base(tiny_models, tmp_path / name)
+            follower = ModelFollower(SharedModels(bot.db), model, name)
+            hosts[name] = NluSupervisor(
+                model, tmp_path / f"run-{name}", python=nlu_python, follower=follower
+            )
+            assert await hosts[name].start(), hosts[name].log_path.read_text()[-3000:]
+        a, b = hosts["a"], hosts["b"]
+        async with bot.db.session() as session:  # the first host published its model
+            versions = (await session.execute(select(NluModel.version))).scalars().all()
+        assert versions == [1] and a.follower.version == b.follower.version == 1
+        assert (await b.client.parse(PARCEL)).category != "parcel_delivery"
+
+        await annotate(
+            bot, GOOD_TEXTS, intent="report", category="parcel_delivery", sector="postal"
+        )
+        env = {
+            **os.environ,
+            "JALERTE_DATABASE_URL": url,
+            "JALERTE_SECRET_KEY": "s" * 40,
+            "JALERTE_MODEL_PATH": str(a.model_path),
+            "JALERTE_BUILD_DIR": str(tmp_path / "build"),
+            "JALERTE_NLU_PYTHON": nlu_python,
+            "JALERTE_DATA_DIR": str(tmp_path / "data-a"),
+        }
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot.process.cli", "nlu", "retrain", "--with-annotations"]
+            + list(TINY_ARGS),
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Modèle publié : version 2" in done.stderr
+        promoted = time.monotonic()
+        for _ in range(600):  # host B follows: a newer version, fetched and swapped in
+            if b.model_swaps and (await b.client.parse(PARCEL)).category == "parcel_delivery":
+                break
+            await asyncio.sleep(0.1)
+        print(f"host B served the promoted model {time.monotonic() - promoted:.1f} s after")
+        assert (await b.client.parse(PARCEL)).category == "parcel_delivery"
+        assert sha(b.model_path) == sha(a.model_path)
+        assert json.loads(figures_path(b.model_path).read_text()) == json.loads(
+            figures_path(a.model_path).read_text()
+        )
+        assert b.follower.version == 2 and b.model_swaps == 1
+        assert a.model_swaps == 1  # A swapped once: its own file, not a download again
+    finally:
+        for supervisor in hosts.values():
+            await supervisor.stop()
+        await bot.db.close()

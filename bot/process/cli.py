@@ -50,8 +50,9 @@ def _setup_logging(config: Config) -> None:
     )
 
 
-def _nlu_command(config: Config, *args: str) -> int:
-    """Runs `jalerte-nlu` in the NLU environment (Rasa lives there, never here)."""
+def _nlu_command(config: Config, *args: str, then_return: bool = False) -> int:
+    """Runs `jalerte-nlu` in the NLU environment (Rasa lives there, never here): in
+    this process's place, or (`then_return`) as a child whose exit code is returned."""
     python = str(config.nlu_python)
     if not Path(python).exists():
         print(
@@ -60,6 +61,10 @@ def _nlu_command(config: Config, *args: str) -> int:
         return 2
     sys.stdout.flush()
     sys.stderr.flush()
+    if then_return:
+        import subprocess
+
+        return subprocess.run([python, "-m", "nlu.cli", *args]).returncode
     os.execv(python, [python, "-m", "nlu.cli", *args])
     return 0  # not reached
 
@@ -214,15 +219,93 @@ def cmd_nlu_retrain(config: Config, args: argparse.Namespace) -> int:
             extra += [flag] if value is True else [flag, value]
     extra += [arg for spec in args.heldout or [] for arg in ("--heldout", spec)]
     extra += ["--json"] * bool(args.json)
-    return _nlu_command(
+    model = Path(args.model or config.model_path)
+    code = _nlu_command(
         config,
         "retrain",
         "--model",
-        str(args.model or config.model_path),
+        str(model),
         "--build-dir",
         str(build),
         *extra,
+        then_return=config.shared_database,  # to publish what it promoted
     )
+    if code == 0 and config.shared_database:
+        # Promoted here: every other host follows the database (bot.process.models).
+        import socket
+
+        asyncio.run(_publish(config, model, f"retrain ({socket.gethostname()})"))
+    return code
+
+
+async def _publish(config: Config, model: Path, by: str) -> int:
+    from bot.process.models import SharedModels
+    from model_records.files import figures_path, read_json
+    from storage.db import Database
+
+    db = await Database.open(config.database_url)
+    try:
+        version = await SharedModels(db).publish(model, by, read_json(figures_path(model)))
+    finally:
+        await db.close()
+    assert version is not None
+    print(f"Modèle publié : version {version.number} ({version.sha256[:12]}…).", file=sys.stderr)
+    return version.number
+
+
+def cmd_nlu_publish(config: Config, args: argparse.Namespace) -> int:
+    """A model put in service on every host of the shared database (a release's own)."""
+    if not config.shared_database:
+        print(
+            "Sans base partagée (PostgreSQL), le modèle en service est le fichier "
+            f"{config.model_path} : rien à publier.",
+            file=sys.stderr,
+        )
+        return 2
+    model = Path(args.model or config.model_path)
+    if not model.is_file():
+        print(f"Pas de modèle à {model}.", file=sys.stderr)
+        return 2
+    import socket
+
+    asyncio.run(_publish(config, model, args.by or f"publish ({socket.gethostname()})"))
+    return 0
+
+
+def cmd_nlu_run(config: Config, args: argparse.Namespace) -> int:
+    """The parse service on its own (systemd's jalerte-nlu.service): started, kept
+    running, and following the model in service in the shared database."""
+    return asyncio.run(_nlu_run(config, Path(args.socket)))
+
+
+async def _nlu_run(config: Config, socket_path: Path) -> int:
+    import signal
+
+    from bot.process.models import follower_for
+    from bot.process.nlu_process import NluSupervisor
+    from storage.db import Database
+
+    db = await Database.open(config.database_url) if config.shared_database else None
+    supervisor = NluSupervisor(
+        config.model_path,
+        Path(config.data_dir),
+        python=str(config.nlu_python),
+        follower=follower_for(config, db) if db is not None else None,
+        socket=socket_path,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        if await supervisor.start():
+            print(f"Service NLU prêt sur {socket_path}.", file=sys.stderr, flush=True)
+        await stopping.wait()
+    finally:
+        await supervisor.stop()
+        if db is not None:
+            await db.close()
+    return 0
 
 
 async def _annotated(config: Config) -> list[dict]:
@@ -415,6 +498,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", action="append", help=argparse.SUPPRESS)
     p.add_argument("--no-lexicon", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_nlu_retrain)
+    p = nlu.add_parser(
+        "publish",
+        help="put a model in service on every host of the shared database (PostgreSQL)",
+    )
+    p.add_argument("--model", help="the model file (default: JALERTE_MODEL_PATH)")
+    p.add_argument("--by", help="who or what published it (kept with the version)")
+    p.set_defaults(func=cmd_nlu_publish)
+    p = nlu.add_parser(
+        "run",
+        help="run the parse service on a Unix socket, kept running and following the "
+        "model in service (for JALERTE_NLU=unix:PATH)",
+    )
+    p.add_argument("--socket", required=True, help="the Unix socket to listen on")
+    p.set_defaults(func=cmd_nlu_run)
     return parser
 
 

@@ -86,6 +86,17 @@ class RemoteNlu:
         results = (await self._post({"texts": texts}))["results"]
         return [ParseResult.from_json(record) for record in results]
 
+    async def reload(self, within: float = 180.0) -> bool:
+        """Asks the service to load its model file again (POST /reload); False when it
+        could not (the file does not load, or a service without /reload)."""
+        try:
+            async with self._client().post(
+                f"{self.url}/reload", timeout=aiohttp.ClientTimeout(total=within)
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
+
     async def renew(self) -> None:
         """After the service at this address was replaced: the next requests connect
         anew (a kept-alive connection would still reach the old one). A request in flight

@@ -6,11 +6,16 @@ exits, it is started again after a second; restarting it never restarts the bot 
 in the meantime get « service momentanément indisponible », nothing lost). Its output
 goes to `nlu.log` in the data directory, not to the terminal.
 
+With a shared database, a `follower` (bot.process.models) makes the model in service the
+database's: fetched at start, and a newer version swapped in as below.
+
 A model put in service while the bot runs (`jalerte nlu retrain` replaces the file
-atomically) is picked up without a pause: the supervisor sees the file change, starts a
-second service on the new model beside the first, and once it answers, moves its socket
-over the first one's and stops the old process (requests in flight there finish; the
-client's next connection reaches the new one).
+atomically) is picked up without a pause: the supervisor sees the file change and asks the
+service to load it again (POST /reload: the current model answers until the new one is
+loaded, about a second). If that fails, it starts a second service on the new model beside
+the first, and once it answers, moves its socket over the first one's and stops the old
+process (requests in flight there finish; the client's next connection reaches the new
+one).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from bot.process.nlu_client import RemoteNlu
 from storage.private import OTHERS, open_private, private_dir
@@ -27,6 +33,7 @@ from storage.private import OTHERS, open_private, private_dir
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
 MODEL_CHECK_EVERY = 2.0
+FOLLOW_EVERY = 1.0  # a newer model in the database: asked once a second
 
 
 def _model_signature(path: Path) -> tuple[int, int, int] | None:
@@ -38,9 +45,16 @@ def _model_signature(path: Path) -> tuple[int, int, int] | None:
 
 
 class NluSupervisor:
-    def __init__(self, model_path: Path, data_dir: Path, python: str):
+    def __init__(
+        self,
+        model_path: Path,
+        data_dir: Path,
+        python: str,
+        follower: Any | None = None,
+        socket: Path | None = None,
+    ):
         self.model_path = model_path
-        self.socket = data_dir / "nlu.sock"
+        self.socket = socket or data_dir / "nlu.sock"
         self.log_path = data_dir / "nlu.log"
         # The NLU environment's interpreter (Config.nlu_python: .venv-nlu, Python 3.10).
         self.python = python
@@ -52,10 +66,19 @@ class NluSupervisor:
         self._watch: asyncio.Task | None = None
         self.model_swaps = 0
         self.check_every = MODEL_CHECK_EVERY
+        # bot.process.models.ModelFollower: the model in service is the shared database's.
+        self.follower = follower
+        if follower is not None:
+            self.check_every = FOLLOW_EVERY
 
     async def start(self, ready_within: float = 120.0) -> bool:
         """Starts the service; True once it answers its health check."""
         private_dir(self.socket.parent)
+        if self.follower is not None:
+            try:
+                await self.follower.at_start()
+            except Exception:  # the database is down: serve what is here, follow later
+                log.exception("could not read the model in service from the database")
         self._signature = _model_signature(self.model_path)
         self._task = asyncio.create_task(self._keep_running())
         self._watch = asyncio.create_task(self._watch_model())
@@ -98,6 +121,11 @@ class NluSupervisor:
     async def _watch_model(self) -> None:
         while not self._stopping:
             await asyncio.sleep(self.check_every)
+            if self.follower is not None:
+                try:
+                    await self.follower.newer()  # a newer version: written at model_path
+                except Exception:
+                    log.exception("could not follow the model in service in the database")
             signature = _model_signature(self.model_path)
             if signature is None or signature == self._signature:
                 continue
@@ -108,11 +136,17 @@ class NluSupervisor:
                 log.exception("could not put the new model in service")
 
     async def swap_model(self, ready_within: float = 180.0) -> bool:
-        """Starts a service on the (new) model file beside the running one, then moves
-        it in its place; False (and the old one kept) if it does not answer in time."""
-        log.warning(
-            "a new NLU model is in place (%s): starting it beside the current one", self.model_path
-        )
+        """The running service loads the (new) model file in place (about a second);
+        failing that, a service started on it beside the running one is moved in its
+        place. False (and the old model kept) if neither answers in time."""
+        log.warning("a new NLU model is in place (%s): loading it", self.model_path)
+        if await self.client.reload(within=ready_within):
+            self.model_swaps += 1
+            log.warning("the new NLU model is in service (loaded by the running service)")
+            return True
+        if self._stopping:
+            return False
+        log.warning("the running service could not load it: starting one beside it")
         incoming = self.socket.with_name(self.socket.name + ".next")
         process = await self._spawn(incoming)
         healthy = False

@@ -13,6 +13,7 @@ from typing import AsyncIterator
 from advice_content.library import AdviceLibrary
 from bot.process.config import Config
 from bot.process.metrics import TurnMetrics
+from bot.process.models import follower_for
 from bot.process.nlu_process import NluSupervisor
 from dialogues.engine import DialogueEngine, Understanding
 from dialogues.service import ConversationService
@@ -62,9 +63,13 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
     supervisor = None
     nlu: Understanding
+    db = await Database.open(config.database_url)
     if config.nlu == "service":
         supervisor = NluSupervisor(
-            config.model_path, Path(config.data_dir), python=str(config.nlu_python)
+            config.model_path,
+            Path(config.data_dir),
+            python=str(config.nlu_python),
+            follower=follower_for(config, db),
         )
         if not await supervisor.start():
             log.warning("the NLU service is not answering yet; turns will say so")
@@ -78,7 +83,6 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
         if not await remote.wait_healthy(within=30):
             log.warning("the NLU service at %s is not answering yet", config.nlu)
         nlu = remote
-    db = await Database.open(config.database_url)
     try:
         repository = ConversationRepository(db, taxonomy)
         photos = photo_store(config.photo_dir, db)

@@ -44,9 +44,17 @@ async def _supervise(config: Config, workers: int) -> int:
     private_dir(metrics_dir)
     supervisor = None
     nlu = config.nlu
+    db = None
     if nlu == "service":
+        from bot.process.models import follower_for
+        from storage.db import Database
+
+        db = await Database.open(config.database_url, migrate=False)
         supervisor = NluSupervisor(
-            config.model_path, Path(config.data_dir), python=str(config.nlu_python)
+            config.model_path,
+            Path(config.data_dir),
+            python=str(config.nlu_python),
+            follower=follower_for(config, db),
         )
         if not await supervisor.start():
             log.warning("the NLU service is not answering yet; turns will say so")
@@ -107,6 +115,8 @@ async def _supervise(config: Config, workers: int) -> int:
             await task
     if supervisor is not None:
         await supervisor.stop()
+    if db is not None:
+        await db.close()
     return 0 if all(code in (0, -signal.SIGTERM) for code in codes) else 1
 
 

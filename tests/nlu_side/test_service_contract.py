@@ -77,3 +77,30 @@ async def test_answers_say_how_long_the_parse_took(service) -> None:
     response = await service.post("/parse", json={"text": "colis perdu"})
     timing = response.headers["Server-Timing"]
     assert timing.startswith("parse;dur=") and float(timing.split("=")[1]) > 0
+
+
+async def test_reload_serves_the_file_again_and_keeps_the_model_when_it_fails(
+    aiohttp_client, nlu, trained_model, tmp_path
+) -> None:
+    """POST /reload loads the model file at the service's own path again (a newer model
+    put there); a file that does not load leaves the current model answering."""
+    import shutil
+
+    model = tmp_path / "nlu.tar.gz"
+    shutil.copy(trained_model, model)
+    service = await aiohttp_client(make_app(nlu, model))
+    text = "colis Chronopost jamais arrivé"
+    expected = (await nlu.parse(text)).to_json()
+    done = await service.post("/reload")
+    assert done.status == 200 and (await done.json())["model"] == "nlu.tar.gz"
+    answer = await (await service.post("/parse", json={"text": text})).json()
+    assert answer == expected  # the same file: the same answers, from a new parser
+
+    model.write_bytes(b"not a model")
+    failed = await service.post("/reload")
+    assert failed.status == 500 and "kept" in (await failed.json())["error"]
+    still = await service.post("/parse", json={"text": text})
+    assert still.status == 200 and await still.json() == expected
+    # Only the service's own path: a body naming another file changes nothing.
+    other = await service.post("/reload", json={"model": "/etc/passwd"})
+    assert other.status == 500
