@@ -456,7 +456,6 @@ async def test_a_model_promoted_on_one_host_is_served_by_the_other(
 
     from bot.process.models import ModelFollower, SharedModels
     from bot.process.nlu_process import NluSupervisor
-    from storage.db import Database
     from storage.models import NluModel
     from tests.conftest import make_bot
     from tests.postgres import create_database
@@ -519,4 +518,67 @@ async def test_a_model_promoted_on_one_host_is_served_by_the_other(
     finally:
         for supervisor in hosts.values():
             await supervisor.stop()
+        await bot.db.close()
+
+
+async def test_a_retrain_started_on_one_host_is_seen_and_exclusive_on_the_other(
+    aiohttp_client, tiny_models, tmp_path, nlu_python, nlu, taxonomy, postgres_server, monkeypatch
+) -> None:
+    """Issue 21: the retrain job lives in the shared database. Started from host A's
+    console, host B's shows it running with its log, refuses a second one, then shows
+    how it ended; a job whose host stopped beating reads as interrupted."""
+    import secrets
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from bot.channels.web.app import create_app
+    from storage.models import RetrainJob
+    from tests.conftest import make_bot
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_jobs_{secrets.token_hex(4)}")
+    bot = await make_bot(nlu, taxonomy, tmp_path / "bot", url, secret=b"s" * 40)
+    await StaffRepository(bot.db).add_user("chef", PASSWORD)
+    await annotate(bot, GOOD_TEXTS, intent="report", category="parcel_delivery", sector="postal")
+    clients = []
+    for name in ("a", "b"):
+        config = admin_console_config(tiny_models, tmp_path / name, nlu_python, monkeypatch)
+        config = replace(config, database_url=url, secret_key="s" * 40)
+        client = await aiohttp_client(create_app(config, rt=bot.runtime))
+        await log_in(client, "chef")
+        clients.append(client)
+    a, b = clients
+    try:
+        token = await csrf_of(a, "/staff/model")
+        started = await a.post(
+            "/staff/model/retrain", data={"csrf_token": token}, allow_redirects=False
+        )
+        assert started.headers["Location"] == "/staff/model?notice=started"
+        page = await (await b.get("/staff/model")).text()
+        assert "en cours" in page and "lancé par chef" in page and "disabled" in page
+        token_b = await csrf_of(b, "/staff/model")
+        again = await b.post(
+            "/staff/model/retrain", data={"csrf_token": token_b}, allow_redirects=False
+        )
+        assert again.headers["Location"] == "/staff/model?notice=running"
+        for _ in range(1200):
+            page = await (await b.get("/staff/model")).text()
+            if "en cours" not in page:
+                break
+            await asyncio.sleep(0.5)
+        assert "terminé le" in page and "nouveau modèle mis en service" in page, page[-3000:]
+        assert "Journal du dernier réentraînement" in page  # A's log, read on B
+        async with bot.db.session() as session:
+            jobs = (await session.execute(select(RetrainJob))).scalars().all()
+        assert [(j.state, j.returncode) for j in jobs] == [("done", 0)]
+
+        # A host that dies mid-run stops beating: the job reads as interrupted.
+        async with bot.db.session() as session, session.begin():
+            long_ago = datetime.now(timezone.utc) - timedelta(minutes=5)
+            await session.execute(update(RetrainJob).values(state="running", heartbeat_at=long_ago))
+        page = await (await b.get("/staff/model")).text()
+        assert "interrompu" in page and "disabled" not in page
+    finally:
         await bot.db.close()

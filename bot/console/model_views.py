@@ -5,7 +5,9 @@ The figures come from the files `jalerte nlu retrain` writes beside the model
 An admin (`JALERTE_STAFF_ADMINS`) starts a retrain with the staff annotations: it runs
 in the background as `jalerte nlu retrain --with-annotations`, its output in
 `<data dir>/retrain.log` and its state in `<data dir>/retrain-job.json` (files, so that
-any worker shows it). A promoted model is picked up by the running parse service
+any worker shows it); with a shared database (PostgreSQL) the state and the log's tail are
+in table `retrain_jobs` instead, beaten by the host that runs it, so that every host shows
+it and none starts a second one. A promoted model is picked up by the running parse service
 (bot/process/nlu_process.py watches the model file). The page also says which advice sheets were
 checked too long ago (advice_content/library.py decides, from today's date in Paris).
 """
@@ -120,6 +122,75 @@ def job_state(config: Config) -> dict[str, Any]:
     return {**job, "state": state}
 
 
+# -- the job seen by every host (shared database) ---------------------------------------------
+BEAT_EVERY = 5.0  # the host running a retrain says so this often
+STALE_AFTER = 30.0  # a job whose host stopped beating this long ago was interrupted
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+async def shared_job_state(db) -> tuple[dict[str, Any], str]:
+    """The newest retrain job of any host (the page's `job`) and its log's tail."""
+    from sqlalchemy import select
+
+    from storage.models import RetrainJob
+
+    async with db.session() as session:
+        row = await session.scalar(select(RetrainJob).order_by(RetrainJob.id.desc()).limit(1))
+    if row is None:
+        return {"state": "idle"}, ""
+    state = row.state
+    beat = row.heartbeat_at.astimezone(timezone.utc)
+    if state == "running" and (datetime.now(timezone.utc) - beat).total_seconds() > STALE_AFTER:
+        state = "interrupted"  # its host stopped (or died) before it ended
+    job = {
+        "state": state,
+        "by": row.started_by,
+        "host": row.host,
+        "pid": row.pid,
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "returncode": row.returncode,
+    }
+    return job, _tail(row.log or "")
+
+
+async def claim_shared_job(db, user: str, host: str) -> int | None:
+    """A new running job, unless one runs on any host (None): one transaction, under the
+    database's lock for this name, so that two hosts never both start one."""
+    from sqlalchemy import select
+
+    from storage.models import RetrainJob
+
+    async with db.session() as session, session.begin():
+        await db.write_transaction(session, "retrain-job")
+        row = await session.scalar(select(RetrainJob).order_by(RetrainJob.id.desc()).limit(1))
+        now = datetime.now(timezone.utc)
+        if (
+            row is not None
+            and row.state == "running"
+            and (now - row.heartbeat_at.astimezone(timezone.utc)).total_seconds() <= STALE_AFTER
+        ):
+            return None
+        job = RetrainJob(
+            state="running", started_by=user, host=host, started_at=now, heartbeat_at=now
+        )
+        session.add(job)
+        await session.flush()
+        return job.id
+
+
+async def _update_shared_job(db, job_id: int, **values: Any) -> None:
+    from sqlalchemy import update
+
+    from storage.models import RetrainJob
+
+    async with db.session() as session, session.begin():
+        await session.execute(update(RetrainJob).where(RetrainJob.id == job_id).values(**values))
+
+
 def _paris(value: str | None) -> str:
     """« 27/11/2026 à 21:05 », Paris time; a value that is no date, as it is."""
     try:
@@ -195,6 +266,15 @@ def _log_tail(config: Config) -> str:
         text = _log_path(config).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+    return _tail(text)
+
+
+def _tail_of_log(config: Config) -> str:
+    """The end of the log as kept in the shared job's row (a few kilobytes)."""
+    return _log_tail(config)[-8000:]
+
+
+def _tail(text: str) -> str:
     # Progress lines redraw with \r: keep what the last one says.
     lines = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
     return "\n".join(lines[-LOG_TAIL_LINES:])
@@ -232,7 +312,10 @@ async def model_page(request: web.Request) -> web.Response:
     history = read_json(history_path(model), [])
     history = history if isinstance(history, list) else []
     last = history[-1] if history else None
-    job = job_state(config)
+    if config.shared_database:
+        job, log_tail = await shared_job_state(_db(request))
+    else:
+        job, log_tail = job_state(config), _log_tail(config)
     try:
         stat = model.stat()
         model_info = {
@@ -268,7 +351,7 @@ async def model_page(request: web.Request) -> web.Response:
             job=job,
             job_started=_paris(job.get("started_at")),
             job_finished=_paris(job.get("finished_at")),
-            log_tail=_log_tail(config),
+            log_tail=log_tail,
             admin=is_admin(config, user),
             notice=request.query.get("notice", ""),
             advice=advice_freshness(paris_today()),
@@ -286,14 +369,31 @@ async def start_retrain(request: web.Request) -> web.StreamResponse:
     user = request.get(STAFF_USER)
     if not is_admin(config, user):
         raise web.HTTPForbidden(text="Réservé aux administrateurs (JALERTE_STAFF_ADMINS).")
-    if job_state(config)["state"] == "running":
+    shared_id = None
+    if config.shared_database:
+        import socket
+
+        shared_id = await claim_shared_job(_db(request), str(user), socket.gethostname())
+        if shared_id is None:
+            raise web.HTTPSeeOther("/staff/model?notice=running")
+    elif job_state(config)["state"] == "running":
         raise web.HTTPSeeOther("/staff/model?notice=running")
-    await launch_retrain(request.app, config, str(user))
+    await launch_retrain(request.app, config, str(user), shared=(_db(request), shared_id))
     raise web.HTTPSeeOther("/staff/model?notice=started")
 
 
-async def launch_retrain(app: web.Application, config: Config, user: str) -> int:
-    """Starts `jalerte nlu retrain --with-annotations` in the background; its pid."""
+def _db(request: web.Request):
+    from bot.console.common import STAFF_REPO
+
+    return request.config_dict[STAFF_REPO]().db
+
+
+async def launch_retrain(
+    app: web.Application, config: Config, user: str, shared: tuple[Any, int | None] = (None, None)
+) -> int:
+    """Starts `jalerte nlu retrain --with-annotations` in the background; its pid. With
+    a shared database (`shared`: the database and the job's id) its state and log are
+    kept in the job's row, beaten every few seconds, so that every host shows them."""
     private_dir(Path(config.data_dir))
     env = {
         **os.environ,
@@ -319,8 +419,32 @@ async def launch_retrain(app: web.Application, config: Config, user: str) -> int
     write_json_atomic(_job_path(config), job, FILE_MODE)
     log.warning("NLU retrain started by %s (pid %d)", user, process.pid)
 
+    db, job_id = shared
+    if job_id is not None:
+        await _update_shared_job(db, job_id, pid=process.pid)
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(BEAT_EVERY)
+            with contextlib.suppress(Exception):  # the database is down: the next beat
+                await _update_shared_job(
+                    db, job_id, heartbeat_at=datetime.now(timezone.utc), log=_tail_of_log(config)
+                )
+
     async def wait() -> None:
+        beating = asyncio.create_task(beat()) if job_id is not None else None
         code = await process.wait()
+        if beating is not None:
+            beating.cancel()
+            await _update_shared_job(
+                db,
+                job_id,
+                state="done",
+                returncode=code,
+                heartbeat_at=datetime.now(timezone.utc),
+                finished_at=datetime.now(timezone.utc),
+                log=_tail_of_log(config),
+            )
         write_json_atomic(
             _job_path(config),
             {**job, "state": "done", "returncode": code, "finished_at": now_iso()},
