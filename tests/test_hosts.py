@@ -138,3 +138,46 @@ async def test_a_redaction_on_one_host_replaces_the_bytes_every_host_serves(host
     [src] = re.findall(r'<img src="(/staff/photos/[^"]+)"', detail)
     assert after in src and (await b.get(src)).status == 200
     assert files_under(a.data / "photos") == files_under(b.data / "photos") == []
+
+
+async def test_a_stopping_host_answers_the_turns_in_flight_then_sends_people_elsewhere(
+    aiohttp_server, sqlite_bot, tmp_path
+) -> None:
+    """SIGTERM (the server's cleanup): no new connections, the turn being answered is
+    answered, then every socket is closed with 1012 so that the widget reconnects through
+    the proxy to another host; a person who was only reading is sent there at once."""
+    import asyncio
+
+    from aiohttp import WSMsgType
+
+    service = sqlite_bot.service
+    real = service.handle
+    started = asyncio.Event()
+
+    async def slow(*args, **kwargs):
+        started.set()
+        await asyncio.sleep(0.8)  # a turn still in flight when the host is told to stop
+        return await real(*args, **kwargs)
+
+    server = await aiohttp_server(create_app(web_config(tmp_path), rt=sqlite_bot.runtime))
+    session = aiohttp.ClientSession()
+    try:
+        url = str(server.make_url("/ws"))
+        busy = await session.ws_connect(url)
+        reading = await session.ws_connect(url)
+        for ws in (busy, reading):
+            assert (await ws.receive_json())["type"] == "session"
+        service.handle = slow
+        await busy.send_json({"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+        await started.wait()
+        stopping = asyncio.create_task(server.close())
+        closed = await reading.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE and closed.data == 1012
+        answer = await busy.receive_json(timeout=5)  # answered, not cut
+        assert answer["type"] == "turn" and answer["expecting"] == "location"
+        closed = await busy.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE and closed.data == 1012
+        await stopping
+    finally:
+        service.handle = real
+        await session.close()

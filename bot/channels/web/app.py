@@ -23,6 +23,8 @@ from bot.channels.web.base import (
     RUNTIME,
     SECRET,
     SOCKETS,
+    BUSY,
+    DRAINING,
     STATIC,
     RuntimeSlot,
     address_of,
@@ -170,9 +172,26 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
     headers["Server"] = SERVER
 
 
-async def _close_sockets(app: web.Application) -> None:
+# At SIGTERM the listening socket is already closed (aiohttp stops its sites first: the
+# proxy sends new connections to another host). Then each WebSocket is closed with 1012
+# (« service restart ») as soon as the turn it is answering, if any, has been answered:
+# no turn is cut, no answer lost; the widget reconnects at once with its session, through
+# the proxy, to a host that runs. Turns take milliseconds; DRAIN_SECONDS bounds the wait.
+DRAIN_SECONDS = 10.0
+RESTART_CLOSE = WSCloseCode.SERVICE_RESTART
+
+
+async def _drain(app: web.Application) -> None:
+    app[DRAINING].set()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
     for ws in list(app[SOCKETS]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        if ws not in app[BUSY]:  # waiting for the person: nothing in flight
+            await ws.close(code=RESTART_CLOSE, message=b"server restart")
+    while app[BUSY] and loop.time() < deadline:  # each closes itself once answered
+        await asyncio.sleep(0.02)
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=RESTART_CLOSE, message=b"server restart")
 
 
 # -- routes ---------------------------------------------------------------------------
@@ -375,12 +394,22 @@ async def _converse(
     except Exception:  # the database gone: said, and the widget comes back later
         log.exception("web session failed")
         return await _refuse(ws, "server_error", lang)
+    if app[DRAINING].is_set():  # stopping: the widget comes back through another host
+        await ws.close(code=RESTART_CLOSE, message=b"server restart")
+        return ws
     app[SOCKETS].add(ws)
     await ws.send_json({"type": "session", "session": session, "history": past})
     try:
         while frame := await _next_frame(ws, app[CONFIG].web_idle_seconds):
             if frame.type == WSMsgType.TEXT:
-                await _on_frame(app, ws, session, address, frame.data, lang)
+                app[BUSY].add(ws)
+                try:
+                    await _on_frame(app, ws, session, address, frame.data, lang)
+                finally:
+                    app[BUSY].discard(ws)
+                if app[DRAINING].is_set():  # answered: now this host can go
+                    await ws.close(code=RESTART_CLOSE, message=b"server restart")
+                    break
             elif frame.type == WSMsgType.BINARY:
                 await ws.send_json(error_body("bad_frame", lang))
             elif frame.type == WSMsgType.ERROR:
@@ -482,6 +511,8 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[CONFIG] = config
     app[SECRET] = load_secret(config)
     app[SOCKETS] = weakref.WeakSet()
+    app[BUSY] = weakref.WeakSet()
+    app[DRAINING] = asyncio.Event()
     app[OPEN_BY_ADDRESS] = OpenSockets()
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
@@ -509,7 +540,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
         config.staff_secure_cookies,
     )
     app.add_subapp("/staff", app[CONSOLE])
-    app.on_shutdown.append(_close_sockets)
+    app.on_shutdown.append(_drain)
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import asyncio
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +62,10 @@ class RuntimeSlot:
 CONFIG = web.AppKey("config", Config)
 RUNTIME = web.AppKey("runtime", RuntimeSlot)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+# The sockets whose turn is being answered now, and the event set when the server stops
+# (SIGTERM): see bot.channels.web.app._drain.
+BUSY = web.AppKey("busy_sockets", weakref.WeakSet)
+DRAINING = web.AppKey("draining", asyncio.Event)
 OPEN_BY_ADDRESS = web.AppKey("open_by_address", OpenSockets)
 # The staff console, the application mounted at /staff.
 CONSOLE = web.AppKey("console", web.Application)

@@ -22,6 +22,9 @@
  *   widget then waits, without retrying, for the person to act again (open the chat, touch
  *   it, type, send, choose): it reconnects with its session and does that action once the
  *   conversation is back. Nothing is lost; only that one action waits, never a queue.
+ * - A server that stops (a host restarted behind the proxy) closes with 1012 (« service
+ *   restart ») once the turn in flight is answered: the widget reconnects at once (within
+ *   half a second, spread), with its session, and the proxy sends it to a host that runs.
  */
 (function () {
   "use strict";
@@ -33,6 +36,7 @@
   var ACCEPT = "image/jpeg,image/png,image/webp";
   var MAX_BACKOFF = 30000;
   var IDLE_CLOSE = 4000; // the server closed a socket left idle: reconnect at the next action
+  var RESTART_CLOSE = 1012; // the server is restarting: reconnect at once (another host)
 
   var STRINGS = {
     fr: {
@@ -532,6 +536,11 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
         if (resume) setStatus(t.offline); // that action is not done
         resume = null;
         waking = false;
+        if (ev.code === RESTART_CLOSE && attempt === 0) { // not a failure: no back-off
+          setStatus(t.reconnecting);
+          timer = setTimeout(connect, 100 + Math.random() * 400);
+          return;
+        }
         scheduleReconnect();
       };
     }
