@@ -30,26 +30,40 @@ def files_under(root: Path) -> list[Path]:
 
 
 @pytest.fixture
-async def hosts(nlu, taxonomy, tmp_path, postgres_server, aiohttp_client):
-    """Hosts A and B: each its own data directory and runtime, one database, one secret."""
+async def make_hosts(nlu, taxonomy, tmp_path, postgres_server, aiohttp_client):
+    """Hosts A and B: each its own data directory and runtime, one database, one secret
+    (`overrides`: the same configuration changes on both)."""
     from tests.postgres import create_database
 
-    url = await create_database(postgres_server, f"jalerte_hosts_{secrets.token_hex(4)}")
     made = []
-    for name in ("a", "b"):
-        data = tmp_path / name
-        bot = await make_bot(nlu, taxonomy, data, url, secret=SECRET.encode())
-        bot.photos = bot.service.photos = photo_store(data / "photos", bot.db)
-        config = web_config(
-            tmp_path / name, secret_key=SECRET, database_url=url, staff_secure_cookies=False
-        )
-        client = await aiohttp_client(create_app(config, rt=bot.runtime))
-        client.bot, client.data = bot, data
-        made.append(client)
-    await StaffRepository(made[0].bot.db).add_user("agent", STAFF_PASSWORD)
-    yield made
+
+    async def make(**overrides):
+        url = await create_database(postgres_server, f"jalerte_hosts_{secrets.token_hex(4)}")
+        for name in ("a", "b"):
+            data = tmp_path / name
+            bot = await make_bot(nlu, taxonomy, data, url, secret=SECRET.encode())
+            bot.photos = bot.service.photos = photo_store(data / "photos", bot.db)
+            config = web_config(
+                tmp_path / name,
+                secret_key=SECRET,
+                database_url=url,
+                staff_secure_cookies=False,
+                **overrides,
+            )
+            client = await aiohttp_client(create_app(config, rt=bot.runtime))
+            client.bot, client.data = bot, data
+            made.append(client)
+        await StaffRepository(made[0].bot.db).add_user("agent", STAFF_PASSWORD)
+        return made
+
+    yield make
     for client in made:
         await client.bot.db.close()
+
+
+@pytest.fixture
+async def hosts(make_hosts):
+    return await make_hosts()
 
 
 async def upload(client, session: str) -> str:
@@ -181,3 +195,27 @@ async def test_a_stopping_host_answers_the_turns_in_flight_then_sends_people_els
     finally:
         service.handle = real
         await session.close()
+
+
+async def test_an_address_limit_counts_what_every_host_received(make_hosts) -> None:
+    """Per-address limits are counted in the database: spreading a burst over hosts does
+    not multiply it."""
+    from bot.channels.web.clients import AddressLimits
+    from tests.conftest import clear_of_a_minute_change
+
+    limits = AddressLimits(
+        connections=0,
+        sessions_per_hour=0,
+        turns_per_minute=4,
+        uploads_per_minute=0,
+        notices_per_minute=0,
+    )
+    a, b = await make_hosts(web_address_limits=limits)
+    await clear_of_a_minute_change()
+    answers = []
+    for client in (a, b, a, b, a, b):
+        ws, _ = await open_session(client)
+        answers.append(await turn(ws, {"type": "message", "text": "bonjour"}))
+        await ws.close()
+    kinds = [x.get("code") or x["type"] for x in answers]
+    assert kinds == ["turn"] * 4 + ["rate_limited"] * 2
