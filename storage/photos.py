@@ -212,6 +212,42 @@ class SharedPhotoStore(PhotoStore):
         return bytes(data) if data is not None else await super().read(relative)
 
 
+async def share_local_photos(store: PhotoStore) -> int:
+    """A host that ran alone (or on the previous release) kept its photos on its disk:
+    those files are copied into the shared store, so that every host serves them. Run at
+    start; idempotent (a photo already there is skipped); the files stay, erased with
+    their photo as before. Returns how many were copied."""
+    if not isinstance(store, SharedPhotoStore) or not store.root.exists():
+        return 0
+    from sqlalchemy import select
+
+    from storage.models import PhotoBlob
+
+    files = {p.stem: p for p in store.root.rglob("*.*") if p.is_file() and len(p.stem) == 64}
+    if not files:
+        return 0
+    async with store.db.session() as session:
+        there = set(
+            (
+                await session.execute(
+                    select(PhotoBlob.sha256).where(PhotoBlob.sha256.in_(list(files)))
+                )
+            ).scalars()
+        )
+    copied = 0
+    for sha, path in files.items():
+        fmt = next((f for f, (_c, ext) in FORMATS.items() if path.suffix == f".{ext}"), None)
+        if sha in there or fmt is None:
+            continue
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha:
+            continue  # not a file of the store (or damaged): never shared under this name
+        async with store.db.session() as session, session.begin():
+            await store.put_cleaned(session, data, fmt)
+        copied += 1
+    return copied
+
+
 async def drop_photo_bytes(session, shas: Iterable[str]) -> None:
     """In the caller's transaction: the shared store's bytes of these photos."""
     from sqlalchemy import delete

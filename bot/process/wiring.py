@@ -20,7 +20,7 @@ from dialogues.service import ConversationService
 from bot.process.nlu_client import RemoteNlu
 from domain.taxonomy import Taxonomy
 from storage.db import Database
-from storage.photos import PhotoRejected, PhotoStore, photo_store
+from storage.photos import PhotoRejected, PhotoStore, photo_store, share_local_photos
 from storage.private import private_dir, tighten
 from storage.repository import ConversationRepository
 
@@ -86,6 +86,9 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     try:
         repository = ConversationRepository(db, taxonomy)
         photos = photo_store(config.photo_dir, db)
+        copied = await share_local_photos(photos)
+        if copied:
+            log.warning("%d photos of this host's disk copied into the shared database", copied)
         engine = DialogueEngine(
             nlu,
             advice,
