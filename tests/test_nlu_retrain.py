@@ -570,6 +570,8 @@ async def test_a_retrain_started_on_one_host_is_seen_and_exclusive_on_the_other(
             await asyncio.sleep(0.5)
         assert "terminé le" in page and "nouveau modèle mis en service" in page, page[-3000:]
         assert "Journal du dernier réentraînement" in page  # A's log, read on B
+        assert "Versions mises en service sur tous les serveurs" in page
+        assert "retrain (" in page  # the version the retrain published, listed on B
         async with bot.db.session() as session:
             jobs = (await session.execute(select(RetrainJob))).scalars().all()
         assert [(j.state, j.returncode) for j in jobs] == [("done", 0)]

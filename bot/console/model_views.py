@@ -157,6 +157,28 @@ async def shared_job_state(db) -> tuple[dict[str, Any], str]:
     return job, _tail(row.log or "")
 
 
+async def shared_versions(db, limit: int = 10) -> list[dict[str, Any]]:
+    """The models put in service on every host, newest first (never their bytes)."""
+    from sqlalchemy import select
+
+    from storage.models import NluModel
+
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    NluModel.version, NluModel.sha256, NluModel.promoted_by, NluModel.promoted_at
+                )
+                .order_by(NluModel.version.desc())
+                .limit(limit)
+            )
+        ).all()
+    return [
+        {"version": v, "sha256": sha[:12], "by": by, "when": _paris(_iso(at))}
+        for v, sha, by, at in rows
+    ]
+
+
 async def claim_shared_job(db, user: str, host: str) -> int | None:
     """A new running job, unless one runs on any host (None): one transaction, under the
     database's lock for this name, so that two hosts never both start one."""
@@ -312,8 +334,10 @@ async def model_page(request: web.Request) -> web.Response:
     history = read_json(history_path(model), [])
     history = history if isinstance(history, list) else []
     last = history[-1] if history else None
+    versions: list[dict[str, Any]] = []
     if config.shared_database:
         job, log_tail = await shared_job_state(_db(request))
+        versions = await shared_versions(_db(request))
     else:
         job, log_tail = job_state(config), _log_tail(config)
     try:
@@ -352,6 +376,7 @@ async def model_page(request: web.Request) -> web.Response:
             job_started=_paris(job.get("started_at")),
             job_finished=_paris(job.get("finished_at")),
             log_tail=log_tail,
+            versions=versions,
             admin=is_admin(config, user),
             notice=request.query.get("notice", ""),
             advice=advice_freshness(paris_today()),
