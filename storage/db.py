@@ -110,8 +110,15 @@ def lock_key(name: str) -> int:
 
 
 async def upgrade_engine(engine: AsyncEngine) -> None:
-    """Applies every pending migration through the app's own async driver."""
+    """Applies every pending migration through the app's own async driver. On PostgreSQL
+    under an advisory lock held to the end of the transaction: hosts started at once
+    migrate one after the other (the second finds nothing left to do) instead of both
+    creating the same tables."""
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("migrations")}
+            )
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
 
 

@@ -29,3 +29,16 @@ async def test_upgrading_twice_changes_nothing(database_url: str) -> None:
         version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
     await engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_hosts_started_at_once_migrate_one_after_the_other(postgres_server) -> None:
+    """Two hosts' `jalerte db upgrade` on an empty PostgreSQL database at the same time:
+    both succeed (before: one died on a duplicate table, or they waited on each other)."""
+    import asyncio
+    import secrets
+
+    from storage.db import upgrade
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_race_{secrets.token_hex(4)}")
+    await asyncio.wait_for(asyncio.gather(upgrade(url), upgrade(url), upgrade(url)), 60)

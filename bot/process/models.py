@@ -99,6 +99,7 @@ class SharedModels:
         data = bytes(row.data)
         if hashlib.sha256(data).hexdigest() != row.sha256:
             raise ValueError(f"NLU model version {version}: its bytes do not match its SHA-256")
+        target.parent.mkdir(parents=True, exist_ok=True)  # a new host: nothing there yet
         staged = target.with_name(f".{target.name}.incoming")
         with open(staged, "wb") as fh:
             fh.write(data)
