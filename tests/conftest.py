@@ -67,6 +67,7 @@ SLOW_MODULES = frozenset(
         "test_accessibility",
         "test_run",
         "test_run_workers",
+        "test_deploy",  # nginx and openssl, from Debian
         "test_workers",
         "test_people",
         "test_nlu",

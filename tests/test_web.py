@@ -169,6 +169,34 @@ async def test_allowed_origins(aiohttp_client, sqlite_bot, tmp_path) -> None:
     assert refused.value.status == 403
 
 
+async def test_the_own_https_origin_behind_a_tls_proxy(
+    aiohttp_client, sqlite_bot, tmp_path
+) -> None:
+    """Behind nginx terminating TLS the app sees http: the page's own https origin is
+    recognised from X-Forwarded-Proto, but only when a trusted proxy sends it."""
+    from bot.channels.web.clients import trusted_proxies
+
+    def app(proxies: str):
+        return create_app(
+            web_config(
+                tmp_path,
+                web_allowed_origins=("https://mairie.example",),
+                trusted_proxies=trusted_proxies(proxies),
+            ),
+            rt=sqlite_bot.runtime,
+        )
+
+    behind = await aiohttp_client(app("127.0.0.1"))
+    own = f"https://{behind.server.host}:{behind.server.port}"
+    ws, _ = await open_session(behind, Origin=own, **{"X-Forwarded-Proto": "https"})
+    await ws.close()
+    untrusted = await aiohttp_client(app("10.9.9.9"))
+    own = f"https://{untrusted.server.host}:{untrusted.server.port}"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await untrusted.ws_connect("/ws", headers={"Origin": own, "X-Forwarded-Proto": "https"})
+    assert refused.value.status == 403
+
+
 async def test_upload_limits(client) -> None:
     ws, first = await open_session(client)
     form = aiohttp.FormData()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import asyncio
@@ -131,5 +132,23 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
     origin = request.headers.get("Origin")
     if origin is None or "*" in allowed:
         return True  # not a browser, or any site may embed the widget
-    own = f"{request.scheme}://{request.host}"
+    own = f"{public_scheme(request)}://{request.host}"
     return origin.rstrip("/") in allowed or origin.rstrip("/") == own
+
+
+def public_scheme(request: web.Request) -> str:
+    """The scheme the browser used: behind a trusted proxy that terminates TLS (nginx,
+    deploy/), its X-Forwarded-Proto; from anyone else the header is ignored."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+    if forwarded in ("http", "https") and from_trusted_proxy(request):
+        return forwarded
+    return request.scheme
+
+
+def from_trusted_proxy(request: web.Request) -> bool:
+    trusted = request.config_dict[CONFIG].trusted_proxies
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return any(peer in net for net in trusted)
