@@ -214,9 +214,9 @@ class SharedPhotoStore(PhotoStore):
 
 async def share_local_photos(store: PhotoStore) -> int:
     """A host that ran alone (or on the previous release) kept its photos on its disk:
-    those files are copied into the shared store, so that every host serves them. Run at
-    start; idempotent (a photo already there is skipped); the files stay, erased with
-    their photo as before. Returns how many were copied."""
+    those files are moved into the shared store, so that every host serves them and an
+    erasure handled by any host leaves no copy on this one. Run at start; idempotent (a
+    photo already there only loses its local file). Returns how many were copied."""
     if not isinstance(store, SharedPhotoStore) or not store.root.exists():
         return 0
     from sqlalchemy import select
@@ -237,14 +237,16 @@ async def share_local_photos(store: PhotoStore) -> int:
     copied = 0
     for sha, path in files.items():
         fmt = next((f for f, (_c, ext) in FORMATS.items() if path.suffix == f".{ext}"), None)
-        if sha in there or fmt is None:
+        if fmt is None:
             continue
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha:
-            continue  # not a file of the store (or damaged): never shared under this name
-        async with store.db.session() as session, session.begin():
-            await store.put_cleaned(session, data, fmt)
-        copied += 1
+        if sha not in there:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha:
+                continue  # not a file of the store (or damaged): never shared under this name
+            async with store.db.session() as session, session.begin():
+                await store.put_cleaned(session, data, fmt)
+            copied += 1
+        path.unlink()  # committed: the database holds it now
     return copied
 
 

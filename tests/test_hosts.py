@@ -223,15 +223,19 @@ async def test_an_address_limit_counts_what_every_host_received(make_hosts) -> N
 
 async def test_photos_a_host_kept_on_its_disk_are_shared_at_its_start(hosts) -> None:
     """A host that ran alone, or on the previous release, has photos on its disk: at
-    start they are copied into the database, so that the other host serves them too."""
+    start they are moved into the database, so that the other host serves them too and an
+    erasure through the other host leaves nothing on this one."""
     from storage.photos import PhotoStore, share_local_photos
 
     a, b = hosts
     stored = PhotoStore(a.data / "photos").ingest(jpeg_with_gps())  # as the previous release
     assert await b.bot.photos.read(stored.path) is None
+    local = (a.data / "photos" / stored.path).read_bytes()
     assert await share_local_photos(a.bot.photos) == 1
-    assert await b.bot.photos.read(stored.path) == (a.data / "photos" / stored.path).read_bytes()
+    assert await b.bot.photos.read(stored.path) == local
+    assert not (a.data / "photos" / stored.path).exists()  # moved: no copy left on A
     assert await share_local_photos(a.bot.photos) == 0  # once
     (a.data / "photos" / "ab").mkdir()
     (a.data / "photos" / "ab" / f"{'ab' * 32}.jpg").write_bytes(b"not the bytes of that name")
     assert await share_local_photos(a.bot.photos) == 0  # never shared under a wrong name
+    assert (a.data / "photos" / "ab" / f"{'ab' * 32}.jpg").exists()  # nor deleted

@@ -88,7 +88,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
         photos = photo_store(config.photo_dir, db)
         copied = await share_local_photos(photos)
         if copied:
-            log.warning("%d photos of this host's disk copied into the shared database", copied)
+            log.warning("%d photos moved from this host's disk into the shared database", copied)
         engine = DialogueEngine(
             nlu,
             advice,
