@@ -35,6 +35,27 @@ async def choose(page, label: str) -> None:
     await page.get_by_test_id("jalerte-choice").filter(has_text=label).last.click()
 
 
+async def report_with_a_photo(page, tmp_path, first: str) -> None:
+    """A person types `first` (a mobile network problem), answers with the buttons, adds a
+    photo, sends, and sees the reference."""
+    field = page.get_by_test_id("jalerte-input")
+    await field.fill(first)
+    await field.press("Enter")
+    await bot_says(page, "technologie")
+    await choose(page, "4G")
+    await bot_says(page, "Depuis quand")
+    await choose(page, "Plus d'un mois")
+    await bot_says(page, "service client")
+    photo = tmp_path / "antenne.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    await page.get_by_test_id("jalerte-file").set_input_files(str(photo))
+    await bot_says(page, "Photo ajoutée")
+    await choose(page, "Non")
+    await bot_says(page, "Tout est correct")
+    await choose(page, "Envoyer")
+    await bot_says(page, "Référence")
+
+
 async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, site, tmp_path):
     context = await browser.new_context(viewport=PHONE, locale="fr-FR")
     page = await context.new_page()
@@ -45,23 +66,9 @@ async def test_complete_an_alert_on_a_phone_and_find_it_after_reload(browser, si
     await expect(panel).to_be_visible()
     assert (await panel.bounding_box())["width"] <= PHONE["width"]  # fits the phone
 
-    field = page.get_by_test_id("jalerte-input")
-    await field.fill("aucun réseau SFR dans mon village à Lannion, ça a toujours été comme ça")
-    await field.press("Enter")
-    await bot_says(page, "technologie")
-    await choose(page, "4G")
-    await bot_says(page, "Depuis quand")
-    await choose(page, "Plus d'un mois")
-    await bot_says(page, "service client")
-
-    photo = tmp_path / "antenne.jpg"
-    photo.write_bytes(jpeg_with_gps())
-    await page.get_by_test_id("jalerte-file").set_input_files(str(photo))
-    await bot_says(page, "Photo ajoutée")
-    await choose(page, "Non")
-    await bot_says(page, "Tout est correct")
-    await choose(page, "Envoyer")
-    await bot_says(page, "Référence")
+    await report_with_a_photo(
+        page, tmp_path, "aucun réseau SFR dans mon village à Lannion, ça a toujours été comme ça"
+    )
     await expect(page.get_by_role("link", name="WhatsApp")).to_be_visible()
     reference = page.locator(".ref").first  # never cut mid-code on a narrow screen
     await expect(reference).to_have_text(re.compile(r"^JA-[A-Z0-9]{8}$"))

@@ -313,8 +313,7 @@ async def test_a_person_reports_through_nginx_and_goes_on_when_their_host_stops(
     import aiohttp
     from playwright.async_api import expect
 
-    from tests.images import jpeg_with_gps
-    from tests.test_browser import bot_says, choose, open_connected
+    from tests.test_browser import bot_says, choose, open_connected, report_with_a_photo
 
     front, hosts = deployment.nginx, deployment.hosts
     context = await browser.new_context(viewport=PHONE, locale="fr-FR", ignore_https_errors=True)
@@ -338,22 +337,7 @@ async def test_a_person_reports_through_nginx_and_goes_on_when_their_host_stops(
         assert again.get("code") == "too_many_sessions", again
 
         # The whole report, with a photo uploaded through nginx.
-        field = page.get_by_test_id("jalerte-input")
-        await field.fill(FIRST)
-        await field.press("Enter")
-        await bot_says(page, "technologie")
-        await choose(page, "4G")
-        await bot_says(page, "Depuis quand")
-        await choose(page, "Plus d'un mois")
-        await bot_says(page, "service client")
-        photo = tmp_path / "antenne.jpg"
-        photo.write_bytes(jpeg_with_gps())
-        await page.get_by_test_id("jalerte-file").set_input_files(str(photo))
-        await bot_says(page, "Photo ajoutée")
-        await choose(page, "Non")
-        await bot_says(page, "Tout est correct")
-        await choose(page, "Envoyer")
-        await bot_says(page, "Référence")
+        await report_with_a_photo(page, tmp_path, FIRST)
         reference = (await page.locator(".ref").first.text_content()).strip()
         [alert] = await alerts(deployment.database_url)
         assert alert["id"] == reference and alert["channel"] == "web", alert
