@@ -87,6 +87,21 @@ def install_base(tiny_models: dict[str, Path], directory: Path) -> Path:
     return model
 
 
+async def bot_cli_retrain(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`jalerte nlu retrain --with-annotations` on the tiny data set, as an admin runs it."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.process.cli", "nlu", "retrain", "--with-annotations"]
+        + list(TINY_ARGS),
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+
+
 async def annotate(bot, texts: list[str], **values: str) -> None:
     """Each text said in a conversation of its own, then corrected by staff."""
     for i, text in enumerate(texts):
@@ -172,24 +187,7 @@ async def test_cli_retrain_with_annotations_from_the_database(
         "JALERTE_DATA_DIR": str(tmp_path / "data"),
     }
     old = sha(model)
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "bot.process.cli",
-            "nlu",
-            "retrain",
-            "--with-annotations",
-            *TINY_ARGS,
-        ],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
+    done = await bot_cli_retrain(env)
     assert done.returncode == 1, done.stderr[-3000:]
     assert "16 annotations relues dans la base." in done.stderr
     out = done.stdout
@@ -489,17 +487,7 @@ async def test_a_model_promoted_on_one_host_is_served_by_the_other(
             "JALERTE_NLU_PYTHON": nlu_python,
             "JALERTE_DATA_DIR": str(tmp_path / "data-a"),
         }
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "bot.process.cli", "nlu", "retrain", "--with-annotations"]
-            + list(TINY_ARGS),
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=600,
-        )
+        done = await bot_cli_retrain(env)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "Modèle publié : version 2" in done.stderr
         promoted = time.monotonic()
