@@ -434,6 +434,12 @@ async def test_a_person_reports_through_nginx_and_goes_on_when_their_host_stops(
     assert f"upstream={serving.address} 101 " in access, access
     assert f"upstream={serving.address}, {other_host.address} 502, 101 " in access, access
     assert "session" not in access, access
+    # Nor in the error log, where nginx writes the request line of the failover: the
+    # widget sends its session in its first frame (/ws?resume=1), never in the URL.
+    assert "resume=1" in front.error_log.read_text()  # the failover was logged…
+    assert reference and "session=" not in front.error_log.read_text().replace(
+        f"session={other['session']}", ""
+    )  # …without the person's session (the raw client above puts its own in its URL)
     # The photos went through as they were sent (GPS position and all, until the app
     # re-encoded them) without touching the front host's disk.
     assert "buffered to a temporary file" not in front.error_log.read_text()

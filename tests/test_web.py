@@ -567,3 +567,26 @@ async def test_addresses_at_their_cap_leave_the_last_tenth_to_new_people(
     assert full.value.status == 503  # now the server is full
     for ws in newcomers + [ws for sockets in held for ws in sockets]:
         await ws.close()
+
+
+async def test_a_session_resumed_in_the_first_frame_never_appears_in_a_url(client) -> None:
+    """/ws?resume=1 then {"type": "resume", "session": …}: the widget's way, so that no
+    proxy log holds the id; an unknown id, or no resume frame, starts a new session."""
+    ws, first = await open_session(client)
+    await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    await ws.close()
+    ws = await client.ws_connect("/ws?resume=1&lang=fr")
+    await ws.send_json({"type": "resume", "session": first["session"]})
+    again = await ws.receive_json()
+    assert again["session"] == first["session"] and again["history"]
+    await ws.close()
+    ws = await client.ws_connect("/ws?resume=1")
+    await ws.send_json({"type": "resume", "session": "x" * 40})
+    other = await ws.receive_json()
+    assert other["session"] != first["session"] and other["history"] == []
+    await ws.close()
+    ws = await client.ws_connect("/ws?resume=1")
+    await ws.send_str("{broken")
+    fresh = await ws.receive_json()
+    assert fresh["type"] == "session" and fresh["history"] == []
+    await ws.close()

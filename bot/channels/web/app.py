@@ -382,6 +382,10 @@ async def _converse(
     app = request.app
     rt = rt_of(app)
     session = request.query.get("session", "")
+    if request.query.get("resume") == "1":
+        # The session comes in the first frame, not in the URL: proxies write request
+        # lines into their logs (nginx's error log, on every failover between hosts).
+        session = await _resumed_session(ws)
     past: list = []  # a new session has no past
     try:
         if not issued_session(app[SECRET], session):
@@ -417,6 +421,23 @@ async def _converse(
     finally:
         app[SOCKETS].discard(ws)
     return ws
+
+
+RESUME_WITHIN = 10.0  # seconds for the `resume` frame of a /ws?resume=1 connection
+
+
+async def _resumed_session(ws: web.WebSocketResponse) -> str:
+    """The session id of the client's first frame, {"type": "resume", "session": …};
+    "" (a new session) for anything else, or for nothing within RESUME_WITHIN."""
+    try:
+        frame = await ws.receive(timeout=RESUME_WITHIN)
+        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
+    except (asyncio.TimeoutError, ValueError, TypeError, RecursionError):
+        return ""
+    if isinstance(data, dict) and data.get("type") == "resume":
+        session = data.get("session")
+        return session[:200] if isinstance(session, str) else ""
+    return ""
 
 
 async def _next_frame(ws: web.WebSocketResponse, idle: float) -> aiohttp.WSMessage | None:

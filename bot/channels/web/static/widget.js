@@ -507,9 +507,15 @@ textarea:focus-visible,.log:focus-visible{outline-offset:-3px;box-shadow:none}
       if (destroyed) return;
       setStatus(attempt > 0 ? t.reconnecting : t.connecting);
       var url = base.replace(/^http/, "ws") + "/ws?" +
-        (sessionId ? "session=" + encodeURIComponent(sessionId) + "&" : "") + "lang=" + opts.lang;
+        (sessionId ? "resume=1&" : "") + "lang=" + opts.lang;
+      var resuming = sessionId; // sent in the first frame, never in the URL (proxies log URLs)
       var socket;
       try { socket = ws = new WebSocket(url); } catch (e) { ws = null; scheduleReconnect(); return; }
+      if (resuming) {
+        socket.onopen = function () {
+          try { socket.send(JSON.stringify({ type: "resume", session: resuming })); } catch (e) { /* closed */ }
+        };
+      }
       socket.onmessage = function (ev) {
         var frame;
         try { frame = JSON.parse(ev.data); } catch (e) { return; }
