@@ -250,6 +250,28 @@ async def share_local_photos(store: PhotoStore) -> int:
     return copied
 
 
+async def still_used(session, shas: Iterable[str]) -> set[str]:
+    """Those of `shas` an alert, a draft or a pending upload refers to (photos are stored
+    by content: two people may send the same picture)."""
+    from sqlalchemy import String, cast, select
+
+    from storage.models import AlertPhoto, Conversation, PendingUpload
+
+    used = set()
+    for sha in {s for s in shas if isinstance(s, str)}:
+        for column, table in (
+            (cast(Conversation.state, String), Conversation),
+            (cast(PendingUpload.photo, String), PendingUpload),
+        ):
+            if await session.scalar(select(column).where(column.contains(sha)).limit(1)):
+                used.add(sha)
+        if await session.scalar(
+            select(AlertPhoto.photo_sha256).where(AlertPhoto.photo_sha256 == sha).limit(1)
+        ):
+            used.add(sha)
+    return used
+
+
 async def drop_photo_bytes(session, shas: Iterable[str]) -> None:
     """In the caller's transaction: the shared store's bytes of these photos."""
     from sqlalchemy import delete

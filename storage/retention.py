@@ -33,7 +33,7 @@ from storage.models import (
     Photo,
     TelegramUpdate,
 )
-from storage.photos import drop_photo_bytes
+from storage.photos import drop_photo_bytes, still_used
 from storage.shared import TelegramUpdates
 
 BATCH = 2000
@@ -134,7 +134,10 @@ async def purge(
                 .returning(Photo.sha256)
             )
         ).scalars()
-        await drop_photo_bytes(session, list(unused))  # the shared store's, with the rows
+        unused = list(unused)
+        # The shared store's bytes, with the rows; not those a draft or pending upload
+        # holds (the same picture sent again since).
+        await drop_photo_bytes(session, set(unused) - await still_used(session, unused))
     tell("alert photos", report.alert_photos, report.alert_photos)
 
     # Free text of old alerts.

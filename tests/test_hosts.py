@@ -239,3 +239,38 @@ async def test_photos_a_host_kept_on_its_disk_are_shared_at_its_start(hosts) -> 
     (a.data / "photos" / "ab" / f"{'ab' * 32}.jpg").write_bytes(b"not the bytes of that name")
     assert await share_local_photos(a.bot.photos) == 0  # never shared under a wrong name
     assert (a.data / "photos" / "ab" / f"{'ab' * 32}.jpg").exists()  # nor deleted
+
+
+async def test_the_purge_keeps_the_bytes_of_a_picture_someone_is_sending_again(hosts) -> None:
+    """Photos are stored by content: an old alert's picture sent again today by someone
+    else is in their draft. The retention purge takes the old alert's photo, not the
+    bytes the draft holds."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from storage.models import Alert
+    from storage.retention import purge
+
+    a, b = hosts
+    ws, first = await open_session(a)
+    await turn(ws, {"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+    await turn(ws, {"type": "photo", "upload_id": await upload(a, first["session"])})
+    await turn(ws, {"type": "message", "text": "Nantes"})
+    await turn(ws, {"type": "choice", "value": "contacted_customer_service:no"})
+    sent = await turn(ws, {"type": "choice", "value": "confirm:send"})
+    await ws.close()
+    [photo] = sent["alert"]["photos"]
+    async with a.bot.db.session() as s, s.begin():
+        long_ago = datetime.now(timezone.utc) - timedelta(days=200)
+        await s.execute(update(Alert).values(created_at=long_ago))
+
+    ws, other = await open_session(b)  # someone else, the same picture, today
+    await turn(ws, {"type": "message", "text": "colis Colissimo jamais arrivé"})
+    out = await turn(ws, {"type": "photo", "upload_id": await upload(b, other["session"])})
+    assert "Photo ajoutée" in out["replies"][0]["text"]
+    await ws.close()
+
+    report = await purge(a.bot.db, a.data / "photos", 90, 365)
+    assert report.alert_photos == 1  # the old alert lost its photo…
+    assert await b.bot.photos.read(photo["path"]) is not None  # …not the draft

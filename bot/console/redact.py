@@ -41,7 +41,13 @@ from bot.console.common import (
     staff_only,
 )
 from storage.models import AlertPhoto, Message, Photo
-from storage.photos import FORMATS, drop_photo_bytes, encode_without_metadata, pixel_mode
+from storage.photos import (
+    FORMATS,
+    drop_photo_bytes,
+    encode_without_metadata,
+    pixel_mode,
+    still_used,
+)
 
 log = logging.getLogger(__name__)
 MAX_ZONES = 3
@@ -332,7 +338,8 @@ async def _repoint(db, photos, old: Photo, data: bytes, fmt: str, size: tuple[in
                 ]
             if new["sha256"] != old.sha256:
                 await session.execute(delete(Photo).where(Photo.sha256 == old.sha256))
-                await drop_photo_bytes(session, [old.sha256])
+                if not await still_used(session, [old.sha256]):  # another's draft, say
+                    await drop_photo_bytes(session, [old.sha256])
 
 
 def setup_redact(app: web.Application) -> None:
