@@ -572,3 +572,99 @@ async def test_a_retrain_started_on_one_host_is_seen_and_exclusive_on_the_other(
         assert "interrompu" in page and "disabled" not in page
     finally:
         await bot.db.close()
+
+
+async def test_publish_checks_the_model_rolls_back_and_says_when_the_database_is_down(
+    tiny_models, tmp_path, nlu_python, postgres_server
+) -> None:
+    """`jalerte nlu publish`: a file that does not load is refused before any host sees
+    it; `--version N` puts an earlier version back; a database that does not answer is
+    said in words, with what to do, and a distinct exit code."""
+    import secrets
+
+    import asyncpg
+
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_publish_{secrets.token_hex(4)}")
+    from storage.db import upgrade
+
+    await upgrade(url)
+    env = {
+        **os.environ,
+        "JALERTE_DATABASE_URL": url,
+        "JALERTE_SECRET_KEY": "s" * 40,
+        "JALERTE_NLU_PYTHON": nlu_python,
+        "JALERTE_DATA_DIR": str(tmp_path / "data"),
+        "JALERTE_MODEL_PATH": str(tmp_path / "nlu.tar.gz"),
+    }
+
+    def publish(*args: str, **more: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.process.cli", "nlu", "publish", *args],
+            cwd=PROJECT,
+            env={**env, **more},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"not a model")
+    done = publish("--model", str(broken))
+    assert done.returncode == 2 and "ne se charge pas" in done.stderr
+    assert "Traceback (most recent call last)" not in done.stderr.split("\n\n")[0]
+    pg = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        assert await pg.fetchval("SELECT count(*) FROM nlu_models") == 0
+        for name in ("base", "better"):
+            done = publish("--model", str(tiny_models[name]))
+            assert done.returncode == 0, done.stderr[-2000:]
+        done = publish("--version", "1")
+        assert done.returncode == 0 and "version 3" in done.stderr, done.stderr[-2000:]
+        rows = await pg.fetch("SELECT version, sha256 FROM nlu_models ORDER BY version")
+        assert [r["sha256"] for r in rows] == [
+            sha(tiny_models["base"]),
+            sha(tiny_models["better"]),
+            sha(tiny_models["base"]),
+        ]
+    finally:
+        await pg.close()
+    down = publish(
+        "--model",
+        str(tiny_models["base"]),
+        JALERTE_DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:9/none",
+    )
+    assert down.returncode == 3 and "la base ne répond pas" in down.stderr
+    assert "Traceback" not in down.stderr
+
+
+async def test_a_failed_download_is_tried_again(tmp_path) -> None:
+    """A transient error while fetching a newer model: the next poll tries again (the
+    host does not stay on the old model until the next version)."""
+    from bot.process.models import ModelFollower, Version
+
+    model = tmp_path / "nlu.tar.gz"
+    model.write_bytes(b"version 1")
+
+    class Models:
+        failures = 1
+
+        async def newest(self) -> Version:
+            return Version(2, hashlib.sha256(b"version 2").hexdigest())
+
+        async def download(self, version: int, target: Path) -> Version:
+            if self.failures:
+                self.failures -= 1
+                raise OSError("connection reset")
+            target.write_bytes(b"version 2")
+            return Version(2, hashlib.sha256(b"version 2").hexdigest())
+
+    follower = ModelFollower(Models(), model, "here")
+    follower.version = 1
+    with pytest.raises(OSError):
+        await follower.newer()
+    assert follower.version == 1 and model.read_bytes() == b"version 1"
+    assert await follower.newer() is True
+    assert follower.version == 2 and model.read_bytes() == b"version 2"
+    assert await follower.newer() is False

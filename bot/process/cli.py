@@ -234,23 +234,50 @@ def cmd_nlu_retrain(config: Config, args: argparse.Namespace) -> int:
         # Promoted here: every other host follows the database (bot.process.models).
         import socket
 
-        asyncio.run(_publish(config, model, f"retrain ({socket.gethostname()})"))
+        return _publish_or_say(config, model, f"retrain ({socket.gethostname()})")
     return code
 
 
-async def _publish(config: Config, model: Path, by: str) -> int:
+PUBLISH_FAILED = 3  # the model is in service on this host only: publish it again
+
+
+def _publish_or_say(config: Config, model: Path, by: str, version: int | None = None) -> int:
+    """Publishes (0), or says why not and what to do (PUBLISH_FAILED)."""
+    try:
+        asyncio.run(_publish(config, model, by, version))
+    except (LookupError, ValueError) as exc:  # no such version, damaged bytes
+        print(f"Modèle non publié ({exc}).", file=sys.stderr)
+        return PUBLISH_FAILED
+    except Exception as exc:  # the database unreachable (asyncpg, SQLAlchemy errors)
+        print(
+            f"Modèle non publié : la base ne répond pas ({type(exc).__name__}). Il est en "
+            f"service sur cet hôte seulement ; publiez-le quand la base répond : "
+            f"jalerte nlu publish --model {model}",
+            file=sys.stderr,
+        )
+        return PUBLISH_FAILED
+    return 0
+
+
+async def _publish(config: Config, model: Path, by: str, version: int | None = None) -> None:
     from bot.process.models import SharedModels
     from model_records.files import figures_path, read_json
     from storage.db import Database
 
-    db = await Database.open(config.database_url)
+    db = await Database.open(config.database_url, migrate=False)
     try:
-        version = await SharedModels(db).publish(model, by, read_json(figures_path(model)))
+        models = SharedModels(db)
+        if version is not None:  # a rollback: an earlier version's bytes, published anew
+            published = await models.republish(version, by)
+        else:
+            published = await models.publish(model, by, read_json(figures_path(model)))
     finally:
         await db.close()
-    assert version is not None
-    print(f"Modèle publié : version {version.number} ({version.sha256[:12]}…).", file=sys.stderr)
-    return version.number
+    assert published is not None
+    print(
+        f"Modèle publié : version {published.number} ({published.sha256[:12]}…).",
+        file=sys.stderr,
+    )
 
 
 def cmd_nlu_publish(config: Config, args: argparse.Namespace) -> int:
@@ -262,14 +289,32 @@ def cmd_nlu_publish(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    import socket
+
+    by = args.by or f"publish ({socket.gethostname()})"
+    if args.version is not None:
+        return _publish_or_say(config, Path(config.model_path), by, version=args.version)
     model = Path(args.model or config.model_path)
     if not model.is_file():
         print(f"Pas de modèle à {model}.", file=sys.stderr)
         return 2
-    import socket
+    # Every host would load it: it must load and parse here first.
+    import subprocess
 
-    asyncio.run(_publish(config, model, args.by or f"publish ({socket.gethostname()})"))
-    return 0
+    check = subprocess.run(
+        [str(config.nlu_python), "-m", "nlu.cli", "parse", "--model", str(model)],
+        input="pas de réseau Orange à Quimper\n",
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode != 0 or '"intent"' not in check.stdout:
+        print(
+            f"{model} ne se charge pas comme un modèle : rien n'est publié.\n"
+            + check.stderr[-600:],
+            file=sys.stderr,
+        )
+        return 2
+    return _publish_or_say(config, model, by)
 
 
 def cmd_nlu_run(config: Config, args: argparse.Namespace) -> int:
@@ -285,7 +330,9 @@ async def _nlu_run(config: Config, socket_path: Path) -> int:
     from bot.process.nlu_process import NluSupervisor
     from storage.db import Database
 
-    db = await Database.open(config.database_url) if config.shared_database else None
+    # Not migrated here (the server does), and not needed to start: the service serves
+    # the model on disk and follows the database once it answers.
+    db = await Database.open(config.database_url, migrate=False) if config.shared_database else None
     supervisor = NluSupervisor(
         config.model_path,
         Path(config.data_dir),
@@ -504,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="the model file (default: JALERTE_MODEL_PATH)")
     p.add_argument("--by", help="who or what published it (kept with the version)")
+    p.add_argument(
+        "--version",
+        type=int,
+        help="put an earlier version back in service (a rollback: published anew)",
+    )
     p.set_defaults(func=cmd_nlu_publish)
     p = nlu.add_parser(
         "run",

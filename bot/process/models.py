@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +32,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from model_records.files import figures_path, read_json, sha256_of, write_json_atomic
+from model_records.files import (
+    figures_path,
+    lock_holder,
+    read_json,
+    sha256_of,
+    write_json_atomic,
+)
 from storage.db import Database
 from storage.models import NluModel
 
@@ -89,6 +97,19 @@ class SharedModels:
             if first:
                 return None
         raise RuntimeError("could not publish the model: versions kept colliding")
+
+    async def republish(self, version: int, by: str) -> Version | None:
+        """An earlier version put back in service everywhere, as the next version."""
+        async with self.db.session() as session:
+            row = await session.get(NluModel, version)
+        if row is None:
+            raise LookupError(f"pas de version {version} du modèle dans la base")
+        staged = Path(tempfile.mkdtemp()) / "nlu.tar.gz"
+        try:
+            staged.write_bytes(bytes(row.data))
+            return await self.publish(staged, f"{by}, version {version} again", row.figures)
+        finally:
+            shutil.rmtree(staged.parent, ignore_errors=True)
 
     async def download(self, version: int, target: Path) -> Version:
         """Version `version` written atomically at `target` (and its figures beside it)."""
@@ -149,19 +170,25 @@ class ModelFollower:
             await self._take(newest)
 
     async def newer(self) -> bool:
-        """True when a newer version than the one served has been put in place."""
+        """True when a newer version than the one served has been put in place. Not
+        while a retrain runs here: the model it promotes is published right after, and
+        must not be overwritten meanwhile by a version another host published."""
+        if lock_holder(self.model_path) is not None:
+            return False
         newest = await self.models.newest()
         if newest is None or (self.version is not None and newest.number <= self.version):
             return False
         return await self._take(newest)
 
     async def _take(self, newest: Version) -> bool:
-        self.version = newest.number
-        if newest.sha256 == self.local_sha():
-            return False  # published from here (a retrain), or already downloaded
-        await self.models.download(newest.number, self.model_path)
-        log.warning("NLU model version %d fetched from the database", newest.number)
-        return True
+        if newest.sha256 != self.local_sha():
+            # Followed only once fetched: a failed download is tried again next time.
+            await self.models.download(newest.number, self.model_path)
+            log.warning("NLU model version %d fetched from the database", newest.number)
+            self.version = newest.number
+            return True
+        self.version = newest.number  # published from here (a retrain), or already here
+        return False
 
 
 def follower_for(config, db: Database) -> ModelFollower | None:

@@ -68,6 +68,7 @@ class NluSupervisor:
         self.check_every = MODEL_CHECK_EVERY
         # bot.process.models.ModelFollower: the model in service is the shared database's.
         self.follower = follower
+        self._follow_failing = False
         if follower is not None:
             self.check_every = FOLLOW_EVERY
 
@@ -124,8 +125,13 @@ class NluSupervisor:
             if self.follower is not None:
                 try:
                     await self.follower.newer()  # a newer version: written at model_path
+                    if self._follow_failing:
+                        log.warning("following the model in service in the database again")
+                    self._follow_failing = False
                 except Exception:
-                    log.exception("could not follow the model in service in the database")
+                    if not self._follow_failing:  # once an outage, not every second
+                        log.exception("could not follow the model in service in the database")
+                    self._follow_failing = True
             signature = _model_signature(self.model_path)
             if signature is None or signature == self._signature:
                 continue
