@@ -119,7 +119,30 @@ async def upgrade_engine(engine: AsyncEngine) -> None:
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("migrations")}
             )
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+        await conn.run_sync(_upgrade_unless_newer)
+
+
+def _upgrade_unless_newer(sync: Connection) -> None:
+    """To the code's head; nothing when the database is already at a revision this code
+    does not know: a newer release migrated it during a rolling deploy (migrations only
+    expand), and this host must still start until its turn to be upgraded."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    config = alembic_config(sync)
+    current = MigrationContext.configure(sync).get_current_revision()
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(config).get_revision(current)
+        except CommandError:
+            log.warning(
+                "the database is at revision %s, newer than this release's: not migrated "
+                "(a newer release is being deployed)",
+                current,
+            )
+            return
+    command.upgrade(config, "head")
 
 
 async def upgrade(url: str) -> None:

@@ -42,3 +42,27 @@ async def test_hosts_started_at_once_migrate_one_after_the_other(postgres_server
 
     url = await create_database(postgres_server, f"jalerte_race_{secrets.token_hex(4)}")
     await asyncio.wait_for(asyncio.gather(upgrade(url), upgrade(url), upgrade(url)), 60)
+
+
+async def test_a_database_a_newer_release_migrated_does_not_stop_this_one(tmp_path) -> None:
+    """During a rolling deploy the database is already at the new release's revision
+    while this host still runs the previous one: it must start (and restart) anyway."""
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jalerte.db'}"
+    await upgrade(url)
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    await engine.dispose()
+    await upgrade(url)  # no error: nothing to do
+    db = await Database.open(url)
+    await db.close()
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        assert (
+            await conn.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar() == "9999"
+    await engine.dispose()
