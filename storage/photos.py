@@ -234,19 +234,25 @@ async def share_local_photos(store: PhotoStore) -> int:
                 )
             ).scalars()
         )
+        # Only what something still refers to: a photo erased meanwhile (through another
+        # host) must not come back; the rest is left to the retention purge.
+        used = await still_used(session, set(files) - there)
     copied = 0
     for sha, path in files.items():
         fmt = next((f for f, (_c, ext) in FORMATS.items() if path.suffix == f".{ext}"), None)
-        if fmt is None:
+        if fmt is None or (sha not in there and sha not in used):
             continue
         if sha not in there:
-            data = path.read_bytes()
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:  # another worker of this host moved it first
+                continue
             if hashlib.sha256(data).hexdigest() != sha:
                 continue  # not a file of the store (or damaged): never shared under this name
             async with store.db.session() as session, session.begin():
                 await store.put_cleaned(session, data, fmt)
             copied += 1
-        path.unlink()  # committed: the database holds it now
+        path.unlink(missing_ok=True)  # committed: the database holds it now
     return copied
 
 

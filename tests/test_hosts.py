@@ -227,13 +227,20 @@ async def test_photos_a_host_kept_on_its_disk_are_shared_at_its_start(hosts) -> 
     erasure through the other host leaves nothing on this one."""
     from storage.photos import PhotoStore, share_local_photos
 
+    from storage.shared import SharedState
+
     a, b = hosts
     stored = PhotoStore(a.data / "photos").ingest(jpeg_with_gps())  # as the previous release
+    await SharedState(a.bot.db).put_upload("someone", stored.to_dict())  # still in use
+    erased = PhotoStore(a.data / "photos").ingest(jpeg_with_gps(size=(320, 200)))
     assert await b.bot.photos.read(stored.path) is None
     local = (a.data / "photos" / stored.path).read_bytes()
     assert await share_local_photos(a.bot.photos) == 1
     assert await b.bot.photos.read(stored.path) == local
     assert not (a.data / "photos" / stored.path).exists()  # moved: no copy left on A
+    # A photo nothing refers to any more (erased through B meanwhile) never comes back;
+    # its file is left to the retention purge.
+    assert await b.bot.photos.read(erased.path) is None
     assert await share_local_photos(a.bot.photos) == 0  # once
     (a.data / "photos" / "ab").mkdir()
     (a.data / "photos" / "ab" / f"{'ab' * 32}.jpg").write_bytes(b"not the bytes of that name")
