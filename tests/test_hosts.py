@@ -281,3 +281,51 @@ async def test_the_purge_keeps_the_bytes_of_a_picture_someone_is_sending_again(h
     report = await purge(a.bot.db, a.data / "photos", 90, 365)
     assert report.alert_photos == 1  # the old alert lost its photo…
     assert await b.bot.photos.read(photo["path"]) is not None  # …not the draft
+
+
+async def test_a_stopping_host_receives_the_photo_being_uploaded_first(
+    trained_model, nlu, tmp_path
+) -> None:
+    """`jalerte run` told to stop (SIGTERM) while a phone still sends its photo: the
+    upload is received, the person's socket stays open for the photo frame, which is
+    answered; then the socket is sent elsewhere (1012) and the process exits cleanly."""
+    import asyncio
+    import signal
+
+    from aiohttp import WSMsgType
+
+    from tests.test_run import start_server
+
+    proc, base = start_server(trained_model, tmp_path / "data", JALERTE_NLU=f"unix:{nlu.socket}")
+    session = aiohttp.ClientSession()
+    try:
+        ws = await session.ws_connect(f"{base}/ws")
+        hello = await ws.receive_json()
+        await ws.send_json({"type": "message", "text": "colis Chronopost perdu depuis 10 jours"})
+        assert (await ws.receive_json())["expecting"] == "location"
+        photo = jpeg_with_gps()
+
+        async def slowly():  # a phone on a poor connection: the body in small pieces
+            for i in range(0, len(photo), 256):
+                yield photo[i : i + 256]
+                await asyncio.sleep(0.05)
+
+        form = aiohttp.FormData()
+        form.add_field("session", hello["session"])
+        form.add_field("file", slowly(), filename="a.jpg", content_type="image/jpeg")
+        sending = asyncio.create_task(session.post(f"{base}/upload", data=form))
+        await asyncio.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        uploaded = await (await sending).json()
+        await ws.send_json({"type": "photo", "upload_id": uploaded["upload_id"]})
+        answer = await ws.receive_json(timeout=5)
+        assert "Photo ajoutée" in answer["replies"][0]["text"]
+        closed = await ws.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE and closed.data == 1012
+        _out, err = await asyncio.to_thread(proc.communicate, timeout=30)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    finally:
+        await session.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import logging
 import weakref
 from typing import Any, AsyncIterator
@@ -25,6 +26,8 @@ from bot.channels.web.base import (
     SOCKETS,
     BUSY,
     DRAINING,
+    UPLOADS,
+    InFlight,
     STATIC,
     RuntimeSlot,
     address_of,
@@ -173,25 +176,41 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 # At SIGTERM the listening socket is already closed (aiohttp stops its sites first: the
-# proxy sends new connections to another host). Then each WebSocket is closed with 1012
-# (« service restart ») as soon as the turn it is answering, if any, has been answered:
-# no turn is cut, no answer lost; the widget reconnects at once with its session, through
-# the proxy, to a host that runs. Turns take milliseconds; DRAIN_SECONDS bounds the wait.
+# proxy sends new connections to another host). Photos being uploaded are received first
+# (their person's socket stays open for the photo frame that follows). Then each
+# WebSocket is closed with 1012 (« service restart ») as soon as the turn it is
+# answering, if any, has been answered: no turn is cut, no answer lost; the widget
+# reconnects at once with its session, through the proxy, to a host that runs. Turns
+# take milliseconds, uploads seconds; DRAIN_SECONDS bounds the whole wait, and the
+# closes go out together, bounded too, so that the process ends well within systemd's
+# TimeoutStopSec (deploy/systemd).
 DRAIN_SECONDS = 10.0
+CLOSE_SECONDS = 3.0
 RESTART_CLOSE = WSCloseCode.SERVICE_RESTART
 
 
 async def _drain(app: web.Application) -> None:
+    if app[DRAINING].is_set():
+        return  # drained already (by _serve, before aiohttp's cleanup)
     app[DRAINING].set()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DRAIN_SECONDS
-    for ws in list(app[SOCKETS]):
-        if ws not in app[BUSY]:  # waiting for the person: nothing in flight
-            await ws.close(code=RESTART_CLOSE, message=b"server restart")
+    while app[UPLOADS].count and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    # Waiting for the person: nothing in flight.
+    await _close_all([ws for ws in app[SOCKETS] if ws not in app[BUSY]])
     while app[BUSY] and loop.time() < deadline:  # each closes itself once answered
         await asyncio.sleep(0.02)
-    for ws in list(app[SOCKETS]):
-        await ws.close(code=RESTART_CLOSE, message=b"server restart")
+    await _close_all(list(app[SOCKETS]))
+
+
+async def _close_all(sockets: list[web.WebSocketResponse]) -> None:
+    """Closed together; a client that does not answer the close is not waited for."""
+    if not sockets:
+        return
+    closing = [ws.close(code=RESTART_CLOSE, message=b"server restart") for ws in sockets]
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), CLOSE_SECONDS)
 
 
 # -- routes ---------------------------------------------------------------------------
@@ -257,6 +276,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def upload(request: web.Request) -> web.Response:
+    """A photo for the person's next frame (counted while received: see _drain)."""
+    request.app[UPLOADS].count += 1
+    try:
+        return await _upload(request)
+    finally:
+        request.app[UPLOADS].count -= 1
+
+
+async def _upload(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     lang = _lang(request)
     if not origin_allowed(request, config.web_allowed_origins):
@@ -534,6 +562,7 @@ def create_app(config: Config, rt: Runtime | None = None) -> web.Application:
     app[SOCKETS] = weakref.WeakSet()
     app[BUSY] = weakref.WeakSet()
     app[DRAINING] = asyncio.Event()
+    app[UPLOADS] = InFlight()
     app[OPEN_BY_ADDRESS] = OpenSockets()
     app[RUNTIME] = RuntimeSlot(rt)
     if rt is None:
@@ -585,27 +614,37 @@ def run(config: Config) -> None:
     base = f"http://{config.host}:{config.port}"
     worker = config.worker  # set by `jalerte run --workers N`
 
-    def announce(_message: str) -> None:
-        if worker is None:
+    # Answers aiohttp makes before any route (a request line its parser refuses) never
+    # reach _security_headers: without this they would name Python's and aiohttp's
+    # versions. The server's process is ours, so its default is set here, not in create_app.
+    web_response.SERVER_SOFTWARE = SERVER
+    asyncio.run(_serve(config, base, announce=worker is None))
+
+
+async def _serve(config: Config, base: str, announce: bool) -> None:
+    """Serves until SIGINT/SIGTERM; then stops listening and drains (_drain) while the
+    open connections are still read (aiohttp's own cleanup stops reading them at once,
+    which would cut a photo being uploaded), then cleans up. Turns take milliseconds:
+    5 s is ample for what is left, and aiohttp waits the full timeout for idle
+    keep-alive connections."""
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, handle_signals=False)
+    await runner.setup()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        site = web.TCPSite(runner, config.host, config.port, reuse_port=config.worker is not None)
+        await site.start()
+        if announce:
             print(
                 f"jalerte is running: open {base}/ for the demo page with the chat "
                 f"widget (health: {base}/healthz). Ctrl-C to stop.",
                 flush=True,
             )
-
-    # Answers aiohttp makes before any route (a request line its parser refuses) never
-    # reach _security_headers: without this they would name Python's and aiohttp's
-    # versions. The server's process is ours, so its default is set here, not in create_app.
-    web_response.SERVER_SOFTWARE = SERVER
-    # Turns take milliseconds: 5 s is ample for those in progress at SIGTERM, and
-    # aiohttp waits the full timeout for idle keep-alive connections.
-    web.run_app(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        print=announce,
-        shutdown_timeout=5,
-        handle_signals=True,
-        access_log=None,
-        reuse_port=worker is not None,
-    )
+        await stopping.wait()
+        await site.stop()  # no new connection: the proxy sends them to another host
+        await _drain(app)
+    finally:
+        await runner.cleanup()

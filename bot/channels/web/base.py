@@ -67,6 +67,16 @@ SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 # (SIGTERM): see bot.channels.web.app._drain.
 BUSY = web.AppKey("busy_sockets", weakref.WeakSet)
 DRAINING = web.AppKey("draining", asyncio.Event)
+
+
+class InFlight:
+    """How many requests of a kind are being handled now (uploads, for the drain)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+UPLOADS = web.AppKey("uploads_in_flight", InFlight)
 OPEN_BY_ADDRESS = web.AppKey("open_by_address", OpenSockets)
 # The staff console, the application mounted at /staff.
 CONSOLE = web.AppKey("console", web.Application)
