@@ -24,6 +24,7 @@ from sqlalchemy import String, cast, delete, func, select, update
 from storage.db import Database
 from storage.models import (
     PhotoBlob,
+    RetrainJob,
     Alert,
     AlertPhoto,
     Annotation,
@@ -173,6 +174,10 @@ async def purge(
             delete(TelegramUpdate).where(TelegramUpdate.handled_at < now - TelegramUpdates.KEEP_IDS)
         )
     tell("telegram", report.updates, report.updates)
+
+    # The console's retrain jobs (their log's tail) with the transcripts.
+    async with db.session() as session, session.begin():
+        await session.execute(delete(RetrainJob).where(RetrainJob.started_at < old))
 
     report.files = await remove_orphan_files(db, photo_root, now, tell)
     await db.fold_log()

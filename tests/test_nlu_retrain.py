@@ -668,3 +668,19 @@ async def test_a_failed_download_is_tried_again(tmp_path) -> None:
     assert await follower.newer() is True
     assert follower.version == 2 and model.read_bytes() == b"version 2"
     assert await follower.newer() is False
+
+
+def test_the_shared_job_keeps_no_line_that_may_quote_a_message(tmp_path) -> None:
+    """The retrain log's tail goes into the shared database: never Rasa's warnings that
+    quote a training example (staff annotations are people's messages)."""
+    config = web_config(tmp_path)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    (config.data_dir / "retrain.log").write_text(
+        "Retrain: training a candidate with 6 annotated examples\n"
+        "UserWarning: Misaligned entity annotation in message 'je suis chez Free 06 12'\n"
+        "Evaluating the candidate on the held-out sets\n",
+        encoding="utf-8",
+    )
+    kept = model_views._tail_of_log(config)
+    assert "Evaluating the candidate" in kept and "6 annotated examples" in kept
+    assert "chez Free" not in kept and "Misaligned" not in kept

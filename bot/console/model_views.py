@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -291,9 +292,16 @@ def _log_tail(config: Config) -> str:
     return _tail(text)
 
 
+# Lines of a retrain's log that may quote what people wrote (Rasa's warnings about a
+# training example): never kept in the database.
+_QUOTES_A_MESSAGE = re.compile(r"message\s*'|misaligned|annotation '", re.IGNORECASE)
+
+
 def _tail_of_log(config: Config) -> str:
-    """The end of the log as kept in the shared job's row (a few kilobytes)."""
-    return _log_tail(config)[-8000:]
+    """The end of the log as kept in the shared job's row (a few kilobytes), without the
+    lines that may quote a message."""
+    kept = [line for line in _log_tail(config).splitlines() if not _QUOTES_A_MESSAGE.search(line)]
+    return "\n".join(kept)[-8000:]
 
 
 def _tail(text: str) -> str:
@@ -484,8 +492,10 @@ async def launch_retrain(
 
 
 async def _wait_for_jobs(app: web.Application) -> None:
-    """At shutdown the retrain itself goes on (it promotes or not on its own); only the
-    task that records its end is dropped."""
+    """At shutdown the task that records the retrain's end is dropped. The retrain goes
+    on (it promotes or not on its own) when the server is stopped alone; under systemd
+    (deploy/systemd/jalerte.service, KillMode=mixed) it is stopped with the server, and
+    the job reads as interrupted: start it again once the host is back."""
     for task in list(app[JOBS]):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -101,6 +101,9 @@ async def test_reload_serves_the_file_again_and_keeps_the_model_when_it_fails(
     assert failed.status == 500 and "kept" in (await failed.json())["error"]
     still = await service.post("/parse", json={"text": text})
     assert still.status == 200 and await still.json() == expected
-    # Only the service's own path: a body naming another file changes nothing.
+    # Only the service's own path: a body naming another file is not read.
+    shutil.copy(trained_model, model)
     other = await service.post("/reload", json={"model": "/etc/passwd"})
-    assert other.status == 500
+    assert other.status == 200 and (await other.json())["model"] == "nlu.tar.gz"
+    answer = await (await service.post("/parse", json={"text": text})).json()
+    assert answer == expected
