@@ -100,6 +100,7 @@ system:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql); \
 	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx); \
+	command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing: $${need[*]}"; \

@@ -256,20 +256,23 @@ async def share_local_photos(store: PhotoStore) -> int:
     return copied
 
 
-async def still_used(session, shas: Iterable[str]) -> set[str]:
+async def still_used(session, shas: Iterable[str], but_conversation: int | None = None) -> set[str]:
     """Those of `shas` an alert, a draft or a pending upload refers to (photos are stored
-    by content: two people may send the same picture)."""
+    by content: two people may send the same picture); `but_conversation`: that one's
+    draft not counted (the person being forgotten)."""
     from sqlalchemy import String, cast, select
 
     from storage.models import AlertPhoto, Conversation, PendingUpload
 
     used = set()
+    drafts = cast(Conversation.state, String)
+    uploads = cast(PendingUpload.photo, String)
     for sha in {s for s in shas if isinstance(s, str)}:
-        for column, table in (
-            (cast(Conversation.state, String), Conversation),
-            (cast(PendingUpload.photo, String), PendingUpload),
-        ):
-            if await session.scalar(select(column).where(column.contains(sha)).limit(1)):
+        in_draft = select(drafts).where(drafts.contains(sha))
+        if but_conversation is not None:
+            in_draft = in_draft.where(Conversation.id != but_conversation)
+        for query in (in_draft, select(uploads).where(uploads.contains(sha))):
+            if await session.scalar(query.limit(1)):
                 used.add(sha)
         if await session.scalar(
             select(AlertPhoto.photo_sha256).where(AlertPhoto.photo_sha256 == sha).limit(1)

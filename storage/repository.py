@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import Date, String, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Date, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dates import as_json
@@ -17,7 +17,7 @@ from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
 from storage.db import Database
 from storage.inline import inline
-from storage.photos import drop_photo_bytes
+from storage.photos import drop_photo_bytes, still_used
 from storage.models import (
     Alert,
     AlertOperator,
@@ -179,30 +179,10 @@ class TurnRecord:
 
     async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of `photos` no alert, pending upload or other draft refers to."""
-        unused = []
-        for photo in photos:
-            sha = photo.get("sha256")
-            if not isinstance(sha, str):
-                continue
-            used = await self.session.scalar(
-                select(func.count()).select_from(AlertPhoto).where(AlertPhoto.photo_sha256 == sha)
-            )
-            used = used or await self.session.scalar(
-                select(func.count())
-                .select_from(PendingUpload)
-                .where(cast(PendingUpload.photo, String).contains(sha))
-            )
-            used = used or await self.session.scalar(
-                select(func.count())
-                .select_from(Conversation)
-                .where(
-                    Conversation.id != self.conversation.id,
-                    cast(Conversation.state, String).contains(sha),
-                )
-            )
-            if not used:
-                unused.append(photo)
-        return unused
+        used = await still_used(
+            self.session, [p.get("sha256") for p in photos], self.conversation.id
+        )
+        return [p for p in photos if isinstance(p.get("sha256"), str) and p["sha256"] not in used]
 
     async def forget_person(self) -> list[dict[str, Any]]:
         """« Oubliez-moi »: this conversation's messages, pending uploads and Telegram
