@@ -3,9 +3,10 @@ A still runs the previous one. Migrations are expand-then-contract, so the previ
 release's turn path must work on the new schema: a person's whole report, photo included,
 saved by the previous code, then taken over by the new code mid-conversation.
 
-The previous release is the git tag named in deploy/previous-release (each landed release
-is tagged release/N); its code is taken from git (`git archive`) and run in a process of
-its own against a database the new code has migrated."""
+The previous release is the commit named in deploy/previous-release (a commit of main's
+own history, so every full clone holds it; tags do not travel into every clone, and
+CI's clone of main had none); its code is taken from git (`git archive`) and run in a
+process of its own against a database the new code has migrated."""
 
 from __future__ import annotations
 
@@ -89,14 +90,15 @@ def previous_release() -> bytes:
     assert (PROJECT / ".git").exists() and shutil.which("git"), (
         "the previous release's code comes from git: run the tests in a clone"
     )
-    tag = (PROJECT / "deploy" / "previous-release").read_text().strip()
+    commit, name = (PROJECT / "deploy" / "previous-release").read_text().split()[:2]
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", tag, *PACKAGES],
+        ["git", "archive", "--format=tar", commit, *PACKAGES],
         cwd=PROJECT,
         capture_output=True,
     )
     assert archive.returncode == 0, (
-        f"the previous release {tag} is not in this clone: {archive.stderr.decode()[-500:]}"
+        f"the previous release {name} ({commit}) is not in this clone (a shallow clone? "
+        f"`git fetch --unshallow`): {archive.stderr.decode()[-500:]}"
     )
     return archive.stdout
 
