@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert_insert
+from storage.hot import upsert_insert
 from storage.models import FREE_TEXT_OPERATOR, AlertCount
 from storage.paris import month_of, month_sql_text
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage.hot import upsert_insert
 from storage.paris import register_sqlite
 from storage.private import private_dir, private_file, tighten
 
@@ -94,12 +95,6 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
     def on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_LOCK)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def upsert_insert(dialect: str, table):
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def lock_key(name: str) -> int:

@@ -25,10 +25,11 @@ import weakref
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from storage.hot import SqliteDriver, Write
 from storage.paris import register_sqlite
 
 if TYPE_CHECKING:  # the database closes its inline writer: it imports this module
@@ -60,6 +61,9 @@ class InlineSession:
     async def flush(self) -> None:
         self._session.flush()
 
+    async def close(self) -> None:
+        self._session.close()
+
     def add(self, instance: object) -> None:
         self._session.add(instance)
 
@@ -90,28 +94,42 @@ class InlineSQLite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[InlineSession]:
-        """A write transaction, committed at the end (rolled back on an exception)."""
+    async def write(self) -> AsyncIterator[Write]:
+        """A write transaction, committed at the end (rolled back on an exception): the
+        hot statements on sqlite3's connection, an ORM session on the same transaction
+        when something needs it (storage.hot)."""
         async with self._lock:
-            session = await self._begin()
+            connection = await self._begin()
+            write = Write(
+                SqliteDriver(connection.connection.driver_connection),
+                lambda: InlineSession(
+                    Session(
+                        bind=connection,
+                        join_transaction_mode="rollback_only",
+                        expire_on_commit=False,
+                    )
+                ),
+            )
             try:
-                yield InlineSession(session)
-                session.commit()
+                yield write
+                await write.flush()
+                connection.commit()
             except BaseException:
-                session.rollback()
+                connection.rollback()
                 raise
             finally:
-                session.close()
+                await write.close()
+                connection.close()
 
-    async def _begin(self) -> Session:
+    async def _begin(self) -> Connection:
         pause, deadline = 0.0005, time.monotonic() + LOCK_WAIT
         while True:
-            session = Session(self.engine, expire_on_commit=False)
+            connection = self.engine.connect()
             try:
-                session.connection()  # BEGIN IMMEDIATE: fails at once if the lock is held
-                return session
+                connection.begin()  # BEGIN IMMEDIATE: fails at once if the lock is held
+                return connection
             except OperationalError as error:
-                session.close()
+                connection.close()
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)

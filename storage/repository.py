@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import Date, bindparam, delete, func, insert, select, update
+from sqlalchemy import Date, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
 from storage.counts import count_alert
-from storage.db import Database
+from storage.db import Database, lock_key
+from storage.hot import AsyncpgDriver, HotStatements, OrmDriver, Write, hot_statements, json_column
 from storage.inline import inline
 from storage.photos import drop_photo_bytes, still_used
 from storage.models import (
@@ -32,6 +33,7 @@ from storage.models import (
 )
 
 UPDATABLE = frozenset({"advice_rating", "shared"})
+_TURN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -71,19 +73,10 @@ def iso_utc(moment: datetime) -> str:
     return moment.isoformat()
 
 
-# A turn's statements, on the tables (plain SQL, not the ORM's unit of work), built once.
-_CONVERSATIONS = Conversation.__table__.c
-_FIND_CONVERSATION = select(
-    _CONVERSATIONS.id, _CONVERSATIONS.user_key, _CONVERSATIONS.state, _CONVERSATIONS.language
-).where(_CONVERSATIONS.channel == bindparam("channel"), _CONVERSATIONS.user_key == bindparam("key"))
-_UPDATE_CONVERSATION = update(Conversation.__table__).where(_CONVERSATIONS.id == bindparam("cid"))
-_INSERT_MESSAGE = insert(Message.__table__)
-
-
 @dataclass
 class _Conversation:
-    """The conversation row a turn works on, read and written with plain statements
-    (no ORM identity map or unit of work: a turn is a handful of rows)."""
+    """The conversation row a turn works on, read and written with the hot statements
+    (storage.hot: no ORM identity map or unit of work, a turn is a handful of rows)."""
 
     id: int
     user_key: str
@@ -95,11 +88,24 @@ class _Conversation:
 class TurnRecord:
     """What one turn reads and writes; committed together when the turn ends."""
 
-    def __init__(self, session: AsyncSession, conversation: _Conversation, taxonomy: Taxonomy):
-        self.session = session
+    def __init__(
+        self,
+        write: Write,
+        hot: HotStatements,
+        conversation: _Conversation,
+        taxonomy: Taxonomy,
+    ):
+        self._write = write
+        self._hot = hot
         self.conversation = conversation
         self.taxonomy = taxonomy
         self._messages: list[dict[str, Any]] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM, on the turn's transaction: for what few messages do (an alert saved,
+        an erasure)."""
+        return self._write.session
 
     @property
     def state(self) -> dict[str, Any]:
@@ -139,15 +145,15 @@ class TurnRecord:
     async def _write_messages(self) -> None:
         if self._messages:
             rows, self._messages = self._messages, []
-            await self.session.execute(_INSERT_MESSAGE, rows)
+            await self._write.driver.executemany(self._hot.insert_message, rows)
 
     async def finish(self) -> None:
         """The turn's writes that waited for its end: messages, then the state."""
         await self._write_messages()
         c = self.conversation
         if c.changed:
-            await self.session.execute(
-                _UPDATE_CONVERSATION,
+            await self._write.driver.execute(
+                self._hot.update_conversation,
                 {
                     "cid": c.id,
                     "state": c.state,
@@ -160,9 +166,10 @@ class TurnRecord:
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
         await self._write_messages()
-        return await self.session.scalar(
-            select(func.max(Message.id)).where(Message.conversation_id == self.conversation.id)
+        row = await self._write.driver.fetchone(
+            self._hot.last_message, {"cid": self.conversation.id}
         )
+        return row[0] if row else None
 
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
@@ -302,49 +309,64 @@ class ConversationRepository:
         """Opens the person's conversation (creating it) for one turn; commits at the end."""
         fast = inline(self.db)
         if fast is not None:  # SQLite: on the loop's thread, the write lock held
-            async with fast.write() as session:
-                record = TurnRecord(
-                    session, await self._get_or_create(session, channel, user_key), self.taxonomy
+            async with fast.write() as write:
+                record = await self._record(write, channel, user_key)
+                yield record
+                await record.finish()
+            return
+        engine = self.db.engine
+        if engine.dialect.name != "postgresql":  # an in-memory SQLite database (tests)
+            async with self.db.session() as session, session.begin():
+                await self.db.write_transaction(session, f"turn:{channel}:{user_key}")
+                record = await self._record(
+                    Write(OrmDriver(session), lambda: session), channel, user_key
                 )
                 yield record
                 await record.finish()
             return
-        async with self.db.session() as session:
-            async with session.begin():
-                # Any worker may take this person's next message: one turn at a time,
-                # each reading what the previous one committed.
-                await self.db.write_transaction(session, f"turn:{channel}:{user_key}")
-                record = TurnRecord(
-                    session, await self._get_or_create(session, channel, user_key), self.taxonomy
-                )
+        async with engine.connect() as connection, connection.begin():
+            # Any worker may take this person's next message: one turn at a time, each
+            # reading what the previous one committed. Through SQLAlchemy, this first
+            # statement begins the transaction the driver's statements then run in.
+            await connection.execute(_TURN_LOCK, {"key": lock_key(f"turn:{channel}:{user_key}")})
+            raw = await connection.get_raw_connection()
+            write = Write(
+                AsyncpgDriver(raw.driver_connection),
+                lambda: AsyncSession(
+                    bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
+                ),
+            )
+            try:
+                record = await self._record(write, channel, user_key)
                 yield record
                 await record.finish()
+                await write.flush()
+            finally:
+                await write.close()
 
-    async def _get_or_create(
-        self, session: AsyncSession, channel: str, user_key: str
-    ) -> _Conversation:
+    async def _record(self, write: Write, channel: str, user_key: str) -> TurnRecord:
+        hot = hot_statements(self.db.engine.dialect)
         find = {"channel": channel, "key": user_key}
-        row = (await session.execute(_FIND_CONVERSATION, find)).first()
+        row = await write.driver.fetchone(hot.find_conversation, find)
         if row is None:
             # Created by whoever comes first (the turn's lock makes that us, but a
             # database without the lock must not fail on the unique key).
             now = utcnow()
-            await session.execute(
-                self.db.insert(Conversation)
-                .values(
-                    channel=channel,
-                    user_key=user_key,
-                    state={},
-                    language="fr",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[Conversation.channel, Conversation.user_key]
-                )
+            await write.driver.execute(
+                hot.create_conversation,
+                {
+                    "channel": channel,
+                    "user_key": user_key,
+                    "state": {},
+                    "language": "fr",
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            row = (await session.execute(_FIND_CONVERSATION, find)).one()
-        return _Conversation(row.id, row.user_key, dict(row.state or {}), row.language)
+            row = await write.driver.fetchone(hot.find_conversation, find)
+        cid, key, state, language = row
+        conversation = _Conversation(cid, key, dict(json_column(state) or {}), language)
+        return TurnRecord(write, hot, conversation, self.taxonomy)
 
     async def after_erasing(self) -> None:
         """Erased means gone from every file, SQLite's write-ahead log included."""

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from domain.privacy import mask
 from storage.db import Database
+from storage.hot import AsyncpgDriver, OrmDriver, hot_statements
 from storage.inline import inline
 from storage.models import Counter, PendingUpload, TelegramUpdate
 
@@ -24,14 +25,7 @@ class SharedState:
         self.db = db
         self._clock = clock
         self._last_sweep = 0.0
-        # Built once, on the table (plain SQL, not the ORM's bulk path), its parameters
-        # given apart (not `.values(rows)`) so that it compiles once.
-        table = Counter.__table__
-        insert = db.insert(table)
-        self._upsert = insert.on_conflict_do_update(
-            index_elements=[table.c.key, table.c.window],
-            set_={"count": table.c.count + insert.excluded.count},
-        ).returning(table.c.key, table.c.count)
+        self._hot = hot_statements(db.engine.dialect)
 
     # -- uploads ------------------------------------------------------------------------
 
@@ -83,14 +77,39 @@ class SharedState:
             {"key": key, "window": int(now // window * window), "count": by}
             for key, window in windows.items()
         ]
-        # This runs before every turn: inline on SQLite, a bare connection otherwise.
+        # This runs before every message: on the driver's connection (storage.hot); on
+        # SQLite inline, in the write lock; on PostgreSQL each statement on its own
+        # (autocommit: each upsert is atomic, and there is nothing to roll back).
+        sweep = now - self._last_sweep > 60  # old windows go, once a minute per worker
+        if sweep:
+            self._last_sweep = now
+        counts: dict[str, int] = {}
         fast = inline(self.db)
-        async with fast.write() if fast else self.db.engine.begin() as conn:
-            counts = {key: count for key, count in await conn.execute(self._upsert, rows)}
-            if now - self._last_sweep > 60:  # old windows go, once a minute per worker
-                self._last_sweep = now
-                await conn.execute(delete(Counter).where(Counter.window < now - 86_400))
+        if fast is not None:
+            async with fast.write() as write:
+                await self._count(write.driver, rows, counts, sweep, now)
+        elif self.db.engine.dialect.name == "postgresql":
+            async with self.db.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                await self._count(AsyncpgDriver(raw.driver_connection), rows, counts, sweep, now)
+        else:  # an in-memory SQLite database (tests)
+            async with self.db.session() as session, session.begin():
+                await self._count(OrmDriver(session), rows, counts, sweep, now)
         return [counts[key] for key in windows]
+
+    async def _count(
+        self,
+        driver: Any,
+        rows: list[dict[str, Any]],
+        counts: dict[str, int],
+        sweep: bool,
+        now: float,
+    ) -> None:
+        for row in rows:
+            key, count = await driver.fetchone(self._hot.count, row)
+            counts[key] = count
+        if sweep:
+            await driver.execute(self._hot.sweep_counters, {"before": now - 86_400})
 
     async def reset(self, key: str) -> None:
         async with self.db.session() as session, session.begin():

@@ -185,6 +185,9 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 # closes go out together, bounded too, so that the process ends well within systemd's
 # TimeoutStopSec (deploy/systemd).
 DRAIN_SECONDS = 10.0
+# An upload's answer still has to reach the phone, which then sends the photo frame:
+# the person's socket is not closed before this long after the last upload ended.
+PHOTO_FRAME_SECONDS = 1.0
 CLOSE_SECONDS = 3.0
 RESTART_CLOSE = WSCloseCode.SERVICE_RESTART
 
@@ -195,7 +198,10 @@ async def _drain(app: web.Application) -> None:
     app[DRAINING].set()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DRAIN_SECONDS
-    while app[UPLOADS].count and loop.time() < deadline:
+    uploads = app[UPLOADS]
+    while loop.time() < deadline and (
+        uploads.count or loop.time() - uploads.last_ended < PHOTO_FRAME_SECONDS
+    ):
         await asyncio.sleep(0.05)
     # Waiting for the person: nothing in flight.
     await _close_all([ws for ws in app[SOCKETS] if ws not in app[BUSY]])
@@ -282,6 +288,7 @@ async def upload(request: web.Request) -> web.Response:
         return await _upload(request)
     finally:
         request.app[UPLOADS].count -= 1
+        request.app[UPLOADS].last_ended = asyncio.get_running_loop().time()
 
 
 async def _upload(request: web.Request) -> web.Response:

@@ -74,6 +74,7 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
+        self.last_ended = float("-inf")  # the event loop's time the last one ended
 
 
 UPLOADS = web.AppKey("uploads_in_flight", InFlight)

@@ -1,0 +1,195 @@
+"""The statements every message runs, on the driver's own connection.
+
+Through SQLAlchemy, one statement costs about 0.2 ms of CPU (its compiled cache's
+lookups, an execution context, a result object, and on PostgreSQL two greenlet
+switches), where sqlite3 or asyncpg need a tenth of that; a message makes half a
+dozen. Profiled under load (bench/load.py), SQLAlchemy was half of the bot's CPU on
+SQLite and 40 % on PostgreSQL. So the turn's frequent statements (the rate counters, the
+conversation read and written, the transcript's lines) are compiled here once by
+SQLAlchemy for the engine's own dialect and run on the driver connection of the turn's
+transaction: the SQL, the parameters' order and their conversions (JSON, dates) are
+SQLAlchemy's own, so what is written here reads back through the ORM as anything else
+(tests/test_hot.py proves it on both engines). The rest of the transaction (saving an
+alert, erasing a person) goes through the ORM, in a session joined to the same
+transaction (`Write.session`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Dialect
+
+from storage.models import Conversation, Counter, Message
+
+
+def upsert_insert(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT (upserts), in this dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+class Statement:
+    """One statement compiled for a dialect: its SQL, and its parameters in order with
+    the conversions SQLAlchemy's column types make (JSON to text, dates on SQLite)."""
+
+    def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None = None):
+        self.statement = statement
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        self.sql = compiled.string
+        processors = compiled._bind_processors  # what Connection.execute would apply
+        self._order = [(name, processors.get(name)) for name in compiled.positiontup or ()]
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            convert(params[name]) if convert is not None else params[name]
+            for name, convert in self._order
+        )
+
+
+_C = Conversation.__table__.c
+_MESSAGE_KEYS = (
+    "conversation_id", "sender", "kind", "text", "payload", "nlu", "attachments",
+    "created_at", "step", "marks",
+)  # fmt: skip
+
+
+class HotStatements:
+    """The turn's frequent statements, for one dialect."""
+
+    def __init__(self, dialect: Dialect):
+        self.dialect = dialect.name
+        self.find_conversation = Statement(
+            select(_C.id, _C.user_key, _C.state, _C.language).where(
+                _C.channel == bindparam("channel"), _C.user_key == bindparam("key")
+            ),
+            dialect,
+        )
+        self.create_conversation = Statement(
+            upsert_insert(dialect.name, Conversation.__table__).on_conflict_do_nothing(
+                index_elements=[_C.channel, _C.user_key]
+            ),
+            dialect,
+            ("channel", "user_key", "state", "language", "created_at", "updated_at"),
+        )
+        self.update_conversation = Statement(
+            update(Conversation.__table__).where(_C.id == bindparam("cid")),
+            dialect,
+            ("state", "language", "user_key", "updated_at"),
+        )
+        self.insert_message = Statement(insert(Message.__table__).inline(), dialect, _MESSAGE_KEYS)
+        self.last_message = Statement(
+            select(func.max(Message.__table__.c.id)).where(
+                Message.__table__.c.conversation_id == bindparam("cid")
+            ),
+            dialect,
+        )
+        counters = Counter.__table__
+        upsert = upsert_insert(dialect.name, counters)
+        self.count = Statement(
+            upsert.on_conflict_do_update(
+                index_elements=[counters.c.key, counters.c.window],
+                set_={"count": counters.c.count + upsert.excluded.count},
+            ).returning(counters.c.key, counters.c.count),
+            dialect,
+            ("key", "window", "count"),
+        )
+        self.sweep_counters = Statement(
+            delete(counters).where(counters.c.window < bindparam("before")), dialect
+        )
+
+
+_BY_DIALECT: dict[tuple[str, str], HotStatements] = {}
+
+
+def hot_statements(dialect: Dialect) -> HotStatements:
+    key = (dialect.name, dialect.driver)
+    found = _BY_DIALECT.get(key)
+    if found is None:
+        found = _BY_DIALECT[key] = HotStatements(dialect)
+    return found
+
+
+def json_column(value: Any) -> Any:
+    """A JSON column's value as read: sqlite3 gives the text, asyncpg (with SQLAlchemy's
+    codec) the decoded value."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+class SqliteDriver:
+    """sqlite3's connection, with the coroutine interface of AsyncpgDriver (nothing
+    here waits: the inline writer holds SQLite's write lock, see storage.inline)."""
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+
+    async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+        return self.connection.execute(statement.sql, statement.args(params)).fetchone()
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        self.connection.execute(statement.sql, statement.args(params))
+
+    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.connection.executemany(statement.sql, [statement.args(row) for row in rows])
+
+
+class AsyncpgDriver:
+    def __init__(self, connection: Any):
+        self.connection = connection
+
+    async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+        return await self.connection.fetchrow(statement.sql, *statement.args(params))
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        await self.connection.execute(statement.sql, *statement.args(params))
+
+    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
+        await self.connection.executemany(statement.sql, [statement.args(row) for row in rows])
+
+
+class OrmDriver:
+    """The same statements through a session (an in-memory SQLite database, whose
+    driver connection is aiosqlite's: a path only tests take)."""
+
+    def __init__(self, session: Any):
+        self.session = session
+
+    async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+        return (await self.session.execute(statement.statement, dict(params))).first()
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        await self.session.execute(statement.statement, dict(params))
+
+    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
+        await self.session.execute(statement.statement, [dict(row) for row in rows])
+
+
+class Write:
+    """One write transaction: the driver's connection for the hot statements, and an
+    ORM session joined to the same transaction, made the first time it is needed (most
+    messages never need it) and closed by `close` (which leaves the transaction to its
+    owner)."""
+
+    def __init__(self, driver: Any, make_session: Any):
+        self.driver = driver
+        self._make_session = make_session
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = self._make_session()
+        return self._session
+
+    async def flush(self) -> None:
+        """Before the commit: what the session holds is written."""
+        if self._session is not None:
+            await self._session.flush()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
