@@ -1,0 +1,126 @@
+"""The turn's statements on the driver's connection (storage.hot) write what the ORM
+would: whatever a turn writes there reads back through the ORM as written, on SQLite
+(inline, and in memory) and on PostgreSQL; an error in the turn leaves nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import select
+
+from domain.taxonomy import Taxonomy
+from storage.db import Database
+from storage.models import Conversation, Counter, Message
+from storage.repository import ConversationRepository
+from storage.shared import SharedState
+
+# What JSON columns hold: nested, accented, emoji, None, numbers.
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
+_message = st.fixed_dictionaries(
+    {
+        "text": st.none() | _text,
+        "payload": _json,
+        "nlu": st.none() | st.dictionaries(st.text(max_size=6), _json, max_size=3),
+        "step": st.none() | st.sampled_from(["location", "summary", "operator"]),
+        "marks": st.none() | st.integers(0, 7),
+    }
+)
+
+
+@pytest.fixture(params=["inline", "memory", "postgresql"])
+async def database(request, tmp_path_factory):
+    if request.param == "inline":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('hot') / 'j.db'}"
+    elif request.param == "memory":
+        url = "sqlite+aiosqlite:///:memory:"
+    else:
+        from tests.conftest import _databases
+        from tests.postgres import create_database
+
+        server = request.getfixturevalue("postgres_server")
+        url = await create_database(server, f"jalerte_hot_{next(_databases)}")
+    db = await Database.open(url)
+    yield db
+    await db.close()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    state=st.dictionaries(st.text(max_size=8), _json, max_size=4),
+    messages=st.lists(_message, min_size=1, max_size=4),
+    language=st.sampled_from(["fr", "en"]),
+    who=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=1, max_size=20),
+)
+async def test_what_a_turn_writes_reads_back_through_the_orm(
+    database, taxonomy: Taxonomy, state, messages, language, who
+) -> None:
+    repository = ConversationRepository(database, taxonomy)
+    before = datetime.now(timezone.utc)
+    async with repository.turn("web", who) as record:
+        assert record.state == {} or record.conversation.user_key == who
+        for m in messages:
+            record.add_message("user", "text", **m)
+        last = await record.last_message_id()  # written so far, this turn included
+        record.set_state(state, language)
+    async with database.session() as session:
+        conversation = (
+            await session.execute(
+                select(Conversation).where(
+                    Conversation.channel == "web", Conversation.user_key == who
+                )
+            )
+        ).scalar_one()
+        stored = (
+            await session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id.desc())
+                .limit(len(messages))
+            )
+        ).scalars()
+        stored = list(reversed(list(stored)))
+    assert conversation.state == state and conversation.language == language
+    assert [
+        {k: getattr(s, k) for k in ("text", "payload", "nlu", "step", "marks")} for s in stored
+    ] == messages
+    assert stored[-1].id == last
+    for moment in (stored[0].created_at, conversation.updated_at):
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite
+        assert before <= moment <= datetime.now(timezone.utc)
+    async with repository.turn("web", who) as again:  # the next turn reads it back
+        assert again.state == state and again.conversation.id == conversation.id
+
+
+async def test_a_turn_that_fails_leaves_nothing(database, taxonomy: Taxonomy) -> None:
+    repository = ConversationRepository(database, taxonomy)
+    with pytest.raises(RuntimeError):
+        async with repository.turn("web", "someone") as record:
+            record.add_message("user", "text", "bonjour")
+            await record.last_message_id()  # the message is written…
+            record.set_state({"phase": "collecting"}, "fr")
+            raise RuntimeError("the engine failed")  # …and rolled back with the rest
+    async with database.session() as session:
+        assert (await session.execute(select(Message))).first() is None
+        assert (await session.execute(select(Conversation))).first() is None
+
+
+async def test_counters_count_every_hit_and_read_back_through_the_orm(database) -> None:
+    shared = SharedState(database, clock=lambda: 1_000_030.0)
+    assert await shared.hits({"a": 60, "b": 3600}) == [1, 1]
+    assert await shared.hits({"a": 60, "b": 3600}, by=2) == [3, 3]
+    async with database.session() as session:
+        rows = {(c.key, c.window): c.count for c in (await session.scalars(select(Counter)))}
+    assert rows == {("a", 1_000_020): 3, ("b", 997_200): 3}
