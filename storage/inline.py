@@ -20,13 +20,13 @@ PostgreSQL has a real async driver: it keeps the async engine (`inline()` gives 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import weakref
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage.hot import SqliteDriver, Write
@@ -91,51 +91,72 @@ class InlineSQLite:
 
         @event.listens_for(self.engine, "begin")
         def on_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # The write transaction is begun on the driver's connection (`write`);
+            # SQLAlchemy's begins within it for the ORM, when a turn needs it.
+            if not conn.connection.driver_connection.in_transaction:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        self._connection: Connection | None = None  # one writer: one connection, kept
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Write]:
         """A write transaction, committed at the end (rolled back on an exception): the
         hot statements on sqlite3's connection, an ORM session on the same transaction
-        when something needs it (storage.hot)."""
+        when something needs it (storage.hot). BEGIN and COMMIT go to sqlite3 itself:
+        through SQLAlchemy's connection and transaction objects they cost a sixth of
+        the bot's CPU under load."""
         async with self._lock:
-            connection = await self._begin()
-            write = Write(
-                SqliteDriver(connection.connection.driver_connection),
-                lambda: InlineSession(
+            if self._connection is None:
+                self._connection = self.engine.connect()
+            connection = self._connection
+            raw = connection.connection.driver_connection
+            await self._begin(raw)
+            orm = []
+
+            def session() -> InlineSession:
+                connection.begin()  # SQLAlchemy's, within ours (on_begin emits nothing)
+                orm.append(
                     Session(
                         bind=connection,
                         join_transaction_mode="rollback_only",
                         expire_on_commit=False,
                     )
-                ),
-            )
+                )
+                return InlineSession(orm[0])
+
+            write = Write(SqliteDriver(raw), session)
             try:
                 yield write
                 await write.flush()
-                connection.commit()
+                if orm:
+                    connection.commit()  # sqlite3's commit: ours
+                else:
+                    raw.execute("COMMIT")
             except BaseException:
-                connection.rollback()
+                if orm:
+                    connection.rollback()
+                elif raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 raise
             finally:
                 await write.close()
-                connection.close()
 
-    async def _begin(self) -> Connection:
+    async def _begin(self, raw: sqlite3.Connection) -> None:
         pause, deadline = 0.0005, time.monotonic() + LOCK_WAIT
         while True:
-            connection = self.engine.connect()
             try:
-                connection.begin()  # BEGIN IMMEDIATE: fails at once if the lock is held
-                return connection
-            except OperationalError as error:
-                connection.close()
+                raw.execute("BEGIN IMMEDIATE")  # fails at once if the lock is held
+                return
+            except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.02)
 
     def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         self.engine.dispose()
 
 
