@@ -67,9 +67,16 @@ def next_frame(turn: dict) -> dict:
 
 
 async def client(
-    base: str, n: int, until: float, latencies: list[float], stats: dict[str, int]
+    base: str,
+    n: int,
+    until: float,
+    latencies: list[float],
+    stats: dict[str, int],
+    verify_tls: bool = True,
 ) -> None:
-    async with aiohttp.ClientSession() as http:
+    """`verify_tls=False`: nginx's self-signed certificate (bench/hosts.py)."""
+    connector = None if verify_tls else aiohttp.TCPConnector(ssl=False)
+    async with aiohttp.ClientSession(connector=connector) as http:
         conversation = 0
         while time.monotonic() < until:
             first = FIRST_MESSAGES[(n + conversation) % len(FIRST_MESSAGES)]
