@@ -76,7 +76,8 @@ def cpu_ms(started: float, turns: int) -> str:
 async def main(count: int, database: str) -> None:
     data = Path(tempfile.mkdtemp(prefix="jalerte-turn-cpu-"))
     config = dataclasses.replace(
-        Config.from_env({"JALERTE_DATA_DIR": str(data)}),
+        # A shared database requires the hosts' common key (any, for a bench).
+        Config.from_env({"JALERTE_DATA_DIR": str(data), "JALERTE_SECRET_KEY": "b" * 64}),
         **({"database_url": database} if database else {}),
     )
     async with runtime(config) as rt:
