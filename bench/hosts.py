@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from load import client, cpu_seconds  # noqa: E402
-from rolling import LIMITS, MODEL, SECRET  # noqa: E402
+from rolling import LIMITS, MODEL, SECRET, backend  # noqa: E402
 from tests import proxy  # noqa: E402
 
 
@@ -209,23 +209,7 @@ async def measure(
 
 
 async def bench(clients: int, seconds: float, workers: int, workdir: Path) -> None:
-    from bot.process.config import Config
-    from bot.process.nlu_process import NluSupervisor
-    from tests.postgres import Cluster, create_database
-
-    cluster = Cluster()
-    supervisor = None
-    try:
-        server = await asyncio.to_thread(cluster.start)
-        pg_port = cluster.port
-        url = await create_database(server, "jalerte_hosts")
-        nlu_dir = workdir / "nlu"
-        nlu_dir.mkdir(parents=True)
-        supervisor = NluSupervisor(
-            MODEL, nlu_dir, python=str(Config.from_env(os.environ).nlu_python)
-        )
-        assert await supervisor.start(), supervisor.log_path.read_text(errors="replace")[-3000:]
-        nlu_pid = supervisor.process.pid
+    async with backend(workdir, "jalerte_hosts") as (cluster, url, supervisor):
         common = dict(
             database_url=url,
             secret_key=SECRET,
@@ -248,17 +232,13 @@ async def bench(clients: int, seconds: float, workers: int, workdir: Path) -> No
                         f"{label} ({workers} worker(s) each), one parse service",
                         front.https,
                         hosts,
-                        nlu_pid,
+                        supervisor.process.pid,
                         front.process.pid,
                         Database(url),
-                        pg_port,
+                        cluster.port,
                         clients,
                         seconds,
                     )
-    finally:
-        if supervisor is not None:
-            await supervisor.stop()
-        await asyncio.to_thread(cluster.stop)
 
 
 def main() -> int:

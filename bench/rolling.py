@@ -773,7 +773,11 @@ async def rolling(
     return Result(run, stored, run.ended - run.started, workdir)
 
 
-async def _bench(args: argparse.Namespace, workdir: Path) -> Result:
+@contextlib.asynccontextmanager
+async def backend(workdir: Path, name: str):
+    """One throwaway PostgreSQL with a database `name`, and one parse service for every
+    host (the machine has two cores): (cluster, database URL, supervisor), stopped at
+    the end. bench/hosts.py uses it too."""
     from bot.process.config import Config
     from bot.process.nlu_process import NluSupervisor
     from tests.postgres import Cluster, create_database
@@ -782,13 +786,22 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> Result:
     supervisor = None
     try:
         server = await asyncio.to_thread(cluster.start)
-        database = await create_database(server, "jalerte_rolling")
+        database = await create_database(server, name)
         nlu_dir = workdir / "nlu"
         nlu_dir.mkdir(parents=True)
         supervisor = NluSupervisor(
             MODEL, nlu_dir, python=str(Config.from_env(os.environ).nlu_python)
         )
         assert await supervisor.start(), supervisor.log_path.read_text(errors="replace")[-3000:]
+        yield cluster, database, supervisor
+    finally:
+        if supervisor is not None:
+            await supervisor.stop()
+        await asyncio.to_thread(cluster.stop)
+
+
+async def _bench(args: argparse.Namespace, workdir: Path) -> Result:
+    async with backend(workdir, "jalerte_rolling") as (_, database, supervisor):
         return await rolling(
             database,
             MODEL,
@@ -797,10 +810,6 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> Result:
             people=args.people,
             seconds_per_phase=args.seconds_per_phase,
         )
-    finally:
-        if supervisor is not None:
-            await supervisor.stop()
-        await asyncio.to_thread(cluster.stop)
 
 
 def main() -> int:
