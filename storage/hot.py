@@ -87,19 +87,37 @@ class HotStatements:
             ),
             dialect,
         )
+        self._dialect = dialect
+        self._counts: dict[int, Statement] = {}
         counters = Counter.__table__
-        upsert = upsert_insert(dialect.name, counters)
-        self.count = Statement(
-            upsert.on_conflict_do_update(
-                index_elements=[counters.c.key, counters.c.window],
-                set_={"count": counters.c.count + upsert.excluded.count},
-            ).returning(counters.c.key, counters.c.count),
-            dialect,
-            ("key", "window", "count"),
-        )
         self.sweep_counters = Statement(
             delete(counters).where(counters.c.window < bindparam("before")), dialect
         )
+
+    def count(self, keys: int) -> Statement:
+        """Counts `keys` events in one statement (one round trip, atomic alone):
+        parameters key_N, window_N, count_N; returns (key, count) rows."""
+        found = self._counts.get(keys)
+        if found is None:
+            counters = Counter.__table__
+            upsert = upsert_insert(self.dialect, counters).values(
+                [
+                    {
+                        "key": bindparam(f"key_{n}"),
+                        "window": bindparam(f"window_{n}"),
+                        "count": bindparam(f"count_{n}"),
+                    }
+                    for n in range(keys)
+                ]
+            )
+            found = self._counts[keys] = Statement(
+                upsert.on_conflict_do_update(
+                    index_elements=[counters.c.key, counters.c.window],
+                    set_={"count": counters.c.count + upsert.excluded.count},
+                ).returning(counters.c.key, counters.c.count),
+                self._dialect,
+            )
+        return found
 
 
 _BY_DIALECT: dict[tuple[str, str], HotStatements] = {}
@@ -129,6 +147,9 @@ class SqliteDriver:
     async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
         return self.connection.execute(statement.sql, statement.args(params)).fetchone()
 
+    async def fetchall(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+        return self.connection.execute(statement.sql, statement.args(params)).fetchall()
+
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         self.connection.execute(statement.sql, statement.args(params))
 
@@ -142,6 +163,9 @@ class AsyncpgDriver:
 
     async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
         return await self.connection.fetchrow(statement.sql, *statement.args(params))
+
+    async def fetchall(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+        return await self.connection.fetch(statement.sql, *statement.args(params))
 
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         await self.connection.execute(statement.sql, *statement.args(params))
@@ -159,6 +183,9 @@ class OrmDriver:
 
     async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
         return (await self.session.execute(statement.statement, dict(params))).first()
+
+    async def fetchall(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+        return list(await self.session.execute(statement.statement, dict(params)))
 
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         await self.session.execute(statement.statement, dict(params))

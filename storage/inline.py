@@ -134,8 +134,8 @@ class InlineSQLite:
                     raw.execute("COMMIT")
             except BaseException:
                 if orm:
-                    connection.rollback()
-                elif raw.in_transaction:
+                    connection.rollback()  # sends nothing if its COMMIT failed…
+                if raw.in_transaction:  # …so that sqlite3's own state decides
                     raw.execute("ROLLBACK")
                 raise
             finally:
@@ -143,6 +143,8 @@ class InlineSQLite:
 
     async def _begin(self, raw: sqlite3.Connection) -> None:
         pause, deadline = 0.0005, time.monotonic() + LOCK_WAIT
+        if raw.in_transaction:  # never expected: a write that could not end its own
+            raw.execute("ROLLBACK")
         while True:
             try:
                 raw.execute("BEGIN IMMEDIATE")  # fails at once if the lock is held

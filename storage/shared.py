@@ -73,13 +73,14 @@ class SharedState:
         """`hit` for several keys (key -> window in seconds) in one statement: a turn
         counts against its session's and its address's limits in one round trip."""
         now = self._clock()
-        rows = [
-            {"key": key, "window": int(now // window * window), "count": by}
-            for key, window in windows.items()
-        ]
+        counted: dict[str, Any] = {}  # key_N, window_N, count_N: storage.hot.count
+        for n, (key, window) in enumerate(windows.items()):
+            counted.update(
+                {f"key_{n}": key, f"window_{n}": int(now // window * window), f"count_{n}": by}
+            )
         # This runs before every message: on the driver's connection (storage.hot); on
         # SQLite inline, in the write lock; on PostgreSQL each statement on its own
-        # (autocommit: each upsert is atomic, and there is nothing to roll back).
+        # (autocommit: the one upsert is atomic, and there is nothing to roll back).
         sweep = now - self._last_sweep > 60  # old windows go, once a minute per worker
         if sweep:
             self._last_sweep = now
@@ -87,26 +88,35 @@ class SharedState:
         fast = inline(self.db)
         if fast is not None:
             async with fast.write() as write:
-                await self._count(write.driver, rows, counts, sweep, now)
+                await self._count(write.driver, counted, len(windows), counts, sweep, now)
         elif self.db.engine.dialect.name == "postgresql":
             async with self.db.engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                await self._count(AsyncpgDriver(raw.driver_connection), rows, counts, sweep, now)
+                raw = (await connection.get_raw_connection()).driver_connection
+                try:
+                    await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep, now)
+                except BaseException:
+                    # Not through SQLAlchemy, whose statements notice a lost server and
+                    # discard the pool's connections: that is done here. (Connections
+                    # in use end their turn; the old pool is then dropped.)
+                    if raw.is_closed():
+                        await connection.invalidate()
+                        await self.db.engine.dispose()
+                    raise
         else:  # an in-memory SQLite database (tests)
             async with self.db.session() as session, session.begin():
-                await self._count(OrmDriver(session), rows, counts, sweep, now)
+                await self._count(OrmDriver(session), counted, len(windows), counts, sweep, now)
         return [counts[key] for key in windows]
 
     async def _count(
         self,
         driver: Any,
-        rows: list[dict[str, Any]],
+        counted: dict[str, Any],
+        keys: int,
         counts: dict[str, int],
         sweep: bool,
         now: float,
     ) -> None:
-        for row in rows:
-            key, count = await driver.fetchone(self._hot.count, row)
+        for key, count in await driver.fetchall(self._hot.count(keys), counted):
             counts[key] = count
         if sweep:
             await driver.execute(self._hot.sweep_counters, {"before": now - 86_400})

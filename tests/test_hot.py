@@ -124,3 +124,36 @@ async def test_counters_count_every_hit_and_read_back_through_the_orm(database) 
     async with database.session() as session:
         rows = {(c.key, c.window): c.count for c in (await session.scalars(select(Counter)))}
     assert rows == {("a", 1_000_020): 3, ("b", 997_200): 3}
+
+
+async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
+    """The server drops every connection (a restart, a failover): the counters' own
+    statements, run on the driver's connection, fail once at most, not once per
+    connection the pool still holds."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    db = await Database.open(url)
+    shared = SharedState(db)
+    await asyncio.gather(*(shared.hit(f"k{n}") for n in range(5)))  # several in the pool
+    async with db.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    failures = 0
+    for _ in range(6):
+        try:
+            await shared.hit("after")
+        except Exception:
+            failures += 1
+    assert failures <= 1
+    assert await shared.hit("after") == 7 - failures
+    await db.close()

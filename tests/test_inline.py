@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from storage.db import Database
@@ -64,3 +65,34 @@ async def test_concurrent_counters_on_two_databases_lose_no_hit(
     assert await states[0].hit("web:burst", 3600) == workers * hits + 1
     await first.close()
     await second.close()
+
+
+async def test_a_commit_that_fails_leaves_the_writer_usable(tmp_path) -> None:
+    """A COMMIT refused (here a deferred foreign key; a full disk would do the same) after
+    the ORM was used in the write: the write fails, nothing of it stays, and the next
+    message is written as usual (sqlite3 left inside the failed transaction would refuse
+    every later BEGIN)."""
+    from sqlalchemy import select
+
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Counter, Message
+
+    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'j.db'}")
+    shared = SharedState(db)
+    writer = inline(db)
+    assert await shared.hit("before") == 1
+    raw = writer._connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=ON")
+    with pytest.raises(IntegrityError):
+        async with writer.write() as write:
+            write.driver.connection.execute("PRAGMA defer_foreign_keys=ON")
+            write.session.add(Message(conversation_id=424242, sender="user", kind="text"))
+            await write.session.flush()  # accepted now, refused at COMMIT
+    assert not raw.in_transaction
+    assert await shared.hit("after") == 1  # the next write works
+    async with db.session() as session:
+        assert (await session.execute(select(Message))).first() is None
+        keys = {c.key for c in await session.scalars(select(Counter))}
+    assert keys == {"before", "after"}
+    await db.close()
