@@ -41,6 +41,7 @@ def _squeeze(word: str) -> str:
 
 # Digits typed for letters: "0range", "0rang3".
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s"})
+_TYPOS_KEPT = 50_000  # words remembered by OperatorFinder._typo_of (a few MB)
 # A brand after these words is a place: "rue de la Poste", "la ville d'Orange".
 _PLACE_BEFORE = re.compile(
     r"(?:\b(?:rue|avenue|av|place|boulevard|bd|chemin|allee|impasse|quai|route|square|cours)"
@@ -77,6 +78,7 @@ class OperatorFinder:
         }
         self._fuzzy_multi = [s for s in self._fuzzy if " " in s]
         self._ordinary = frozenset(fold(w) for w in ordinary_words)
+        self._typos: dict[str, str | None] = {}  # word -> the operator it misspells
         # "S F R", "s.f.r": the letters of a short spelling, each separated.
         short = sorted(
             {s for s in folded if s.isalpha() and 2 < len(s) <= 4}, key=len, reverse=True
@@ -165,17 +167,28 @@ class OperatorFinder:
                 or any(s <= t.start < e for s, e in covered)
             ):
                 continue
-            typed = t.text.translate(_LEET) if not t.text.isalpha() else t.text
-            value = self._fuzzy.get(typed) or self._squeezed.get(_squeeze(typed))
-            if value is None and len(typed) >= self._min_length:
-                best = extractOne(
-                    typed,
-                    self._fuzzy_single,
-                    scorer=DamerauLevenshtein.distance,
-                    score_cutoff=_max_edits(len(typed)),
-                )
-                if best and best[0][0] == typed[0]:
-                    value = self._fuzzy[best[0]]
+            value = self._typo_of(t.text)
             if value:
                 out.append(Match(t.start, t.end, value, text[t.start : t.end]))
         return out
+
+    def _typo_of(self, word: str) -> str | None:
+        """The operator a word misspells, if any. Remembered per word (words recur: a
+        fuzzy search of every spelling was a tenth of a parse), up to _TYPOS_KEPT."""
+        if word in self._typos:
+            return self._typos[word]
+        typed = word.translate(_LEET) if not word.isalpha() else word
+        value = self._fuzzy.get(typed) or self._squeezed.get(_squeeze(typed))
+        if value is None and len(typed) >= self._min_length:
+            best = extractOne(
+                typed,
+                self._fuzzy_single,
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=_max_edits(len(typed)),
+            )
+            if best and best[0][0] == typed[0]:
+                value = self._fuzzy[best[0]]
+        if len(self._typos) >= _TYPOS_KEPT:
+            self._typos.clear()
+        self._typos[word] = value
+        return value
