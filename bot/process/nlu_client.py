@@ -9,11 +9,14 @@ and keeps everything already given). No Rasa here: this runs in the bot's proces
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiohttp
 
 from domain.parse import NluUnavailable, ParseResult
+
+_JSON = {"Content-Type": "application/json"}
 
 
 class RemoteNlu:
@@ -67,10 +70,14 @@ class RemoteNlu:
             if attempt:
                 await asyncio.sleep(self.backoff * attempt)
             try:
-                async with self._client().post(f"{self.url}/parse", json=payload) as response:
+                async with self._client().post(
+                    f"{self.url}/parse", data=json.dumps(payload).encode(), headers=_JSON
+                ) as response:
                     if response.status == 200:
                         self.last_parse_ms = _parse_duration(response.headers)
-                        return await response.json()
+                        # UTF-8 bytes to json.loads: response.json() looks the charset
+                        # up in the headers (the email package) at every parse.
+                        return json.loads(await response.read())
                     last = NluUnavailable(f"parse service answered {response.status}")
                     if response.status < 500:
                         break  # our request was refused: trying again will not help
