@@ -1,7 +1,8 @@
 """Keeping `alert_counts` (storage.models.AlertCount) in step with the alerts.
 
 Alerts are never deleted and their counted fields never change once saved (forgetting
-and retention clear only free text), so one increment per saved alert keeps the counts
+and retention clear only free text), so one increment per saved alert (`count_keys`, in
+the transaction that saves it: storage.repository.TurnRecord.save_alert) keeps the counts
 exact; `rebuild` recomputes them from the alerts (migration, bulk seeding).
 """
 
@@ -13,7 +14,6 @@ from typing import Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.hot import upsert_insert
 from storage.models import FREE_TEXT_OPERATOR, AlertCount
 from storage.paris import month_of, month_sql_text
 
@@ -39,24 +39,8 @@ def count_keys(alert: dict[str, Any], created: datetime) -> list[dict[str, str]]
     return [{**fields, "operator": operator} for operator in count_operators(alert)]
 
 
-async def count_alert(session: AsyncSession, alert: dict[str, Any], created: datetime) -> None:
-    """+1 per operator for a newly saved alert (+1 alert in all, in its first operator's
-    row), in the transaction that saves it."""
-    for n, key in enumerate(count_keys(alert, created)):
-        once = 1 if n == 0 else 0
-        insert = upsert_insert(session.bind.dialect.name, AlertCount).values(
-            **key, count=1, alerts=once
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["month", "operator", "category", "sector", "user_type", "channel"],
-                set_={"count": AlertCount.count + 1, "alerts": AlertCount.alerts + once},
-            )
-        )
-
-
 def rebuild_sql(dialect: str, several: bool = True, month: str | None = None) -> str:
-    """The counts from the alerts, as `count_alert` makes them: an alert about several
+    """The counts from the alerts, as a saved alert adds to them (TurnRecord.save_alert): an alert about several
     operators (rows in alert_operators) in one row per operator, once in all (`alerts`)
     in the row of its first one. `several=False`: the schema before 0007 (no
     alert_operators, no `alerts` column), for migration 0005."""

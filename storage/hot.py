@@ -22,7 +22,16 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Dialect
 
-from storage.models import Conversation, Counter, Message
+from storage.models import (
+    Alert,
+    AlertCount,
+    AlertOperator,
+    AlertPhoto,
+    Conversation,
+    Counter,
+    Message,
+    Photo,
+)
 
 
 def upsert_insert(dialect: str, table: Any) -> Any:
@@ -86,6 +95,38 @@ class HotStatements:
                 Message.__table__.c.conversation_id == bindparam("cid")
             ),
             dialect,
+        )
+        # Saving an alert (storage.repository.TurnRecord.save_alert).
+        self.insert_alert, self.insert_alert_operator, self.insert_alert_photo = (
+            Statement(insert(table).inline(), dialect, [c.key for c in table.columns])
+            for table in (Alert.__table__, AlertOperator.__table__, AlertPhoto.__table__)
+        )
+        photos = Photo.__table__
+        self.find_photo = Statement(
+            select(photos).where(photos.c.sha256 == bindparam("sha256")), dialect
+        )
+        self.insert_photo = Statement(
+            insert(photos).inline(), dialect, [c.key for c in photos.columns]
+        )
+        counts = AlertCount.__table__
+        upsert = upsert_insert(dialect.name, counts)
+        self.count_alert = Statement(
+            upsert.on_conflict_do_update(
+                index_elements=[
+                    counts.c.month,
+                    counts.c.operator,
+                    counts.c.category,
+                    counts.c.sector,
+                    counts.c.user_type,
+                    counts.c.channel,
+                ],
+                set_={
+                    "count": counts.c.count + upsert.excluded.count,
+                    "alerts": counts.c.alerts + upsert.excluded.alerts,
+                },
+            ),
+            dialect,
+            [c.key for c in counts.columns],
         )
         self._dialect = dialect
         self._counts: dict[int, Statement] = {}

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
-from storage.counts import count_alert
+from storage.counts import count_keys
 from storage.db import Database, lock_key
 from storage.hot import AsyncpgDriver, HotStatements, OrmDriver, Write, hot_statements, json_column
 from storage.inline import inline
@@ -249,14 +249,20 @@ class TurnRecord:
 
     async def save_alert(self, record: dict[str, Any], channel: str) -> dict[str, Any]:
         """Saves a new alert; refuses one that breaks the taxonomy's rules (the engine
-        never produces one: this is the last line, for any other writer)."""
+        never produces one: this is the last line, for any other writer).
+
+        Its rows are written with the turn's statements (storage.hot), not by the ORM's
+        unit of work: the Alert object is built only to give the rows their values and
+        the saved record its form (alert_to_json), as the ORM would have read it."""
         problems = self.taxonomy.alert_problems(record)
         if problems:
             raise InconsistentAlert("; ".join(problems))
+        driver, hot = self._write.driver, self._hot
         alert = Alert(
             id=record["id"],
             conversation_id=self.conversation.id,
             channel=channel,
+            created_at=utcnow(),
             photos=[],
             **{name: _column_value(name, record.get(name)) for name in ALERT_FIELDS},
         )
@@ -267,21 +273,27 @@ class TurnRecord:
             else []
         )
         alert.shared = bool(record.get("shared"))
+        await driver.execute(hot.insert_alert, _row(alert))
+        for link in alert.operator_links:
+            await driver.execute(
+                hot.insert_alert_operator,
+                {"alert_id": alert.id, "operator": link.operator, "position": link.position},
+            )
         for position, photo in enumerate(record.get("photos") or []):
-            stored = await self.session.get(Photo, photo["sha256"])
-            if stored is None:
-                stored = Photo(
-                    **{
-                        k: photo[k]
-                        for k in ("sha256", "path", "content_type", "size", "width", "height")
-                    }
-                )
-                self.session.add(stored)
+            found = await driver.fetchone(hot.find_photo, {"sha256": photo["sha256"]})
+            if found is None:
+                stored = Photo(**{k: photo[k] for k in _PHOTO_FIELDS}, created_at=alert.created_at)
+                await driver.execute(hot.insert_photo, _row(stored))
+            else:  # the same picture sent before: its row is kept as it is
+                stored = Photo(**dict(zip(_PHOTO_COLUMNS, found)))
             alert.photos.append(AlertPhoto(photo=stored, position=position))
-        self.session.add(alert)
-        await self.session.flush()
+            await driver.execute(
+                hot.insert_alert_photo,
+                {"alert_id": alert.id, "photo_sha256": stored.sha256, "position": position},
+            )
         saved = alert_to_json(alert)
-        await count_alert(self.session, saved, alert.created_at)  # the dashboard's counts
+        for n, key in enumerate(count_keys(saved, alert.created_at)):  # the dashboard's
+            await driver.execute(hot.count_alert, {**key, "count": 1, "alerts": int(n == 0)})
         return saved
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -293,6 +305,15 @@ class TurnRecord:
                 setattr(alert, name, value)
         await self.session.flush()
         return alert_to_json(alert)
+
+
+_PHOTO_FIELDS = ("sha256", "path", "content_type", "size", "width", "height")
+_PHOTO_COLUMNS = [c.key for c in Photo.__table__.columns]
+
+
+def _row(instance: Any) -> dict[str, Any]:
+    """A transient ORM object's column values, as its INSERT takes them."""
+    return {c.key: getattr(instance, c.key) for c in instance.__table__.columns}
 
 
 class InconsistentAlert(ValueError):

@@ -157,3 +157,61 @@ async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
     assert failures <= 1
     assert await shared.hit("after") == 7 - failures
     await db.close()
+
+
+def _photo(n: int) -> dict:
+    return {
+        "sha256": f"{n:064x}",
+        "path": f"{n:064x}.jpg",
+        "content_type": "image/jpeg",
+        "size": 1000 + n,
+        "width": 640,
+        "height": 480,
+    }
+
+
+async def test_a_saved_alert_reads_back_as_the_record_it_returned(
+    database, taxonomy: Taxonomy
+) -> None:
+    """Saved with the turn's statements: the alert the ORM reads back (and the record the
+    chat shows) are the same, several operators, a date and photos included — a photo
+    already stored by an earlier alert is linked, not stored twice — and the dashboard's
+    counts have one more alert."""
+    from storage.models import AlertCount, Photo
+
+    repository = ConversationRepository(database, taxonomy)
+    record = {
+        "language": "fr",
+        "user_type": "individual",
+        "sector": "mobile",
+        "operator": None,  # several: each in `operators`
+        "operators": ["orange", "sfr"],
+        "operator_text": None,
+        "previous_operator": None,
+        "category": "coverage",
+        "technology": "4g",
+        "location": "Rennes (35000)",
+        "started_on": "2026-11-16",
+        "description": "plus de réseau 😡",
+        "contacted_customer_service": "no",
+        "advice_sheet": "coverage",
+        "advice_rating": None,
+        "shared": False,
+    }
+    async with repository.turn("web", "someone") as turn:
+        first = await turn.save_alert({**record, "id": "JA-HOT00001", "photos": [_photo(1)]}, "web")
+    async with repository.turn("web", "someone") as turn:
+        second = await turn.save_alert(
+            {**record, "id": "JA-HOT00002", "photos": [_photo(1), _photo(2)]}, "web"
+        )
+    assert first == await repository.alert("JA-HOT00001")
+    assert second == await repository.alert("JA-HOT00002")
+    assert second["operators"] == ["orange", "sfr"] and second["started_on"] == "2026-11-16"
+    assert [p["sha256"] for p in second["photos"]] == [_photo(1)["sha256"], _photo(2)["sha256"]]
+    async with database.session() as session:
+        assert len((await session.scalars(select(Photo))).all()) == 2
+        counts = {
+            (c.operator, c.category): (c.count, c.alerts)
+            for c in await session.scalars(select(AlertCount))
+        }
+    assert counts == {("orange", "coverage"): (2, 2), ("sfr", "coverage"): (2, 0)}
