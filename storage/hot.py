@@ -17,7 +17,7 @@ transaction (`Write.session`).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Dialect
@@ -60,6 +60,7 @@ class Statement:
 
 
 _C = Conversation.__table__.c
+_M = Message.__table__.c
 _MESSAGE_KEYS = (
     "conversation_id", "sender", "kind", "text", "payload", "nlu", "attachments",
     "created_at", "step", "marks",
@@ -89,7 +90,7 @@ class HotStatements:
             dialect,
             ("state", "language", "user_key", "updated_at"),
         )
-        self.insert_message = Statement(insert(Message.__table__).inline(), dialect, _MESSAGE_KEYS)
+        self._messages: dict[int, Statement] = {}
         self.last_message = Statement(
             select(func.max(Message.__table__.c.id)).where(
                 Message.__table__.c.conversation_id == bindparam("cid")
@@ -134,6 +135,22 @@ class HotStatements:
         self.sweep_counters = Statement(
             delete(counters).where(counters.c.window < bindparam("before")), dialect
         )
+
+    def insert_messages(self, rows: int) -> Statement:
+        """`rows` transcript lines in one INSERT (one round trip; asyncpg's executemany
+        costs a statement per row): parameters KEY_N for each of _MESSAGE_KEYS."""
+        found = self._messages.get(rows)
+        if found is None:
+            found = self._messages[rows] = Statement(
+                insert(Message.__table__).values(
+                    [
+                        {key: bindparam(f"{key}_{n}", type_=_M[key].type) for key in _MESSAGE_KEYS}
+                        for n in range(rows)
+                    ]
+                ),
+                self._dialect,
+            )
+        return found
 
     def count(self, keys: int) -> Statement:
         """Counts `keys` events in one statement (one round trip, atomic alone):
@@ -194,9 +211,6 @@ class SqliteDriver:
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         self.connection.execute(statement.sql, statement.args(params))
 
-    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
-        self.connection.executemany(statement.sql, [statement.args(row) for row in rows])
-
 
 class AsyncpgDriver:
     def __init__(self, connection: Any):
@@ -210,9 +224,6 @@ class AsyncpgDriver:
 
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         await self.connection.execute(statement.sql, *statement.args(params))
-
-    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
-        await self.connection.executemany(statement.sql, [statement.args(row) for row in rows])
 
 
 class OrmDriver:
@@ -230,9 +241,6 @@ class OrmDriver:
 
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         await self.session.execute(statement.statement, dict(params))
-
-    async def executemany(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
-        await self.session.execute(statement.statement, [dict(row) for row in rows])
 
 
 class Write:

@@ -145,7 +145,10 @@ class TurnRecord:
     async def _write_messages(self) -> None:
         if self._messages:
             rows, self._messages = self._messages, []
-            await self._write.driver.executemany(self._hot.insert_message, rows)
+            numbered = {
+                f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()
+            }
+            await self._write.driver.execute(self._hot.insert_messages(len(rows)), numbered)
 
     async def finish(self) -> None:
         """The turn's writes that waited for its end: messages, then the state."""
