@@ -61,6 +61,7 @@ class Statement:
 
 _C = Conversation.__table__.c
 _M = Message.__table__.c
+_STATE_KEYS = ("state", "language", "user_key", "updated_at")
 _MESSAGE_KEYS = (
     "conversation_id", "sender", "kind", "text", "payload", "nlu", "attachments",
     "created_at", "step", "marks",
@@ -72,10 +73,13 @@ class HotStatements:
 
     def __init__(self, dialect: Dialect):
         self.dialect = dialect.name
+        # FOR UPDATE (PostgreSQL; SQLite has its write lock): any worker may take this
+        # person's next message, one turn at a time, each reading what the previous
+        # one committed (a statement that waited for the row reads its latest version).
         self.find_conversation = Statement(
-            select(_C.id, _C.user_key, _C.state, _C.language).where(
-                _C.channel == bindparam("channel"), _C.user_key == bindparam("key")
-            ),
+            select(_C.id, _C.user_key, _C.state, _C.language)
+            .where(_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
+            .with_for_update(),
             dialect,
         )
         self.create_conversation = Statement(
@@ -88,9 +92,10 @@ class HotStatements:
         self.update_conversation = Statement(
             update(Conversation.__table__).where(_C.id == bindparam("cid")),
             dialect,
-            ("state", "language", "user_key", "updated_at"),
+            _STATE_KEYS,
         )
         self._messages: dict[int, Statement] = {}
+        self._turns: dict[int, Statement] = {}
         self.last_message = Statement(
             select(func.max(Message.__table__.c.id)).where(
                 Message.__table__.c.conversation_id == bindparam("cid")
@@ -150,6 +155,18 @@ class HotStatements:
                 ),
                 self._dialect,
             )
+        return found
+
+    def write_turn(self, rows: int) -> Statement:
+        """PostgreSQL: `rows` transcript lines and the conversation's new state in one
+        statement (a data-modifying WITH), one round trip instead of two."""
+        found = self._turns.get(rows)
+        if found is None:
+            lines = self.insert_messages(rows).statement.cte("written")
+            state = self.update_conversation.statement.values(
+                {key: bindparam(key, type_=_C[key].type) for key in _STATE_KEYS}
+            )
+            found = self._turns[rows] = Statement(state.add_cte(lines), self._dialect)
         return found
 
     def count(self, keys: int) -> Statement:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator
 
-from sqlalchemy import Date, delete, select, text, update
+from sqlalchemy import Date, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
 from storage.counts import count_keys
-from storage.db import Database, lock_key
+from storage.db import Database
 from storage.hot import AsyncpgDriver, HotStatements, OrmDriver, Write, hot_statements, json_column
 from storage.inline import inline
 from storage.photos import drop_photo_bytes, still_used
@@ -33,7 +33,6 @@ from storage.models import (
 )
 
 UPDATABLE = frozenset({"advice_rating", "shared"})
-_TURN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -145,26 +144,30 @@ class TurnRecord:
     async def _write_messages(self) -> None:
         if self._messages:
             rows, self._messages = self._messages, []
-            numbered = {
-                f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()
-            }
-            await self._write.driver.execute(self._hot.insert_messages(len(rows)), numbered)
+            await self._write.driver.execute(self._hot.insert_messages(len(rows)), _numbered(rows))
 
     async def finish(self) -> None:
-        """The turn's writes that waited for its end: messages, then the state."""
-        await self._write_messages()
+        """The turn's writes that waited for its end: messages, then the state (on
+        PostgreSQL in one statement when there are both)."""
         c = self.conversation
-        if c.changed:
+        if not c.changed:
+            await self._write_messages()
+            return
+        state = {
+            "cid": c.id,
+            "state": c.state,
+            "language": c.language,
+            "user_key": c.user_key,
+            "updated_at": utcnow(),
+        }
+        if self._messages and self._hot.dialect == "postgresql":
+            rows, self._messages = self._messages, []
             await self._write.driver.execute(
-                self._hot.update_conversation,
-                {
-                    "cid": c.id,
-                    "state": c.state,
-                    "language": c.language,
-                    "user_key": c.user_key,
-                    "updated_at": utcnow(),
-                },
+                self._hot.write_turn(len(rows)), {**_numbered(rows), **state}
             )
+            return
+        await self._write_messages()
+        await self._write.driver.execute(self._hot.update_conversation, state)
 
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
@@ -310,6 +313,11 @@ class TurnRecord:
         return alert_to_json(alert)
 
 
+def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as the parameters of one multi-row statement (storage.hot: KEY_N)."""
+    return {f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
+
+
 _PHOTO_FIELDS = ("sha256", "path", "content_type", "size", "width", "height")
 _PHOTO_COLUMNS = [c.key for c in Photo.__table__.columns]
 
@@ -348,11 +356,16 @@ class ConversationRepository:
                 yield record
                 await record.finish()
             return
+        hot = hot_statements(engine.dialect)
         async with engine.connect() as connection, connection.begin():
-            # Any worker may take this person's next message: one turn at a time, each
-            # reading what the previous one committed. Through SQLAlchemy, this first
-            # statement begins the transaction the driver's statements then run in.
-            await connection.execute(_TURN_LOCK, {"key": lock_key(f"turn:{channel}:{user_key}")})
+            # Through SQLAlchemy, the first statement begins the transaction that the
+            # driver's statements then run in: the conversation read and locked (FOR
+            # UPDATE, see storage.hot), one turn at a time whichever worker takes it.
+            found = (
+                await connection.execute(
+                    hot.find_conversation.statement, {"channel": channel, "key": user_key}
+                )
+            ).first()
             raw = await connection.get_raw_connection()
             write = Write(
                 AsyncpgDriver(raw.driver_connection),
@@ -361,17 +374,23 @@ class ConversationRepository:
                 ),
             )
             try:
-                record = await self._record(write, channel, user_key)
+                record = await self._record(write, channel, user_key, found)
                 yield record
                 await record.finish()
                 await write.flush()
             finally:
                 await write.close()
 
-    async def _record(self, write: Write, channel: str, user_key: str) -> TurnRecord:
+    async def _record(
+        self, write: Write, channel: str, user_key: str, found: Any = None
+    ) -> TurnRecord:
+        """The turn's record of the person's conversation (`found`: its row, already
+        read), created if they have none."""
         hot = hot_statements(self.db.engine.dialect)
         find = {"channel": channel, "key": user_key}
-        row = await write.driver.fetchone(hot.find_conversation, find)
+        row = (
+            found if found is not None else await write.driver.fetchone(hot.find_conversation, find)
+        )
         if row is None:
             # Created by whoever comes first (the turn's lock makes that us, but a
             # database without the lock must not fail on the unique key).
