@@ -61,12 +61,24 @@ FOLD_RETRY = 1.0  # seconds between tries to fold SQLite's log after an erasure
 WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will write (SQLite)
 
 
+# Connections each process keeps to PostgreSQL, and those it may open beyond for a
+# burst. Under load a worker has a dozen turns in the database at once: with
+# SQLAlchemy's default (5 kept), the others opened a connection and closed it again at
+# every message, and each new connection costs PostgreSQL a process and the worker a
+# handshake, the bot's busiest cost. 2 hosts × 2 workers × 20 stay under PostgreSQL's
+# default max_connections (100) with room for the console and the command line.
+POOL_SIZE = 15
+POOL_OVERFLOW = 5
+
+
 def make_engine(url: str) -> AsyncEngine:
     kwargs: dict = {}
     ensure_sqlite_dir(url)
     if url.startswith("sqlite"):
         # One writer at a time; waiting beats "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
+    elif url.startswith("postgresql"):
+        kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     # What people wrote never reaches a log through a failed statement's parameters.
     engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):

@@ -354,11 +354,23 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
             assert fake.max_concurrent_polls == 1
 
             # -- confirmed to Telegram, not handled yet: Bob's turn waits on his lock ----
+            # (a turn reads and locks the person's conversation row, FOR UPDATE: Bob has
+            # talked to the bot before, and another turn of his holds the row)
             bob_key = hmac.new(
                 SECRET.encode(), f"telegram:{BOB}".encode(), hashlib.sha256
             ).hexdigest()
-            turn_lock = lock_key(f"turn:telegram:{bob_key}")
-            await pg.execute("SELECT pg_advisory_lock($1)", turn_lock)
+            await pg.execute(
+                "INSERT INTO conversations (channel, user_key, state, language, created_at, "
+                "updated_at) VALUES ('telegram', $1, '{}', 'fr', now(), now())",
+                bob_key,
+            )
+            held = pg.transaction()
+            await held.start()
+            await pg.execute(
+                "SELECT id FROM conversations WHERE channel = 'telegram' AND user_key = $1 "
+                "FOR UPDATE",
+                bob_key,
+            )
             bob = fake.text_update(BOB, "colis Chronopost perdu")
             fake.push(bob)
             await until(lambda: not fake.pending_updates, 10, "Bob's update confirmed")
@@ -383,7 +395,7 @@ async def test_two_processes_one_polls_and_the_other_takes_over_after_kill_9(
                 "the killed poller's connection closed",
             )
             fake.resume("getUpdates")
-            await pg.execute("SELECT pg_advisory_unlock($1)", turn_lock)
+            await held.rollback()  # Bob's row is free
 
             await until(lambda: other.polls(http), 10, "the other process polls")
             takeover = time.monotonic() - killed
