@@ -65,8 +65,9 @@ WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will wri
 # burst. Under load a worker has a dozen turns in the database at once: with
 # SQLAlchemy's default (5 kept), the others opened a connection and closed it again at
 # every message, and each new connection costs PostgreSQL a process and the worker a
-# handshake, the bot's busiest cost. 2 hosts × 2 workers × 20 stay under PostgreSQL's
-# default max_connections (100) with room for the console and the command line.
+# handshake, the bot's busiest cost. 2 hosts × 2 workers × 20, with the elections'
+# own connections, come near PostgreSQL's default max_connections (100): README's
+# « Deploying on several hosts » says to raise it.
 POOL_SIZE = 15
 POOL_OVERFLOW = 5
 

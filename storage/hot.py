@@ -111,8 +111,13 @@ class HotStatements:
         self.find_photo = Statement(
             select(photos).where(photos.c.sha256 == bindparam("sha256")), dialect
         )
+        # The same picture saved by two people at once: the second row is not needed.
         self.insert_photo = Statement(
-            insert(photos).inline(), dialect, [c.key for c in photos.columns]
+            upsert_insert(dialect.name, photos).on_conflict_do_nothing(
+                index_elements=[photos.c.sha256]
+            ),
+            dialect,
+            [c.key for c in photos.columns],
         )
         counts = AlertCount.__table__
         upsert = upsert_insert(dialect.name, counts)

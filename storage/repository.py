@@ -279,6 +279,9 @@ class TurnRecord:
             else []
         )
         alert.shared = bool(record.get("shared"))
+        for column in _DEFAULTED:  # what the ORM fills when a record leaves it out
+            if getattr(alert, column.key) is None:
+                setattr(alert, column.key, column.default.arg)
         await driver.execute(hot.insert_alert, _row(alert))
         for link in alert.operator_links:
             await driver.execute(
@@ -298,8 +301,14 @@ class TurnRecord:
                 {"alert_id": alert.id, "photo_sha256": stored.sha256, "position": position},
             )
         saved = alert_to_json(alert)
-        for n, key in enumerate(count_keys(saved, alert.created_at)):  # the dashboard's
-            await driver.execute(hot.count_alert, {**key, "count": 1, "alerts": int(n == 0)})
+        counted = [
+            {**key, "count": 1, "alerts": int(n == 0)}  # the dashboard's counts
+            for n, key in enumerate(count_keys(saved, alert.created_at))
+        ]
+        # In one order whatever the alert's (two alerts about the same operators, each
+        # saved by a worker, must not lock each other's rows in turn).
+        for row in sorted(counted, key=lambda row: row["operator"]):
+            await driver.execute(hot.count_alert, row)
         return saved
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -318,6 +327,8 @@ def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
 
 
+# Alert columns with a plain default ("" for no description, "unknown" for no answer).
+_DEFAULTED = [c for c in Alert.__table__.columns if c.default is not None and c.default.is_scalar]
 _PHOTO_FIELDS = ("sha256", "path", "content_type", "size", "width", "height")
 _PHOTO_COLUMNS = [c.key for c in Photo.__table__.columns]
 
@@ -392,8 +403,9 @@ class ConversationRepository:
             found if found is not None else await write.driver.fetchone(hot.find_conversation, find)
         )
         if row is None:
-            # Created by whoever comes first (the turn's lock makes that us, but a
-            # database without the lock must not fail on the unique key).
+            # Created by whoever comes first: a second first message at the same time
+            # (another worker) waits on the unique key, does nothing, and then reads
+            # and locks the row the first one committed.
             now = utcnow()
             await write.driver.execute(
                 hot.create_conversation,

@@ -215,3 +215,25 @@ async def test_a_saved_alert_reads_back_as_the_record_it_returned(
             for c in await session.scalars(select(AlertCount))
         }
     assert counts == {("orange", "coverage"): (2, 2), ("sfr", "coverage"): (2, 0)}
+
+
+async def test_an_alert_without_description_or_answer_gets_the_defaults(
+    database, taxonomy: Taxonomy
+) -> None:
+    """A record that leaves out the description and the customer-service answer (any
+    writer but the engine, which fills both) is saved with the columns' defaults, and the
+    record returned says so too."""
+    repository = ConversationRepository(database, taxonomy)
+    record = {
+        "id": "JA-HOT00003",
+        "language": "fr",
+        "user_type": "individual",
+        "sector": "postal",
+        "operator": "chronopost",
+        "category": "parcel_delivery",
+        "photos": [],
+    }
+    async with repository.turn("cli", "someone") as turn:
+        saved = await turn.save_alert(record, "cli")
+    assert saved["description"] == "" and saved["contacted_customer_service"] == "unknown"
+    assert saved == await repository.alert("JA-HOT00003")

@@ -6,7 +6,7 @@ bound with SO_REUSEPORT, so that the kernel spreads connections between them. A 
 that dies is started again; SIGINT/SIGTERM stop the workers, then the parse service.
 
 Any worker may take any message: turns are serialised per person in the database
-(storage.db.Database.write_transaction), uploads and rate counts live there too
+(storage.repository.ConversationRepository.turn), uploads and rate counts live there too
 (storage.shared). Webhooks are served by every worker; Telegram long polling (one poller
 per token) and the daily retention purge run in the worker the database elects
 (storage.db.Election), not in a fixed one: when that worker dies, another takes over
