@@ -98,15 +98,21 @@ async def purge(
         report.messages += len(ids)
         tell("messages", report.messages, total)
 
-    # Drafts left untouched since then: their text and photos.
+    # Drafts left untouched since then: their text and photos. Read for writing, as a
+    # turn reads them (FOR UPDATE on PostgreSQL, SQLite's write lock): a message that
+    # arrives meanwhile is not overwritten with the purged state; the purge waits for it
+    # and then finds the draft fresh again.
     async with db.session() as session, session.begin():
+        await db.write_transaction(session, "retention:drafts")
         stale = (
             (
                 await session.execute(
-                    select(Conversation).where(
+                    select(Conversation)
+                    .where(
                         Conversation.updated_at < old,
                         cast(Conversation.state, String).contains('"draft": {'),
                     )
+                    .with_for_update()
                 )
             )
             .scalars()

@@ -114,3 +114,49 @@ def test_jalerte_purge_runs_with_a_progress_bar(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "[" in done.stderr and "Purge : 0 messages" in done.stderr
+
+
+async def test_a_message_during_the_purge_keeps_what_it_wrote(
+    database_url, taxonomy, tmp_path
+) -> None:
+    """A person comes back to a months-old draft while the purge runs: their turn's new
+    state is kept (the purge waits for the turn, then finds the draft fresh), never
+    overwritten with the purged one."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    from storage.db import Database
+    from storage.models import Conversation
+    from storage.repository import ConversationRepository
+    from storage.retention import purge
+
+    db = await Database.open(database_url)
+    repository = ConversationRepository(db, taxonomy)
+    async with repository.turn("cli", "back") as record:
+        record.set_state({"phase": "collecting", "draft": {"description": "ancien"}}, "fr")
+    async with db.session() as session, session.begin():
+        await session.execute(
+            update(Conversation).values(updated_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
+        )
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def comes_back() -> None:
+        async with repository.turn("cli", "back") as record:
+            record.set_state({"phase": "collecting", "draft": {"description": "nouveau"}}, "fr")
+            inside.set()
+            await release.wait()
+
+    turn = asyncio.create_task(comes_back())
+    await inside.wait()
+    purging = asyncio.create_task(
+        purge(db, tmp_path / "photos", 30, 365, now=datetime(2026, 12, 7, tzinfo=timezone.utc))
+    )
+    await asyncio.sleep(0.5)  # the purge reaches the drafts, or waits for the turn
+    release.set()
+    await turn
+    report = await asyncio.wait_for(purging, 60)
+    async with repository.turn("cli", "back") as record:
+        assert record.state["draft"] == {"description": "nouveau"}
+    assert report.drafts == 0
+    await db.close()
