@@ -73,9 +73,11 @@ async def client(
     latencies: list[float],
     stats: dict[str, int],
     verify_tls: bool = True,
+    by_kind: dict[str, list[float]] | None = None,
 ) -> None:
     """`verify_tls=False`: nginx's self-signed certificate (bench/hosts.py)."""
     connector = None if verify_tls else aiohttp.TCPConnector(ssl=False)
+    by_kind = {} if by_kind is None else by_kind
     async with aiohttp.ClientSession(connector=connector) as http:
         conversation = 0
         while time.monotonic() < until:
@@ -90,7 +92,12 @@ async def client(
                     started = time.perf_counter()
                     await ws.send_json(frame)
                     turn = await ws.receive_json(timeout=60)
-                    latencies.append((time.perf_counter() - started) * 1000)
+                    took = (time.perf_counter() - started) * 1000
+                    latencies.append(took)
+                    kind = "first" if frame.get("text") == first else "other"
+                    if turn.get("alert_id"):
+                        kind = "saving"
+                    by_kind.setdefault(kind, []).append(took)
                     if turn.get("type") != "turn":
                         stats["errors"] += 1
                         break
@@ -102,13 +109,17 @@ async def client(
 
 async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None:
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     stats = {"alerts": 0, "errors": 0}
     pg_before = {p: cpu_seconds(p) for p in _postgres()}
     own_before = time.process_time()
     cpu_before = [cpu_seconds(p) for p in pids]
     started = time.monotonic()
     await asyncio.gather(
-        *(client(base, n, started + seconds, latencies, stats) for n in range(clients))
+        *(
+            client(base, n, started + seconds, latencies, stats, by_kind=by_kind)
+            for n in range(clients)
+        )
     )
     elapsed = time.monotonic() - started
     cpu = [cpu_seconds(p) - b for p, b in zip(pids, cpu_before)]
@@ -127,6 +138,15 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
         f"turn latency: p50 {statistics.median(latencies):.0f} ms, p95 {pct(0.95):.0f} ms, "
         f"p99 {pct(0.99):.0f} ms, max {latencies[-1]:.0f} ms"
     )
+    kinds = []
+    for kind in ("first", "other", "saving"):
+        found = sorted(by_kind.get(kind, []))
+        if found:
+            p99 = found[min(len(found) - 1, int(len(found) * 0.99))]
+            kinds.append(
+                f"{kind} {len(found)} turns, p50 {statistics.median(found):.0f} ms, p99 {p99:.0f} ms"
+            )
+    print("by turn: " + "; ".join(kinds))
     names = {pid: _name(pid) for pid in pids}
     print(
         "CPU per turn: "

@@ -61,6 +61,7 @@ class Statement:
 
 _C = Conversation.__table__.c
 _M = Message.__table__.c
+_COUNT_KEY = ("month", "operator", "category", "sector", "user_type", "channel")
 _STATE_KEYS = ("state", "language", "user_key", "updated_at")
 _MESSAGE_KEYS = (
     "conversation_id", "sender", "kind", "text", "payload", "nlu", "attachments",
@@ -82,10 +83,12 @@ class HotStatements:
             .with_for_update(),
             dialect,
         )
+        # Returns the new row (locked: the turn's own, until it commits), or nothing when
+        # another turn created it first.
         self.create_conversation = Statement(
-            upsert_insert(dialect.name, Conversation.__table__).on_conflict_do_nothing(
-                index_elements=[_C.channel, _C.user_key]
-            ),
+            upsert_insert(dialect.name, Conversation.__table__)
+            .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
+            .returning(_C.id, _C.user_key, _C.state, _C.language),
             dialect,
             ("channel", "user_key", "state", "language", "created_at", "updated_at"),
         )
@@ -94,8 +97,8 @@ class HotStatements:
             dialect,
             _STATE_KEYS,
         )
-        self._messages: dict[int, Statement] = {}
-        self._turns: dict[int, Statement] = {}
+        self._messages: dict[tuple[int, bool], Statement] = {}
+        self._turns: dict[tuple[int, int, int], Statement] = {}
         self.last_message = Statement(
             select(func.max(Message.__table__.c.id)).where(
                 Message.__table__.c.conversation_id == bindparam("cid")
@@ -123,14 +126,7 @@ class HotStatements:
         upsert = upsert_insert(dialect.name, counts)
         self.count_alert = Statement(
             upsert.on_conflict_do_update(
-                index_elements=[
-                    counts.c.month,
-                    counts.c.operator,
-                    counts.c.category,
-                    counts.c.sector,
-                    counts.c.user_type,
-                    counts.c.channel,
-                ],
+                index_elements=[counts.c[key] for key in _COUNT_KEY],
                 set_={
                     "count": counts.c.count + upsert.excluded.count,
                     "alerts": counts.c.alerts + upsert.excluded.alerts,
@@ -146,33 +142,81 @@ class HotStatements:
             delete(counters).where(counters.c.window < bindparam("before")), dialect
         )
 
-    def insert_messages(self, rows: int) -> Statement:
+    def insert_messages(self, rows: int, returning: bool = False) -> Statement:
         """`rows` transcript lines in one INSERT (one round trip; asyncpg's executemany
-        costs a statement per row): parameters KEY_N for each of _MESSAGE_KEYS."""
-        found = self._messages.get(rows)
+        costs a statement per row): parameters KEY_N for each of _MESSAGE_KEYS;
+        `returning`: their ids."""
+        found = self._messages.get((rows, returning))
         if found is None:
-            found = self._messages[rows] = Statement(
-                insert(Message.__table__).values(
-                    [
-                        {key: bindparam(f"{key}_{n}", type_=_M[key].type) for key in _MESSAGE_KEYS}
-                        for n in range(rows)
-                    ]
-                ),
-                self._dialect,
+            lines = insert(Message.__table__).values(
+                [
+                    {key: bindparam(f"{key}_{n}", type_=_M[key].type) for key in _MESSAGE_KEYS}
+                    for n in range(rows)
+                ]
             )
+            if returning:
+                lines = lines.returning(_M.id)
+            found = self._messages[(rows, returning)] = Statement(lines, self._dialect)
         return found
 
-    def write_turn(self, rows: int) -> Statement:
+    def write_turn(self, rows: int, operators: int = -1, counts: int = 0) -> Statement:
         """PostgreSQL: `rows` transcript lines and the conversation's new state in one
-        statement (a data-modifying WITH), one round trip instead of two."""
-        found = self._turns.get(rows)
+        statement (a data-modifying WITH), one round trip instead of two; with an alert
+        when `operators` >= 0 (its row, `operators` rows of alert_operators, `counts`
+        rows of the dashboard's counts: parameters alert_KEY, op_KEY_N, cnt_KEY_N), one
+        round trip instead of four or more. The sub-statements of one WITH see none of
+        each other's rows, and need not: none reads what another writes (the foreign
+        keys are checked at the statement's end, when every row is in)."""
+        shape = (rows, operators, counts)
+        found = self._turns.get(shape)
         if found is None:
-            lines = self.insert_messages(rows).statement.cte("written")
             state = self.update_conversation.statement.values(
                 {key: bindparam(key, type_=_C[key].type) for key in _STATE_KEYS}
             )
-            found = self._turns[rows] = Statement(state.add_cte(lines), self._dialect)
+            if rows:
+                state = state.add_cte(self.insert_messages(rows).statement.cte("written"))
+            if operators >= 0:
+                for cte in self._alert_ctes(operators, counts):
+                    state = state.add_cte(cte)
+            found = self._turns[shape] = Statement(state, self._dialect)
         return found
+
+    def _alert_ctes(self, operators: int, counts: int) -> list[Any]:
+        alerts, links = Alert.__table__, AlertOperator.__table__
+        ctes = [
+            insert(alerts)
+            .values({c.key: bindparam(f"alert_{c.key}", type_=c.type) for c in alerts.columns})
+            .cte("alert")
+        ]
+        if operators:
+            ctes.append(
+                insert(links)
+                .values(
+                    [
+                        {c.key: bindparam(f"op_{c.key}_{n}", type_=c.type) for c in links.columns}
+                        for n in range(operators)
+                    ]
+                )
+                .cte("alert_operator")
+            )
+        if counts:
+            table = AlertCount.__table__
+            upsert = upsert_insert(self.dialect, table).values(
+                [
+                    {c.key: bindparam(f"cnt_{c.key}_{n}", type_=c.type) for c in table.columns}
+                    for n in range(counts)
+                ]
+            )
+            ctes.append(
+                upsert.on_conflict_do_update(
+                    index_elements=[table.c[key] for key in _COUNT_KEY],
+                    set_={
+                        "count": table.c.count + upsert.excluded.count,
+                        "alerts": table.c.alerts + upsert.excluded.alerts,
+                    },
+                ).cte("counted")
+            )
+        return ctes
 
     def count(self, keys: int) -> Statement:
         """Counts `keys` events in one statement (one round trip, atomic alone):

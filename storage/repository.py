@@ -99,6 +99,9 @@ class TurnRecord:
         self.conversation = conversation
         self.taxonomy = taxonomy
         self._messages: list[dict[str, Any]] = []
+        # PostgreSQL: a saved alert's rows, written with the turn's last statement
+        # (finish): (its row, its operators' rows, its count rows).
+        self._alert: tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -141,17 +144,27 @@ class TurnRecord:
             )
         )
 
-    async def _write_messages(self) -> None:
+    async def _write_pending(self) -> None:
+        """What waits for the turn's last statement, written now (the turn reads or
+        erases next)."""
         if self._messages:
             rows, self._messages = self._messages, []
             await self._write.driver.execute(self._hot.insert_messages(len(rows)), _numbered(rows))
+        if self._alert is not None:
+            (alert, links, counted), self._alert = self._alert, None
+            driver, hot = self._write.driver, self._hot
+            await driver.execute(hot.insert_alert, alert)
+            for link in links:
+                await driver.execute(hot.insert_alert_operator, link)
+            for row in counted:
+                await driver.execute(hot.count_alert, row)
 
     async def finish(self) -> None:
-        """The turn's writes that waited for its end: messages, then the state (on
-        PostgreSQL in one statement when there are both)."""
+        """The turn's writes that waited for its end: messages, a saved alert's rows,
+        then the state (on PostgreSQL in one statement)."""
         c = self.conversation
         if not c.changed:
-            await self._write_messages()
+            await self._write_pending()
             return
         state = {
             "cid": c.id,
@@ -160,18 +173,33 @@ class TurnRecord:
             "user_key": c.user_key,
             "updated_at": utcnow(),
         }
-        if self._messages and self._hot.dialect == "postgresql":
+        if self._hot.dialect == "postgresql" and (self._messages or self._alert is not None):
             rows, self._messages = self._messages, []
+            params = {**_numbered(rows), **state}
+            operators = counts = -1
+            if self._alert is not None:
+                (alert, links, counted), self._alert = self._alert, None
+                params.update({f"alert_{key}": value for key, value in alert.items()})
+                params.update(_numbered(links, "op_"))
+                params.update(_numbered(counted, "cnt_"))
+                operators, counts = len(links), len(counted)
             await self._write.driver.execute(
-                self._hot.write_turn(len(rows)), {**_numbered(rows), **state}
+                self._hot.write_turn(len(rows), operators, max(counts, 0)), params
             )
             return
-        await self._write_messages()
+        await self._write_pending()
         await self._write.driver.execute(self._hot.update_conversation, state)
 
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
-        await self._write_messages()
+        if self._messages:  # the lines added last: the ids of their INSERT
+            rows, self._messages = self._messages, []
+            ids = await self._write.driver.fetchall(
+                self._hot.insert_messages(len(rows), returning=True), _numbered(rows)
+            )
+            await self._write_pending()
+            return max(row[0] for row in ids)
+        await self._write_pending()
         row = await self._write.driver.fetchone(
             self._hot.last_message, {"cid": self.conversation.id}
         )
@@ -179,7 +207,7 @@ class TurnRecord:
 
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
-        await self._write_messages()
+        await self._write_pending()
         doomed = select(Message.id).where(
             Message.conversation_id == self.conversation.id, Message.id >= since_id
         )
@@ -192,6 +220,7 @@ class TurnRecord:
 
     async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of `photos` no alert, pending upload or other draft refers to."""
+        await self._write_pending()
         used = await still_used(
             self.session, [p.get("sha256") for p in photos], self.conversation.id
         )
@@ -203,7 +232,7 @@ class TurnRecord:
         description, typed operator name or photo), and the conversation is unlinked
         from the person (a random key). Returns the photos that were theirs, for the
         caller to erase once unused."""
-        await self._write_messages()
+        await self._write_pending()
         cid = self.conversation.id
         draft = (self.conversation.state or {}).get("draft") or {}
         photos = [dict(photo) for photo in draft.get("photos") or []]
@@ -244,6 +273,7 @@ class TurnRecord:
 
     async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None:
         """In this turn's transaction: their rows, and their bytes in a shared store."""
+        await self._write_pending()
         for photo in photos:
             await self.session.execute(delete(Photo).where(Photo.sha256 == photo["sha256"]))
         await drop_photo_bytes(self.session, [photo["sha256"] for photo in photos])
@@ -282,12 +312,18 @@ class TurnRecord:
         for column in _DEFAULTED:  # what the ORM fills when a record leaves it out
             if getattr(alert, column.key) is None:
                 setattr(alert, column.key, column.default.arg)
+        links = [
+            {"alert_id": alert.id, "operator": link.operator, "position": link.position}
+            for link in alert.operator_links
+        ]
+        photos = record.get("photos") or []
+        if not photos:  # its rows wait for the turn's last statement (finish)
+            saved = alert_to_json(alert)
+            self._alert = (_row(alert), links, _count_rows(saved, alert.created_at))
+            return saved
         await driver.execute(hot.insert_alert, _row(alert))
-        for link in alert.operator_links:
-            await driver.execute(
-                hot.insert_alert_operator,
-                {"alert_id": alert.id, "operator": link.operator, "position": link.position},
-            )
+        for link_row in links:
+            await driver.execute(hot.insert_alert_operator, link_row)
         for position, photo in enumerate(record.get("photos") or []):
             found = await driver.fetchone(hot.find_photo, {"sha256": photo["sha256"]})
             if found is None:
@@ -301,17 +337,12 @@ class TurnRecord:
                 {"alert_id": alert.id, "photo_sha256": stored.sha256, "position": position},
             )
         saved = alert_to_json(alert)
-        counted = [
-            {**key, "count": 1, "alerts": int(n == 0)}  # the dashboard's counts
-            for n, key in enumerate(count_keys(saved, alert.created_at))
-        ]
-        # In one order whatever the alert's (two alerts about the same operators, each
-        # saved by a worker, must not lock each other's rows in turn).
-        for row in sorted(counted, key=lambda row: row["operator"]):
+        for row in _count_rows(saved, alert.created_at):
             await driver.execute(hot.count_alert, row)
         return saved
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
+        await self._write_pending()
         alert = await self.session.get(Alert, changes["id"])
         if alert is None or alert.conversation_id != self.conversation.id:
             return None
@@ -322,9 +353,22 @@ class TurnRecord:
         return alert_to_json(alert)
 
 
-def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _numbered(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
     """Rows as the parameters of one multi-row statement (storage.hot: KEY_N)."""
-    return {f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
+    return {f"{prefix}{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
+
+
+def _count_rows(saved: dict[str, Any], created: datetime) -> list[dict[str, Any]]:
+    """The dashboard's count rows a saved alert adds to, one per key (merged if two
+    keys were the same: one statement may not update a row twice), in one order
+    whatever the alert's (two alerts about the same operators, each saved by a
+    worker, must not lock each other's rows in turn)."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for n, key in enumerate(count_keys(saved, created)):
+        row = rows.setdefault(tuple(sorted(key.items())), {**key, "count": 0, "alerts": 0})
+        row["count"] += 1
+        row["alerts"] += int(n == 0)
+    return sorted(rows.values(), key=lambda row: row["operator"])
 
 
 # Alert columns with a plain default ("" for no description, "unknown" for no answer).
@@ -404,10 +448,10 @@ class ConversationRepository:
         )
         if row is None:
             # Created by whoever comes first: a second first message at the same time
-            # (another worker) waits on the unique key, does nothing, and then reads
-            # and locks the row the first one committed.
+            # (another worker) waits on the unique key, does nothing (no row returned),
+            # and then reads and locks the row the first one committed.
             now = utcnow()
-            await write.driver.execute(
+            row = await write.driver.fetchone(
                 hot.create_conversation,
                 {
                     "channel": channel,
@@ -418,7 +462,8 @@ class ConversationRepository:
                     "updated_at": now,
                 },
             )
-            row = await write.driver.fetchone(hot.find_conversation, find)
+            if row is None:  # created by the other one meanwhile
+                row = await write.driver.fetchone(hot.find_conversation, find)
         cid, key, state, language = row
         conversation = _Conversation(cid, key, dict(json_column(state) or {}), language)
         return TurnRecord(write, hot, conversation, self.taxonomy)

@@ -170,13 +170,16 @@ def _photo(n: int) -> dict:
     }
 
 
+@pytest.mark.parametrize("in_a_turn", [False, True], ids=["alone", "with-the-turn"])
 async def test_a_saved_alert_reads_back_as_the_record_it_returned(
-    database, taxonomy: Taxonomy
+    database, taxonomy: Taxonomy, in_a_turn: bool
 ) -> None:
     """Saved with the turn's statements: the alert the ORM reads back (and the record the
     chat shows) are the same, several operators, a date and photos included — a photo
     already stored by an earlier alert is linked, not stored twice — and the dashboard's
-    counts have one more alert."""
+    counts have one more alert. `with-the-turn`: saved as the engine does, with the
+    turn's lines and new state (on PostgreSQL, an alert without photos goes in the
+    turn's one last statement)."""
     from storage.models import AlertCount, Photo
 
     repository = ConversationRepository(database, taxonomy)
@@ -198,23 +201,44 @@ async def test_a_saved_alert_reads_back_as_the_record_it_returned(
         "advice_rating": None,
         "shared": False,
     }
-    async with repository.turn("web", "someone") as turn:
-        first = await turn.save_alert({**record, "id": "JA-HOT00001", "photos": [_photo(1)]}, "web")
-    async with repository.turn("web", "someone") as turn:
-        second = await turn.save_alert(
-            {**record, "id": "JA-HOT00002", "photos": [_photo(1), _photo(2)]}, "web"
-        )
-    assert first == await repository.alert("JA-HOT00001")
-    assert second == await repository.alert("JA-HOT00002")
+
+    async def save(saved: dict) -> dict:
+        async with repository.turn("web", "someone") as turn:
+            if in_a_turn:
+                turn.add_message("user", "choice", "Envoyer", payload={"value": "confirm:send"})
+            alert = await turn.save_alert(saved, "web")
+            if in_a_turn:
+                turn.add_message("bot", "reply", f"Alerte {saved['id']} enregistrée")
+                turn.set_state({"saved": saved["id"]}, "fr")
+        return alert
+
+    first = await save({**record, "id": "JA-HOT00001", "photos": [_photo(1)]})
+    second = await save({**record, "id": "JA-HOT00002", "photos": [_photo(1), _photo(2)]})
+    third = await save(
+        {**record, "id": "JA-HOT00003", "photos": [], "operator": "sfr", "operators": ["sfr"]}
+    )
+    fourth = await save({**record, "id": "JA-HOT00004", "photos": []})
+    for alert in (first, second, third, fourth):
+        assert alert == await repository.alert(alert["id"])
     assert second["operators"] == ["orange", "sfr"] and second["started_on"] == "2026-11-16"
     assert [p["sha256"] for p in second["photos"]] == [_photo(1)["sha256"], _photo(2)["sha256"]]
+    assert third["operator"] == "sfr" and fourth["operators"] == ["orange", "sfr"]
+    assert third["photos"] == [] == fourth["photos"]
     async with database.session() as session:
         assert len((await session.scalars(select(Photo))).all()) == 2
         counts = {
             (c.operator, c.category): (c.count, c.alerts)
             for c in await session.scalars(select(AlertCount))
         }
-    assert counts == {("orange", "coverage"): (2, 2), ("sfr", "coverage"): (2, 0)}
+        if in_a_turn:  # the turn's lines and state are there too, each once
+            lines = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+            state = (await session.scalars(select(Conversation.state))).one()
+    assert counts == {("orange", "coverage"): (3, 3), ("sfr", "coverage"): (4, 1)}
+    if in_a_turn:
+        assert lines == [
+            text for n in range(1, 5) for text in ("Envoyer", f"Alerte JA-HOT0000{n} enregistrée")
+        ]
+        assert state == {"saved": "JA-HOT00004"}
 
 
 async def test_an_alert_without_description_or_answer_gets_the_defaults(
@@ -225,7 +249,7 @@ async def test_an_alert_without_description_or_answer_gets_the_defaults(
     record returned says so too."""
     repository = ConversationRepository(database, taxonomy)
     record = {
-        "id": "JA-HOT00003",
+        "id": "JA-HOT00009",
         "language": "fr",
         "user_type": "individual",
         "sector": "postal",
@@ -236,4 +260,4 @@ async def test_an_alert_without_description_or_answer_gets_the_defaults(
     async with repository.turn("cli", "someone") as turn:
         saved = await turn.save_alert(record, "cli")
     assert saved["description"] == "" and saved["contacted_customer_service"] == "unknown"
-    assert saved == await repository.alert("JA-HOT00003")
+    assert saved == await repository.alert("JA-HOT00009")
