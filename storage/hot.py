@@ -19,7 +19,18 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    true,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Dialect
 
 from storage.models import (
@@ -92,6 +103,46 @@ class HotStatements:
             dialect,
             ("channel", "user_key", "state", "language", "created_at", "updated_at"),
         )
+        if dialect.name == "postgresql":
+            # The person's conversation read and locked, else created (locked as the
+            # turn's own row), in one round trip: (id, user_key, state, language,
+            # created). Nothing comes back only when another turn created it meanwhile
+            # (then find_conversation waits for it).
+            found = (
+                select(_C.id, _C.user_key, _C.state, _C.language)
+                .where(_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
+                .with_for_update()
+                .cte("found")
+            )
+            values = {
+                key: bindparam(f"new_{key}", type_=_C[key].type)
+                for key in ("channel", "user_key", "state", "language", "created_at", "updated_at")
+            }
+            created = (
+                upsert_insert(dialect.name, Conversation.__table__)
+                .from_select(
+                    list(values),
+                    select(*values.values()).where(~exists(select(found.c.id))),
+                )
+                .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
+                .returning(_C.id, _C.user_key, _C.state, _C.language)
+                .cte("created")
+            )
+            self.find_or_create: Statement | None = Statement(
+                union_all(
+                    select(found.c.id, found.c.user_key, found.c.state, found.c.language, false()),
+                    select(
+                        created.c.id,
+                        created.c.user_key,
+                        created.c.state,
+                        created.c.language,
+                        true(),
+                    ),
+                ),
+                dialect,
+            )
+        else:  # SQLite: no data-modifying WITH (and no round trips to save)
+            self.find_or_create = None
         self.update_conversation = Statement(
             update(Conversation.__table__).where(_C.id == bindparam("cid")),
             dialect,

@@ -82,6 +82,7 @@ class _Conversation:
     state: dict[str, Any]
     language: str
     changed: bool = False
+    new: bool = False  # created by this turn: it has no line before this turn's
 
 
 class TurnRecord:
@@ -99,6 +100,7 @@ class TurnRecord:
         self.conversation = conversation
         self.taxonomy = taxonomy
         self._messages: list[dict[str, Any]] = []
+        self._erased = False
         # PostgreSQL: a saved alert's rows, written with the turn's last statement
         # (finish): (its row, its operators' rows, its count rows).
         self._alert: tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None = None
@@ -190,6 +192,15 @@ class TurnRecord:
         await self._write_pending()
         await self._write.driver.execute(self._hot.update_conversation, state)
 
+    async def draft_start(self) -> int | None:
+        """Where a draft begun in this turn starts: the id of the latest line of this
+        conversation (this turn's included); every line written later has a larger id.
+        A conversation this turn created has no line before, so its first line's id is
+        not needed (nothing read: the draft is the whole conversation)."""
+        if self.conversation.new and not self._erased:
+            return 1
+        return await self.last_message_id()
+
     async def last_message_id(self) -> int | None:
         """The id of the latest message of this conversation (what was added included)."""
         if self._messages:  # the lines added last: the ids of their INSERT
@@ -208,6 +219,7 @@ class TurnRecord:
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
         await self._write_pending()
+        self._erased = True
         doomed = select(Message.id).where(
             Message.conversation_id == self.conversation.id, Message.id >= since_id
         )
@@ -353,6 +365,19 @@ class TurnRecord:
         return alert_to_json(alert)
 
 
+def _new_conversation(channel: str, user_key: str, now: datetime, prefix: str = "") -> dict:
+    """A new conversation's row, as storage.hot's statements take it."""
+    row = {
+        "channel": channel,
+        "user_key": user_key,
+        "state": {},
+        "language": "fr",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return {prefix + key: value for key, value in row.items()}
+
+
 def _numbered(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
     """Rows as the parameters of one multi-row statement (storage.hot: KEY_N)."""
     return {f"{prefix}{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
@@ -416,9 +441,15 @@ class ConversationRepository:
             # Through SQLAlchemy, the first statement begins the transaction that the
             # driver's statements then run in: the conversation read and locked (FOR
             # UPDATE, see storage.hot), one turn at a time whichever worker takes it.
+            now = utcnow()
             found = (
                 await connection.execute(
-                    hot.find_conversation.statement, {"channel": channel, "key": user_key}
+                    hot.find_or_create.statement,  # type: ignore[union-attr]
+                    {
+                        "channel": channel,
+                        "key": user_key,
+                        **_new_conversation(channel, user_key, now, "new_"),
+                    },
                 )
             ).first()
             raw = await connection.get_raw_connection()
@@ -443,29 +474,23 @@ class ConversationRepository:
         read), created if they have none."""
         hot = hot_statements(self.db.engine.dialect)
         find = {"channel": channel, "key": user_key}
-        row = (
-            found if found is not None else await write.driver.fetchone(hot.find_conversation, find)
-        )
+        new = False
+        if found is not None:  # (id, user_key, state, language, created)
+            row, new = found[:4], found[4]
+        else:
+            row = await write.driver.fetchone(hot.find_conversation, find)
         if row is None:
             # Created by whoever comes first: a second first message at the same time
             # (another worker) waits on the unique key, does nothing (no row returned),
             # and then reads and locks the row the first one committed.
-            now = utcnow()
             row = await write.driver.fetchone(
-                hot.create_conversation,
-                {
-                    "channel": channel,
-                    "user_key": user_key,
-                    "state": {},
-                    "language": "fr",
-                    "created_at": now,
-                    "updated_at": now,
-                },
+                hot.create_conversation, _new_conversation(channel, user_key, utcnow())
             )
+            new = row is not None
             if row is None:  # created by the other one meanwhile
                 row = await write.driver.fetchone(hot.find_conversation, find)
         cid, key, state, language = row
-        conversation = _Conversation(cid, key, dict(json_column(state) or {}), language)
+        conversation = _Conversation(cid, key, dict(json_column(state) or {}), language, new=new)
         return TurnRecord(write, hot, conversation, self.taxonomy)
 
     async def after_erasing(self) -> None:

@@ -60,6 +60,28 @@ async def test_answers_at_the_same_moment_on_several_workers_are_all_kept(
         await _close(workers)
 
 
+async def test_a_first_message_sent_to_several_workers_at_once_makes_one_conversation(
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
+    """A person new to the bot whose first messages reach three workers at the same
+    moment: one conversation (the others wait for it, then read it), every line kept,
+    each turn answered."""
+    from storage.models import Conversation
+
+    workers = await _workers(nlu, taxonomy, tmp_path, database_url)
+    try:
+        outs = await asyncio.gather(
+            *(w.send(TextEvent(text)) for w, text in zip(workers, ["bonjour", "colis", "DPD"]))
+        )
+        assert all(out.replies for out in outs)
+        async with workers[0].db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Conversation)) == 1
+            users = await session.scalars(select(Message.text).where(Message.sender == "user"))
+            assert sorted(users) == ["DPD", "bonjour", "colis"]
+    finally:
+        await _close(workers)
+
+
 async def test_many_people_across_workers_lose_no_message(
     nlu, taxonomy, tmp_path, database_url
 ) -> None:
