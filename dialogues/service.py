@@ -32,6 +32,7 @@ from dialogues.events import (
 from dialogues.messages import text as msg
 from dialogues.replies import Reply
 from dialogues.state import DialogueState
+from domain.turns import TurnConflict
 
 log = logging.getLogger(__name__)
 DRAFT_SINCE = "draft_since"  # kept beside the dialogue state: the draft's first message id
@@ -90,7 +91,13 @@ class TurnObserver(Protocol):
 
 
 class ConversationStore(Protocol):
-    def turn(self, channel: str, user_key: str) -> AbstractAsyncContextManager[TurnRecordLike]: ...
+    def turn(
+        self, channel: str, user_key: str, locked: bool = False
+    ) -> AbstractAsyncContextManager[TurnRecordLike]:
+        """The person's conversation for one turn, committed at its end. May raise
+        domain.turns.TurnConflict at the end (nothing written) unless `locked`."""
+        ...
+
     async def after_erasing(self) -> None: ...
 
 
@@ -186,9 +193,47 @@ class ConversationService:
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock
+        for locked in (False, True):
+            # A worker reads the conversation without locking it and writes only if
+            # nobody changed it meanwhile (the common case: one round trip less each
+            # way); if somebody did, the turn runs again on what is there now, locked.
+            try:
+                turn, alert, erased_photos = await self._run_turn(
+                    channel, key, event, language, locked
+                )
+                break
+            except TurnConflict:
+                if locked:
+                    raise
+        if turn.forget or turn.dropped is not None:
+            # Committed: now erase the files nothing refers to any more, and fold
+            # SQLite's log into the database so that no copy stays behind.
+            self.photos.remove(erased_photos)
+            await self.store.after_erasing()
+        # Committed: only now may the channel show what the replies confirm.
+        return TurnOutput(
+            turn.replies,
+            turn.expecting,
+            alert["id"] if alert else None,
+            alert,
+            turn.state.language,
+            saved=bool(turn.alert),
+            confidence=turn.parse.confidence if turn.parse else None,
+        )
+
+    async def _run_turn(
+        self,
+        channel: str,
+        key: str,
+        event: Event,
+        language: str | None,
+        locked: bool,
+    ) -> tuple[Turn, dict[str, Any] | None, list[dict[str, Any]]]:
+        """One run of the turn in the store's transaction: (turn, alert saved, photos
+        to erase once committed)."""
         erased_photos: list[dict[str, Any]] = []
         alert = None
-        async with self.store.turn(channel, key) as record:
+        async with self.store.turn(channel, key, locked) as record:
             stored_state = record.state
             state = DialogueState.from_dict(stored_state)
             turn = await self.engine.handle(state, event, language)
@@ -227,21 +272,7 @@ class ConversationService:
                 record.set_state(
                     {**turn.state.to_dict(), DRAFT_SINCE: draft_since}, turn.state.language
                 )
-        if turn.forget or turn.dropped is not None:
-            # Committed: now erase the files nothing refers to any more, and fold
-            # SQLite's log into the database so that no copy stays behind.
-            self.photos.remove(erased_photos)
-            await self.store.after_erasing()
-        # Committed: only now may the channel show what the replies confirm.
-        return TurnOutput(
-            turn.replies,
-            turn.expecting,
-            alert["id"] if alert else None,
-            alert,
-            turn.state.language,
-            saved=bool(turn.alert),
-            confidence=turn.parse.confidence if turn.parse else None,
-        )
+        return turn, alert, erased_photos
 
     async def state_of(self, channel: str, user_id: str) -> DialogueState:
         async with self.store.turn(channel, self.user_key(channel, user_id)) as record:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     true,
     insert,
+    literal_column,
     select,
     union_all,
     update,
@@ -72,6 +73,9 @@ class Statement:
 
 _C = Conversation.__table__.c
 _M = Message.__table__.c
+# A conversation row's version: PostgreSQL's xmin (the transaction that wrote this
+# version of the row; any UPDATE makes a new one), as text.
+_VERSION = literal_column("conversations.xmin::text")
 _COUNT_KEY = ("month", "operator", "category", "sector", "user_type", "channel")
 _STATE_KEYS = ("state", "language", "user_key", "updated_at")
 _MESSAGE_KEYS = (
@@ -85,6 +89,7 @@ class HotStatements:
 
     def __init__(self, dialect: Dialect):
         self.dialect = dialect.name
+        self._dialect = dialect
         # FOR UPDATE (PostgreSQL; SQLite has its write lock): any worker may take this
         # person's next message, one turn at a time, each reading what the previous
         # one committed (a statement that waited for the row reads its latest version).
@@ -104,52 +109,32 @@ class HotStatements:
             ("channel", "user_key", "state", "language", "created_at", "updated_at"),
         )
         if dialect.name == "postgresql":
-            # The person's conversation read and locked, else created (locked as the
-            # turn's own row), in one round trip: (id, user_key, state, language,
-            # created). Nothing comes back only when another turn created it meanwhile
-            # (then find_conversation waits for it).
-            found = (
-                select(_C.id, _C.user_key, _C.state, _C.language)
-                .where(_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
-                .with_for_update()
-                .cte("found")
-            )
-            values = {
-                key: bindparam(f"new_{key}", type_=_C[key].type)
-                for key in ("channel", "user_key", "state", "language", "created_at", "updated_at")
-            }
-            created = (
-                upsert_insert(dialect.name, Conversation.__table__)
-                .from_select(
-                    list(values),
-                    select(*values.values()).where(~exists(select(found.c.id))),
-                )
-                .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
-                .returning(_C.id, _C.user_key, _C.state, _C.language)
-                .cte("created")
-            )
-            self.find_or_create: Statement | None = Statement(
-                union_all(
-                    select(found.c.id, found.c.user_key, found.c.state, found.c.language, false()),
-                    select(
-                        created.c.id,
-                        created.c.user_key,
-                        created.c.state,
-                        created.c.language,
-                        true(),
-                    ),
+            self.find_or_create: Statement | None = self._find_or_create()
+            # Read without a lock: (id, user_key, state, language, False, version), the
+            # version (xmin: any UPDATE makes a new one) being what the turn's last
+            # statement checks (write_turn's `guarded`).
+            self.read_conversation: Statement | None = Statement(
+                select(_C.id, _C.user_key, _C.state, _C.language, false(), _VERSION).where(
+                    _C.channel == bindparam("channel"), _C.user_key == bindparam("key")
                 ),
                 dialect,
             )
+            # Locks the conversation if it is still the version the turn read.
+            self.lock_unchanged: Statement | None = Statement(
+                select(_C.id)
+                .where(_C.id == bindparam("cid"), _VERSION == bindparam("version"))
+                .with_for_update(),
+                dialect,
+            )
         else:  # SQLite: no data-modifying WITH (and no round trips to save)
-            self.find_or_create = None
+            self.find_or_create = self.read_conversation = self.lock_unchanged = None
         self.update_conversation = Statement(
             update(Conversation.__table__).where(_C.id == bindparam("cid")),
             dialect,
             _STATE_KEYS,
         )
         self._messages: dict[tuple[int, bool], Statement] = {}
-        self._turns: dict[tuple[int, int, int], Statement] = {}
+        self._turns: dict[tuple[int, int, int, bool], Statement] = {}
         self.last_message = Statement(
             select(func.max(Message.__table__.c.id)).where(
                 Message.__table__.c.conversation_id == bindparam("cid")
@@ -186,11 +171,43 @@ class HotStatements:
             dialect,
             [c.key for c in counts.columns],
         )
-        self._dialect = dialect
         self._counts: dict[int, Statement] = {}
         counters = Counter.__table__
         self.sweep_counters = Statement(
             delete(counters).where(counters.c.window < bindparam("before")), dialect
+        )
+
+    def _find_or_create(self) -> Statement:
+        """PostgreSQL: the person's conversation read and locked (FOR UPDATE), else
+        created (the row is the turn's own until it commits), in one round trip: (id,
+        user_key, state, language, created, version). Nothing comes back only when
+        another turn created the row meanwhile."""
+        found = (
+            select(_C.id, _C.user_key, _C.state, _C.language, _VERSION.label("version"))
+            .where(_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
+            .with_for_update()
+        )
+        found_cte = found.cte("found")
+        values = {
+            key: bindparam(f"new_{key}", type_=_C[key].type)
+            for key in ("channel", "user_key", "state", "language", "created_at", "updated_at")
+        }
+        created = (
+            upsert_insert(self.dialect, Conversation.__table__)
+            .from_select(
+                list(values), select(*values.values()).where(~exists(select(found_cte.c.id)))
+            )
+            .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
+            .returning(_C.id, _C.user_key, _C.state, _C.language, _VERSION.label("version"))
+            .cte("created")
+        )
+        columns = ("id", "user_key", "state", "language")
+        return Statement(
+            union_all(
+                select(*(found_cte.c[c] for c in columns), false(), found_cte.c.version),
+                select(*(created.c[c] for c in columns), true(), created.c.version),
+            ),
+            self._dialect,
         )
 
     def insert_messages(self, rows: int, returning: bool = False) -> Statement:
@@ -210,26 +227,42 @@ class HotStatements:
             found = self._messages[(rows, returning)] = Statement(lines, self._dialect)
         return found
 
-    def write_turn(self, rows: int, operators: int = -1, counts: int = 0) -> Statement:
+    def write_turn(
+        self, rows: int, operators: int = -1, counts: int = 0, guarded: bool = False
+    ) -> Statement:
         """PostgreSQL: `rows` transcript lines and the conversation's new state in one
         statement (a data-modifying WITH), one round trip instead of two; with an alert
         when `operators` >= 0 (its row, `operators` rows of alert_operators, `counts`
         rows of the dashboard's counts: parameters alert_KEY, op_KEY_N, cnt_KEY_N), one
         round trip instead of four or more. The sub-statements of one WITH see none of
         each other's rows, and need not: none reads what another writes (the foreign
-        keys are checked at the statement's end, when every row is in)."""
-        shape = (rows, operators, counts)
+        keys are checked at the statement's end, when every row is in).
+
+        `guarded`: outside a transaction, the state is written only if the row is
+        still at `version` (read_or_create); if it is not, the statement fails on a
+        division by zero, so that none of its sub-statements is kept (they all run
+        whatever the UPDATE finds): the caller's TurnConflict."""
+        shape = (rows, operators, counts, guarded)
         found = self._turns.get(shape)
         if found is None:
             state = self.update_conversation.statement.values(
                 {key: bindparam(key, type_=_C[key].type) for key in _STATE_KEYS}
             )
+            if guarded:
+                state = state.where(_VERSION == bindparam("version")).returning(_C.id)
+            ctes = []
             if rows:
-                state = state.add_cte(self.insert_messages(rows).statement.cte("written"))
+                ctes.append(self.insert_messages(rows).statement.cte("written"))
             if operators >= 0:
-                for cte in self._alert_ctes(operators, counts):
-                    state = state.add_cte(cte)
-            found = self._turns[shape] = Statement(state, self._dialect)
+                ctes.extend(self._alert_ctes(operators, counts))
+            if guarded:
+                written = state.cte("turn_state")
+                statement: Any = select(literal_column("1 / count(*)")).select_from(written)
+            else:
+                statement = state
+            for cte in ctes:
+                statement = statement.add_cte(cte)
+            found = self._turns[shape] = Statement(statement, self._dialect)
         return found
 
     def _alert_ctes(self, operators: int, counts: int) -> list[Any]:
@@ -343,6 +376,25 @@ class AsyncpgDriver:
         await self.connection.execute(statement.sql, *statement.args(params))
 
 
+class _BeginFirst:
+    """A driver whose statements first make sure the turn's transaction has begun."""
+
+    def __init__(self, driver: Any, write: "Write"):
+        self._driver, self._write = driver, write
+
+    async def fetchone(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+        await self._write.begin()
+        return await self._driver.fetchone(statement, params)
+
+    async def fetchall(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+        await self._write.begin()
+        return await self._driver.fetchall(statement, params)
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        await self._write.begin()
+        await self._driver.execute(statement, params)
+
+
 class OrmDriver:
     """The same statements through a session (an in-memory SQLite database, whose
     driver connection is aiosqlite's: a path only tests take)."""
@@ -364,12 +416,24 @@ class Write:
     """One write transaction: the driver's connection for the hot statements, and an
     ORM session joined to the same transaction, made the first time it is needed (most
     messages never need it) and closed by `close` (which leaves the transaction to its
-    owner)."""
+    owner).
 
-    def __init__(self, driver: Any, make_session: Any):
-        self.driver = driver
+    `begin`: a turn that began without a transaction (PostgreSQL, optimistic): called
+    before the first statement that needs one (anything but the turn's last
+    statement, which `raw` runs guarded); `driver` calls it itself."""
+
+    def __init__(self, driver: Any, make_session: Any, begin: Any = None):
+        self.raw = driver
+        self.driver = driver if begin is None else _BeginFirst(driver, self)
         self._make_session = make_session
         self._session: Any = None
+        self._begin = begin
+        self.begun = begin is None
+
+    async def begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            await self._begin()
 
     @property
     def session(self) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
+from domain.turns import TurnConflict
 from storage.counts import count_keys
 from storage.db import Database
 from storage.hot import AsyncpgDriver, HotStatements, OrmDriver, Write, hot_statements, json_column
@@ -83,6 +84,7 @@ class _Conversation:
     language: str
     changed: bool = False
     new: bool = False  # created by this turn: it has no line before this turn's
+    version: str | None = None  # PostgreSQL, read unlocked: what the last write checks
 
 
 class TurnRecord:
@@ -161,6 +163,12 @@ class TurnRecord:
             for row in counted:
                 await driver.execute(hot.count_alert, row)
 
+    async def _in_transaction(self) -> None:
+        """Before the ORM reads or writes: the turn's transaction begun, what waits
+        written."""
+        await self._write.begin()
+        await self._write_pending()
+
     async def finish(self) -> None:
         """The turn's writes that waited for its end: messages, a saved alert's rows,
         then the state (on PostgreSQL in one statement)."""
@@ -175,7 +183,7 @@ class TurnRecord:
             "user_key": c.user_key,
             "updated_at": utcnow(),
         }
-        if self._hot.dialect == "postgresql" and (self._messages or self._alert is not None):
+        if self._hot.dialect == "postgresql":
             rows, self._messages = self._messages, []
             params = {**_numbered(rows), **state}
             operators = counts = -1
@@ -185,9 +193,17 @@ class TurnRecord:
                 params.update(_numbered(links, "op_"))
                 params.update(_numbered(counted, "cnt_"))
                 operators, counts = len(links), len(counted)
-            await self._write.driver.execute(
-                self._hot.write_turn(len(rows), operators, max(counts, 0)), params
-            )
+            guarded = not self._write.begun  # read unlocked: written if unchanged
+            if guarded:
+                params["version"] = c.version
+            try:
+                await self._write.raw.execute(
+                    self._hot.write_turn(len(rows), operators, max(counts, 0), guarded), params
+                )
+            except Exception as exc:
+                if guarded and getattr(exc, "sqlstate", None) == _DIVISION_BY_ZERO:
+                    raise TurnConflict() from exc  # nothing of the statement was kept
+                raise
             return
         await self._write_pending()
         await self._write.driver.execute(self._hot.update_conversation, state)
@@ -218,7 +234,7 @@ class TurnRecord:
 
     async def erase_messages(self, since_id: int) -> None:
         """Deletes this conversation's messages from `since_id` on (and their labels)."""
-        await self._write_pending()
+        await self._in_transaction()
         self._erased = True
         doomed = select(Message.id).where(
             Message.conversation_id == self.conversation.id, Message.id >= since_id
@@ -232,7 +248,7 @@ class TurnRecord:
 
     async def unused_photos(self, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of `photos` no alert, pending upload or other draft refers to."""
-        await self._write_pending()
+        await self._in_transaction()
         used = await still_used(
             self.session, [p.get("sha256") for p in photos], self.conversation.id
         )
@@ -244,7 +260,7 @@ class TurnRecord:
         description, typed operator name or photo), and the conversation is unlinked
         from the person (a random key). Returns the photos that were theirs, for the
         caller to erase once unused."""
-        await self._write_pending()
+        await self._in_transaction()
         cid = self.conversation.id
         draft = (self.conversation.state or {}).get("draft") or {}
         photos = [dict(photo) for photo in draft.get("photos") or []]
@@ -285,7 +301,7 @@ class TurnRecord:
 
     async def drop_unused_photo_rows(self, photos: list[dict[str, Any]]) -> None:
         """In this turn's transaction: their rows, and their bytes in a shared store."""
-        await self._write_pending()
+        await self._in_transaction()
         for photo in photos:
             await self.session.execute(delete(Photo).where(Photo.sha256 == photo["sha256"]))
         await drop_photo_bytes(self.session, [photo["sha256"] for photo in photos])
@@ -354,7 +370,7 @@ class TurnRecord:
         return saved
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
-        await self._write_pending()
+        await self._in_transaction()
         alert = await self.session.get(Alert, changes["id"])
         if alert is None or alert.conversation_id != self.conversation.id:
             return None
@@ -363,6 +379,9 @@ class TurnRecord:
                 setattr(alert, name, value)
         await self.session.flush()
         return alert_to_json(alert)
+
+
+_DIVISION_BY_ZERO = "22012"  # a guarded write_turn that found the row changed (storage.hot)
 
 
 def _new_conversation(channel: str, user_key: str, now: datetime, prefix: str = "") -> dict:
@@ -417,8 +436,15 @@ class ConversationRepository:
         self.taxonomy = taxonomy
 
     @asynccontextmanager
-    async def turn(self, channel: str, user_key: str) -> AsyncIterator[TurnRecord]:
-        """Opens the person's conversation (creating it) for one turn; commits at the end."""
+    async def turn(
+        self, channel: str, user_key: str, locked: bool = False
+    ) -> AsyncIterator[TurnRecord]:
+        """Opens the person's conversation (creating it) for one turn; commits at the end.
+
+        On PostgreSQL, unless `locked`, the conversation is read without a lock and the
+        turn's writes go in one last statement that keeps them only if nobody changed
+        the row meanwhile; otherwise it raises TurnConflict, nothing written (the
+        service then runs the turn again, locked). SQLite's turns hold its write lock."""
         fast = inline(self.db)
         if fast is not None:  # SQLite: on the loop's thread, the write lock held
             async with fast.write() as write:
@@ -437,27 +463,45 @@ class ConversationRepository:
                 await record.finish()
             return
         hot = hot_statements(engine.dialect)
-        async with engine.connect() as connection, connection.begin():
-            # Through SQLAlchemy, the first statement begins the transaction that the
-            # driver's statements then run in: the conversation read and locked (FOR
-            # UPDATE, see storage.hot), one turn at a time whichever worker takes it.
-            now = utcnow()
-            found = (
-                await connection.execute(
-                    hot.find_or_create.statement,  # type: ignore[union-attr]
-                    {
-                        "channel": channel,
-                        "key": user_key,
-                        **_new_conversation(channel, user_key, now, "new_"),
-                    },
-                )
-            ).first()
-            raw = await connection.get_raw_connection()
+        params = {"channel": channel, "key": user_key}
+        params.update(_new_conversation(channel, user_key, utcnow(), "new_"))
+        async with engine.connect() as connection:
+            raw = AsyncpgDriver((await connection.get_raw_connection()).driver_connection)
+            found = None
+            if not locked:
+                # Read without a transaction (no BEGIN, no COMMIT: two round trips
+                # fewer); the turn's last statement writes only if the row is unchanged.
+                found = await raw.fetchone(hot.read_conversation, params)  # type: ignore[arg-type]
+                locked = found is None  # a first message: created in the transaction
+            if locked:
+                # Through SQLAlchemy, the first statement begins the transaction that
+                # the driver's statements then run in: the conversation read and locked
+                # (FOR UPDATE), or created, one turn at a time whichever worker takes it.
+                await connection.begin()
+                found = (
+                    await connection.execute(hot.find_or_create.statement, params)  # type: ignore[union-attr]
+                ).first()
+
+            async def begin() -> None:
+                """The turn needs more than its last statement: a transaction, in which
+                the row is locked if it is still the version read."""
+                await connection.begin()
+                conversation = record.conversation
+                unchanged = (
+                    await connection.execute(
+                        hot.lock_unchanged.statement,  # type: ignore[union-attr]
+                        {"cid": conversation.id, "version": conversation.version},
+                    )
+                ).first()
+                if unchanged is None:
+                    raise TurnConflict()
+
             write = Write(
-                AsyncpgDriver(raw.driver_connection),
+                raw,
                 lambda: AsyncSession(
                     bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
                 ),
+                None if locked else begin,
             )
             try:
                 record = await self._record(write, channel, user_key, found)
@@ -466,6 +510,8 @@ class ConversationRepository:
                 await write.flush()
             finally:
                 await write.close()
+            if connection.in_transaction():
+                await connection.commit()
 
     async def _record(
         self, write: Write, channel: str, user_key: str, found: Any = None
@@ -474,9 +520,9 @@ class ConversationRepository:
         read), created if they have none."""
         hot = hot_statements(self.db.engine.dialect)
         find = {"channel": channel, "key": user_key}
-        new = False
-        if found is not None:  # (id, user_key, state, language, created)
-            row, new = found[:4], found[4]
+        new, version = False, None
+        if found is not None:  # (id, user_key, state, language, created, version)
+            row, new, version = found[:4], found[4], found[5]
         else:
             row = await write.driver.fetchone(hot.find_conversation, find)
         if row is None:
@@ -490,7 +536,9 @@ class ConversationRepository:
             if row is None:  # created by the other one meanwhile
                 row = await write.driver.fetchone(hot.find_conversation, find)
         cid, key, state, language = row
-        conversation = _Conversation(cid, key, dict(json_column(state) or {}), language, new=new)
+        conversation = _Conversation(
+            cid, key, dict(json_column(state) or {}), language, new=new, version=version
+        )
         return TurnRecord(write, hot, conversation, self.taxonomy)
 
     async def after_erasing(self) -> None:

@@ -261,3 +261,64 @@ async def test_an_alert_without_description_or_answer_gets_the_defaults(
         saved = await turn.save_alert(record, "cli")
     assert saved["description"] == "" and saved["contacted_customer_service"] == "unknown"
     assert saved == await repository.alert("JA-HOT00009")
+
+
+async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
+    postgres_server, taxonomy: Taxonomy
+) -> None:
+    """PostgreSQL reads the conversation without a lock: a turn whose person's
+    conversation was changed meanwhile by another worker's turn keeps none of its
+    writes (lines, alert, counts, state) and says so (TurnConflict); run again locked,
+    it goes through on the new state. A turn that needs a transaction midway (the ORM)
+    finds out there, before writing anything."""
+    from domain.turns import TurnConflict
+    from storage.models import Alert, AlertCount
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    database = await Database.open(url)
+    repository = ConversationRepository(database, taxonomy)
+    record = {
+        "id": "JA-HOT00010",
+        "language": "fr",
+        "user_type": "individual",
+        "sector": "postal",
+        "operator": "chronopost",
+        "category": "parcel_delivery",
+        "photos": [],
+    }
+    try:
+        async with repository.turn("web", "someone") as first:  # created, locked
+            first.add_message("user", "text", "bonjour")
+            first.set_state({"step": 1}, "fr")
+        with pytest.raises(TurnConflict):
+            async with repository.turn("web", "someone") as late:
+                assert late.state == {"step": 1}
+                async with repository.turn("web", "someone") as other:  # another worker
+                    other.add_message("user", "text", "colis perdu")
+                    other.set_state({"step": 2}, "fr")
+                late.add_message("user", "text", "en retard")
+                await late.save_alert(record, "web")
+                late.set_state({"step": "late"}, "fr")
+        with pytest.raises(TurnConflict):
+            async with repository.turn("web", "someone") as late:
+                async with repository.turn("web", "someone") as other:
+                    other.set_state({"step": 3}, "fr")
+                await late.unused_photos([])  # the ORM: a transaction, the row re-read
+                pytest.fail("the transaction began on a changed row")
+        async with database.session() as session:
+            lines = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+            assert lines == ["bonjour", "colis perdu"]
+            assert (await session.execute(select(Alert))).first() is None
+            assert (await session.execute(select(AlertCount))).first() is None
+        async with repository.turn("web", "someone", locked=True) as again:
+            assert again.state == {"step": 3}
+            again.add_message("user", "text", "en retard")
+            await again.save_alert(record, "web")
+            again.set_state({"step": "late"}, "fr")
+        assert (await repository.alert("JA-HOT00010"))["operator"] == "chronopost"
+        async with repository.turn("web", "someone") as after:
+            assert after.state == {"step": "late"}
+    finally:
+        await database.close()
