@@ -241,15 +241,10 @@ async def test_a_saved_alert_reads_back_as_the_record_it_returned(
         assert state == {"saved": "JA-HOT00004"}
 
 
-async def test_an_alert_without_description_or_answer_gets_the_defaults(
-    database, taxonomy: Taxonomy
-) -> None:
-    """A record that leaves out the description and the customer-service answer (any
-    writer but the engine, which fills both) is saved with the columns' defaults, and the
-    record returned says so too."""
-    repository = ConversationRepository(database, taxonomy)
-    record = {
-        "id": "JA-HOT00009",
+def _bare_record(alert_id: str) -> dict:
+    """An alert record with only its required fields (no description, no answer)."""
+    return {
+        "id": alert_id,
         "language": "fr",
         "user_type": "individual",
         "sector": "postal",
@@ -257,6 +252,16 @@ async def test_an_alert_without_description_or_answer_gets_the_defaults(
         "category": "parcel_delivery",
         "photos": [],
     }
+
+
+async def test_an_alert_without_description_or_answer_gets_the_defaults(
+    database, taxonomy: Taxonomy
+) -> None:
+    """A record that leaves out the description and the customer-service answer (any
+    writer but the engine, which fills both) is saved with the columns' defaults, and the
+    record returned says so too."""
+    repository = ConversationRepository(database, taxonomy)
+    record = _bare_record("JA-HOT00009")
     async with repository.turn("cli", "someone") as turn:
         saved = await turn.save_alert(record, "cli")
     assert saved["description"] == "" and saved["contacted_customer_service"] == "unknown"
@@ -279,15 +284,7 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
     url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
     database = await Database.open(url)
     repository = ConversationRepository(database, taxonomy)
-    record = {
-        "id": "JA-HOT00010",
-        "language": "fr",
-        "user_type": "individual",
-        "sector": "postal",
-        "operator": "chronopost",
-        "category": "parcel_delivery",
-        "photos": [],
-    }
+    record = _bare_record("JA-HOT00010")
     try:
         async with repository.turn("web", "someone") as first:  # created, locked
             first.add_message("user", "text", "bonjour")
