@@ -42,7 +42,7 @@ BOT_SERVER_TESTS := $(addprefix tests/,test_nlu_retrain.py test_rolling_restart.
 	test_web_hardening.py test_telegram.py test_chat_cli.py test_deploy.py \
 	test_poller_election.py test_hosts.py test_rolling.py)
 test: system $(MODEL) $(STAMP)
-	@mkdir -p build; status=0; \
+	@mkdir -p build; rm -f build/*-tests.rc; status=0; \
 	( JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(NLU_BIN)/python -m pytest -q -p no:cacheprovider \
 	    tests/nlu_side > build/nlu-side-tests.log 2>&1; echo $$? > build/nlu-side-tests.rc ) & \
 	( JALERTE_TEST_MODEL=$(abspath $(MODEL)) $(BIN)/python -m pytest -q -p no:cacheprovider \

@@ -457,7 +457,10 @@ class DialogueEngine:
     async def preparse(self, event: Event) -> None:
         """Parses a typed message ahead of its turn, before the conversation is locked
         for writing (the lock is then held for less time). The turn uses the result if
-        it parses that same text; a failure here is met again, and told, in the turn."""
+        it parses that same text, as often as the turn runs (a turn run again after a
+        conflict with another worker, see dialogues.service, does not parse again); a
+        failure here is met again, and told, in the turn."""
+        _PREPARSED.set(None)  # whatever an earlier turn of this task left
         if not isinstance(event, TextEvent) or command_from_text(event.text):
             return
         # Masked as the turn masks it: the parser sees nothing personal here either (the
@@ -472,7 +475,6 @@ class DialogueEngine:
     async def _parse(self, text: str) -> ParseResult:
         found = _PREPARSED.get()
         if found is not None and found[0] == text:
-            _PREPARSED.set(None)
             return found[1]
         return await self.nlu.parse(text)
 

@@ -94,8 +94,9 @@ class ConversationStore(Protocol):
     def turn(
         self, channel: str, user_key: str, locked: bool = False
     ) -> AbstractAsyncContextManager[TurnRecordLike]:
-        """The person's conversation for one turn, committed at its end. May raise
-        domain.turns.TurnConflict at the end (nothing written) unless `locked`."""
+        """The person's conversation for one turn, committed at its end. Unless
+        `locked`, may raise domain.turns.TurnConflict (nothing of the turn written) at
+        its end or at a statement that needs a transaction midway."""
         ...
 
     async def after_erasing(self) -> None: ...
@@ -205,6 +206,7 @@ class ConversationService:
             except TurnConflict:
                 if locked:
                     raise
+                log.info("turn on %s run again: another worker changed the conversation", channel)
         if turn.forget or turn.dropped is not None:
             # Committed: now erase the files nothing refers to any more, and fold
             # SQLite's log into the database so that no copy stays behind.

@@ -17,7 +17,8 @@ transaction (`Write.session`).
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Mapping, Sequence
 
 from sqlalchemy import (
     bindparam,
@@ -239,7 +240,7 @@ class HotStatements:
         keys are checked at the statement's end, when every row is in).
 
         `guarded`: outside a transaction, the state is written only if the row is
-        still at `version` (read_or_create); if it is not, the statement fails on a
+        still at `version` (read_conversation); if it is not, the statement fails on a
         division by zero, so that none of its sub-statements is kept (they all run
         whatever the UPDATE finds): the caller's TurnConflict."""
         shape = (rows, operators, counts, guarded)
@@ -393,6 +394,24 @@ class _BeginFirst:
     async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
         await self._write.begin()
         await self._driver.execute(statement, params)
+
+
+@asynccontextmanager
+async def lost_server_noticed(connection: Any, engine: Any) -> AsyncIterator[Any]:
+    """PostgreSQL: the driver's connection of `connection` (an AsyncConnection), for
+    statements run outside SQLAlchemy, whose own statements notice a lost server (a
+    restart, a failover) and discard the pool's connections: that is done here when one
+    of ours fails on a closed connection (connections in use end their turn; the old
+    pool is then dropped). Otherwise every connection the pool still held would fail
+    once in turn."""
+    raw = (await connection.get_raw_connection()).driver_connection
+    try:
+        yield raw
+    except BaseException:
+        if raw.is_closed():
+            await connection.invalidate()
+            await engine.dispose()
+        raise
 
 
 class OrmDriver:

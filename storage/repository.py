@@ -17,7 +17,15 @@ from domain.taxonomy import Taxonomy
 from domain.turns import TurnConflict
 from storage.counts import count_keys
 from storage.db import Database
-from storage.hot import AsyncpgDriver, HotStatements, OrmDriver, Write, hot_statements, json_column
+from storage.hot import (
+    AsyncpgDriver,
+    HotStatements,
+    OrmDriver,
+    Write,
+    hot_statements,
+    json_column,
+    lost_server_noticed,
+)
 from storage.inline import inline
 from storage.photos import drop_photo_bytes, still_used
 from storage.models import (
@@ -201,7 +209,7 @@ class TurnRecord:
                     self._hot.write_turn(len(rows), operators, max(counts, 0), guarded), params
                 )
             except Exception as exc:
-                if guarded and getattr(exc, "sqlstate", None) == _DIVISION_BY_ZERO:
+                if guarded and getattr(exc, "sqlstate", None) in _CHANGED_MEANWHILE:
                     raise TurnConflict() from exc  # nothing of the statement was kept
                 raise
             return
@@ -381,7 +389,10 @@ class TurnRecord:
         return alert_to_json(alert)
 
 
-_DIVISION_BY_ZERO = "22012"  # a guarded write_turn that found the row changed (storage.hot)
+# A guarded write_turn that found the row changed (storage.hot): its division by zero,
+# or a serialization failure when the server's default isolation is stricter than READ
+# COMMITTED.
+_CHANGED_MEANWHILE = ("22012", "40001")
 
 
 def _new_conversation(channel: str, user_key: str, now: datetime, prefix: str = "") -> dict:
@@ -465,8 +476,11 @@ class ConversationRepository:
         hot = hot_statements(engine.dialect)
         params = {"channel": channel, "key": user_key}
         params.update(_new_conversation(channel, user_key, utcnow(), "new_"))
-        async with engine.connect() as connection:
-            raw = AsyncpgDriver((await connection.get_raw_connection()).driver_connection)
+        async with (
+            engine.connect() as connection,
+            lost_server_noticed(connection, engine) as driver_connection,
+        ):
+            raw = AsyncpgDriver(driver_connection)
             found = None
             if not locked:
                 # Read without a transaction (no BEGIN, no COMMIT: two round trips

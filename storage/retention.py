@@ -98,10 +98,12 @@ async def purge(
         report.messages += len(ids)
         tell("messages", report.messages, total)
 
-    # Drafts left untouched since then: their text and photos. Read for writing, as a
-    # turn reads them (FOR UPDATE on PostgreSQL, SQLite's write lock): a message that
-    # arrives meanwhile is not overwritten with the purged state; the purge waits for it
-    # and then finds the draft fresh again.
+    # Drafts left untouched since then: their text and photos. Read for writing (FOR
+    # UPDATE on PostgreSQL, SQLite's write lock): a turn's new state is never overwritten
+    # with the purged one. On SQLite, and on PostgreSQL with a turn that holds the row,
+    # the purge waits for the turn and then finds the draft fresh; a PostgreSQL turn that
+    # read the row without a lock finds at its end that the purge changed it, and runs
+    # again on the purged draft (storage.repository, TurnConflict).
     async with db.session() as session, session.begin():
         await db.write_transaction(session, "retention:drafts")
         stale = (

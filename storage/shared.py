@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 
 from domain.privacy import mask
 from storage.db import Database
-from storage.hot import AsyncpgDriver, OrmDriver, hot_statements
+from storage.hot import AsyncpgDriver, OrmDriver, hot_statements, lost_server_noticed
 from storage.inline import inline
 from storage.models import Counter, PendingUpload, TelegramUpdate
 
@@ -90,18 +90,11 @@ class SharedState:
             async with fast.write() as write:
                 await self._count(write.driver, counted, len(windows), counts, sweep, now)
         elif self.db.engine.dialect.name == "postgresql":
-            async with self.db.engine.connect() as connection:
-                raw = (await connection.get_raw_connection()).driver_connection
-                try:
-                    await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep, now)
-                except BaseException:
-                    # Not through SQLAlchemy, whose statements notice a lost server and
-                    # discard the pool's connections: that is done here. (Connections
-                    # in use end their turn; the old pool is then dropped.)
-                    if raw.is_closed():
-                        await connection.invalidate()
-                        await self.db.engine.dispose()
-                    raise
+            async with (
+                self.db.engine.connect() as connection,
+                lost_server_noticed(connection, self.db.engine) as raw,
+            ):
+                await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep, now)
         else:  # an in-memory SQLite database (tests)
             async with self.db.session() as session, session.begin():
                 await self._count(OrmDriver(session), counted, len(windows), counts, sweep, now)

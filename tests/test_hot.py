@@ -132,8 +132,6 @@ async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
     connection the pool still holds."""
     import asyncio
 
-    from sqlalchemy import text
-
     from tests.conftest import _databases
     from tests.postgres import create_database
 
@@ -141,13 +139,7 @@ async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
     db = await Database.open(url)
     shared = SharedState(db)
     await asyncio.gather(*(shared.hit(f"k{n}") for n in range(5)))  # several in the pool
-    async with db.engine.connect() as connection:
-        await connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
+    await _drop_every_connection(db)
     failures = 0
     for _ in range(6):
         try:
@@ -156,6 +148,50 @@ async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
             failures += 1
     assert failures <= 1
     assert await shared.hit("after") == 7 - failures
+    await db.close()
+
+
+async def _drop_every_connection(db: Database) -> None:
+    from sqlalchemy import text
+
+    async with db.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+
+async def test_turns_get_past_a_postgresql_restart(postgres_server, taxonomy: Taxonomy) -> None:
+    """The same for the turns, which read and write on the driver's connection without
+    SQLAlchemy: one fails at most, and what the next ones write is kept."""
+    import asyncio
+
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    db = await Database.open(url)
+    repository = ConversationRepository(db, taxonomy)
+
+    async def turn(who: str, step: int) -> None:
+        async with repository.turn("web", who) as record:
+            record.add_message("user", "text", f"{who} {step}")
+            record.set_state({"step": step}, "fr")
+
+    for step in (1, 2):  # created (locked), then read without a lock, five at a time
+        await asyncio.gather(*(turn(f"p{n}", step) for n in range(5)))
+    await _drop_every_connection(db)
+    failures = 0
+    for step in range(3, 9):
+        try:
+            await turn("p0", step)
+        except Exception:
+            failures += 1
+    assert failures <= 1
+    async with repository.turn("web", "p0") as record:
+        assert record.state == {"step": 8}
     await db.close()
 
 
@@ -284,7 +320,14 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
     url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
     database = await Database.open(url)
     repository = ConversationRepository(database, taxonomy)
-    record = _bare_record("JA-HOT00010")
+    record = {  # about two operators: its alert_operators rows go in the statement too
+        **_bare_record("JA-HOT00010"),
+        "sector": "mobile",
+        "operator": None,
+        "operators": ["orange", "sfr"],
+        "category": "coverage",
+        "technology": "4g",
+    }
     try:
         async with repository.turn("web", "someone") as first:  # created, locked
             first.add_message("user", "text", "bonjour")
@@ -314,8 +357,63 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
             again.add_message("user", "text", "en retard")
             await again.save_alert(record, "web")
             again.set_state({"step": "late"}, "fr")
-        assert (await repository.alert("JA-HOT00010"))["operator"] == "chronopost"
+        assert (await repository.alert("JA-HOT00010"))["operators"] == ["orange", "sfr"]
         async with repository.turn("web", "someone") as after:
             assert after.state == {"step": "late"}
+    finally:
+        await database.close()
+
+
+@pytest.mark.parametrize("holder_commits", [True, False], ids=["commits", "rolls-back"])
+async def test_a_turn_waits_for_a_worker_holding_the_row(
+    postgres_server, taxonomy: Taxonomy, holder_commits: bool
+) -> None:
+    """A turn that read without a lock writes while another worker's turn holds the
+    row (read FOR UPDATE): its last statement waits, then keeps nothing if that turn
+    committed a change (TurnConflict), and is kept if that turn rolled back."""
+    import asyncio
+
+    from domain.turns import TurnConflict
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    database = await Database.open(url)
+    repository = ConversationRepository(database, taxonomy)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        try:
+            async with repository.turn("web", "someone", locked=True) as held:
+                held.set_state({"step": "held"}, "fr")
+                holding.set()
+                await release.wait()
+                if not holder_commits:
+                    raise RuntimeError("the other turn failed")
+        except RuntimeError:
+            pass
+
+    try:
+        async with repository.turn("web", "someone") as first:
+            first.set_state({"step": 1}, "fr")
+        try:
+            async with repository.turn("web", "someone") as late:
+                held = asyncio.create_task(holder())
+                await holding.wait()
+                late.add_message("user", "text", "en retard")
+                late.set_state({"step": "late"}, "fr")
+                asyncio.get_running_loop().call_later(0.3, release.set)
+            conflict = False
+        except TurnConflict:
+            conflict = True
+        await held
+        async with repository.turn("web", "someone") as after:
+            state = after.state
+        async with database.session() as session:
+            lines = (await session.scalars(select(Message.text))).all()
+        if holder_commits:
+            assert conflict and state == {"step": "held"} and lines == []
+        else:
+            assert not conflict and state == {"step": "late"} and lines == ["en retard"]
     finally:
         await database.close()

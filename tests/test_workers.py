@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from dialogues.events import ChoiceEvent, TextEvent
 from dialogues.service import IncomingPhoto
 from storage.models import Alert, Message
+from dialogues.messages import text as msg
 from tests.conftest import clear_of_a_minute_change, make_bot
 from tests.images import image_bytes
 
@@ -73,13 +74,69 @@ async def test_a_first_message_sent_to_several_workers_at_once_makes_one_convers
         outs = await asyncio.gather(
             *(w.send(TextEvent(text)) for w, text in zip(workers, ["bonjour", "colis", "DPD"]))
         )
-        assert all(out.replies for out in outs)
+        technical = msg("technical_error", "fr")
+        assert all(out.replies and technical not in out.replies[0].text for out in outs)
         async with workers[0].db.session() as session:
             assert await session.scalar(select(func.count()).select_from(Conversation)) == 1
             users = await session.scalars(select(Message.text).where(Message.sender == "user"))
             assert sorted(users) == ["DPD", "bonjour", "colis"]
     finally:
         await _close(workers)
+
+
+async def test_a_turn_run_again_after_a_conflict_keeps_one_of_everything(
+    nlu, taxonomy, tmp_path, database_url
+) -> None:
+    """Every turn's first run finds at its end that another worker changed the
+    conversation (TurnConflict, as the PostgreSQL store says): each is run again,
+    locked, and the person sees one answer per message, the transcript has each line
+    once, one alert is saved and counted once, and no message is parsed twice."""
+    from contextlib import asynccontextmanager
+
+    from domain.turns import TurnConflict
+    from storage.models import AlertCount
+
+    bot = await make_bot(nlu, taxonomy, tmp_path, database_url)
+    store, runs, parses = bot.service.store, [], []
+
+    class AlwaysChangedMeanwhile:
+        @asynccontextmanager
+        async def turn(self, channel: str, key: str, locked: bool = False):
+            runs.append(locked)
+            async with store.turn(channel, key, locked) as record:
+                yield record
+                if not locked:
+                    raise TurnConflict()  # the store keeps nothing of this run
+
+        async def after_erasing(self) -> None:
+            await store.after_erasing()
+
+    engine_nlu = bot.service.engine.nlu
+    parse = engine_nlu.parse
+
+    async def counted_parse(text: str):
+        parses.append(text)
+        return await parse(text)
+
+    bot.service.store = AlwaysChangedMeanwhile()
+    engine_nlu.parse = counted_parse
+    try:
+        first = await bot.send("Orange me facture deux fois ma box")
+        answered = await bot.send("non")
+        assert answered.expecting == "confirmation", [r.text for r in answered.replies]
+        saved = await bot.send(ChoiceEvent("confirm:send"))
+        assert saved.alert_id and first.replies
+        assert runs == [False, True] * 3
+        assert parses == ["Orange me facture deux fois ma box", "non"]
+        async with bot.db.session() as session:
+            users = await session.scalars(select(Message.text).where(Message.sender == "user"))
+            assert list(users) == ["Orange me facture deux fois ma box", "non", None]
+            assert await session.scalar(select(func.count()).select_from(Alert)) == 1
+            counted = await session.scalar(select(func.sum(AlertCount.alerts)))
+            assert counted == 1
+    finally:
+        engine_nlu.parse = parse
+        await bot.db.close()
 
 
 async def test_many_people_across_workers_lose_no_message(
