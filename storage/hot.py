@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
     insert,
     literal_column,
+    null,
     select,
     union_all,
     update,
@@ -111,14 +112,37 @@ class HotStatements:
         )
         if dialect.name == "postgresql":
             self.find_or_create: Statement | None = self._find_or_create()
-            # Read without a lock: (id, user_key, state, language, False, version), the
-            # version (xmin: any UPDATE makes a new one) being what the turn's last
-            # statement checks (write_turn's `guarded`).
+            # Read without a lock: (id, user_key, state, language, absent, version),
+            # the version (xmin: any UPDATE makes a new one) being what the turn's last
+            # statement checks (write_turn's `guarded`). A person who has none gets
+            # the id of the one their turn's last statement will create (absent: true).
+            where = (_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
+            next_id = literal_column("nextval(pg_get_serial_sequence('conversations', 'id'))")
             self.read_conversation: Statement | None = Statement(
-                select(_C.id, _C.user_key, _C.state, _C.language, false(), _VERSION).where(
-                    _C.channel == bindparam("channel"), _C.user_key == bindparam("key")
+                union_all(
+                    select(_C.id, _C.user_key, _C.state, _C.language, false(), _VERSION).where(
+                        *where
+                    ),
+                    select(
+                        next_id,
+                        bindparam("key"),
+                        null(),
+                        literal_column("'fr'"),
+                        true(),
+                        null(),
+                    ).where(~exists(select(_C.id).where(*where))),
                 ),
                 dialect,
+            )
+            # Creates the conversation with the id read_conversation reserved; returns it
+            # (the row is the turn's own until it commits), or nothing if another turn
+            # created the person's meanwhile.
+            self.create_reserved: Statement | None = Statement(
+                upsert_insert(dialect.name, Conversation.__table__)
+                .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
+                .returning(_C.id),
+                dialect,
+                ("id", "channel", "user_key", "state", "language", "created_at", "updated_at"),
             )
             # Locks the conversation if it is still the version the turn read.
             self.lock_unchanged: Statement | None = Statement(
@@ -129,13 +153,14 @@ class HotStatements:
             )
         else:  # SQLite: no data-modifying WITH (and no round trips to save)
             self.find_or_create = self.read_conversation = self.lock_unchanged = None
+            self.create_reserved = None
         self.update_conversation = Statement(
             update(Conversation.__table__).where(_C.id == bindparam("cid")),
             dialect,
             _STATE_KEYS,
         )
         self._messages: dict[tuple[int, bool], Statement] = {}
-        self._turns: dict[tuple[int, int, int, bool], Statement] = {}
+        self._turns: dict[tuple[int, int, int, str], Statement] = {}
         self.last_message = Statement(
             select(func.max(Message.__table__.c.id)).where(
                 Message.__table__.c.conversation_id == bindparam("cid")
@@ -229,7 +254,7 @@ class HotStatements:
         return found
 
     def write_turn(
-        self, rows: int, operators: int = -1, counts: int = 0, guarded: bool = False
+        self, rows: int, operators: int = -1, counts: int = 0, guarded: str = ""
     ) -> Statement:
         """PostgreSQL: `rows` transcript lines and the conversation's new state in one
         statement (a data-modifying WITH), one round trip instead of two; with an alert
@@ -239,18 +264,30 @@ class HotStatements:
         each other's rows, and need not: none reads what another writes (the foreign
         keys are checked at the statement's end, when every row is in).
 
-        `guarded`: outside a transaction, the state is written only if the row is
-        still at `version` (read_conversation); if it is not, the statement fails on a
-        division by zero, so that none of its sub-statements is kept (they all run
-        whatever the UPDATE finds): the caller's TurnConflict."""
+        `guarded`, outside a transaction: "update" writes the state only if the row is
+        still at `version` (read_conversation); "insert" creates the conversation (id
+        `cid`, read_conversation's) only if nobody did meanwhile. If not, the statement
+        fails on a division by zero, so that none of its sub-statements is kept (they
+        all run whatever the guard finds): the caller's TurnConflict."""
         shape = (rows, operators, counts, guarded)
         found = self._turns.get(shape)
         if found is None:
-            state = self.update_conversation.statement.values(
-                {key: bindparam(key, type_=_C[key].type) for key in _STATE_KEYS}
-            )
-            if guarded:
+            values = {key: bindparam(key, type_=_C[key].type) for key in _STATE_KEYS}
+            state: Any = self.update_conversation.statement.values(values)
+            if guarded == "update":
                 state = state.where(_VERSION == bindparam("version")).returning(_C.id)
+            elif guarded == "insert":
+                state = (
+                    upsert_insert(self.dialect, Conversation.__table__)
+                    .values(
+                        id=bindparam("cid", type_=_C.id.type),
+                        channel=bindparam("channel", type_=_C.channel.type),
+                        created_at=bindparam("updated_at", type_=_C.created_at.type),
+                        **values,
+                    )
+                    .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
+                    .returning(_C.id)
+                )
             ctes = []
             if rows:
                 ctes.append(self.insert_messages(rows).statement.cte("written"))

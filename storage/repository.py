@@ -93,6 +93,10 @@ class _Conversation:
     changed: bool = False
     new: bool = False  # created by this turn: it has no line before this turn's
     version: str | None = None  # PostgreSQL, read unlocked: what the last write checks
+    # PostgreSQL, read unlocked: not there yet, `id` reserved for the turn's last
+    # statement to create it with (on `channel`).
+    absent: bool = False
+    channel: str = ""
 
 
 class TurnRecord:
@@ -201,9 +205,10 @@ class TurnRecord:
                 params.update(_numbered(links, "op_"))
                 params.update(_numbered(counted, "cnt_"))
                 operators, counts = len(links), len(counted)
-            guarded = not self._write.begun  # read unlocked: written if unchanged
-            if guarded:
-                params["version"] = c.version
+            guarded = ""
+            if not self._write.begun:  # read unlocked: written if unchanged (or absent)
+                guarded = "insert" if c.absent else "update"
+                params.update(version=c.version, channel=c.channel)
             try:
                 await self._write.raw.execute(
                     self._hot.write_turn(len(rows), operators, max(counts, 0), guarded), params
@@ -482,12 +487,14 @@ class ConversationRepository:
         ):
             raw = AsyncpgDriver(driver_connection)
             found = None
+            absent = False
             if not locked:
                 # Read without a transaction (no BEGIN, no COMMIT: two round trips
-                # fewer); the turn's last statement writes only if the row is unchanged.
+                # fewer); the turn's last statement writes only if the row is unchanged,
+                # or creates it if the person has none (and nobody did meanwhile).
                 found = await raw.fetchone(hot.read_conversation, params)  # type: ignore[arg-type]
-                locked = found is None  # a first message: created in the transaction
-            if locked:
+                absent = found[4]
+            else:
                 # Through SQLAlchemy, the first statement begins the transaction that
                 # the driver's statements then run in: the conversation read and locked
                 # (FOR UPDATE), or created, one turn at a time whichever worker takes it.
@@ -498,9 +505,18 @@ class ConversationRepository:
 
             async def begin() -> None:
                 """The turn needs more than its last statement: a transaction, in which
-                the row is locked if it is still the version read."""
-                await connection.begin()
+                the row is locked if it is still the version read (or created, if the
+                person had none and still has none)."""
                 conversation = record.conversation
+                await connection.begin()
+                if conversation.absent:  # created now, with the id its lines were given
+                    row = {"id": conversation.id}
+                    row.update(_new_conversation(channel, user_key, utcnow()))
+                    created = await connection.execute(hot.create_reserved.statement, row)  # type: ignore[union-attr]
+                    if created.first() is None:
+                        raise TurnConflict()
+                    conversation.absent = False
+                    return
                 unchanged = (
                     await connection.execute(
                         hot.lock_unchanged.statement,  # type: ignore[union-attr]
@@ -518,7 +534,7 @@ class ConversationRepository:
                 None if locked else begin,
             )
             try:
-                record = await self._record(write, channel, user_key, found)
+                record = await self._record(write, channel, user_key, found, absent)
                 yield record
                 await record.finish()
                 await write.flush()
@@ -528,10 +544,10 @@ class ConversationRepository:
                 await connection.commit()
 
     async def _record(
-        self, write: Write, channel: str, user_key: str, found: Any = None
+        self, write: Write, channel: str, user_key: str, found: Any = None, absent: bool = False
     ) -> TurnRecord:
         """The turn's record of the person's conversation (`found`: its row, already
-        read), created if they have none."""
+        read), created if they have none (`absent`: by the turn's last statement)."""
         hot = hot_statements(self.db.engine.dialect)
         find = {"channel": channel, "key": user_key}
         new, version = False, None
@@ -551,7 +567,14 @@ class ConversationRepository:
                 row = await write.driver.fetchone(hot.find_conversation, find)
         cid, key, state, language = row
         conversation = _Conversation(
-            cid, key, dict(json_column(state) or {}), language, new=new, version=version
+            cid,
+            key,
+            dict(json_column(state) or {}),
+            language,
+            new=new or absent,
+            version=version,
+            absent=absent,
+            channel=channel,
         )
         return TurnRecord(write, hot, conversation, self.taxonomy)
 

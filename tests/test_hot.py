@@ -347,9 +347,21 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
                     other.set_state({"step": 3}, "fr")
                 await late.unused_photos([])  # the ORM: a transaction, the row re-read
                 pytest.fail("the transaction began on a changed row")
+        # A first message: the conversation is created by the turn's last statement,
+        # unless another worker created it meanwhile.
+        with pytest.raises(TurnConflict):
+            async with repository.turn("web", "newcomer") as late:
+                assert late.state == {}
+                async with repository.turn("web", "newcomer") as other:
+                    other.add_message("user", "text", "premier")
+                    other.set_state({"by": "other"}, "fr")
+                late.add_message("user", "text", "en même temps")
+                late.set_state({"by": "late"}, "fr")
+        async with repository.turn("web", "newcomer") as after:
+            assert after.state == {"by": "other"}
         async with database.session() as session:
             lines = (await session.scalars(select(Message.text).order_by(Message.id))).all()
-            assert lines == ["bonjour", "colis perdu"]
+            assert lines == ["bonjour", "colis perdu", "premier"]
             assert (await session.execute(select(Alert))).first() is None
             assert (await session.execute(select(AlertCount))).first() is None
         async with repository.turn("web", "someone", locked=True) as again:
