@@ -81,8 +81,10 @@ _CORRECTING = re.compile(
 # sentence, « Non. C'est SFR »).
 _CORRECTION_LEAD = re.compile(r"^\W*(?:non|nan|no|nope)\b(?![.!?…])[\s,;:–-]*", re.IGNORECASE)
 
-# A typed message parsed before its turn (this task's own: contexts are per task).
-_PREPARSED: ContextVar[tuple[str, ParseResult] | None] = ContextVar("preparsed", default=None)
+# The texts parsed for the turn under way, before it (preparse) and in it: a turn run
+# again (dialogues.service) parses none of them again. This task's own (contexts are per
+# task); emptied when the next turn begins.
+_PREPARSED: ContextVar[dict[str, ParseResult] | None] = ContextVar("preparsed", default=None)
 
 _NBSP = "\u00a0"
 # French typography: a non-breaking space before « ? ! : ; » and inside « », so that a
@@ -460,7 +462,8 @@ class DialogueEngine:
         it parses that same text, as often as the turn runs (a turn run again after a
         conflict with another worker, see dialogues.service, does not parse again); a
         failure here is met again, and told, in the turn."""
-        _PREPARSED.set(None)  # whatever an earlier turn of this task left
+        parsed: dict[str, ParseResult] = {}
+        _PREPARSED.set(parsed)  # not what an earlier turn of this task parsed
         if not isinstance(event, TextEvent) or command_from_text(event.text):
             return
         # Masked as the turn masks it: the parser sees nothing personal here either (the
@@ -468,15 +471,18 @@ class DialogueEngine:
         text = privacy.mask(event.text)[0].strip()[:MAX_DESCRIPTION]
         if text:
             try:
-                _PREPARSED.set((text, await self.nlu.parse(text)))
+                parsed[text] = await self.nlu.parse(text)
             except NluUnavailable:
                 pass
 
     async def _parse(self, text: str) -> ParseResult:
-        found = _PREPARSED.get()
-        if found is not None and found[0] == text:
-            return found[1]
-        return await self.nlu.parse(text)
+        parsed = _PREPARSED.get()
+        if parsed is None:  # a turn run without preparse (bench/turn_cpu.py)
+            return await self.nlu.parse(text)
+        found = parsed.get(text)
+        if found is None:
+            found = parsed[text] = await self.nlu.parse(text)
+        return found
 
     async def handle(self, state: DialogueState, event: Event, language: str | None = None) -> Turn:
         """Runs one turn; `state` is not modified (the new one is in the result).

@@ -125,7 +125,7 @@ class HotStatements:
                     ),
                     select(
                         next_id,
-                        bindparam("key"),
+                        bindparam("key", type_=_C.user_key.type),
                         null(),
                         literal_column("'fr'"),
                         true(),

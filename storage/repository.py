@@ -396,8 +396,19 @@ class TurnRecord:
 
 # A guarded write_turn that found the row changed (storage.hot): its division by zero,
 # or a serialization failure when the server's default isolation is stricter than READ
-# COMMITTED.
+# COMMITTED (where a statement that waited for the row cannot read its new version).
 _CHANGED_MEANWHILE = ("22012", "40001")
+
+
+async def _changed_meanwhile(statement: Any) -> Any:
+    """Runs `statement` (an awaitable through SQLAlchemy); a serialization failure (the
+    row changed meanwhile, under a stricter isolation) is a TurnConflict."""
+    try:
+        return await statement
+    except Exception as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "40001":
+            raise TurnConflict() from exc
+        raise
 
 
 def _new_conversation(channel: str, user_key: str, now: datetime, prefix: str = "") -> dict:
@@ -455,7 +466,8 @@ class ConversationRepository:
     async def turn(
         self, channel: str, user_key: str, locked: bool = False
     ) -> AsyncIterator[TurnRecord]:
-        """Opens the person's conversation (creating it) for one turn; commits at the end.
+        """Opens the person's conversation for one turn (created by its writes if the
+        person has none); commits at the end.
 
         On PostgreSQL, unless `locked`, the conversation is read without a lock and the
         turn's writes go in one last statement that keeps them only if nobody changed
@@ -512,15 +524,19 @@ class ConversationRepository:
                 if conversation.absent:  # created now, with the id its lines were given
                     row = {"id": conversation.id}
                     row.update(_new_conversation(channel, user_key, utcnow()))
-                    created = await connection.execute(hot.create_reserved.statement, row)  # type: ignore[union-attr]
+                    created = await _changed_meanwhile(
+                        connection.execute(hot.create_reserved.statement, row)  # type: ignore[union-attr]
+                    )
                     if created.first() is None:
                         raise TurnConflict()
                     conversation.absent = False
                     return
                 unchanged = (
-                    await connection.execute(
-                        hot.lock_unchanged.statement,  # type: ignore[union-attr]
-                        {"cid": conversation.id, "version": conversation.version},
+                    await _changed_meanwhile(
+                        connection.execute(
+                            hot.lock_unchanged.statement,  # type: ignore[union-attr]
+                            {"cid": conversation.id, "version": conversation.version},
+                        )
                     )
                 ).first()
                 if unchanged is None:

@@ -180,7 +180,7 @@ async def test_turns_get_past_a_postgresql_restart(postgres_server, taxonomy: Ta
             record.add_message("user", "text", f"{who} {step}")
             record.set_state({"step": step}, "fr")
 
-    for step in (1, 2):  # created (locked), then read without a lock, five at a time
+    for step in (1, 2):  # created, then read without a lock, five at a time
         await asyncio.gather(*(turn(f"p{n}", step) for n in range(5)))
     await _drop_every_connection(db)
     failures = 0
@@ -329,7 +329,7 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
         "technology": "4g",
     }
     try:
-        async with repository.turn("web", "someone") as first:  # created, locked
+        async with repository.turn("web", "someone") as first:  # created by its write
             first.add_message("user", "text", "bonjour")
             first.set_state({"step": 1}, "fr")
         with pytest.raises(TurnConflict):
@@ -358,6 +358,14 @@ async def test_a_turn_that_read_what_another_worker_then_changed_writes_nothing(
                 late.add_message("user", "text", "en même temps")
                 late.set_state({"by": "late"}, "fr")
         async with repository.turn("web", "newcomer") as after:
+            assert after.state == {"by": "other"}
+        with pytest.raises(TurnConflict):  # …found when a transaction begins midway
+            async with repository.turn("web", "second newcomer") as late:
+                async with repository.turn("web", "second newcomer") as other:
+                    other.set_state({"by": "other"}, "fr")
+                await late.unused_photos([])
+                pytest.fail("created over another worker's conversation")
+        async with repository.turn("web", "second newcomer") as after:
             assert after.state == {"by": "other"}
         async with database.session() as session:
             lines = (await session.scalars(select(Message.text).order_by(Message.id))).all()

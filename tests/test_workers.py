@@ -11,9 +11,9 @@ import asyncio
 from sqlalchemy import func, select
 
 from dialogues.events import ChoiceEvent, TextEvent
+from dialogues.messages import text as msg
 from dialogues.service import IncomingPhoto
 from storage.models import Alert, Message
-from dialogues.messages import text as msg
 from tests.conftest import clear_of_a_minute_change, make_bot
 from tests.images import image_bytes
 
