@@ -86,6 +86,18 @@ _MESSAGE_KEYS = (
 )  # fmt: skip
 
 
+def _adding_counts(upsert: Any) -> Any:
+    """An INSERT into alert_counts that adds to the rows already there."""
+    table = AlertCount.__table__
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c[key] for key in _COUNT_KEY],
+        set_={
+            "count": table.c.count + upsert.excluded.count,
+            "alerts": table.c.alerts + upsert.excluded.alerts,
+        },
+    )
+
+
 class HotStatements:
     """The turn's frequent statements, for one dialect."""
 
@@ -103,13 +115,15 @@ class HotStatements:
         )
         # Returns the new row (locked: the turn's own, until it commits), or nothing when
         # another turn created it first.
-        self.create_conversation = Statement(
+        creating = (
             upsert_insert(dialect.name, Conversation.__table__)
             .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
-            .returning(_C.id, _C.user_key, _C.state, _C.language),
-            dialect,
-            ("channel", "user_key", "state", "language", "created_at", "updated_at"),
+            .returning(_C.id, _C.user_key, _C.state, _C.language)
         )
+        new_row = ("channel", "user_key", "state", "language", "created_at", "updated_at")
+        self.create_conversation = Statement(creating, dialect, new_row)
+        # The same with the id read_conversation reserved (PostgreSQL).
+        self.create_reserved = Statement(creating, dialect, ("id", *new_row))
         if dialect.name == "postgresql":
             self.find_or_create: Statement | None = self._find_or_create()
             # Read without a lock: (id, user_key, state, language, absent, version),
@@ -134,16 +148,6 @@ class HotStatements:
                 ),
                 dialect,
             )
-            # Creates the conversation with the id read_conversation reserved; returns it
-            # (the row is the turn's own until it commits), or nothing if another turn
-            # created the person's meanwhile.
-            self.create_reserved: Statement | None = Statement(
-                upsert_insert(dialect.name, Conversation.__table__)
-                .on_conflict_do_nothing(index_elements=[_C.channel, _C.user_key])
-                .returning(_C.id),
-                dialect,
-                ("id", "channel", "user_key", "state", "language", "created_at", "updated_at"),
-            )
             # Locks the conversation if it is still the version the turn read.
             self.lock_unchanged: Statement | None = Statement(
                 select(_C.id)
@@ -153,7 +157,6 @@ class HotStatements:
             )
         else:  # SQLite: no data-modifying WITH (and no round trips to save)
             self.find_or_create = self.read_conversation = self.lock_unchanged = None
-            self.create_reserved = None
         self.update_conversation = Statement(
             update(Conversation.__table__).where(_C.id == bindparam("cid")),
             dialect,
@@ -185,15 +188,8 @@ class HotStatements:
             [c.key for c in photos.columns],
         )
         counts = AlertCount.__table__
-        upsert = upsert_insert(dialect.name, counts)
         self.count_alert = Statement(
-            upsert.on_conflict_do_update(
-                index_elements=[counts.c[key] for key in _COUNT_KEY],
-                set_={
-                    "count": counts.c.count + upsert.excluded.count,
-                    "alerts": counts.c.alerts + upsert.excluded.alerts,
-                },
-            ),
+            _adding_counts(upsert_insert(dialect.name, counts)),
             dialect,
             [c.key for c in counts.columns],
         )
@@ -329,15 +325,7 @@ class HotStatements:
                     for n in range(counts)
                 ]
             )
-            ctes.append(
-                upsert.on_conflict_do_update(
-                    index_elements=[table.c[key] for key in _COUNT_KEY],
-                    set_={
-                        "count": table.c.count + upsert.excluded.count,
-                        "alerts": table.c.alerts + upsert.excluded.alerts,
-                    },
-                ).cte("counted")
-            )
+            ctes.append(_adding_counts(upsert).cte("counted"))
         return ctes
 
     def count(self, keys: int) -> Statement:

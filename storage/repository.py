@@ -209,14 +209,10 @@ class TurnRecord:
             if not self._write.begun:  # read unlocked: written if unchanged (or absent)
                 guarded = "insert" if c.absent else "update"
                 params.update(version=c.version, channel=c.channel)
-            try:
-                await self._write.raw.execute(
-                    self._hot.write_turn(len(rows), operators, max(counts, 0), guarded), params
-                )
-            except Exception as exc:
-                if guarded and getattr(exc, "sqlstate", None) in _CHANGED_MEANWHILE:
-                    raise TurnConflict() from exc  # nothing of the statement was kept
-                raise
+            written = self._write.raw.execute(
+                self._hot.write_turn(len(rows), operators, max(counts, 0), guarded), params
+            )
+            await (_changed_meanwhile(written) if guarded else written)
             return
         await self._write_pending()
         await self._write.driver.execute(self._hot.update_conversation, state)
@@ -357,15 +353,14 @@ class TurnRecord:
             {"alert_id": alert.id, "operator": link.operator, "position": link.position}
             for link in alert.operator_links
         ]
+        saved = alert_to_json(alert)
+        self._alert = (_row(alert), links, _count_rows(saved, alert.created_at))
         photos = record.get("photos") or []
         if not photos:  # its rows wait for the turn's last statement (finish)
-            saved = alert_to_json(alert)
-            self._alert = (_row(alert), links, _count_rows(saved, alert.created_at))
             return saved
-        await driver.execute(hot.insert_alert, _row(alert))
-        for link_row in links:
-            await driver.execute(hot.insert_alert_operator, link_row)
-        for position, photo in enumerate(record.get("photos") or []):
+        await self._write_pending()  # its rows now: its photos' rows refer to it
+        driver, hot = self._write.driver, self._hot
+        for position, photo in enumerate(photos):
             found = await driver.fetchone(hot.find_photo, {"sha256": photo["sha256"]})
             if found is None:
                 stored = Photo(**{k: photo[k] for k in _PHOTO_FIELDS}, created_at=alert.created_at)
@@ -377,10 +372,7 @@ class TurnRecord:
                 hot.insert_alert_photo,
                 {"alert_id": alert.id, "photo_sha256": stored.sha256, "position": position},
             )
-        saved = alert_to_json(alert)
-        for row in _count_rows(saved, alert.created_at):
-            await driver.execute(hot.count_alert, row)
-        return saved
+        return alert_to_json(alert)
 
     async def update_alert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
         await self._in_transaction()
@@ -401,12 +393,13 @@ _CHANGED_MEANWHILE = ("22012", "40001")
 
 
 async def _changed_meanwhile(statement: Any) -> Any:
-    """Runs `statement` (an awaitable through SQLAlchemy); a serialization failure (the
-    row changed meanwhile, under a stricter isolation) is a TurnConflict."""
+    """Runs `statement` (an awaitable, on the driver or through SQLAlchemy, which wraps
+    the driver's error in `orig`); the row changed meanwhile is a TurnConflict (nothing
+    of the statement kept)."""
     try:
         return await statement
     except Exception as exc:
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "40001":
+        if getattr(getattr(exc, "orig", exc), "sqlstate", None) in _CHANGED_MEANWHILE:
             raise TurnConflict() from exc
         raise
 
@@ -525,7 +518,7 @@ class ConversationRepository:
                     row = {"id": conversation.id}
                     row.update(_new_conversation(channel, user_key, utcnow()))
                     created = await _changed_meanwhile(
-                        connection.execute(hot.create_reserved.statement, row)  # type: ignore[union-attr]
+                        connection.execute(hot.create_reserved.statement, row)
                     )
                     if created.first() is None:
                         raise TurnConflict()
