@@ -74,8 +74,10 @@ async def client(
     stats: dict[str, int],
     verify_tls: bool = True,
     by_kind: dict[str, list[float]] | None = None,
+    steady_from: float = 0.0,
 ) -> None:
-    """`verify_tls=False`: nginx's self-signed certificate (bench/hosts.py)."""
+    """`verify_tls=False`: nginx's self-signed certificate (bench/hosts.py). Turns sent
+    from `steady_from` on (time.monotonic) are also listed under by_kind["steady"]."""
     connector = None if verify_tls else aiohttp.TCPConnector(ssl=False)
     by_kind = {} if by_kind is None else by_kind
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -90,6 +92,7 @@ async def client(
                     if time.monotonic() >= until:
                         return
                     started = time.perf_counter()
+                    steady = time.monotonic() >= steady_from
                     await ws.send_json(frame)
                     turn = await ws.receive_json(timeout=60)
                     took = (time.perf_counter() - started) * 1000
@@ -98,6 +101,8 @@ async def client(
                     if turn.get("alert_id"):
                         kind = "saving"
                     by_kind.setdefault(kind, []).append(took)
+                    if steady:
+                        by_kind.setdefault("steady", []).append(took)
                     if turn.get("type") != "turn":
                         stats["errors"] += 1
                         break
@@ -107,7 +112,24 @@ async def client(
                     frame = next_frame(turn)
 
 
-async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None:
+async def _sessions(database: str) -> int:
+    """PostgreSQL's count of sessions ever opened on `database` (pg_stat_database)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        return await connection.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await connection.close()
+
+
+async def load(
+    base: str, clients: int, seconds: float, pids: list[int], database: str = ""
+) -> None:
+    """`database`: PostgreSQL's URL, to count the connections opened during the run."""
+    sessions_before = await _sessions(database) if database else 0
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = {}
     stats = {"alerts": 0, "errors": 0}
@@ -117,7 +139,15 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
     started = time.monotonic()
     await asyncio.gather(
         *(
-            client(base, n, started + seconds, latencies, stats, by_kind=by_kind)
+            client(
+                base,
+                n,
+                started + seconds,
+                latencies,
+                stats,
+                by_kind=by_kind,
+                steady_from=started + 1.0,
+            )
             for n in range(clients)
         )
     )
@@ -147,6 +177,12 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
                 f"{kind} {len(found)} turns, p50 {statistics.median(found):.0f} ms, p99 {p99:.0f} ms"
             )
     print("by turn: " + "; ".join(kinds))
+    steady = sorted(by_kind.get("steady", []))
+    if steady:  # without the first second: every person's first message at once
+        print(
+            f"after the first second: {len(steady)} turns, p99 "
+            f"{steady[min(len(steady) - 1, int(len(steady) * 0.99))]:.0f} ms"
+        )
     names = {pid: _name(pid) for pid in pids}
     print(
         "CPU per turn: "
@@ -163,6 +199,11 @@ async def load(base: str, clients: int, seconds: float, pids: list[int]) -> None
         + ", ".join(f"{name} {1000 * c / turns:.1f} ms" for name, c in others)
         + f" (this machine: {os.cpu_count()} cores)"
     )
+    if database:  # each one a handshake, a PostgreSQL process and its cold caches
+        await asyncio.sleep(1.5)  # backends report their statistics once a second
+        print(
+            f"PostgreSQL connections opened during the run: {await _sessions(database) - sessions_before - 1}"
+        )
 
 
 async def rasa_parses(port: int, clients: int, seconds: float) -> None:
@@ -274,7 +315,13 @@ def main() -> None:
         ]
         print(f"{args.workers} worker(s) on {'PostgreSQL' if args.postgres else 'SQLite'}")
         asyncio.run(
-            load(f"http://127.0.0.1:{port}", args.clients, args.seconds, [proc.pid, *children])
+            load(
+                f"http://127.0.0.1:{port}",
+                args.clients,
+                args.seconds,
+                [proc.pid, *children],
+                database,
+            )
         )
     finally:
         proc.terminate()

@@ -48,7 +48,7 @@ class NluParser:
 
         loop = asyncio.get_running_loop()
         taxonomy = taxonomy or Taxonomy.load()
-        model = await loop.run_in_executor(None, RasaModel, model_path)
+        model = await loop.run_in_executor(None, RasaModel.warmed, model_path)
         # The lexicon reads the training examples' vocabulary: off the loop too.
         lexicon = await loop.run_in_executor(None, Lexicon.load, taxonomy)
         return cls(model, Interpreter(taxonomy, lexicon))

@@ -24,6 +24,9 @@ QUIET_ENV = {
 # Any module but the project's own (`warnings` matches this against the module's name).
 OTHERS_MODULES = r"(?!(?:nlu|reading|domain|model_records)(?:\.|$))"
 
+# Parsed once at load (RasaModel.warmed): a report, with words for every component.
+WARM_UP = "Ma fibre Orange est coupée depuis hier à Brest, et le technicien n'est pas venu."
+
 
 def quiet_rasa() -> None:
     """Silence telemetry, TensorFlow banners and Rasa's debug logs (stdout stays clean)."""
@@ -77,6 +80,15 @@ class RasaModel:
             for name, node in nodes.items()
             if name.startswith("run_") and name != "run_RegexMessageHandler"
         ]
+
+    @classmethod
+    def warmed(cls, model_path: Path | str) -> "RasaModel":
+        """Loaded, and its first parse done: that one traces TensorFlow's graphs (about
+        50 ms against 3), which the first person after a start or a model's promotion
+        would otherwise wait for, with everyone behind them."""
+        model = cls(model_path)
+        model.parse_sync(WARM_UP)
+        return model
 
     def parse_sync(self, text: str) -> dict[str, Any]:
         """The model's raw parse (intent ranking and entity spans) of `text`."""

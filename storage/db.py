@@ -61,25 +61,24 @@ FOLD_RETRY = 1.0  # seconds between tries to fold SQLite's log after an erasure
 WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will write (SQLite)
 
 
-# Connections each process keeps to PostgreSQL, and those it may open beyond for a
-# burst. Under load a worker has a dozen turns in the database at once: with
-# SQLAlchemy's default (5 kept), the others opened a connection and closed it again at
-# every message, and each new connection costs PostgreSQL a process and the worker a
-# handshake, the bot's busiest cost. 2 hosts × 2 workers × 20, with the elections'
-# own connections, come near PostgreSQL's default max_connections (100): README's
-# « Deploying on several hosts » says to raise it.
-POOL_SIZE = 15
-POOL_OVERFLOW = 5
+# Connections each server process keeps to PostgreSQL (JALERTE_DATABASE_POOL_SIZE), and
+# never more: beyond them a statement waits for one to come back. SQLAlchemy's overflow
+# (connections opened beyond the pool and closed at once when given back) cost, under
+# load, a PostgreSQL process, a handshake and cold caches per message beyond the pool:
+# bench/load.py saw 60 to 100 connections opened in 20 s. Waiting is safe because
+# nothing holds a connection while it asks for another (tests/test_hot.py: a turn runs
+# on a pool of one). README's « Deploying on several hosts » sizes max_connections.
+POOL_SIZE = 20
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> AsyncEngine:
     kwargs: dict = {}
     ensure_sqlite_dir(url)
     if url.startswith("sqlite"):
         # One writer at a time; waiting beats "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
     elif url.startswith("postgresql"):
-        kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        kwargs.update(pool_size=pool_size, max_overflow=0)
     # What people wrote never reaches a log through a failed statement's parameters.
     engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):
@@ -164,15 +163,15 @@ async def upgrade(url: str) -> None:
 class Database:
     """Owns the async engine; `session()` opens one unit of work."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool_size: int = POOL_SIZE):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
         self._folding: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, migrate: bool = True) -> "Database":
-        db = cls(url)
+    async def open(cls, url: str, migrate: bool = True, pool_size: int = POOL_SIZE) -> "Database":
+        db = cls(url, pool_size)
         if migrate:
             await upgrade_engine(db.engine)
         return db
@@ -187,6 +186,24 @@ class Database:
             )
         else:
             await session.connection(execution_options={WRITE_LOCK: True})
+
+    async def warm(self) -> None:
+        """PostgreSQL: opens the pool's connections before the server takes
+        people. Otherwise the first dozen people after a start (a rolling deploy sends a
+        restarted host its share at once) each waited for a connection's handshake and
+        the driver's set-up, on a host busy with all of them: bench/load.py's slowest
+        turns were all in its first half-second."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        opened = await asyncio.gather(
+            *(self.engine.connect().start() for _ in range(self.engine.pool.size())),  # type: ignore[attr-defined]
+            return_exceptions=True,
+        )
+        for connection in opened:
+            if isinstance(connection, BaseException):  # the first turns will open it
+                log.warning("could not open a database connection ahead: %s", connection)
+            else:
+                await connection.close()  # back to the pool, which keeps it
 
     def insert(self, table):
         """INSERT with ON CONFLICT (upserts), in this database's dialect."""

@@ -210,7 +210,12 @@ def _places():
 
 
 async def make_bot(
-    nlu, taxonomy, data_dir: Path, database_url: str | None = None, secret: bytes = b"test-secret"
+    nlu,
+    taxonomy,
+    data_dir: Path,
+    database_url: str | None = None,
+    secret: bytes = b"test-secret",
+    pool_size: int | None = None,
 ) -> Bot:
     from advice_content.library import AdviceLibrary
     from dialogues.engine import DialogueEngine
@@ -219,7 +224,8 @@ async def make_bot(
     from storage.photos import PhotoRejected, PhotoStore
     from storage.repository import ConversationRepository
 
-    db = await Database.open(database_url or f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}")
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'jalerte.db'}"
+    db = await (Database.open(url, pool_size=pool_size) if pool_size else Database.open(url))
     repository = ConversationRepository(db, taxonomy)
     photos = PhotoStore(data_dir / "photos")
     engine = DialogueEngine(nlu, AdviceLibrary.load(taxonomy), taxonomy, places=_places())

@@ -58,6 +58,8 @@ class Config:
     # it starts gets its number (JALERTE_WORKER, "0" first), None in a single process.
     workers: int = 1
     worker: str | None = None
+    # PostgreSQL: connections each server process keeps (storage.db.POOL_SIZE).
+    database_pool_size: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
@@ -114,6 +116,7 @@ class Config:
                 environ.get("JALERTE_NLU_PYTHON") or PROJECT_DIR / ".venv-nlu" / "bin" / "python"
             ),
             workers=int(environ.get("JALERTE_WORKERS") or 1),
+            database_pool_size=int(environ.get("JALERTE_DATABASE_POOL_SIZE") or 20),
             worker=environ.get("JALERTE_WORKER") or None,
         )
 

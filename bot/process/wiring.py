@@ -63,7 +63,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     advice = AdviceLibrary.load(taxonomy)  # fails at start if a sheet is missing
     supervisor = None
     nlu: Understanding
-    db = await Database.open(config.database_url)
+    db = await Database.open(config.database_url, pool_size=config.database_pool_size)
     if config.nlu == "service":
         supervisor = NluSupervisor(
             config.model_path,
@@ -84,6 +84,7 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
             log.warning("the NLU service at %s is not answering yet", config.nlu)
         nlu = remote
     try:
+        await db.warm()
         repository = ConversationRepository(db, taxonomy)
         photos = photo_store(config.photo_dir, db)
         copied = await share_local_photos(photos)
