@@ -16,7 +16,7 @@ import time
 import weakref
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from dialogues.engine import DialogueEngine, Turn
 from dialogues.events import (
@@ -32,7 +32,7 @@ from dialogues.events import (
 from dialogues.messages import text as msg
 from dialogues.replies import Reply
 from dialogues.state import DialogueState
-from domain.turns import TurnConflict
+from domain.turns import Limits, TurnConflict
 
 log = logging.getLogger(__name__)
 DRAFT_SINCE = "draft_since"  # kept beside the dialogue state: the draft's first message id
@@ -91,12 +91,21 @@ class TurnObserver(Protocol):
 
 
 class ConversationStore(Protocol):
+    async def peek(
+        self, channel: str, user_key: str, windows: Mapping[str, int]
+    ) -> tuple[Any, list[int]]:
+        """Before the turn: the counts of rate-limit counters (key -> window in seconds)
+        with this message counted, in order, and what the store may read of the
+        conversation at the same time (for `turn`'s `read`; None if nothing)."""
+        ...
+
     def turn(
-        self, channel: str, user_key: str, locked: bool = False
+        self, channel: str, user_key: str, locked: bool = False, read: Any = None
     ) -> AbstractAsyncContextManager[TurnRecordLike]:
-        """The person's conversation for one turn, committed at its end. Unless
-        `locked`, may raise domain.turns.TurnConflict (nothing of the turn written) at
-        its end or at a statement that needs a transaction midway."""
+        """The person's conversation for one turn, committed at its end (`read`: what
+        `peek` read of it). Unless `locked`, may raise domain.turns.TurnConflict
+        (nothing of the turn written) at its end or at a statement that needs a
+        transaction midway."""
         ...
 
     async def after_erasing(self) -> None: ...
@@ -113,6 +122,7 @@ class TurnOutput:
     language: str = "fr"
     saved: bool = False  # a new alert this turn (not a rating of the last one)
     confidence: float | None = None  # the model's, when the turn read text
+    limited: bool = False  # beyond a rate limit: no turn ran, nothing was kept
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,11 +166,18 @@ class ConversationService:
         return lock
 
     async def handle(
-        self, channel: str, user_id: str, event: Event | IncomingPhoto, language: str | None = None
+        self,
+        channel: str,
+        user_id: str,
+        event: Event | IncomingPhoto,
+        language: str | None = None,
+        limits: Limits | None = None,
     ) -> TurnOutput:
         """Runs one turn for this person; never raises (a failure is a polite reply).
 
         `language`: the channel's hint for a new conversation ("fr" or "en").
+        `limits`: the channel's rate limits for this message; beyond one, no turn runs
+        and the output says `limited` (the channel answers it).
         """
         key = self.user_key(channel, user_id)
         event = storable(event)
@@ -172,7 +189,7 @@ class ConversationService:
         try:
             async with self._lock((channel, key)):
                 try:
-                    output = await self._turn(channel, key, event, language)
+                    output = await self._turn(channel, key, event, language, limits)
                 except Exception:  # the person gets an answer whatever happened
                     log.exception("turn failed on %s", channel)
                     failed = True
@@ -189,8 +206,17 @@ class ConversationService:
         return output
 
     async def _turn(
-        self, channel: str, key: str, event: Event | IncomingPhoto, language: str | None
+        self,
+        channel: str,
+        key: str,
+        event: Event | IncomingPhoto,
+        language: str | None,
+        limits: Limits | None,
     ) -> TurnOutput:
+        # Counted first: beyond a limit, neither a photo nor a text costs anything more.
+        read, counts = await self.store.peek(channel, key, limits.windows if limits else {})
+        if limits is not None and not limits.allow(counts):
+            return TurnOutput([], None, limited=True)
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock
@@ -200,7 +226,7 @@ class ConversationService:
             # way); if somebody did, the turn runs again on what is there now, locked.
             try:
                 turn, alert, erased_photos = await self._run_turn(
-                    channel, key, event, language, locked
+                    channel, key, event, language, locked, None if locked else read
                 )
                 break
             except TurnConflict:
@@ -230,12 +256,13 @@ class ConversationService:
         event: Event,
         language: str | None,
         locked: bool,
+        read: Any,
     ) -> tuple[Turn, dict[str, Any] | None, list[dict[str, Any]]]:
         """One run of the turn in the store's transaction: (turn, alert saved, photos
         to erase once committed)."""
         erased_photos: list[dict[str, Any]] = []
         alert = None
-        async with self.store.turn(channel, key, locked) as record:
+        async with self.store.turn(channel, key, locked, read) as record:
             stored_state = record.state
             state = DialogueState.from_dict(stored_state)
             turn = await self.engine.handle(state, event, language)

@@ -17,7 +17,7 @@ transaction (`Write.session`).
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, AsyncIterator, Mapping, Sequence
 
 from sqlalchemy import (
@@ -134,9 +134,14 @@ class HotStatements:
             next_id = literal_column("nextval(pg_get_serial_sequence('conversations', 'id'))")
             self.read_conversation: Statement | None = Statement(
                 union_all(
-                    select(_C.id, _C.user_key, _C.state, _C.language, false(), _VERSION).where(
-                        *where
-                    ),
+                    select(
+                        _C.id,
+                        _C.user_key,
+                        _C.state,
+                        _C.language,
+                        false(),
+                        _VERSION.label("version"),
+                    ).where(*where),
                     select(
                         next_id,
                         bindparam("key", type_=_C.user_key.type),
@@ -194,6 +199,7 @@ class HotStatements:
             [c.key for c in counts.columns],
         )
         self._counts: dict[int, Statement] = {}
+        self._read_counting: dict[int, Statement] = {}
         counters = Counter.__table__
         self.sweep_counters = Statement(
             delete(counters).where(counters.c.window < bindparam("before")), dialect
@@ -353,6 +359,25 @@ class HotStatements:
             )
         return found
 
+    def read_counting(self, keys: int) -> Statement:
+        """PostgreSQL: read_conversation's row, and `keys` rate counters counted as
+        `count` does, in one statement (the message's first round trip is its only one
+        before the turn's write); the last two columns are the keys counted and their
+        counts, as arrays."""
+        found = self._read_counting.get(keys)
+        if found is None:
+            assert self.read_conversation is not None, "PostgreSQL only"
+            counted = self.count(keys).statement.cte("counted")
+            found = self._read_counting[keys] = Statement(
+                select(
+                    self.read_conversation.statement.subquery("found"),
+                    select(func.array_agg(counted.c.key)).scalar_subquery(),
+                    select(func.array_agg(counted.c.count)).scalar_subquery(),
+                ),
+                self._dialect,
+            )
+        return found
+
 
 _BY_DIALECT: dict[tuple[str, str], HotStatements] = {}
 
@@ -437,6 +462,41 @@ async def lost_server_noticed(connection: Any, engine: Any) -> AsyncIterator[Any
             await connection.invalidate()
             await engine.dispose()
         raise
+
+
+class Link:
+    """A turn's PostgreSQL connection, taken from the pool when its first statement
+    runs (`AsyncpgDriver(link)` runs the hot statements on it) and given back when
+    `stack` closes. A turn whose conversation was read beforehand (the repository's
+    `peek`) holds one only for its last statement, not while the dialogue engine
+    works: under load a connection held across the engine's work was held across
+    everyone's turns, and the pool opened and closed connections beyond its size."""
+
+    def __init__(self, engine: Any, stack: AsyncExitStack):
+        self._engine, self._stack = engine, stack
+        self.connection: Any = None  # SQLAlchemy's AsyncConnection, once open
+        self._raw: Any = None
+
+    async def open(self) -> Any:
+        if self.connection is None:
+            connection = await self._stack.enter_async_context(self._engine.connect())
+            self._raw = await self._stack.enter_async_context(
+                lost_server_noticed(connection, self._engine)
+            )
+            self.connection = connection
+        return self.connection
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        await self.open()
+        return await self._raw.fetchrow(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        await self.open()
+        return await self._raw.fetch(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        await self.open()
+        return await self._raw.execute(sql, *args)
 
 
 class OrmDriver:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping
 
 from sqlalchemy import Date, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from storage.hot import (
     AsyncpgDriver,
     HotStatements,
     OrmDriver,
+    Link,
     Write,
     hot_statements,
     json_column,
@@ -28,6 +29,7 @@ from storage.hot import (
 )
 from storage.inline import inline
 from storage.photos import drop_photo_bytes, still_used
+from storage.shared import SharedState
 from storage.models import (
     Alert,
     AlertOperator,
@@ -454,18 +456,47 @@ class ConversationRepository:
     def __init__(self, db: Database, taxonomy: Taxonomy):
         self.db = db
         self.taxonomy = taxonomy
+        self._counters = SharedState(db)
+
+    async def peek(
+        self, channel: str, user_key: str, windows: Mapping[str, int]
+    ) -> tuple[Any, list[int]]:
+        """Before a turn: counts it against rate-limit counters (key -> window in
+        seconds; their counts come back in order, this message included) and, on
+        PostgreSQL, reads the person's conversation without a lock in the same
+        statement, for `turn(..., read=…)`: one round trip for both. Elsewhere the
+        turn reads under SQLite's write lock (None)."""
+        engine = self.db.engine
+        if engine.dialect.name != "postgresql":
+            return None, (await self._counters.hits(dict(windows)) if windows else [])
+        hot = hot_statements(engine.dialect)
+        counted, sweep = self._counters.counting(windows)
+        params = {"channel": channel, "key": user_key, **counted}
+        async with (
+            engine.connect() as connection,
+            lost_server_noticed(connection, engine) as driver_connection,
+        ):
+            raw = AsyncpgDriver(driver_connection)
+            if not windows:
+                return await raw.fetchone(hot.read_conversation, params), []  # type: ignore[arg-type]
+            found = await raw.fetchone(hot.read_counting(len(windows)), params)
+            if sweep:
+                await raw.execute(hot.sweep_counters, self._counters.sweep_before())
+        counts = dict(zip(found[6], found[7]))
+        return tuple(found)[:6], [counts[key] for key in windows]
 
     @asynccontextmanager
     async def turn(
-        self, channel: str, user_key: str, locked: bool = False
+        self, channel: str, user_key: str, locked: bool = False, read: Any = None
     ) -> AsyncIterator[TurnRecord]:
         """Opens the person's conversation for one turn (created by its writes if the
         person has none); commits at the end.
 
-        On PostgreSQL, unless `locked`, the conversation is read without a lock and the
-        turn's writes go in one last statement that keeps them only if nobody changed
-        the row meanwhile; otherwise it raises TurnConflict, nothing written (the
-        service then runs the turn again, locked). SQLite's turns hold its write lock."""
+        On PostgreSQL, unless `locked`, the conversation is read without a lock (or was,
+        by `peek`: `read`) and the turn's writes go in one last statement that keeps
+        them only if nobody changed the row meanwhile; otherwise it raises TurnConflict,
+        nothing written (the service then runs the turn again, locked). SQLite's turns
+        hold its write lock."""
         fast = inline(self.db)
         if fast is not None:  # SQLite: on the loop's thread, the write lock held
             async with fast.write() as write:
@@ -486,23 +517,23 @@ class ConversationRepository:
         hot = hot_statements(engine.dialect)
         params = {"channel": channel, "key": user_key}
         params.update(_new_conversation(channel, user_key, utcnow(), "new_"))
-        async with (
-            engine.connect() as connection,
-            lost_server_noticed(connection, engine) as driver_connection,
-        ):
-            raw = AsyncpgDriver(driver_connection)
+        async with AsyncExitStack() as stack:
+            link = Link(engine, stack)  # a connection from the pool when one is needed
+            raw = AsyncpgDriver(link)
             found = None
             absent = False
             if not locked:
                 # Read without a transaction (no BEGIN, no COMMIT: two round trips
-                # fewer); the turn's last statement writes only if the row is unchanged,
-                # or creates it if the person has none (and nobody did meanwhile).
-                found = await raw.fetchone(hot.read_conversation, params)  # type: ignore[arg-type]
+                # fewer), or already read by `peek`; the turn's last statement writes
+                # only if the row is unchanged, or creates it if the person has none
+                # (and nobody did meanwhile).
+                found = read or await raw.fetchone(hot.read_conversation, params)  # type: ignore[arg-type]
                 absent = found[4]
             else:
                 # Through SQLAlchemy, the first statement begins the transaction that
                 # the driver's statements then run in: the conversation read and locked
                 # (FOR UPDATE), or created, one turn at a time whichever worker takes it.
+                connection = await link.open()
                 await connection.begin()
                 found = (
                     await connection.execute(hot.find_or_create.statement, params)  # type: ignore[union-attr]
@@ -513,6 +544,7 @@ class ConversationRepository:
                 the row is locked if it is still the version read (or created, if the
                 person had none and still has none)."""
                 conversation = record.conversation
+                connection = await link.open()
                 await connection.begin()
                 if conversation.absent:  # created now, with the id its lines were given
                     row = {"id": conversation.id}
@@ -537,8 +569,11 @@ class ConversationRepository:
 
             write = Write(
                 raw,
+                # Made after `begin` (TurnRecord._in_transaction): the link is open.
                 lambda: AsyncSession(
-                    bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
+                    bind=link.connection,
+                    join_transaction_mode="rollback_only",
+                    expire_on_commit=False,
                 ),
                 None if locked else begin,
             )
@@ -549,8 +584,8 @@ class ConversationRepository:
                 await write.flush()
             finally:
                 await write.close()
-            if connection.in_transaction():
-                await connection.commit()
+            if link.connection is not None and link.connection.in_transaction():
+                await link.connection.commit()
 
     async def _record(
         self, write: Write, channel: str, user_key: str, found: Any = None, absent: bool = False

@@ -69,35 +69,48 @@ class SharedState:
         window's count, this event included (one atomic upsert)."""
         return (await self.hits({key: window}, by))[0]
 
-    async def hits(self, windows: dict[str, int], by: int = 1) -> list[int]:
-        """`hit` for several keys (key -> window in seconds) in one statement: a turn
-        counts against its session's and its address's limits in one round trip."""
+    def counting(self, windows: Mapping[str, int], by: int = 1) -> tuple[dict[str, Any], bool]:
+        """The parameters of storage.hot's `count` (key_N, window_N, count_N) for
+        `windows` (key -> window in seconds) now, and whether this worker's sweep of
+        old windows (once a minute) is due: then it runs `sweep_counters` with
+        `sweep_before()` after counting."""
         now = self._clock()
-        counted: dict[str, Any] = {}  # key_N, window_N, count_N: storage.hot.count
+        counted: dict[str, Any] = {}
         for n, (key, window) in enumerate(windows.items()):
             counted.update(
                 {f"key_{n}": key, f"window_{n}": int(now // window * window), f"count_{n}": by}
             )
-        # This runs before every message: on the driver's connection (storage.hot); on
-        # SQLite inline, in the write lock; on PostgreSQL each statement on its own
-        # (autocommit: the one upsert is atomic, and there is nothing to roll back).
-        sweep = now - self._last_sweep > 60  # old windows go, once a minute per worker
+        sweep = now - self._last_sweep > 60
         if sweep:
             self._last_sweep = now
+        return counted, sweep
+
+    def sweep_before(self) -> dict[str, float]:
+        return {"before": self._clock() - 86_400}
+
+    async def hits(self, windows: dict[str, int], by: int = 1) -> list[int]:
+        """`hit` for several keys (key -> window in seconds) in one statement: an upload
+        counts against its session's and its address's limits in one round trip (a
+        message's turn counts them as it reads the conversation: storage.repository's
+        `peek`)."""
+        counted, sweep = self.counting(windows, by)
+        # On the driver's connection (storage.hot); on SQLite inline, in the write lock;
+        # on PostgreSQL each statement on its own (autocommit: the one upsert is atomic,
+        # and there is nothing to roll back).
         counts: dict[str, int] = {}
         fast = inline(self.db)
         if fast is not None:
             async with fast.write() as write:
-                await self._count(write.driver, counted, len(windows), counts, sweep, now)
+                await self._count(write.driver, counted, len(windows), counts, sweep)
         elif self.db.engine.dialect.name == "postgresql":
             async with (
                 self.db.engine.connect() as connection,
                 lost_server_noticed(connection, self.db.engine) as raw,
             ):
-                await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep, now)
+                await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep)
         else:  # an in-memory SQLite database (tests)
             async with self.db.session() as session, session.begin():
-                await self._count(OrmDriver(session), counted, len(windows), counts, sweep, now)
+                await self._count(OrmDriver(session), counted, len(windows), counts, sweep)
         return [counts[key] for key in windows]
 
     async def _count(
@@ -107,12 +120,11 @@ class SharedState:
         keys: int,
         counts: dict[str, int],
         sweep: bool,
-        now: float,
     ) -> None:
         for key, count in await driver.fetchall(self._hot.count(keys), counted):
             counts[key] = count
         if sweep:
-            await driver.execute(self._hot.sweep_counters, {"before": now - 86_400})
+            await driver.execute(self._hot.sweep_counters, self.sweep_before())
 
     async def reset(self, key: str) -> None:
         async with self.db.session() as session, session.begin():

@@ -126,6 +126,61 @@ async def test_counters_count_every_hit_and_read_back_through_the_orm(database) 
     assert rows == {("a", 1_000_020): 3, ("b", 997_200): 3}
 
 
+async def test_a_message_is_counted_as_its_conversation_is_read(database, taxonomy) -> None:
+    """`peek` counts a message against its limits, this one included, in the same
+    counters as every other limit; on PostgreSQL it reads the person's conversation in
+    that statement, and the turn then writes on what it read (a new person's too)."""
+    repository = ConversationRepository(database, taxonomy)
+    windows = {"web:someone": 60, "addr:turns:somewhere": 60}
+    for n in (1, 2):
+        read, counts = await repository.peek("web", "someone", windows)
+        assert counts == [n, n]
+        assert (read is not None) == (database.engine.dialect.name == "postgresql")
+        async with repository.turn("web", "someone", read=read) as record:
+            assert record.state == ({} if n == 1 else {"turns": 1})
+            record.add_message("user", "text", f"message {n}")
+            record.set_state({"turns": n}, "fr")
+    assert await SharedState(database).hits({"addr:turns:somewhere": 60}) == [3]
+    assert (await repository.peek("web", "someone", {}))[1] == []
+    async with database.session() as session:
+        texts = await session.scalars(select(Message.text).order_by(Message.id))
+        assert list(texts) == ["message 1", "message 2"]
+        assert await session.scalar(select(Conversation.state)) == {"turns": 2}
+
+
+async def test_a_started_server_has_its_connections_open_before_anyone_comes(
+    postgres_server,
+) -> None:
+    """The first people after a start (a rolling deploy sends a restarted host its
+    share at once) do not each wait for a connection's handshake: the pool's
+    connections are opened first (`runtime` calls `warm`), and a burst as large as the
+    pool opens no other."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    db = await Database.open(url, pool_size=4)
+    opened = text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+    try:
+        await db.warm()
+        await asyncio.sleep(1.2)  # backends report their statistics once a second
+        async with db.engine.connect() as connection:
+            assert db.engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+            before = await connection.scalar(opened)
+        shared = SharedState(db)
+        await asyncio.gather(*(shared.hit(f"k{n}") for n in range(12)))
+        await asyncio.sleep(1.2)  # backends report their statistics once a second
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+            assert await connection.scalar(opened) == before
+    finally:
+        await db.close()
+
+
 async def test_counters_get_past_a_postgresql_restart(postgres_server) -> None:
     """The server drops every connection (a restart, a failover): the counters' own
     statements, run on the driver's connection, fail once at most, not once per

@@ -100,10 +100,13 @@ async def test_a_turn_run_again_after_a_conflict_keeps_one_of_everything(
     store, runs, parses = bot.service.store, [], []
 
     class AlwaysChangedMeanwhile:
+        async def peek(self, channel: str, key: str, windows):
+            return await store.peek(channel, key, windows)
+
         @asynccontextmanager
-        async def turn(self, channel: str, key: str, locked: bool = False):
+        async def turn(self, channel: str, key: str, locked: bool = False, read=None):
             runs.append(locked)
-            async with store.turn(channel, key, locked) as record:
+            async with store.turn(channel, key, locked, read) as record:
                 yield record
                 if not locked:
                     raise TurnConflict()  # the store keeps nothing of this run
@@ -241,3 +244,44 @@ async def test_the_message_rate_holds_across_workers(
         assert answers == ["turn"] * 4 + ["error"] * 2
     finally:
         await _close(workers)
+
+
+async def test_on_a_pool_of_one_connection_every_turn_goes_through(
+    nlu, taxonomy, tmp_path, postgres_server
+) -> None:
+    """PostgreSQL's pool never opens more connections than its size (storage.db): a
+    burst waits for one. That is safe only if nothing holds a connection while it asks
+    for another. On a pool of one connection, a whole report (rate limits counted, a
+    photo, an answer, sending it) and « Oubliez-moi » go through, and so do three
+    people at once: every answer a real one, none after a wait for a connection
+    that never comes (30 s)."""
+    from domain.turns import Limits
+    from dialogues.events import CommandEvent
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, "jalerte_pool_of_one")
+    bot = await make_bot(nlu, taxonomy, tmp_path, url, pool_size=1)
+    limits = Limits({"web:alice": (60, 100), "addr:turns:x": (60, 100)})
+
+    async def send(event, user: str = "alice"):
+        output = await asyncio.wait_for(
+            bot.service.handle("web", user, event, limits=limits), timeout=20
+        )
+        assert output.replies and msg("technical_error", "fr") not in output.replies[0].text
+        return output
+
+    try:
+        assert bot.db.engine.pool.size() == 1
+        await send(TextEvent("Orange me facture deux fois ma box"))
+        await send(IncomingPhoto(image_bytes("PNG")))
+        for _ in range(4):  # the questions still open, then the summary
+            if (await send(TextEvent("non"))).expecting == "confirmation":
+                break
+        assert (await send(ChoiceEvent("confirm:send"))).alert_id
+        await asyncio.gather(*(send(TextEvent("colis perdu"), user) for user in "xyz"))
+        await send(CommandEvent("forget"))
+        await send(ChoiceEvent("forget:yes"))
+        async with bot.db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Alert)) == 1
+    finally:
+        await bot.db.close()

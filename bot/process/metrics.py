@@ -54,6 +54,8 @@ class TurnMetrics:
         self, channel: str, seconds: float, output, confidence: float | None, failed: bool
     ) -> None:
         IN_FLIGHT.dec()
+        if output.limited:  # beyond a rate limit: no turn ran
+            return
         TURNS.labels(channel).inc()
         TURN_SECONDS.labels(channel).observe(seconds)
         if confidence is not None:

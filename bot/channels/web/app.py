@@ -36,6 +36,7 @@ from bot.channels.web.base import (
     origin_allowed,
     rt_of,
     shared_of,
+    limits_of,
     within_rate,
 )
 from bot.channels.web.clients import OpenSockets
@@ -526,12 +527,17 @@ async def _answer(
         if await within_rate(app, None, address, "notices"):
             await rt_of(app).service.handle(CHANNEL, session, event)
         return None
-    if not await within_rate(app, session, address):
-        return error_body("rate_limited", lang)
     if event is UNKNOWN_UPLOAD:
+        if not await within_rate(app, session, address):
+            return error_body("rate_limited", lang)
         return error_body("unknown_upload", lang)
-    # The service answers every failure politely itself (« réessayez dans un instant »).
-    output = await rt_of(app).service.handle(CHANNEL, session, event, language=lang)
+    # The service answers every failure politely itself (« réessayez dans un instant »),
+    # and counts the message against its limits as it reads the conversation.
+    output = await rt_of(app).service.handle(
+        CHANNEL, session, event, language=lang, limits=limits_of(app, session, address)
+    )
+    if output.limited:
+        return error_body("rate_limited", lang)
     return {"type": "turn", **output.to_json()}
 
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.process.config import Config
 from bot.channels.web.clients import OpenSockets, client_address
 from bot.process.wiring import Runtime
+from domain.turns import Limits
 from storage.shared import SharedState
 
 if TYPE_CHECKING:
@@ -120,23 +121,29 @@ def address_of(request: web.Request) -> str:
     return digest.hexdigest()[:24]
 
 
+def limits_of(
+    app: web.Application, session: str | None, address: str, what: str = "turns"
+) -> Limits:
+    """JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
+    address's limit for `what`."""
+    field, window = _PER_ADDRESS[what]
+    limit = getattr(app[CONFIG].web_address_limits, field)
+    counted = {f"addr:{what}:{address}": (window, limit)} if limit else {}
+    if session is not None:
+        key = f"web:{rt_of(app).service.user_key(CHANNEL, session)}"
+        counted[key] = (60, app[CONFIG].web_messages_per_minute)
+    return Limits(counted)
+
+
 async def within_rate(
     app: web.Application, session: str | None, address: str, what: str = "turns"
 ) -> bool:
-    """Within JALERTE_WEB_MESSAGES_PER_MINUTE for the session (turns and uploads) and the
-    address's limit for `what`; every limit is counted in one statement."""
-    field, window = _PER_ADDRESS[what]
-    limit = getattr(app[CONFIG].web_address_limits, field)
-    keys = {f"addr:{what}:{address}": window} if limit else {}
-    if session is not None:
-        keys[f"web:{rt_of(app).service.user_key(CHANNEL, session)}"] = 60
-    if not keys:
+    """Within `limits_of`, every limit counted in one statement. (A message's turn
+    counts them itself, as it reads the conversation: ConversationService.handle.)"""
+    limits = limits_of(app, session, address, what)
+    if not limits.counted:
         return True
-    counts = await shared_of(app).hits(keys)
-    limits = ([limit] if limit else []) + (
-        [app[CONFIG].web_messages_per_minute] if session is not None else []
-    )
-    return all(count <= most for count, most in zip(counts, limits))
+    return limits.allow(await shared_of(app).hits(limits.windows))
 
 
 def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
