@@ -16,7 +16,7 @@ import time
 import weakref
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Protocol
 
 from dialogues.engine import DialogueEngine, Turn
 from dialogues.events import (
@@ -92,11 +92,11 @@ class TurnObserver(Protocol):
 
 class ConversationStore(Protocol):
     async def peek(
-        self, channel: str, user_key: str, windows: Mapping[str, int]
+        self, channel: str, user_key: str, limits: Limits | None
     ) -> tuple[Any, list[int]]:
-        """Before the turn: the counts of rate-limit counters (key -> window in seconds)
-        with this message counted, in order, and what the store may read of the
-        conversation at the same time (for `turn`'s `read`; None if nothing)."""
+        """Before the turn: the counts of the limits' counters with this message
+        counted, in order, and what the store may read of the conversation at the same
+        time (for `turn`'s `read`; None if nothing)."""
         ...
 
     def turn(
@@ -187,16 +187,27 @@ class ConversationService:
         started, failed = time.perf_counter(), False
         output: TurnOutput | None = None
         try:
-            async with self._lock((channel, key)):
-                try:
-                    output = await self._turn(channel, key, event, language, limits)
-                except Exception:  # the person gets an answer whatever happened
-                    log.exception("turn failed on %s", channel)
-                    failed = True
-                    output = TurnOutput(
-                        [Reply(msg("technical_error", "fr") + "\n" + msg("technical_error", "en"))],
-                        None,
-                    )
+            lock = self._lock((channel, key))
+            try:
+                # Counted before waiting for the person's turn in progress, if any: a
+                # message beyond a limit is refused at once, and costs nothing more.
+                free = not lock.locked()
+                read, counts = await self.store.peek(channel, key, limits)
+                if limits is not None and not limits.allow(counts):
+                    output = TurnOutput([], None, limited=True)
+                    return output
+                async with lock:
+                    # What was read is the turn's unless a turn of the person's was in
+                    # progress here (it reads again); one that ran meanwhile elsewhere,
+                    # or here, is caught by the version check (TurnConflict).
+                    output = await self._turn(channel, key, event, language, read if free else None)
+            except Exception:  # the person gets an answer whatever happened
+                log.exception("turn failed on %s", channel)
+                failed = True
+                output = TurnOutput(
+                    [Reply(msg("technical_error", "fr") + "\n" + msg("technical_error", "en"))],
+                    None,
+                )
         finally:  # a cancelled turn (the client left) is counted too
             if observer is not None:
                 done = output or TurnOutput([], None)
@@ -211,12 +222,8 @@ class ConversationService:
         key: str,
         event: Event | IncomingPhoto,
         language: str | None,
-        limits: Limits | None,
+        read: Any,
     ) -> TurnOutput:
-        # Counted first: beyond a limit, neither a photo nor a text costs anything more.
-        read, counts = await self.store.peek(channel, key, limits.windows if limits else {})
-        if limits is not None and not limits.allow(counts):
-            return TurnOutput([], None, limited=True)
         if isinstance(event, IncomingPhoto):
             event = await self._clean(event)
         await self.engine.preparse(event)  # outside the conversation's write lock

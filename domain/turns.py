@@ -26,4 +26,6 @@ class Limits:
 
     def allow(self, counts: list[int]) -> bool:
         """Whether counts (in the keys' order, this message included) are within them."""
-        return all(n <= most for n, (_window, most) in zip(counts, self.counted.values()))
+        return all(
+            n <= most for n, (_window, most) in zip(counts, self.counted.values(), strict=True)
+        )

@@ -67,7 +67,8 @@ WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will wri
 # load, a PostgreSQL process, a handshake and cold caches per message beyond the pool:
 # bench/load.py saw 60 to 100 connections opened in 20 s. Waiting is safe because
 # nothing holds a connection while it asks for another (tests/test_hot.py: a turn runs
-# on a pool of one). README's « Deploying on several hosts » sizes max_connections.
+# on a pool of one: tests/test_workers.py). README's « Deploying on several hosts » sizes
+# max_connections.
 POOL_SIZE = 20
 
 
@@ -164,10 +165,28 @@ class Database:
     """Owns the async engine; `session()` opens one unit of work."""
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE):
+        if pool_size < 1:
+            raise ValueError(f"a database pool holds at least 1 connection, not {pool_size}")
         self.url = url
         self.engine = make_engine(url, pool_size)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
         self._folding: asyncio.Task[None] | None = None
+        self._unpooled: AsyncEngine | None = None
+
+    @property
+    def unpooled(self) -> AsyncEngine:
+        """PostgreSQL: an engine whose connections are opened for one use and closed,
+        outside the pool (which never grows: POOL_SIZE), for what must not wait behind
+        turns for a pooled connection (the health check) or would hold one for long (a
+        streamed export). SQLite: the engine itself."""
+        if self.engine.dialect.name != "postgresql":
+            return self.engine
+        if self._unpooled is None:
+            self._unpooled = create_async_engine(self.url, poolclass=NullPool, hide_parameters=True)
+        return self._unpooled
+
+    def unpooled_session(self) -> AsyncSession:
+        return AsyncSession(self.unpooled, expire_on_commit=False)
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True, pool_size: int = POOL_SIZE) -> "Database":
@@ -247,6 +266,8 @@ class Database:
                 await self._folding
         close_inline(self)
         await self.engine.dispose()
+        if self._unpooled is not None:
+            await self._unpooled.dispose()
 
 
 class Election:

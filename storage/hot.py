@@ -21,7 +21,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, AsyncIterator, Mapping, Sequence
 
 from sqlalchemy import (
+    and_,
     bindparam,
+    case,
     delete,
     exists,
     false,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     null,
+    or_,
     select,
     union_all,
     update,
@@ -98,6 +101,28 @@ def _adding_counts(upsert: Any) -> Any:
     )
 
 
+_NEXT_CONVERSATION_ID = literal_column("nextval(pg_get_serial_sequence('conversations', 'id'))")
+
+
+def _reading(next_id: Any) -> Any:
+    """PostgreSQL: the person's conversation row, or for a person who has none a row
+    with `next_id` (absent: true); see HotStatements.read_conversation."""
+    where = (_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
+    return union_all(
+        select(_C.id, _C.user_key, _C.state, _C.language, false(), _VERSION.label("version")).where(
+            *where
+        ),
+        select(
+            next_id,
+            bindparam("key", type_=_C.user_key.type),
+            null(),
+            literal_column("'fr'"),
+            true(),
+            null(),
+        ).where(~exists(select(_C.id).where(*where))),
+    )
+
+
 class HotStatements:
     """The turn's frequent statements, for one dialect."""
 
@@ -130,28 +155,8 @@ class HotStatements:
             # the version (xmin: any UPDATE makes a new one) being what the turn's last
             # statement checks (write_turn's `guarded`). A person who has none gets
             # the id of the one their turn's last statement will create (absent: true).
-            where = (_C.channel == bindparam("channel"), _C.user_key == bindparam("key"))
-            next_id = literal_column("nextval(pg_get_serial_sequence('conversations', 'id'))")
             self.read_conversation: Statement | None = Statement(
-                union_all(
-                    select(
-                        _C.id,
-                        _C.user_key,
-                        _C.state,
-                        _C.language,
-                        false(),
-                        _VERSION.label("version"),
-                    ).where(*where),
-                    select(
-                        next_id,
-                        bindparam("key", type_=_C.user_key.type),
-                        null(),
-                        literal_column("'fr'"),
-                        true(),
-                        null(),
-                    ).where(~exists(select(_C.id).where(*where))),
-                ),
-                dialect,
+                _reading(_NEXT_CONVERSATION_ID), dialect
             )
             # Locks the conversation if it is still the version the turn read.
             self.lock_unchanged: Statement | None = Statement(
@@ -361,18 +366,38 @@ class HotStatements:
 
     def read_counting(self, keys: int) -> Statement:
         """PostgreSQL: read_conversation's row, and `keys` rate counters counted as
-        `count` does, in one statement (the message's first round trip is its only one
-        before the turn's write); the last two columns are the keys counted and their
-        counts, as arrays."""
+        `count` does (with most_N, the most each allows), in one statement: a message's
+        only round trip before its turn's write. The last two columns are the keys
+        counted and their counts, as arrays in the keys' order. A message beyond a limit
+        reserves no conversation id (its turn will not run): the id is then NULL."""
         found = self._read_counting.get(keys)
         if found is None:
-            assert self.read_conversation is not None, "PostgreSQL only"
+            from sqlalchemy.dialects.postgresql import aggregate_order_by
+
             counted = self.count(keys).statement.cte("counted")
+            beyond = exists(
+                select(counted.c.key).where(
+                    or_(
+                        *(
+                            and_(
+                                counted.c.key == bindparam(f"key_{n}"),
+                                counted.c.count > bindparam(f"most_{n}"),
+                            )
+                            for n in range(keys)
+                        )
+                    )
+                )
+            )
+            next_id = case((~beyond, _NEXT_CONVERSATION_ID), else_=null())
             found = self._read_counting[keys] = Statement(
                 select(
-                    self.read_conversation.statement.subquery("found"),
-                    select(func.array_agg(counted.c.key)).scalar_subquery(),
-                    select(func.array_agg(counted.c.count)).scalar_subquery(),
+                    _reading(next_id).subquery("found"),
+                    *(
+                        select(
+                            func.array_agg(aggregate_order_by(column, counted.c.key))
+                        ).scalar_subquery()
+                        for column in (counted.c.key, counted.c.count)
+                    ),
                 ),
                 self._dialect,
             )

@@ -6,7 +6,7 @@ import secrets
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator
 
 from sqlalchemy import Date, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dates import as_json
 from domain.fields import ALERT_FIELDS
 from domain.taxonomy import Taxonomy
-from domain.turns import TurnConflict
+from domain.turns import Limits, TurnConflict
 from storage.counts import count_keys
 from storage.db import Database
 from storage.hot import (
@@ -459,30 +459,34 @@ class ConversationRepository:
         self._counters = SharedState(db)
 
     async def peek(
-        self, channel: str, user_key: str, windows: Mapping[str, int]
+        self, channel: str, user_key: str, limits: Limits | None
     ) -> tuple[Any, list[int]]:
-        """Before a turn: counts it against rate-limit counters (key -> window in
-        seconds; their counts come back in order, this message included) and, on
-        PostgreSQL, reads the person's conversation without a lock in the same
-        statement, for `turn(..., read=…)`: one round trip for both. Elsewhere the
-        turn reads under SQLite's write lock (None)."""
+        """Before a turn: counts it against its rate limits (their counts come back in
+        the limits' order, this message included) and, on PostgreSQL, reads the
+        person's conversation without a lock in the same statement, for
+        `turn(..., read=…)`: one round trip for both. Elsewhere the turn reads under
+        SQLite's write lock (None)."""
+        windows = limits.windows if limits is not None else {}
         engine = self.db.engine
         if engine.dialect.name != "postgresql":
-            return None, (await self._counters.hits(dict(windows)) if windows else [])
+            return None, (await self._counters.hits(windows) if windows else [])
         hot = hot_statements(engine.dialect)
-        counted, sweep = self._counters.counting(windows)
-        params = {"channel": channel, "key": user_key, **counted}
+        params: dict[str, Any] = {"channel": channel, "key": user_key}
         async with (
             engine.connect() as connection,
             lost_server_noticed(connection, engine) as driver_connection,
         ):
             raw = AsyncpgDriver(driver_connection)
-            if not windows:
+            if limits is None or not windows:
                 return await raw.fetchone(hot.read_conversation, params), []  # type: ignore[arg-type]
+            counted, sweep = self._counters.counting(windows)
+            params.update(counted)
+            for n, (_window, most) in enumerate(limits.counted.values()):
+                params[f"most_{n}"] = most
             found = await raw.fetchone(hot.read_counting(len(windows)), params)
             if sweep:
                 await raw.execute(hot.sweep_counters, self._counters.sweep_before())
-        counts = dict(zip(found[6], found[7]))
+        counts = dict(zip(found[6], found[7], strict=True))
         return tuple(found)[:6], [counts[key] for key in windows]
 
     @asynccontextmanager

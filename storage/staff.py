@@ -312,7 +312,8 @@ class StaffRepository:
             .order_by(order, Alert.id)
             .execution_options(yield_per=size)
         )
-        async with self.db.session() as session:
+        # Streamed for as long as the download lasts: outside the pool kept for turns.
+        async with self.db.unpooled_session() as session:
             result = await session.stream(query)
             async for rows in result.partitions():
                 ids = [row.id for row in rows]
@@ -345,7 +346,7 @@ class StaffRepository:
             .order_by(month)
             .execution_options(yield_per=EXPORT_BATCH * 10)
         )
-        async with self.db.session() as session:
+        async with self.db.unpooled_session() as session:  # as `alert_batches`
             result = await session.stream(query)
             async for rows in result.partitions():
                 yield [tuple(row) for row in rows]

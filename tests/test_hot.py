@@ -130,10 +130,12 @@ async def test_a_message_is_counted_as_its_conversation_is_read(database, taxono
     """`peek` counts a message against its limits, this one included, in the same
     counters as every other limit; on PostgreSQL it reads the person's conversation in
     that statement, and the turn then writes on what it read (a new person's too)."""
+    from domain.turns import Limits
+
     repository = ConversationRepository(database, taxonomy)
-    windows = {"web:someone": 60, "addr:turns:somewhere": 60}
+    limits = Limits({"web:someone": (60, 100), "addr:turns:somewhere": (60, 100)})
     for n in (1, 2):
-        read, counts = await repository.peek("web", "someone", windows)
+        read, counts = await repository.peek("web", "someone", limits)
         assert counts == [n, n]
         assert (read is not None) == (database.engine.dialect.name == "postgresql")
         async with repository.turn("web", "someone", read=read) as record:
@@ -141,11 +143,47 @@ async def test_a_message_is_counted_as_its_conversation_is_read(database, taxono
             record.add_message("user", "text", f"message {n}")
             record.set_state({"turns": n}, "fr")
     assert await SharedState(database).hits({"addr:turns:somewhere": 60}) == [3]
-    assert (await repository.peek("web", "someone", {}))[1] == []
+    assert (await repository.peek("web", "someone", None))[1] == []
     async with database.session() as session:
         texts = await session.scalars(select(Message.text).order_by(Message.id))
         assert list(texts) == ["message 1", "message 2"]
         assert await session.scalar(select(Conversation.state)) == {"turns": 2}
+
+
+async def test_a_turn_on_a_read_that_another_worker_then_changed_writes_nothing(
+    postgres_server, taxonomy
+) -> None:
+    """What `peek` read may be stale when the turn writes (another worker's turn for
+    the same person ran during the parse): the turn keeps nothing and says so, and a
+    message beyond its limit reserves no conversation id."""
+    from domain.turns import Limits, TurnConflict
+    from tests.conftest import _databases
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, f"jalerte_hot_{next(_databases)}")
+    database = await Database.open(url)
+    repository = ConversationRepository(database, taxonomy)
+    within = Limits({"web:a": (60, 100)})
+    try:
+        for who in ("someone", "newcomer"):
+            read, _ = await repository.peek("web", who, within)
+            async with repository.turn("web", who) as other:  # another worker's turn
+                other.add_message("user", "text", "first")
+                other.set_state({"by": "other"}, "fr")
+            with pytest.raises(TurnConflict):
+                async with repository.turn("web", who, read=read) as late:
+                    late.add_message("user", "text", "late")
+                    late.set_state({"by": "late"}, "fr")
+        async with database.session() as session:
+            assert set(await session.scalars(select(Message.text))) == {"first"}
+            assert list(await session.scalars(select(Conversation.state))) == [{"by": "other"}] * 2
+        first, _ = await repository.peek("web", "x", within)
+        beyond, counts = await repository.peek("web", "y", Limits({"web:b": (60, 0)}))
+        assert counts == [1] and beyond[0] is None and beyond[4]  # absent, no id taken
+        third, _ = await repository.peek("web", "z", within)
+        assert third[0] == first[0] + 1
+    finally:
+        await database.close()
 
 
 async def test_a_started_server_has_its_connections_open_before_anyone_comes(

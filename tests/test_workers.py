@@ -100,8 +100,8 @@ async def test_a_turn_run_again_after_a_conflict_keeps_one_of_everything(
     store, runs, parses = bot.service.store, [], []
 
     class AlwaysChangedMeanwhile:
-        async def peek(self, channel: str, key: str, windows):
-            return await store.peek(channel, key, windows)
+        async def peek(self, channel: str, key: str, limits):
+            return await store.peek(channel, key, limits)
 
         @asynccontextmanager
         async def turn(self, channel: str, key: str, locked: bool = False, read=None):
@@ -283,5 +283,27 @@ async def test_on_a_pool_of_one_connection_every_turn_goes_through(
         await send(ChoiceEvent("forget:yes"))
         async with bot.db.session() as session:
             assert await session.scalar(select(func.count()).select_from(Alert)) == 1
+    finally:
+        await bot.db.close()
+
+
+async def test_readiness_answers_while_every_pooled_connection_is_busy(
+    aiohttp_client, nlu, taxonomy, tmp_path, postgres_server
+) -> None:
+    """Under load every pooled connection may be in a turn; the readiness check (what a
+    proxy or an orchestrator polls) must still answer at once, not after the pool's
+    30 s wait: it connects outside the pool."""
+    from bot.channels.web.app import create_app
+    from tests.conftest import web_config
+    from tests.postgres import create_database
+
+    url = await create_database(postgres_server, "jalerte_ready_under_load")
+    bot = await make_bot(nlu, taxonomy, tmp_path, url, pool_size=1)
+    try:
+        client = await aiohttp_client(create_app(web_config(tmp_path), rt=bot.runtime))
+        async with bot.db.engine.connect() as busy:  # the pool's one connection, in a turn
+            await busy.exec_driver_sql("SELECT 1")
+            response = await asyncio.wait_for(client.get("/healthz"), timeout=10)
+            assert (await response.json())["database"] is True
     finally:
         await bot.db.close()

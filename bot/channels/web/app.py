@@ -260,7 +260,9 @@ async def healthz(request: web.Request) -> web.Response:
     database = False
     if rt is not None:
         try:
-            async with rt.db.engine.connect() as conn:
+            # Not a pooled connection: under load they are all busy with turns, and
+            # the answer must come now.
+            async with rt.db.unpooled.connect() as conn:
                 await conn.execute(sql("SELECT 1"))
             database = True
         except Exception:  # reported, not raised: this is the health check
