@@ -1168,8 +1168,10 @@ _HEDGED = re.compile(
 )
 _CONTACTED_OFTEN = re.compile(
     r"\b(?:deja|already) (?:appele|appelee|contacte|contactee|relance|ecrit a|called|contacted)\b"
-    r"|\b(?:appele|appelee|contacte|contactee|relance|called|contacted|rang|phoned)(?:\W+\w+){0,2}?"
-    r"\W+(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|two|three|\d+) (?:fois|times)\b"
+    # « je les ai appelés deux fois », « on les a contactées trois fois », "called them twice"
+    r"|\b(?:(?:appele|contacte|relance)(?:e|s|es)?|called|contacted|rang|phoned)"
+    r"(?:\W+\w+){0,2}?\W+(?:(?:plusieurs|\d+|deux|trois|quatre|cinq|six|dix|many|several|"
+    r"two|three) (?:fois|times)|twice)\b"
 )
 # « donc oui contacté », "so yes, they've been called": the answer itself, at the summary.
 CONTACTED_SAID = re.compile(

@@ -39,6 +39,21 @@ def test_customer_service_answers_in_sentences(text: str, value: str) -> None:
     assert draft.contacted_customer_service == value
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oui je les ai appelés deux fois, rien",  # typed while the technology was asked
+        "on les a contactées trois fois",
+        "ma mère les a appelés plusieurs fois",
+        "I called them twice, nothing",
+    ],
+)
+def test_a_contact_told_while_another_question_is_asked_is_kept(text: str) -> None:
+    """Said as the answer to another question, the contact is not asked again (the
+    participle agrees with « les »: the person called them)."""
+    assert SLOTS["contacted_customer_service"].stated(said(text)) == "yes"
+
+
 def test_the_first_words_decide_the_customer_service_answer() -> None:
     assert contacted_answer("non, mais j'ai ecrit au service client") == "no"
 
