@@ -66,9 +66,9 @@ WRITE_LOCK = "jalerte_write_lock"  # execution option: this transaction will wri
 # (connections opened beyond the pool and closed at once when given back) cost, under
 # load, a PostgreSQL process, a handshake and cold caches per message beyond the pool:
 # bench/load.py saw 60 to 100 connections opened in 20 s. Waiting is safe because
-# nothing holds a connection while it asks for another (tests/test_hot.py: a turn runs
-# on a pool of one: tests/test_workers.py). README's « Deploying on several hosts » sizes
-# max_connections.
+# nothing holds a connection while it asks for another (tests/test_workers.py runs turns
+# on a pool of one); what must not wait, or holds one long, uses `Database.unpooled`.
+# README's « Deploying on several hosts » sizes max_connections.
 POOL_SIZE = 20
 
 

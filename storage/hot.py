@@ -368,7 +368,7 @@ class HotStatements:
         """PostgreSQL: read_conversation's row, and `keys` rate counters counted as
         `count` does (with most_N, the most each allows), in one statement: a message's
         only round trip before its turn's write. The last two columns are the keys
-        counted and their counts, as arrays in the keys' order. A message beyond a limit
+        counted and their counts, as arrays in one order (by key). A message beyond a limit
         reserves no conversation id (its turn will not run): the id is then NULL."""
         found = self._read_counting.get(keys)
         if found is None:
