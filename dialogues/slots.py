@@ -223,9 +223,12 @@ class Slot:
         return self.read(draft, said)
 
     def absorb(self, draft: Draft, said: Utterance, override: bool) -> None:
-        """Takes what the message states, without overwriting unless `override`."""
+        """Takes what the message states, without overwriting unless `override`; a value
+        stated after « je ne sais pas » (said, or taken when the question was given up)
+        replaces it: « la 4G » typed one question later is the technology."""
         value = self.stated(said)
-        if value is not None and (override or self.empty(draft)):
+        unknown = self.value(draft) == "unknown" and value != "unknown"
+        if value is not None and (override or self.empty(draft) or unknown):
             self.set(draft, value)
 
     # -- asking ---------------------------------------------------------------------------

@@ -54,6 +54,21 @@ def test_a_contact_told_while_another_question_is_asked_is_kept(text: str) -> No
     assert SLOTS["contacted_customer_service"].stated(said(text)) == "yes"
 
 
+@pytest.mark.parametrize(
+    "name, text, value",
+    [
+        ("technology", "la 4G", "4g"),  # typed at the next question, after a give-up
+        ("contacted_customer_service", "ah si, je les ai appelés deux fois", "yes"),
+    ],
+)
+def test_a_value_stated_after_a_dont_know_replaces_it(name: str, text: str, value: str) -> None:
+    draft = Draft(sector="mobile", **{name: "unknown"})
+    SLOTS[name].absorb(draft, said(text, technology="4g" if "4G" in text else None), False)
+    assert getattr(draft, name) == value
+    SLOTS[name].absorb(draft, said("je ne sais pas"), False)  # a value stays a value
+    assert getattr(draft, name) == value
+
+
 def test_the_first_words_decide_the_customer_service_answer() -> None:
     assert contacted_answer("non, mais j'ai ecrit au service client") == "no"
 
