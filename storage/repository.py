@@ -25,7 +25,6 @@ from storage.hot import (
     Write,
     hot_statements,
     json_column,
-    lost_server_noticed,
 )
 from storage.inline import inline
 from storage.photos import drop_photo_bytes, still_used
@@ -472,11 +471,8 @@ class ConversationRepository:
             return None, (await self._counters.hits(windows) if windows else [])
         hot = hot_statements(engine.dialect)
         params: dict[str, Any] = {"channel": channel, "key": user_key}
-        async with (
-            engine.connect() as connection,
-            lost_server_noticed(connection, engine) as driver_connection,
-        ):
-            raw = AsyncpgDriver(driver_connection)
+        async with AsyncExitStack() as stack:
+            raw = AsyncpgDriver(Link(engine, stack))
             if limits is None or not windows:
                 return await raw.fetchone(hot.read_conversation, params), []  # type: ignore[arg-type]
             counted, sweep = self._counters.counting(windows)

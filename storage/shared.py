@@ -5,6 +5,7 @@ burst spread over workers cannot pass a limit and an upload is taken once."""
 from __future__ import annotations
 
 import secrets
+from contextlib import AsyncExitStack
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
@@ -13,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from domain.privacy import mask
 from storage.db import Database
-from storage.hot import AsyncpgDriver, OrmDriver, hot_statements, lost_server_noticed
+from storage.hot import AsyncpgDriver, Link, OrmDriver, hot_statements
 from storage.inline import inline
 from storage.models import Counter, PendingUpload, TelegramUpdate
 
@@ -103,11 +104,9 @@ class SharedState:
             async with fast.write() as write:
                 await self._count(write.driver, counted, len(windows), counts, sweep)
         elif self.db.engine.dialect.name == "postgresql":
-            async with (
-                self.db.engine.connect() as connection,
-                lost_server_noticed(connection, self.db.engine) as raw,
-            ):
-                await self._count(AsyncpgDriver(raw), counted, len(windows), counts, sweep)
+            async with AsyncExitStack() as stack:
+                driver = AsyncpgDriver(Link(self.db.engine, stack))
+                await self._count(driver, counted, len(windows), counts, sweep)
         else:  # an in-memory SQLite database (tests)
             async with self.db.session() as session, session.begin():
                 await self._count(OrmDriver(session), counted, len(windows), counts, sweep)
