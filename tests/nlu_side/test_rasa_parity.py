@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rasa.shared.nlu.constants import TEXT
 
 from nlu.rasa_backend import RasaModel
 
@@ -71,3 +75,65 @@ async def test_rasa_agent_obeys_slash_syntax_which_the_parser_never_shows(
     assert [e["value"] for e in forced["entities"]] == ["k_net"]
     ours = await nlu.parse(text)
     assert ours.operator is None and ours.text == text
+
+
+@pytest.fixture(scope="module")
+def featurizers(trained_model: Path) -> list:
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    model = RasaModel(trained_model)
+    found = [c for c in model._components if isinstance(c, CountVectorsFeaturizer)]
+    assert [type(c).__name__ for c in found] == ["FastCountVectorsFeaturizer"] * 2
+    assert {c.vectorizers[TEXT].analyzer for c in found} == {"word", "char_wb"}
+    return found
+
+
+def _same_matrices(featurizer, tokens: list[str]) -> None:
+    """Our counts are Rasa's own (scikit-learn's transform), matrix for matrix."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    ours = featurizer._create_features(TEXT, [tokens])
+    theirs = CountVectorsFeaturizer._create_features(featurizer, TEXT, [tokens])
+    for mine, rasa in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        assert (mine is None) == (rasa is None)
+        if mine is not None:
+            assert (mine.shape, mine.dtype) == (rasa.shape, rasa.dtype)
+            assert mine.row.tolist() == rasa.row.tolist()
+            assert mine.col.tolist() == rasa.col.tolist()
+            assert mine.data.tolist() == rasa.data.tolist()
+
+
+def test_the_fast_featurizer_counts_every_held_out_message_as_rasa_does(featurizers) -> None:
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    for text in heldout_texts():
+        message = Message(data={TEXT: text})
+        tokenizer.process([message])
+        for featurizer in featurizers:
+            _same_matrices(
+                featurizer, featurizer._get_processed_message_tokens_by_attribute(message, TEXT)
+            )
+
+
+# Tokens as a tokenizer gives them (no whitespace), of any characters: accents, capitals,
+# ligatures, compatibility characters that decompose into a space (« ¨ »), digits.
+_TOKEN = st.text(
+    alphabet=st.one_of(st.sampled_from("aeéèêàçôùœæÆÉÈ'-¨ﬁ½2019ŉǅΣς"), st.characters()),
+    min_size=1,
+    max_size=12,
+).filter(lambda t: t.split() == [t])
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(tokens=st.lists(_TOKEN, min_size=1, max_size=8))
+def test_the_fast_featurizer_counts_any_tokens_as_rasa_does(featurizers, tokens) -> None:
+    for featurizer in featurizers:
+        _same_matrices(featurizer, tokens)
