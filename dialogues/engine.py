@@ -262,7 +262,7 @@ _SAME = re.compile(
 # isn't weak signal any longer".
 _SET_ASIDE_WORDS = re.compile(
     r"\b(?:pas|plus|non|not|isn\W?t|no longer|plutot que|au lieu de|instead of|rather than|"
-    r"quitte)\s+"
+    r"quitte)\s+(?:(?:vraiment|really|exactement|exactly|tout a fait)\s+)?"
     r"(?:(?:de|d|du|sur|pour|chez|avec|un|une|le|la|les|l|mon|ma|mes|my|the|a|an|titre|en tant que|as)\W+)*[\w-]+"
     r"(?:(?:\s+[\w-]+){0,2}\s+any\s?(?:longer|more)\b)?"
 )
@@ -929,9 +929,14 @@ class DialogueEngine:
                 del given["location"]
         implied = self.taxonomy.categories.get(str(given.get("category")))
         technology = implied.implies.get("technology") if implied else None
-        if technology and given.get("technology") not in (None, technology):
+        if (
+            technology
+            and given.get("technology") not in (None, technology)
+            and not self.slots["technology"].same(draft, given["technology"])
+        ):
             # « on n'est pas en fibre, c'est du VDSL, l'immeuble n'est pas raccordé »: no
-            # fibre connection for a VDSL line; the technology is what it changes.
+            # fibre connection for a VDSL line; the technology is what it changes. (« ils
+            # ont coupé l'ADSL pour passer à la fibre » names the line the draft has.)
             del given["category"]
             problem, problems = None, []
         if (
@@ -987,6 +992,17 @@ class DialogueEngine:
                 for k, v in new.items()
                 if k not in ("category", "sector") and not FIELD[k].incidental
             }
+            if (
+                problem
+                and new.get("category") == problem
+                and self._sets_problem_aside(draft, text, kept)
+            ):
+                # « c'est pas vraiment une panne, le technicien n'est jamais venu
+                # raccorder la fibre »: the problem set aside is the change; what the new
+                # problem's own words imply (the fibre) is no second correction.
+                implied_by = self.taxonomy.categories[problem].implies
+                changes = {k: v for k, v in changes.items() if implied_by.get(k) != v}
+                changes["category"] = problem
             for fallback in ("sector", "category"):
                 if (
                     not changes
@@ -1129,6 +1145,20 @@ class DialogueEngine:
         (« j'ai retrouvé le courrier » of SFR's is no postal problem)."""
         operator = self.taxonomy.operators.get(draft.operator or "")
         return operator is None or sector in operator.sectors
+
+    @staticmethod
+    def _sets_problem_aside(draft: Draft, text: str, kept: ParseResult | None) -> bool:
+        """The words a sentence sets aside name the problem noted (« c'est pas vraiment
+        une panne » for « Panne, service coupé »), not another field (« c'est plus SFR »)."""
+        if kept is None or draft.category is None:
+            return False
+        aside = [w for w, _ in _content(_words_set_aside(text, kept))]
+        return any(
+            _same_word(w, telling)
+            for lang in ("fr", "en")
+            for telling, _ in _content(label("category", draft.category, lang))
+            for w in aside
+        )
 
     def _problems_instead(
         self, draft: Draft, p: ParseResult, kept: ParseResult | None
@@ -1543,7 +1573,7 @@ class DialogueEngine:
     def _on_choice(self, work: _Work, value: str) -> None:
         kind, _, arg = (value or "").partition(":")
         state = work.state
-        state.unread = 0
+        unread, state.unread = state.unread, 0
         d = state.draft
         if kind == "confirm" and arg == "send":
             if state.phase is Phase.CONFIRMING and d is not None:
@@ -1551,7 +1581,7 @@ class DialogueEngine:
             elif state.last_alert_id and d is None:
                 work.say("already_saved", ref=state.last_alert_id)
             else:
-                self._stale(work)
+                self._stale(work, unread)
         elif kind == "action" and d is not None and state.phase is Phase.CONFIRMING:
             if arg == "photo":
                 self._ask(work, "photo")
@@ -1560,7 +1590,7 @@ class DialogueEngine:
             elif arg == "cancel":
                 self._ask_cancel(work)
             else:
-                self._stale(work)
+                self._stale(work, unread)
         elif kind == "fix" and arg in self.slots.fixable and d is not None:
             state.correcting = True
             self._ask(work, arg)
@@ -1593,14 +1623,14 @@ class DialogueEngine:
             )
             outcome = self._choose_value(work, d, kind, arg)
             if outcome == "invalid":
-                self._stale(work)
+                self._stale(work, unread)
             elif outcome == "set":
                 if shown is not None:  # « Facturation » pressed at the summary: say so
                     self._settle(d)
                     self._say_changed(work, shown, d)
                 self._after_value(work, d, kind)
         else:
-            self._stale(work)
+            self._stale(work, unread)
 
     def _after_value(self, work: _Work, draft: Draft, kind: str) -> None:
         """Where to go once a button filled a field: the summary or the next question."""
@@ -1635,7 +1665,15 @@ class DialogueEngine:
             return "asked"
         return "set" if outcome else "invalid"
 
-    def _stale(self, work: _Work) -> None:
+    def _stale(self, work: _Work, unread: int = 0) -> None:
+        """A button no longer valid. While a question is open, one pressed again and
+        again counts as any message that does not answer it (`unread`: the count before
+        this press), so that no question comes a third time in a row."""
+        state = work.state
+        if state.phase is Phase.COLLECTING and state.draft is not None and state.expecting:
+            state.unread = unread
+            self._again(work, None, msg("stale_choice", work.lang))
+            return
         work.say("stale_choice")
         self._reask(work)
 

@@ -896,7 +896,8 @@ _NOT_YET = re.compile(
     r"\b(?:la |le |du )?(?:fibre|fiber|5g|ftth)\b(?:\W+\w+){0,3}?\W+"
     r"(?:est |sera |serait |nous est |a ete |)(?:annoncee?|prevue?|promise?|attendue?|"
     r"arrive(?! pas)|arrivera|arriverait|pas encore|coming|planned|promised)\b"
-    r"|\b(?:en attendant|on attend|attendons|j.attends|promet|promettent|promis|waiting for|until)"
+    r"|\b(?:en attendant|on attend|attendons|j.attends|promet|promettent|promis|waiting for|until"
+    r"|pour passer a|passer a|passage a|migration vers|migrer vers|switch to|move to)"
     r"\W+(?:\w+\W+){0,2}?(?:fibre|fiber|5g)\b"
 )
 

@@ -163,6 +163,8 @@ _VAGUE = {
     # No day to place (an answer all the same: see SPEAKS_OF_TIME).
     "longtemps": None,
     "un bail": None,
+    "(?:fait|depuis) (?:un (?:petit |bon |long |sacre |)moment|un certain temps|pas mal de temps)": None,
+    "(?:for |in |)a (?:long |good |)while": None,
     "a long time": None,
     "toujours": None,
     "ages": None,
@@ -429,5 +431,6 @@ _NOT_A_TIME_ALONE = re.compile(
 # déménagé », « ça dépend des jours »): answered all the same, not asked again.
 SPEAKS_OF_TIME = re.compile(
     rf"\b(?:{_SINCE}|longtemps|bail|toujours(?! pas)|des (?:jours|semaines|mois|annees)|"
-    r"forever|ages|always|for (?:ages|years|months|weeks))\b"
+    r"fait un (?:petit |bon |long |sacre |)moment|un certain temps|pas mal de temps|"
+    r"forever|ages|always|for (?:ages|years|months|weeks)|a (?:long |good |)while)\b"
 )

@@ -110,7 +110,9 @@ _OWN_OPERATOR = re.compile(
 # set aside says nothing about the sector (but « je n'ai pas la fibre » does).
 _SET_ASIDE = re.compile(
     r"\b(?:pas|not|non|plutot que|plutôt que|instead of|rather than)\s+(?:sur\s+)?"
-    r"(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on)\s*[\w-]+(?:\s+(?:fixe|portable|mobile))?",
+    r"(?:(?:vraiment|really|exactement|exactly)\s+)?"
+    r"(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on|une?|an?)\s*[\w-]+"
+    r"(?:\s+(?:fixe|portable|mobile))?",
     re.IGNORECASE,
 )
 _NEGATED_VERB = re.compile(r"(?:\bn['’]|\bne\s|\bn\s)\S*\s*$", re.IGNORECASE)
@@ -172,6 +174,13 @@ _LIST_GAP = re.compile(
 _NETWORK_REPORTS = frozenset(
     f"report_{c}" for c in ("coverage", "outage", "slow_speed", "fibre_connection")
 )
+_POSTAL_REPORTS = frozenset(("report_parcel_delivery", "report_mail_delivery"))
+# « je suis boulanger », « on est boulangers »: the company's name is the person's trade.
+_A_TRADE_BEFORE = re.compile(
+    r"\b(?:je suis|j.suis|chui|on est|nous sommes|il est|elle est|suis)\W+(?:un |une |)$"
+)
+# « Crédit Mutuel Mobile », « Auchan Télécom »: the company's mobile brand.
+_AN_OPERATOR_AFTER = re.compile(r"\W+(?:mobile|mobiles|telecom|box)\b")
 _USED_OVER_THE_NETWORK = frozenset(
     "netflix canal+ deezer spotify uber deliveroo booking airbnb".split()
 )
@@ -458,6 +467,18 @@ class Interpreter:
                     best = (m.start(), user_type)
         return best[1] if best else None
 
+    def _companies_at_fault(self, text: str) -> list[Match]:
+        """Companies outside telecoms and post that the message names, but not a trade
+        (« je suis boulanger » is a baker, not the shop Boulanger) nor a mobile brand
+        (« un forfait Crédit Mutuel Mobile » is an operator's, not the bank's)."""
+        folded = fold(text)
+        return [
+            m
+            for m in self._other_companies.find(text)
+            if not _A_TRADE_BEFORE.search(folded[: m.start])
+            and not _AN_OPERATOR_AFTER.match(folded[m.end :])
+        ]
+
     def sector_hints(self, text: str) -> dict[str, int]:
         counts = dict.fromkeys(self.taxonomy.sectors, 0)
         for m in self._sector_hints.find(without_set_aside(text)):
@@ -589,20 +610,19 @@ class Interpreter:
         elif (
             is_report
             and known is None
-            and self._other_companies.find(text)
+            and (companies := self._companies_at_fault(text))
             and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))
+            and not (top_name in _POSTAL_REPORTS and self._parcel_words.find(text))
             and not (
                 top_name in _NETWORK_REPORTS
-                and all(
-                    fold(m.surface) in _USED_OVER_THE_NETWORK
-                    for m in self._other_companies.find(text)
-                )
+                and all(fold(m.surface) in _USED_OVER_THE_NETWORK for m in companies)
             )
         ):
             # (« la connexion est super lente le soir, impossible de regarder Netflix » is
             # the line's problem: a service used over the network names no one at fault)
-            # (« plus aucun courrier distribué, on attend des papiers de la CAF » is the
-            # post's problem, whoever the letters are from)
+            # (« plus aucun courrier distribué, on attend des papiers de la CAF », « mon
+            # colis Vinted envoyé au mauvais point relais » are the post's or the
+            # carrier's problem, whoever the letters or the parcel are from)
             rule = "consumer_dispute"
         if rule:
             is_report, top_name = False, rule

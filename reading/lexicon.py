@@ -22,14 +22,24 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def training_vocabulary(directory: Path = EXAMPLES_DIR) -> frozenset[str]:
-    """The words of the training examples outside operator spans: ordinary words."""
+    """The words of the training examples outside operator spans: ordinary words. A word
+    always written with a capital there is a name (« Alsatis », a small operator left
+    unannotated because the taxonomy does not list it), not an ordinary word."""
     vocabulary: set[str] = set()
     for path in sorted(directory.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             for line in str(block.get("examples", "")).splitlines():
                 line = _ANNOTATION.sub(r"\1", _OPERATOR_SPAN.sub(" ", line))
-                vocabulary.update(_WORD.findall(fold(line)))
+                vocabulary.update(
+                    word
+                    for found in _CASED_WORD.finditer(line)
+                    if not found.group(0)[0].isupper()
+                    for word in _WORD.findall(fold(found.group(0)))
+                )
     return frozenset(vocabulary)
+
+
+_CASED_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)

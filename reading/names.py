@@ -18,7 +18,7 @@ from domain.text import fold, words
 # outside the list, once the words around it are gone.
 OPERATOR_LEAD = re.compile(
     r"^(?:(?:bah|ben|euh|alors|non|oui|ok|en fait|enfait|well|so)[\s,]+)*"
-    r"(?:c.est|c|ce sont|(?:mon|notre) (?:operateur|fournisseur|fai)(?: c.est| est)?|"
+    r"(?:c.est|c(?=\s)|ce sont|(?:mon|notre) (?:operateur|fournisseur|fai)(?: c.est| est)?|"
     r"l.operateur(?: c.est| est)?|(?:je suis|on est|nous sommes|c.est) (?:chez|avec)|"
     r"(?:nous passons|on passe|je passe|ca passe) par|(?:abonne|abonnee|client|cliente)s? chez|"
     r"chez|avec|it.s|it is|with|we.re with|we are with|we use|i use|i.m with|"

@@ -265,6 +265,14 @@ def _key(text: str) -> str:
     return " ".join(_EXPAND.get(w, w) for w in words)
 
 
+def _starts_name(typed: str, name: str) -> bool:
+    """`typed` (a `_key`) holds the first two or more words of the commune `name`."""
+    words = _key(name).split()
+    return (
+        len(words) >= 2 and re.search(rf"\b{re.escape(' '.join(words[:2]))}\b", typed) is not None
+    )
+
+
 def _match_key(name: str) -> str:
     """A name as two gazetteers may spell it: `_key`, no leading article, no "(...)"."""
     words = _key(_ASIDES.sub(" ", name)).split()
@@ -466,9 +474,15 @@ class Places:
     def read_postcode(self, text: str) -> str | None:
         """A postcode's commune (« 75011 » → « Paris (75011) »), or the postcode alone when
         several communes share it; None without a postcode."""
-        postcodes: list[str] = _POSTCODE.findall(_key(text))
+        key = _key(text)
+        postcodes: list[str] = _POSTCODE.findall(key)
+        typed = " ".join(re.sub(r"[^\w\s]", " ", key).split())
         for postcode in postcodes:
             communes = self._by_postcode.get(postcode, [])
+            if len(communes) > 1:
+                # « port en bessin, 14520 »: the start of one of the postcode's names
+                # (at least two of its words) picks it among them.
+                communes = [c for c in communes if _starts_name(typed, c.name)] or communes
             if len(communes) == 1:
                 return communes[0].label(postcode)
             if communes:

@@ -728,8 +728,9 @@ CASES = [
             S(C("operator:not_an_operator"), None, says="plus valable"),
             S("La Poste a perdu ma lettre recommandée", "location"),
             S(C("confirm:send"), "location", says="plus valable"),
-            S(C("rm -rf /"), "location", says="plus valable"),
-            S(C(""), "location"),
+            # the question does not come a third time in a row
+            S(C("rm -rf /"), "started_on", says="Je passe à la suite"),
+            S(C(""), "started_on", says="plus valable"),
         ],
     ),
     Case(
@@ -1639,6 +1640,82 @@ CASES = [
             S(C("category:unsolicited_sales"), "contacted_customer_service"),
             S("jsais pa si ma mère les a appelé, c elle ki gère les papiers", "confirmation"),
             S(SEND, "rating", saved={"contacted_customer_service": "unknown"}),
+        ],
+    ),
+    # Found with people writer s (written last; measured before these fixes).
+    Case(
+        "a button not offered, pressed again and again, is not asked about a third time",
+        [
+            S("plus d'internet chez moi à Quimper depuis hier, je suis chez Orange", "technology"),
+            S(C("technology:2g"), "technology", says="n'est plus valable"),
+            S(C("technology:2g"), "contacted_customer_service", says="Je passe à la suite"),
+        ],
+    ),
+    Case(
+        "internet by a roof antenna is a home line, and « la radio » its technology",
+        [
+            S(
+                "dans notre hameau on a internet par Alsatis, une antenne sur le toit, et ça "
+                "coupe dès qu'il y a du vent",
+                "category",
+            ),
+            S("oui", "operator"),
+            S("Alsatis", "technology"),  # a name no training example uses as a word
+            S("la radio, avec l'antenne sur le toit", "location"),
+            S("Massat", "started_on"),
+            S("ça fait un moment", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(
+                SEND,
+                "rating",
+                saved={
+                    "sector": "fixed",
+                    "technology": "radio",
+                    "operator": None,
+                    "operator_text": "Alsatis",
+                    "started_on": None,
+                },
+            ),
+        ],
+    ),
+    Case(
+        "« pas vraiment une panne, le technicien n'est jamais venu » changes the problem alone",
+        [
+            S(
+                "on n'a plus internet depuis 3 semaines à Bayeux, Bouygues dit que c'est en cours",
+                "sector",
+            ),
+            S("internet à la maison", "technology"),
+            S("l'adsl", ...),
+            S("depuis 3 semaines", "contacted_customer_service"),
+            S("oui deux fois", "confirmation"),
+            S(
+                "attendez c'est pas vraiment une panne, ils ont coupé l'adsl pour passer à la "
+                "fibre et le technicien n'est jamais venu raccorder",
+                "confirmation",
+                says="Panne, service coupé → Raccordement",
+            ),
+            S(SEND, "rating", saved={"category": "fibre_connection", "technology": "adsl"}),
+        ],
+    ),
+    Case(
+        "« c'est plus SFR depuis mars, on est chez Bouygues » changes the operator alone",
+        [
+            S(
+                "dans notre coloc à Rennes le wifi SFR est hyper lent le soir, impossible de "
+                "suivre les cours en visio",
+                "technology",
+            ),
+            S("la fibre", "started_on"),
+            S("depuis la rentrée", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(
+                "ah attends c'est plus SFR depuis mars, on est chez Bouygues, c'est le coloc "
+                "qui a changé l'abonnement",
+                "confirmation",
+                says="SFR → Bouygues Telecom",
+            ),
+            S(SEND, "rating", saved={"operator": "bouygues", "category": "slow_speed"}),
         ],
     ),
     Case(

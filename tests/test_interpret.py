@@ -258,3 +258,54 @@ def test_a_network_that_stopped_is_not_read_as_never_working(
 ) -> None:
     result = interpreter.interpret(text, torn("outage", "coverage"))
     assert result.category is None
+
+
+# Found with people writer s (written last; measured before these fixes).
+@pytest.mark.parametrize(
+    ("text", "intent", "category"),
+    [
+        # « boulanger » is the baker's trade here, not the shop Boulanger
+        (
+            "je suis boulanger a Quimperlé et je reçois des appels de démarchage 5 fois par jour",
+            "report_unsolicited_sales",
+            "unsolicited_sales",
+        ),
+        # a bank's mobile brand is an operator's plan, not the bank
+        (
+            "j'ai un forfait Crédit Mutuel Mobile, la 4G est hyper lente dans mon studio",
+            "report_coverage",
+            "coverage",
+        ),
+        # the parcel went to the wrong relay point: the carrier's problem, bought on Vinted
+        (
+            "mon colis vinted a été envoyé dans un point relais à l'autre bout de la ville",
+            "report_parcel_delivery",
+            "parcel_delivery",
+        ),
+    ],
+)
+def test_a_company_named_in_passing_is_no_dispute_with_it(
+    interpreter: Interpreter, text: str, intent: str, category: str
+) -> None:
+    result = interpreter.interpret(text, raw(intent, 0.99))
+    assert result.is_report and result.category == category
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Boulanger m'a vendu une télé en panne et refuse de la reprendre", "report_other"),
+        ("le Crédit Mutuel m'a prélevé deux fois", "report_billing"),
+        ("Vinted ne veut pas me rembourser ma commande", "report_billing"),
+    ],
+)
+def test_the_shop_or_the_bank_at_fault_is_still_a_dispute(
+    interpreter: Interpreter, text: str, intent: str
+) -> None:
+    result = interpreter.interpret(text, raw(intent, 0.99))
+    assert not result.is_report and result.intent == "consumer_dispute"
+
+
+def test_internet_by_a_roof_antenna_is_a_home_line(interpreter: Interpreter) -> None:
+    text = "on a internet par Alsatis, par une antenne sur le toit, et ca coupe des qu'il mouille"
+    assert interpreter.interpret(text, raw("report_outage", 0.9)).sector == "fixed"

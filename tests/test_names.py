@@ -19,6 +19,9 @@ BRANDS = frozenset({"orange", "sfr", "free", "bouygues", "bouygues telecom"})
         ("une carte SIM Lebara", "Lebara"),
         ("la box Vialis", "Vialis"),
         ("Only, l'ancien Outremer Telecom", "Only"),
+        # « c » is SMS for « c'est » only as a word: the C of a name stays
+        ("Crédit Mutuel Mobile, la banque quoi", "Crédit Mutuel Mobile"),
+        ("c Kiwi", "Kiwi"),
         ("le forfait de mon fils", None),
         ("ma box ADSL", None),  # what the line is, not who provides it
         ("un forfait 5G", None),

@@ -64,6 +64,9 @@ PLACES = Places.load()
         # three words make a name even when the first is an everyday word (« le bourg »)
         ("jhabite a bourg st maurice, ds la vallée", False, "Bourg-Saint-Maurice (73700)"),
         ("port st louis du rhone", True, "Port-Saint-Louis-du-Rhône (13230)"),
+        # The start of a name and a postcode that several communes share: the one it starts.
+        ("port en bessin, 14520", True, "Port-en-Bessin-Huppain (14520)"),
+        ("14520", True, "14520"),  # the postcode alone stays a postcode
     ],
 )
 def test_places_are_read_into_one_label(typed: str, answer: bool, label: str) -> None:
