@@ -217,7 +217,8 @@ async def test_a_transcript_reads_well_on_a_phone(browser, aiohttp_server, sqlit
     assert "Problème : Colis" in text and "category =" not in text
     thumb = page.locator("ol.transcript img.thumb").first
     await expect(thumb).to_be_visible()
-    assert await thumb.evaluate("img => img.naturalWidth") > 0  # the picture, served
+    # the picture, served (decode() waits for its download, and fails on a broken one)
+    assert await thumb.evaluate("i => i.decode().then(() => i.naturalWidth > 0, () => false)")
     assert "https://x.com/intent/tweet" in text  # the share links are there…
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # …and wrap instead of widening the page

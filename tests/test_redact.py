@@ -160,7 +160,11 @@ async def test_redaction_with_the_keyboard_in_a_browser(
     await page.keyboard.press("Enter")  # submits the preview form
     apply = page.get_by_role("button", name="Masquer définitivement 1 zone(s)")
     await expect(apply).to_be_visible()
-    assert await page.locator("figure img").evaluate("i => i.complete && i.naturalWidth > 0")
+    # The preview is served and decodes (decode() waits for it, and fails on a broken
+    # picture): checking `complete` at once raced the picture's download under load.
+    assert await page.locator("figure img").evaluate(
+        "i => i.decode().then(() => i.naturalWidth > 0, () => false)"
+    )
     await assert_accessible(page, "console-redact")
     await page.screenshot(path=str(ARTIFACTS / "staff-redact.png"), full_page=True)
     await apply.focus()
