@@ -291,6 +291,12 @@ def _without_set_aside(folded: str) -> str:
     return _PUT_ASIDE.sub(lambda m: " " * len(m.group(0)), kept)
 
 
+# « c'est pas vraiment une panne », "it's not really an outage": the word after the denial.
+_PROBLEM_DENIED = re.compile(
+    r"\b(?:pas|not|isn.t|non)\s+(?:(?:vraiment|really|exactement|exactly|du tout)\s+)?"
+    r"(?:(?:un|une|le|la|l|a|an|the|de|d|du)\W+)?([a-z]+)"
+)
+
 _FROM_PLACE = re.compile(r"\b(?:depuis|from)\s+[A-ZÀ-Ý][\w'’-]*")
 
 # What a postal problem is about, in so many words.
@@ -1001,7 +1007,11 @@ class DialogueEngine:
                 # raccorder la fibre »: the problem set aside is the change; what the new
                 # problem's own words imply (the fibre) is no second correction.
                 implied_by = self.taxonomy.categories[problem].implies
-                changes = {k: v for k, v in changes.items() if implied_by.get(k) != v}
+                changes = {
+                    k: v
+                    for k, v in changes.items()
+                    if implied_by.get(k) != v or v in self.slots[k].mentioned(m)
+                }
                 changes["category"] = problem
             for fallback in ("sector", "category"):
                 if (
@@ -1148,16 +1158,19 @@ class DialogueEngine:
 
     @staticmethod
     def _sets_problem_aside(draft: Draft, text: str, kept: ParseResult | None) -> bool:
-        """The words a sentence sets aside name the problem noted (« c'est pas vraiment
-        une panne » for « Panne, service coupé »), not another field (« c'est plus SFR »)."""
+        """The sentence says the problem noted is not the problem: « c'est pas vraiment
+        une panne » for « Panne, service coupé ». Not another field set aside (« c'est
+        plus SFR »), a comparison (« encore plus lent »), nor the problem restated in its
+        own negative words (« toujours pas de réseau » for « Pas de réseau mobile »)."""
         if kept is None or draft.category is None:
             return False
-        aside = [w for w, _ in _content(_words_set_aside(text, kept))]
+        denied = [m.group(1) for m in _PROBLEM_DENIED.finditer(fold(text)) if len(m.group(1)) >= 4]
         return any(
             _same_word(w, telling)
             for lang in ("fr", "en")
-            for telling, _ in _content(label("category", draft.category, lang))
-            for w in aside
+            for telling, negated in _content(label("category", draft.category, lang))
+            if not negated
+            for w in denied
         )
 
     def _problems_instead(

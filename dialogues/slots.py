@@ -897,7 +897,7 @@ _NOT_YET = re.compile(
     r"(?:est |sera |serait |nous est |a ete |)(?:annoncee?|prevue?|promise?|attendue?|"
     r"arrive(?! pas)|arrivera|arriverait|pas encore|coming|planned|promised)\b"
     r"|\b(?:en attendant|on attend|attendons|j.attends|promet|promettent|promis|waiting for|until"
-    r"|pour passer a|passer a|passage a|migration vers|migrer vers|switch to|move to)"
+    r"|pour passer a|avant de passer a|pour migrer vers)"
     r"\W+(?:\w+\W+){0,2}?(?:fibre|fiber|5g)\b"
 )
 

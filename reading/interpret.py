@@ -111,7 +111,7 @@ _OWN_OPERATOR = re.compile(
 _SET_ASIDE = re.compile(
     r"\b(?:pas|not|non|plutot que|plutôt que|instead of|rather than)\s+(?:sur\s+)?"
     r"(?:(?:vraiment|really|exactement|exactly)\s+)?"
-    r"(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on|une?|an?)\s*[\w-]+"
+    r"(?:(?:le|la|les|l'|l’|mon|ma|mes|my|the|du|au|on)\s*|(?:une?|an?)\s+)[\w-]+"
     r"(?:\s+(?:fixe|portable|mobile))?",
     re.IGNORECASE,
 )
@@ -180,7 +180,12 @@ _A_TRADE_BEFORE = re.compile(
     r"\b(?:je suis|j.suis|chui|on est|nous sommes|il est|elle est|suis)\W+(?:un |une |)$"
 )
 # « Crédit Mutuel Mobile », « Auchan Télécom »: the company's mobile brand.
-_AN_OPERATOR_AFTER = re.compile(r"\W+(?:mobile|mobiles|telecom|box)\b")
+_AN_OPERATOR_AFTER = re.compile(r" +(?:mobile|mobiles|telecom)\b")
+# « Leboncoin refuse de me rembourser, le vendeur n'a jamais envoyé le colis »: the shop or
+# the seller at fault, whatever the parcel.
+_SHOP_AT_FAULT = re.compile(
+    r"\b(?:refus\w*|rembours\w*|echange\w*|reprendre|vendeur|vendeuse|seller|refund\w*)\b"
+)
 _USED_OVER_THE_NETWORK = frozenset(
     "netflix canal+ deezer spotify uber deliveroo booking airbnb".split()
 )
@@ -612,7 +617,11 @@ class Interpreter:
             and known is None
             and (companies := self._companies_at_fault(text))
             and not (self._mail_words.find(text) and _NOT_DELIVERED.search(fold(text)))
-            and not (top_name in _POSTAL_REPORTS and self._parcel_words.find(text))
+            and not (
+                top_name in _POSTAL_REPORTS
+                and self._parcel_words.find(text)
+                and not _SHOP_AT_FAULT.search(fold(text))
+            )
             and not (
                 top_name in _NETWORK_REPORTS
                 and all(fold(m.surface) in _USED_OVER_THE_NETWORK for m in companies)

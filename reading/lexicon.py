@@ -23,23 +23,28 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def training_vocabulary(directory: Path = EXAMPLES_DIR) -> frozenset[str]:
     """The words of the training examples outside operator spans: ordinary words. A word
-    always written with a capital there is a name (« Alsatis », a small operator left
-    unannotated because the taxonomy does not list it), not an ordinary word."""
+    always written with a capital inside a sentence there is a name (« Alsatis », a small
+    operator left unannotated because the taxonomy does not list it), not an ordinary
+    word; a capital at a sentence's start tells nothing."""
     vocabulary: set[str] = set()
     for path in sorted(directory.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             for line in str(block.get("examples", "")).splitlines():
                 line = _ANNOTATION.sub(r"\1", _OPERATOR_SPAN.sub(" ", line))
+                line = line.strip().removeprefix("- ")
                 vocabulary.update(
                     word
                     for found in _CASED_WORD.finditer(line)
                     if not found.group(0)[0].isupper()
+                    or _SENTENCE_START.search(line[: found.start()])
                     for word in _WORD.findall(fold(found.group(0)))
                 )
     return frozenset(vocabulary)
 
 
 _CASED_WORD = re.compile(r"[^\W_]+")
+# A capital that only opens a sentence (« Euh, je sais plus ») says nothing of a name.
+_SENTENCE_START = re.compile(r"(?:^|[.!?…]\s*)\W*$")
 
 
 @dataclass(frozen=True)

@@ -266,11 +266,14 @@ def _key(text: str) -> str:
 
 
 def _starts_name(typed: str, name: str) -> bool:
-    """`typed` (a `_key`) holds the first two or more words of the commune `name`."""
+    """`typed` (a `_key`) holds the first three words of the commune `name` (« port en
+    bessin » for Port-en-Bessin-Huppain; two, « notre dame », are a street's too), not
+    after a street's word."""
     words = _key(name).split()
-    return (
-        len(words) >= 2 and re.search(rf"\b{re.escape(' '.join(words[:2]))}\b", typed) is not None
-    )
+    if len(words) < 4:
+        return False  # a shorter name is read whole (read_all)
+    found = re.search(rf"(?:^|\s)(\w+\s+)?{re.escape(' '.join(words[:3]))}\b", typed)
+    return found is not None and (found.group(1) or "").strip() not in _NOT_A_COMMUNE_AFTER
 
 
 def _match_key(name: str) -> str:

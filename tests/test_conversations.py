@@ -1719,6 +1719,25 @@ CASES = [
         ],
     ),
     Case(
+        "« encore plus lent » compares: the operator changes, the problem stays",
+        [
+            S(
+                "dans notre coloc à Rennes le wifi SFR est hyper lent le soir, impossible de "
+                "suivre les cours en visio",
+                "technology",
+            ),
+            S("la fibre", "started_on"),
+            S("depuis la rentrée", "contacted_customer_service"),
+            S("non", "confirmation"),
+            S(
+                "depuis qu'on est chez Bouygues c'est encore plus lent",
+                "confirmation",
+                says="SFR → Bouygues Telecom",
+            ),
+            S(SEND, "rating", saved={"operator": "bouygues", "category": "slow_speed"}),
+        ],
+    ),
+    Case(
         "a roaming problem asked as a question still starts a report",
         [
             S(

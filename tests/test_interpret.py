@@ -297,6 +297,17 @@ def test_a_company_named_in_passing_is_no_dispute_with_it(
         ("Boulanger m'a vendu une télé en panne et refuse de la reprendre", "report_other"),
         ("le Crédit Mutuel m'a prélevé deux fois", "report_billing"),
         ("Vinted ne veut pas me rembourser ma commande", "report_billing"),
+        # a parcel named, the shop or the seller at fault
+        (
+            "Leboncoin refuse de me rembourser, le vendeur n'a jamais envoyé le colis",
+            "report_parcel_delivery",
+        ),
+        (
+            "la Fnac m'a livré un colis avec une télé cassée et refuse de l'échanger",
+            "report_parcel_delivery",
+        ),
+        # « mobile » after a full stop is no mobile brand
+        ("Téléphone acheté à la Fnac. Mobile bloqué, le SAV ne fait rien", "report_outage"),
     ],
 )
 def test_the_shop_or_the_bank_at_fault_is_still_a_dispute(
