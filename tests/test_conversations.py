@@ -40,6 +40,18 @@ def S(send, expecting=..., says=(), saved=None, language=None) -> Step:
 
 SEND = C("confirm:send")
 
+# Slow SFR fibre in a shared flat, up to the summary (then a change of operator).
+_SLOW_SFR_TO_THE_SUMMARY = [
+    S(
+        "dans notre coloc à Rennes le wifi SFR est hyper lent le soir, impossible de "
+        "suivre les cours en visio",
+        "technology",
+    ),
+    S("la fibre", "started_on"),
+    S("depuis la rentrée", "contacted_customer_service"),
+    S("non", "confirmation"),
+]
+
 CASES = [
     Case(
         "a category the bot was unsure of, confirmed with a plain « oui »",
@@ -1701,14 +1713,7 @@ CASES = [
     Case(
         "« c'est plus SFR depuis mars, on est chez Bouygues » changes the operator alone",
         [
-            S(
-                "dans notre coloc à Rennes le wifi SFR est hyper lent le soir, impossible de "
-                "suivre les cours en visio",
-                "technology",
-            ),
-            S("la fibre", "started_on"),
-            S("depuis la rentrée", "contacted_customer_service"),
-            S("non", "confirmation"),
+            *_SLOW_SFR_TO_THE_SUMMARY,
             S(
                 "ah attends c'est plus SFR depuis mars, on est chez Bouygues, c'est le coloc "
                 "qui a changé l'abonnement",
@@ -1721,14 +1726,7 @@ CASES = [
     Case(
         "« encore plus lent » compares: the operator changes, the problem stays",
         [
-            S(
-                "dans notre coloc à Rennes le wifi SFR est hyper lent le soir, impossible de "
-                "suivre les cours en visio",
-                "technology",
-            ),
-            S("la fibre", "started_on"),
-            S("depuis la rentrée", "contacted_customer_service"),
-            S("non", "confirmation"),
+            *_SLOW_SFR_TO_THE_SUMMARY,
             S(
                 "depuis qu'on est chez Bouygues c'est encore plus lent",
                 "confirmation",
